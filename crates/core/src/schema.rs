@@ -1,0 +1,413 @@
+//! The accepted config schemas. The JSON Schema files in `schemas/` are embedded here and are the single source of
+//! truth for what a file may contain; this module turns their verdicts into located, helpful diagnostics.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::diagnostics::{did_you_mean, json_path, pointer_segment, Diagnostic, LineIndex};
+
+/// Which of the two files a schema describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigKind {
+    Cluster,
+    Playbook,
+}
+
+impl ConfigKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Cluster => "ClusterConfig",
+            Self::Playbook => "PlaybookConfig",
+        }
+    }
+}
+
+/// One accepted self-describing schema URI.
+#[derive(Debug)]
+pub struct AcceptedSchema {
+    pub uri: &'static str,
+    pub kind: ConfigKind,
+    /// File name under `schemas/`.
+    pub file: &'static str,
+    /// Written for the original dataflow-runner (as opposed to this project's own vendor).
+    pub legacy: bool,
+}
+
+pub const NEW_CLUSTER_URI: &str = "iglu:com.dataflowrunner.serverless/ClusterConfig/jsonschema/1-2-0";
+pub const NEW_PLAYBOOK_URI: &str = "iglu:com.dataflowrunner.serverless/PlaybookConfig/jsonschema/1-1-0";
+
+pub const ACCEPTED: &[AcceptedSchema] = &[
+    AcceptedSchema {
+        uri: "iglu:com.snowplowanalytics.dataflowrunner/ClusterConfig/avro/1-0-0",
+        kind: ConfigKind::Cluster,
+        file: "com.snowplowanalytics.dataflowrunner-ClusterConfig-avro-1-0-0.schema.json",
+        legacy: true,
+    },
+    AcceptedSchema {
+        uri: "iglu:com.snowplowanalytics.dataflowrunner/ClusterConfig/avro/1-1-0",
+        kind: ConfigKind::Cluster,
+        file: "com.snowplowanalytics.dataflowrunner-ClusterConfig-avro-1-1-0.schema.json",
+        legacy: true,
+    },
+    AcceptedSchema {
+        uri: "iglu:com.snowplowanalytics.dataflow-runner/Cluster/avro/1-0-0",
+        kind: ConfigKind::Cluster,
+        file: "com.snowplowanalytics.dataflow-runner-Cluster-avro-1-0-0.schema.json",
+        legacy: true,
+    },
+    AcceptedSchema {
+        uri: NEW_CLUSTER_URI,
+        kind: ConfigKind::Cluster,
+        file: "com.dataflowrunner.serverless-ClusterConfig-jsonschema-1-2-0.schema.json",
+        legacy: false,
+    },
+    AcceptedSchema {
+        uri: "iglu:com.snowplowanalytics.dataflowrunner/PlaybookConfig/avro/1-0-0",
+        kind: ConfigKind::Playbook,
+        file: "com.snowplowanalytics.dataflowrunner-PlaybookConfig-avro-1-0-0.schema.json",
+        legacy: true,
+    },
+    AcceptedSchema {
+        uri: "iglu:com.snowplowanalytics.dataflowrunner/PlaybookConfig/avro/1-0-1",
+        kind: ConfigKind::Playbook,
+        file: "com.snowplowanalytics.dataflowrunner-PlaybookConfig-avro-1-0-1.schema.json",
+        legacy: true,
+    },
+    AcceptedSchema {
+        uri: NEW_PLAYBOOK_URI,
+        kind: ConfigKind::Playbook,
+        file: "com.dataflowrunner.serverless-PlaybookConfig-jsonschema-1-1-0.schema.json",
+        legacy: false,
+    },
+];
+
+const BASE: &str = "https://schemas.dataflowrunner.serverless/";
+
+/// Every schema document, embedded at build time.
+const DOCUMENTS: &[(&str, &str)] = &[
+    ("legacy.schema.json", include_str!("../../../schemas/legacy.schema.json")),
+    (
+        "com.snowplowanalytics.dataflowrunner-ClusterConfig-avro-1-0-0.schema.json",
+        include_str!("../../../schemas/com.snowplowanalytics.dataflowrunner-ClusterConfig-avro-1-0-0.schema.json"),
+    ),
+    (
+        "com.snowplowanalytics.dataflowrunner-ClusterConfig-avro-1-1-0.schema.json",
+        include_str!("../../../schemas/com.snowplowanalytics.dataflowrunner-ClusterConfig-avro-1-1-0.schema.json"),
+    ),
+    (
+        "com.snowplowanalytics.dataflow-runner-Cluster-avro-1-0-0.schema.json",
+        include_str!("../../../schemas/com.snowplowanalytics.dataflow-runner-Cluster-avro-1-0-0.schema.json"),
+    ),
+    (
+        "com.dataflowrunner.serverless-ClusterConfig-jsonschema-1-2-0.schema.json",
+        include_str!("../../../schemas/com.dataflowrunner.serverless-ClusterConfig-jsonschema-1-2-0.schema.json"),
+    ),
+    (
+        "com.snowplowanalytics.dataflowrunner-PlaybookConfig-avro-1-0-0.schema.json",
+        include_str!("../../../schemas/com.snowplowanalytics.dataflowrunner-PlaybookConfig-avro-1-0-0.schema.json"),
+    ),
+    (
+        "com.snowplowanalytics.dataflowrunner-PlaybookConfig-avro-1-0-1.schema.json",
+        include_str!("../../../schemas/com.snowplowanalytics.dataflowrunner-PlaybookConfig-avro-1-0-1.schema.json"),
+    ),
+    (
+        "com.dataflowrunner.serverless-PlaybookConfig-jsonschema-1-1-0.schema.json",
+        include_str!("../../../schemas/com.dataflowrunner.serverless-PlaybookConfig-jsonschema-1-1-0.schema.json"),
+    ),
+];
+
+struct Schemas {
+    documents: HashMap<&'static str, Value>,
+    validators: HashMap<&'static str, jsonschema::Validator>,
+}
+
+fn schemas() -> &'static Schemas {
+    static SCHEMAS: OnceLock<Schemas> = OnceLock::new();
+    SCHEMAS.get_or_init(|| {
+        let documents: HashMap<&'static str, Value> = DOCUMENTS
+            .iter()
+            .map(|(name, text)| (*name, serde_json::from_str(text).expect("embedded schema is valid JSON")))
+            .collect();
+        let mut registry = jsonschema::Registry::new();
+        for (name, doc) in &documents {
+            registry = registry.add(format!("{BASE}{name}"), doc.clone()).expect("embedded schema URI is valid");
+        }
+        let registry = registry.prepare().expect("embedded schemas resolve");
+        let validators = ACCEPTED
+            .iter()
+            .map(|a| {
+                let validator = jsonschema::options()
+                    .with_draft(jsonschema::Draft::Draft202012)
+                    .with_registry(&registry)
+                    .build(&documents[a.file])
+                    .expect("embedded schema compiles");
+                (a.uri, validator)
+            })
+            .collect();
+        Schemas { documents, validators }
+    })
+}
+
+/// The accepted schema for a URI, if any.
+pub fn accepted(uri: &str) -> Option<&'static AcceptedSchema> {
+    ACCEPTED.iter().find(|a| a.uri == uri)
+}
+
+/// Validates `data` (the `data` member of a self-describing file) against the schema for `uri`. Every problem is
+/// reported, each located under `/data`.
+pub fn validate(schema: &AcceptedSchema, data: &Value, file: &str, lines: &LineIndex) -> Vec<Diagnostic> {
+    let s = schemas();
+    let validator = &s.validators[schema.uri];
+    let root = Node { doc: schema.file, value: &s.documents[schema.file] };
+    let mut out: Vec<Diagnostic> = Vec::new();
+    for error in validator.iter_errors(data) {
+        let at = error.instance_path().as_str().to_string();
+        let instance = error.instance();
+        let target = root.at_pointer(&at);
+        let hint_here = target.as_ref().and_then(|t| t.hint());
+        let d = match error.kind() {
+            jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
+                for key in unexpected {
+                    out.push(unknown_key(schema, root, &at, key, file));
+                }
+                continue;
+            }
+            jsonschema::error::ValidationErrorKind::Required { property } => {
+                let name = property.as_str().unwrap_or_default().to_string();
+                let child = format!("{at}/{}", pointer_segment(&name));
+                let hint = root.at_pointer(&child).and_then(|t| t.hint());
+                let d = Diagnostic::new(file, format!("/data{child}"), format!("required field `{name}` is missing"));
+                match hint {
+                    Some(h) => d.with_hint(format!("add `{name}`: {h}")),
+                    None => d.with_hint(format!("add `{name}`")),
+                }
+            }
+            jsonschema::error::ValidationErrorKind::Type { .. } => {
+                let expected = target.as_ref().map(|t| t.expected_types()).unwrap_or_else(|| "another type".into());
+                let d = Diagnostic::new(
+                    file,
+                    format!("/data{at}"),
+                    format!("expected {expected}, found {}", describe(instance)),
+                );
+                match hint_here {
+                    Some(h) => d.with_hint(h),
+                    None if instance.is_null() => d.with_hint("give a value, or remove the field"),
+                    None => d,
+                }
+            }
+            jsonschema::error::ValidationErrorKind::Enum { options } => {
+                let allowed: Vec<&str> = options.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+                let got = instance.as_str().unwrap_or_default();
+                let d = Diagnostic::new(
+                    file,
+                    format!("/data{at}"),
+                    format!("{} is not one of {}", describe(instance), allowed.join(", ")),
+                );
+                match (did_you_mean(got, allowed.iter().copied()), hint_here) {
+                    (Some(m), _) if m != got => d.with_hint(format!("did you mean \"{m}\"?")),
+                    (_, Some(h)) => d.with_hint(h),
+                    _ => d,
+                }
+            }
+            _ => {
+                let d = Diagnostic::new(file, format!("/data{at}"), error.to_string());
+                match hint_here {
+                    Some(h) => d.with_hint(h),
+                    None => d,
+                }
+            }
+        };
+        out.push(d);
+    }
+    for d in &mut out {
+        d.line = lines.line_of(&d.pointer);
+    }
+    out
+}
+
+fn unknown_key(schema: &AcceptedSchema, root: Node<'_>, at: &str, key: &str, file: &str) -> Diagnostic {
+    let pointer = format!("/data{at}/{}", pointer_segment(key));
+    let d = Diagnostic::new(file, pointer, format!("unknown field `{key}`"));
+    let here = root.at_pointer(at);
+    let known: Vec<&str> = here.as_ref().map(|n| n.property_names()).unwrap_or_default();
+    if let Some(m) = did_you_mean(key, known.iter().copied()) {
+        return d.with_hint(format!("did you mean `{m}`?"));
+    }
+    // Available in this project's newer schema at the same place?
+    if schema.legacy {
+        let newer_uri = match schema.kind {
+            ConfigKind::Cluster => NEW_CLUSTER_URI,
+            ConfigKind::Playbook => NEW_PLAYBOOK_URI,
+        };
+        let newer = accepted(newer_uri).expect("newer schema is accepted");
+        let newer_root = Node { doc: newer.file, value: &schemas().documents[newer.file] };
+        if newer_root.at_pointer(&format!("{at}/{}", pointer_segment(key))).is_some() {
+            return d.with_hint(format!(
+                "`{key}` is not part of {}; to use it, set \"schema\" to \"{newer_uri}\" (a superset of the old versions)",
+                schema.uri
+            ));
+        }
+    }
+    // Misplaced: the same key exists elsewhere in this schema.
+    let mut places = Vec::new();
+    root.find_key(key, "", 0, &mut places);
+    if !places.is_empty() {
+        let shown: Vec<String> = places.iter().take(3).map(|p| format!("data{}", prefix_dot(&json_path(p)))).collect();
+        return d.with_hint(format!("`{key}` belongs under {}, not here", shown.join(" or ")));
+    }
+    if known.is_empty() {
+        d.with_hint("remove it")
+    } else {
+        d.with_hint(format!("remove it; the fields accepted here are: {}", known.join(", ")))
+    }
+}
+
+fn prefix_dot(path: &str) -> String {
+    if path.is_empty() || path.starts_with('[') {
+        path.to_string()
+    } else {
+        format!(".{path}")
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("boolean {b}"),
+        Value::Number(n) => format!("number {n}"),
+        Value::String(s) => format!("\"{s}\""),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+/// A position in one of the embedded schema documents, with `$ref`s followed.
+#[derive(Clone, Copy)]
+struct Node<'a> {
+    doc: &'a str,
+    value: &'a Value,
+}
+
+impl<'a> Node<'a> {
+    fn resolve(self) -> Node<'a> {
+        let mut node = self;
+        for _ in 0..16 {
+            let Some(r) = node.value.get("$ref").and_then(Value::as_str) else { return node };
+            let (doc, fragment) = r.split_once('#').unwrap_or((r, ""));
+            let doc = if doc.is_empty() { node.doc } else { doc };
+            let Some((name, root)) = schemas().documents.get_key_value(doc) else { return node };
+            let target = if fragment.is_empty() { Some(root) } else { root.pointer(fragment) };
+            match target {
+                Some(v) => node = Node { doc: name, value: v },
+                None => return node,
+            }
+        }
+        node
+    }
+
+    fn child(self, segment: &str) -> Option<Node<'a>> {
+        let node = self.resolve();
+        let v = node.value;
+        let next = if let Some(p) = v.get("properties").and_then(|p| p.get(segment)) {
+            p
+        } else if segment.bytes().all(|b| b.is_ascii_digit()) && v.get("items").is_some() {
+            &v["items"]
+        } else if let Some(ap) = v.get("additionalProperties").filter(|ap| ap.is_object()) {
+            ap
+        } else {
+            return None;
+        };
+        Some(Node { doc: node.doc, value: next }.resolve())
+    }
+
+    fn at_pointer(self, pointer: &str) -> Option<Node<'a>> {
+        let mut node = self.resolve();
+        for raw in pointer.split('/').skip(1) {
+            let seg = raw.replace("~1", "/").replace("~0", "~");
+            node = node.child(&seg)?;
+        }
+        Some(node)
+    }
+
+    fn hint(self) -> Option<String> {
+        self.value.get("x-hint").and_then(Value::as_str).map(str::to_string)
+    }
+
+    fn property_names(self) -> Vec<&'a str> {
+        let node = self.resolve();
+        node.value
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    fn expected_types(self) -> String {
+        let words = |t: &str| match t {
+            "object" => "an object",
+            "array" => "an array",
+            "string" => "a string",
+            "integer" => "a whole number",
+            "number" => "a number",
+            "boolean" => "true or false",
+            "null" => "null",
+            _ => "a value",
+        };
+        match self.value.get("type") {
+            Some(Value::String(t)) => words(t).to_string(),
+            Some(Value::Array(ts)) => {
+                ts.iter().filter_map(Value::as_str).filter(|t| *t != "null").map(words).collect::<Vec<_>>().join(" or ")
+            }
+            _ => "another type".into(),
+        }
+    }
+
+    /// Every pointer (in instance terms) at which `key` is a declared property.
+    fn find_key(self, key: &str, at: &str, depth: usize, out: &mut Vec<String>) {
+        if depth > 8 {
+            return;
+        }
+        let node = self.resolve();
+        if let Some(props) = node.value.get("properties").and_then(Value::as_object) {
+            for (name, _) in props {
+                if name == key {
+                    out.push(at.to_string());
+                }
+                if let Some(child) = node.child(name) {
+                    child.find_key(key, &format!("{at}/{}", pointer_segment(name)), depth + 1, out);
+                }
+            }
+        }
+        if node.value.get("items").is_some() {
+            if let Some(child) = node.child("0") {
+                child.find_key(key, &format!("{at}/0"), depth + 1, out);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_accepted_schema_compiles_and_has_a_file() {
+        for a in ACCEPTED {
+            assert!(schemas().validators.contains_key(a.uri), "{}", a.uri);
+            assert!(schemas().documents.contains_key(a.file), "{}", a.file);
+        }
+    }
+
+    #[test]
+    fn every_schema_file_on_disk_is_embedded() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if name.ends_with(".schema.json") && !name.starts_with("execution-") {
+                assert!(DOCUMENTS.iter().any(|(n, _)| *n == name), "{name} is not embedded");
+            }
+        }
+    }
+}

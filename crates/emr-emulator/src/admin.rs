@@ -1,0 +1,103 @@
+//! Admin API (plain JSON) under `/_emulator/`. Admin requests are never counted as EMR calls.
+
+use hyper::Method;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::faults::{FaultState, Faults};
+use crate::scenario::{DurationOverrides, Scenario, ScenarioRuntime};
+use crate::state::{lock, Shared, State};
+use crate::view;
+
+pub const PREFIX: &str = "/_emulator";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ConfigPatch {
+    time_scale: Option<f64>,
+    defaults: Option<DurationOverrides>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ClockPatch {
+    advance_seconds: f64,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, (u16, Value)> {
+    let text = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
+    serde_json::from_slice(text).map_err(|e| (400, json!({ "error": format!("invalid body: {e}") })))
+}
+
+pub fn state_dump(st: &mut State) -> Value {
+    let now = st.clock.now();
+    st.advance_all(now);
+    let clusters: Vec<_> = st.clusters.iter().map(view::dump).collect();
+    json!({
+        "now": now,
+        "timeScale": st.clock.scale(),
+        "defaults": st.scenario.durations(st.base),
+        "clusters": clusters,
+        "calls": st.calls,
+    })
+}
+
+pub fn config(st: &State) -> Value {
+    json!({ "timeScale": st.clock.scale(), "defaults": st.base, "now": st.clock.now() })
+}
+
+/// Route one admin request; returns the HTTP status and a JSON body.
+pub fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> (u16, Value) {
+    let route = path.trim_start_matches(PREFIX).trim_end_matches('/');
+    let mut st = lock(shared);
+    let result: Result<Value, (u16, Value)> = match (method.as_str(), route) {
+        ("GET", "/health") => Ok(json!({ "ok": true })),
+        ("GET", "/state") => Ok(state_dump(&mut st)),
+        ("GET", "/calls") => Ok(json!(st.calls)),
+        ("POST", "/calls/reset") => {
+            st.calls = Default::default();
+            Ok(json!(st.calls))
+        }
+        ("GET", "/scenario") => Ok(json!(st.scenario.scenario)),
+        ("POST", "/scenario") => parse::<Scenario>(body).map(|scenario| {
+            st.scenario = ScenarioRuntime::new(scenario);
+            json!(st.scenario.scenario)
+        }),
+        ("GET", "/faults") => Ok(json!(st.faults.current())),
+        ("POST", "/faults") => parse::<Faults>(body).and_then(|faults| {
+            faults.validate().map_err(|e| (400, json!({ "error": e })))?;
+            st.faults = FaultState::new(faults);
+            Ok(json!(st.faults.current()))
+        }),
+        ("POST", "/reset") => {
+            st.reset();
+            Ok(json!({ "ok": true }))
+        }
+        ("GET", "/config") => Ok(config(&st)),
+        ("POST", "/config") => parse::<ConfigPatch>(body).and_then(|patch| {
+            if let Some(scale) = patch.time_scale {
+                if !(scale >= 0.0 && scale.is_finite()) {
+                    return Err((400, json!({ "error": "timeScale must be a finite number >= 0" })));
+                }
+                let now = st.clock.now();
+                st.advance_all(now);
+                st.clock.set_scale(scale);
+            }
+            if let Some(defaults) = patch.defaults {
+                st.base = st.base.with(&defaults);
+            }
+            Ok(config(&st))
+        }),
+        ("POST", "/clock") => parse::<ClockPatch>(body).map(|patch| {
+            st.clock.advance(patch.advance_seconds);
+            let now = st.clock.now();
+            st.advance_all(now);
+            config(&st)
+        }),
+        _ => Err((404, json!({ "error": format!("no admin route {method} {path}") }))),
+    };
+    match result {
+        Ok(v) => (200, v),
+        Err(e) => e,
+    }
+}

@@ -1,0 +1,334 @@
+//! Fault injection (throttling, server errors, latency, lost responses) and call accounting.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+/// A token bucket's size: `burst` tokens, refilled at `perSecond` (real seconds).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RateLimit {
+    pub burst: f64,
+    pub per_second: f64,
+}
+
+/// The bucket shared by all EMR calls, in [`Faults::rate_limit_overrides`].
+pub const ALL_CALLS: &str = "*";
+
+/// EMR's default API rate limits (per account and region), from the EMR documentation.
+pub fn default_rate_limits() -> BTreeMap<String, RateLimit> {
+    let rl = |burst, per_second| RateLimit { burst, per_second };
+    [
+        ("DescribeCluster", rl(10.0, 1.0)),
+        ("DescribeStep", rl(10.0, 0.5)),
+        ("ListSteps", rl(10.0, 0.5)),
+        ("ListClusters", rl(20.0, 0.5)),
+        ("RunJobFlow", rl(10.0, 0.5)),
+        ("AddJobFlowSteps", rl(10.0, 0.5)),
+        ("TerminateJobFlows", rl(10.0, 0.5)),
+        (ALL_CALLS, rl(25.0, 5.0)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// Fault configuration. Everything is off by default.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct Faults {
+    /// Enforce EMR's default token buckets (in real seconds).
+    pub rate_limits: bool,
+    /// Replace individual buckets (operation name, or `"*"` for all calls together).
+    pub rate_limit_overrides: BTreeMap<String, RateLimit>,
+    /// Share of calls answered with ThrottlingException (0.0..=1.0).
+    pub throttle_share: f64,
+    /// Share of calls answered with a server error.
+    pub server_error_share: f64,
+    /// 500 (InternalServerError/InternalServerException) or 503 (ServiceUnavailable).
+    pub server_error_status: u16,
+    /// Restrict the shares to these operations (empty: all operations).
+    pub operations: Vec<String>,
+    /// Seed of the generator behind the shares.
+    pub seed: u64,
+    /// Real milliseconds added before every EMR call is answered.
+    pub latency_ms: u64,
+    /// Per operation: the next N calls take effect, then the connection is closed with no response.
+    pub lost_responses: BTreeMap<String, u32>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            rate_limits: false,
+            rate_limit_overrides: BTreeMap::new(),
+            throttle_share: 0.0,
+            server_error_share: 0.0,
+            server_error_status: 500,
+            operations: Vec::new(),
+            seed: 0,
+            latency_ms: 0,
+            lost_responses: BTreeMap::new(),
+        }
+    }
+}
+
+impl Faults {
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    pub fn with_rate_limits(mut self) -> Self {
+        self.rate_limits = true;
+        self
+    }
+
+    pub fn with_throttle_share(mut self, share: f64, seed: u64) -> Self {
+        self.throttle_share = share;
+        self.seed = seed;
+        self
+    }
+
+    pub fn with_server_error_share(mut self, share: f64, status: u16, seed: u64) -> Self {
+        self.server_error_share = share;
+        self.server_error_status = status;
+        self.seed = seed;
+        self
+    }
+
+    pub fn with_latency_ms(mut self, ms: u64) -> Self {
+        self.latency_ms = ms;
+        self
+    }
+
+    pub fn with_lost_responses(mut self, operation: &str, count: u32) -> Self {
+        self.lost_responses.insert(operation.to_string(), count);
+        self
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, share) in [("throttleShare", self.throttle_share), ("serverErrorShare", self.server_error_share)] {
+            if !(0.0..=1.0).contains(&share) {
+                return Err(format!("{name} must be between 0 and 1"));
+            }
+        }
+        if !matches!(self.server_error_status, 500 | 503) {
+            return Err("serverErrorStatus must be 500 or 503".to_string());
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Bucket {
+    limit: RateLimit,
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn new(limit: RateLimit, now: Instant) -> Self {
+        Bucket { limit, tokens: limit.burst, at: now }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.limit.per_second).min(self.limit.burst);
+        self.at = now;
+    }
+}
+
+/// What to do with one call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Proceed,
+    Throttle,
+    ServerError(u16),
+}
+
+/// Runtime state of the faults: buckets, generator, lost-response budget.
+#[derive(Debug)]
+pub struct FaultState {
+    pub config: Faults,
+    limits: BTreeMap<String, RateLimit>,
+    buckets: HashMap<String, Bucket>,
+    rng: SplitMix64,
+    lost_left: BTreeMap<String, u32>,
+}
+
+impl FaultState {
+    pub fn new(config: Faults) -> Self {
+        let mut limits = default_rate_limits();
+        limits.extend(config.rate_limit_overrides.clone());
+        FaultState {
+            rng: SplitMix64(config.seed),
+            lost_left: config.lost_responses.clone(),
+            limits,
+            buckets: HashMap::new(),
+            config,
+        }
+    }
+
+    /// The faults as configured, with the lost responses still to come.
+    pub fn current(&self) -> Faults {
+        let mut f = self.config.clone();
+        f.lost_responses = self.lost_left.clone();
+        f
+    }
+
+    pub fn latency_ms(&self) -> u64 {
+        self.config.latency_ms
+    }
+
+    fn share_applies(&self, op: &str) -> bool {
+        self.config.operations.is_empty() || self.config.operations.iter().any(|o| o == op)
+    }
+
+    pub fn verdict(&mut self, op: &str, now: Instant) -> Verdict {
+        if self.share_applies(op) {
+            if self.config.throttle_share > 0.0 && self.rng.next_f64() < self.config.throttle_share {
+                return Verdict::Throttle;
+            }
+            if self.config.server_error_share > 0.0 && self.rng.next_f64() < self.config.server_error_share {
+                return Verdict::ServerError(self.config.server_error_status);
+            }
+        }
+        if self.config.rate_limits && !self.take_tokens(op, now) {
+            return Verdict::Throttle;
+        }
+        Verdict::Proceed
+    }
+
+    /// Take one token from the operation's bucket (if it has one) and from the all-calls bucket,
+    /// or from neither.
+    fn take_tokens(&mut self, op: &str, now: Instant) -> bool {
+        let names: Vec<&str> = [op, ALL_CALLS].into_iter().filter(|n| self.limits.contains_key(*n)).collect();
+        for name in &names {
+            let limit = self.limits[*name];
+            let bucket = self.buckets.entry(name.to_string()).or_insert_with(|| Bucket::new(limit, now));
+            bucket.refill(now);
+            if bucket.tokens < 1.0 {
+                return false;
+            }
+        }
+        for name in names {
+            if let Some(b) = self.buckets.get_mut(name) {
+                b.tokens -= 1.0;
+            }
+        }
+        true
+    }
+
+    /// Whether this executed call's response must be lost (consumes the budget).
+    pub fn take_lost_response(&mut self, op: &str) -> bool {
+        match self.lost_left.get_mut(op) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Deterministic generator (SplitMix64) for shares and ids.
+#[derive(Clone, Debug)]
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Counters for one operation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationCalls {
+    /// Every request received for the operation, whatever its fate.
+    pub calls: u64,
+    /// Answered 200.
+    pub succeeded: u64,
+    /// Answered 400 by the API itself (validation, unknown ids).
+    pub client_errors: u64,
+    /// Answered ThrottlingException (token bucket or forced share).
+    pub throttled: u64,
+    /// Answered 500/503 by fault injection.
+    pub server_errors: u64,
+    /// Took effect, then the connection was closed without a response.
+    pub lost_responses: u64,
+}
+
+/// Per-operation call counters. Admin requests are not counted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallStats {
+    pub total: u64,
+    pub throttled: u64,
+    pub operations: BTreeMap<String, OperationCalls>,
+}
+
+impl CallStats {
+    /// Calls received for `op` (0 if none).
+    pub fn count(&self, op: &str) -> u64 {
+        self.operations.get(op).map_or(0, |c| c.calls)
+    }
+
+    pub fn get(&self, op: &str) -> OperationCalls {
+        self.operations.get(op).copied().unwrap_or_default()
+    }
+
+    pub(crate) fn entry(&mut self, op: &str) -> &mut OperationCalls {
+        self.operations.entry(op.to_string()).or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn when_bucket_is_empty_should_throttle_until_refilled() {
+        let mut f = FaultState::new(Faults::none().with_rate_limits());
+        let t0 = Instant::now();
+        for _ in 0..10 {
+            assert_eq!(f.verdict("DescribeStep", t0), Verdict::Proceed);
+        }
+        assert_eq!(f.verdict("DescribeStep", t0), Verdict::Throttle);
+        // 0.5 tokens per second: one token after two seconds.
+        assert_eq!(f.verdict("DescribeStep", t0 + Duration::from_secs(2)), Verdict::Proceed);
+        assert_eq!(f.verdict("DescribeStep", t0 + Duration::from_secs(2)), Verdict::Throttle);
+    }
+
+    #[test]
+    fn when_all_calls_bucket_is_empty_should_throttle_any_operation() {
+        let mut f = FaultState::new(Faults::none().with_rate_limits());
+        let t0 = Instant::now();
+        let ops = ["DescribeCluster", "ListSteps", "DescribeStep"];
+        for i in 0..25 {
+            assert_eq!(f.verdict(ops[i % 3], t0), Verdict::Proceed);
+        }
+        assert_eq!(f.verdict("CancelSteps", t0), Verdict::Throttle);
+    }
+
+    #[test]
+    fn when_share_is_set_should_be_deterministic_per_seed() {
+        let run = || {
+            let mut f = FaultState::new(Faults::none().with_throttle_share(0.3, 42));
+            (0..1000).filter(|_| f.verdict("ListSteps", Instant::now()) == Verdict::Throttle).count()
+        };
+        let a = run();
+        assert_eq!(a, run());
+        assert!((250..350).contains(&a), "{a}");
+    }
+}

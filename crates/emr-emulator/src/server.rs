@@ -1,0 +1,168 @@
+//! HTTP/1.1 server: the EMR JSON 1.1 endpoint on `POST /`, the admin API under `/_emulator/`.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use crate::admin;
+use crate::faults::Verdict;
+use crate::ops::{self, ApiError};
+use crate::state::{lock, Shared};
+
+const JSON_11: &str = "application/x-amz-json-1.1";
+const TARGET_PREFIX: &str = "ElasticMapReduce.";
+
+/// Returned by the service to make hyper close the connection without answering.
+#[derive(Debug)]
+pub struct LostResponse;
+
+impl fmt::Display for LostResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("response deliberately lost by the emulator")
+    }
+}
+
+impl std::error::Error for LostResponse {}
+
+/// Accept connections until the task is aborted; aborting also drops every open connection.
+pub async fn serve(listener: TcpListener, shared: Shared) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let shared = shared.clone();
+                    connections.spawn(async move {
+                        let service = service_fn(move |req| handle(shared.clone(), req));
+                        // An Err here is a lost response (or a client gone): the socket is dropped.
+                        let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    });
+                }
+                Err(e) => {
+                    eprintln!("emr-emulator: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+fn json_response(status: u16, body: &Value, request_id: u64) -> Response<Full<Bytes>> {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header("content-type", JSON_11)
+        .header("x-amzn-requestid", format!("00000000-0000-4000-8000-{request_id:012x}"))
+        .body(Full::new(Bytes::from(bytes)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+/// The region of the SigV4 credential scope (`Credential=AKID/date/region/service/...`).
+fn region_of(req: &Request<Incoming>) -> String {
+    req.headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|auth| auth.split("Credential=").nth(1))
+        .and_then(|cred| cred.split('/').nth(2))
+        .filter(|r| !r.is_empty())
+        .unwrap_or("us-east-1")
+        .to_string()
+}
+
+async fn handle(shared: Shared, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, LostResponse> {
+    let path = req.uri().path().to_string();
+    if path.starts_with(admin::PREFIX) {
+        let method = req.method().clone();
+        let body = read_body(req).await;
+        let (status, value) = admin::handle(&shared, &method, &path, &body);
+        let bytes = serde_json::to_vec_pretty(&value).unwrap_or_default();
+        let response = Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(bytes)))
+            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())));
+        return Ok(response);
+    }
+    let target = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let region = region_of(&req);
+    let body = read_body(req).await;
+    let Some(op) = target.strip_prefix(TARGET_PREFIX).filter(|op| !op.is_empty()) else {
+        let err = ApiError::new(400, "UnknownOperationException", format!("Missing or unknown X-Amz-Target: '{target}'"));
+        return Ok(json_response(err.status, &err.body(), 0));
+    };
+    api_call(&shared, op, &body, &region).await
+}
+
+async fn read_body(req: Request<Incoming>) -> Bytes {
+    match req.into_body().collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => Bytes::new(),
+    }
+}
+
+async fn api_call(shared: &Shared, op: &str, body: &[u8], region: &str) -> Result<Response<Full<Bytes>>, LostResponse> {
+    let latency = {
+        let mut st = lock(shared);
+        st.calls.total += 1;
+        st.calls.entry(op).calls += 1;
+        st.faults.latency_ms()
+    };
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let mut st = lock(shared);
+    let request_id = st.calls.total;
+    let (result, lost) = match st.faults.verdict(op, Instant::now()) {
+        Verdict::Throttle => {
+            st.calls.throttled += 1;
+            st.calls.entry(op).throttled += 1;
+            (Err(ApiError::throttling()), false)
+        }
+        Verdict::ServerError(status) => {
+            st.calls.entry(op).server_errors += 1;
+            (Err(ApiError::server(op, status)), false)
+        }
+        Verdict::Proceed => {
+            let result = ops::execute(&mut st, op, body, region);
+            let lost = st.faults.take_lost_response(op);
+            let counters = st.calls.entry(op);
+            match (&result, lost) {
+                (_, true) => counters.lost_responses += 1,
+                (Ok(_), false) => counters.succeeded += 1,
+                (Err(_), false) => counters.client_errors += 1,
+            }
+            (result, lost)
+        }
+    };
+    let log = st.log_requests;
+    drop(st);
+    let (status, value) = match result {
+        Ok(v) => (200, v),
+        Err(e) => (e.status, e.body()),
+    };
+    if log {
+        let fate = if lost { "response lost".to_string() } else { status.to_string() };
+        let kind = value.get("__type").and_then(Value::as_str).unwrap_or("");
+        eprintln!("emr-emulator: {op} -> {fate} {kind}");
+    }
+    if lost {
+        return Err(LostResponse);
+    }
+    Ok(json_response(status, &value, request_id))
+}
