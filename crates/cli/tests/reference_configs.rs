@@ -38,8 +38,12 @@ fn every_reference_config_has_the_expected_outcome() {
                 continue;
             }
             for e in errors.as_array().unwrap() {
-                if !stderr.contains(e.as_str().unwrap()) {
-                    fail(format!("stderr lacks {e}"));
+                let e = e.as_str().unwrap();
+                match e.strip_prefix('!') {
+                    Some(absent) if stderr.contains(absent) => fail(format!("stderr must not show {absent:?}")),
+                    Some(_) => {}
+                    None if !stderr.contains(e) => fail(format!("stderr lacks {e:?}")),
+                    None => {}
                 }
             }
             continue;

@@ -3,12 +3,12 @@
 
 use crate::diagnostics::{ConfigErrors, Diagnostic, LineIndex};
 use crate::model::{
-    ActionOnFailure, ClusterConfig, Credentials, EbsConfiguration, InstanceFleet, InstanceGroup, Market, PlaybookConfig,
+    ActionOnFailure, ClusterConfig, EbsConfiguration, InstanceFleet, InstanceGroup, Market, PlaybookConfig,
 };
 use crate::schema::AcceptedSchema;
 
-/// The credentials keywords that mean "the ambient AWS credentials".
-pub const AMBIENT_CREDENTIALS: [&str; 3] = ["env", "iam", "default"];
+
+
 
 struct Report<'a> {
     file: &'a str,
@@ -53,7 +53,6 @@ pub fn cluster(
     lines: &LineIndex,
 ) -> Result<Vec<Diagnostic>, ConfigErrors> {
     let mut r = Report::new(file, lines);
-    credentials(&mut r, c.credentials.as_ref());
     region(&mut r, &mut c.region);
     if c.ec2.key_name.as_deref() == Some("") {
         c.ec2.key_name = None;
@@ -134,7 +133,6 @@ pub fn cluster(
 /// Checks a PlaybookConfig.
 pub fn playbook(file: &str, p: &mut PlaybookConfig, lines: &LineIndex) -> Result<Vec<Diagnostic>, ConfigErrors> {
     let mut r = Report::new(file, lines);
-    credentials(&mut r, p.credentials.as_ref());
     region(&mut r, &mut p.region);
     for (i, step) in p.steps.iter().enumerate() {
         if step.step_type.as_deref().is_some_and(|t| !t.is_empty() && t != "CUSTOM_JAR") {
@@ -175,21 +173,6 @@ pub fn pair(cluster_file: &str, c: &ClusterConfig, playbook_file: &str, p: &Play
         Ok(())
     } else {
         Err(ConfigErrors(errors))
-    }
-}
-
-fn credentials(r: &mut Report<'_>, creds: Option<&Credentials>) {
-    let Some(c) = creds else { return };
-    for (field, value) in [("accessKeyId", &c.access_key_id), ("secretAccessKey", &c.secret_access_key)] {
-        if !AMBIENT_CREDENTIALS.contains(&value.as_str()) {
-            r.error(
-                &format!("/data/credentials/{field}"),
-                format!("literal AWS credentials are not accepted ({field} is not \"env\", \"iam\" or \"default\")"),
-                "a key pair in a config would be stored in the Step Functions execution history and logs: set both \
-                 fields to \"env\"; the Lambdas then use their execution role and the CLI its usual credential chain \
-                 (AWS_PROFILE, environment variables, SSO)",
-            );
-        }
     }
 }
 

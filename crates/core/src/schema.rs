@@ -200,6 +200,19 @@ pub fn validate(schema: &AcceptedSchema, data: &Value, file: &str, lines: &LineI
             jsonschema::error::ValidationErrorKind::Enum { options } => {
                 let allowed: Vec<&str> = options.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
                 let got = instance.as_str().unwrap_or_default();
+                if target.as_ref().is_some_and(|t| t.value.get("x-secret").is_some()) {
+                    // Never echo what may be a secret key into logs or an execution history.
+                    let d = Diagnostic::new(
+                        file,
+                        format!("/data{at}"),
+                        format!("literal AWS credentials are not accepted (the value is not shown); use one of {}", allowed.join(", ")),
+                    );
+                    out.push(match hint_here {
+                        Some(h) => d.with_hint(h),
+                        None => d,
+                    });
+                    continue;
+                }
                 let d = Diagnostic::new(
                     file,
                     format!("/data{at}"),
@@ -224,6 +237,7 @@ pub fn validate(schema: &AcceptedSchema, data: &Value, file: &str, lines: &LineI
     for d in &mut out {
         d.line = lines.line_of(&d.pointer);
     }
+    out.sort_by(|a, b| (a.line, &a.pointer).cmp(&(b.line, &b.pointer)));
     out
 }
 

@@ -25,8 +25,13 @@ struct ClockPatch {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, (u16, Value)> {
-    let text = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
-    serde_json::from_slice(text).map_err(|e| (400, json!({ "error": format!("invalid body: {e}") })))
+    let text = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        body
+    };
+    serde_json::from_slice(text)
+        .map_err(|e| (400, json!({ "error": format!("invalid body: {e}") })))
 }
 
 pub fn state_dump(st: &mut State) -> Value {
@@ -65,7 +70,9 @@ pub fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> (u16
         }),
         ("GET", "/faults") => Ok(json!(st.faults.current())),
         ("POST", "/faults") => parse::<Faults>(body).and_then(|faults| {
-            faults.validate().map_err(|e| (400, json!({ "error": e })))?;
+            faults
+                .validate()
+                .map_err(|e| (400, json!({ "error": e })))?;
             st.faults = FaultState::new(faults);
             Ok(json!(st.faults.current()))
         }),
@@ -77,7 +84,10 @@ pub fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> (u16
         ("POST", "/config") => parse::<ConfigPatch>(body).and_then(|patch| {
             if let Some(scale) = patch.time_scale {
                 if !(scale >= 0.0 && scale.is_finite()) {
-                    return Err((400, json!({ "error": "timeScale must be a finite number >= 0" })));
+                    return Err((
+                        400,
+                        json!({ "error": "timeScale must be a finite number >= 0" }),
+                    ));
                 }
                 let now = st.clock.now();
                 st.advance_all(now);
@@ -94,7 +104,10 @@ pub fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> (u16
             st.advance_all(now);
             config(&st)
         }),
-        _ => Err((404, json!({ "error": format!("no admin route {method} {path}") }))),
+        _ => Err((
+            404,
+            json!({ "error": format!("no admin route {method} {path}") }),
+        )),
     };
     match result {
         Ok(v) => (200, v),

@@ -12,8 +12,14 @@ pub struct Clock {
 impl Clock {
     /// Starts at the real wall-clock time (or `start`, epoch seconds).
     pub fn new(scale: f64, start: Option<f64>) -> Self {
-        let wall = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-        Clock { anchor_real: Instant::now(), anchor_virtual: start.unwrap_or(wall), scale }
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        Clock {
+            anchor_real: Instant::now(),
+            anchor_virtual: start.unwrap_or(wall),
+            scale,
+        }
     }
 
     pub fn now(&self) -> f64 {

@@ -108,7 +108,10 @@ impl Faults {
     }
 
     pub fn validate(&self) -> Result<(), String> {
-        for (name, share) in [("throttleShare", self.throttle_share), ("serverErrorShare", self.server_error_share)] {
+        for (name, share) in [
+            ("throttleShare", self.throttle_share),
+            ("serverErrorShare", self.server_error_share),
+        ] {
             if !(0.0..=1.0).contains(&share) {
                 return Err(format!("{name} must be between 0 and 1"));
             }
@@ -129,7 +132,11 @@ struct Bucket {
 
 impl Bucket {
     fn new(limit: RateLimit, now: Instant) -> Self {
-        Bucket { limit, tokens: limit.burst, at: now }
+        Bucket {
+            limit,
+            tokens: limit.burst,
+            at: now,
+        }
     }
 
     fn refill(&mut self, now: Instant) {
@@ -187,10 +194,13 @@ impl FaultState {
 
     pub fn verdict(&mut self, op: &str, now: Instant) -> Verdict {
         if self.share_applies(op) {
-            if self.config.throttle_share > 0.0 && self.rng.next_f64() < self.config.throttle_share {
+            if self.config.throttle_share > 0.0 && self.rng.next_f64() < self.config.throttle_share
+            {
                 return Verdict::Throttle;
             }
-            if self.config.server_error_share > 0.0 && self.rng.next_f64() < self.config.server_error_share {
+            if self.config.server_error_share > 0.0
+                && self.rng.next_f64() < self.config.server_error_share
+            {
                 return Verdict::ServerError(self.config.server_error_status);
             }
         }
@@ -203,10 +213,16 @@ impl FaultState {
     /// Take one token from the operation's bucket (if it has one) and from the all-calls bucket,
     /// or from neither.
     fn take_tokens(&mut self, op: &str, now: Instant) -> bool {
-        let names: Vec<&str> = [op, ALL_CALLS].into_iter().filter(|n| self.limits.contains_key(*n)).collect();
+        let names: Vec<&str> = [op, ALL_CALLS]
+            .into_iter()
+            .filter(|n| self.limits.contains_key(*n))
+            .collect();
         for name in &names {
             let limit = self.limits[*name];
-            let bucket = self.buckets.entry(name.to_string()).or_insert_with(|| Bucket::new(limit, now));
+            let bucket = self
+                .buckets
+                .entry(name.to_string())
+                .or_insert_with(|| Bucket::new(limit, now));
             bucket.refill(now);
             if bucket.tokens < 1.0 {
                 return false;
@@ -306,8 +322,14 @@ mod tests {
         }
         assert_eq!(f.verdict("DescribeStep", t0), Verdict::Throttle);
         // 0.5 tokens per second: one token after two seconds.
-        assert_eq!(f.verdict("DescribeStep", t0 + Duration::from_secs(2)), Verdict::Proceed);
-        assert_eq!(f.verdict("DescribeStep", t0 + Duration::from_secs(2)), Verdict::Throttle);
+        assert_eq!(
+            f.verdict("DescribeStep", t0 + Duration::from_secs(2)),
+            Verdict::Proceed
+        );
+        assert_eq!(
+            f.verdict("DescribeStep", t0 + Duration::from_secs(2)),
+            Verdict::Throttle
+        );
     }
 
     #[test]
@@ -325,7 +347,9 @@ mod tests {
     fn when_share_is_set_should_be_deterministic_per_seed() {
         let run = || {
             let mut f = FaultState::new(Faults::none().with_throttle_share(0.3, 42));
-            (0..1000).filter(|_| f.verdict("ListSteps", Instant::now()) == Verdict::Throttle).count()
+            (0..1000)
+                .filter(|_| f.verdict("ListSteps", Instant::now()) == Verdict::Throttle)
+                .count()
         };
         let a = run();
         assert_eq!(a, run());

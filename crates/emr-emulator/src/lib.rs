@@ -31,8 +31,8 @@ pub use faults::{default_rate_limits, CallStats, Faults, OperationCalls, RateLim
 pub use model::{ActionOnFailure, ClusterState, StepOutcome, StepState};
 pub use ops::OPERATIONS;
 pub use scenario::{
-    ClusterRule, DurationOverrides, Durations, NameMatch, Scenario, StartupFailure, StepRule, MARKER_DURATION,
-    MARKER_MESSAGE, MARKER_OUTCOME, MARKER_REASON,
+    ClusterRule, DurationOverrides, Durations, NameMatch, Scenario, StartupFailure, StepRule,
+    MARKER_DURATION, MARKER_MESSAGE, MARKER_OUTCOME, MARKER_REASON,
 };
 pub use view::{ClusterSnapshot, StepSnapshot};
 
@@ -131,13 +131,24 @@ impl EmulatorBuilder {
     /// Bind and serve in the background of the current tokio runtime.
     pub async fn start(self) -> std::io::Result<EmulatorHandle> {
         if !(self.time_scale >= 0.0 && self.time_scale.is_finite()) {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "time scale must be >= 0"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "time scale must be >= 0",
+            ));
         }
-        self.faults.validate().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        self.faults
+            .validate()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let listener = TcpListener::bind(self.addr).await?;
         let addr = listener.local_addr()?;
         let clock = Clock::new(self.time_scale, self.start_time);
-        let state = State::new(clock, self.durations, self.scenario, self.faults, self.log_requests);
+        let state = State::new(
+            clock,
+            self.durations,
+            self.scenario,
+            self.faults,
+            self.log_requests,
+        );
         let shared: Shared = Arc::new(Mutex::new(state));
         let task = tokio::spawn(server::serve(listener, shared.clone()));
         Ok(EmulatorHandle { addr, shared, task })

@@ -56,7 +56,10 @@ impl ClusterState {
 
     /// States in which steps may be added (and the cluster may be terminated).
     pub fn accepts_steps(self) -> bool {
-        matches!(self, Self::Starting | Self::Bootstrapping | Self::Running | Self::Waiting)
+        matches!(
+            self,
+            Self::Starting | Self::Bootstrapping | Self::Running | Self::Waiting
+        )
     }
 }
 
@@ -106,7 +109,10 @@ impl StepState {
     }
 
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Completed | Self::Cancelled | Self::Failed | Self::Interrupted)
+        matches!(
+            self,
+            Self::Completed | Self::Cancelled | Self::Failed | Self::Interrupted
+        )
     }
 }
 
@@ -136,9 +142,14 @@ impl ActionOnFailure {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::TerminateJobFlow, Self::TerminateCluster, Self::CancelAndWait, Self::Continue]
-            .into_iter()
-            .find(|a| a.as_str() == s)
+        [
+            Self::TerminateJobFlow,
+            Self::TerminateCluster,
+            Self::CancelAndWait,
+            Self::Continue,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s)
     }
 }
 
@@ -195,12 +206,16 @@ pub struct Step {
 
 impl Step {
     fn is_active(&self) -> bool {
-        matches!(self.state, StepState::Pending | StepState::CancelPending | StepState::Running)
+        matches!(
+            self.state,
+            StepState::Pending | StepState::CancelPending | StepState::Running
+        )
     }
 
     /// Occupies an execution slot (RUNNING, or a running step waiting for its cancellation).
     fn holds_slot(&self) -> bool {
-        self.state == StepState::Running || (self.state == StepState::CancelPending && self.started.is_some())
+        self.state == StepState::Running
+            || (self.state == StepState::CancelPending && self.started.is_some())
     }
 
     fn end(&mut self, t: f64, state: StepState) {
@@ -272,7 +287,15 @@ pub const REASON_BOOTSTRAP_FAILURE: &str = "BOOTSTRAP_FAILURE";
 pub const REASON_INSTANCE_FAILURE: &str = "INSTANCE_FAILURE";
 
 impl Cluster {
-    pub fn new(seq: u64, id: String, arn: String, name: String, spec: ClusterSpec, plan: ClusterPlan, now: f64) -> Self {
+    pub fn new(
+        seq: u64,
+        id: String,
+        arn: String,
+        name: String,
+        spec: ClusterSpec,
+        plan: ClusterPlan,
+        now: f64,
+    ) -> Self {
         Cluster {
             seq,
             id,
@@ -327,9 +350,16 @@ impl Cluster {
         let since = self.state_since;
         match self.state {
             ClusterState::Terminated | ClusterState::TerminatedWithErrors => return None,
-            ClusterState::Starting => consider(since + self.plan.starting_seconds, Event::StartingDone),
-            ClusterState::Bootstrapping => consider(since + self.plan.bootstrap_seconds, Event::BootstrapDone),
-            ClusterState::Terminating => consider(since + self.plan.terminating_seconds, Event::TerminatingDone),
+            ClusterState::Starting => {
+                consider(since + self.plan.starting_seconds, Event::StartingDone)
+            }
+            ClusterState::Bootstrapping => {
+                consider(since + self.plan.bootstrap_seconds, Event::BootstrapDone)
+            }
+            ClusterState::Terminating => consider(
+                since + self.plan.terminating_seconds,
+                Event::TerminatingDone,
+            ),
             ClusterState::Running | ClusterState::Waiting => {
                 for (i, s) in self.steps.iter().enumerate() {
                     if let (StepState::Running, Some(started)) = (s.state, s.started) {
@@ -340,7 +370,10 @@ impl Cluster {
                     consider(ready + after, Event::InstanceFailure);
                 }
                 if let Some(idle) = self.spec.idle_timeout {
-                    if self.state == ClusterState::Waiting && !self.spec.termination_protected && self.active_steps() == 0 {
+                    if self.state == ClusterState::Waiting
+                        && !self.spec.termination_protected
+                        && self.active_steps() == 0
+                    {
                         consider(since + idle, Event::IdleTimeout);
                     }
                 }
@@ -360,15 +393,31 @@ impl Cluster {
         match event {
             Event::StartingDone => match self.plan.startup_failure.clone() {
                 Some((code, message)) => {
-                    self.begin_termination(t, ClusterState::TerminatedWithErrors, &code, message, Vec::new());
+                    self.begin_termination(
+                        t,
+                        ClusterState::TerminatedWithErrors,
+                        &code,
+                        message,
+                        Vec::new(),
+                    );
                 }
-                None => self.set_state(t, ClusterState::Bootstrapping, None, Some("Running bootstrap actions")),
+                None => self.set_state(
+                    t,
+                    ClusterState::Bootstrapping,
+                    None,
+                    Some("Running bootstrap actions"),
+                ),
             },
             Event::BootstrapDone => match self.plan.bootstrap_failure.clone() {
                 Some((index, name)) => self.fail_bootstrap(t, index, &name),
                 None => {
                     self.ready = Some(t);
-                    self.set_state(t, ClusterState::Waiting, None, Some("Cluster ready to run steps."));
+                    self.set_state(
+                        t,
+                        ClusterState::Waiting,
+                        None,
+                        Some("Cluster ready to run steps."),
+                    );
                     self.schedule(t);
                 }
             },
@@ -382,15 +431,30 @@ impl Cluster {
                     "Amazon EC2 instance {} (master) failed and the cluster was shut down.",
                     self.spec.master_instance_id
                 );
-                self.begin_termination(t, ClusterState::TerminatedWithErrors, REASON_INSTANCE_FAILURE, message, Vec::new());
+                self.begin_termination(
+                    t,
+                    ClusterState::TerminatedWithErrors,
+                    REASON_INSTANCE_FAILURE,
+                    message,
+                    Vec::new(),
+                );
             }
             Event::IdleTimeout => {
                 let idle = self.spec.idle_timeout.unwrap_or_default();
                 let message = format!("Cluster was terminated due to idle timeout ({idle:.0} seconds without activity).");
-                self.begin_termination(t, ClusterState::Terminated, REASON_ALL_STEPS_COMPLETED, message, Vec::new());
+                self.begin_termination(
+                    t,
+                    ClusterState::Terminated,
+                    REASON_ALL_STEPS_COMPLETED,
+                    message,
+                    Vec::new(),
+                );
             }
             Event::TerminatingDone => {
-                let final_state = self.termination.take().map_or(ClusterState::Terminated, |p| p.final_state);
+                let final_state = self
+                    .termination
+                    .take()
+                    .map_or(ClusterState::Terminated, |p| p.final_state);
                 self.state = final_state;
                 self.state_since = t;
                 self.ended = Some(t);
@@ -419,7 +483,13 @@ impl Cluster {
             error_data: vec![data],
             error_message: message.clone(),
         };
-        self.begin_termination(t, ClusterState::TerminatedWithErrors, REASON_BOOTSTRAP_FAILURE, message, vec![detail]);
+        self.begin_termination(
+            t,
+            ClusterState::TerminatedWithErrors,
+            REASON_BOOTSTRAP_FAILURE,
+            message,
+            vec![detail],
+        );
     }
 
     fn finish_step(&mut self, t: f64, i: usize) {
@@ -430,13 +500,21 @@ impl Cluster {
             return;
         }
         step.end(t, StepState::Failed);
-        let reason = Some(step.plan.failure_reason.clone().unwrap_or_else(|| "Unknown Error".to_string()));
+        let reason = Some(
+            step.plan
+                .failure_reason
+                .clone()
+                .unwrap_or_else(|| "Unknown Error".to_string()),
+        );
         let message = step.plan.failure_message.clone();
-        let log_file = self
-            .spec
-            .log_uri
-            .as_ref()
-            .map(|uri| format!("{}/{}/steps/{}/stderr.gz", uri.trim_end_matches('/'), self.id, step.id));
+        let log_file = self.spec.log_uri.as_ref().map(|uri| {
+            format!(
+                "{}/{}/steps/{}/stderr.gz",
+                uri.trim_end_matches('/'),
+                self.id,
+                step.id
+            )
+        });
         step.failure = Some((reason, message, log_file));
         match step.action_on_failure {
             ActionOnFailure::Continue => {}
@@ -447,7 +525,13 @@ impl Cluster {
                     self.cancel_pending(t);
                 } else {
                     let message = "Shut down as step failed".to_string();
-                    self.begin_termination(t, ClusterState::TerminatedWithErrors, REASON_STEP_FAILURE, message, Vec::new());
+                    self.begin_termination(
+                        t,
+                        ClusterState::TerminatedWithErrors,
+                        REASON_STEP_FAILURE,
+                        message,
+                        Vec::new(),
+                    );
                     return;
                 }
             }
@@ -457,7 +541,9 @@ impl Cluster {
 
     fn cancel_pending(&mut self, t: f64) {
         for s in &mut self.steps {
-            if s.state == StepState::Pending || (s.state == StepState::CancelPending && s.started.is_none()) {
+            if s.state == StepState::Pending
+                || (s.state == StepState::CancelPending && s.started.is_none())
+            {
                 s.end(t, StepState::Cancelled);
             }
         }
@@ -485,13 +571,30 @@ impl Cluster {
             self.set_state(t, ClusterState::Running, None, Some("Running step"));
         } else if self.active_steps() == 0 && !self.spec.keep_alive {
             let message = "Steps completed".to_string();
-            self.begin_termination(t, ClusterState::Terminated, REASON_ALL_STEPS_COMPLETED, message, Vec::new());
+            self.begin_termination(
+                t,
+                ClusterState::Terminated,
+                REASON_ALL_STEPS_COMPLETED,
+                message,
+                Vec::new(),
+            );
         } else {
-            self.set_state(t, ClusterState::Waiting, None, Some("Cluster ready to run steps."));
+            self.set_state(
+                t,
+                ClusterState::Waiting,
+                None,
+                Some("Cluster ready to run steps."),
+            );
         }
     }
 
-    fn set_state(&mut self, t: f64, state: ClusterState, code: Option<&str>, message: Option<&str>) {
+    fn set_state(
+        &mut self,
+        t: f64,
+        state: ClusterState,
+        code: Option<&str>,
+        message: Option<&str>,
+    ) {
         if self.state != state {
             self.state_since = t;
         }
@@ -506,11 +609,24 @@ impl Cluster {
             return false;
         }
         let message = "Terminated by user request".to_string();
-        self.begin_termination(now, ClusterState::Terminated, REASON_USER_REQUEST, message, Vec::new());
+        self.begin_termination(
+            now,
+            ClusterState::Terminated,
+            REASON_USER_REQUEST,
+            message,
+            Vec::new(),
+        );
         true
     }
 
-    fn begin_termination(&mut self, t: f64, final_state: ClusterState, code: &str, message: String, details: Vec<ErrorDetail>) {
+    fn begin_termination(
+        &mut self,
+        t: f64,
+        final_state: ClusterState,
+        code: &str,
+        message: String,
+        details: Vec<ErrorDetail>,
+    ) {
         for s in &mut self.steps {
             match s.state {
                 StepState::Pending => s.end(t, StepState::Cancelled),
@@ -537,7 +653,9 @@ impl Cluster {
                 Ok(())
             }
             StepState::CancelPending => Ok(()),
-            state => Err(format!("Step {step_id} is in state {state} and cannot be cancelled.")),
+            state => Err(format!(
+                "Step {step_id} is in state {state} and cannot be cancelled."
+            )),
         }
     }
 }

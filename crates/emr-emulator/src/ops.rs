@@ -41,7 +41,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: u16, kind: &str, message: impl Into<String>) -> Self {
-        ApiError { status, kind: kind.to_string(), message: message.into() }
+        ApiError {
+            status,
+            kind: kind.to_string(),
+            message: message.into(),
+        }
     }
 
     pub fn validation(message: impl Into<String>) -> Self {
@@ -59,12 +63,18 @@ impl ApiError {
     /// An injected server fault, named as the operation's model names it.
     pub fn server(op: &str, status: u16) -> Self {
         if status == 503 {
-            return Self::new(503, "ServiceUnavailable", "Service is unavailable. Please try again later.");
+            return Self::new(
+                503,
+                "ServiceUnavailable",
+                "Service is unavailable. Please try again later.",
+            );
         }
         let kind = match op {
-            "RunJobFlow" | "AddJobFlowSteps" | "TerminateJobFlows" | "SetTerminationProtection" | "CancelSteps" => {
-                "InternalServerError"
-            }
+            "RunJobFlow"
+            | "AddJobFlowSteps"
+            | "TerminateJobFlows"
+            | "SetTerminationProtection"
+            | "CancelSteps" => "InternalServerError",
             _ => "InternalServerException",
         };
         Self::new(500, kind, "An internal error occurred. Please try again.")
@@ -81,7 +91,13 @@ fn parse<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::new(400, "SerializationException", format!("Malformed request body: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            400,
+            "SerializationException",
+            format!("Malformed request body: {e}"),
+        )
+    })
 }
 
 fn required<T>(value: Option<T>, member: &str) -> Result<T, ApiError> {
@@ -104,7 +120,9 @@ fn unknown_cluster(id: &str, legacy: bool) -> ApiError {
 }
 
 fn find(state: &State, id: &str, legacy: bool) -> Result<usize, ApiError> {
-    state.cluster_index(id).ok_or_else(|| unknown_cluster(id, legacy))
+    state
+        .cluster_index(id)
+        .ok_or_else(|| unknown_cluster(id, legacy))
 }
 
 /// Execute one operation at virtual time "now". Everything due before is applied first.
@@ -124,7 +142,11 @@ pub fn execute(state: &mut State, op: &str, body: &[u8], region: &str) -> OpResu
         "AddTags" => add_tags(state, parse(body)?),
         "RemoveTags" => remove_tags(state, parse(body)?),
         "GetAutoTerminationPolicy" => get_auto_termination_policy(state, parse(body)?),
-        other => Err(ApiError::new(400, "UnknownOperationException", format!("Unknown operation: {other}"))),
+        other => Err(ApiError::new(
+            400,
+            "UnknownOperationException",
+            format!("Unknown operation: {other}"),
+        )),
     }?;
     // Zero-length transitions (e.g. a cancel with cancelSeconds 0) show at once.
     state.advance_all(now);
@@ -145,14 +167,23 @@ fn check_volumes(instances: &wire::JobFlowInstancesConfig) -> Result<(), ApiErro
             ebs.extend(t.ebs_configuration.as_ref());
         }
     }
-    for spec in ebs.iter().flat_map(|e| e.ebs_block_device_configs.iter().flatten()) {
-        let Some(vol) = &spec.volume_specification else { continue };
+    for spec in ebs
+        .iter()
+        .flat_map(|e| e.ebs_block_device_configs.iter().flatten())
+    {
+        let Some(vol) = &spec.volume_specification else {
+            continue;
+        };
         let kind = vol.volume_type.as_deref().unwrap_or_default();
         if vol.iops.is_some() && IOPS_UNSUPPORTED.contains(&kind) {
-            return Err(ApiError::validation("IOPS setting is not supported for volume type."));
+            return Err(ApiError::validation(
+                "IOPS setting is not supported for volume type.",
+            ));
         }
         if vol.size_in_gb.is_none() {
-            return Err(ApiError::validation("The EBS volume size (SizeInGB) is required."));
+            return Err(ApiError::validation(
+                "The EBS volume size (SizeInGB) is required.",
+            ));
         }
     }
     Ok(())
@@ -221,22 +252,34 @@ fn build_step(state: &mut State, cluster_name: &str, cfg: StepConfig, now: f64) 
 }
 
 fn parse_action_lenient(a: Option<&str>) -> ActionOnFailure {
-    a.and_then(ActionOnFailure::parse).unwrap_or(ActionOnFailure::Continue)
+    a.and_then(ActionOnFailure::parse)
+        .unwrap_or(ActionOnFailure::Continue)
 }
 
-fn run_job_flow(state: &mut State, input: wire::RunJobFlowInput, now: f64, region: &str) -> OpResult {
+fn run_job_flow(
+    state: &mut State,
+    input: wire::RunJobFlowInput,
+    now: f64,
+    region: &str,
+) -> OpResult {
     let name = required(input.name.filter(|n| !n.is_empty()), "name")?;
     let instances = required(input.instances, "instances")?;
     if instances.instance_groups.is_some() && instances.instance_fleets.is_some() {
-        return Err(ApiError::validation("Please specify either InstanceGroups or InstanceFleets, but not both."));
+        return Err(ApiError::validation(
+            "Please specify either InstanceGroups or InstanceFleets, but not both.",
+        ));
     }
     if input.release_label.is_some() && input.ami_version.is_some() {
-        return Err(ApiError::validation("Only one AMI version and release label may be specified."));
+        return Err(ApiError::validation(
+            "Only one AMI version and release label may be specified.",
+        ));
     }
     check_volumes(&instances)?;
     let concurrency = input.step_concurrency_level.unwrap_or(1);
     if !(1..=256).contains(&concurrency) {
-        return Err(ApiError::validation("StepConcurrencyLevel must be between 1 and 256."));
+        return Err(ApiError::validation(
+            "StepConcurrencyLevel must be between 1 and 256.",
+        ));
     }
     let idle_timeout = match input.auto_termination_policy {
         None => None,
@@ -253,11 +296,16 @@ fn run_job_flow(state: &mut State, input: wire::RunJobFlowInput, now: f64, regio
     let steps = input.steps.unwrap_or_default();
     check_steps(&steps, concurrency)?;
     if steps.len() > MAX_ACTIVE_STEPS {
-        return Err(ApiError::validation(format!("A cluster can have at most {MAX_ACTIVE_STEPS} active steps.")));
+        return Err(ApiError::validation(format!(
+            "A cluster can have at most {MAX_ACTIVE_STEPS} active steps."
+        )));
     }
     let mut tags = Vec::new();
     for t in input.tags.unwrap_or_default() {
-        tags.push((required(t.key, "tags.member.key")?, t.value.unwrap_or_default()));
+        tags.push((
+            required(t.key, "tags.member.key")?,
+            t.value.unwrap_or_default(),
+        ));
     }
 
     let bootstrap = input.bootstrap_actions.unwrap_or_default();
@@ -265,10 +313,16 @@ fn run_job_flow(state: &mut State, input: wire::RunJobFlowInput, now: f64, regio
         .iter()
         .map(|b| {
             let script = b.script_bootstrap_action.as_ref();
-            (b.name.clone().unwrap_or_default(), script.and_then(|s| s.args.clone()).unwrap_or_default())
+            (
+                b.name.clone().unwrap_or_default(),
+                script.and_then(|s| s.args.clone()).unwrap_or_default(),
+            )
         })
         .collect();
-    let infos: Vec<BootstrapInfo<'_>> = infos.iter().map(|(n, a)| BootstrapInfo { name: n, args: a }).collect();
+    let infos: Vec<BootstrapInfo<'_>> = infos
+        .iter()
+        .map(|(n, a)| BootstrapInfo { name: n, args: a })
+        .collect();
     let base = state.base;
     let plan = state.scenario.plan_cluster(&name, &infos, base);
 
@@ -286,7 +340,11 @@ fn run_job_flow(state: &mut State, input: wire::RunJobFlowInput, now: f64, regio
         termination_protected: instances.termination_protected.unwrap_or(false),
         step_concurrency_level: concurrency,
         idle_timeout,
-        instance_collection_type: if instances.instance_fleets.is_some() { "INSTANCE_FLEET" } else { "INSTANCE_GROUP" },
+        instance_collection_type: if instances.instance_fleets.is_some() {
+            "INSTANCE_FLEET"
+        } else {
+            "INSTANCE_GROUP"
+        },
         tags,
         master_instance_id: state.new_instance_id(),
     };
@@ -321,7 +379,9 @@ fn parse_marker(marker: Option<&str>) -> Result<Option<u64>, ApiError> {
 
 /// One page of newest-first items with decreasing `seq`: the page starts at the marker's seq.
 fn page<T>(items: Vec<(u64, T)>, marker: Option<u64>) -> (Vec<T>, Option<String>) {
-    let mut rest = items.into_iter().filter(|(seq, _)| marker.is_none_or(|m| *seq <= m));
+    let mut rest = items
+        .into_iter()
+        .filter(|(seq, _)| marker.is_none_or(|m| *seq <= m));
     let page: Vec<T> = rest.by_ref().take(PAGE_SIZE).map(|(_, t)| t).collect();
     let next = rest.next().map(|(seq, _)| format!("m-{seq}"));
     (page, next)
@@ -369,10 +429,17 @@ fn add_job_flow_steps(state: &mut State, input: wire::AddJobFlowStepsInput, now:
     let i = find(state, &id, true)?;
     let (cluster_state, concurrency, active, name) = {
         let c = &state.clusters[i];
-        (c.state, c.spec.step_concurrency_level, c.active_steps(), c.name.clone())
+        (
+            c.state,
+            c.spec.step_concurrency_level,
+            c.active_steps(),
+            c.name.clone(),
+        )
     };
     if !cluster_state.accepts_steps() {
-        return Err(ApiError::validation("A job flow that is shutting down, terminated, or finished may not be modified."));
+        return Err(ApiError::validation(
+            "A job flow that is shutting down, terminated, or finished may not be modified.",
+        ));
     }
     check_steps(&steps, concurrency)?;
     if active + steps.len() > MAX_ACTIVE_STEPS {
@@ -439,8 +506,16 @@ fn cancel_steps(state: &mut State, input: wire::CancelStepsInput, now: f64) -> O
     let infos: Vec<wire::CancelStepsInfo> = step_ids
         .into_iter()
         .map(|step_id| match cluster.cancel_step(&step_id, now) {
-            Ok(()) => wire::CancelStepsInfo { step_id, status: "SUBMITTED".into(), reason: None },
-            Err(reason) => wire::CancelStepsInfo { step_id, status: "FAILED".into(), reason: Some(reason) },
+            Ok(()) => wire::CancelStepsInfo {
+                step_id,
+                status: "SUBMITTED".into(),
+                reason: None,
+            },
+            Err(reason) => wire::CancelStepsInfo {
+                step_id,
+                status: "FAILED".into(),
+                reason: Some(reason),
+            },
         })
         .collect();
     Ok(json!({ "CancelStepsInfoList": infos }))
@@ -489,6 +564,9 @@ fn remove_tags(state: &mut State, input: wire::RemoveTagsInput) -> OpResult {
     let id = required(input.resource_id, "resourceId")?;
     let keys = required(input.tag_keys, "tagKeys")?;
     let i = find(state, &id, false)?;
-    state.clusters[i].spec.tags.retain(|(k, _)| !keys.contains(k));
+    state.clusters[i]
+        .spec
+        .tags
+        .retain(|(k, _)| !keys.contains(k));
     Ok(json!({}))
 }

@@ -74,7 +74,8 @@ pub struct NameMatch {
 impl NameMatch {
     fn matches(&self, name: &str, cluster_name: &str) -> bool {
         let exact = |want: &Option<String>, got: &str| want.as_deref().is_none_or(|w| w == got);
-        let sub = |want: &Option<String>, got: &str| want.as_deref().is_none_or(|w| got.contains(w));
+        let sub =
+            |want: &Option<String>, got: &str| want.as_deref().is_none_or(|w| got.contains(w));
         exact(&self.name, name)
             && sub(&self.name_contains, name)
             && exact(&self.cluster_name, cluster_name)
@@ -183,7 +184,9 @@ pub fn marker_duration(args: &[String]) -> Result<Option<f64>, String> {
         None => Ok(None),
         Some(v) => match v.parse::<f64>() {
             Ok(d) if d >= 0.0 && d.is_finite() => Ok(Some(d)),
-            _ => Err(format!("{MARKER_DURATION}{v}: expected a number of seconds")),
+            _ => Err(format!(
+                "{MARKER_DURATION}{v}: expected a number of seconds"
+            )),
         },
     }
 }
@@ -198,7 +201,11 @@ impl ScenarioRuntime {
     pub fn new(scenario: Scenario) -> Self {
         let cluster_hits = vec![0; scenario.clusters.len()];
         let step_hits = vec![0; scenario.steps.len()];
-        ScenarioRuntime { scenario, cluster_hits, step_hits }
+        ScenarioRuntime {
+            scenario,
+            cluster_hits,
+            step_hits,
+        }
     }
 
     /// Re-arm the counters (`bootstrapFailures`, `times`).
@@ -211,7 +218,12 @@ impl ScenarioRuntime {
     }
 
     /// Plan a new cluster. Counts the match against the rule's `times`/`bootstrapFailures`.
-    pub fn plan_cluster(&mut self, name: &str, bootstrap: &[BootstrapInfo<'_>], base: Durations) -> ClusterPlan {
+    pub fn plan_cluster(
+        &mut self,
+        name: &str,
+        bootstrap: &[BootstrapInfo<'_>],
+        base: Durations,
+    ) -> ClusterPlan {
         let d = self.durations(base);
         let mut plan = ClusterPlan {
             starting_seconds: d.starting_seconds,
@@ -233,7 +245,10 @@ impl ScenarioRuntime {
             plan.terminating_seconds = rule.terminating_seconds.unwrap_or(plan.terminating_seconds);
             plan.instance_failure_after = rule.instance_failure_after_seconds;
             plan.startup_failure = rule.startup_failure.as_ref().map(|f| {
-                let message = f.message.clone().unwrap_or_else(|| format!("Cluster failed to start ({})", f.code));
+                let message = f
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| format!("Cluster failed to start ({})", f.code));
                 (f.code.clone(), message)
             });
             if nth < rule.bootstrap_failures {
@@ -242,9 +257,10 @@ impl ScenarioRuntime {
             }
         }
         // A marker in a bootstrap action's arguments fails that action, every time.
-        let marked = bootstrap.iter().enumerate().find(|(_, b)| {
-            matches!(marker_outcome(b.args), Ok(Some(StepOutcome::Failed)))
-        });
+        let marked = bootstrap
+            .iter()
+            .enumerate()
+            .find(|(_, b)| matches!(marker_outcome(b.args), Ok(Some(StepOutcome::Failed))));
         if let Some((i, b)) = marked {
             plan.bootstrap_failure = Some((i + 1, b.name.to_string()));
         }
@@ -252,7 +268,13 @@ impl ScenarioRuntime {
     }
 
     /// Plan a new step: markers win over the first matching rule, which wins over the defaults.
-    pub fn plan_step(&mut self, cluster_name: &str, step_name: &str, args: &[String], base: Durations) -> StepPlan {
+    pub fn plan_step(
+        &mut self,
+        cluster_name: &str,
+        step_name: &str,
+        args: &[String],
+        base: Durations,
+    ) -> StepPlan {
         let d = self.durations(base);
         let mut plan = StepPlan {
             outcome: StepOutcome::Completed,
@@ -261,7 +283,8 @@ impl ScenarioRuntime {
             failure_message: None,
         };
         let found = self.scenario.steps.iter().enumerate().find(|(i, r)| {
-            r.matcher.matches(step_name, cluster_name) && r.times.is_none_or(|n| self.step_hits[*i] < n)
+            r.matcher.matches(step_name, cluster_name)
+                && r.times.is_none_or(|n| self.step_hits[*i] < n)
         });
         if let Some((i, rule)) = found {
             self.step_hits[i] += 1;
@@ -296,7 +319,10 @@ mod tests {
 
     #[test]
     fn when_rule_has_bootstrap_failures_should_fail_only_the_first_clusters() {
-        let scenario = Scenario::from_json(r#"{"clusters":[{"match":{"name":"nightly"},"bootstrapFailures":1}]}"#).unwrap();
+        let scenario = Scenario::from_json(
+            r#"{"clusters":[{"match":{"name":"nightly"},"bootstrapFailures":1}]}"#,
+        )
+        .unwrap();
         let mut rt = ScenarioRuntime::new(scenario);
         let first = rt.plan_cluster("nightly", &[], Durations::default());
         let second = rt.plan_cluster("nightly", &[], Durations::default());
@@ -313,24 +339,42 @@ mod tests {
                 .unwrap();
         let mut rt = ScenarioRuntime::new(scenario);
         let ruled = rt.plan_step("c", "Shred events", &[], Durations::default());
-        assert_eq!((ruled.outcome, ruled.duration_seconds), (StepOutcome::Failed, 3600.0));
+        assert_eq!(
+            (ruled.outcome, ruled.duration_seconds),
+            (StepOutcome::Failed, 3600.0)
+        );
         let marked = rt.plan_step(
             "c",
             "Shred events",
             &args(&["--emulator-outcome=COMPLETED", "--emulator-duration=5"]),
             Durations::default(),
         );
-        assert_eq!((marked.outcome, marked.duration_seconds), (StepOutcome::Completed, 5.0));
+        assert_eq!(
+            (marked.outcome, marked.duration_seconds),
+            (StepOutcome::Completed, 5.0)
+        );
     }
 
     #[test]
     fn when_rule_has_times_should_stop_matching_after_that_many() {
-        let scenario = Scenario::from_json(r#"{"steps":[{"match":{"name":"A"},"outcome":"FAILED","times":1}]}"#).unwrap();
+        let scenario = Scenario::from_json(
+            r#"{"steps":[{"match":{"name":"A"},"outcome":"FAILED","times":1}]}"#,
+        )
+        .unwrap();
         let mut rt = ScenarioRuntime::new(scenario);
-        assert_eq!(rt.plan_step("c", "A", &[], Durations::default()).outcome, StepOutcome::Failed);
-        assert_eq!(rt.plan_step("c", "A", &[], Durations::default()).outcome, StepOutcome::Completed);
+        assert_eq!(
+            rt.plan_step("c", "A", &[], Durations::default()).outcome,
+            StepOutcome::Failed
+        );
+        assert_eq!(
+            rt.plan_step("c", "A", &[], Durations::default()).outcome,
+            StepOutcome::Completed
+        );
         rt.rearm();
-        assert_eq!(rt.plan_step("c", "A", &[], Durations::default()).outcome, StepOutcome::Failed);
+        assert_eq!(
+            rt.plan_step("c", "A", &[], Durations::default()).outcome,
+            StepOutcome::Failed
+        );
     }
 
     #[test]
@@ -340,10 +384,20 @@ mod tests {
 
     #[test]
     fn when_step_rule_matches_cluster_name_should_only_apply_there() {
-        let scenario =
-            Scenario::from_json(r#"{"steps":[{"match":{"clusterNameContains":"nightly"},"outcome":"FAILED"}]}"#).unwrap();
+        let scenario = Scenario::from_json(
+            r#"{"steps":[{"match":{"clusterNameContains":"nightly"},"outcome":"FAILED"}]}"#,
+        )
+        .unwrap();
         let mut rt = ScenarioRuntime::new(scenario);
-        assert_eq!(rt.plan_step("x-nightly", "A", &[], Durations::default()).outcome, StepOutcome::Failed);
-        assert_eq!(rt.plan_step("daily", "A", &[], Durations::default()).outcome, StepOutcome::Completed);
+        assert_eq!(
+            rt.plan_step("x-nightly", "A", &[], Durations::default())
+                .outcome,
+            StepOutcome::Failed
+        );
+        assert_eq!(
+            rt.plan_step("daily", "A", &[], Durations::default())
+                .outcome,
+            StepOutcome::Completed
+        );
     }
 }

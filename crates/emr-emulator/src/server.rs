@@ -63,7 +63,10 @@ fn json_response(status: u16, body: &Value, request_id: u64) -> Response<Full<By
     Response::builder()
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header("content-type", JSON_11)
-        .header("x-amzn-requestid", format!("00000000-0000-4000-8000-{request_id:012x}"))
+        .header(
+            "x-amzn-requestid",
+            format!("00000000-0000-4000-8000-{request_id:012x}"),
+        )
         .body(Full::new(Bytes::from(bytes)))
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
@@ -80,7 +83,10 @@ fn region_of(req: &Request<Incoming>) -> String {
         .to_string()
 }
 
-async fn handle(shared: Shared, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, LostResponse> {
+async fn handle(
+    shared: Shared,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, LostResponse> {
     let path = req.uri().path().to_string();
     if path.starts_with(admin::PREFIX) {
         let method = req.method().clone();
@@ -102,8 +108,15 @@ async fn handle(shared: Shared, req: Request<Incoming>) -> Result<Response<Full<
         .to_string();
     let region = region_of(&req);
     let body = read_body(req).await;
-    let Some(op) = target.strip_prefix(TARGET_PREFIX).filter(|op| !op.is_empty()) else {
-        let err = ApiError::new(400, "UnknownOperationException", format!("Missing or unknown X-Amz-Target: '{target}'"));
+    let Some(op) = target
+        .strip_prefix(TARGET_PREFIX)
+        .filter(|op| !op.is_empty())
+    else {
+        let err = ApiError::new(
+            400,
+            "UnknownOperationException",
+            format!("Missing or unknown X-Amz-Target: '{target}'"),
+        );
         return Ok(json_response(err.status, &err.body(), 0));
     };
     api_call(&shared, op, &body, &region).await
@@ -116,7 +129,12 @@ async fn read_body(req: Request<Incoming>) -> Bytes {
     }
 }
 
-async fn api_call(shared: &Shared, op: &str, body: &[u8], region: &str) -> Result<Response<Full<Bytes>>, LostResponse> {
+async fn api_call(
+    shared: &Shared,
+    op: &str,
+    body: &[u8],
+    region: &str,
+) -> Result<Response<Full<Bytes>>, LostResponse> {
     let latency = {
         let mut st = lock(shared);
         st.calls.total += 1;
@@ -157,7 +175,11 @@ async fn api_call(shared: &Shared, op: &str, body: &[u8], region: &str) -> Resul
         Err(e) => (e.status, e.body()),
     };
     if log {
-        let fate = if lost { "response lost".to_string() } else { status.to_string() };
+        let fate = if lost {
+            "response lost".to_string()
+        } else {
+            status.to_string()
+        };
         let kind = value.get("__type").and_then(Value::as_str).unwrap_or("");
         eprintln!("emr-emulator: {op} -> {fate} {kind}");
     }

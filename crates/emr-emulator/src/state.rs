@@ -1,6 +1,6 @@
 //! Everything the emulator knows, behind one lock.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::clock::Clock;
@@ -21,11 +21,18 @@ pub struct State {
     pub calls: CallStats,
     pub log_requests: bool,
     ids: SplitMix64,
+    issued: HashSet<String>,
     next_seq: u64,
 }
 
 impl State {
-    pub fn new(clock: Clock, base: Durations, scenario: Scenario, faults: Faults, log_requests: bool) -> Self {
+    pub fn new(
+        clock: Clock,
+        base: Durations,
+        scenario: Scenario,
+        faults: Faults,
+        log_requests: bool,
+    ) -> Self {
         let seed = clock.now().to_bits() ^ u64::from(std::process::id());
         State {
             clock,
@@ -37,6 +44,7 @@ impl State {
             calls: CallStats::default(),
             log_requests,
             ids: SplitMix64(seed),
+            issued: HashSet::new(),
             next_seq: 0,
         }
     }
@@ -54,8 +62,7 @@ impl State {
                 let n = (self.ids.next_u64() % ID_ALPHABET.len() as u64) as usize;
                 id.push(ID_ALPHABET[n] as char);
             }
-            let taken = self.index.contains_key(&id) || self.clusters.iter().any(|c| c.step(&id).is_some());
-            if !taken {
+            if self.issued.insert(id.clone()) {
                 return id;
             }
         }
@@ -94,5 +101,7 @@ pub type Shared = Arc<Mutex<State>>;
 
 /// Lock the state; a panic elsewhere while holding the lock does not make it unusable.
 pub fn lock(shared: &Shared) -> MutexGuard<'_, State> {
-    shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

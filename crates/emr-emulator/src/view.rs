@@ -8,7 +8,10 @@ use crate::wire::{self, epoch};
 pub fn cluster_status(c: &Cluster) -> wire::ClusterStatus {
     wire::ClusterStatus {
         state: c.state.as_str().to_string(),
-        state_change_reason: wire::StateChangeReason { code: c.reason_code.clone(), message: c.reason_message.clone() },
+        state_change_reason: wire::StateChangeReason {
+            code: c.reason_code.clone(),
+            message: c.reason_message.clone(),
+        },
         timeline: wire::ClusterTimeline {
             creation_date_time: Some(epoch(c.created)),
             ready_date_time: c.ready.map(epoch),
@@ -22,7 +25,10 @@ fn tags(c: &Cluster) -> Vec<wire::Tag> {
     c.spec
         .tags
         .iter()
-        .map(|(k, v)| wire::Tag { key: Some(k.clone()), value: Some(v.clone()) })
+        .map(|(k, v)| wire::Tag {
+            key: Some(k.clone()),
+            value: Some(v.clone()),
+        })
         .collect()
 }
 
@@ -44,7 +50,8 @@ pub fn cluster(c: &Cluster) -> wire::Cluster {
         tags: tags(c),
         service_role: c.spec.service_role.clone(),
         normalized_instance_hours: 0,
-        master_public_dns_name: up.then(|| format!("ec2-emulated-{}.compute.internal", c.id.to_lowercase())),
+        master_public_dns_name: up
+            .then(|| format!("ec2-emulated-{}.compute.internal", c.id.to_lowercase())),
         configurations: c.spec.configurations.clone(),
         cluster_arn: c.arn.clone(),
         step_concurrency_level: c.spec.step_concurrency_level,
@@ -75,10 +82,12 @@ pub fn step(s: &Step) -> wire::Step {
         status: wire::StepStatus {
             state: s.state.as_str().to_string(),
             state_change_reason: wire::StateChangeReason::default(),
-            failure_details: s.failure.clone().map(|(reason, message, log_file)| wire::FailureDetails {
-                reason,
-                message,
-                log_file,
+            failure_details: s.failure.clone().map(|(reason, message, log_file)| {
+                wire::FailureDetails {
+                    reason,
+                    message,
+                    log_file,
+                }
             }),
             timeline: wire::StepTimeline {
                 creation_date_time: Some(epoch(s.created)),
@@ -100,7 +109,10 @@ pub struct DumpCluster {
 }
 
 pub fn dump(c: &Cluster) -> DumpCluster {
-    DumpCluster { cluster: cluster(c), steps: c.steps.iter().map(step).collect() }
+    DumpCluster {
+        cluster: cluster(c),
+        steps: c.steps.iter().map(step).collect(),
+    }
 }
 
 /// A step, as [`crate::EmulatorHandle::clusters`] returns it. Times are virtual epoch seconds.
@@ -157,7 +169,8 @@ pub fn snapshot(c: &Cluster) -> ClusterSnapshot {
             .steps
             .iter()
             .map(|s| {
-                let (failure_reason, failure_message, failure_log_file) = s.failure.clone().unwrap_or_default();
+                let (failure_reason, failure_message, failure_log_file) =
+                    s.failure.clone().unwrap_or_default();
                 StepSnapshot {
                     id: s.id.clone(),
                     name: s.name.clone(),

@@ -1,0 +1,72 @@
+//! add-steps: add a playbook's steps to a running cluster, once per run.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use dfr_core::plan;
+use dfr_core::status::CLUSTER_ACTIVE;
+use dfr_core::template::TemplateEnv;
+use serde::{Deserialize, Serialize};
+
+use crate::emr::Emr;
+use crate::error::Error;
+use crate::run::Run;
+use crate::source::{self, ConfigInput, ObjectStore};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddStepsEvent {
+    pub cluster_id: String,
+    #[serde(default)]
+    pub region: Option<String>,
+    pub playbook: ConfigInput,
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+    pub run: Run,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddStepsOutput {
+    pub cluster_id: String,
+    pub step_ids: Vec<String>,
+    pub step_names: Vec<String>,
+    pub already_added: bool,
+}
+
+pub async fn add_steps(
+    event: &AddStepsEvent,
+    emr: &impl Emr,
+    store: &impl ObjectStore,
+    env: &dyn TemplateEnv,
+    now: DateTime<Utc>,
+) -> Result<AddStepsOutput, Error> {
+    let playbook = source::load_playbook(&event.playbook, &event.vars, store, env).await?;
+    let mut request = plan::add_job_flow_steps(&event.cluster_id, &playbook.config);
+    let suffix = event.run.step_suffix();
+    for s in &mut request.steps {
+        s.name.push_str(&suffix);
+    }
+    let names: Vec<String> = request.steps.iter().map(|s| s.name.clone()).collect();
+    let cluster = emr.describe_cluster(&event.cluster_id).await?;
+    // Steps already added by this run (a retry after a lost response) are recognised by their run suffix.
+    let mine: Vec<_> = emr
+        .list_steps(&event.cluster_id, None, Some(event.run.look_back_from(now)))
+        .await?
+        .into_iter()
+        .filter(|s| s.outcome.name.ends_with(&suffix))
+        .collect();
+    if !mine.is_empty() {
+        // AddJobFlowSteps is all or nothing; ListSteps is newest first, so reverse to the playbook's order.
+        let step_ids = mine.iter().rev().map(|s| s.outcome.id.clone()).collect();
+        return Ok(AddStepsOutput { cluster_id: event.cluster_id.clone(), step_ids, step_names: names, already_added: true });
+    }
+    if !CLUSTER_ACTIVE.contains(&cluster.state.as_str()) {
+        return Err(Error::ClusterNotActive(format!(
+            "cluster {} is {}: steps can only be added while it is STARTING, BOOTSTRAPPING, RUNNING or WAITING",
+            event.cluster_id, cluster.state
+        )));
+    }
+    let step_ids = emr.add_job_flow_steps(&request).await?;
+    Ok(AddStepsOutput { cluster_id: event.cluster_id.clone(), step_ids, step_names: names, already_added: false })
+}

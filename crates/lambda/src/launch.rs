@@ -1,0 +1,113 @@
+//! launch-cluster: validate and render the configs once, then launch the cluster — unless this run already did.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use dfr_core::plan::{self, AutoTerminationPolicy, Lifecycle};
+use dfr_core::template::TemplateEnv;
+use serde::{Deserialize, Serialize};
+
+use crate::emr::Emr;
+use crate::error::Error;
+use crate::run::{Run, TAG_RUN_KEY};
+use crate::source::{self, ConfigInput, ObjectStore};
+
+/// A transient cluster's idle safety net when the config sets none: if whatever watches it dies, EMR still ends it.
+pub const DEFAULT_IDLE_TIMEOUT_SECONDS: i64 = 3600;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LifecycleInput {
+    Transient,
+    Persistent,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LaunchEvent {
+    pub cluster: ConfigInput,
+    #[serde(default)]
+    pub playbook: Option<ConfigInput>,
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+    pub lifecycle: LifecycleInput,
+    pub run: Run,
+    /// Idle timeout for the transient safety net; 0 turns it off.
+    #[serde(default)]
+    pub idle_timeout_seconds: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LaunchOutput {
+    pub cluster_id: String,
+    pub region: Option<String>,
+    pub cluster_name: String,
+    pub already_launched: bool,
+    pub steps: Vec<String>,
+}
+
+/// Launches the cluster for `event.run`, or returns the one this run already launched.
+pub async fn launch_cluster<E: Emr>(
+    event: &LaunchEvent,
+    emr_for: impl Fn(Option<&str>) -> E,
+    store: &impl ObjectStore,
+    env: &dyn TemplateEnv,
+    now: DateTime<Utc>,
+) -> Result<LaunchOutput, Error> {
+    let cluster = source::load_cluster(&event.cluster, &event.vars, store, env).await?;
+    let playbook = match &event.playbook {
+        Some(p) => Some(source::load_playbook(p, &event.vars, store, env).await?),
+        None => None,
+    };
+    for w in cluster.warnings.iter().chain(playbook.iter().flat_map(|p| &p.warnings)) {
+        tracing::warn!(warning = %w, "config warning");
+    }
+    let lifecycle = match event.lifecycle {
+        LifecycleInput::Transient => Lifecycle::Transient,
+        LifecycleInput::Persistent => Lifecycle::Persistent,
+    };
+    if lifecycle == Lifecycle::Transient && playbook.is_none() {
+        return Err(Error::InvalidConfig("a transient run needs a playbook: its steps are the run".into()));
+    }
+    if let Some(p) = &playbook {
+        dfr_core::checks::pair("$.cluster", &cluster.config, "$.playbook", &p.config)?;
+    }
+    let mut request = plan::run_job_flow(&cluster.config, lifecycle, playbook.as_ref().map(|p| &p.config));
+    request.tags.extend(event.run.tags());
+    let supports_auto_termination = dfr_core::checks::release_major(&cluster.config).is_some_and(|m| m >= 6);
+    let idle = event.idle_timeout_seconds.unwrap_or(DEFAULT_IDLE_TIMEOUT_SECONDS);
+    if lifecycle == Lifecycle::Transient && request.auto_termination_policy.is_none() && supports_auto_termination && idle > 0
+    {
+        request.auto_termination_policy = Some(AutoTerminationPolicy { idle_timeout: idle });
+    }
+    let emr = emr_for(cluster.config.region.as_deref());
+    let emr = &emr;
+    let output = |cluster_id: String, already_launched: bool| LaunchOutput {
+        cluster_id,
+        region: cluster.config.region.clone(),
+        cluster_name: request.name.clone(),
+        already_launched,
+        steps: request.steps.iter().map(|s| s.name.clone()).collect(),
+    };
+    if let Some(existing) = find_launched(emr, &request.name, &event.run, now).await? {
+        tracing::info!(cluster_id = %existing, run_key = %event.run.launch_key(), "this run already launched its cluster");
+        return Ok(output(existing, true));
+    }
+    let id = emr.run_job_flow(&request).await?;
+    tracing::info!(cluster_id = %id, run_key = %event.run.launch_key(), "cluster launched");
+    Ok(output(id, false))
+}
+
+/// The cluster already launched for this run and attempt, whatever its state: ListClusters (bounded by the run's
+/// start) filtered by name, then DescribeCluster only for same-named candidates to read their run tag.
+pub async fn find_launched(emr: &impl Emr, name: &str, run: &Run, now: DateTime<Utc>) -> Result<Option<String>, Error> {
+    let key = run.launch_key();
+    for c in emr.list_clusters(run.look_back_from(now), &[]).await?.iter().filter(|c| c.name == name) {
+        let info = emr.describe_cluster(&c.id).await?;
+        if info.tag(TAG_RUN_KEY) == Some(key.as_str()) {
+            return Ok(Some(info.id));
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,14 @@
+//! What the four Lambdas share: their error names, the EMR port and its SDK adapter, configs from the execution
+//! input, a run's identity, and the handlers themselves (each binary in functions/ is only its composition root).
+
+pub mod add_steps;
+pub mod check;
+pub mod emr;
+pub mod error;
+pub mod launch;
+pub mod run;
+pub mod runtime;
+pub mod source;
+pub mod terminate;
+
+pub use error::Error;

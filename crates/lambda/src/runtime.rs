@@ -1,0 +1,80 @@
+//! The process around a handler: AWS clients built once, per-region EMR clients, JSON logs, the template
+//! environment a Lambda offers, and decoding/encoding of events.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::emr::SdkEmr;
+use crate::error::Error;
+use crate::source::SdkS3;
+
+/// SDK configuration loaded once per process; EMR clients are made once per region on first use.
+pub struct Aws {
+    base: SdkConfig,
+    emr: Mutex<HashMap<String, SdkEmr>>,
+    s3: SdkS3,
+}
+
+impl Aws {
+    pub async fn load() -> Self {
+        let base = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        Self::from_config(base)
+    }
+
+    pub fn from_config(base: SdkConfig) -> Self {
+        let s3 = SdkS3 { client: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&base).force_path_style(true).build()) };
+        Self { base, emr: Mutex::new(HashMap::new()), s3 }
+    }
+
+    /// The EMR port for a region (the ambient region when `None`).
+    pub fn emr(&self, region: Option<&str>) -> SdkEmr {
+        let key = region.unwrap_or("").to_string();
+        let mut clients = self.emr.lock().expect("client cache lock");
+        clients
+            .entry(key)
+            .or_insert_with(|| {
+                let mut conf = aws_sdk_emr::config::Builder::from(&self.base);
+                if let Some(r) = region {
+                    conf = conf.region(Region::new(r.to_string()));
+                }
+                SdkEmr::new(aws_sdk_emr::Client::from_conf(conf.build()))
+            })
+            .clone()
+    }
+
+    pub fn s3(&self) -> &SdkS3 {
+        &self.s3
+    }
+}
+
+/// JSON log lines, as CloudWatch Logs and Lambda's JSON log format expect.
+pub fn init_tracing() {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .without_time()
+        .init();
+}
+
+/// Decodes an event, turning any mismatch into `InvalidConfig` before anything is spent.
+pub fn decode<T: DeserializeOwned>(function: &str, event: Value) -> Result<T, Error> {
+    serde_json::from_value(event).map_err(|e| Error::InvalidConfig(format!("{function}: malformed event: {e}")))
+}
+
+pub fn encode<T: Serialize>(output: &T) -> Result<Value, Error> {
+    serde_json::to_value(output).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// A jitter value in [-1, 1] from the clock's nanoseconds: enough to spread pollers, no RNG dependency.
+pub fn jitter() -> f64 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    (nanos % 2001) as f64 / 1000.0 - 1.0
+}
