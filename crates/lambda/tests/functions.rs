@@ -1,0 +1,365 @@
+//! The four handlers over real HTTP: the real aws-sdk-emr client against the local EMR emulator.
+
+use std::collections::BTreeMap;
+
+use aws_config::BehaviorVersion;
+use aws_sdk_emr::config::{Credentials, Region};
+use chrono::{DateTime, TimeZone, Utc};
+use dfr_core::status::{Mode, Phase, RunFailure};
+use dfr_core::template::ProcessEnv;
+use dfr_lambda::add_steps::{add_steps, AddStepsEvent};
+use dfr_lambda::check::{check_status, CheckEvent, CheckOutput};
+use dfr_lambda::emr::SdkEmr;
+use dfr_lambda::launch::{launch_cluster, LaunchEvent};
+use dfr_lambda::runtime::{decode, Aws};
+use dfr_lambda::source::ObjectStore;
+use dfr_lambda::terminate::{terminate, TerminateEvent};
+use dfr_lambda::Error;
+use emr_emulator::{Emulator, EmulatorHandle, Faults, Scenario};
+use serde_json::{json, Value};
+
+const T0: f64 = 1_700_000_000.0;
+
+/// Configs given as `s3://` are read through this port; the S3 path itself is exercised by the state-machine tests.
+struct NoS3;
+
+impl ObjectStore for NoS3 {
+    async fn get_text(&self, bucket: &str, key: &str) -> Result<String, Error> {
+        Err(Error::ConfigNotFound(format!("s3://{bucket}/{key}: not in this test")))
+    }
+}
+
+async fn emulator(scenario: Value) -> EmulatorHandle {
+    Emulator::builder()
+        .time_scale(0.0)
+        .start_time(T0)
+        .scenario(Scenario::from_json(&scenario.to_string()).unwrap())
+        .start()
+        .await
+        .unwrap()
+}
+
+async fn aws(handle: &EmulatorHandle, retries: bool) -> Aws {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("eu-west-1"))
+        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+        .endpoint_url(handle.endpoint_url());
+    if !retries {
+        loader = loader.retry_config(aws_config::retry::RetryConfig::disabled());
+    }
+    Aws::from_config(loader.load().await)
+}
+
+fn now(h: &EmulatorHandle) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt((h.now() * 1000.0) as i64).unwrap()
+}
+
+fn cluster_config(name: &str) -> Value {
+    json!({
+        "schema": "iglu:com.snowplowanalytics.dataflowrunner/ClusterConfig/avro/1-1-0",
+        "data": {
+            "name": name,
+            "logUri": "s3://logs/",
+            "region": "eu-west-1",
+            "credentials": {"accessKeyId": "env", "secretAccessKey": "env"},
+            "roles": {"jobflow": "EMR_EC2_DefaultRole", "service": "EMR_DefaultRole"},
+            "ec2": {
+                "amiVersion": "6.15.0",
+                "keyName": "k",
+                "location": {"vpc": {"subnetId": "subnet-1"}},
+                "instances": {"master": {"type": "m5.xlarge"}, "core": {"type": "m5.xlarge", "count": 2}, "task": {"type": "m5.xlarge", "count": 0}}
+            },
+            "applications": ["Hadoop", "Spark"]
+        }
+    })
+}
+
+fn playbook(steps: &[(&str, &str, &[&str])]) -> Value {
+    let steps: Vec<Value> = steps
+        .iter()
+        .map(|(name, action, args)| json!({"type": "CUSTOM_JAR", "name": name, "actionOnFailure": action, "jar": "command-runner.jar", "arguments": args}))
+        .collect();
+    json!({
+        "schema": "iglu:com.dataflowrunner.serverless/PlaybookConfig/jsonschema/1-1-0",
+        "data": {"region": "eu-west-1", "credentials": {"accessKeyId": "env", "secretAccessKey": "env"}, "steps": steps}
+    })
+}
+
+fn launch_event(cluster: Value, playbook: Option<Value>, lifecycle: &str, key: &str) -> LaunchEvent {
+    let mut e = json!({"cluster": cluster, "lifecycle": lifecycle, "run": {"key": key, "attempt": 1, "executionArn": format!("arn:aws:states:eu-west-1:1:execution:sm:{key}")}});
+    if let Some(p) = playbook {
+        e["playbook"] = p;
+    }
+    decode("launch-cluster", e).unwrap()
+}
+
+async fn launch(aws: &Aws, h: &EmulatorHandle, e: &LaunchEvent) -> Result<dfr_lambda::launch::LaunchOutput, Error> {
+    launch_cluster(e, |r| aws.emr(r), &NoS3, &ProcessEnv, now(h)).await
+}
+
+async fn check(emr: &SdkEmr, h: &EmulatorHandle, id: &str, mode: Mode, step_ids: &[String], previous: Option<&CheckOutput>) -> CheckOutput {
+    let mut e = json!({"clusterId": id, "mode": mode, "stepIds": step_ids});
+    if let Some(p) = previous {
+        e["previous"] = json!({"clusterState": p.cluster_state, "pollsSinceSteps": p.polls_since_steps});
+    }
+    let e: CheckEvent = decode("check-status", e).unwrap();
+    check_status(&e, emr, now(h), 0.0).await.unwrap()
+}
+
+/// Polls like the state machine does, advancing virtual time by each answer's nextPollSeconds.
+async fn poll_until_finished(emr: &SdkEmr, h: &EmulatorHandle, id: &str, mode: Mode, step_ids: &[String]) -> (CheckOutput, u32) {
+    let mut last = check(emr, h, id, mode, step_ids, None).await;
+    let mut polls = 1;
+    while !last.finished {
+        h.advance(f64::from(last.next_poll_seconds));
+        last = check(emr, h, id, mode, step_ids, Some(&last)).await;
+        polls += 1;
+        assert!(polls < 500, "never finished: {last:?}");
+    }
+    (last, polls)
+}
+
+#[tokio::test]
+async fn when_a_transient_run_succeeds_should_report_every_step_and_poll_cheaply() {
+    let h = emulator(json!({})).await;
+    let aws = aws(&h, true).await;
+    let pb = playbook(&[("Stage", "CANCEL_AND_WAIT", &["a"]), ("Enrich", "CANCEL_AND_WAIT", &["b"]), ("Archive", "CONTINUE", &["c"])]);
+    let out = launch(&aws, &h, &launch_event(cluster_config("nightly"), Some(pb), "transient", "exec-1")).await.unwrap();
+    assert!(!out.already_launched);
+    assert_eq!(out.steps, ["Stage", "Enrich", "Archive"]);
+    let snapshot = h.cluster(&out.cluster_id).unwrap();
+    assert_eq!(snapshot.steps.len(), 3, "steps are embedded in RunJobFlow");
+    let described = aws.emr(None).describe_cluster_for_test(&out.cluster_id).await;
+    assert!(described.contains(&("dataflow-runner:managed".to_string(), "true".to_string())));
+    assert!(described.contains(&("dataflow-runner:run-key".to_string(), "exec-1#1".to_string())));
+
+    h.reset_calls();
+    let emr = aws.emr(None);
+    let (last, polls) = poll_until_finished(&emr, &h, &out.cluster_id, Mode::Transient, &[]).await;
+    assert_eq!(last.phase, Phase::Succeeded);
+    assert_eq!(last.steps.iter().map(|s| s.state.as_str()).collect::<Vec<_>>(), ["COMPLETED"; 3]);
+    assert!(last.steps.iter().all(|s| s.duration_seconds == Some(600)));
+    let calls = h.calls();
+    assert_eq!(calls.count("DescribeCluster"), u64::from(polls), "one DescribeCluster per poll");
+    assert!(calls.count("ListSteps") <= 3, "steps listed only on changes and at the end: {}", calls.count("ListSteps"));
+}
+
+#[tokio::test]
+async fn when_launch_is_repeated_for_the_same_run_should_return_the_same_cluster() {
+    let h = emulator(json!({})).await;
+    let aws = aws(&h, true).await;
+    let e = launch_event(cluster_config("nightly"), None, "persistent", "exec-2");
+    let first = launch(&aws, &h, &e).await.unwrap();
+    let second = launch(&aws, &h, &e).await.unwrap();
+    assert_eq!(first.cluster_id, second.cluster_id);
+    assert!(second.already_launched);
+    assert_eq!(h.calls().count("RunJobFlow"), 1);
+    // another run with the same config is another cluster
+    let other = launch(&aws, &h, &launch_event(cluster_config("nightly"), None, "persistent", "exec-3")).await.unwrap();
+    assert_ne!(other.cluster_id, first.cluster_id);
+}
+
+#[tokio::test]
+async fn when_the_run_job_flow_response_is_lost_should_launch_exactly_one_cluster() {
+    let h = emulator(json!({})).await;
+    h.set_faults(Faults::none().with_lost_responses("RunJobFlow", 1)).unwrap();
+    let aws = aws(&h, true).await;
+    let e = launch_event(cluster_config("nightly"), None, "persistent", "exec-lost");
+    let err = launch(&aws, &h, &e).await.unwrap_err();
+    assert_eq!(err.name(), "EmrUnavailable");
+    assert!(err.retryable());
+    let retried = launch(&aws, &h, &e).await.unwrap();
+    assert!(retried.already_launched);
+    assert_eq!(h.clusters().len(), 1);
+    assert_eq!(h.calls().count("RunJobFlow"), 1, "the SDK must not retry RunJobFlow by itself");
+}
+
+#[tokio::test]
+async fn when_the_config_is_invalid_should_fail_before_any_emr_call() {
+    let h = emulator(json!({})).await;
+    let aws = aws(&h, true).await;
+    let mut bad = cluster_config("nightly");
+    bad["data"]["ec2"]["instances"]["core"]["cuont"] = json!(2);
+    let err = launch(&aws, &h, &launch_event(bad, None, "persistent", "exec-bad")).await.unwrap_err();
+    assert_eq!(err.name(), "InvalidConfig");
+    assert!(err.to_string().contains("data.ec2.instances.core.cuont"), "{err}");
+    assert!(err.to_string().contains("did you mean `count`?"), "{err}");
+    // a malformed event is InvalidConfig too
+    let malformed = decode::<LaunchEvent>("launch-cluster", json!({"cluster": cluster_config("x"), "lifecycle": "forever", "run": {"key": "k"}}));
+    assert_eq!(malformed.unwrap_err().name(), "InvalidConfig");
+    let transient_without_playbook = launch(&aws, &h, &launch_event(cluster_config("x"), None, "transient", "k")).await.unwrap_err();
+    assert_eq!(transient_without_playbook.name(), "InvalidConfig");
+    assert_eq!(h.calls().total, 0, "nothing may reach EMR");
+}
+
+fn add_event(id: &str, pb: Value, key: &str) -> AddStepsEvent {
+    decode("add-steps", json!({"clusterId": id, "playbook": pb, "run": {"key": key}})).unwrap()
+}
+
+#[tokio::test]
+async fn when_add_steps_is_retried_after_a_lost_response_should_queue_the_steps_once() {
+    let h = emulator(json!({})).await;
+    let aws = aws(&h, true).await;
+    let up = launch(&aws, &h, &launch_event(cluster_config("shared"), None, "persistent", "up-1")).await.unwrap();
+    h.set_faults(Faults::none().with_lost_responses("AddJobFlowSteps", 1)).unwrap();
+    let emr = aws.emr(None);
+    let e = add_event(&up.cluster_id, playbook(&[("One", "CONTINUE", &[]), ("Two", "CONTINUE", &[])]), "run-1");
+    let err = add_steps(&e, &emr, &NoS3, &ProcessEnv, now(&h)).await.unwrap_err();
+    assert_eq!(err.name(), "EmrUnavailable");
+    let retried = add_steps(&e, &emr, &NoS3, &ProcessEnv, now(&h)).await.unwrap();
+    assert!(retried.already_added);
+    assert_eq!(h.cluster(&up.cluster_id).unwrap().steps.len(), 2);
+    assert_eq!(h.calls().count("AddJobFlowSteps"), 1);
+    let names: Vec<String> = h.cluster(&up.cluster_id).unwrap().steps.iter().map(|s| s.name.clone()).collect();
+    assert_eq!(retried.step_names, names);
+    // the same playbook in another run is added again
+    let again = add_steps(&add_event(&up.cluster_id, playbook(&[("One", "CONTINUE", &[]), ("Two", "CONTINUE", &[])]), "run-2"), &emr, &NoS3, &ProcessEnv, now(&h)).await.unwrap();
+    assert!(!again.already_added);
+    assert_eq!(h.cluster(&up.cluster_id).unwrap().steps.len(), 4);
+}
+
+#[tokio::test]
+async fn when_sixty_steps_run_should_page_through_all_of_them() {
+    let h = emulator(json!({"defaults": {"stepSeconds": 60}})).await;
+    let aws = aws(&h, true).await;
+    let emr = aws.emr(None);
+    let names: Vec<String> = (1..=60).map(|i| format!("step {i}")).collect();
+    let steps: Vec<(&str, &str, &[&str])> = names.iter().map(|n| (n.as_str(), "CONTINUE", &[][..])).collect();
+    // transient: the embedded steps, listed in pages of 50
+    let out = launch(&aws, &h, &launch_event(cluster_config("big"), Some(playbook(&steps)), "transient", "big-1")).await.unwrap();
+    let (last, _) = poll_until_finished(&emr, &h, &out.cluster_id, Mode::Transient, &[]).await;
+    assert_eq!(last.phase, Phase::Succeeded);
+    assert_eq!(last.steps.len(), 60);
+    assert_eq!(last.steps[0].name, "step 1");
+    // run mode: 60 step ids, asked for ten at a time
+    let up = launch(&aws, &h, &launch_event(cluster_config("big-up"), None, "persistent", "big-up")).await.unwrap();
+    let added = add_steps(&add_event(&up.cluster_id, playbook(&steps), "big-run"), &emr, &NoS3, &ProcessEnv, now(&h)).await.unwrap();
+    assert_eq!(added.step_ids.len(), 60);
+    let (last, _) = poll_until_finished(&emr, &h, &up.cluster_id, Mode::Run, &added.step_ids).await;
+    assert_eq!(last.phase, Phase::Succeeded, "{last:?}");
+    assert_eq!(last.steps.len(), 60);
+}
+
+#[tokio::test]
+async fn when_a_step_fails_with_each_action_on_failure_should_report_step_failed_with_its_log() {
+    for action in ["CANCEL_AND_WAIT", "CONTINUE", "TERMINATE_CLUSTER"] {
+        let h = emulator(json!({})).await;
+        let aws = aws(&h, true).await;
+        let pb = playbook(&[("Ok", "CONTINUE", &[]), ("Broken", action, &["--emulator-outcome=FAILED"]), ("After", "CONTINUE", &[])]);
+        let out = launch(&aws, &h, &launch_event(cluster_config("failing"), Some(pb), "transient", action)).await.unwrap();
+        let (last, _) = poll_until_finished(&aws.emr(None), &h, &out.cluster_id, Mode::Transient, &[]).await;
+        assert_eq!(last.phase, Phase::Failed, "{action}");
+        let error = last.error.unwrap();
+        assert_eq!(error.name, RunFailure::StepFailed, "{action}");
+        let failed = &error.cause["failedSteps"];
+        assert_eq!(failed[0]["name"], "Broken");
+        assert!(failed[0]["failure"]["logFile"].as_str().unwrap().starts_with("s3://logs/"), "{action}: {failed}");
+        let after = last.steps.iter().find(|s| s.name == "After").unwrap();
+        let expected = if action == "CONTINUE" { "COMPLETED" } else { "CANCELLED" };
+        assert_eq!(after.state, expected, "{action}");
+    }
+}
+
+#[tokio::test]
+async fn when_bootstrap_fails_or_an_instance_dies_should_name_the_failure() {
+    let h = emulator(json!({"clusters": [
+        {"match": {"name": "boot"}, "bootstrapFailures": 1},
+        {"match": {"name": "dies"}, "instanceFailureAfterSeconds": 300}
+    ]})).await;
+    let aws = aws(&h, true).await;
+    let emr = aws.emr(None);
+    let pb = playbook(&[("Long", "CONTINUE", &["--emulator-duration=3600"])]);
+    let boot = launch(&aws, &h, &launch_event(cluster_config("boot"), Some(pb.clone()), "transient", "b")).await.unwrap();
+    let (last, _) = poll_until_finished(&emr, &h, &boot.cluster_id, Mode::Transient, &[]).await;
+    assert_eq!(last.error.map(|e| e.name), Some(RunFailure::BootstrapFailure));
+    let dies = launch(&aws, &h, &launch_event(cluster_config("dies"), Some(pb), "transient", "d")).await.unwrap();
+    let (last, _) = poll_until_finished(&emr, &h, &dies.cluster_id, Mode::Transient, &[]).await;
+    assert_eq!(last.error.map(|e| e.name), Some(RunFailure::ClusterFailed));
+    assert_eq!(last.steps[0].state, "INTERRUPTED");
+}
+
+#[tokio::test]
+async fn when_emr_throttles_or_fails_should_surface_retryable_names() {
+    let h = emulator(json!({})).await;
+    let aws_no_retry = aws(&h, false).await;
+    let up = launch(&aws_no_retry, &h, &launch_event(cluster_config("t"), None, "persistent", "t")).await.unwrap();
+    h.set_faults(Faults::none().with_throttle_share(1.0, 7)).unwrap();
+    let e: CheckEvent = decode("check-status", json!({"clusterId": up.cluster_id, "mode": "up"})).unwrap();
+    let err = check_status(&e, &aws_no_retry.emr(None), now(&h), 0.0).await.unwrap_err();
+    assert_eq!((err.name(), err.retryable()), ("EmrThrottled", true));
+    h.set_faults(Faults::none().with_server_error_share(1.0, 500, 7)).unwrap();
+    let err = check_status(&e, &aws_no_retry.emr(None), now(&h), 0.0).await.unwrap_err();
+    assert_eq!((err.name(), err.retryable()), ("EmrUnavailable", true));
+    h.set_faults(Faults::none()).unwrap();
+    let missing: CheckEvent = decode("check-status", json!({"clusterId": "j-NOSUCHCLUSTER", "mode": "up"})).unwrap();
+    let err = check_status(&missing, &aws_no_retry.emr(None), now(&h), 0.0).await.unwrap_err();
+    assert_eq!((err.name(), err.retryable()), ("ClusterNotFound", false), "{err}");
+}
+
+#[tokio::test]
+async fn when_asked_to_terminate_should_end_only_managed_clusters() {
+    let h = emulator(json!({})).await;
+    let aws = aws(&h, true).await;
+    let emr = aws.emr(None);
+    let ours = launch(&aws, &h, &launch_event(cluster_config("ours"), None, "persistent", "exec-t")).await.unwrap();
+    let direct = |id: &str, force: bool| TerminateEvent::parse(&json!({"clusterId": id, "force": force})).unwrap();
+    let out = terminate(&direct(&ours.cluster_id, false), &emr, now(&h)).await.unwrap();
+    assert_eq!(out.terminated, [ours.cluster_id.clone()]);
+    h.advance(120.0);
+    let again = terminate(&direct(&ours.cluster_id, false), &emr, now(&h)).await.unwrap();
+    assert_eq!(again.already_terminated, [ours.cluster_id.clone()], "terminating twice is success");
+
+    let theirs = aws.emr(None).launch_unmanaged_for_test("theirs").await;
+    let refused = terminate(&direct(&theirs, false), &emr, now(&h)).await.unwrap_err();
+    assert_eq!(refused.name(), "ClusterNotManaged");
+    assert!(terminate(&direct(&theirs, true), &emr, now(&h)).await.unwrap().terminated.contains(&theirs));
+}
+
+#[tokio::test]
+async fn when_an_execution_is_aborted_should_terminate_the_clusters_it_launched() {
+    let h = emulator(json!({})).await;
+    let aws = aws(&h, true).await;
+    let emr = aws.emr(None);
+    let a = launch(&aws, &h, &launch_event(cluster_config("a"), None, "persistent", "aborted")).await.unwrap();
+    let b = launch(&aws, &h, &launch_event(cluster_config("b"), None, "persistent", "still-running")).await.unwrap();
+    // the real shape of the EventBridge event
+    let event = json!({
+        "version": "0", "id": "315c1398-40ff-a850-213b-158f73e60175",
+        "detail-type": "Step Functions Execution Status Change", "source": "aws.states",
+        "account": "123456789012", "time": "2026-11-25T10:00:00Z", "region": "eu-west-1",
+        "resources": ["arn:aws:states:eu-west-1:1:execution:sm:aborted"],
+        "detail": {
+            "executionArn": "arn:aws:states:eu-west-1:1:execution:sm:aborted",
+            "stateMachineArn": "arn:aws:states:eu-west-1:1:stateMachine:sm",
+            "name": "aborted", "status": "ABORTED",
+            "startDate": ((T0 - 60.0) * 1000.0) as i64, "stopDate": ((T0 + 10.0) * 1000.0) as i64,
+            "input": "{}", "output": null
+        }
+    });
+    let out = terminate(&TerminateEvent::parse(&event).unwrap(), &emr, now(&h)).await.unwrap();
+    assert_eq!(out.terminated, [a.cluster_id.clone()]);
+    h.advance(120.0);
+    assert_eq!(h.cluster(&a.cluster_id).unwrap().state.to_string(), "TERMINATED");
+    assert_ne!(h.cluster(&b.cluster_id).unwrap().state.to_string(), "TERMINATED");
+}
+
+/// Test-only helpers over the same port.
+trait TestHelpers {
+    async fn describe_cluster_for_test(&self, id: &str) -> Vec<(String, String)>;
+    async fn launch_unmanaged_for_test(&self, name: &str) -> String;
+}
+
+impl TestHelpers for SdkEmr {
+    async fn describe_cluster_for_test(&self, id: &str) -> Vec<(String, String)> {
+        use dfr_lambda::emr::Emr;
+        self.describe_cluster(id).await.unwrap().tags
+    }
+
+    async fn launch_unmanaged_for_test(&self, name: &str) -> String {
+        use dfr_lambda::emr::Emr;
+        let text = cluster_config(name).to_string();
+        let c = dfr_core::load::load_cluster("c.json", &text, &BTreeMap::new(), &ProcessEnv).unwrap();
+        let request = dfr_core::plan::run_job_flow(&c.config, dfr_core::plan::Lifecycle::Persistent, None);
+        self.run_job_flow(&request).await.unwrap()
+    }
+}
