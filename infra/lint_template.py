@@ -40,7 +40,7 @@ def getatt_target(value):
     """'X' for {"Fn::GetAtt": ["X", "Arn"]} or {"Fn::Sub": "${X.Arn}..."}, else None."""
     if not isinstance(value, dict) or len(value) != 1:
         return None
-    (function, argument), = value.items()
+    ((function, argument),) = value.items()
     if function == "Fn::GetAtt":
         parts = argument.split(".") if isinstance(argument, str) else argument
         return parts[0] if list(parts[1:]) == ["Arn"] else None
@@ -91,7 +91,9 @@ def check_state_machine(name, properties, resources, template_dir, problems):
     used = {m for s in strings(definition) for m in PLACEHOLDER.findall(s)}
     given = properties.get("DefinitionSubstitutions", {})
     for missing in sorted(used - set(given)):
-        problems.append(f"{name}: {uri} uses ${{{missing}}}, which DefinitionSubstitutions lacks")
+        problems.append(
+            f"{name}: {uri} uses ${{{missing}}}, which DefinitionSubstitutions lacks"
+        )
     for unused in sorted(set(given) - used):
         problems.append(f"{name}: substitution {unused} is not used by {uri}")
 
@@ -112,7 +114,9 @@ def check_skips(name, resource, problems):
     skips = resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
     for skip in skips:
         if not str(skip.get("comment", "")).strip():
-            problems.append(f"{name}: checkov skip {skip.get('id')} has no comment saying why")
+            problems.append(
+                f"{name}: checkov skip {skip.get('id')} has no comment saying why"
+            )
 
 
 def main(template_path, output_dir):
@@ -147,10 +151,15 @@ def main(template_path, output_dir):
                 },
             },
         }
-        out = Path(output_dir) / f"{Path(properties['DefinitionUri']).name}.template.json"
+        out = (
+            Path(output_dir) / f"{Path(properties['DefinitionUri']).name}.template.json"
+        )
         out.write_text(
             json.dumps(
-                {"AWSTemplateFormatVersion": "2010-09-09", "Resources": {name: state_machine}},
+                {
+                    "AWSTemplateFormatVersion": "2010-09-09",
+                    "Resources": {name: state_machine},
+                },
                 indent=1,
             )
         )

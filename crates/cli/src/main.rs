@@ -12,7 +12,11 @@ use dfr_core::plan::{self, Lifecycle, Plan};
 use dfr_core::template::{self, ProcessEnv};
 
 #[derive(Parser)]
-#[command(name = "dataflow-runner", version, about = "Run dataflow-runner playbooks on Amazon EMR, serverless")]
+#[command(
+    name = "dataflow-runner",
+    version,
+    about = "Run dataflow-runner playbooks on Amazon EMR, serverless"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -61,7 +65,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate(files) => validate(&files),
-        Command::Plan { files, transient, emr_cluster } => plan_command(&files, transient, emr_cluster.as_deref()),
+        Command::Plan {
+            files,
+            transient,
+            emr_cluster,
+        } => plan_command(&files, transient, emr_cluster.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -83,7 +91,9 @@ struct LoadedFiles {
 
 fn validate(files: &Files) -> Result<(), Failure> {
     if files.emr_config.is_none() && files.emr_playbook.is_none() {
-        return Err(Failure::Usage("give --emr-config FILE and/or --emr-playbook FILE".into()));
+        return Err(Failure::Usage(
+            "give --emr-config FILE and/or --emr-playbook FILE".into(),
+        ));
     }
     let loaded = load_files(files)?;
     let mut parts = Vec::new();
@@ -100,20 +110,31 @@ fn validate(files: &Files) -> Result<(), Failure> {
 fn plan_command(files: &Files, transient: bool, cluster_id: Option<&str>) -> Result<(), Failure> {
     if let Some(id) = cluster_id {
         if transient {
-            return Err(Failure::Usage("--transient launches a new cluster; it cannot be combined with --emr-cluster".into()));
+            return Err(Failure::Usage(
+                "--transient launches a new cluster; it cannot be combined with --emr-cluster"
+                    .into(),
+            ));
         }
         if files.emr_playbook.is_none() {
-            return Err(Failure::Usage("--emr-cluster needs --emr-playbook: the steps to add".into()));
+            return Err(Failure::Usage(
+                "--emr-cluster needs --emr-playbook: the steps to add".into(),
+            ));
         }
         if !is_cluster_id(id) {
-            return Err(Failure::Usage(format!("--emr-cluster \"{id}\" is not an EMR cluster id (j-…)")));
+            return Err(Failure::Usage(format!(
+                "--emr-cluster \"{id}\" is not an EMR cluster id (j-…)"
+            )));
         }
     } else {
         if files.emr_config.is_none() {
-            return Err(Failure::Usage("give --emr-config FILE (or --emr-cluster j-… with --emr-playbook FILE)".into()));
+            return Err(Failure::Usage(
+                "give --emr-config FILE (or --emr-cluster j-… with --emr-playbook FILE)".into(),
+            ));
         }
         if transient && files.emr_playbook.is_none() {
-            return Err(Failure::Usage("--transient needs --emr-playbook: the steps to embed".into()));
+            return Err(Failure::Usage(
+                "--transient needs --emr-playbook: the steps to embed".into(),
+            ));
         }
         if !transient && files.emr_playbook.is_some() {
             return Err(Failure::Usage(
@@ -126,20 +147,34 @@ fn plan_command(files: &Files, transient: bool, cluster_id: Option<&str>) -> Res
     let plan = match cluster_id {
         Some(id) => Plan {
             run_job_flow: None,
-            add_job_flow_steps: Some(plan::add_job_flow_steps(id, playbook.expect("checked above"))),
+            add_job_flow_steps: Some(plan::add_job_flow_steps(
+                id,
+                playbook.expect("checked above"),
+            )),
         },
         None => {
             let cluster = &loaded.cluster.as_ref().expect("checked above").config;
-            let lifecycle = if transient { Lifecycle::Transient } else { Lifecycle::Persistent };
-            Plan { run_job_flow: Some(plan::run_job_flow(cluster, lifecycle, playbook)), add_job_flow_steps: None }
+            let lifecycle = if transient {
+                Lifecycle::Transient
+            } else {
+                Lifecycle::Persistent
+            };
+            Plan {
+                run_job_flow: Some(plan::run_job_flow(cluster, lifecycle, playbook)),
+                add_job_flow_steps: None,
+            }
         }
     };
-    println!("{}", serde_json::to_string_pretty(&plan).expect("a plan serializes"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&plan).expect("a plan serializes")
+    );
     Ok(())
 }
 
 fn is_cluster_id(id: &str) -> bool {
-    id.strip_prefix("j-").is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()))
+    id.strip_prefix("j-")
+        .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 /// Loads both files, reporting the problems of both at once, then checks them against each other.
@@ -148,31 +183,41 @@ fn load_files(files: &Files) -> Result<LoadedFiles, Failure> {
     let env = ProcessEnv;
     let mut errors = Vec::new();
     let cluster = match &files.emr_config {
-        Some(path) => match read(path).and_then(|text| load::load_cluster(path, &text, &vars, &env)) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                errors.extend(e.0);
-                None
+        Some(path) => {
+            match read(path).and_then(|text| load::load_cluster(path, &text, &vars, &env)) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    errors.extend(e.0);
+                    None
+                }
             }
-        },
+        }
         None => None,
     };
     let playbook = match &files.emr_playbook {
-        Some(path) => match read(path).and_then(|text| load::load_playbook(path, &text, &vars, &env)) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                errors.extend(e.0);
-                None
+        Some(path) => {
+            match read(path).and_then(|text| load::load_playbook(path, &text, &vars, &env)) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    errors.extend(e.0);
+                    None
+                }
             }
-        },
+        }
         None => None,
     };
-    if let (Some(c), Some(p), Some(cf), Some(pf)) = (&cluster, &playbook, &files.emr_config, &files.emr_playbook) {
+    if let (Some(c), Some(p), Some(cf), Some(pf)) =
+        (&cluster, &playbook, &files.emr_config, &files.emr_playbook)
+    {
         if let Err(e) = dfr_core::checks::pair(cf, &c.config, pf, &p.config) {
             errors.extend(e.0);
         }
     }
-    for w in cluster.iter().flat_map(|c| &c.warnings).chain(playbook.iter().flat_map(|p| &p.warnings)) {
+    for w in cluster
+        .iter()
+        .flat_map(|c| &c.warnings)
+        .chain(playbook.iter().flat_map(|p| &p.warnings))
+    {
         eprintln!("warning: {w}");
     }
     if errors.is_empty() {
@@ -184,9 +229,15 @@ fn load_files(files: &Files) -> Result<LoadedFiles, Failure> {
 
 fn read(path: &str) -> Result<String, ConfigErrors> {
     std::fs::read_to_string(path).map_err(|e| {
-        ConfigErrors::from(Diagnostic::new(path, "", format!("cannot read the file: {e}")).with_hint(
-            if Path::new(path).exists() { "check the file's permissions and encoding (UTF-8)" } else { "check the path" },
-        ))
+        ConfigErrors::from(
+            Diagnostic::new(path, "", format!("cannot read the file: {e}")).with_hint(
+                if Path::new(path).exists() {
+                    "check the file's permissions and encoding (UTF-8)"
+                } else {
+                    "check the path"
+                },
+            ),
+        )
     })
 }
 
@@ -196,12 +247,14 @@ fn vars(files: &Files) -> Result<BTreeMap<String, String>, Failure> {
         let text = read(path).map_err(Failure::Config)?;
         let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
             Failure::Config(ConfigErrors::from(
-                Diagnostic::new(path, "", format!("invalid JSON: {e}")).with_hint("give a JSON object of strings: {\"name\": \"value\"}"),
+                Diagnostic::new(path, "", format!("invalid JSON: {e}"))
+                    .with_hint("give a JSON object of strings: {\"name\": \"value\"}"),
             ))
         })?;
         let Some(obj) = value.as_object() else {
             return Err(Failure::Config(ConfigErrors::from(
-                Diagnostic::new(path, "", "expected a JSON object").with_hint("give a JSON object of strings: {\"name\": \"value\"}"),
+                Diagnostic::new(path, "", "expected a JSON object")
+                    .with_hint("give a JSON object of strings: {\"name\": \"value\"}"),
             )));
         };
         let mut problems = Vec::new();
@@ -211,8 +264,12 @@ fn vars(files: &Files) -> Result<BTreeMap<String, String>, Failure> {
                     vars.insert(k.clone(), s.to_string());
                 }
                 None => problems.push(
-                    Diagnostic::new(path, format!("/{}", dfr_core::diagnostics::pointer_segment(k)), format!("expected a string, found {v}"))
-                        .with_hint("template variables are strings: put the value in quotes"),
+                    Diagnostic::new(
+                        path,
+                        format!("/{}", dfr_core::diagnostics::pointer_segment(k)),
+                        format!("expected a string, found {v}"),
+                    )
+                    .with_hint("template variables are strings: put the value in quotes"),
                 ),
             }
         }

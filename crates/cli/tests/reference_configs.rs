@@ -14,13 +14,19 @@ fn reference_dir() -> PathBuf {
 #[test]
 fn every_reference_config_has_the_expected_outcome() {
     let dir = reference_dir();
-    let cases: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).unwrap()).unwrap();
+    let cases: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).unwrap()).unwrap();
     let update = std::env::var_os("UPDATE_EXPECT").is_some();
     let mut failures = Vec::new();
     for case in cases["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
         let cwd = dir.join(case["cwd"].as_str().unwrap_or("."));
-        let args: Vec<&str> = case["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+        let args: Vec<&str> = case["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
         let out = Command::new(env!("CARGO_BIN_EXE_dataflow-runner"))
             .args(&args)
             .current_dir(&cwd)
@@ -31,7 +37,11 @@ fn every_reference_config_has_the_expected_outcome() {
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
         let code = out.status.code();
-        let mut fail = |why: String| failures.push(format!("{name}: {why}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"));
+        let mut fail = |why: String| {
+            failures.push(format!(
+                "{name}: {why}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+            ))
+        };
         if let Some(errors) = case.get("errors") {
             if code != Some(1) {
                 fail(format!("expected exit 1, got {code:?}"));
@@ -40,7 +50,9 @@ fn every_reference_config_has_the_expected_outcome() {
             for e in errors.as_array().unwrap() {
                 let e = e.as_str().unwrap();
                 match e.strip_prefix('!') {
-                    Some(absent) if stderr.contains(absent) => fail(format!("stderr must not show {absent:?}")),
+                    Some(absent) if stderr.contains(absent) => {
+                        fail(format!("stderr must not show {absent:?}"))
+                    }
                     Some(_) => {}
                     None if !stderr.contains(e) => fail(format!("stderr lacks {e:?}")),
                     None => {}
@@ -52,7 +64,12 @@ fn every_reference_config_has_the_expected_outcome() {
             fail(format!("expected exit 0, got {code:?}"));
             continue;
         }
-        for w in case.get("warnings").and_then(Value::as_array).into_iter().flatten() {
+        for w in case
+            .get("warnings")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if !stderr.contains(&format!("warning: {}", w.as_str().unwrap())) {
                 fail(format!("stderr lacks warning {w}"));
             }
@@ -72,13 +89,17 @@ fn every_reference_config_has_the_expected_outcome() {
                 }
             };
             if update {
-                std::fs::write(&path, serde_json::to_string_pretty(&actual).unwrap() + "\n").unwrap();
+                std::fs::write(&path, serde_json::to_string_pretty(&actual).unwrap() + "\n")
+                    .unwrap();
                 continue;
             }
             let expected: Value = match std::fs::read_to_string(&path) {
                 Ok(text) => serde_json::from_str(&text).unwrap(),
                 Err(_) => {
-                    fail(format!("{} is missing (run with UPDATE_EXPECT=1)", path.display()));
+                    fail(format!(
+                        "{} is missing (run with UPDATE_EXPECT=1)",
+                        path.display()
+                    ));
                     continue;
                 }
             };
@@ -87,7 +108,12 @@ fn every_reference_config_has_the_expected_outcome() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} of the reference cases failed:\n\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of the reference cases failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }
 
 #[test]

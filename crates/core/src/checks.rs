@@ -3,12 +3,10 @@
 
 use crate::diagnostics::{ConfigErrors, Diagnostic, LineIndex};
 use crate::model::{
-    ActionOnFailure, ClusterConfig, EbsConfiguration, InstanceFleet, InstanceGroup, Market, PlaybookConfig,
+    ActionOnFailure, ClusterConfig, EbsConfiguration, InstanceFleet, InstanceGroup, Market,
+    PlaybookConfig,
 };
 use crate::schema::AcceptedSchema;
-
-
-
 
 struct Report<'a> {
     file: &'a str,
@@ -19,11 +17,18 @@ struct Report<'a> {
 
 impl<'a> Report<'a> {
     fn new(file: &'a str, lines: &'a LineIndex) -> Self {
-        Self { file, lines, errors: Vec::new(), warnings: Vec::new() }
+        Self {
+            file,
+            lines,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        }
     }
 
     fn diagnostic(&self, pointer: &str, message: String, hint: String) -> Diagnostic {
-        Diagnostic::new(self.file, pointer, message).with_line(self.lines.line_of(pointer)).with_hint(hint)
+        Diagnostic::new(self.file, pointer, message)
+            .with_line(self.lines.line_of(pointer))
+            .with_hint(hint)
     }
 
     fn error(&mut self, pointer: &str, message: impl Into<String>, hint: impl Into<String>) {
@@ -100,15 +105,27 @@ pub fn cluster(
     if let Some(m) = &c.managed_scaling {
         let p = "/data/managedScaling";
         if m.minimum_capacity_units > m.maximum_capacity_units {
-            r.error(p, "minimumCapacityUnits is above maximumCapacityUnits", "make the minimum at most the maximum");
+            r.error(
+                p,
+                "minimumCapacityUnits is above maximumCapacityUnits",
+                "make the minimum at most the maximum",
+            );
         }
-        if m.maximum_on_demand_capacity_units.is_some_and(|v| v > m.maximum_capacity_units) {
-            r.error(p, "maximumOnDemandCapacityUnits is above maximumCapacityUnits", "lower it to at most the maximum");
+        if m.maximum_on_demand_capacity_units
+            .is_some_and(|v| v > m.maximum_capacity_units)
+        {
+            r.error(
+                p,
+                "maximumOnDemandCapacityUnits is above maximumCapacityUnits",
+                "lower it to at most the maximum",
+            );
         }
         match (m.unit_type.as_str(), fleets) {
-            ("InstanceFleetUnits", false) => {
-                r.error(&format!("{p}/unitType"), "InstanceFleetUnits needs instanceFleets", "use \"Instances\" or \"VCPU\"")
-            }
+            ("InstanceFleetUnits", false) => r.error(
+                &format!("{p}/unitType"),
+                "InstanceFleetUnits needs instanceFleets",
+                "use \"Instances\" or \"VCPU\"",
+            ),
             ("Instances", true) => r.error(
                 &format!("{p}/unitType"),
                 "\"Instances\" is for instance groups, this cluster uses instanceFleets",
@@ -125,20 +142,35 @@ pub fn cluster(
         );
     }
     if !schema.legacy && c.ec2.ami_version.is_some() && c.ec2.release_label.is_some() {
-        r.error("/data/ec2/releaseLabel", "both `amiVersion` and `releaseLabel` are given", "keep only releaseLabel");
+        r.error(
+            "/data/ec2/releaseLabel",
+            "both `amiVersion` and `releaseLabel` are given",
+            "keep only releaseLabel",
+        );
     }
     r.finish()
 }
 
 /// Checks a PlaybookConfig.
-pub fn playbook(file: &str, p: &mut PlaybookConfig, lines: &LineIndex) -> Result<Vec<Diagnostic>, ConfigErrors> {
+pub fn playbook(
+    file: &str,
+    p: &mut PlaybookConfig,
+    lines: &LineIndex,
+) -> Result<Vec<Diagnostic>, ConfigErrors> {
     let mut r = Report::new(file, lines);
     region(&mut r, &mut p.region);
     for (i, step) in p.steps.iter().enumerate() {
-        if step.step_type.as_deref().is_some_and(|t| !t.is_empty() && t != "CUSTOM_JAR") {
+        if step
+            .step_type
+            .as_deref()
+            .is_some_and(|t| !t.is_empty() && t != "CUSTOM_JAR")
+        {
             r.warn(
                 &format!("/data/steps/{i}/type"),
-                format!("step type \"{}\" is not sent to EMR: every step runs as a custom JAR", step.step_type.as_deref().unwrap_or("")),
+                format!(
+                    "step type \"{}\" is not sent to EMR: every step runs as a custom JAR",
+                    step.step_type.as_deref().unwrap_or("")
+                ),
                 "use \"CUSTOM_JAR\", or remove `type`",
             );
         }
@@ -147,12 +179,19 @@ pub fn playbook(file: &str, p: &mut PlaybookConfig, lines: &LineIndex) -> Result
 }
 
 /// Checks that a cluster and the playbook it will run agree with each other (EMR's own rules).
-pub fn pair(cluster_file: &str, c: &ClusterConfig, playbook_file: &str, p: &PlaybookConfig) -> Result<(), ConfigErrors> {
+pub fn pair(
+    cluster_file: &str,
+    c: &ClusterConfig,
+    playbook_file: &str,
+    p: &PlaybookConfig,
+) -> Result<(), ConfigErrors> {
     let mut errors = Vec::new();
     let level = c.step_concurrency_level.unwrap_or(1);
     if level > 1 {
         for (i, step) in p.steps.iter().enumerate() {
-            let action = step.action_on_failure.unwrap_or(ActionOnFailure::CancelAndWait);
+            let action = step
+                .action_on_failure
+                .unwrap_or(ActionOnFailure::CancelAndWait);
             if action != ActionOnFailure::Continue {
                 errors.push(
                     Diagnostic::new(
@@ -195,29 +234,46 @@ fn region(r: &mut Report<'_>, region: &mut Option<String>) {
         let parts: Vec<&str> = value.split('-').collect();
         parts.len() >= 3
             && parts[0].len() == 2
-            && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
-            && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+            && parts.iter().all(|p| {
+                !p.is_empty()
+                    && p.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            })
+            && parts
+                .last()
+                .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
     };
     if !ok {
-        r.error("/data/region", format!("\"{value}\" is not an AWS region"), "use a region code such as \"eu-west-1\"");
+        r.error(
+            "/data/region",
+            format!("\"{value}\" is not an AWS region"),
+            "use a region code such as \"eu-west-1\"",
+        );
     }
 }
 
 /// The major EMR version, from either releaseLabel or amiVersion.
 pub fn release_major(c: &ClusterConfig) -> Option<u32> {
-    let v = c.ec2.release_label.as_deref().or(c.ec2.ami_version.as_deref())?;
-    parse_release(v).ok().map(|(major, _)| major)
+    let v = c
+        .ec2
+        .release_label
+        .as_deref()
+        .or(c.ec2.ami_version.as_deref())?;
+    parse_release(v).map(|(major, _)| major)
 }
 
 /// Parses an `amiVersion` the way a user means it: "6.15.0", "10.0.0" or "emr-6.15.0" → (major, "6.15.0").
-pub fn parse_release(v: &str) -> Result<(u32, String), ()> {
+pub fn parse_release(v: &str) -> Option<(u32, String)> {
     let bare = v.trim().strip_prefix("emr-").unwrap_or(v.trim());
     let parts: Vec<&str> = bare.split('.').collect();
-    if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(());
+    if !(2..=3).contains(&parts.len())
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
     }
-    let major = parts[0].parse().map_err(|_| ())?;
-    Ok((major, bare.to_string()))
+    Some((parts[0].parse().ok()?, bare.to_string()))
 }
 
 fn release(r: &mut Report<'_>, c: &ClusterConfig) {
@@ -227,19 +283,19 @@ fn release(r: &mut Report<'_>, c: &ClusterConfig) {
             "no EMR release: give `releaseLabel` (or `amiVersion`)",
             "add \"releaseLabel\": \"emr-7.5.0\" under ec2",
         ),
-        (Some(ami), _) => {
-            if parse_release(ami).is_err() {
-                r.error(
-                    "/data/ec2/amiVersion",
-                    format!("\"{ami}\" is not an EMR release version"),
-                    "use a version such as \"6.15.0\" (sent as ReleaseLabel emr-6.15.0) or a 3.x AMI version such as \"3.11.0\"",
-                );
-            }
-        }
+        (Some(ami), _) if parse_release(ami).is_none() => r.error(
+            "/data/ec2/amiVersion",
+            format!("\"{ami}\" is not an EMR release version"),
+            "use a version such as \"6.15.0\" (sent as ReleaseLabel emr-6.15.0) or a 3.x AMI version such as \"3.11.0\"",
+        ),
         _ => {}
     }
     if c.ec2.custom_ami_id.is_some() && release_major(c).is_some_and(|m| m < 5) {
-        r.error("/data/ec2/customAmiId", "a custom AMI needs EMR release 5.7.0 or later", "use a newer release");
+        r.error(
+            "/data/ec2/customAmiId",
+            "a custom AMI needs EMR release 5.7.0 or later",
+            "use a newer release",
+        );
     }
 }
 
@@ -298,13 +354,23 @@ fn location(r: &mut Report<'_>, c: &ClusterConfig) {
 fn instance_group(r: &mut Report<'_>, p: &str, g: &InstanceGroup, master: bool) {
     let bid = g.bid.as_deref().filter(|b| !b.is_empty());
     if g.market == Some(Market::OnDemand) && bid.is_some() {
-        r.error(&format!("{p}/bid"), "a bid is given for an ON_DEMAND group", "remove the bid, or set \"market\": \"SPOT\"");
+        r.error(
+            &format!("{p}/bid"),
+            "a bid is given for an ON_DEMAND group",
+            "remove the bid, or set \"market\": \"SPOT\"",
+        );
     }
     match (master, g.count) {
-        (true, Some(n)) if n != 1 && n != 3 => {
-            r.error(&format!("{p}/count"), format!("a master group has 1 (or 3, for high availability) instances, not {n}"), "set count to 1")
-        }
-        (false, None) => r.error(&format!("{p}/count"), "count is missing", "give the number of instances (0 leaves the group out)"),
+        (true, Some(n)) if n != 1 && n != 3 => r.error(
+            &format!("{p}/count"),
+            format!("a master group has 1 (or 3, for high availability) instances, not {n}"),
+            "set count to 1",
+        ),
+        (false, None) => r.error(
+            &format!("{p}/count"),
+            "count is missing",
+            "give the number of instances (0 leaves the group out)",
+        ),
         _ => {}
     }
     if let Some(ebs) = &g.ebs_configuration {
@@ -322,13 +388,23 @@ fn fleet(r: &mut Report<'_>, p: &str, f: &InstanceFleet, master: bool) {
             "set exactly one of targetOnDemandCapacity or targetSpotCapacity to 1",
         );
     } else if !master && on_demand + spot == 0 && p.ends_with("core") {
-        r.error(p, "the core fleet has no target capacity", "set targetOnDemandCapacity and/or targetSpotCapacity");
+        r.error(
+            p,
+            "the core fleet has no target capacity",
+            "set targetOnDemandCapacity and/or targetSpotCapacity",
+        );
     }
     if master && f.instance_types.len() > 5 {
-        r.error(&format!("{p}/instanceTypes"), "EMR takes at most 5 instance types for the master fleet", "list 5 or fewer");
+        r.error(
+            &format!("{p}/instanceTypes"),
+            "EMR takes at most 5 instance types for the master fleet",
+            "list 5 or fewer",
+        );
     }
     for (i, t) in f.instance_types.iter().enumerate() {
-        if t.bid.as_deref().is_some_and(|b| !b.is_empty()) && t.bid_as_percentage_of_on_demand.is_some() {
+        if t.bid.as_deref().is_some_and(|b| !b.is_empty())
+            && t.bid_as_percentage_of_on_demand.is_some()
+        {
             r.error(
                 &format!("{p}/instanceTypes/{i}"),
                 "both `bid` and `bidAsPercentageOfOnDemand` are given",
@@ -348,7 +424,10 @@ fn ebs_config(r: &mut Report<'_>, p: &str, ebs: &EbsConfiguration) {
         match (spec.volume_type.as_str(), spec.iops) {
             ("gp2" | "gp3", Some(_)) => r.warn(
                 &format!("{at}/iops"),
-                format!("iops is not sent for {} volumes (EMR rejects it there)", spec.volume_type),
+                format!(
+                    "iops is not sent for {} volumes (EMR rejects it there)",
+                    spec.volume_type
+                ),
                 "remove iops",
             ),
             ("io1" | "io2", None) => r.error(

@@ -22,7 +22,13 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(file: &str, pointer: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { file: file.to_string(), pointer: pointer.into(), line: None, message: message.into(), hint: None }
+        Self {
+            file: file.to_string(),
+            pointer: pointer.into(),
+            line: None,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -86,7 +92,11 @@ pub fn json_path(pointer: &str) -> String {
         let seg = raw.replace("~1", "/").replace("~0", "~");
         if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
             out.push_str(&format!("[{seg}]"));
-        } else if seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') && !seg.is_empty() {
+        } else if seg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            && !seg.is_empty()
+        {
             if !out.is_empty() {
                 out.push('.');
             }
@@ -137,7 +147,9 @@ impl LineIndex {
 }
 
 fn line_starts(text: &str) -> Vec<usize> {
-    std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect()
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect()
 }
 
 fn line_at(starts: &[usize], offset: usize) -> usize {
@@ -147,7 +159,13 @@ fn line_at(starts: &[usize], offset: usize) -> usize {
     }
 }
 
-fn walk(value: &Ast<'_>, pointer: String, start: usize, starts: &[usize], out: &mut HashMap<String, usize>) {
+fn walk(
+    value: &Ast<'_>,
+    pointer: String,
+    start: usize,
+    starts: &[usize],
+    out: &mut HashMap<String, usize>,
+) {
     out.insert(pointer.clone(), line_at(starts, start));
     match value {
         Ast::Object(obj) => {
@@ -166,11 +184,19 @@ fn walk(value: &Ast<'_>, pointer: String, start: usize, starts: &[usize], out: &
 }
 
 /// The closest candidate by edit distance, if it is close enough to be a plausible typo.
-pub fn did_you_mean<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    wrong: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = wrong.to_ascii_lowercase();
     candidates
         .into_iter()
-        .map(|c| (c, strsim::damerau_levenshtein(&lower, &c.to_ascii_lowercase())))
+        .map(|c| {
+            (
+                c,
+                strsim::damerau_levenshtein(&lower, &c.to_ascii_lowercase()),
+            )
+        })
         .filter(|(c, d)| *d <= (c.len().max(wrong.len()) / 3).max(1))
         .min_by_key(|(_, d)| *d)
         .map(|(c, _)| c)
@@ -182,8 +208,14 @@ mod tests {
 
     #[test]
     fn json_path_reads_like_code() {
-        assert_eq!(json_path("/data/steps/2/actionOnFailure"), "data.steps[2].actionOnFailure");
-        assert_eq!(json_path("/data/configurations/0/properties/a.b"), "data.configurations[0].properties[\"a.b\"]");
+        assert_eq!(
+            json_path("/data/steps/2/actionOnFailure"),
+            "data.steps[2].actionOnFailure"
+        );
+        assert_eq!(
+            json_path("/data/configurations/0/properties/a.b"),
+            "data.configurations[0].properties[\"a.b\"]"
+        );
         assert_eq!(json_path(""), "");
     }
 
@@ -201,13 +233,21 @@ mod tests {
     fn did_you_mean_finds_typos_not_strangers() {
         let keys = ["actionOnFailure", "arguments", "jar", "name", "type"];
         assert_eq!(did_you_mean("argumnets", keys), Some("arguments"));
-        assert_eq!(did_you_mean("ActionOnFailure", keys), Some("actionOnFailure"));
+        assert_eq!(
+            did_you_mean("ActionOnFailure", keys),
+            Some("actionOnFailure")
+        );
         assert_eq!(did_you_mean("zzzzzz", keys), None);
     }
 
     #[test]
     fn display_names_file_line_path_and_fix() {
-        let d = Diagnostic::new("playbook.json", "/data/steps/0/jar", "missing").with_line(Some(9)).with_hint("add it");
-        assert_eq!(d.to_string(), "playbook.json:9: data.steps[0].jar: missing\n    fix: add it");
+        let d = Diagnostic::new("playbook.json", "/data/steps/0/jar", "missing")
+            .with_line(Some(9))
+            .with_hint("add it");
+        assert_eq!(
+            d.to_string(),
+            "playbook.json:9: data.steps[0].jar: missing\n    fix: add it"
+        );
     }
 }

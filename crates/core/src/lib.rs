@@ -10,5 +10,4 @@ pub mod plan;
 pub mod schema;
 pub mod sdk;
 pub mod status;
-#[path = "/tmp/template_stub.rs"]
 pub mod template;

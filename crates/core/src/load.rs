@@ -63,16 +63,33 @@ pub fn playbook_from_text(file: &str, text: &str) -> Result<Loaded<PlaybookConfi
 }
 
 /// Validates a ClusterConfig given as a JSON value (an inline object in an execution input).
-pub fn cluster_from_value(file: &str, value: &Value) -> Result<Loaded<ClusterConfig>, ConfigErrors> {
-    cluster_from_text(file, &serde_json::to_string_pretty(value).expect("a JSON value serializes"))
+pub fn cluster_from_value(
+    file: &str,
+    value: &Value,
+) -> Result<Loaded<ClusterConfig>, ConfigErrors> {
+    cluster_from_text(
+        file,
+        &serde_json::to_string_pretty(value).expect("a JSON value serializes"),
+    )
 }
 
 /// Validates a PlaybookConfig given as a JSON value (an inline object in an execution input).
-pub fn playbook_from_value(file: &str, value: &Value) -> Result<Loaded<PlaybookConfig>, ConfigErrors> {
-    playbook_from_text(file, &serde_json::to_string_pretty(value).expect("a JSON value serializes"))
+pub fn playbook_from_value(
+    file: &str,
+    value: &Value,
+) -> Result<Loaded<PlaybookConfig>, ConfigErrors> {
+    playbook_from_text(
+        file,
+        &serde_json::to_string_pretty(value).expect("a JSON value serializes"),
+    )
 }
 
-fn render(file: &str, text: &str, vars: &BTreeMap<String, String>, env: &dyn TemplateEnv) -> Result<String, ConfigErrors> {
+fn render(
+    file: &str,
+    text: &str,
+    vars: &BTreeMap<String, String>,
+    env: &dyn TemplateEnv,
+) -> Result<String, ConfigErrors> {
     template::render(file, text, vars, env).map_err(|e| {
         let d = Diagnostic::new(file, "", format!("template: {}", e.problem())).with_line(e.line());
         let d = match e.fix() {
@@ -86,7 +103,11 @@ fn render(file: &str, text: &str, vars: &BTreeMap<String, String>, env: &dyn Tem
 fn parse_json(file: &str, text: &str) -> Result<Value, ConfigErrors> {
     serde_json::from_str(text).map_err(|e| {
         let message = e.to_string();
-        let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_string();
         let hint = if message.contains("expected `,`") {
             "a comma is probably missing between this element and the previous one"
         } else if message.contains("trailing comma") {
@@ -97,9 +118,13 @@ fn parse_json(file: &str, text: &str) -> Result<Value, ConfigErrors> {
             "fix the JSON syntax at this position (after templating)"
         };
         ConfigErrors::from(
-            Diagnostic::new(file, "", format!("invalid JSON at column {}: {message}", e.column()))
-                .with_line(Some(e.line()))
-                .with_hint(hint),
+            Diagnostic::new(
+                file,
+                "",
+                format!("invalid JSON at column {}: {message}", e.column()),
+            )
+            .with_line(Some(e.line()))
+            .with_hint(hint),
         )
     })
 }
@@ -118,32 +143,68 @@ fn from_value<T: DeserializeOwned>(
     }
     let config = serde_json::from_value(data.clone()).map_err(|e| {
         // The schema and the types agree (a test checks it); this is a defect, reported rather than hidden.
-        ConfigErrors::from(Diagnostic::new(file, "/data", format!("internal: schema accepted what the model rejects: {e}")))
+        ConfigErrors::from(Diagnostic::new(
+            file,
+            "/data",
+            format!("internal: schema accepted what the model rejects: {e}"),
+        ))
     })?;
-    Ok(Loaded { config, schema, warnings: Vec::new() })
+    Ok(Loaded {
+        config,
+        schema,
+        warnings: Vec::new(),
+    })
 }
 
-fn envelope(file: &str, value: &Value, lines: &LineIndex, expected: ConfigKind) -> Result<&'static AcceptedSchema, ConfigErrors> {
+fn envelope(
+    file: &str,
+    value: &Value,
+    lines: &LineIndex,
+    expected: ConfigKind,
+) -> Result<&'static AcceptedSchema, ConfigErrors> {
     let at = |pointer: &str, message: String, hint: String| {
-        ConfigErrors::from(Diagnostic::new(file, pointer, message).with_line(lines.line_of(pointer)).with_hint(hint))
+        ConfigErrors::from(
+            Diagnostic::new(file, pointer, message)
+                .with_line(lines.line_of(pointer))
+                .with_hint(hint),
+        )
     };
     let accepted_list = || {
-        ACCEPTED.iter().filter(|a| a.kind == expected).map(|a| a.uri).collect::<Vec<_>>().join(", ")
+        ACCEPTED
+            .iter()
+            .filter(|a| a.kind == expected)
+            .map(|a| a.uri)
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     let Some(obj) = value.as_object() else {
-        return Err(at("", "a config file must be a JSON object".into(), "wrap it as {\"schema\": \"iglu:…\", \"data\": {…}}".into()));
+        return Err(at(
+            "",
+            "a config file must be a JSON object".into(),
+            "wrap it as {\"schema\": \"iglu:…\", \"data\": {…}}".into(),
+        ));
     };
     let mut problems = Vec::new();
     for key in obj.keys().filter(|k| *k != "schema" && *k != "data") {
         problems.push(
-            Diagnostic::new(file, format!("/{key}"), format!("unknown field `{key}` next to `schema` and `data`"))
-                .with_line(lines.line_of(&format!("/{key}")))
-                .with_hint("move it inside `data`, or remove it"),
+            Diagnostic::new(
+                file,
+                format!("/{key}"),
+                format!("unknown field `{key}` next to `schema` and `data`"),
+            )
+            .with_line(lines.line_of(&format!("/{key}")))
+            .with_hint("move it inside `data`, or remove it"),
         );
     }
     let uri = match obj.get("schema") {
         Some(Value::String(s)) => s.as_str(),
-        Some(_) => return Err(at("/schema", "`schema` must be a string".into(), format!("use one of: {}", accepted_list()))),
+        Some(_) => {
+            return Err(at(
+                "/schema",
+                "`schema` must be a string".into(),
+                format!("use one of: {}", accepted_list()),
+            ))
+        }
         None => {
             return Err(at(
                 "",
@@ -153,7 +214,13 @@ fn envelope(file: &str, value: &Value, lines: &LineIndex, expected: ConfigKind) 
         }
     };
     let Some(schema) = schema::accepted(uri) else {
-        let close = crate::diagnostics::did_you_mean(uri, ACCEPTED.iter().filter(|a| a.kind == expected).map(|a| a.uri));
+        let close = crate::diagnostics::did_you_mean(
+            uri,
+            ACCEPTED
+                .iter()
+                .filter(|a| a.kind == expected)
+                .map(|a| a.uri),
+        );
         let hint = match close {
             Some(c) => format!("did you mean \"{c}\"? Accepted: {}", accepted_list()),
             None => format!("use one of: {}", accepted_list()),
@@ -167,7 +234,11 @@ fn envelope(file: &str, value: &Value, lines: &LineIndex, expected: ConfigKind) 
         };
         return Err(at(
             "/schema",
-            format!("this file is a {}, but a {} was expected here", schema.kind.label(), expected.label()),
+            format!(
+                "this file is a {}, but a {} was expected here",
+                schema.kind.label(),
+                expected.label()
+            ),
             format!("pass this file as {flag}"),
         ));
     }

@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use crate::checks::parse_release;
 use crate::model::{
-    ActionOnFailure, ClusterConfig, Configuration, EbsConfiguration, InstanceFleet, InstanceGroup, Market, PlaybookConfig,
-    Step,
+    ActionOnFailure, ClusterConfig, Configuration, EbsConfiguration, InstanceFleet, InstanceGroup,
+    Market, PlaybookConfig, Step,
 };
 
 /// What `dataflow-runner plan` prints: EMR operation name → request body.
@@ -285,11 +285,23 @@ pub enum Lifecycle {
 }
 
 /// RunJobFlow for a cluster; with `Transient`, the playbook's steps are embedded.
-pub fn run_job_flow(c: &ClusterConfig, lifecycle: Lifecycle, playbook: Option<&PlaybookConfig>) -> RunJobFlowRequest {
+pub fn run_job_flow(
+    c: &ClusterConfig,
+    lifecycle: Lifecycle,
+    playbook: Option<&PlaybookConfig>,
+) -> RunJobFlowRequest {
     let (ami_version, release_label) = release(c);
     let loc = &c.ec2.location;
-    let subnet_id = loc.vpc.as_ref().and_then(|v| v.subnet_id.clone()).filter(|s| !s.is_empty());
-    let subnet_ids = loc.vpc.as_ref().and_then(|v| v.subnet_ids.clone()).unwrap_or_default();
+    let subnet_id = loc
+        .vpc
+        .as_ref()
+        .and_then(|v| v.subnet_id.clone())
+        .filter(|s| !s.is_empty());
+    let subnet_ids = loc
+        .vpc
+        .as_ref()
+        .and_then(|v| v.subnet_ids.clone())
+        .unwrap_or_default();
     let placement = loc
         .classic
         .as_ref()
@@ -308,15 +320,33 @@ pub fn run_job_flow(c: &ClusterConfig, lifecycle: Lifecycle, playbook: Option<&P
         custom_ami_id: c.ec2.custom_ami_id.clone(),
         ebs_root_volume_size: c.ec2.ebs_root_volume_size,
         instances: JobFlowInstancesConfig {
-            instance_groups: c.ec2.instances.as_ref().map(instance_groups).unwrap_or_default(),
-            instance_fleets: c.ec2.instance_fleets.as_ref().map(instance_fleets).unwrap_or_default(),
+            instance_groups: c
+                .ec2
+                .instances
+                .as_ref()
+                .map(instance_groups)
+                .unwrap_or_default(),
+            instance_fleets: c
+                .ec2
+                .instance_fleets
+                .as_ref()
+                .map(instance_fleets)
+                .unwrap_or_default(),
             ec2_key_name: c.ec2.key_name.clone(),
             placement,
             keep_job_flow_alive_when_no_steps: lifecycle == Lifecycle::Persistent,
             ec2_subnet_id: subnet_id,
             ec2_subnet_ids: subnet_ids,
-            additional_master_security_groups: c.ec2.additional_master_security_groups.clone().unwrap_or_default(),
-            additional_slave_security_groups: c.ec2.additional_slave_security_groups.clone().unwrap_or_default(),
+            additional_master_security_groups: c
+                .ec2
+                .additional_master_security_groups
+                .clone()
+                .unwrap_or_default(),
+            additional_slave_security_groups: c
+                .ec2
+                .additional_slave_security_groups
+                .clone()
+                .unwrap_or_default(),
         },
         steps,
         bootstrap_actions: c
@@ -331,18 +361,37 @@ pub fn run_job_flow(c: &ClusterConfig, lifecycle: Lifecycle, playbook: Option<&P
                 },
             })
             .collect(),
-        applications: c.applications.iter().flatten().map(|name| Application { name: name.clone() }).collect(),
-        configurations: c.configurations.iter().flatten().map(configuration).collect(),
+        applications: c
+            .applications
+            .iter()
+            .flatten()
+            .map(|name| Application { name: name.clone() })
+            .collect(),
+        configurations: c
+            .configurations
+            .iter()
+            .flatten()
+            .map(configuration)
+            .collect(),
         visible_to_all_users: true,
         job_flow_role: c.roles.jobflow.clone(),
         service_role: c.roles.service.clone(),
-        tags: c.tags.iter().flatten().map(|t| EmrTag { key: t.key.clone(), value: t.value.clone() }).collect(),
+        tags: c
+            .tags
+            .iter()
+            .flatten()
+            .map(|t| EmrTag {
+                key: t.key.clone(),
+                value: t.value.clone(),
+            })
+            .collect(),
         security_configuration: c.security_configuration.clone(),
         step_concurrency_level: c.step_concurrency_level,
-        auto_termination_policy: c
-            .auto_termination_policy
-            .as_ref()
-            .map(|a| AutoTerminationPolicy { idle_timeout: a.idle_timeout }),
+        auto_termination_policy: c.auto_termination_policy.as_ref().map(|a| {
+            AutoTerminationPolicy {
+                idle_timeout: a.idle_timeout,
+            }
+        }),
         managed_scaling_policy: c.managed_scaling.as_ref().map(|m| ManagedScalingPolicy {
             compute_limits: ComputeLimits {
                 unit_type: m.unit_type.clone(),
@@ -357,7 +406,10 @@ pub fn run_job_flow(c: &ClusterConfig, lifecycle: Lifecycle, playbook: Option<&P
 
 /// AddJobFlowSteps for an existing cluster.
 pub fn add_job_flow_steps(cluster_id: &str, playbook: &PlaybookConfig) -> AddJobFlowStepsRequest {
-    AddJobFlowStepsRequest { job_flow_id: cluster_id.to_string(), steps: step_configs(playbook) }
+    AddJobFlowStepsRequest {
+        job_flow_id: cluster_id.to_string(),
+        steps: step_configs(playbook),
+    }
 }
 
 /// The EMR step for each playbook step. A step without `actionOnFailure` gets CANCEL_AND_WAIT, the original's usual.
@@ -368,13 +420,20 @@ pub fn step_configs(playbook: &PlaybookConfig) -> Vec<StepConfig> {
 fn step_config(s: &Step) -> StepConfig {
     StepConfig {
         name: s.name.clone(),
-        action_on_failure: s.action_on_failure.unwrap_or(ActionOnFailure::CancelAndWait).as_emr().to_string(),
+        action_on_failure: s
+            .action_on_failure
+            .unwrap_or(ActionOnFailure::CancelAndWait)
+            .as_emr()
+            .to_string(),
         hadoop_jar_step: HadoopJarStepConfig {
             properties: s
                 .properties
                 .iter()
                 .flatten()
-                .map(|(k, v)| KeyValue { key: k.clone(), value: v.clone() })
+                .map(|(k, v)| KeyValue {
+                    key: k.clone(),
+                    value: v.clone(),
+                })
                 .collect(),
             jar: s.jar.clone(),
             main_class: s.main_class.clone().filter(|m| !m.is_empty()),
@@ -389,8 +448,8 @@ fn release(c: &ClusterConfig) -> (Option<String>, Option<String>) {
         return (None, Some(label.clone()));
     }
     match c.ec2.ami_version.as_deref().map(parse_release) {
-        Some(Ok((major, version))) if major < 4 => (Some(version), None),
-        Some(Ok((_, version))) => (None, Some(format!("emr-{version}"))),
+        Some(Some((major, version))) if major < 4 => (Some(version), None),
+        Some(Some((_, version))) => (None, Some(format!("emr-{version}"))),
         _ => (None, None),
     }
 }
@@ -427,23 +486,32 @@ fn group(role: &str, g: &InstanceGroup, count: i32) -> InstanceGroupConfig {
 }
 
 fn instance_fleets(f: &crate::model::InstanceFleets) -> Vec<InstanceFleetConfig> {
-    [("MASTER", Some(&f.master)), ("CORE", f.core.as_ref()), ("TASK", f.task.as_ref())]
-        .into_iter()
-        .filter_map(|(role, fleet_cfg)| fleet_cfg.map(|f| fleet(role, f)))
-        .collect()
+    [
+        ("MASTER", Some(&f.master)),
+        ("CORE", f.core.as_ref()),
+        ("TASK", f.task.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(role, fleet_cfg)| fleet_cfg.map(|f| fleet(role, f)))
+    .collect()
 }
 
 fn fleet(role: &str, f: &InstanceFleet) -> InstanceFleetConfig {
     let spot = f.spot.as_ref().map(|s| SpotProvisioningSpecification {
         timeout_duration_minutes: s.timeout_minutes.unwrap_or(60),
-        timeout_action: s.timeout_action.clone().unwrap_or_else(|| "SWITCH_TO_ON_DEMAND".to_string()),
+        timeout_action: s
+            .timeout_action
+            .clone()
+            .unwrap_or_else(|| "SWITCH_TO_ON_DEMAND".to_string()),
         allocation_strategy: s.allocation_strategy.clone(),
     });
     let on_demand = f
         .on_demand
         .as_ref()
         .and_then(|o| o.allocation_strategy.clone())
-        .map(|allocation_strategy| OnDemandProvisioningSpecification { allocation_strategy });
+        .map(|allocation_strategy| OnDemandProvisioningSpecification {
+            allocation_strategy,
+        });
     InstanceFleetConfig {
         name: f.name.clone(),
         instance_fleet_type: role.to_string(),
@@ -461,7 +529,10 @@ fn fleet(role: &str, f: &InstanceFleet) -> InstanceFleetConfig {
             })
             .collect(),
         launch_specifications: if spot.is_some() || on_demand.is_some() {
-            Some(LaunchSpecifications { spot_specification: spot, on_demand_specification: on_demand })
+            Some(LaunchSpecifications {
+                spot_specification: spot,
+                on_demand_specification: on_demand,
+            })
         } else {
             None
         },
@@ -480,7 +551,9 @@ fn ebs(e: &EbsConfiguration) -> EmrEbsConfiguration {
                     volume_specification: VolumeSpecification {
                         volume_type: spec.volume_type.clone(),
                         // EMR rejects Iops for gp2 and gp3; the original left it out there too.
-                        iops: spec.iops.filter(|_| !matches!(spec.volume_type.as_str(), "gp2" | "gp3")),
+                        iops: spec
+                            .iops
+                            .filter(|_| !matches!(spec.volume_type.as_str(), "gp2" | "gp3")),
                         size_in_gb: spec.size_in_gb,
                     },
                     volumes_per_instance: d.volumes_per_instance,
@@ -494,7 +567,12 @@ fn ebs(e: &EbsConfiguration) -> EmrEbsConfiguration {
 fn configuration(c: &Configuration) -> EmrConfiguration {
     EmrConfiguration {
         classification: c.classification.clone(),
-        configurations: c.configurations.iter().flatten().map(configuration).collect(),
+        configurations: c
+            .configurations
+            .iter()
+            .flatten()
+            .map(configuration)
+            .collect(),
         properties: c.properties.clone().unwrap_or_default(),
     }
 }

@@ -35,8 +35,10 @@ pub struct AcceptedSchema {
     pub legacy: bool,
 }
 
-pub const NEW_CLUSTER_URI: &str = "iglu:com.dataflowrunner.serverless/ClusterConfig/jsonschema/1-2-0";
-pub const NEW_PLAYBOOK_URI: &str = "iglu:com.dataflowrunner.serverless/PlaybookConfig/jsonschema/1-1-0";
+pub const NEW_CLUSTER_URI: &str =
+    "iglu:com.dataflowrunner.serverless/ClusterConfig/jsonschema/1-2-0";
+pub const NEW_PLAYBOOK_URI: &str =
+    "iglu:com.dataflowrunner.serverless/PlaybookConfig/jsonschema/1-1-0";
 
 pub const ACCEPTED: &[AcceptedSchema] = &[
     AcceptedSchema {
@@ -128,11 +130,18 @@ fn schemas() -> &'static Schemas {
     SCHEMAS.get_or_init(|| {
         let documents: HashMap<&'static str, Value> = DOCUMENTS
             .iter()
-            .map(|(name, text)| (*name, serde_json::from_str(text).expect("embedded schema is valid JSON")))
+            .map(|(name, text)| {
+                (
+                    *name,
+                    serde_json::from_str(text).expect("embedded schema is valid JSON"),
+                )
+            })
             .collect();
         let mut registry = jsonschema::Registry::new();
         for (name, doc) in &documents {
-            registry = registry.add(format!("{BASE}{name}"), doc.clone()).expect("embedded schema URI is valid");
+            registry = registry
+                .add(format!("{BASE}{name}"), doc.clone())
+                .expect("embedded schema URI is valid");
         }
         let registry = registry.prepare().expect("embedded schemas resolve");
         let validators = ACCEPTED
@@ -146,7 +155,10 @@ fn schemas() -> &'static Schemas {
                 (a.uri, validator)
             })
             .collect();
-        Schemas { documents, validators }
+        Schemas {
+            documents,
+            validators,
+        }
     })
 }
 
@@ -157,10 +169,18 @@ pub fn accepted(uri: &str) -> Option<&'static AcceptedSchema> {
 
 /// Validates `data` (the `data` member of a self-describing file) against the schema for `uri`. Every problem is
 /// reported, each located under `/data`.
-pub fn validate(schema: &AcceptedSchema, data: &Value, file: &str, lines: &LineIndex) -> Vec<Diagnostic> {
+pub fn validate(
+    schema: &AcceptedSchema,
+    data: &Value,
+    file: &str,
+    lines: &LineIndex,
+) -> Vec<Diagnostic> {
     let s = schemas();
     let validator = &s.validators[schema.uri];
-    let root = Node { doc: schema.file, value: &s.documents[schema.file] };
+    let root = Node {
+        doc: schema.file,
+        value: &s.documents[schema.file],
+    };
     let mut out: Vec<Diagnostic> = Vec::new();
     for error in validator.iter_errors(data) {
         let at = error.instance_path().as_str().to_string();
@@ -178,14 +198,21 @@ pub fn validate(schema: &AcceptedSchema, data: &Value, file: &str, lines: &LineI
                 let name = property.as_str().unwrap_or_default().to_string();
                 let child = format!("{at}/{}", pointer_segment(&name));
                 let hint = root.at_pointer(&child).and_then(|t| t.hint());
-                let d = Diagnostic::new(file, format!("/data{child}"), format!("required field `{name}` is missing"));
+                let d = Diagnostic::new(
+                    file,
+                    format!("/data{child}"),
+                    format!("required field `{name}` is missing"),
+                );
                 match hint {
                     Some(h) => d.with_hint(format!("add `{name}`: {h}")),
                     None => d.with_hint(format!("add `{name}`")),
                 }
             }
             jsonschema::error::ValidationErrorKind::Type { .. } => {
-                let expected = target.as_ref().map(|t| t.expected_types()).unwrap_or_else(|| "another type".into());
+                let expected = target
+                    .as_ref()
+                    .map(|t| t.expected_types())
+                    .unwrap_or_else(|| "another type".into());
                 let d = Diagnostic::new(
                     file,
                     format!("/data{at}"),
@@ -198,9 +225,17 @@ pub fn validate(schema: &AcceptedSchema, data: &Value, file: &str, lines: &LineI
                 }
             }
             jsonschema::error::ValidationErrorKind::Enum { options } => {
-                let allowed: Vec<&str> = options.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+                let allowed: Vec<&str> = options
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
                 let got = instance.as_str().unwrap_or_default();
-                if target.as_ref().is_some_and(|t| t.value.get("x-secret").is_some()) {
+                if target
+                    .as_ref()
+                    .is_some_and(|t| t.value.get("x-secret").is_some())
+                {
                     // Never echo what may be a secret key into logs or an execution history.
                     let d = Diagnostic::new(
                         file,
@@ -216,7 +251,11 @@ pub fn validate(schema: &AcceptedSchema, data: &Value, file: &str, lines: &LineI
                 let d = Diagnostic::new(
                     file,
                     format!("/data{at}"),
-                    format!("{} is not one of {}", describe(instance), allowed.join(", ")),
+                    format!(
+                        "{} is not one of {}",
+                        describe(instance),
+                        allowed.join(", ")
+                    ),
                 );
                 match (did_you_mean(got, allowed.iter().copied()), hint_here) {
                     (Some(m), _) if m != got => d.with_hint(format!("did you mean \"{m}\"?")),
@@ -241,11 +280,20 @@ pub fn validate(schema: &AcceptedSchema, data: &Value, file: &str, lines: &LineI
     out
 }
 
-fn unknown_key(schema: &AcceptedSchema, root: Node<'_>, at: &str, key: &str, file: &str) -> Diagnostic {
+fn unknown_key(
+    schema: &AcceptedSchema,
+    root: Node<'_>,
+    at: &str,
+    key: &str,
+    file: &str,
+) -> Diagnostic {
     let pointer = format!("/data{at}/{}", pointer_segment(key));
     let d = Diagnostic::new(file, pointer, format!("unknown field `{key}`"));
     let here = root.at_pointer(at);
-    let known: Vec<&str> = here.as_ref().map(|n| n.property_names()).unwrap_or_default();
+    let known: Vec<&str> = here
+        .as_ref()
+        .map(|n| n.property_names())
+        .unwrap_or_default();
     if let Some(m) = did_you_mean(key, known.iter().copied()) {
         return d.with_hint(format!("did you mean `{m}`?"));
     }
@@ -256,8 +304,14 @@ fn unknown_key(schema: &AcceptedSchema, root: Node<'_>, at: &str, key: &str, fil
             ConfigKind::Playbook => NEW_PLAYBOOK_URI,
         };
         let newer = accepted(newer_uri).expect("newer schema is accepted");
-        let newer_root = Node { doc: newer.file, value: &schemas().documents[newer.file] };
-        if newer_root.at_pointer(&format!("{at}/{}", pointer_segment(key))).is_some() {
+        let newer_root = Node {
+            doc: newer.file,
+            value: &schemas().documents[newer.file],
+        };
+        if newer_root
+            .at_pointer(&format!("{at}/{}", pointer_segment(key)))
+            .is_some()
+        {
             return d.with_hint(format!(
                 "`{key}` is not part of {}; to use it, set \"schema\" to \"{newer_uri}\" (a superset of the old versions)",
                 schema.uri
@@ -268,13 +322,23 @@ fn unknown_key(schema: &AcceptedSchema, root: Node<'_>, at: &str, key: &str, fil
     let mut places = Vec::new();
     root.find_key(key, "", 0, &mut places);
     if !places.is_empty() {
-        let shown: Vec<String> = places.iter().take(3).map(|p| format!("data{}", prefix_dot(&json_path(p)))).collect();
-        return d.with_hint(format!("`{key}` belongs under {}, not here", shown.join(" or ")));
+        let shown: Vec<String> = places
+            .iter()
+            .take(3)
+            .map(|p| format!("data{}", prefix_dot(&json_path(p))))
+            .collect();
+        return d.with_hint(format!(
+            "`{key}` belongs under {}, not here",
+            shown.join(" or ")
+        ));
     }
     if known.is_empty() {
         d.with_hint("remove it")
     } else {
-        d.with_hint(format!("remove it; the fields accepted here are: {}", known.join(", ")))
+        d.with_hint(format!(
+            "remove it; the fields accepted here are: {}",
+            known.join(", ")
+        ))
     }
 }
 
@@ -308,13 +372,26 @@ impl<'a> Node<'a> {
     fn resolve(self) -> Node<'a> {
         let mut node = self;
         for _ in 0..16 {
-            let Some(r) = node.value.get("$ref").and_then(Value::as_str) else { return node };
+            let Some(r) = node.value.get("$ref").and_then(Value::as_str) else {
+                return node;
+            };
             let (doc, fragment) = r.split_once('#').unwrap_or((r, ""));
             let doc = if doc.is_empty() { node.doc } else { doc };
-            let Some((name, root)) = schemas().documents.get_key_value(doc) else { return node };
-            let target = if fragment.is_empty() { Some(root) } else { root.pointer(fragment) };
+            let Some((name, root)) = schemas().documents.get_key_value(doc) else {
+                return node;
+            };
+            let target = if fragment.is_empty() {
+                Some(root)
+            } else {
+                root.pointer(fragment)
+            };
             match target {
-                Some(v) => node = Node { doc: name, value: v },
+                Some(v) => {
+                    node = Node {
+                        doc: name,
+                        value: v,
+                    }
+                }
                 None => return node,
             }
         }
@@ -328,12 +405,16 @@ impl<'a> Node<'a> {
             p
         } else if segment.bytes().all(|b| b.is_ascii_digit()) && v.get("items").is_some() {
             &v["items"]
-        } else if let Some(ap) = v.get("additionalProperties").filter(|ap| ap.is_object()) {
-            ap
         } else {
-            return None;
+            v.get("additionalProperties").filter(|ap| ap.is_object())?
         };
-        Some(Node { doc: node.doc, value: next }.resolve())
+        Some(
+            Node {
+                doc: node.doc,
+                value: next,
+            }
+            .resolve(),
+        )
     }
 
     fn at_pointer(self, pointer: &str) -> Option<Node<'a>> {
@@ -346,7 +427,10 @@ impl<'a> Node<'a> {
     }
 
     fn hint(self) -> Option<String> {
-        self.value.get("x-hint").and_then(Value::as_str).map(str::to_string)
+        self.value
+            .get("x-hint")
+            .and_then(Value::as_str)
+            .map(str::to_string)
     }
 
     fn property_names(self) -> Vec<&'a str> {
@@ -371,9 +455,13 @@ impl<'a> Node<'a> {
         };
         match self.value.get("type") {
             Some(Value::String(t)) => words(t).to_string(),
-            Some(Value::Array(ts)) => {
-                ts.iter().filter_map(Value::as_str).filter(|t| *t != "null").map(words).collect::<Vec<_>>().join(" or ")
-            }
+            Some(Value::Array(ts)) => ts
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|t| *t != "null")
+                .map(words)
+                .collect::<Vec<_>>()
+                .join(" or "),
             _ => "another type".into(),
         }
     }
@@ -390,7 +478,12 @@ impl<'a> Node<'a> {
                     out.push(at.to_string());
                 }
                 if let Some(child) = node.child(name) {
-                    child.find_key(key, &format!("{at}/{}", pointer_segment(name)), depth + 1, out);
+                    child.find_key(
+                        key,
+                        &format!("{at}/{}", pointer_segment(name)),
+                        depth + 1,
+                        out,
+                    );
                 }
             }
         }
@@ -420,7 +513,10 @@ mod tests {
         for entry in std::fs::read_dir(dir).unwrap() {
             let name = entry.unwrap().file_name().into_string().unwrap();
             if name.ends_with(".schema.json") && !name.starts_with("execution-") {
-                assert!(DOCUMENTS.iter().any(|(n, _)| *n == name), "{name} is not embedded");
+                assert!(
+                    DOCUMENTS.iter().any(|(n, _)| *n == name),
+                    "{name} is not embedded"
+                );
             }
         }
     }

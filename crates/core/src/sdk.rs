@@ -6,24 +6,32 @@ use aws_sdk_emr::operation::run_job_flow::builders::RunJobFlowFluentBuilder;
 use aws_sdk_emr::types as emr;
 
 use crate::plan::{
-    AddJobFlowStepsRequest, EmrConfiguration, EmrEbsConfiguration, InstanceFleetConfig, InstanceGroupConfig,
-    RunJobFlowRequest, StepConfig,
+    AddJobFlowStepsRequest, EmrConfiguration, EmrEbsConfiguration, InstanceFleetConfig,
+    InstanceGroupConfig, RunJobFlowRequest, StepConfig,
 };
 
 /// Fills a RunJobFlow call with the planned request.
 pub fn run_job_flow(b: RunJobFlowFluentBuilder, r: &RunJobFlowRequest) -> RunJobFlowFluentBuilder {
     let i = &r.instances;
     let instances = emr::JobFlowInstancesConfig::builder()
-        .set_instance_groups(non_empty(i.instance_groups.iter().map(instance_group).collect()))
-        .set_instance_fleets(non_empty(i.instance_fleets.iter().map(instance_fleet).collect()))
+        .set_instance_groups(non_empty(
+            i.instance_groups.iter().map(instance_group).collect(),
+        ))
+        .set_instance_fleets(non_empty(
+            i.instance_fleets.iter().map(instance_fleet).collect(),
+        ))
         .set_ec2_key_name(i.ec2_key_name.clone())
-        .set_placement(
-            i.placement.as_ref().map(|p| emr::PlacementType::builder().availability_zone(&p.availability_zone).build()),
-        )
+        .set_placement(i.placement.as_ref().map(|p| {
+            emr::PlacementType::builder()
+                .availability_zone(&p.availability_zone)
+                .build()
+        }))
         .keep_job_flow_alive_when_no_steps(i.keep_job_flow_alive_when_no_steps)
         .set_ec2_subnet_id(i.ec2_subnet_id.clone())
         .set_ec2_subnet_ids(non_empty(i.ec2_subnet_ids.clone()))
-        .set_additional_master_security_groups(non_empty(i.additional_master_security_groups.clone()))
+        .set_additional_master_security_groups(non_empty(
+            i.additional_master_security_groups.clone(),
+        ))
         .set_additional_slave_security_groups(non_empty(i.additional_slave_security_groups.clone()))
         .build();
     b.name(&r.name)
@@ -50,17 +58,31 @@ pub fn run_job_flow(b: RunJobFlowFluentBuilder, r: &RunJobFlowRequest) -> RunJob
                 })
                 .collect(),
         ))
-        .set_applications(non_empty(r.applications.iter().map(|a| emr::Application::builder().name(&a.name).build()).collect()))
-        .set_configurations(non_empty(r.configurations.iter().map(configuration).collect()))
+        .set_applications(non_empty(
+            r.applications
+                .iter()
+                .map(|a| emr::Application::builder().name(&a.name).build())
+                .collect(),
+        ))
+        .set_configurations(non_empty(
+            r.configurations.iter().map(configuration).collect(),
+        ))
         .visible_to_all_users(r.visible_to_all_users)
         .job_flow_role(&r.job_flow_role)
         .service_role(&r.service_role)
-        .set_tags(non_empty(r.tags.iter().map(|t| emr::Tag::builder().key(&t.key).value(&t.value).build()).collect()))
+        .set_tags(non_empty(
+            r.tags
+                .iter()
+                .map(|t| emr::Tag::builder().key(&t.key).value(&t.value).build())
+                .collect(),
+        ))
         .set_security_configuration(r.security_configuration.clone())
         .set_step_concurrency_level(r.step_concurrency_level)
-        .set_auto_termination_policy(
-            r.auto_termination_policy.as_ref().map(|a| emr::AutoTerminationPolicy::builder().idle_timeout(a.idle_timeout).build()),
-        )
+        .set_auto_termination_policy(r.auto_termination_policy.as_ref().map(|a| {
+            emr::AutoTerminationPolicy::builder()
+                .idle_timeout(a.idle_timeout)
+                .build()
+        }))
         .set_managed_scaling_policy(r.managed_scaling_policy.as_ref().map(|m| {
             let l = &m.compute_limits;
             emr::ManagedScalingPolicy::builder()
@@ -78,8 +100,12 @@ pub fn run_job_flow(b: RunJobFlowFluentBuilder, r: &RunJobFlowRequest) -> RunJob
 }
 
 /// Fills an AddJobFlowSteps call with the planned request.
-pub fn add_job_flow_steps(b: AddJobFlowStepsFluentBuilder, r: &AddJobFlowStepsRequest) -> AddJobFlowStepsFluentBuilder {
-    b.job_flow_id(&r.job_flow_id).set_steps(Some(r.steps.iter().map(step).collect()))
+pub fn add_job_flow_steps(
+    b: AddJobFlowStepsFluentBuilder,
+    r: &AddJobFlowStepsRequest,
+) -> AddJobFlowStepsFluentBuilder {
+    b.job_flow_id(&r.job_flow_id)
+        .set_steps(Some(r.steps.iter().map(step).collect()))
 }
 
 /// One planned step as the SDK's type.
@@ -91,7 +117,10 @@ pub fn step(s: &StepConfig) -> emr::StepConfig {
         .hadoop_jar_step(
             emr::HadoopJarStepConfig::builder()
                 .set_properties(non_empty(
-                    j.properties.iter().map(|p| emr::KeyValue::builder().key(&p.key).value(&p.value).build()).collect(),
+                    j.properties
+                        .iter()
+                        .map(|p| emr::KeyValue::builder().key(&p.key).value(&p.value).build())
+                        .collect(),
                 ))
                 .jar(&j.jar)
                 .set_main_class(j.main_class.clone())
@@ -118,15 +147,21 @@ fn instance_fleet(f: &InstanceFleetConfig) -> emr::InstanceFleetConfig {
             .set_spot_specification(l.spot_specification.as_ref().map(|s| {
                 emr::SpotProvisioningSpecification::builder()
                     .timeout_duration_minutes(s.timeout_duration_minutes)
-                    .timeout_action(emr::SpotProvisioningTimeoutAction::from(s.timeout_action.as_str()))
+                    .timeout_action(emr::SpotProvisioningTimeoutAction::from(
+                        s.timeout_action.as_str(),
+                    ))
                     .set_allocation_strategy(
-                        s.allocation_strategy.as_deref().map(emr::SpotProvisioningAllocationStrategy::from),
+                        s.allocation_strategy
+                            .as_deref()
+                            .map(emr::SpotProvisioningAllocationStrategy::from),
                     )
                     .build()
             }))
             .set_on_demand_specification(l.on_demand_specification.as_ref().map(|o| {
                 emr::OnDemandProvisioningSpecification::builder()
-                    .allocation_strategy(emr::OnDemandProvisioningAllocationStrategy::from(o.allocation_strategy.as_str()))
+                    .allocation_strategy(emr::OnDemandProvisioningAllocationStrategy::from(
+                        o.allocation_strategy.as_str(),
+                    ))
                     .build()
             }))
             .build()
@@ -144,7 +179,9 @@ fn instance_fleet(f: &InstanceFleetConfig) -> emr::InstanceFleetConfig {
                         .instance_type(&t.instance_type)
                         .set_weighted_capacity(t.weighted_capacity)
                         .set_bid_price(t.bid_price.clone())
-                        .set_bid_price_as_percentage_of_on_demand_price(t.bid_price_as_percentage_of_on_demand_price)
+                        .set_bid_price_as_percentage_of_on_demand_price(
+                            t.bid_price_as_percentage_of_on_demand_price,
+                        )
                         .set_ebs_configuration(t.ebs_configuration.as_ref().map(ebs))
                         .build()
                 })
@@ -181,11 +218,18 @@ fn ebs(e: &EmrEbsConfiguration) -> emr::EbsConfiguration {
 fn configuration(c: &EmrConfiguration) -> emr::Configuration {
     emr::Configuration::builder()
         .classification(&c.classification)
-        .set_configurations(non_empty(c.configurations.iter().map(configuration).collect()))
+        .set_configurations(non_empty(
+            c.configurations.iter().map(configuration).collect(),
+        ))
         .set_properties(if c.properties.is_empty() {
             None
         } else {
-            Some(c.properties.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            Some(
+                c.properties
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            )
         })
         .build()
 }

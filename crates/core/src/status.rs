@@ -33,7 +33,10 @@ pub enum Phase {
 
 impl Phase {
     pub fn is_final(self) -> bool {
-        matches!(self, Self::Ready | Self::Succeeded | Self::Failed | Self::Terminated)
+        matches!(
+            self,
+            Self::Ready | Self::Succeeded | Self::Failed | Self::Terminated
+        )
     }
 }
 
@@ -92,16 +95,27 @@ pub struct Verdict {
 }
 
 fn verdict(phase: Phase) -> Verdict {
-    Verdict { phase, failure: None }
+    Verdict {
+        phase,
+        failure: None,
+    }
 }
 
 fn failed(f: RunFailure) -> Verdict {
-    Verdict { phase: Phase::Failed, failure: Some(f) }
+    Verdict {
+        phase: Phase::Failed,
+        failure: Some(f),
+    }
 }
 
 /// Whether this poll must list the steps: only at the end of a run, when the cluster's state changed (a change to
 /// report), or as a periodic check in `run` mode (another workload can keep a shared cluster RUNNING).
-pub fn needs_steps(mode: Mode, state: &str, previous_state: Option<&str>, polls_since_steps: u32) -> bool {
+pub fn needs_steps(
+    mode: Mode,
+    state: &str,
+    previous_state: Option<&str>,
+    polls_since_steps: u32,
+) -> bool {
     let changed = previous_state != Some(state);
     match mode {
         Mode::Up | Mode::Down => false,
@@ -112,7 +126,12 @@ pub fn needs_steps(mode: Mode, state: &str, previous_state: Option<&str>, polls_
 
 /// What the cluster state, its reason code and (when listed) the run's steps mean.
 /// `steps` is `None` when they were not listed on this poll.
-pub fn judge(mode: Mode, state: &str, reason_code: Option<&str>, steps: Option<&[StepOutcome]>) -> Verdict {
+pub fn judge(
+    mode: Mode,
+    state: &str,
+    reason_code: Option<&str>,
+    steps: Option<&[StepOutcome]>,
+) -> Verdict {
     let active = CLUSTER_ACTIVE.contains(&state);
     let ending = CLUSTER_ENDING.contains(&state);
     let bootstrap_failed = reason_code == Some("BOOTSTRAP_FAILURE");
@@ -160,7 +179,12 @@ pub fn judge(mode: Mode, state: &str, reason_code: Option<&str>, steps: Option<&
 }
 
 /// All terminal: success only when every step COMPLETED. Otherwise still running, unless the cluster is gone.
-fn judge_steps(steps: &[StepOutcome], state: &str, reason_code: Option<&str>, cluster_ending: bool) -> Verdict {
+fn judge_steps(
+    steps: &[StepOutcome],
+    state: &str,
+    reason_code: Option<&str>,
+    cluster_ending: bool,
+) -> Verdict {
     let all_terminal = steps.iter().all(StepOutcome::is_terminal);
     if !all_terminal {
         if cluster_ending && state != "TERMINATING" {
@@ -175,9 +199,13 @@ fn judge_steps(steps: &[StepOutcome], state: &str, reason_code: Option<&str>, cl
         return failed(RunFailure::StepFailed);
     }
     match reason_code {
-        Some("INSTANCE_FAILURE" | "INTERNAL_ERROR" | "VALIDATION_ERROR" | "INSTANCE_FLEET_TIMEOUT" | "USER_REQUEST") => {
-            failed(RunFailure::ClusterFailed)
-        }
+        Some(
+            "INSTANCE_FAILURE"
+            | "INTERNAL_ERROR"
+            | "VALIDATION_ERROR"
+            | "INSTANCE_FLEET_TIMEOUT"
+            | "USER_REQUEST",
+        ) => failed(RunFailure::ClusterFailed),
         _ if steps.is_empty() => failed(RunFailure::ClusterFailed),
         _ => failed(RunFailure::StepFailed),
     }
@@ -186,7 +214,13 @@ fn judge_steps(steps: &[StepOutcome], state: &str, reason_code: Option<&str>, cl
 /// The next polling delay: short while a cluster starts, then growing with the run's age (an eighth of the time
 /// elapsed since launch), bounded, with up to ±10 % jitter so many runs do not poll in step.
 /// `jitter` is in [-1, 1]. See statemachine/README.md for the history-budget arithmetic.
-pub fn next_poll_seconds(phase: Phase, elapsed_seconds: i64, min: u32, max: u32, jitter: f64) -> u32 {
+pub fn next_poll_seconds(
+    phase: Phase,
+    elapsed_seconds: i64,
+    min: u32,
+    max: u32,
+    jitter: f64,
+) -> u32 {
     let min = min.max(1);
     let max = max.max(min);
     let base = match phase {
@@ -194,7 +228,11 @@ pub fn next_poll_seconds(phase: Phase, elapsed_seconds: i64, min: u32, max: u32,
         _ => elapsed_seconds.max(0) as f64 / 8.0,
     };
     // Past six hours the cap rises so a 14-day run stays far inside the execution-history limit.
-    let cap = if elapsed_seconds > 6 * 3600 { max.max(900) } else { max.min(300).max(min) } as f64;
+    let cap = if elapsed_seconds > 6 * 3600 {
+        max.max(900)
+    } else {
+        max.min(300).max(min)
+    } as f64;
     let bounded = base.clamp(min as f64, cap);
     let jittered = bounded * (1.0 + 0.1 * jitter.clamp(-1.0, 1.0));
     (jittered.round() as u32).clamp(min, cap as u32)
@@ -219,18 +257,42 @@ mod tests {
     #[test]
     fn transient_succeeds_only_when_every_step_completed() {
         let done = [step("COMPLETED"), step("COMPLETED")];
-        assert_eq!(judge(Mode::Transient, "TERMINATED", Some("ALL_STEPS_COMPLETED"), Some(&done)).phase, Phase::Succeeded);
+        assert_eq!(
+            judge(
+                Mode::Transient,
+                "TERMINATED",
+                Some("ALL_STEPS_COMPLETED"),
+                Some(&done)
+            )
+            .phase,
+            Phase::Succeeded
+        );
         // EMR reports ALL_STEPS_COMPLETED even when a CANCEL_AND_WAIT step failed: the steps decide.
         let one_failed = [step("COMPLETED"), step("FAILED"), step("CANCELLED")];
-        let v = judge(Mode::Transient, "TERMINATED", Some("ALL_STEPS_COMPLETED"), Some(&one_failed));
+        let v = judge(
+            Mode::Transient,
+            "TERMINATED",
+            Some("ALL_STEPS_COMPLETED"),
+            Some(&one_failed),
+        );
         assert_eq!(v, failed(RunFailure::StepFailed));
     }
 
     #[test]
     fn interrupted_and_cancelled_steps_are_failures() {
-        let v = judge(Mode::Transient, "TERMINATED_WITH_ERRORS", Some("INSTANCE_FAILURE"), Some(&[step("COMPLETED"), step("INTERRUPTED")]));
+        let v = judge(
+            Mode::Transient,
+            "TERMINATED_WITH_ERRORS",
+            Some("INSTANCE_FAILURE"),
+            Some(&[step("COMPLETED"), step("INTERRUPTED")]),
+        );
         assert_eq!(v, failed(RunFailure::ClusterFailed));
-        let v = judge(Mode::Run, "WAITING", None, Some(&[step("COMPLETED"), step("CANCELLED")]));
+        let v = judge(
+            Mode::Run,
+            "WAITING",
+            None,
+            Some(&[step("COMPLETED"), step("CANCELLED")]),
+        );
         assert_eq!(v, failed(RunFailure::StepFailed));
         let v = judge(Mode::Run, "WAITING", None, Some(&[step("INTERRUPTED")]));
         assert_eq!(v, failed(RunFailure::StepFailed));
@@ -239,7 +301,12 @@ mod tests {
     #[test]
     fn bootstrap_failure_is_its_own_failure() {
         for mode in [Mode::Transient, Mode::Up] {
-            let v = judge(mode, "TERMINATED_WITH_ERRORS", Some("BOOTSTRAP_FAILURE"), None);
+            let v = judge(
+                mode,
+                "TERMINATED_WITH_ERRORS",
+                Some("BOOTSTRAP_FAILURE"),
+                None,
+            );
             assert_eq!(v, failed(RunFailure::BootstrapFailure));
         }
     }
@@ -257,10 +324,24 @@ mod tests {
             "ALL_STEPS_COMPLETED",
         ];
         for code in codes {
-            let with_failed_step = judge(Mode::Transient, "TERMINATED_WITH_ERRORS", Some(code), Some(&[step("FAILED")]));
+            let with_failed_step = judge(
+                Mode::Transient,
+                "TERMINATED_WITH_ERRORS",
+                Some(code),
+                Some(&[step("FAILED")]),
+            );
             assert_eq!(with_failed_step.phase, Phase::Failed, "{code}");
-            let all_done = judge(Mode::Transient, "TERMINATED", Some(code), Some(&[step("COMPLETED")]));
-            let expected = if code == "BOOTSTRAP_FAILURE" { Phase::Failed } else { Phase::Succeeded };
+            let all_done = judge(
+                Mode::Transient,
+                "TERMINATED",
+                Some(code),
+                Some(&[step("COMPLETED")]),
+            );
+            let expected = if code == "BOOTSTRAP_FAILURE" {
+                Phase::Failed
+            } else {
+                Phase::Succeeded
+            };
             assert_eq!(all_done.phase, expected, "{code}");
             let up = judge(Mode::Up, "TERMINATED_WITH_ERRORS", Some(code), None);
             assert_eq!(up.phase, Phase::Failed, "{code}");
@@ -269,38 +350,102 @@ mod tests {
 
     #[test]
     fn a_terminated_transient_cluster_without_steps_listed_is_not_success() {
-        assert_eq!(judge(Mode::Transient, "TERMINATED", Some("ALL_STEPS_COMPLETED"), None).phase, Phase::Failed);
-        assert_eq!(judge(Mode::Transient, "TERMINATED", Some("ALL_STEPS_COMPLETED"), Some(&[])).phase, Phase::Failed);
+        assert_eq!(
+            judge(
+                Mode::Transient,
+                "TERMINATED",
+                Some("ALL_STEPS_COMPLETED"),
+                None
+            )
+            .phase,
+            Phase::Failed
+        );
+        assert_eq!(
+            judge(
+                Mode::Transient,
+                "TERMINATED",
+                Some("ALL_STEPS_COMPLETED"),
+                Some(&[])
+            )
+            .phase,
+            Phase::Failed
+        );
     }
 
     #[test]
     fn unknown_states_never_succeed() {
-        assert_eq!(judge(Mode::Transient, "SOMETHING_NEW", None, None).phase, Phase::Running);
-        assert_eq!(judge(Mode::Run, "WAITING", None, Some(&[step("SOMETHING_NEW")])).phase, Phase::Running);
-        assert_eq!(judge(Mode::Up, "SOMETHING_NEW", None, None).phase, Phase::Starting);
+        assert_eq!(
+            judge(Mode::Transient, "SOMETHING_NEW", None, None).phase,
+            Phase::Running
+        );
+        assert_eq!(
+            judge(Mode::Run, "WAITING", None, Some(&[step("SOMETHING_NEW")])).phase,
+            Phase::Running
+        );
+        assert_eq!(
+            judge(Mode::Up, "SOMETHING_NEW", None, None).phase,
+            Phase::Starting
+        );
     }
 
     #[test]
     fn run_mode_fails_when_the_cluster_dies_under_its_steps() {
-        let v = judge(Mode::Run, "TERMINATED_WITH_ERRORS", Some("INSTANCE_FAILURE"), Some(&[step("RUNNING")]));
+        let v = judge(
+            Mode::Run,
+            "TERMINATED_WITH_ERRORS",
+            Some("INSTANCE_FAILURE"),
+            Some(&[step("RUNNING")]),
+        );
         assert_eq!(v, failed(RunFailure::ClusterFailed));
-        assert_eq!(judge(Mode::Run, "TERMINATED", Some("USER_REQUEST"), None), failed(RunFailure::ClusterFailed));
+        assert_eq!(
+            judge(Mode::Run, "TERMINATED", Some("USER_REQUEST"), None),
+            failed(RunFailure::ClusterFailed)
+        );
     }
 
     #[test]
     fn up_is_ready_when_running_or_waiting_and_down_when_terminated() {
         assert_eq!(judge(Mode::Up, "WAITING", None, None).phase, Phase::Ready);
-        assert_eq!(judge(Mode::Up, "BOOTSTRAPPING", None, None).phase, Phase::Starting);
-        assert_eq!(judge(Mode::Down, "TERMINATING", None, None).phase, Phase::Running);
-        assert_eq!(judge(Mode::Down, "TERMINATED_WITH_ERRORS", None, None).phase, Phase::Terminated);
+        assert_eq!(
+            judge(Mode::Up, "BOOTSTRAPPING", None, None).phase,
+            Phase::Starting
+        );
+        assert_eq!(
+            judge(Mode::Down, "TERMINATING", None, None).phase,
+            Phase::Running
+        );
+        assert_eq!(
+            judge(Mode::Down, "TERMINATED_WITH_ERRORS", None, None).phase,
+            Phase::Terminated
+        );
     }
 
     #[test]
     fn steps_are_listed_only_when_needed() {
-        assert!(!needs_steps(Mode::Transient, "RUNNING", Some("RUNNING"), 10));
-        assert!(needs_steps(Mode::Transient, "RUNNING", Some("BOOTSTRAPPING"), 0));
-        assert!(needs_steps(Mode::Transient, "TERMINATING", Some("RUNNING"), 0));
-        assert!(!needs_steps(Mode::Transient, "BOOTSTRAPPING", Some("STARTING"), 0));
+        assert!(!needs_steps(
+            Mode::Transient,
+            "RUNNING",
+            Some("RUNNING"),
+            10
+        ));
+        assert!(needs_steps(
+            Mode::Transient,
+            "RUNNING",
+            Some("BOOTSTRAPPING"),
+            0
+        ));
+        assert!(needs_steps(
+            Mode::Transient,
+            "TERMINATING",
+            Some("RUNNING"),
+            0
+        ));
+        assert!(!needs_steps(
+            Mode::Transient,
+            "BOOTSTRAPPING",
+            Some("STARTING"),
+            0
+        ));
         assert!(!needs_steps(Mode::Run, "RUNNING", Some("RUNNING"), 0));
         assert!(needs_steps(Mode::Run, "RUNNING", Some("RUNNING"), 4));
         assert!(needs_steps(Mode::Run, "WAITING", Some("WAITING"), 0));
@@ -313,7 +458,10 @@ mod tests {
         assert_eq!(next_poll_seconds(Phase::Running, 60, 30, 900, 0.0), 30);
         assert_eq!(next_poll_seconds(Phase::Running, 1600, 30, 900, 0.0), 200);
         assert_eq!(next_poll_seconds(Phase::Running, 7200, 30, 900, 0.0), 300);
-        assert_eq!(next_poll_seconds(Phase::Running, 7 * 3600, 30, 900, 0.0), 900);
+        assert_eq!(
+            next_poll_seconds(Phase::Running, 7 * 3600, 30, 900, 0.0),
+            900
+        );
         let j = next_poll_seconds(Phase::Running, 1600, 30, 900, 1.0);
         assert_eq!(j, 220);
         assert_eq!(next_poll_seconds(Phase::Running, 1600, 30, 900, -1.0), 180);

@@ -59,7 +59,12 @@ pub async fn add_steps(
     if !mine.is_empty() {
         // AddJobFlowSteps is all or nothing; ListSteps is newest first, so reverse to the playbook's order.
         let step_ids = mine.iter().rev().map(|s| s.outcome.id.clone()).collect();
-        return Ok(AddStepsOutput { cluster_id: event.cluster_id.clone(), step_ids, step_names: names, already_added: true });
+        return Ok(AddStepsOutput {
+            cluster_id: event.cluster_id.clone(),
+            step_ids,
+            step_names: names,
+            already_added: true,
+        });
     }
     if !CLUSTER_ACTIVE.contains(&cluster.state.as_str()) {
         return Err(Error::ClusterNotActive(format!(
@@ -68,5 +73,10 @@ pub async fn add_steps(
         )));
     }
     let step_ids = emr.add_job_flow_steps(&request).await?;
-    Ok(AddStepsOutput { cluster_id: event.cluster_id.clone(), step_ids, step_names: names, already_added: false })
+    Ok(AddStepsOutput {
+        cluster_id: event.cluster_id.clone(),
+        step_ids,
+        step_names: names,
+        already_added: false,
+    })
 }

@@ -48,7 +48,10 @@ pub struct PollOptions {
 
 impl Default for PollOptions {
     fn default() -> Self {
-        Self { min_poll_seconds: default_min(), max_poll_seconds: default_max() }
+        Self {
+            min_poll_seconds: default_min(),
+            max_poll_seconds: default_max(),
+        }
     }
 }
 
@@ -83,22 +86,44 @@ pub struct RunError {
     pub cause: Value,
 }
 
-pub async fn check_status(event: &CheckEvent, emr: &impl Emr, now: DateTime<Utc>, jitter: f64) -> Result<CheckOutput, Error> {
+pub async fn check_status(
+    event: &CheckEvent,
+    emr: &impl Emr,
+    now: DateTime<Utc>,
+    jitter: f64,
+) -> Result<CheckOutput, Error> {
     let cluster = emr.describe_cluster(&event.cluster_id).await?;
     let previous = event.previous.clone().unwrap_or_default();
-    let list = status::needs_steps(event.mode, &cluster.state, previous.cluster_state.as_deref(), previous.polls_since_steps);
+    let list = status::needs_steps(
+        event.mode,
+        &cluster.state,
+        previous.cluster_state.as_deref(),
+        previous.polls_since_steps,
+    );
     let steps: Option<Vec<StepOutcome>> = if list {
         let ids = (event.mode == Mode::Run).then_some(event.step_ids.as_slice());
-        let mut steps: Vec<StepOutcome> =
-            emr.list_steps(&event.cluster_id, ids, None).await?.into_iter().map(|s| s.outcome).collect();
+        let mut steps: Vec<StepOutcome> = emr
+            .list_steps(&event.cluster_id, ids, None)
+            .await?
+            .into_iter()
+            .map(|s| s.outcome)
+            .collect();
         steps.reverse(); // EMR lists newest first; report in run order
         Some(steps)
     } else {
         None
     };
-    let verdict = status::judge(event.mode, &cluster.state, cluster.reason_code.as_deref(), steps.as_deref());
+    let verdict = status::judge(
+        event.mode,
+        &cluster.state,
+        cluster.reason_code.as_deref(),
+        steps.as_deref(),
+    );
     let since = event.since.or(cluster.created_at).unwrap_or(now);
-    let reason = Reason { code: cluster.reason_code.clone(), message: cluster.reason_message.clone() };
+    let reason = Reason {
+        code: cluster.reason_code.clone(),
+        message: cluster.reason_message.clone(),
+    };
     let error = verdict.failure.map(|name| RunError {
         name,
         cause: json!({
@@ -116,7 +141,11 @@ pub async fn check_status(event: &CheckEvent, emr: &impl Emr, now: DateTime<Utc>
         cluster_state: cluster.state.clone(),
         reason,
         steps_listed: steps.is_some(),
-        polls_since_steps: if list { 0 } else { previous.polls_since_steps + 1 },
+        polls_since_steps: if list {
+            0
+        } else {
+            previous.polls_since_steps + 1
+        },
         steps: steps.unwrap_or_default(),
         next_poll_seconds: status::next_poll_seconds(
             verdict.phase,

@@ -30,7 +30,10 @@ pub struct ClusterInfo {
 
 impl ClusterInfo {
     pub fn tag(&self, key: &str) -> Option<&str> {
-        self.tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -45,12 +48,19 @@ pub struct StepInfo {
 #[allow(async_fn_in_trait)]
 pub trait Emr {
     /// Clusters created after `created_after`, in the given states (all states when empty), every page.
-    async fn list_clusters(&self, created_after: DateTime<Utc>, states: &[&str]) -> Result<Vec<ClusterSummary>, Error>;
+    async fn list_clusters(
+        &self,
+        created_after: DateTime<Utc>,
+        states: &[&str],
+    ) -> Result<Vec<ClusterSummary>, Error>;
     async fn describe_cluster(&self, id: &str) -> Result<ClusterInfo, Error>;
     /// Never retried by the SDK: EMR writes carry no idempotency token, callers look up before retrying.
     async fn run_job_flow(&self, request: &RunJobFlowRequest) -> Result<String, Error>;
     /// Never retried by the SDK, for the same reason.
-    async fn add_job_flow_steps(&self, request: &AddJobFlowStepsRequest) -> Result<Vec<String>, Error>;
+    async fn add_job_flow_steps(
+        &self,
+        request: &AddJobFlowStepsRequest,
+    ) -> Result<Vec<String>, Error>;
     /// Steps newest first. With `step_ids`, only those (asked for in batches of ten, EMR's limit); otherwise page
     /// until `stop_before` (steps created earlier are not wanted) or the end.
     async fn list_steps(
@@ -75,7 +85,8 @@ impl SdkEmr {
 }
 
 fn no_retries() -> aws_sdk_emr::config::Builder {
-    aws_sdk_emr::config::Builder::default().retry_config(aws_sdk_emr::config::retry::RetryConfig::disabled())
+    aws_sdk_emr::config::Builder::default()
+        .retry_config(aws_sdk_emr::config::retry::RetryConfig::disabled())
 }
 
 fn to_chrono(t: Option<&aws_sdk_emr::primitives::DateTime>) -> Option<DateTime<Utc>> {
@@ -87,7 +98,11 @@ fn to_smithy(t: DateTime<Utc>) -> aws_sdk_emr::primitives::DateTime {
 }
 
 impl Emr for SdkEmr {
-    async fn list_clusters(&self, created_after: DateTime<Utc>, states: &[&str]) -> Result<Vec<ClusterSummary>, Error> {
+    async fn list_clusters(
+        &self,
+        created_after: DateTime<Utc>,
+        states: &[&str],
+    ) -> Result<Vec<ClusterSummary>, Error> {
         let mut out = Vec::new();
         let mut marker = None;
         loop {
@@ -108,7 +123,11 @@ impl Emr for SdkEmr {
                 out.push(ClusterSummary {
                     id: c.id().unwrap_or_default().to_string(),
                     name: c.name().unwrap_or_default().to_string(),
-                    state: c.status().and_then(|s| s.state()).map(|s| s.as_str().to_string()).unwrap_or_default(),
+                    state: c
+                        .status()
+                        .and_then(|s| s.state())
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
                 });
             }
             marker = resp.marker().map(str::to_string);
@@ -126,22 +145,38 @@ impl Emr for SdkEmr {
             .send()
             .await
             .map_err(|e| Error::from_sdk("DescribeCluster", e))?;
-        let c = resp.cluster().ok_or_else(|| Error::ClusterNotFound(format!("DescribeCluster: no cluster {id}")))?;
+        let c = resp
+            .cluster()
+            .ok_or_else(|| Error::ClusterNotFound(format!("DescribeCluster: no cluster {id}")))?;
         let status = c.status();
         let reason = status.and_then(|s| s.state_change_reason());
         Ok(ClusterInfo {
             id: c.id().unwrap_or(id).to_string(),
             name: c.name().unwrap_or_default().to_string(),
-            state: status.and_then(|s| s.state()).map(|s| s.as_str().to_string()).unwrap_or_default(),
-            reason_code: reason.and_then(|r| r.code()).map(|c| c.as_str().to_string()),
+            state: status
+                .and_then(|s| s.state())
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            reason_code: reason
+                .and_then(|r| r.code())
+                .map(|c| c.as_str().to_string()),
             reason_message: reason.and_then(|r| r.message()).map(str::to_string),
             tags: c
                 .tags()
                 .iter()
-                .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
+                .map(|t| {
+                    (
+                        t.key().unwrap_or_default().to_string(),
+                        t.value().unwrap_or_default().to_string(),
+                    )
+                })
                 .collect(),
             log_uri: c.log_uri().map(str::to_string),
-            created_at: to_chrono(status.and_then(|s| s.timeline()).and_then(|t| t.creation_date_time())),
+            created_at: to_chrono(
+                status
+                    .and_then(|s| s.timeline())
+                    .and_then(|t| t.creation_date_time()),
+            ),
         })
     }
 
@@ -152,10 +187,15 @@ impl Emr for SdkEmr {
             .send()
             .await
             .map_err(|e| Error::from_sdk("RunJobFlow", e))?;
-        resp.job_flow_id().map(str::to_string).ok_or_else(|| Error::Internal("RunJobFlow answered without a JobFlowId".into()))
+        resp.job_flow_id()
+            .map(str::to_string)
+            .ok_or_else(|| Error::Internal("RunJobFlow answered without a JobFlowId".into()))
     }
 
-    async fn add_job_flow_steps(&self, request: &AddJobFlowStepsRequest) -> Result<Vec<String>, Error> {
+    async fn add_job_flow_steps(
+        &self,
+        request: &AddJobFlowStepsRequest,
+    ) -> Result<Vec<String>, Error> {
         let resp = dfr_core::sdk::add_job_flow_steps(self.client.add_job_flow_steps(), request)
             .customize()
             .config_override(no_retries())
@@ -224,16 +264,21 @@ fn step_info(s: &aws_sdk_emr::types::StepSummary) -> StepInfo {
     let timeline = status.and_then(|st| st.timeline());
     let start = to_chrono(timeline.and_then(|t| t.start_date_time()));
     let end = to_chrono(timeline.and_then(|t| t.end_date_time()));
-    let failure = status.and_then(|st| st.failure_details()).map(|f| StepFailure {
-        reason: f.reason().map(str::to_string),
-        message: f.message().map(str::to_string),
-        log_file: f.log_file().map(str::to_string),
-    });
+    let failure = status
+        .and_then(|st| st.failure_details())
+        .map(|f| StepFailure {
+            reason: f.reason().map(str::to_string),
+            message: f.message().map(str::to_string),
+            log_file: f.log_file().map(str::to_string),
+        });
     StepInfo {
         outcome: StepOutcome {
             name: s.name().unwrap_or_default().to_string(),
             id: s.id().unwrap_or_default().to_string(),
-            state: status.and_then(|st| st.state()).map(|st| st.as_str().to_string()).unwrap_or_default(),
+            state: status
+                .and_then(|st| st.state())
+                .map(|st| st.as_str().to_string())
+                .unwrap_or_default(),
             start: start.map(|t| t.to_rfc3339()),
             end: end.map(|t| t.to_rfc3339()),
             duration_seconds: match (start, end) {

@@ -59,15 +59,22 @@ impl Error {
             SdkError::ServiceError(service) => {
                 let e = service.err();
                 let code = e.code().unwrap_or("Unknown");
-                let message = format!("{operation}: {code}: {}", e.message().unwrap_or("no message"));
+                let message = format!(
+                    "{operation}: {code}: {}",
+                    e.message().unwrap_or("no message")
+                );
                 match code {
-                    "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded" => {
-                        Self::EmrThrottled(message)
+                    "ThrottlingException"
+                    | "Throttling"
+                    | "TooManyRequestsException"
+                    | "RequestLimitExceeded" => Self::EmrThrottled(message),
+                    "InternalServerError"
+                    | "InternalServerException"
+                    | "InternalFailure"
+                    | "ServiceUnavailable" => Self::EmrUnavailable(message),
+                    "AccessDeniedException" | "AccessDenied" | "UnrecognizedClientException" => {
+                        Self::AccessDenied(message)
                     }
-                    "InternalServerError" | "InternalServerException" | "InternalFailure" | "ServiceUnavailable" => {
-                        Self::EmrUnavailable(message)
-                    }
-                    "AccessDeniedException" | "AccessDenied" | "UnrecognizedClientException" => Self::AccessDenied(message),
                     "NoSuchKey" | "NoSuchBucket" | "NotFound" => Self::ConfigNotFound(message),
                     _ if message.contains("is not valid") && message.contains("Cluster id") => {
                         Self::ClusterNotFound(message)
@@ -75,7 +82,9 @@ impl Error {
                     _ => Self::EmrRejected(message),
                 }
             }
-            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            SdkError::TimeoutError(_)
+            | SdkError::DispatchFailure(_)
+            | SdkError::ResponseError(_) => {
                 Self::EmrUnavailable(format!("{operation}: no usable answer: {}", describe(&err)))
             }
             _ => Self::Internal(format!("{operation}: {}", describe(&err))),
@@ -96,7 +105,10 @@ fn describe(err: &dyn std::error::Error) -> String {
 
 impl From<Error> for lambda_runtime::Diagnostic {
     fn from(e: Error) -> Self {
-        lambda_runtime::Diagnostic { error_type: e.name().to_string(), error_message: e.to_string() }
+        lambda_runtime::Diagnostic {
+            error_type: e.name().to_string(),
+            error_message: e.to_string(),
+        }
     }
 }
 
@@ -127,9 +139,17 @@ mod tests {
         ];
         for e in all {
             let row = format!("| `{}` |", e.name());
-            let line = readme.lines().find(|l| l.starts_with(&row)).unwrap_or_else(|| panic!("{} is not documented", e.name()));
+            let line = readme
+                .lines()
+                .find(|l| l.starts_with(&row))
+                .unwrap_or_else(|| panic!("{} is not documented", e.name()));
             let documented_retryable = line.trim_end().ends_with("| yes |");
-            assert_eq!(documented_retryable, e.retryable(), "{} retryability differs from the README", e.name());
+            assert_eq!(
+                documented_retryable,
+                e.retryable(),
+                "{} retryability differs from the README",
+                e.name()
+            );
             let d: lambda_runtime::Diagnostic = e.clone().into();
             assert_eq!(d.error_type, e.name());
         }

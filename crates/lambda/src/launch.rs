@@ -60,7 +60,11 @@ pub async fn launch_cluster<E: Emr>(
         Some(p) => Some(source::load_playbook(p, &event.vars, store, env).await?),
         None => None,
     };
-    for w in cluster.warnings.iter().chain(playbook.iter().flat_map(|p| &p.warnings)) {
+    for w in cluster
+        .warnings
+        .iter()
+        .chain(playbook.iter().flat_map(|p| &p.warnings))
+    {
         tracing::warn!(warning = %w, "config warning");
     }
     let lifecycle = match event.lifecycle {
@@ -68,16 +72,28 @@ pub async fn launch_cluster<E: Emr>(
         LifecycleInput::Persistent => Lifecycle::Persistent,
     };
     if lifecycle == Lifecycle::Transient && playbook.is_none() {
-        return Err(Error::InvalidConfig("a transient run needs a playbook: its steps are the run".into()));
+        return Err(Error::InvalidConfig(
+            "a transient run needs a playbook: its steps are the run".into(),
+        ));
     }
     if let Some(p) = &playbook {
         dfr_core::checks::pair("$.cluster", &cluster.config, "$.playbook", &p.config)?;
     }
-    let mut request = plan::run_job_flow(&cluster.config, lifecycle, playbook.as_ref().map(|p| &p.config));
+    let mut request = plan::run_job_flow(
+        &cluster.config,
+        lifecycle,
+        playbook.as_ref().map(|p| &p.config),
+    );
     request.tags.extend(event.run.tags());
-    let supports_auto_termination = dfr_core::checks::release_major(&cluster.config).is_some_and(|m| m >= 6);
-    let idle = event.idle_timeout_seconds.unwrap_or(DEFAULT_IDLE_TIMEOUT_SECONDS);
-    if lifecycle == Lifecycle::Transient && request.auto_termination_policy.is_none() && supports_auto_termination && idle > 0
+    let supports_auto_termination =
+        dfr_core::checks::release_major(&cluster.config).is_some_and(|m| m >= 6);
+    let idle = event
+        .idle_timeout_seconds
+        .unwrap_or(DEFAULT_IDLE_TIMEOUT_SECONDS);
+    if lifecycle == Lifecycle::Transient
+        && request.auto_termination_policy.is_none()
+        && supports_auto_termination
+        && idle > 0
     {
         request.auto_termination_policy = Some(AutoTerminationPolicy { idle_timeout: idle });
     }
@@ -101,9 +117,19 @@ pub async fn launch_cluster<E: Emr>(
 
 /// The cluster already launched for this run and attempt, whatever its state: ListClusters (bounded by the run's
 /// start) filtered by name, then DescribeCluster only for same-named candidates to read their run tag.
-pub async fn find_launched(emr: &impl Emr, name: &str, run: &Run, now: DateTime<Utc>) -> Result<Option<String>, Error> {
+pub async fn find_launched(
+    emr: &impl Emr,
+    name: &str,
+    run: &Run,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, Error> {
     let key = run.launch_key();
-    for c in emr.list_clusters(run.look_back_from(now), &[]).await?.iter().filter(|c| c.name == name) {
+    for c in emr
+        .list_clusters(run.look_back_from(now), &[])
+        .await?
+        .iter()
+        .filter(|c| c.name == name)
+    {
         let info = emr.describe_cluster(&c.id).await?;
         if info.tag(TAG_RUN_KEY) == Some(key.as_str()) {
             return Ok(Some(info.id));

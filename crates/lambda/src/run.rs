@@ -36,11 +36,20 @@ impl Run {
     /// The tags that mark a cluster as launched by this run.
     pub fn tags(&self) -> Vec<EmrTag> {
         let mut tags = vec![
-            EmrTag { key: TAG_MANAGED.into(), value: "true".into() },
-            EmrTag { key: TAG_RUN_KEY.into(), value: truncate(&self.launch_key(), 256) },
+            EmrTag {
+                key: TAG_MANAGED.into(),
+                value: "true".into(),
+            },
+            EmrTag {
+                key: TAG_RUN_KEY.into(),
+                value: truncate(&self.launch_key(), 256),
+            },
         ];
         if let Some(arn) = &self.execution_arn {
-            tags.push(EmrTag { key: TAG_EXECUTION.into(), value: truncate(arn, 256) });
+            tags.push(EmrTag {
+                key: TAG_EXECUTION.into(),
+                value: truncate(arn, 256),
+            });
         }
         tags
     }
@@ -83,10 +92,18 @@ mod tests {
 
     #[test]
     fn each_attempt_has_its_own_launch_key() {
-        let mut run = Run { key: "nightly-2026-11-25".into(), attempt: 1, execution_arn: None, started_at: None };
+        let mut run = Run {
+            key: "nightly-2026-11-25".into(),
+            attempt: 1,
+            execution_arn: None,
+            started_at: None,
+        };
         let first = run.launch_key();
         run.attempt = 2;
         assert_ne!(first, run.launch_key());
-        assert!(run.tags().iter().any(|t| t.key == TAG_MANAGED && t.value == "true"));
+        assert!(run
+            .tags()
+            .iter()
+            .any(|t| t.key == TAG_MANAGED && t.value == "true"));
     }
 }

@@ -27,8 +27,18 @@ impl Aws {
     }
 
     pub fn from_config(base: SdkConfig) -> Self {
-        let s3 = SdkS3 { client: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&base).force_path_style(true).build()) };
-        Self { base, emr: Mutex::new(HashMap::new()), s3 }
+        let s3 = SdkS3 {
+            client: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&base)
+                    .force_path_style(true)
+                    .build(),
+            ),
+        };
+        Self {
+            base,
+            emr: Mutex::new(HashMap::new()),
+            s3,
+        }
     }
 
     /// The EMR port for a region (the ambient region when `None`).
@@ -57,7 +67,8 @@ pub fn init_tracing() {
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_current_span(false)
         .without_time()
@@ -66,7 +77,8 @@ pub fn init_tracing() {
 
 /// Decodes an event, turning any mismatch into `InvalidConfig` before anything is spent.
 pub fn decode<T: DeserializeOwned>(function: &str, event: Value) -> Result<T, Error> {
-    serde_json::from_value(event).map_err(|e| Error::InvalidConfig(format!("{function}: malformed event: {e}")))
+    serde_json::from_value(event)
+        .map_err(|e| Error::InvalidConfig(format!("{function}: malformed event: {e}")))
 }
 
 pub fn encode<T: Serialize>(output: &T) -> Result<Value, Error> {
@@ -75,6 +87,9 @@ pub fn encode<T: Serialize>(output: &T) -> Result<Value, Error> {
 
 /// A jitter value in [-1, 1] from the clock's nanoseconds: enough to spread pollers, no RNG dependency.
 pub fn jitter() -> f64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     (nanos % 2001) as f64 / 1000.0 - 1.0
 }

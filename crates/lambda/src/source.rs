@@ -31,7 +31,11 @@ pub fn parse_s3_uri(uri: &str) -> Option<(&str, &str)> {
 }
 
 /// The config's text and the name its diagnostics carry.
-async fn text_of(label: &str, input: &ConfigInput, store: &impl ObjectStore) -> Result<(String, String), Error> {
+async fn text_of(
+    label: &str,
+    input: &ConfigInput,
+    store: &impl ObjectStore,
+) -> Result<(String, String), Error> {
     match input {
         ConfigInput::Inline(map) => Ok((
             format!("execution input {label}"),
@@ -77,16 +81,33 @@ pub struct SdkS3 {
 impl ObjectStore for SdkS3 {
     async fn get_text(&self, bucket: &str, key: &str) -> Result<String, Error> {
         let uri = format!("s3://{bucket}/{key}");
-        let resp = self.client.get_object().bucket(bucket).key(key).send().await.map_err(|e| {
-            let err = Error::from_sdk("GetObject", e);
-            match err {
-                Error::EmrRejected(m) | Error::ConfigNotFound(m) => Error::ConfigNotFound(format!("{uri}: {m}")),
-                Error::AccessDenied(m) => Error::ConfigNotFound(format!("{uri}: {m} (grant s3:GetObject on it)")),
-                other => other,
-            }
-        })?;
-        let bytes = resp.body.collect().await.map_err(|e| Error::EmrUnavailable(format!("{uri}: {e}")))?.into_bytes();
-        String::from_utf8(bytes.to_vec()).map_err(|_| Error::InvalidConfig(format!("{uri}: not UTF-8 text")))
+        let resp = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| {
+                let err = Error::from_sdk("GetObject", e);
+                match err {
+                    Error::EmrRejected(m) | Error::ConfigNotFound(m) => {
+                        Error::ConfigNotFound(format!("{uri}: {m}"))
+                    }
+                    Error::AccessDenied(m) => {
+                        Error::ConfigNotFound(format!("{uri}: {m} (grant s3:GetObject on it)"))
+                    }
+                    other => other,
+                }
+            })?;
+        let bytes = resp
+            .body
+            .collect()
+            .await
+            .map_err(|e| Error::EmrUnavailable(format!("{uri}: {e}")))?
+            .into_bytes();
+        String::from_utf8(bytes.to_vec())
+            .map_err(|_| Error::InvalidConfig(format!("{uri}: not UTF-8 text")))
     }
 }
 

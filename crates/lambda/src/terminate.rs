@@ -12,8 +12,16 @@ use crate::run::{TAG_EXECUTION, TAG_MANAGED};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TerminateEvent {
-    Cluster { cluster_id: String, region: Option<String>, force: bool },
-    ExecutionEnded { execution_arn: String, status: String, started_at: Option<DateTime<Utc>> },
+    Cluster {
+        cluster_id: String,
+        region: Option<String>,
+        force: bool,
+    },
+    ExecutionEnded {
+        execution_arn: String,
+        status: String,
+        started_at: Option<DateTime<Utc>>,
+    },
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -31,22 +39,40 @@ impl TerminateEvent {
     pub fn parse(v: &Value) -> Result<Self, Error> {
         if let Some(kind) = v.get("detail-type").and_then(Value::as_str) {
             if kind != "Step Functions Execution Status Change" {
-                return Err(Error::InvalidConfig(format!("unexpected EventBridge event \"{kind}\"")));
+                return Err(Error::InvalidConfig(format!(
+                    "unexpected EventBridge event \"{kind}\""
+                )));
             }
             let detail = &v["detail"];
             let execution_arn = detail["executionArn"]
                 .as_str()
-                .ok_or_else(|| Error::InvalidConfig("EventBridge event without detail.executionArn".into()))?
+                .ok_or_else(|| {
+                    Error::InvalidConfig("EventBridge event without detail.executionArn".into())
+                })?
                 .to_string();
-            let started_at = detail["startDate"].as_i64().and_then(|ms| Utc.timestamp_millis_opt(ms).single());
+            let started_at = detail["startDate"]
+                .as_i64()
+                .and_then(|ms| Utc.timestamp_millis_opt(ms).single());
             let status = detail["status"].as_str().unwrap_or_default().to_string();
-            return Ok(Self::ExecutionEnded { execution_arn, status, started_at });
+            return Ok(Self::ExecutionEnded {
+                execution_arn,
+                status,
+                started_at,
+            });
         }
-        let d: DirectEvent = serde_json::from_value(v.clone()).map_err(|e| Error::InvalidConfig(format!("terminate-cluster event: {e}")))?;
+        let d: DirectEvent = serde_json::from_value(v.clone())
+            .map_err(|e| Error::InvalidConfig(format!("terminate-cluster event: {e}")))?;
         if !d.cluster_id.starts_with("j-") {
-            return Err(Error::InvalidConfig(format!("\"{}\" is not an EMR cluster id (j-…)", d.cluster_id)));
+            return Err(Error::InvalidConfig(format!(
+                "\"{}\" is not an EMR cluster id (j-…)",
+                d.cluster_id
+            )));
         }
-        Ok(Self::Cluster { cluster_id: d.cluster_id, region: d.region, force: d.force })
+        Ok(Self::Cluster {
+            cluster_id: d.cluster_id,
+            region: d.region,
+            force: d.force,
+        })
     }
 
     pub fn region(&self) -> Option<&str> {
@@ -64,10 +90,16 @@ pub struct TerminateOutput {
     pub already_terminated: Vec<String>,
 }
 
-pub async fn terminate(event: &TerminateEvent, emr: &impl Emr, now: DateTime<Utc>) -> Result<TerminateOutput, Error> {
+pub async fn terminate(
+    event: &TerminateEvent,
+    emr: &impl Emr,
+    now: DateTime<Utc>,
+) -> Result<TerminateOutput, Error> {
     let mut out = TerminateOutput::default();
     match event {
-        TerminateEvent::Cluster { cluster_id, force, .. } => {
+        TerminateEvent::Cluster {
+            cluster_id, force, ..
+        } => {
             let info = emr.describe_cluster(cluster_id).await?;
             if CLUSTER_ENDING.contains(&info.state.as_str()) {
                 out.already_terminated.push(info.id);
@@ -81,11 +113,18 @@ pub async fn terminate(event: &TerminateEvent, emr: &impl Emr, now: DateTime<Utc
             emr.terminate_job_flows(cluster_id).await?;
             out.terminated.push(info.id);
         }
-        TerminateEvent::ExecutionEnded { execution_arn, started_at, .. } => {
-            let since = started_at.unwrap_or(now - chrono::Duration::days(14)) - chrono::Duration::minutes(10);
+        TerminateEvent::ExecutionEnded {
+            execution_arn,
+            started_at,
+            ..
+        } => {
+            let since = started_at.unwrap_or(now - chrono::Duration::days(14))
+                - chrono::Duration::minutes(10);
             for c in emr.list_clusters(since, &CLUSTER_ACTIVE).await? {
                 let info = emr.describe_cluster(&c.id).await?;
-                if info.tag(TAG_EXECUTION) == Some(execution_arn.as_str()) && info.tag(TAG_MANAGED) == Some("true") {
+                if info.tag(TAG_EXECUTION) == Some(execution_arn.as_str())
+                    && info.tag(TAG_MANAGED) == Some("true")
+                {
                     emr.terminate_job_flows(&info.id).await?;
                     tracing::info!(cluster_id = %info.id, execution_arn = %execution_arn, "terminated a cluster left by a stopped execution");
                     out.terminated.push(info.id);

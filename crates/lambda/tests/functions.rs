@@ -25,7 +25,9 @@ struct NoS3;
 
 impl ObjectStore for NoS3 {
     async fn get_text(&self, bucket: &str, key: &str) -> Result<String, Error> {
-        Err(Error::ConfigNotFound(format!("s3://{bucket}/{key}: not in this test")))
+        Err(Error::ConfigNotFound(format!(
+            "s3://{bucket}/{key}: not in this test"
+        )))
     }
 }
 
@@ -85,7 +87,12 @@ fn playbook(steps: &[(&str, &str, &[&str])]) -> Value {
     })
 }
 
-fn launch_event(cluster: Value, playbook: Option<Value>, lifecycle: &str, key: &str) -> LaunchEvent {
+fn launch_event(
+    cluster: Value,
+    playbook: Option<Value>,
+    lifecycle: &str,
+    key: &str,
+) -> LaunchEvent {
     let mut e = json!({"cluster": cluster, "lifecycle": lifecycle, "run": {"key": key, "attempt": 1, "executionArn": format!("arn:aws:states:eu-west-1:1:execution:sm:{key}")}});
     if let Some(p) = playbook {
         e["playbook"] = p;
@@ -93,21 +100,39 @@ fn launch_event(cluster: Value, playbook: Option<Value>, lifecycle: &str, key: &
     decode("launch-cluster", e).unwrap()
 }
 
-async fn launch(aws: &Aws, h: &EmulatorHandle, e: &LaunchEvent) -> Result<dfr_lambda::launch::LaunchOutput, Error> {
+async fn launch(
+    aws: &Aws,
+    h: &EmulatorHandle,
+    e: &LaunchEvent,
+) -> Result<dfr_lambda::launch::LaunchOutput, Error> {
     launch_cluster(e, |r| aws.emr(r), &NoS3, &ProcessEnv, now(h)).await
 }
 
-async fn check(emr: &SdkEmr, h: &EmulatorHandle, id: &str, mode: Mode, step_ids: &[String], previous: Option<&CheckOutput>) -> CheckOutput {
+async fn check(
+    emr: &SdkEmr,
+    h: &EmulatorHandle,
+    id: &str,
+    mode: Mode,
+    step_ids: &[String],
+    previous: Option<&CheckOutput>,
+) -> CheckOutput {
     let mut e = json!({"clusterId": id, "mode": mode, "stepIds": step_ids});
     if let Some(p) = previous {
-        e["previous"] = json!({"clusterState": p.cluster_state, "pollsSinceSteps": p.polls_since_steps});
+        e["previous"] =
+            json!({"clusterState": p.cluster_state, "pollsSinceSteps": p.polls_since_steps});
     }
     let e: CheckEvent = decode("check-status", e).unwrap();
     check_status(&e, emr, now(h), 0.0).await.unwrap()
 }
 
 /// Polls like the state machine does, advancing virtual time by each answer's nextPollSeconds.
-async fn poll_until_finished(emr: &SdkEmr, h: &EmulatorHandle, id: &str, mode: Mode, step_ids: &[String]) -> (CheckOutput, u32) {
+async fn poll_until_finished(
+    emr: &SdkEmr,
+    h: &EmulatorHandle,
+    id: &str,
+    mode: Mode,
+    step_ids: &[String],
+) -> (CheckOutput, u32) {
     let mut last = check(emr, h, id, mode, step_ids, None).await;
     let mut polls = 1;
     while !last.finished {
@@ -123,25 +148,55 @@ async fn poll_until_finished(emr: &SdkEmr, h: &EmulatorHandle, id: &str, mode: M
 async fn when_a_transient_run_succeeds_should_report_every_step_and_poll_cheaply() {
     let h = emulator(json!({})).await;
     let aws = aws(&h, true).await;
-    let pb = playbook(&[("Stage", "CANCEL_AND_WAIT", &["a"]), ("Enrich", "CANCEL_AND_WAIT", &["b"]), ("Archive", "CONTINUE", &["c"])]);
-    let out = launch(&aws, &h, &launch_event(cluster_config("nightly"), Some(pb), "transient", "exec-1")).await.unwrap();
+    let pb = playbook(&[
+        ("Stage", "CANCEL_AND_WAIT", &["a"]),
+        ("Enrich", "CANCEL_AND_WAIT", &["b"]),
+        ("Archive", "CONTINUE", &["c"]),
+    ]);
+    let out = launch(
+        &aws,
+        &h,
+        &launch_event(cluster_config("nightly"), Some(pb), "transient", "exec-1"),
+    )
+    .await
+    .unwrap();
     assert!(!out.already_launched);
     assert_eq!(out.steps, ["Stage", "Enrich", "Archive"]);
     let snapshot = h.cluster(&out.cluster_id).unwrap();
     assert_eq!(snapshot.steps.len(), 3, "steps are embedded in RunJobFlow");
-    let described = aws.emr(None).describe_cluster_for_test(&out.cluster_id).await;
+    let described = aws
+        .emr(None)
+        .describe_cluster_for_test(&out.cluster_id)
+        .await;
     assert!(described.contains(&("dataflow-runner:managed".to_string(), "true".to_string())));
-    assert!(described.contains(&("dataflow-runner:run-key".to_string(), "exec-1#1".to_string())));
+    assert!(described.contains(&(
+        "dataflow-runner:run-key".to_string(),
+        "exec-1#1".to_string()
+    )));
 
     h.reset_calls();
     let emr = aws.emr(None);
     let (last, polls) = poll_until_finished(&emr, &h, &out.cluster_id, Mode::Transient, &[]).await;
     assert_eq!(last.phase, Phase::Succeeded);
-    assert_eq!(last.steps.iter().map(|s| s.state.as_str()).collect::<Vec<_>>(), ["COMPLETED"; 3]);
+    assert_eq!(
+        last.steps
+            .iter()
+            .map(|s| s.state.as_str())
+            .collect::<Vec<_>>(),
+        ["COMPLETED"; 3]
+    );
     assert!(last.steps.iter().all(|s| s.duration_seconds == Some(600)));
     let calls = h.calls();
-    assert_eq!(calls.count("DescribeCluster"), u64::from(polls), "one DescribeCluster per poll");
-    assert!(calls.count("ListSteps") <= 3, "steps listed only on changes and at the end: {}", calls.count("ListSteps"));
+    assert_eq!(
+        calls.count("DescribeCluster"),
+        u64::from(polls),
+        "one DescribeCluster per poll"
+    );
+    assert!(
+        calls.count("ListSteps") <= 3,
+        "steps listed only on changes and at the end: {}",
+        calls.count("ListSteps")
+    );
 }
 
 #[tokio::test]
@@ -155,14 +210,21 @@ async fn when_launch_is_repeated_for_the_same_run_should_return_the_same_cluster
     assert!(second.already_launched);
     assert_eq!(h.calls().count("RunJobFlow"), 1);
     // another run with the same config is another cluster
-    let other = launch(&aws, &h, &launch_event(cluster_config("nightly"), None, "persistent", "exec-3")).await.unwrap();
+    let other = launch(
+        &aws,
+        &h,
+        &launch_event(cluster_config("nightly"), None, "persistent", "exec-3"),
+    )
+    .await
+    .unwrap();
     assert_ne!(other.cluster_id, first.cluster_id);
 }
 
 #[tokio::test]
 async fn when_the_run_job_flow_response_is_lost_should_launch_exactly_one_cluster() {
     let h = emulator(json!({})).await;
-    h.set_faults(Faults::none().with_lost_responses("RunJobFlow", 1)).unwrap();
+    h.set_faults(Faults::none().with_lost_responses("RunJobFlow", 1))
+        .unwrap();
     let aws = aws(&h, true).await;
     let e = launch_event(cluster_config("nightly"), None, "persistent", "exec-lost");
     let err = launch(&aws, &h, &e).await.unwrap_err();
@@ -171,7 +233,11 @@ async fn when_the_run_job_flow_response_is_lost_should_launch_exactly_one_cluste
     let retried = launch(&aws, &h, &e).await.unwrap();
     assert!(retried.already_launched);
     assert_eq!(h.clusters().len(), 1);
-    assert_eq!(h.calls().count("RunJobFlow"), 1, "the SDK must not retry RunJobFlow by itself");
+    assert_eq!(
+        h.calls().count("RunJobFlow"),
+        1,
+        "the SDK must not retry RunJobFlow by itself"
+    );
 }
 
 #[tokio::test]
@@ -180,40 +246,91 @@ async fn when_the_config_is_invalid_should_fail_before_any_emr_call() {
     let aws = aws(&h, true).await;
     let mut bad = cluster_config("nightly");
     bad["data"]["ec2"]["instances"]["core"]["cuont"] = json!(2);
-    let err = launch(&aws, &h, &launch_event(bad, None, "persistent", "exec-bad")).await.unwrap_err();
+    let err = launch(&aws, &h, &launch_event(bad, None, "persistent", "exec-bad"))
+        .await
+        .unwrap_err();
     assert_eq!(err.name(), "InvalidConfig");
-    assert!(err.to_string().contains("data.ec2.instances.core.cuont"), "{err}");
+    assert!(
+        err.to_string().contains("data.ec2.instances.core.cuont"),
+        "{err}"
+    );
     assert!(err.to_string().contains("did you mean `count`?"), "{err}");
     // a malformed event is InvalidConfig too
-    let malformed = decode::<LaunchEvent>("launch-cluster", json!({"cluster": cluster_config("x"), "lifecycle": "forever", "run": {"key": "k"}}));
+    let malformed = decode::<LaunchEvent>(
+        "launch-cluster",
+        json!({"cluster": cluster_config("x"), "lifecycle": "forever", "run": {"key": "k"}}),
+    );
     assert_eq!(malformed.unwrap_err().name(), "InvalidConfig");
-    let transient_without_playbook = launch(&aws, &h, &launch_event(cluster_config("x"), None, "transient", "k")).await.unwrap_err();
+    let transient_without_playbook = launch(
+        &aws,
+        &h,
+        &launch_event(cluster_config("x"), None, "transient", "k"),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(transient_without_playbook.name(), "InvalidConfig");
     assert_eq!(h.calls().total, 0, "nothing may reach EMR");
 }
 
 fn add_event(id: &str, pb: Value, key: &str) -> AddStepsEvent {
-    decode("add-steps", json!({"clusterId": id, "playbook": pb, "run": {"key": key}})).unwrap()
+    decode(
+        "add-steps",
+        json!({"clusterId": id, "playbook": pb, "run": {"key": key}}),
+    )
+    .unwrap()
 }
 
 #[tokio::test]
 async fn when_add_steps_is_retried_after_a_lost_response_should_queue_the_steps_once() {
     let h = emulator(json!({})).await;
     let aws = aws(&h, true).await;
-    let up = launch(&aws, &h, &launch_event(cluster_config("shared"), None, "persistent", "up-1")).await.unwrap();
-    h.set_faults(Faults::none().with_lost_responses("AddJobFlowSteps", 1)).unwrap();
+    let up = launch(
+        &aws,
+        &h,
+        &launch_event(cluster_config("shared"), None, "persistent", "up-1"),
+    )
+    .await
+    .unwrap();
+    h.set_faults(Faults::none().with_lost_responses("AddJobFlowSteps", 1))
+        .unwrap();
     let emr = aws.emr(None);
-    let e = add_event(&up.cluster_id, playbook(&[("One", "CONTINUE", &[]), ("Two", "CONTINUE", &[])]), "run-1");
-    let err = add_steps(&e, &emr, &NoS3, &ProcessEnv, now(&h)).await.unwrap_err();
+    let e = add_event(
+        &up.cluster_id,
+        playbook(&[("One", "CONTINUE", &[]), ("Two", "CONTINUE", &[])]),
+        "run-1",
+    );
+    let err = add_steps(&e, &emr, &NoS3, &ProcessEnv, now(&h))
+        .await
+        .unwrap_err();
     assert_eq!(err.name(), "EmrUnavailable");
-    let retried = add_steps(&e, &emr, &NoS3, &ProcessEnv, now(&h)).await.unwrap();
+    let retried = add_steps(&e, &emr, &NoS3, &ProcessEnv, now(&h))
+        .await
+        .unwrap();
     assert!(retried.already_added);
     assert_eq!(h.cluster(&up.cluster_id).unwrap().steps.len(), 2);
     assert_eq!(h.calls().count("AddJobFlowSteps"), 1);
-    let names: Vec<String> = h.cluster(&up.cluster_id).unwrap().steps.iter().map(|s| s.name.clone()).collect();
+    let names: Vec<String> = h
+        .cluster(&up.cluster_id)
+        .unwrap()
+        .steps
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
     assert_eq!(retried.step_names, names);
     // the same playbook in another run is added again
-    let again = add_steps(&add_event(&up.cluster_id, playbook(&[("One", "CONTINUE", &[]), ("Two", "CONTINUE", &[])]), "run-2"), &emr, &NoS3, &ProcessEnv, now(&h)).await.unwrap();
+    let again = add_steps(
+        &add_event(
+            &up.cluster_id,
+            playbook(&[("One", "CONTINUE", &[]), ("Two", "CONTINUE", &[])]),
+            "run-2",
+        ),
+        &emr,
+        &NoS3,
+        &ProcessEnv,
+        now(&h),
+    )
+    .await
+    .unwrap();
     assert!(!again.already_added);
     assert_eq!(h.cluster(&up.cluster_id).unwrap().steps.len(), 4);
 }
@@ -224,16 +341,44 @@ async fn when_sixty_steps_run_should_page_through_all_of_them() {
     let aws = aws(&h, true).await;
     let emr = aws.emr(None);
     let names: Vec<String> = (1..=60).map(|i| format!("step {i}")).collect();
-    let steps: Vec<(&str, &str, &[&str])> = names.iter().map(|n| (n.as_str(), "CONTINUE", &[][..])).collect();
+    let steps: Vec<(&str, &str, &[&str])> = names
+        .iter()
+        .map(|n| (n.as_str(), "CONTINUE", &[][..]))
+        .collect();
     // transient: the embedded steps, listed in pages of 50
-    let out = launch(&aws, &h, &launch_event(cluster_config("big"), Some(playbook(&steps)), "transient", "big-1")).await.unwrap();
+    let out = launch(
+        &aws,
+        &h,
+        &launch_event(
+            cluster_config("big"),
+            Some(playbook(&steps)),
+            "transient",
+            "big-1",
+        ),
+    )
+    .await
+    .unwrap();
     let (last, _) = poll_until_finished(&emr, &h, &out.cluster_id, Mode::Transient, &[]).await;
     assert_eq!(last.phase, Phase::Succeeded);
     assert_eq!(last.steps.len(), 60);
     assert_eq!(last.steps[0].name, "step 1");
     // run mode: 60 step ids, asked for ten at a time
-    let up = launch(&aws, &h, &launch_event(cluster_config("big-up"), None, "persistent", "big-up")).await.unwrap();
-    let added = add_steps(&add_event(&up.cluster_id, playbook(&steps), "big-run"), &emr, &NoS3, &ProcessEnv, now(&h)).await.unwrap();
+    let up = launch(
+        &aws,
+        &h,
+        &launch_event(cluster_config("big-up"), None, "persistent", "big-up"),
+    )
+    .await
+    .unwrap();
+    let added = add_steps(
+        &add_event(&up.cluster_id, playbook(&steps), "big-run"),
+        &emr,
+        &NoS3,
+        &ProcessEnv,
+        now(&h),
+    )
+    .await
+    .unwrap();
     assert_eq!(added.step_ids.len(), 60);
     let (last, _) = poll_until_finished(&emr, &h, &up.cluster_id, Mode::Run, &added.step_ids).await;
     assert_eq!(last.phase, Phase::Succeeded, "{last:?}");
@@ -245,17 +390,38 @@ async fn when_a_step_fails_with_each_action_on_failure_should_report_step_failed
     for action in ["CANCEL_AND_WAIT", "CONTINUE", "TERMINATE_CLUSTER"] {
         let h = emulator(json!({})).await;
         let aws = aws(&h, true).await;
-        let pb = playbook(&[("Ok", "CONTINUE", &[]), ("Broken", action, &["--emulator-outcome=FAILED"]), ("After", "CONTINUE", &[])]);
-        let out = launch(&aws, &h, &launch_event(cluster_config("failing"), Some(pb), "transient", action)).await.unwrap();
-        let (last, _) = poll_until_finished(&aws.emr(None), &h, &out.cluster_id, Mode::Transient, &[]).await;
+        let pb = playbook(&[
+            ("Ok", "CONTINUE", &[]),
+            ("Broken", action, &["--emulator-outcome=FAILED"]),
+            ("After", "CONTINUE", &[]),
+        ]);
+        let out = launch(
+            &aws,
+            &h,
+            &launch_event(cluster_config("failing"), Some(pb), "transient", action),
+        )
+        .await
+        .unwrap();
+        let (last, _) =
+            poll_until_finished(&aws.emr(None), &h, &out.cluster_id, Mode::Transient, &[]).await;
         assert_eq!(last.phase, Phase::Failed, "{action}");
         let error = last.error.unwrap();
         assert_eq!(error.name, RunFailure::StepFailed, "{action}");
         let failed = &error.cause["failedSteps"];
         assert_eq!(failed[0]["name"], "Broken");
-        assert!(failed[0]["failure"]["logFile"].as_str().unwrap().starts_with("s3://logs/"), "{action}: {failed}");
+        assert!(
+            failed[0]["failure"]["logFile"]
+                .as_str()
+                .unwrap()
+                .starts_with("s3://logs/"),
+            "{action}: {failed}"
+        );
         let after = last.steps.iter().find(|s| s.name == "After").unwrap();
-        let expected = if action == "CONTINUE" { "COMPLETED" } else { "CANCELLED" };
+        let expected = if action == "CONTINUE" {
+            "COMPLETED"
+        } else {
+            "CANCELLED"
+        };
         assert_eq!(after.state, expected, "{action}");
     }
 }
@@ -265,14 +431,30 @@ async fn when_bootstrap_fails_or_an_instance_dies_should_name_the_failure() {
     let h = emulator(json!({"clusters": [
         {"match": {"name": "boot"}, "bootstrapFailures": 1},
         {"match": {"name": "dies"}, "instanceFailureAfterSeconds": 300}
-    ]})).await;
+    ]}))
+    .await;
     let aws = aws(&h, true).await;
     let emr = aws.emr(None);
     let pb = playbook(&[("Long", "CONTINUE", &["--emulator-duration=3600"])]);
-    let boot = launch(&aws, &h, &launch_event(cluster_config("boot"), Some(pb.clone()), "transient", "b")).await.unwrap();
+    let boot = launch(
+        &aws,
+        &h,
+        &launch_event(cluster_config("boot"), Some(pb.clone()), "transient", "b"),
+    )
+    .await
+    .unwrap();
     let (last, _) = poll_until_finished(&emr, &h, &boot.cluster_id, Mode::Transient, &[]).await;
-    assert_eq!(last.error.map(|e| e.name), Some(RunFailure::BootstrapFailure));
-    let dies = launch(&aws, &h, &launch_event(cluster_config("dies"), Some(pb), "transient", "d")).await.unwrap();
+    assert_eq!(
+        last.error.map(|e| e.name),
+        Some(RunFailure::BootstrapFailure)
+    );
+    let dies = launch(
+        &aws,
+        &h,
+        &launch_event(cluster_config("dies"), Some(pb), "transient", "d"),
+    )
+    .await
+    .unwrap();
     let (last, _) = poll_until_finished(&emr, &h, &dies.cluster_id, Mode::Transient, &[]).await;
     assert_eq!(last.error.map(|e| e.name), Some(RunFailure::ClusterFailed));
     assert_eq!(last.steps[0].state, "INTERRUPTED");
@@ -282,18 +464,44 @@ async fn when_bootstrap_fails_or_an_instance_dies_should_name_the_failure() {
 async fn when_emr_throttles_or_fails_should_surface_retryable_names() {
     let h = emulator(json!({})).await;
     let aws_no_retry = aws(&h, false).await;
-    let up = launch(&aws_no_retry, &h, &launch_event(cluster_config("t"), None, "persistent", "t")).await.unwrap();
-    h.set_faults(Faults::none().with_throttle_share(1.0, 7)).unwrap();
-    let e: CheckEvent = decode("check-status", json!({"clusterId": up.cluster_id, "mode": "up"})).unwrap();
-    let err = check_status(&e, &aws_no_retry.emr(None), now(&h), 0.0).await.unwrap_err();
+    let up = launch(
+        &aws_no_retry,
+        &h,
+        &launch_event(cluster_config("t"), None, "persistent", "t"),
+    )
+    .await
+    .unwrap();
+    h.set_faults(Faults::none().with_throttle_share(1.0, 7))
+        .unwrap();
+    let e: CheckEvent = decode(
+        "check-status",
+        json!({"clusterId": up.cluster_id, "mode": "up"}),
+    )
+    .unwrap();
+    let err = check_status(&e, &aws_no_retry.emr(None), now(&h), 0.0)
+        .await
+        .unwrap_err();
     assert_eq!((err.name(), err.retryable()), ("EmrThrottled", true));
-    h.set_faults(Faults::none().with_server_error_share(1.0, 500, 7)).unwrap();
-    let err = check_status(&e, &aws_no_retry.emr(None), now(&h), 0.0).await.unwrap_err();
+    h.set_faults(Faults::none().with_server_error_share(1.0, 500, 7))
+        .unwrap();
+    let err = check_status(&e, &aws_no_retry.emr(None), now(&h), 0.0)
+        .await
+        .unwrap_err();
     assert_eq!((err.name(), err.retryable()), ("EmrUnavailable", true));
     h.set_faults(Faults::none()).unwrap();
-    let missing: CheckEvent = decode("check-status", json!({"clusterId": "j-NOSUCHCLUSTER", "mode": "up"})).unwrap();
-    let err = check_status(&missing, &aws_no_retry.emr(None), now(&h), 0.0).await.unwrap_err();
-    assert_eq!((err.name(), err.retryable()), ("ClusterNotFound", false), "{err}");
+    let missing: CheckEvent = decode(
+        "check-status",
+        json!({"clusterId": "j-NOSUCHCLUSTER", "mode": "up"}),
+    )
+    .unwrap();
+    let err = check_status(&missing, &aws_no_retry.emr(None), now(&h), 0.0)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.name(), err.retryable()),
+        ("ClusterNotFound", false),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -301,18 +509,40 @@ async fn when_asked_to_terminate_should_end_only_managed_clusters() {
     let h = emulator(json!({})).await;
     let aws = aws(&h, true).await;
     let emr = aws.emr(None);
-    let ours = launch(&aws, &h, &launch_event(cluster_config("ours"), None, "persistent", "exec-t")).await.unwrap();
-    let direct = |id: &str, force: bool| TerminateEvent::parse(&json!({"clusterId": id, "force": force})).unwrap();
-    let out = terminate(&direct(&ours.cluster_id, false), &emr, now(&h)).await.unwrap();
+    let ours = launch(
+        &aws,
+        &h,
+        &launch_event(cluster_config("ours"), None, "persistent", "exec-t"),
+    )
+    .await
+    .unwrap();
+    let direct = |id: &str, force: bool| {
+        TerminateEvent::parse(&json!({"clusterId": id, "force": force})).unwrap()
+    };
+    let out = terminate(&direct(&ours.cluster_id, false), &emr, now(&h))
+        .await
+        .unwrap();
     assert_eq!(out.terminated, [ours.cluster_id.clone()]);
     h.advance(120.0);
-    let again = terminate(&direct(&ours.cluster_id, false), &emr, now(&h)).await.unwrap();
-    assert_eq!(again.already_terminated, [ours.cluster_id.clone()], "terminating twice is success");
+    let again = terminate(&direct(&ours.cluster_id, false), &emr, now(&h))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.already_terminated,
+        [ours.cluster_id.clone()],
+        "terminating twice is success"
+    );
 
     let theirs = aws.emr(None).launch_unmanaged_for_test("theirs").await;
-    let refused = terminate(&direct(&theirs, false), &emr, now(&h)).await.unwrap_err();
+    let refused = terminate(&direct(&theirs, false), &emr, now(&h))
+        .await
+        .unwrap_err();
     assert_eq!(refused.name(), "ClusterNotManaged");
-    assert!(terminate(&direct(&theirs, true), &emr, now(&h)).await.unwrap().terminated.contains(&theirs));
+    assert!(terminate(&direct(&theirs, true), &emr, now(&h))
+        .await
+        .unwrap()
+        .terminated
+        .contains(&theirs));
 }
 
 #[tokio::test]
@@ -320,8 +550,20 @@ async fn when_an_execution_is_aborted_should_terminate_the_clusters_it_launched(
     let h = emulator(json!({})).await;
     let aws = aws(&h, true).await;
     let emr = aws.emr(None);
-    let a = launch(&aws, &h, &launch_event(cluster_config("a"), None, "persistent", "aborted")).await.unwrap();
-    let b = launch(&aws, &h, &launch_event(cluster_config("b"), None, "persistent", "still-running")).await.unwrap();
+    let a = launch(
+        &aws,
+        &h,
+        &launch_event(cluster_config("a"), None, "persistent", "aborted"),
+    )
+    .await
+    .unwrap();
+    let b = launch(
+        &aws,
+        &h,
+        &launch_event(cluster_config("b"), None, "persistent", "still-running"),
+    )
+    .await
+    .unwrap();
     // the real shape of the EventBridge event
     let event = json!({
         "version": "0", "id": "315c1398-40ff-a850-213b-158f73e60175",
@@ -336,11 +578,19 @@ async fn when_an_execution_is_aborted_should_terminate_the_clusters_it_launched(
             "input": "{}", "output": null
         }
     });
-    let out = terminate(&TerminateEvent::parse(&event).unwrap(), &emr, now(&h)).await.unwrap();
+    let out = terminate(&TerminateEvent::parse(&event).unwrap(), &emr, now(&h))
+        .await
+        .unwrap();
     assert_eq!(out.terminated, [a.cluster_id.clone()]);
     h.advance(120.0);
-    assert_eq!(h.cluster(&a.cluster_id).unwrap().state.to_string(), "TERMINATED");
-    assert_ne!(h.cluster(&b.cluster_id).unwrap().state.to_string(), "TERMINATED");
+    assert_eq!(
+        h.cluster(&a.cluster_id).unwrap().state.to_string(),
+        "TERMINATED"
+    );
+    assert_ne!(
+        h.cluster(&b.cluster_id).unwrap().state.to_string(),
+        "TERMINATED"
+    );
 }
 
 /// Test-only helpers over the same port.
@@ -358,8 +608,10 @@ impl TestHelpers for SdkEmr {
     async fn launch_unmanaged_for_test(&self, name: &str) -> String {
         use dfr_lambda::emr::Emr;
         let text = cluster_config(name).to_string();
-        let c = dfr_core::load::load_cluster("c.json", &text, &BTreeMap::new(), &ProcessEnv).unwrap();
-        let request = dfr_core::plan::run_job_flow(&c.config, dfr_core::plan::Lifecycle::Persistent, None);
+        let c =
+            dfr_core::load::load_cluster("c.json", &text, &BTreeMap::new(), &ProcessEnv).unwrap();
+        let request =
+            dfr_core::plan::run_job_flow(&c.config, dfr_core::plan::Lifecycle::Persistent, None);
         self.run_job_flow(&request).await.unwrap()
     }
 }

@@ -12,7 +12,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let aws = &Aws::load().await;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let event: LaunchEvent = decode("launch-cluster", event.payload)?;
-        let output = launch_cluster(&event, |region| aws.emr(region), aws.s3(), &ProcessEnv, chrono::Utc::now()).await?;
+        let output = launch_cluster(
+            &event,
+            |region| aws.emr(region),
+            aws.s3(),
+            &ProcessEnv,
+            chrono::Utc::now(),
+        )
+        .await?;
         encode(&output)
     }))
     .await

@@ -1,0 +1,102 @@
+// The local EMR emulator (crates/emr-emulator) as a child process, and its admin API.
+// It runs with a frozen clock (time scale 0): virtual time moves only when the harness advances it
+// by exactly what the state machine's Wait states asked for, so every run is deterministic and a
+// 14-day job takes seconds.
+
+import { spawn } from 'node:child_process';
+import { binary } from './paths.mjs';
+
+export const ACTIVE_STATES = ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING'];
+
+export class Emulator {
+  constructor({ log } = {}) {
+    this.log = log;
+    this.stderr = [];
+  }
+
+  async start() {
+    const child = spawn(binary('emr-emulator'), ['--port', '0', '--time-scale', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.process = child;
+    child.stderr.on('data', (c) => {
+      const text = c.toString('utf8');
+      this.stderr.push(text);
+      this.log?.(`emr-emulator: ${text.trimEnd()}`);
+    });
+    this.url = await new Promise((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error('emr-emulator did not start within 10 s')), 10_000);
+      child.stdout.on('data', (c) => {
+        out += c.toString('utf8');
+        const m = /emr-emulator listening on (http:\/\/\S+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`emr-emulator exited (${code}): ${this.stderr.join('')}`));
+      });
+    });
+    const config = await this.admin('GET', 'config');
+    this.startedAt = config.now; // virtual epoch seconds
+    return this;
+  }
+
+  async admin(method, path, body) {
+    const res = await fetch(`${this.url}/_emulator/${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`emulator ${method} ${path}: ${res.status} ${text}`);
+    return JSON.parse(text);
+  }
+
+  /** Virtual now, epoch seconds. */
+  async now() {
+    return (await this.admin('GET', 'config')).now;
+  }
+
+  advance(seconds) {
+    return this.admin('POST', 'clock', { advanceSeconds: seconds });
+  }
+
+  setScenario(scenario) {
+    return this.admin('POST', 'scenario', scenario);
+  }
+
+  setFaults(faults) {
+    return this.admin('POST', 'faults', faults);
+  }
+
+  calls() {
+    return this.admin('GET', 'calls');
+  }
+
+  resetCalls() {
+    return this.admin('POST', 'calls/reset');
+  }
+
+  /** Clusters as DescribeCluster shows them, each with its Steps in submission order. */
+  async clusters() {
+    return (await this.admin('GET', 'state')).clusters;
+  }
+
+  async stop() {
+    const child = this.process;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}
+
+/** Writes per operation (EMR calls that change something). */
+export const WRITE_OPERATIONS = ['RunJobFlow', 'AddJobFlowSteps', 'TerminateJobFlows', 'CancelSteps', 'AddTags', 'RemoveTags', 'SetTerminationProtection'];
+
+export function countCalls(calls, operations) {
+  return operations.reduce((n, op) => n + (calls.operations?.[op]?.calls ?? 0), 0);
+}
