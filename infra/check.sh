@@ -3,7 +3,7 @@
 # definitions it loads, and this directory's own scripts. `make test` runs it. Every check runs
 # even after one fails; the exit status is non-zero if any found anything.
 #
-# The pinned tools are installed on first use (about two minutes) into .venv and .venv/sam-cli,
+# The pinned tools are installed on first use (one to two minutes) into .venv and .venv/sam-cli,
 # and reinstalled only when requirements-dev.txt or infra/requirements-sam.txt change.
 # Nothing here needs AWS credentials or a network beyond the package index for that install.
 set -euo pipefail

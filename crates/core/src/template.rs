@@ -14,7 +14,7 @@
 //!   gives `""` for a missing key, as in Go (`index` is replaced for that).
 //! * **Error positions**: gtmpl's execution errors carry no position and its parse errors carry a line that
 //!   is off (its lexer counts lines wrongly). Positions are computed here from the source: a lexer that
-//!   mirrors Go's ([`lex`]) finds every action; a parse error is pinned to the first action whose prefix of
+//!   mirrors Go's (module `lex`) finds every action; a parse error is pinned to the first action whose prefix of
 //!   the file no longer parses; an execution error is pinned by rendering again an instrumented copy in which
 //!   each action first records its index (`{{__dfrAt N}}`; inside `{{else if}}` conditions via
 //!   `and (__dfrIf N) (…)`), then the failing field or function is found in that action. Lines are 1-based,
@@ -22,7 +22,7 @@
 //! * **Lexer and literal bugs**: gtmpl rejects newlines inside actions (Go allows them since 1.16), trims
 //!   Unicode whitespace at trim markers (Go only trims ASCII space, tab, CR and LF), handles escapes inside raw
 //!   strings, mis-decodes `\x`/`\u`/`\U` escapes (and loops forever on some), treats a literal ending in
-//!   `\\` as unterminated, and reads hex integers as 0. The source handed to gtmpl is normalized by [`lex`]:
+//!   `\\` as unterminated, and reads hex integers as 0. The source handed to gtmpl is normalized by the `lex` module:
 //!   trim markers and comments applied with Go's rules, action whitespace collapsed to single spaces,
 //!   literals decoded with Go's rules and re-encoded safely, character constants and integers in decimal.
 //! * **Builtins**: gtmpl lacks `html`, `js` and `slice` (added with Go's semantics); its `eq` requires all
@@ -52,7 +52,6 @@ mod golayout;
 mod lex;
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 
 use chrono::{DateTime, FixedOffset, Local, Offset, Utc};
 use gtmpl::error::{ExecError, ParseError};
@@ -88,13 +87,20 @@ pub trait TemplateEnv {
 }
 
 /// The real environment: the system clock in the local time zone, the process environment, and files relative
-/// to the working directory.
+/// to the working directory. `DATAFLOW_RUNNER_NOW` (RFC 3339) fixes the clock, so that a plan can be reproduced
+/// for a given moment (the reference tests rely on it).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ProcessEnv;
 
+/// The variable that fixes [`ProcessEnv`]'s clock.
+pub const FIXED_NOW_VAR: &str = "DATAFLOW_RUNNER_NOW";
+
 impl TemplateEnv for ProcessEnv {
     fn now(&self) -> DateTime<FixedOffset> {
-        Local::now().fixed_offset()
+        match std::env::var(FIXED_NOW_VAR).ok().and_then(|s| DateTime::parse_from_rfc3339(&s).ok()) {
+            Some(fixed) => fixed.with_timezone(&Local).fixed_offset(),
+            None => Local::now().fixed_offset(),
+        }
     }
 
     fn env_var(&self, name: &str) -> Option<String> {
@@ -133,62 +139,91 @@ pub enum TemplateErrorKind {
 
 /// A template error: the file, the position when known, and what went wrong. Displays as
 /// `cluster.json:3: map has no entry for key "owner" (pass it with --vars owner,VALUE)`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.message())]
+pub struct TemplateError(Box<Details>);
+
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TemplateError {
-    /// The template name used in messages (the original uses the file's base name).
-    pub file: String,
-    /// 1-based line, when known.
-    pub line: Option<usize>,
-    /// Go-style column: the 0-based byte offset in the line, when known.
-    pub column: Option<usize>,
-    /// The source text of the failing node (`.owner`, `systemEnv`), for Go's `at <…>`, when known.
-    pub context: Option<String>,
-    pub kind: TemplateErrorKind,
+struct Details {
+    file: String,
+    line: Option<usize>,
+    column: Option<usize>,
+    context: Option<String>,
+    kind: TemplateErrorKind,
 }
 
 impl TemplateError {
     fn new(file: &str, kind: TemplateErrorKind) -> Self {
-        TemplateError {
+        TemplateError(Box::new(Details {
             file: file.to_string(),
             line: None,
             column: None,
             context: None,
             kind,
-        }
+        }))
     }
 
     fn at(mut self, src: &str, pos: usize) -> Self {
         let (line, column) = lex::line_col(src, pos);
-        self.line = Some(line);
-        self.column = Some(column);
+        self.0.line = Some(line);
+        self.0.column = Some(column);
         self
+    }
+
+    /// The template name used in messages (the original uses the file's base name).
+    pub fn file(&self) -> &str {
+        &self.0.file
     }
 
     /// The 1-based line, when known.
     pub fn line(&self) -> Option<usize> {
-        self.line
+        self.0.line
+    }
+
+    /// Go's column, the 0-based byte offset in the line, when known (Go reports none for parse errors).
+    pub fn column(&self) -> Option<usize> {
+        self.0.column
+    }
+
+    /// The source text of the failing node (`.owner`, `systemEnv`), Go's `at <…>`, when known.
+    pub fn context(&self) -> Option<&str> {
+        self.0.context.as_deref()
+    }
+
+    pub fn kind(&self) -> &TemplateErrorKind {
+        &self.0.kind
     }
 
     /// What is wrong, without file, line or fix: `map has no entry for key "owner"`.
     pub fn problem(&self) -> String {
-        match &self.kind {
-            TemplateErrorKind::Parse { message } | TemplateErrorKind::Exec { message } => message.clone(),
-            TemplateErrorKind::MissingVariable { name } => format!("map has no entry for key {}", funcs::go_quote(name)),
-            TemplateErrorKind::UnknownFunction { name } => format!("function {} not defined", funcs::go_quote(name)),
+        match self.kind() {
+            TemplateErrorKind::Parse { message } | TemplateErrorKind::Exec { message } => {
+                message.clone()
+            }
+            TemplateErrorKind::MissingVariable { name } => {
+                format!("map has no entry for key {}", funcs::go_quote(name))
+            }
+            TemplateErrorKind::UnknownFunction { name } => {
+                format!("function {} not defined", funcs::go_quote(name))
+            }
             TemplateErrorKind::UnsetEnvVar { name } => {
                 format!("error calling systemEnv: environment variable {name} not set")
             }
             TemplateErrorKind::UnreadableFile { path, message } => {
                 format!("error calling base64File: open {path}: {message}")
             }
-            TemplateErrorKind::BadEpoch { message, .. } => format!("error calling timeWithFormat: {message}"),
-            TemplateErrorKind::InvalidVars { .. } => "--vars must have an even number of keys and values".into(),
+            TemplateErrorKind::BadEpoch { message, .. } => {
+                format!("error calling timeWithFormat: {message}")
+            }
+            TemplateErrorKind::InvalidVars { .. } => {
+                "--vars must have an even number of keys and values".into()
+            }
         }
     }
 
     /// How to fix it, when there is a clear fix.
     pub fn fix(&self) -> Option<String> {
-        match &self.kind {
+        match self.kind() {
             TemplateErrorKind::MissingVariable { name } => Some(format!("pass it with --vars {name},VALUE")),
             TemplateErrorKind::UnknownFunction { .. } => Some(
                 "the functions are nowWithFormat, timeWithFormat, systemEnv, base64 and base64File, \
@@ -210,44 +245,50 @@ impl TemplateError {
     /// The message Go's `text/template` prints for this error, e.g.
     /// `template: cluster.json:3:15: executing "cluster.json" at <.owner>: map has no entry for key "owner"`.
     pub fn go_message(&self) -> String {
-        let mut location = self.file.clone();
-        if let Some(line) = self.line {
+        let mut location = self.file().to_string();
+        if let Some(line) = self.line() {
             location.push_str(&format!(":{line}"));
         }
-        match &self.kind {
+        match self.kind() {
             TemplateErrorKind::Parse { .. } | TemplateErrorKind::UnknownFunction { .. } => {
                 format!("template: {location}: {}", self.problem())
             }
             TemplateErrorKind::InvalidVars { .. } => self.problem(),
             _ => {
-                if let (Some(_), Some(column)) = (self.line, self.column) {
+                if let (Some(_), Some(column)) = (self.line(), self.column()) {
                     location.push_str(&format!(":{column}"));
                 }
-                let at = self.context.as_ref().map(|c| format!(" at <{c}>")).unwrap_or_default();
-                format!("template: {location}: executing {}{at}: {}", funcs::go_quote(&self.file), self.problem())
+                let at = self
+                    .context()
+                    .map(|c| format!(" at <{c}>"))
+                    .unwrap_or_default();
+                format!(
+                    "template: {location}: executing {}{at}: {}",
+                    funcs::go_quote(self.file()),
+                    self.problem()
+                )
             }
         }
     }
 }
 
-impl fmt::Display for TemplateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let TemplateErrorKind::InvalidVars { .. } = self.kind {
-            return f.write_str(&self.problem());
+impl TemplateError {
+    /// The one-line message: `file:line: problem (fix)`.
+    fn message(&self) -> String {
+        if let TemplateErrorKind::InvalidVars { .. } = self.kind() {
+            return self.problem();
         }
-        f.write_str(&self.file)?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
+        let mut out = self.file().to_string();
+        if let Some(line) = self.line() {
+            out.push_str(&format!(":{line}"));
         }
-        write!(f, ": {}", self.problem())?;
+        out.push_str(&format!(": {}", self.problem()));
         if let Some(fix) = self.fix() {
-            write!(f, " ({fix})")?;
+            out.push_str(&format!(" ({fix})"));
         }
-        Ok(())
+        out
     }
 }
-
-impl std::error::Error for TemplateError {}
 
 /// Parses `--vars k1,v1,k2,v2` into a map: split on commas, an even count is required, a later duplicate key
 /// wins, an empty string is an empty map. Keys and values are taken as written (no trimming), as the original.
@@ -257,8 +298,11 @@ pub fn parse_vars(s: &str) -> Result<BTreeMap<String, String>, TemplateError> {
         return Ok(vars);
     }
     let items: Vec<&str> = s.split(',').collect();
-    if items.len() % 2 != 0 {
-        return Err(TemplateError::new("--vars", TemplateErrorKind::InvalidVars { count: items.len() }));
+    if !items.len().is_multiple_of(2) {
+        return Err(TemplateError::new(
+            "--vars",
+            TemplateErrorKind::InvalidVars { count: items.len() },
+        ));
     }
     for pair in items.chunks(2) {
         vars.insert(pair[0].to_string(), pair[1].to_string());
@@ -279,35 +323,51 @@ pub fn render(
         return Ok(text.to_string());
     }
     let segments = lex::scan(text).map_err(|e| {
-        TemplateError::new(file_name, TemplateErrorKind::Parse { message: e.message }).at(text, e.pos)
+        TemplateError::new(file_name, TemplateErrorKind::Parse { message: e.message })
+            .at(text, e.pos)
     })?;
-    let template = parse(file_name, &lex::emit(text, &segments, Emit::default()), false)
-        .map_err(|e| parse_error(file_name, text, &segments, &e))?;
+    let template = parse(
+        file_name,
+        &lex::emit(text, &segments, Emit::default()),
+        false,
+    )
+    .map_err(|e| parse_error(file_name, text, &segments, &e))?;
 
-    let data: HashMap<String, Value> = vars.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
+    let data: HashMap<String, Value> = vars
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+        .collect();
     let context = Context::from(Value::Object(data));
     let session = SessionGuard::install();
     match execute(&template, &context, &session, env) {
         Ok(out) => Ok(out),
         Err(e) => {
             let error = exec_error(file_name, &e, &session);
-            Err(locate_exec_error(error, text, &segments, &context, &session, env))
+            Err(locate_exec_error(
+                error, text, &segments, &context, &session, env,
+            ))
         }
     }
 }
 
-fn parse(file_name: &str, source: &str, markers: bool) -> Result<Template, ParseError> {
+/// gtmpl's error types are large, so they travel boxed.
+fn parse(file_name: &str, source: &str, markers: bool) -> Result<Template, Box<ParseError>> {
     let mut template = Template::with_name(file_name);
     template.add_funcs(&funcs::all());
     if markers {
         template.add_funcs(&funcs::markers());
     }
-    template.parse(source)?;
+    template.parse(source).map_err(Box::new)?;
     Ok(template)
 }
 
 /// Renders, answering the session's questions from `env` until a pass needs nothing new.
-fn execute(template: &Template, context: &Context, session: &SessionGuard, env: &dyn TemplateEnv) -> Result<String, ExecError> {
+fn execute(
+    template: &Template,
+    context: &Context,
+    session: &SessionGuard,
+    env: &dyn TemplateEnv,
+) -> Result<String, Box<ExecError>> {
     loop {
         session.with(|s| {
             s.pending = None;
@@ -316,29 +376,30 @@ fn execute(template: &Template, context: &Context, session: &SessionGuard, env: 
         });
         let result = template.render(context);
         let Some(lookup) = session.with(|s| s.pending.take()) else {
-            return result;
+            return result.map_err(Box::new);
         };
-        let answer = |s: &mut funcs::Session| match lookup {
+        // The environment is asked outside the session's borrow, so it may do anything (even render).
+        match lookup {
             Lookup::Now => {
                 let now = env.now();
-                s.now = Some((now, env.zone_abbreviation(&now)));
+                let zone = env.zone_abbreviation(&now);
+                session.with(|s| s.now = Some((now, zone)));
             }
             Lookup::Zone(secs) => {
                 let instant = DateTime::from_timestamp(secs, 0).unwrap_or_default();
                 let offset = env.local_offset(instant);
                 let zone = env.zone_abbreviation(&instant.with_timezone(&offset));
-                s.zones.insert(secs, (offset, zone));
+                session.with(|s| s.zones.insert(secs, (offset, zone)));
             }
             Lookup::Env(name) => {
                 let value = env.env_var(&name);
-                s.env.insert(name, value);
+                session.with(|s| s.env.insert(name, value));
             }
             Lookup::File(path) => {
                 let bytes = env.read_file(&path).map_err(|e| io_message(&e));
-                s.files.insert(path, bytes);
+                session.with(|s| s.files.insert(path, bytes));
             }
-        };
-        session.with(answer);
+        }
     }
 }
 
@@ -362,12 +423,20 @@ fn exec_error(file_name: &str, e: &ExecError, session: &SessionGuard) -> Templat
         ExecError::NoFiledFor(name, _) => TemplateErrorKind::MissingVariable { name: name.clone() },
         ExecError::FuncError(_) => match session.with(|s| s.failure.clone()) {
             Some((_, Failure::UnsetEnv { name })) => TemplateErrorKind::UnsetEnvVar { name },
-            Some((_, Failure::File { path, message })) => TemplateErrorKind::UnreadableFile { path, message },
-            Some((_, Failure::BadEpoch { value, message })) => TemplateErrorKind::BadEpoch { value, message },
-            Some((_, Failure::Other { .. })) | None => TemplateErrorKind::Exec { message: e.to_string() },
+            Some((_, Failure::File { path, message })) => {
+                TemplateErrorKind::UnreadableFile { path, message }
+            }
+            Some((_, Failure::BadEpoch { value, message })) => {
+                TemplateErrorKind::BadEpoch { value, message }
+            }
+            Some((_, Failure::Other { .. })) | None => TemplateErrorKind::Exec {
+                message: e.to_string(),
+            },
         },
         ExecError::OnlyMapsAndObjectsHaveFields => TemplateErrorKind::Exec {
-            message: "can't evaluate a field of a value that is not a map (only the vars map has fields)".into(),
+            message:
+                "can't evaluate a field of a value that is not a map (only the vars map has fields)"
+                    .into(),
         },
         other => TemplateErrorKind::Exec {
             message: other.to_string(),
@@ -386,24 +455,39 @@ fn locate_exec_error(
     env: &dyn TemplateEnv,
 ) -> TemplateError {
     let function = session.with(|s| s.failure.as_ref().map(|(f, _)| *f));
-    let Ok(instrumented) = parse(&error.file, &lex::emit(text, segments, Emit { markers: true, upto: None }), true)
-    else {
+    let Ok(instrumented) = parse(
+        error.file(),
+        &lex::emit(
+            text,
+            segments,
+            Emit {
+                markers: true,
+                upto: None,
+            },
+        ),
+        true,
+    ) else {
         return error;
     };
     let Err(again) = execute(&instrumented, context, session, env) else {
         return error;
     };
-    let same = exec_error(&error.file, &again, session);
+    let same = exec_error(error.file(), &again, session);
     let marker = session.with(|s| s.marker);
-    let (Some(index), true) = (marker, same.kind == error.kind) else {
+    let (Some(index), true) = (marker, same.kind() == error.kind()) else {
         return error;
     };
     let Some(action) = lex::actions(segments).nth(index) else {
         return error;
     };
     // The failing node in that action: the field for a missing key, the function for a function error.
-    let word = |want: &dyn Fn(&lex::Token, &str) -> bool| action.words().find(|t| want(t, &text[t.start..t.end])).cloned();
-    let node = match &error.kind {
+    let word = |want: &dyn Fn(&lex::Token, &str) -> bool| {
+        action
+            .words()
+            .find(|t| want(t, &text[t.start..t.end]))
+            .cloned()
+    };
+    let node = match error.kind() {
         TemplateErrorKind::MissingVariable { name } => {
             word(&|t, s| t.kind == TokKind::Field && &s[1..] == name).map(|field| {
                 // A chained field (`$.owner`, `$x.owner`) is one node starting at the variable.
@@ -425,10 +509,13 @@ fn locate_exec_error(
     };
     let (pos, context_text) = node.unwrap_or_else(|| {
         let end = action.words().last().map_or(action.end, |t| t.end);
-        (action.first_pos(), text[action.first_pos()..end].to_string())
+        (
+            action.first_pos(),
+            text[action.first_pos()..end].to_string(),
+        )
     });
     let mut located = error.at(text, pos);
-    located.context = Some(context_text);
+    located.0.context = Some(context_text);
     located
 }
 
@@ -437,7 +524,9 @@ fn is_incomplete(e: &ParseError) -> bool {
     match e {
         ParseError::UnexpectedEnd => true,
         ParseError::WithContext(_, message) => {
-            message.contains("EOF") || message.starts_with("unexpected end in ") || message == "unexpected end of input"
+            message.contains("EOF")
+                || message.starts_with("unexpected end in ")
+                || message == "unexpected end of input"
         }
         _ => false,
     }
@@ -462,7 +551,18 @@ fn parse_error(file_name: &str, text: &str, segments: &[Segment], e: &ParseError
 
     // Binary search for the smallest number of actions whose prefix fails with a real (not end-of-input) error.
     let total = lex::actions(segments).count();
-    let fails = |n: usize| match parse(file_name, &lex::emit(text, segments, Emit { markers: false, upto: Some(n) }), false) {
+    let fails = |n: usize| match parse(
+        file_name,
+        &lex::emit(
+            text,
+            segments,
+            Emit {
+                markers: false,
+                upto: Some(n),
+            },
+        ),
+        false,
+    ) {
         Ok(_) => false,
         Err(e) => !is_incomplete(&e),
     };
@@ -482,11 +582,15 @@ fn parse_error(file_name: &str, text: &str, segments: &[Segment], e: &ParseError
         return error.at(text, text.len());
     };
     let pos = unknown_function
-        .and_then(|name| action.words().find(|t| t.kind == TokKind::Ident && text[t.start..t.end] == name))
+        .and_then(|name| {
+            action
+                .words()
+                .find(|t| t.kind == TokKind::Ident && text[t.start..t.end] == name)
+        })
         .map_or(action.first_pos(), |t| t.start);
     let mut located = error.at(text, pos);
     // Go reports parse errors with a line only.
-    located.column = None;
+    located.0.column = None;
     located
 }
 

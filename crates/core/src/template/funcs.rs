@@ -66,7 +66,11 @@ impl SessionGuard {
     }
 
     pub fn with<R>(&self, f: impl FnOnce(&mut Session) -> R) -> R {
-        SESSION.with(|s| f(s.borrow_mut().as_mut().expect("a template session is installed")))
+        SESSION.with(|s| {
+            f(s.borrow_mut()
+                .as_mut()
+                .expect("a template session is installed"))
+        })
     }
 }
 
@@ -82,7 +86,9 @@ const PENDING: &str = "template input pending";
 fn with_session<R>(f: impl FnOnce(&mut Session) -> R) -> Result<R, FuncError> {
     SESSION.with(|s| match s.borrow_mut().as_mut() {
         Some(session) => Ok(f(session)),
-        None => Err(FuncError::Generic("template functions run only inside render".into())),
+        None => Err(FuncError::Generic(
+            "template functions run only inside render".into(),
+        )),
     })
 }
 
@@ -127,12 +133,18 @@ fn go_type(v: &Value) -> &'static str {
 }
 
 /// Checks that `args` are exactly `N` strings, as Go checks a `func(string, ...) ` call.
-fn strings<'a, const N: usize>(function: &'static str, args: &'a [Value]) -> Result<[&'a str; N], FuncError> {
+fn strings<'a, const N: usize>(
+    function: &'static str,
+    args: &'a [Value],
+) -> Result<[&'a str; N], FuncError> {
     if args.len() != N {
         return Err(fail(
             function,
             Failure::Other {
-                message: format!("wrong number of args for {function}: want {N} got {}", args.len()),
+                message: format!(
+                    "wrong number of args for {function}: want {N} got {}",
+                    args.len()
+                ),
             },
         ));
     }
@@ -144,7 +156,10 @@ fn strings<'a, const N: usize>(function: &'static str, args: &'a [Value]) -> Res
                 return Err(fail(
                     function,
                     Failure::Other {
-                        message: format!("wrong type for value; expected string; got {}", go_type(other)),
+                        message: format!(
+                            "wrong type for value; expected string; got {}",
+                            go_type(other)
+                        ),
                     },
                 ))
             }
@@ -184,7 +199,9 @@ fn time_with_format(args: &[Value]) -> Result<Value, FuncError> {
     // Go's strconv.ParseInt(s, 10, 64): an optional sign and decimal digits.
     let secs = epoch.parse::<i64>().map_err(|e| {
         let reason = match e.kind() {
-            std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => "value out of range",
+            std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                "value out of range"
+            }
             _ => "invalid syntax",
         };
         fail(
@@ -205,26 +222,41 @@ fn time_with_format(args: &[Value]) -> Result<Value, FuncError> {
         ));
     };
     let (offset, zone) = answer(Lookup::Zone(secs), |s| s.zones.get(&secs).cloned())?;
-    Ok(Value::from(golayout::format(&instant.with_timezone(&offset), zone.as_deref(), layout)))
+    Ok(Value::from(golayout::format(
+        &instant.with_timezone(&offset),
+        zone.as_deref(),
+        layout,
+    )))
 }
 
 fn system_env(args: &[Value]) -> Result<Value, FuncError> {
     let [name] = strings::<1>("systemEnv", args)?;
     match answer(Lookup::Env(name.to_string()), |s| s.env.get(name).cloned())? {
         Some(value) => Ok(Value::from(value)),
-        None => Err(fail("systemEnv", Failure::UnsetEnv { name: name.to_string() })),
+        None => Err(fail(
+            "systemEnv",
+            Failure::UnsetEnv {
+                name: name.to_string(),
+            },
+        )),
     }
 }
 
 fn base64_string(args: &[Value]) -> Result<Value, FuncError> {
     let [s] = strings::<1>("base64", args)?;
-    Ok(Value::from(base64::engine::general_purpose::STANDARD.encode(s)))
+    Ok(Value::from(
+        base64::engine::general_purpose::STANDARD.encode(s),
+    ))
 }
 
 fn base64_file(args: &[Value]) -> Result<Value, FuncError> {
     let [path] = strings::<1>("base64File", args)?;
-    match answer(Lookup::File(path.to_string()), |s| s.files.get(path).cloned())? {
-        Ok(bytes) => Ok(Value::from(base64::engine::general_purpose::STANDARD.encode(bytes))),
+    match answer(Lookup::File(path.to_string()), |s| {
+        s.files.get(path).cloned()
+    })? {
+        Ok(bytes) => Ok(Value::from(
+            base64::engine::general_purpose::STANDARD.encode(bytes),
+        )),
         Err(message) => Err(fail(
             "base64File",
             Failure::File {
@@ -299,7 +331,9 @@ fn urlquery(args: &[Value]) -> Result<Value, FuncError> {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(char::from(b)),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(b))
+            }
             b' ' => out.push('+'),
             b => out.push_str(&format!("%{b:02X}")),
         }
@@ -315,7 +349,9 @@ fn index_error(message: String) -> FuncError {
 /// a missing key of the vars map.
 fn index(args: &[Value]) -> Result<Value, FuncError> {
     let Some((first, keys)) = args.split_first() else {
-        return Err(index_error("wrong number of args for index: want at least 1 got 0".into()));
+        return Err(index_error(
+            "wrong number of args for index: want at least 1 got 0".into(),
+        ));
     };
     let mut item = first.clone();
     for key in keys {
@@ -323,21 +359,30 @@ fn index(args: &[Value]) -> Result<Value, FuncError> {
             (Value::Object(m) | Value::Map(m), Value::String(k)) => {
                 m.get(k).cloned().unwrap_or_else(|| Value::from(""))
             }
-            (Value::Array(a), Value::Number(n)) => match n.as_u64().and_then(|i| usize::try_from(i).ok()) {
-                Some(i) if i < a.len() => a[i].clone(),
-                _ => return Err(index_error(format!("index out of range: {n}"))),
-            },
-            (Value::String(s), Value::Number(n)) => match n.as_u64().and_then(|i| usize::try_from(i).ok()) {
-                Some(i) if i < s.len() => Value::from(s.as_bytes()[i]),
-                _ => return Err(index_error(format!("index out of range: {n}"))),
-            },
+            (Value::Array(a), Value::Number(n)) => {
+                match n.as_u64().and_then(|i| usize::try_from(i).ok()) {
+                    Some(i) if i < a.len() => a[i].clone(),
+                    _ => return Err(index_error(format!("index out of range: {n}"))),
+                }
+            }
+            (Value::String(s), Value::Number(n)) => {
+                match n.as_u64().and_then(|i| usize::try_from(i).ok()) {
+                    Some(i) if i < s.len() => Value::from(s.as_bytes()[i]),
+                    _ => return Err(index_error(format!("index out of range: {n}"))),
+                }
+            }
             (Value::Object(_) | Value::Map(_), k) => {
                 return Err(index_error(format!(
                     "value has type {}; should be string",
                     go_type(k)
                 )))
             }
-            (v, _) => return Err(index_error(format!("can't index item of type {}", go_type(v)))),
+            (v, _) => {
+                return Err(index_error(format!(
+                    "can't index item of type {}",
+                    go_type(v)
+                )))
+            }
         };
     }
     Ok(item)
@@ -347,7 +392,9 @@ fn index(args: &[Value]) -> Result<Value, FuncError> {
 fn slice(args: &[Value]) -> Result<Value, FuncError> {
     let err = |message: String| fail("slice", Failure::Other { message });
     let Some((item, idx)) = args.split_first() else {
-        return Err(err("wrong number of args for slice: want at least 1 got 0".into()));
+        return Err(err(
+            "wrong number of args for slice: want at least 1 got 0".into()
+        ));
     };
     let mut bounds = Vec::with_capacity(idx.len());
     for i in idx {
@@ -356,7 +403,12 @@ fn slice(args: &[Value]) -> Result<Value, FuncError> {
                 Some(u) => bounds.push(u),
                 None => return Err(err(format!("index out of range: {n}"))),
             },
-            other => return Err(err(format!("cannot index slice/array with type {}", go_type(other)))),
+            other => {
+                return Err(err(format!(
+                    "cannot index slice/array with type {}",
+                    go_type(other)
+                )))
+            }
         }
     }
     let len = match item {
@@ -377,7 +429,9 @@ fn slice(args: &[Value]) -> Result<Value, FuncError> {
         return Err(err(format!("invalid slice index: {low} > {high}")));
     }
     Ok(match item {
-        Value::String(s) => Value::from(String::from_utf8_lossy(&s.as_bytes()[low..high]).into_owned()),
+        Value::String(s) => {
+            Value::from(String::from_utf8_lossy(&s.as_bytes()[low..high]).into_owned())
+        }
         Value::Array(a) => Value::Array(a[low..high].to_vec()),
         _ => unreachable!("checked above"),
     })
@@ -386,11 +440,13 @@ fn slice(args: &[Value]) -> Result<Value, FuncError> {
 /// Go's basic kinds, for `eq` and `ne`.
 fn comparable(a: &Value, b: &Value) -> Result<bool, FuncError> {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => Ok(match (x.as_i64(), y.as_i64(), x.as_f64(), y.as_f64()) {
-            (Some(i), Some(j), _, _) => i == j,
-            (_, _, Some(f), Some(g)) => f == g,
-            _ => x == y,
-        }),
+        (Value::Number(x), Value::Number(y)) => {
+            Ok(match (x.as_i64(), y.as_i64(), x.as_f64(), y.as_f64()) {
+                (Some(i), Some(j), _, _) => i == j,
+                (_, _, Some(f), Some(g)) => f == g,
+                _ => x == y,
+            })
+        }
         (Value::String(x), Value::String(y)) => Ok(x == y),
         (Value::Bool(x), Value::Bool(y)) => Ok(x == y),
         (Value::NoValue | Value::Nil, Value::NoValue | Value::Nil) => Ok(true),
@@ -452,9 +508,6 @@ fn marker_if(args: &[Value]) -> Result<Value, FuncError> {
     marker_index(args)?;
     Ok(Value::from(true))
 }
-
-/// The five Dataflow Runner functions.
-pub const DATAFLOW_RUNNER_FUNCS: [&str; 5] = ["nowWithFormat", "timeWithFormat", "systemEnv", "base64", "base64File"];
 
 /// Everything registered on top of gtmpl's builtins: the five Dataflow Runner functions, Go builtins gtmpl
 /// lacks (`html`, `js`, `slice`) and Go-faithful replacements (`index`, `eq`, `ne`, `urlquery`).

@@ -77,7 +77,11 @@ enum Std {
     NumColonTZ,
     NumColonSecondsTZ,
     /// Fractional seconds: `trim` for the `9` form, `digits` as written, `sep` is `.` or `,`.
-    Frac { trim: bool, digits: usize, sep: u8 },
+    Frac {
+        trim: bool,
+        digits: usize,
+        sep: u8,
+    },
 }
 
 /// Finds the first layout element in `layout`: `(prefix_end, element, suffix_start)`.
@@ -88,14 +92,12 @@ fn next_std_chunk(layout: &str) -> Option<(usize, Std, usize)> {
     let is_digit = |i: usize| i < b.len() && b[i].is_ascii_digit();
     for i in 0..b.len() {
         match b[i] {
-            b'J' => {
-                if at(i, "Jan") {
-                    if at(i, "January") {
-                        return Some((i, Std::LongMonth, i + 7));
-                    }
-                    if !starts_lower(i + 3) {
-                        return Some((i, Std::Month, i + 3));
-                    }
+            b'J' if at(i, "Jan") => {
+                if at(i, "January") {
+                    return Some((i, Std::LongMonth, i + 7));
+                }
+                if !starts_lower(i + 3) {
+                    return Some((i, Std::Month, i + 3));
                 }
             }
             b'M' => {
@@ -154,16 +156,8 @@ fn next_std_chunk(layout: &str) -> Option<(usize, Std, usize)> {
             b'3' => return Some((i, Std::Hour12, i + 1)),
             b'4' => return Some((i, Std::Minute, i + 1)),
             b'5' => return Some((i, Std::Second, i + 1)),
-            b'P' => {
-                if at(i, "PM") {
-                    return Some((i, Std::PM, i + 2));
-                }
-            }
-            b'p' => {
-                if at(i, "pm") {
-                    return Some((i, Std::Pm, i + 2));
-                }
-            }
+            b'P' if at(i, "PM") => return Some((i, Std::PM, i + 2)),
+            b'p' if at(i, "pm") => return Some((i, Std::Pm, i + 2)),
             b'-' => {
                 for (token, std) in [
                     ("-070000", Std::NumSecondsTZ),
@@ -190,22 +184,20 @@ fn next_std_chunk(layout: &str) -> Option<(usize, Std, usize)> {
                     }
                 }
             }
-            sep @ (b'.' | b',') => {
-                if i + 1 < b.len() && (b[i + 1] == b'0' || b[i + 1] == b'9') {
-                    let ch = b[i + 1];
-                    let mut j = i + 1;
-                    while j < b.len() && b[j] == ch {
-                        j += 1;
-                    }
-                    // Only a fractional second if the run of equal digits ends the number.
-                    if !is_digit(j) {
-                        let frac = Std::Frac {
-                            trim: ch == b'9',
-                            digits: j - (i + 1),
-                            sep,
-                        };
-                        return Some((i, frac, j));
-                    }
+            sep @ (b'.' | b',') if i + 1 < b.len() && (b[i + 1] == b'0' || b[i + 1] == b'9') => {
+                let ch = b[i + 1];
+                let mut j = i + 1;
+                while j < b.len() && b[j] == ch {
+                    j += 1;
+                }
+                // Only a fractional second if the run of equal digits ends the number.
+                if !is_digit(j) {
+                    let frac = Std::Frac {
+                        trim: ch == b'9',
+                        digits: j - (i + 1),
+                        sep,
+                    };
+                    return Some((i, frac, j));
                 }
             }
             _ => {}
@@ -352,7 +344,10 @@ fn push_zone(out: &mut String, std: Std, offset: i64) {
     }
     if matches!(
         std,
-        Std::Iso8601SecondsTZ | Std::NumSecondsTZ | Std::NumColonSecondsTZ | Std::Iso8601ColonSecondsTZ
+        Std::Iso8601SecondsTZ
+            | Std::NumSecondsTZ
+            | Std::NumColonSecondsTZ
+            | Std::Iso8601ColonSecondsTZ
     ) {
         if colon {
             out.push(':');
@@ -407,7 +402,11 @@ mod tests {
     }
 
     fn f(t: &DateTime<FixedOffset>, layout: &str) -> String {
-        format(t, Some("UTC").filter(|_| t.offset().local_minus_utc() == 0), layout)
+        format(
+            t,
+            Some("UTC").filter(|_| t.offset().local_minus_utc() == 0),
+            layout,
+        )
     }
 
     #[test]
@@ -483,22 +482,46 @@ mod tests {
 
     #[test]
     fn afternoon_twelve_hour_clock() {
-        let t = FixedOffset::east_opt(3600).unwrap().with_ymd_and_hms(2020, 2, 29, 12, 5, 9).unwrap();
-        assert_eq!(format(&t, Some("CET"), "3:04:05 PM pm 03 MST"), "12:05:09 PM pm 12 CET");
-        let t = FixedOffset::east_opt(3600).unwrap().with_ymd_and_hms(2020, 2, 29, 0, 5, 9).unwrap();
-        assert_eq!(format(&t, None, "3 03 PM MST -07:00"), "12 12 AM +0100 +01:00");
-        let t = FixedOffset::east_opt(3600).unwrap().with_ymd_and_hms(2020, 2, 29, 23, 0, 0).unwrap();
+        let t = FixedOffset::east_opt(3600)
+            .unwrap()
+            .with_ymd_and_hms(2020, 2, 29, 12, 5, 9)
+            .unwrap();
+        assert_eq!(
+            format(&t, Some("CET"), "3:04:05 PM pm 03 MST"),
+            "12:05:09 PM pm 12 CET"
+        );
+        let t = FixedOffset::east_opt(3600)
+            .unwrap()
+            .with_ymd_and_hms(2020, 2, 29, 0, 5, 9)
+            .unwrap();
+        assert_eq!(
+            format(&t, None, "3 03 PM MST -07:00"),
+            "12 12 AM +0100 +01:00"
+        );
+        let t = FixedOffset::east_opt(3600)
+            .unwrap()
+            .with_ymd_and_hms(2020, 2, 29, 23, 0, 0)
+            .unwrap();
         assert_eq!(format(&t, None, "3 PM 002"), "11 PM 060");
     }
 
     #[test]
     fn documented_layouts() {
         let u = utc();
-        assert_eq!(f(&u, "Mon Jan _2 15:04:05 2006"), "Wed May 24 10:33:44 2017");
+        assert_eq!(
+            f(&u, "Mon Jan _2 15:04:05 2006"),
+            "Wed May 24 10:33:44 2017"
+        );
         assert_eq!(f(&u, "2006-01-02-15-04-05"), "2017-05-24-10-33-44");
         assert_eq!(f(&u, "2006-01-02T15:04:05Z07:00"), "2017-05-24T10:33:44Z");
-        assert_eq!(f(&u, "2006-01-02T15:04:05.999999999Z07:00"), "2017-05-24T10:33:44.012345678Z");
-        assert_eq!(f(&u, "Mon, 02 Jan 2006 15:04:05 MST"), "Wed, 24 May 2017 10:33:44 UTC");
+        assert_eq!(
+            f(&u, "2006-01-02T15:04:05.999999999Z07:00"),
+            "2017-05-24T10:33:44.012345678Z"
+        );
+        assert_eq!(
+            f(&u, "Mon, 02 Jan 2006 15:04:05 MST"),
+            "Wed, 24 May 2017 10:33:44 UTC"
+        );
         assert_eq!(f(&west(), "02 Jan 06 15:04 -0700"), "03 Jan 09 07:04 -0330");
         assert_eq!(f(&u, "3:04PM"), "10:33AM");
     }
@@ -530,9 +553,15 @@ mod tests {
 
     #[test]
     fn far_years() {
-        let t = FixedOffset::east_opt(0).unwrap().with_ymd_and_hms(7, 3, 4, 5, 6, 7).unwrap();
+        let t = FixedOffset::east_opt(0)
+            .unwrap()
+            .with_ymd_and_hms(7, 3, 4, 5, 6, 7)
+            .unwrap();
         assert_eq!(f(&t, "2006 06"), "0007 07");
-        let t = FixedOffset::east_opt(0).unwrap().with_ymd_and_hms(12345, 3, 4, 5, 6, 7).unwrap();
+        let t = FixedOffset::east_opt(0)
+            .unwrap()
+            .with_ymd_and_hms(12345, 3, 4, 5, 6, 7)
+            .unwrap();
         assert_eq!(f(&t, "2006 06"), "12345 45");
     }
 }

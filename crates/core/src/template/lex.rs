@@ -234,7 +234,10 @@ impl<'a> Lexer<'a> {
                 }
                 c if c.is_ascii_graphic() => TokKind::Punct,
                 c => {
-                    return self.err(start, format!("unrecognized character in action: {}", go_rune(c)));
+                    return self.err(
+                        start,
+                        format!("unrecognized character in action: {}", go_rune(c)),
+                    );
                 }
             };
             tokens.push(Token {
@@ -276,7 +279,9 @@ impl<'a> Lexer<'a> {
                 Some('\\') => {
                     self.pos += 1;
                     match self.peek_char() {
-                        None | Some('\n') => return self.err(start, "unterminated character constant"),
+                        None | Some('\n') => {
+                            return self.err(start, "unterminated character constant")
+                        }
                         Some(c) => self.pos += c.len_utf8(),
                     }
                 }
@@ -388,8 +393,12 @@ fn unquote_char(s: &str, quote: u8) -> Option<(u32, usize)> {
     };
     match esc {
         b'x' => hex(2).map(|v| (v, 4)),
-        b'u' => hex(4).filter(|&v| char::from_u32(v).is_some()).map(|v| (v, 6)),
-        b'U' => hex(8).filter(|&v| char::from_u32(v).is_some()).map(|v| (v, 10)),
+        b'u' => hex(4)
+            .filter(|&v| char::from_u32(v).is_some())
+            .map(|v| (v, 6)),
+        b'U' => hex(8)
+            .filter(|&v| char::from_u32(v).is_some())
+            .map(|v| (v, 10)),
         b'0'..=b'7' => {
             let digits = s.get(1..4)?;
             if !digits.bytes().all(|d| (b'0'..=b'7').contains(&d)) {
@@ -407,7 +416,9 @@ fn unquote(mut s: &str, quote: u8) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(s.len());
     while !s.is_empty() {
         let b = s.as_bytes();
-        let byte_escape = b[0] == b'\\' && b.get(1).is_some_and(|&e| e == b'x' || (b'0'..=b'7').contains(&e));
+        let byte_escape = b[0] == b'\\'
+            && b.get(1)
+                .is_some_and(|&e| e == b'x' || (b'0'..=b'7').contains(&e));
         let (value, used) = unquote_char(s, quote)?;
         if byte_escape {
             out.push(u8::try_from(value).ok()?);
@@ -565,12 +576,18 @@ pub fn emit(src: &str, segments: &[Segment], opts: Emit) -> String {
                     && words.len() > 2
                     && &src[words[0].start..words[0].end] == "else"
                     && &src[words[1].start..words[1].end] == "if"
-                    && !words[2..].iter().any(|t| matches!(&src[t.start..t.end], ":=" | "="));
+                    && !words[2..]
+                        .iter()
+                        .any(|t| matches!(&src[t.start..t.end], ":=" | "="));
                 if is_else_if {
                     // The marker before `{{else if}}` sits in the previous branch, which did not run; record the
                     // position from inside the condition instead: `and` evaluates its arguments in order and
                     // returns the last one when all are true, so the condition keeps its value.
-                    let first = action.tokens.iter().position(|t| t.start == words[2].start).unwrap_or(0);
+                    let first = action
+                        .tokens
+                        .iter()
+                        .position(|t| t.start == words[2].start)
+                        .unwrap_or(0);
                     out.push_str(&format!("else if and ({MARK_IF_FUNC} {n}) ("));
                     push_tokens(&mut out, src, &action.tokens[first..]);
                     out.push(')');
@@ -588,7 +605,9 @@ pub fn emit(src: &str, segments: &[Segment], opts: Emit) -> String {
 pub fn line_col(src: &str, pos: usize) -> (usize, usize) {
     let before = &src[..pos.min(src.len())];
     let line = 1 + before.bytes().filter(|&b| b == b'\n').count();
-    let col = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1);
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1);
     (line, col)
 }
 
@@ -606,11 +625,18 @@ mod tests {
         let segments = scan(src).unwrap();
         assert_eq!(segments.len(), 4);
         assert_eq!(segments[0], Segment::Text(0..2));
-        let Segment::Action(a) = &segments[1] else { panic!() };
+        let Segment::Action(a) = &segments[1] else {
+            panic!()
+        };
         assert_eq!((a.start, a.end, a.comment), (2, 10, false));
-        let words: Vec<_> = a.words().map(|t| (&src[t.start..t.end], t.kind.clone())).collect();
+        let words: Vec<_> = a
+            .words()
+            .map(|t| (&src[t.start..t.end], t.kind.clone()))
+            .collect();
         assert_eq!(words, vec![(".x", TokKind::Field)]);
-        let Segment::Action(c) = &segments[3] else { panic!() };
+        let Segment::Action(c) = &segments[3] else {
+            panic!()
+        };
         assert!(c.comment);
     }
 
@@ -623,7 +649,10 @@ mod tests {
         // `{{-3}}` is the number -3, not a trim marker.
         assert_eq!(normalized("a {{-3}}"), "a {{-3}}");
         // Trim markers take any Go space, and only Go spaces are trimmed.
-        assert_eq!(normalized("a\u{a0} {{-\t.x\n-}}\u{a0}"), "a\u{a0}{{.x}}\u{a0}");
+        assert_eq!(
+            normalized("a\u{a0} {{-\t.x\n-}}\u{a0}"),
+            "a\u{a0}{{.x}}\u{a0}"
+        );
     }
 
     #[test]
@@ -633,12 +662,18 @@ mod tests {
 
     #[test]
     fn literals_are_reencoded() {
-        assert_eq!(normalized(r#"{{"a\x41\u00e9\101\\"}}"#), r#"{{"aAéA\U0000005C"}}"#);
+        assert_eq!(
+            normalized(r#"{{"a\x41\u00e9\101\\"}}"#),
+            r#"{{"aAéA\U0000005C"}}"#
+        );
         assert_eq!(normalized("{{`C:\\dir\\x`}}"), r#"{{"C:\\dir\\x"}}"#);
         assert_eq!(normalized("{{`a\r\nb`}}"), r#"{{"a\nb"}}"#);
         assert_eq!(normalized(r#"{{"{{f \"x\"}}"}}"#), r#"{{"{{f \"x\"}}"}}"#);
         assert_eq!(normalized("{{'a'}} {{'\\n'}}"), "{{97}} {{10}}");
-        assert_eq!(normalized("{{0x1F}} {{-0b11}} {{0o17}} {{017}} {{1_000}} {{1.5}} {{0}}"), "{{31}} {{-3}} {{15}} {{15}} {{1000}} {{1.5}} {{0}}");
+        assert_eq!(
+            normalized("{{0x1F}} {{-0b11}} {{0o17}} {{017}} {{1_000}} {{1.5}} {{0}}"),
+            "{{31}} {{-3}} {{15}} {{15}} {{1000}} {{1.5}} {{0}}"
+        );
     }
 
     #[test]
@@ -646,7 +681,10 @@ mod tests {
         let e = scan("x\n{{ .a").unwrap_err();
         assert_eq!((e.pos, e.message.as_str()), (2, "unclosed action"));
         let e = scan("{{ \"abc }}").unwrap_err();
-        assert_eq!((e.pos, e.message.as_str()), (3, "unterminated quoted string"));
+        assert_eq!(
+            (e.pos, e.message.as_str()),
+            (3, "unterminated quoted string")
+        );
         let e = scan("{{ `abc }}").unwrap_err();
         assert_eq!(e.message, "unterminated raw quoted string");
         let e = scan("{{/* x }}").unwrap_err();
@@ -670,12 +708,26 @@ mod tests {
     #[test]
     fn markers_instrument_every_action() {
         let src = "{{if .a}}x{{else if .b}}y{{end}}{{/* c */}}{{.c}}";
-        let out = emit(src, &scan(src).unwrap(), Emit { markers: true, upto: None });
+        let out = emit(
+            src,
+            &scan(src).unwrap(),
+            Emit {
+                markers: true,
+                upto: None,
+            },
+        );
         assert_eq!(
             out,
             "{{__dfrAt 0}}{{if .a}}x{{__dfrAt 1}}{{else if and (__dfrIf 1) (.b)}}y{{__dfrAt 2}}{{end}}{{__dfrAt 4}}{{.c}}"
         );
-        let out = emit(src, &scan(src).unwrap(), Emit { markers: false, upto: Some(2) });
+        let out = emit(
+            src,
+            &scan(src).unwrap(),
+            Emit {
+                markers: false,
+                upto: Some(2),
+            },
+        );
         assert_eq!(out, "{{if .a}}x{{else if .b}}y");
     }
 

@@ -1,0 +1,289 @@
+// Runs the real state machine definitions in aws-local-stepfunctions, each Task invoking the real
+// Lambda binary (through lambda-runtime.mjs), which talks to the EMR emulator (and to moto's S3).
+//
+// Virtual time. The emulator's clock is frozen; when the execution enters a Wait state the harness
+// notes the seconds the definition asks for (Seconds or SecondsPath, evaluated on the state's
+// input), lets the Wait finish at once, and advances the emulator by exactly that much before the
+// next Task runs. So the states, polls and EMR calls are those of the real definition, and a
+// 14-day job takes seconds. Retry pauses are not simulated (they are cut to 1 ms and cost no
+// virtual time).
+//
+// The Lambdas read the machine's clock, not the emulator's. check-status is the one function whose
+// result depends on "now": its polling delay grows with now - `since`. So the harness hands it
+// `since` translated into the Lambda's clock (now minus the virtual time elapsed since `since`),
+// which makes the Lambda compute exactly the virtual elapsed time. Nothing else is changed.
+
+import './polyfill.mjs';
+import { ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
+import { countCalls, Emulator } from './emulator.mjs';
+import { FUNCTIONS, functionOfArn, loadDefinition, states } from './definitions.mjs';
+import { LambdaFunction } from './lambda-runtime.mjs';
+import { Moto } from './moto.mjs';
+import { binary } from './paths.mjs';
+
+const ACCOUNT = '123456789012';
+const REGION = 'eu-west-1';
+
+let executionCounter = 0;
+
+function valueAt(path, input) {
+  if (path === '$') return input;
+  let v = input;
+  for (const key of path.replace(/^\$\./, '').split('.')) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = v[key];
+  }
+  return v;
+}
+
+/** Seconds a Wait state asks for, given its input. */
+function waitSeconds(state, input) {
+  if (typeof state.Seconds === 'number') return state.Seconds;
+  if (state.SecondsPath) return Number(valueAt(state.SecondsPath, input)) || 0;
+  const at = state.Timestamp ?? (state.TimestampPath ? valueAt(state.TimestampPath, input) : undefined);
+  return at ? Math.max(0, (Date.parse(at) - Date.now()) / 1000) : 0;
+}
+
+export class Environment {
+  /**
+   * @param {{scenario?: object, faults?: object, s3?: boolean, log?: (line: string) => void}} options
+   */
+  static async start(options = {}) {
+    const env = new Environment(options);
+    try {
+      await env.boot();
+    } catch (e) {
+      await env.stop();
+      throw e;
+    }
+    return env;
+  }
+
+  constructor({ scenario, faults, s3 = false, log } = {}) {
+    this.options = { scenario, faults, s3 };
+    this.log = log ?? (process.env.DFR_HARNESS_LOG ? (line) => process.stderr.write(`${line}\n`) : undefined);
+    this.functions = {};
+    this.pendingAdvance = 0;
+  }
+
+  async boot() {
+    this.emulator = await new Emulator({ log: this.log }).start();
+    this.virtualNow = this.emulator.startedAt;
+    if (this.options.scenario) await this.emulator.setScenario(this.options.scenario);
+    if (this.options.faults) await this.emulator.setFaults(this.options.faults);
+    if (this.options.s3) this.moto = await new Moto().start();
+    const lambdaEnv = {
+      AWS_ENDPOINT_URL_EMR: this.emulator.url,
+      // Without moto, S3 points at a closed port: an s3:// config then fails like an unreachable S3.
+      AWS_ENDPOINT_URL_S3: this.moto?.url ?? 'http://127.0.0.1:9',
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
+    for (const fn of FUNCTIONS) {
+      const f = new LambdaFunction(fn, binary(fn), lambdaEnv, { log: this.log });
+      await f.start();
+      this.functions[fn] = f;
+    }
+  }
+
+  /** Advance the emulator by the Wait time the execution has gone through since the last call. */
+  async syncClock() {
+    if (this.pendingAdvance > 0) {
+      const seconds = this.pendingAdvance;
+      this.pendingAdvance = 0;
+      await this.emulator.advance(seconds);
+      this.virtualNow += seconds;
+    }
+  }
+
+  /** Let virtual time pass outside any execution (e.g. a cluster terminating after the run). */
+  async advance(seconds) {
+    await this.syncClock();
+    await this.emulator.advance(seconds);
+    this.virtualNow += seconds;
+  }
+
+  async clusters() {
+    return this.emulator.clusters();
+  }
+
+  /**
+   * Runs one execution to its end.
+   * @param {string} machine run-transient | up | run | down
+   * @param {object} input execution input
+   * @param {{name?: string, definition?: object, repeatTasks?: boolean, inject?: Function}} options
+   *   definition: used instead of the file's (bench variants); repeatTasks: invoke every Task's
+   *   function twice with the same event and use the second answer, as a retry or a redrive of a
+   *   state that already took effect would; inject({fn, state, attempt}): an error to fail that
+   *   invocation with instead of invoking the function (a Lambda service fault, a crashed function)
+   */
+  async run(machine, input, { name, definition, repeatTasks = false, inject } = {}) {
+    const def = definition ?? loadDefinition(machine);
+    executionCounter += 1;
+    const executionName = name ?? `${machine}-${process.pid}-${executionCounter}`;
+    const executionArn = `arn:aws:states:${REGION}:${ACCOUNT}:execution:dataflow-runner-${machine}:${executionName}`;
+    const stateByName = Object.fromEntries(states(def));
+    const report = {
+      machine,
+      name: executionName,
+      executionArn,
+      input,
+      events: [],
+      invocations: [],
+    };
+    const callsBefore = await this.emulator.calls();
+    await this.syncClock();
+    const startVirtual = this.virtualNow;
+    const startReal = Date.now() / 1000;
+    const elapsed = () => this.virtualNow + this.pendingAdvance - startVirtual;
+
+    const handlers = {};
+    const retryOverrides = {};
+    const waitOverrides = {};
+    for (const [stateName, state] of states(def)) {
+      if (state.Type === 'Wait') waitOverrides[stateName] = 0;
+      if (state.Type !== 'Task') continue;
+      retryOverrides[stateName] = 1;
+      const fn = functionOfArn(state.Resource);
+      if (!fn) throw new Error(`${machine}: state "${stateName}" invokes ${state.Resource}, which is not one of ${FUNCTIONS.join(', ')}`);
+      handlers[stateName] = async (taskInput) => {
+        // Let the event log catch up (it tells how long the preceding Wait was), then move virtual time.
+        await new Promise((resolve) => setImmediate(resolve));
+        await this.syncClock();
+        let event = taskInput;
+        if (fn === 'check-status' && typeof taskInput?.since === 'string') {
+          const sinceVirtual = startVirtual + (Date.parse(taskInput.since) / 1000 - startReal);
+          const sinceForLambda = Date.now() / 1000 - (this.virtualNow - sinceVirtual);
+          event = { ...taskInput, since: new Date(sinceForLambda * 1000).toISOString() };
+        }
+        const record = { fn, state: stateName, at: elapsed(), virtualTime: this.virtualNow, input: taskInput };
+        report.invocations.push(record);
+        try {
+          const injected = inject?.({ fn, state: stateName, attempt: report.invocations.filter((i) => i.fn === fn).length });
+          if (injected) throw injected;
+          if (repeatTasks) {
+            record.firstOutput = await this.functions[fn].invoke(event);
+          }
+          record.output = await this.functions[fn].invoke(event);
+          return record.output;
+        } catch (e) {
+          record.error = { name: e.name, message: e.message };
+          throw e;
+        }
+      };
+    }
+
+    const machineRunner = new StateMachine(def, { validationOptions: { checkArn: true, checkPaths: true } });
+    const execution = machineRunner.run(input, {
+      overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: waitOverrides, retryIntervalOverrides: retryOverrides },
+      context: { Execution: { Name: executionName, Id: executionArn, RoleArn: `arn:aws:iam::${ACCOUNT}:role/dataflow-runner` } },
+    });
+    const consumed = (async () => {
+      for await (const ev of execution.eventLogs) {
+        const entry = { ...ev, at: elapsed() };
+        report.events.push(entry);
+        if (ev.type === 'StateEntered' && stateByName[ev.state.name]?.Type === 'Wait') {
+          const seconds = waitSeconds(stateByName[ev.state.name], ev.state.input);
+          entry.waitSeconds = seconds;
+          this.pendingAdvance += seconds;
+        }
+      }
+    })();
+
+    try {
+      report.output = await execution.result;
+      report.status = 'SUCCEEDED';
+    } catch (e) {
+      if (e instanceof ExecutionTimeoutError) {
+        report.status = 'TIMED_OUT';
+      } else if (e instanceof ExecutionError) {
+        report.status = 'FAILED';
+        report.error = e.cause?.name;
+        report.cause = e.cause?.message;
+        try {
+          report.causeJson = JSON.parse(report.cause);
+        } catch {
+          report.causeJson = undefined;
+        }
+      } else {
+        throw e;
+      }
+    }
+    await consumed;
+    await this.syncClock();
+    report.virtualSeconds = this.virtualNow - startVirtual;
+    const callsAfter = await this.emulator.calls();
+    report.emrCalls = diffCalls(callsBefore, callsAfter);
+    report.metrics = metrics(report, def);
+    report.launchedClusterIds = [
+      ...new Set(report.invocations.filter((i) => i.fn === 'launch-cluster' && i.output?.clusterId).map((i) => i.output.clusterId)),
+    ];
+    return report;
+  }
+
+  async stop() {
+    await Promise.all(Object.values(this.functions).map((f) => f.stop()));
+    await this.emulator?.stop();
+    await this.moto?.stop();
+  }
+}
+
+function diffCalls(before, after) {
+  const operations = {};
+  for (const [op, c] of Object.entries(after.operations ?? {})) {
+    const b = before.operations?.[op] ?? {};
+    const d = {};
+    for (const [k, v] of Object.entries(c)) d[k] = v - (b[k] ?? 0);
+    if (d.calls > 0) operations[op] = d;
+  }
+  return {
+    total: (after.total ?? 0) - (before.total ?? 0),
+    throttled: (after.throttled ?? 0) - (before.throttled ?? 0),
+    operations,
+  };
+}
+
+/**
+ * What the execution would cost on Step Functions: state transitions (states entered, retries
+ * included) and history events, counted the way Standard workflows write them:
+ * ExecutionStarted; per state entered XStateEntered and (unless a Fail state) XStateExited; per
+ * Lambda attempt LambdaFunctionScheduled, LambdaFunctionStarted, LambdaFunctionSucceeded/Failed;
+ * ExecutionSucceeded/Failed. A Wait → Task → Choice poll is 2 + 5 + 2 = 9 events.
+ */
+export function metrics(report, def) {
+  const entered = report.events.filter((e) => e.type === 'StateEntered');
+  const retries = report.events.filter((e) => e.type === 'StateRetried').length;
+  const failStates = entered.filter((e) => def.States[e.state.name]?.Type === 'Fail').length;
+  const lambda = {};
+  for (const i of report.invocations) lambda[i.fn] = (lambda[i.fn] ?? 0) + 1;
+  const lambdaTotal = report.invocations.length;
+  const historyEvents = 1 + entered.length * 2 - failStates + lambdaTotal * 3 + 1;
+  const byState = {};
+  for (const e of entered) byState[e.state.name] = (byState[e.state.name] ?? 0) + 1;
+  const polls = report.invocations.filter((i) => i.fn === 'check-status').length;
+  return {
+    stateTransitions: entered.length + retries,
+    statesEntered: entered.length,
+    retries,
+    historyEvents,
+    lambdaInvocations: { ...lambda, total: lambdaTotal },
+    polls,
+    emrCallsTotal: report.emrCalls.total,
+    byState,
+  };
+}
+
+/** Clusters the execution launched that are still active (STARTING … WAITING). */
+export async function activeClustersOf(env, report) {
+  const clusters = await env.clusters();
+  return clusters.filter(
+    (c) =>
+      ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING'].includes(c.Status.State) &&
+      (report.launchedClusterIds.includes(c.Id) || c.Tags?.some((t) => t.Key === 'dataflow-runner:execution' && t.Value === report.executionArn)),
+  );
+}
+
+export { countCalls };
+export { FunctionError } from './lambda-runtime.mjs';

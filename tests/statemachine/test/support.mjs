@@ -1,0 +1,86 @@
+// Shared by the scenario tests: configs, playbooks and the "nothing left running" check.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Environment } from '../lib/harness.mjs';
+import { examplesDir } from '../lib/paths.mjs';
+
+/** The realistic Spark example's cluster config: raw template text, as a user would paste it. */
+export const sparkClusterText = readFileSync(join(examplesDir, 'spark', 'cluster.json'), 'utf8');
+export const sparkPlaybookText = readFileSync(join(examplesDir, 'spark', 'playbook.json'), 'utf8');
+export const sparkVars = JSON.parse(readFileSync(join(examplesDir, 'spark', 'vars.json'), 'utf8'));
+
+/** Vars that name the cluster nightly-enrich-<env>: scenario rules match on that name. */
+export function varsFor(env) {
+  return { ...sparkVars, env };
+}
+
+export function clusterNameFor(env) {
+  return `nightly-enrich-${env}`;
+}
+
+/**
+ * A playbook step. The emulator reads markers in the step arguments: how long the step runs
+ * (virtual seconds) and whether it fails.
+ */
+export function step(name, { seconds = 600, fail = false, action = 'CANCEL_AND_WAIT', reason, message } = {}) {
+  const args = ['spark-submit', '--deploy-mode', 'cluster', `s3://acme-data/jars/${name.toLowerCase().replaceAll(' ', '-')}.jar`];
+  args.push(`--emulator-duration=${seconds}`);
+  if (fail) {
+    args.push('--emulator-outcome=FAILED');
+    if (reason) args.push(`--emulator-failure-reason=${reason}`);
+    if (message) args.push(`--emulator-failure-message=${message}`);
+  }
+  return { type: 'CUSTOM_JAR', name, actionOnFailure: action, jar: 'command-runner.jar', arguments: args };
+}
+
+/** An inline PlaybookConfig object. */
+export function playbook(steps) {
+  return {
+    schema: 'iglu:com.dataflowrunner.serverless/PlaybookConfig/jsonschema/1-1-0',
+    data: { region: 'eu-west-1', credentials: { accessKeyId: 'env', secretAccessKey: 'env' }, steps },
+  };
+}
+
+/** Runs `fn` with a fresh emulator and fresh Lambda processes, always stopping them. */
+export async function withEnvironment(options, fn) {
+  const env = await Environment.start(options);
+  try {
+    return await fn(env);
+  } finally {
+    await env.stop();
+  }
+}
+
+export const ACTIVE = ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING'];
+
+/** Every cluster the execution launched (found by its execution tag) is no longer running. */
+export async function assertNothingLeftRunning(env, report, { except = [] } = {}) {
+  const clusters = await env.clusters();
+  const launched = clusters.filter(
+    (c) => report.launchedClusterIds.includes(c.Id) || c.Tags?.some((t) => t.Key === 'dataflow-runner:execution' && t.Value === report.executionArn),
+  );
+  const running = launched.filter((c) => ACTIVE.includes(c.Status.State) && !except.includes(c.Id));
+  assert.deepEqual(
+    running.map((c) => `${c.Id} ${c.Status.State}`),
+    [],
+    'clusters launched by the run are still running',
+  );
+  return launched;
+}
+
+/** Cluster by id from the emulator. */
+export async function clusterById(env, id) {
+  return (await env.clusters()).find((c) => c.Id === id);
+}
+
+/** The names of the states the execution entered, in order. */
+export function path(report) {
+  return report.events.filter((e) => e.type === 'StateEntered').map((e) => e.state.name);
+}
+
+/** Short explanation for assertion messages. */
+export function explain(report) {
+  return `${report.status} ${report.error ?? ''} ${report.cause ?? ''} after ${path(report).slice(-8).join(' → ')}`;
+}
