@@ -97,7 +97,10 @@ pub const FIXED_NOW_VAR: &str = "DATAFLOW_RUNNER_NOW";
 
 impl TemplateEnv for ProcessEnv {
     fn now(&self) -> DateTime<FixedOffset> {
-        match std::env::var(FIXED_NOW_VAR).ok().and_then(|s| DateTime::parse_from_rfc3339(&s).ok()) {
+        match std::env::var(FIXED_NOW_VAR)
+            .ok()
+            .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+        {
             Some(fixed) => fixed.with_timezone(&Local).fixed_offset(),
             None => Local::now().fixed_offset(),
         }

@@ -2,7 +2,7 @@
 //! environment a Lambda offers, and decoding/encoding of events.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use serde::de::DeserializeOwned;
@@ -17,7 +17,8 @@ use crate::source::SdkS3;
 pub struct Aws {
     base: SdkConfig,
     emr: Mutex<HashMap<String, SdkEmr>>,
-    s3: SdkS3,
+    /// Made on first use, so the functions that never read S3 do not carry its client.
+    s3: OnceLock<SdkS3>,
 }
 
 impl Aws {
@@ -27,17 +28,10 @@ impl Aws {
     }
 
     pub fn from_config(base: SdkConfig) -> Self {
-        let s3 = SdkS3 {
-            client: aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(&base)
-                    .force_path_style(true)
-                    .build(),
-            ),
-        };
         Self {
             base,
             emr: Mutex::new(HashMap::new()),
-            s3,
+            s3: OnceLock::new(),
         }
     }
 
@@ -58,7 +52,14 @@ impl Aws {
     }
 
     pub fn s3(&self) -> &SdkS3 {
-        &self.s3
+        self.s3.get_or_init(|| {
+            let conf = aws_sdk_s3::config::Builder::from(&self.base)
+                .force_path_style(true)
+                .build();
+            SdkS3 {
+                client: aws_sdk_s3::Client::from_conf(conf),
+            }
+        })
     }
 }
 

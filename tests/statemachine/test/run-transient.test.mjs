@@ -3,7 +3,10 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { FunctionError } from '../lib/harness.mjs';
+import { examplesDir } from '../lib/paths.mjs';
 import {
   assertNothingLeftRunning,
   clusterById,
@@ -288,5 +291,29 @@ test('a launch that fails after RunJobFlow took effect: the clusters tagged with
     const clusters = await env.clusters();
     assert.equal(clusters.length, 1);
     assert.equal(clusters[0].Status.State, 'TERMINATING');
+  });
+});
+
+test('the examples in examples/executions run as given (inline configs; s3:// configs in moto)', async () => {
+  const example = (f) => JSON.parse(readFileSync(join(examplesDir, 'executions', f), 'utf8'));
+  await withEnvironment({ s3: true }, async (env) => {
+    const inline = await env.run('run-transient', example('run-transient-inline.json'));
+    assert.equal(inline.status, 'SUCCEEDED', explain(inline));
+    assert.equal(inline.output.clusterName, 'adhoc-report-2026-11-25');
+    await assertNothingLeftRunning(env, inline);
+
+    const fromS3 = example('run-transient.json');
+    await env.moto.createBucket('acme-dataflow-configs');
+    for (const [uri, text] of [
+      [fromS3.cluster, sparkClusterText],
+      [fromS3.playbook, sparkPlaybookText],
+    ]) {
+      const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+      await env.moto.putText(bucket, key, text);
+    }
+    const report = await env.run('run-transient', fromS3);
+    assert.equal(report.status, 'SUCCEEDED', explain(report));
+    assert.equal(report.output.steps.length, 3);
+    await assertNothingLeftRunning(env, report);
   });
 });
