@@ -108,6 +108,12 @@ async fn launch(
     launch_cluster(e, |r| aws.emr(r), &NoS3, &ProcessEnv, now(h)).await
 }
 
+/// Launches a persistent cluster for run `key`; returns its id.
+async fn up(aws: &Aws, h: &EmulatorHandle, name: &str, key: &str) -> String {
+    let event = launch_event(cluster_config(name), None, "persistent", key);
+    launch(aws, h, &event).await.unwrap().cluster_id
+}
+
 async fn check(
     emr: &SdkEmr,
     h: &EmulatorHandle,
@@ -210,14 +216,8 @@ async fn when_launch_is_repeated_for_the_same_run_should_return_the_same_cluster
     assert!(second.already_launched);
     assert_eq!(h.calls().count("RunJobFlow"), 1);
     // another run with the same config is another cluster
-    let other = launch(
-        &aws,
-        &h,
-        &launch_event(cluster_config("nightly"), None, "persistent", "exec-3"),
-    )
-    .await
-    .unwrap();
-    assert_ne!(other.cluster_id, first.cluster_id);
+    let other = up(&aws, &h, "nightly", "exec-3").await;
+    assert_ne!(other, first.cluster_id);
 }
 
 #[tokio::test]
@@ -284,18 +284,12 @@ fn add_event(id: &str, pb: Value, key: &str) -> AddStepsEvent {
 async fn when_add_steps_is_retried_after_a_lost_response_should_queue_the_steps_once() {
     let h = emulator(json!({})).await;
     let aws = aws(&h, true).await;
-    let up = launch(
-        &aws,
-        &h,
-        &launch_event(cluster_config("shared"), None, "persistent", "up-1"),
-    )
-    .await
-    .unwrap();
+    let up_id = up(&aws, &h, "shared", "up-1").await;
     h.set_faults(Faults::none().with_lost_responses("AddJobFlowSteps", 1))
         .unwrap();
     let emr = aws.emr(None);
     let e = add_event(
-        &up.cluster_id,
+        &up_id,
         playbook(&[("One", "CONTINUE", &[]), ("Two", "CONTINUE", &[])]),
         "run-1",
     );
@@ -307,10 +301,10 @@ async fn when_add_steps_is_retried_after_a_lost_response_should_queue_the_steps_
         .await
         .unwrap();
     assert!(retried.already_added);
-    assert_eq!(h.cluster(&up.cluster_id).unwrap().steps.len(), 2);
+    assert_eq!(h.cluster(&up_id).unwrap().steps.len(), 2);
     assert_eq!(h.calls().count("AddJobFlowSteps"), 1);
     let names: Vec<String> = h
-        .cluster(&up.cluster_id)
+        .cluster(&up_id)
         .unwrap()
         .steps
         .iter()
@@ -320,7 +314,7 @@ async fn when_add_steps_is_retried_after_a_lost_response_should_queue_the_steps_
     // the same playbook in another run is added again
     let again = add_steps(
         &add_event(
-            &up.cluster_id,
+            &up_id,
             playbook(&[("One", "CONTINUE", &[]), ("Two", "CONTINUE", &[])]),
             "run-2",
         ),
@@ -332,7 +326,7 @@ async fn when_add_steps_is_retried_after_a_lost_response_should_queue_the_steps_
     .await
     .unwrap();
     assert!(!again.already_added);
-    assert_eq!(h.cluster(&up.cluster_id).unwrap().steps.len(), 4);
+    assert_eq!(h.cluster(&up_id).unwrap().steps.len(), 4);
 }
 
 #[tokio::test]
@@ -363,15 +357,9 @@ async fn when_sixty_steps_run_should_page_through_all_of_them() {
     assert_eq!(last.steps.len(), 60);
     assert_eq!(last.steps[0].name, "step 1");
     // run mode: 60 step ids, asked for ten at a time
-    let up = launch(
-        &aws,
-        &h,
-        &launch_event(cluster_config("big-up"), None, "persistent", "big-up"),
-    )
-    .await
-    .unwrap();
+    let up_id = up(&aws, &h, "big-up", "big-up").await;
     let added = add_steps(
-        &add_event(&up.cluster_id, playbook(&steps), "big-run"),
+        &add_event(&up_id, playbook(&steps), "big-run"),
         &emr,
         &NoS3,
         &ProcessEnv,
@@ -380,7 +368,7 @@ async fn when_sixty_steps_run_should_page_through_all_of_them() {
     .await
     .unwrap();
     assert_eq!(added.step_ids.len(), 60);
-    let (last, _) = poll_until_finished(&emr, &h, &up.cluster_id, Mode::Run, &added.step_ids).await;
+    let (last, _) = poll_until_finished(&emr, &h, &up_id, Mode::Run, &added.step_ids).await;
     assert_eq!(last.phase, Phase::Succeeded, "{last:?}");
     assert_eq!(last.steps.len(), 60);
 }
@@ -464,20 +452,10 @@ async fn when_bootstrap_fails_or_an_instance_dies_should_name_the_failure() {
 async fn when_emr_throttles_or_fails_should_surface_retryable_names() {
     let h = emulator(json!({})).await;
     let aws_no_retry = aws(&h, false).await;
-    let up = launch(
-        &aws_no_retry,
-        &h,
-        &launch_event(cluster_config("t"), None, "persistent", "t"),
-    )
-    .await
-    .unwrap();
+    let up_id = up(&aws_no_retry, &h, "t", "t").await;
     h.set_faults(Faults::none().with_throttle_share(1.0, 7))
         .unwrap();
-    let e: CheckEvent = decode(
-        "check-status",
-        json!({"clusterId": up.cluster_id, "mode": "up"}),
-    )
-    .unwrap();
+    let e: CheckEvent = decode("check-status", json!({"clusterId": up_id, "mode": "up"})).unwrap();
     let err = check_status(&e, &aws_no_retry.emr(None), now(&h), 0.0)
         .await
         .unwrap_err();
@@ -509,27 +487,21 @@ async fn when_asked_to_terminate_should_end_only_managed_clusters() {
     let h = emulator(json!({})).await;
     let aws = aws(&h, true).await;
     let emr = aws.emr(None);
-    let ours = launch(
-        &aws,
-        &h,
-        &launch_event(cluster_config("ours"), None, "persistent", "exec-t"),
-    )
-    .await
-    .unwrap();
+    let ours = up(&aws, &h, "ours", "exec-t").await;
     let direct = |id: &str, force: bool| {
         TerminateEvent::parse(&json!({"clusterId": id, "force": force})).unwrap()
     };
-    let out = terminate(&direct(&ours.cluster_id, false), &emr, now(&h))
+    let out = terminate(&direct(&ours, false), &emr, now(&h))
         .await
         .unwrap();
-    assert_eq!(out.terminated, [ours.cluster_id.clone()]);
+    assert_eq!(out.terminated, [ours.clone()]);
     h.advance(120.0);
-    let again = terminate(&direct(&ours.cluster_id, false), &emr, now(&h))
+    let again = terminate(&direct(&ours, false), &emr, now(&h))
         .await
         .unwrap();
     assert_eq!(
         again.already_terminated,
-        [ours.cluster_id.clone()],
+        [ours.clone()],
         "terminating twice is success"
     );
 
@@ -550,20 +522,8 @@ async fn when_an_execution_is_aborted_should_terminate_the_clusters_it_launched(
     let h = emulator(json!({})).await;
     let aws = aws(&h, true).await;
     let emr = aws.emr(None);
-    let a = launch(
-        &aws,
-        &h,
-        &launch_event(cluster_config("a"), None, "persistent", "aborted"),
-    )
-    .await
-    .unwrap();
-    let b = launch(
-        &aws,
-        &h,
-        &launch_event(cluster_config("b"), None, "persistent", "still-running"),
-    )
-    .await
-    .unwrap();
+    let a = up(&aws, &h, "a", "aborted").await;
+    let b = up(&aws, &h, "b", "still-running").await;
     // the real shape of the EventBridge event
     let event = json!({
         "version": "0", "id": "315c1398-40ff-a850-213b-158f73e60175",
@@ -581,16 +541,10 @@ async fn when_an_execution_is_aborted_should_terminate_the_clusters_it_launched(
     let out = terminate(&TerminateEvent::parse(&event).unwrap(), &emr, now(&h))
         .await
         .unwrap();
-    assert_eq!(out.terminated, [a.cluster_id.clone()]);
+    assert_eq!(out.terminated, [a.clone()]);
     h.advance(120.0);
-    assert_eq!(
-        h.cluster(&a.cluster_id).unwrap().state.to_string(),
-        "TERMINATED"
-    );
-    assert_ne!(
-        h.cluster(&b.cluster_id).unwrap().state.to_string(),
-        "TERMINATED"
-    );
+    assert_eq!(h.cluster(&a).unwrap().state.to_string(), "TERMINATED");
+    assert_ne!(h.cluster(&b).unwrap().state.to_string(), "TERMINATED");
 }
 
 /// Test-only helpers over the same port.

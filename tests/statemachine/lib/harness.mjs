@@ -113,13 +113,14 @@ export class Environment {
    * Runs one execution to its end.
    * @param {string} machine run-transient | up | run | down
    * @param {object} input execution input
-   * @param {{name?: string, definition?: object, repeatTasks?: boolean, inject?: Function}} options
+   * @param {{name?: string, definition?: object, repeatTasks?: boolean, inject?: Function, countCallsPerInvocation?: boolean}} options
    *   definition: used instead of the file's (bench variants); repeatTasks: invoke every Task's
    *   function twice with the same event and use the second answer, as a retry or a redrive of a
    *   state that already took effect would; inject({fn, state, attempt}): an error to fail that
-   *   invocation with instead of invoking the function (a Lambda service fault, a crashed function)
+   *   invocation with instead of invoking the function (a Lambda service fault, a crashed function);
+   *   countCallsPerInvocation: record the EMR calls each invocation made (record.emrCalls)
    */
-  async run(machine, input, { name, definition, repeatTasks = false, inject } = {}) {
+  async run(machine, input, { name, definition, repeatTasks = false, inject, countCallsPerInvocation = false } = {}) {
     const def = definition ?? loadDefinition(machine);
     executionCounter += 1;
     const executionName = name ?? `${machine}-${process.pid}-${executionCounter}`;
@@ -160,6 +161,7 @@ export class Environment {
         }
         const record = { fn, state: stateName, at: elapsed(), virtualTime: this.virtualNow, input: taskInput };
         report.invocations.push(record);
+        const callsBeforeInvocation = countCallsPerInvocation ? (await this.emulator.calls()).total : 0;
         try {
           const injected = inject?.({ fn, state: stateName, attempt: report.invocations.filter((i) => i.fn === fn).length });
           if (injected) throw injected;
@@ -171,6 +173,8 @@ export class Environment {
         } catch (e) {
           record.error = { name: e.name, message: e.message };
           throw e;
+        } finally {
+          if (countCallsPerInvocation) record.emrCalls = (await this.emulator.calls()).total - callsBeforeInvocation;
         }
       };
     }

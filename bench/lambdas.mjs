@@ -1,0 +1,129 @@
+// `make bench`, first part: each Lambda's release artifact measured under a local Lambda Runtime API
+// (the protocol lambda_runtime speaks inside real Lambda), against the local EMR emulator.
+//   cold start  = process start -> first invocation answered (init shown separately: start -> first GET /next)
+//   warm        = one invocation, median and p95 of 30, minus the emulator's own time for its EMR calls
+//   peak RSS    = VmHWM of the process after those invocations
+//   zip         = target/lambda/<name>/bootstrap.zip, as deployed
+// Results: bench/results/lambdas.json and a table on stdout.
+import '../tests/statemachine/lib/polyfill.mjs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Emulator } from '../tests/statemachine/lib/emulator.mjs';
+import { LambdaFunction } from '../tests/statemachine/lib/lambda-runtime.mjs';
+import { repoRoot } from '../tests/statemachine/lib/paths.mjs';
+
+const FUNCTIONS = ['launch-cluster', 'add-steps', 'check-status', 'terminate-cluster'];
+const WARM = 30;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const ms = (ns) => Number(ns) / 1e6;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))];
+
+function peakRssKiB(pid) {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : null;
+}
+
+function extract(name) {
+  const zip = join(repoRoot, 'target', 'lambda', name, 'bootstrap.zip');
+  const dir = mkdtempSync(join(tmpdir(), `${name}-`));
+  execFileSync('unzip', ['-q', '-o', zip, '-d', dir]);
+  return { zip, zipBytes: statSync(zip).size, binary: join(dir, 'bootstrap') };
+}
+
+const cluster = JSON.parse(readFileSync(join(repoRoot, 'tests/reference/real/01-dfr-sample-cluster-1-1-0.json'), 'utf8'));
+const playbook = JSON.parse(readFileSync(join(repoRoot, 'tests/reference/real/02-dfr-sample-playbook-1-0-1.json'), 'utf8'));
+
+/** The event each function gets, and how many EMR calls it makes in steady state. */
+function events(clusterId, i) {
+  return {
+    'launch-cluster': { event: { cluster, lifecycle: 'persistent', run: { key: `bench-${i}` } }, emrCalls: 2 },
+    'add-steps': { event: { clusterId, playbook, run: { key: `bench-steps-${i}` } }, emrCalls: 3 },
+    'check-status': { event: { clusterId, mode: 'up' }, emrCalls: 1 },
+    'terminate-cluster': { event: { clusterId }, emrCalls: 1 },
+  };
+}
+
+async function emulatorCallMs(url, clusterId) {
+  const times = [];
+  for (let i = 0; i < 50; i++) {
+    const t = process.hrtime.bigint();
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'ElasticMapReduce.DescribeCluster' },
+      body: JSON.stringify({ ClusterId: clusterId }),
+    });
+    await res.text();
+    times.push(ms(process.hrtime.bigint() - t));
+  }
+  return median(times);
+}
+
+const emulator = await new Emulator().start();
+const env = {
+  AWS_ENDPOINT_URL_EMR: emulator.url,
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'bench',
+  AWS_SECRET_ACCESS_KEY: 'bench',
+  RUST_LOG: 'warn',
+};
+const results = [];
+let clusterId;
+try {
+  // a cluster for the functions that need one
+  const setup = new LambdaFunction('launch-cluster', extract('launch-cluster').binary, env);
+  await setup.start();
+  clusterId = (await setup.invoke({ cluster, lifecycle: 'persistent', run: { key: 'bench-setup' } })).clusterId;
+  await setup.stop();
+  const emrCallMs = await emulatorCallMs(emulator.url, clusterId);
+
+  for (const name of FUNCTIONS) {
+    const { zipBytes, binary } = extract(name);
+    const fn = new LambdaFunction(name, binary, env);
+    const t0 = process.hrtime.bigint();
+    await fn.start();
+    while (!fn.waiting) await sleep(0.2);
+    const init = ms(process.hrtime.bigint() - t0);
+    const { event, emrCalls } = events(clusterId, 0)[name];
+    await fn.invoke(event);
+    const cold = ms(process.hrtime.bigint() - t0);
+    const warm = [];
+    for (let i = 1; i <= WARM; i++) {
+      const e = events(clusterId, i)[name];
+      const t = process.hrtime.bigint();
+      await fn.invoke(e.event);
+      warm.push(ms(process.hrtime.bigint() - t) - e.emrCalls * emrCallMs);
+    }
+    const rss = peakRssKiB(fn.process.pid);
+    await fn.stop();
+    results.push({
+      function: name,
+      initMs: +init.toFixed(1),
+      coldStartMs: +cold.toFixed(1),
+      warmMedianMs: +Math.max(0, median(warm)).toFixed(2),
+      warmP95Ms: +Math.max(0, p95(warm)).toFixed(2),
+      emrCallsPerInvocation: emrCalls,
+      peakRssMiB: +(rss / 1024).toFixed(1),
+      zipMiB: +(zipBytes / 1048576).toFixed(2),
+    });
+  }
+  const report = {
+    measured: new Date().toISOString(),
+    how: `release zips from \`make package\` (${process.arch}), run under a local Lambda Runtime API against the EMR emulator on loopback; warm = ${WARM} invocations minus ${emrCallMs.toFixed(2)} ms per EMR call (the emulator's median DescribeCluster round trip)`,
+    machine: `${(await import('node:os')).cpus().length} cores, Node ${process.version}`,
+    results,
+  };
+  writeFileSync(join(repoRoot, 'bench/results/lambdas.json'), JSON.stringify(report, null, 2) + '\n');
+  console.log(`Lambdas (${report.how})\n`);
+  console.log('function           init ms  cold start ms  warm median ms  warm p95 ms  peak RSS MiB  zip MiB');
+  for (const r of results) {
+    console.log(
+      `${r.function.padEnd(18)} ${String(r.initMs).padStart(7)}  ${String(r.coldStartMs).padStart(13)}  ${String(r.warmMedianMs).padStart(14)}  ${String(r.warmP95Ms).padStart(11)}  ${String(r.peakRssMiB).padStart(12)}  ${String(r.zipMiB).padStart(7)}`,
+    );
+  }
+} finally {
+  await emulator.stop();
+}
