@@ -494,14 +494,14 @@ async fn when_asked_to_terminate_should_end_only_managed_clusters() {
     let out = terminate(&direct(&ours, false), &emr, now(&h))
         .await
         .unwrap();
-    assert_eq!(out.terminated, [ours.clone()]);
+    assert_eq!(out.terminated, vec![ours.clone()]);
     h.advance(120.0);
     let again = terminate(&direct(&ours, false), &emr, now(&h))
         .await
         .unwrap();
     assert_eq!(
         again.already_terminated,
-        [ours.clone()],
+        vec![ours.clone()],
         "terminating twice is success"
     );
 
@@ -541,7 +541,7 @@ async fn when_an_execution_is_aborted_should_terminate_the_clusters_it_launched(
     let out = terminate(&TerminateEvent::parse(&event).unwrap(), &emr, now(&h))
         .await
         .unwrap();
-    assert_eq!(out.terminated, [a.clone()]);
+    assert_eq!(out.terminated, vec![a.clone()]);
     h.advance(120.0);
     assert_eq!(h.cluster(&a).unwrap().state.to_string(), "TERMINATED");
     assert_ne!(h.cluster(&b).unwrap().state.to_string(), "TERMINATED");
