@@ -1,16 +1,28 @@
-# The front door. `make demo` runs the main job; `make test` verifies everything; `make bench` measures.
+# The front door. `make demo` runs the main job locally; `make test` verifies everything; `make bench` measures.
+# Tools the project needs beyond Rust, Python 3 and Node are installed by these targets into .tools/, .venv/ and
+# tests/statemachine/ (pinned: requirements-*.txt, package-lock.json).
 SHELL := /bin/bash
 CARGO ?= cargo
+FUNCTIONS := launch-cluster add-steps check-status terminate-cluster
+SM := tests/statemachine
+# Lambda architecture for `make package`: arm64 is what infra/template.yaml deploys. `make bench` builds for the
+# machine it runs on (LAMBDA_ARCH=host) so it can execute what it measures.
+LAMBDA_ARCH ?= arm64
+LAMBDA_TOOLS := .tools/venv/.installed
 
-.PHONY: all build test lint fmt-check clippy unit demo bench clean
+.PHONY: all build bins test fmt-check clippy unit infra-check statemachine-test demo bench bench-lambdas \
+        bench-statemachine package clean
 
 all: build
 
 build:
 	$(CARGO) build --workspace --release
 
-# Everything that verifies the project. CI runs exactly this (see .ci/run).
-test: fmt-check clippy unit
+bins:
+	$(CARGO) build --workspace --bins
+
+# Everything that verifies the project. CI runs exactly this (.ci/run).
+test: fmt-check clippy unit infra-check statemachine-test
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -21,11 +33,40 @@ clippy:
 unit:
 	$(CARGO) test --workspace
 
-# Until the state machines land: show what the example configs ask EMR to do.
-demo:
-	$(CARGO) build --release -p dfr-cli
-	./target/release/dataflow-runner validate --emr-config examples/spark/cluster.json --emr-playbook examples/spark/playbook.json --vars-file examples/spark/vars.json
-	./target/release/dataflow-runner plan --transient --emr-config examples/spark/cluster.json --emr-playbook examples/spark/playbook.json --vars-file examples/spark/vars.json
+infra-check:
+	bash infra/check.sh
+
+$(SM)/node_modules/.package-lock.json: $(SM)/package-lock.json
+	npm ci --prefix $(SM) --no-audit --no-fund
+
+statemachine-test: bins $(SM)/node_modules/.package-lock.json
+	npm test --prefix $(SM)
+
+# The main job, locally: run-transient of examples/spark through the real state machine, the real Lambda binaries
+# and the EMR emulator; then the failing example, to show what a user sees.
+demo: bins $(SM)/node_modules/.package-lock.json
+	npm run demo --prefix $(SM)
+
+$(LAMBDA_TOOLS): requirements-lambda.txt
+	python3 -m venv .tools/venv
+	.tools/venv/bin/pip install --quiet --disable-pip-version-check -r requirements-lambda.txt
+	touch $@
+
+# Release zips, one per function: target/lambda/<function>/bootstrap.zip (what infra/template.yaml deploys).
+package: $(LAMBDA_TOOLS)
+	PATH="$(abspath .tools/venv/bin):$$PATH" $(CARGO) lambda build --release --output-format zip \
+	  $(if $(filter host,$(LAMBDA_ARCH)),--compiler cargo,--$(LAMBDA_ARCH)) $(addprefix -p ,$(FUNCTIONS))
+
+bench: bench-lambdas bench-statemachine
+
+bench-lambdas:
+	$(MAKE) package LAMBDA_ARCH=host
+	$(CARGO) build --release -p emr-emulator
+	node bench/lambdas.mjs
+
+bench-statemachine: bins $(SM)/node_modules/.package-lock.json
+	npm run bench --prefix $(SM)
 
 clean:
 	$(CARGO) clean
+	rm -rf .tools $(SM)/node_modules

@@ -6,8 +6,6 @@
 import { spawn } from 'node:child_process';
 import { binary } from './paths.mjs';
 
-export const ACTIVE_STATES = ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING'];
-
 export class Emulator {
   constructor({ log } = {}) {
     this.log = log;
@@ -92,11 +90,4 @@ export class Emulator {
     await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
     if (child.exitCode === null) child.kill('SIGKILL');
   }
-}
-
-/** Writes per operation (EMR calls that change something). */
-export const WRITE_OPERATIONS = ['RunJobFlow', 'AddJobFlowSteps', 'TerminateJobFlows', 'CancelSteps', 'AddTags', 'RemoveTags', 'SetTerminationProtection'];
-
-export function countCalls(calls, operations) {
-  return operations.reduce((n, op) => n + (calls.operations?.[op]?.calls ?? 0), 0);
 }

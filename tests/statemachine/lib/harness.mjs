@@ -15,7 +15,7 @@
 
 import './polyfill.mjs';
 import { ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
-import { countCalls, Emulator } from './emulator.mjs';
+import { Emulator } from './emulator.mjs';
 import { FUNCTIONS, functionOfArn, loadDefinition, states } from './definitions.mjs';
 import { LambdaFunction } from './lambda-runtime.mjs';
 import { Moto } from './moto.mjs';
@@ -36,12 +36,20 @@ function valueAt(path, input) {
   return v;
 }
 
-/** Seconds a Wait state asks for, given its input. */
-function waitSeconds(state, input) {
+/**
+ * Seconds a Wait state asks for, given its input. The interpreter does not evaluate a Wait whose
+ * duration is overridden, so this is where a bad SecondsPath must fail, as it would on AWS.
+ */
+function waitSeconds(name, state, input) {
   if (typeof state.Seconds === 'number') return state.Seconds;
-  if (state.SecondsPath) return Number(valueAt(state.SecondsPath, input)) || 0;
-  const at = state.Timestamp ?? (state.TimestampPath ? valueAt(state.TimestampPath, input) : undefined);
-  return at ? Math.max(0, (Date.parse(at) - Date.now()) / 1000) : 0;
+  if (state.SecondsPath) {
+    const seconds = valueAt(state.SecondsPath, input);
+    if (!Number.isInteger(seconds) || seconds < 0) {
+      throw new Error(`Wait "${name}": SecondsPath ${state.SecondsPath} is ${JSON.stringify(seconds)}, not a non-negative integer (States.Runtime on AWS)`);
+    }
+    return seconds;
+  }
+  throw new Error(`Wait "${name}": only Seconds and SecondsPath are simulated`);
 }
 
 export class Environment {
@@ -184,14 +192,20 @@ export class Environment {
       overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: waitOverrides, retryIntervalOverrides: retryOverrides },
       context: { Execution: { Name: executionName, Id: executionArn, RoleArn: `arn:aws:iam::${ACCOUNT}:role/dataflow-runner` } },
     });
+    let harnessError;
     const consumed = (async () => {
       for await (const ev of execution.eventLogs) {
         const entry = { ...ev, at: elapsed() };
         report.events.push(entry);
         if (ev.type === 'StateEntered' && stateByName[ev.state.name]?.Type === 'Wait') {
-          const seconds = waitSeconds(stateByName[ev.state.name], ev.state.input);
-          entry.waitSeconds = seconds;
-          this.pendingAdvance += seconds;
+          try {
+            const seconds = waitSeconds(ev.state.name, stateByName[ev.state.name], ev.state.input);
+            entry.waitSeconds = seconds;
+            this.pendingAdvance += seconds;
+          } catch (e) {
+            harnessError ??= e;
+            execution.abort();
+          }
         }
       }
     })();
@@ -212,10 +226,12 @@ export class Environment {
           report.causeJson = undefined;
         }
       } else {
-        throw e;
+        await consumed;
+        throw harnessError ?? e;
       }
     }
     await consumed;
+    if (harnessError) throw harnessError;
     await this.syncClock();
     report.virtualSeconds = this.virtualNow - startVirtual;
     const callsAfter = await this.emulator.calls();
@@ -279,15 +295,4 @@ export function metrics(report, def) {
   };
 }
 
-/** Clusters the execution launched that are still active (STARTING … WAITING). */
-export async function activeClustersOf(env, report) {
-  const clusters = await env.clusters();
-  return clusters.filter(
-    (c) =>
-      ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING'].includes(c.Status.State) &&
-      (report.launchedClusterIds.includes(c.Id) || c.Tags?.some((t) => t.Key === 'dataflow-runner:execution' && t.Value === report.executionArn)),
-  );
-}
-
-export { countCalls };
 export { FunctionError } from './lambda-runtime.mjs';

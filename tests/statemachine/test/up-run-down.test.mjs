@@ -204,3 +204,20 @@ test('down: an unknown cluster is ClusterNotFound', async () => {
     assert.equal(report.causeJson.clusterId, 'j-NOSUCHCLUSTER1');
   });
 });
+
+test('redrive safety: up → run → down with every Task run twice gives the same outcome', async () => {
+  await withEnvironment({}, async (env) => {
+    const twice = { repeatTasks: true };
+    const up = await env.run('up', { cluster: sparkClusterText, vars: varsFor('twice') }, twice);
+    assert.equal(up.status, 'SUCCEEDED', explain(up));
+    assert.equal((await env.clusters()).length, 1, 'one cluster');
+    const { clusterId } = up.output;
+    const run = await env.run('run', { clusterId, playbook: playbook([step('One'), step('Two')]) }, twice);
+    assert.equal(run.status, 'SUCCEEDED', explain(run));
+    assert.equal((await clusterById(env, clusterId)).Steps.length, 2, 'the steps were added once');
+    const down = await env.run('down', { clusterId }, twice);
+    assert.equal(down.status, 'SUCCEEDED', explain(down));
+    assert.equal(down.emrCalls.operations.TerminateJobFlows.calls, 1);
+    await assertNothingLeftRunning(env, up);
+  });
+});
