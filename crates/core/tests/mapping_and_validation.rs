@@ -26,12 +26,20 @@ fn cluster(schema: &str, patch: impl FnOnce(&mut Value)) -> Value {
 }
 
 fn plan_of(config: &Value) -> Value {
-    let loaded = cluster_from_text("c.json", &serde_json::to_string_pretty(config).unwrap()).unwrap();
-    serde_json::to_value(plan::run_job_flow(&loaded.config, Lifecycle::Persistent, None)).unwrap()
+    let loaded =
+        cluster_from_text("c.json", &serde_json::to_string_pretty(config).unwrap()).unwrap();
+    serde_json::to_value(plan::run_job_flow(
+        &loaded.config,
+        Lifecycle::Persistent,
+        None,
+    ))
+    .unwrap()
 }
 
 fn errors_of(config: &Value) -> String {
-    cluster_from_text("c.json", &serde_json::to_string_pretty(config).unwrap()).unwrap_err().to_string()
+    cluster_from_text("c.json", &serde_json::to_string_pretty(config).unwrap())
+        .unwrap_err()
+        .to_string()
 }
 
 #[test]
@@ -45,8 +53,13 @@ fn ami_versions_are_parsed_on_the_whole_major_number() {
         let p = plan_of(&cluster(LEGACY, |d| d["ec2"]["amiVersion"] = json!(ami)));
         assert_eq!(p[key], value, "{ami}");
     }
-    let e = errors_of(&cluster(LEGACY, |d| d["ec2"]["amiVersion"] = json!("latest")));
-    assert!(e.contains("data.ec2.amiVersion: \"latest\" is not an EMR release version"), "{e}");
+    let e = errors_of(&cluster(LEGACY, |d| {
+        d["ec2"]["amiVersion"] = json!("latest")
+    }));
+    assert!(
+        e.contains("data.ec2.amiVersion: \"latest\" is not an EMR release version"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -66,10 +79,18 @@ fn groups_with_no_instances_are_left_out_and_a_bid_means_spot() {
     let p = plan_of(&cluster(LEGACY, |_| {}));
     let groups = p["Instances"]["InstanceGroups"].as_array().unwrap();
     assert_eq!(groups.len(), 2, "task has count 0");
-    let p = plan_of(&cluster(LEGACY, |d| d["ec2"]["instances"]["task"]["count"] = json!(3)));
+    let p = plan_of(&cluster(LEGACY, |d| {
+        d["ec2"]["instances"]["task"]["count"] = json!(3)
+    }));
     let task = &p["Instances"]["InstanceGroups"][2];
-    assert_eq!((task["Market"].as_str(), task["BidPrice"].as_str()), (Some("SPOT"), Some("0.1")));
-    assert!(p["Instances"]["InstanceGroups"][1].get("Market").is_none(), "core stays on demand");
+    assert_eq!(
+        (task["Market"].as_str(), task["BidPrice"].as_str()),
+        (Some("SPOT"), Some("0.1"))
+    );
+    assert!(
+        p["Instances"]["InstanceGroups"][1].get("Market").is_none(),
+        "core stays on demand"
+    );
 }
 
 #[test]
@@ -79,7 +100,15 @@ fn absent_optionals_are_not_sent() {
         d.as_object_mut().unwrap().remove("logUri");
     }));
     assert!(p["Instances"].get("Ec2KeyName").is_none());
-    for key in ["LogUri", "SecurityConfiguration", "Tags", "BootstrapActions", "Configurations", "Applications", "Steps"] {
+    for key in [
+        "LogUri",
+        "SecurityConfiguration",
+        "Tags",
+        "BootstrapActions",
+        "Configurations",
+        "Applications",
+        "Steps",
+    ] {
         assert!(p.get(key).is_none(), "{key}");
     }
 }
@@ -105,16 +134,34 @@ fn new_schema_fields_map_to_emr() {
         d["managedScaling"] = json!({"unitType": "InstanceFleetUnits", "minimumCapacityUnits": 2, "maximumCapacityUnits": 20});
     }));
     assert_eq!(p["ReleaseLabel"], "emr-7.5.0");
-    assert_eq!(p["Instances"]["Ec2SubnetIds"], json!(["subnet-1", "subnet-2"]));
-    assert_eq!(p["Instances"]["AdditionalMasterSecurityGroups"], json!(["sg-01"]));
+    assert_eq!(
+        p["Instances"]["Ec2SubnetIds"],
+        json!(["subnet-1", "subnet-2"])
+    );
+    assert_eq!(
+        p["Instances"]["AdditionalMasterSecurityGroups"],
+        json!(["sg-01"])
+    );
     let core = &p["Instances"]["InstanceFleets"][1];
     assert_eq!(core["InstanceFleetType"], "CORE");
-    assert_eq!(core["InstanceTypeConfigs"][0]["BidPriceAsPercentageOfOnDemandPrice"], 80.0);
-    assert_eq!(core["LaunchSpecifications"]["SpotSpecification"]["AllocationStrategy"], "price-capacity-optimized");
-    assert_eq!((p["CustomAmiId"].as_str(), p["EbsRootVolumeSize"].as_i64()), (Some("ami-0abc"), Some(30)));
+    assert_eq!(
+        core["InstanceTypeConfigs"][0]["BidPriceAsPercentageOfOnDemandPrice"],
+        80.0
+    );
+    assert_eq!(
+        core["LaunchSpecifications"]["SpotSpecification"]["AllocationStrategy"],
+        "price-capacity-optimized"
+    );
+    assert_eq!(
+        (p["CustomAmiId"].as_str(), p["EbsRootVolumeSize"].as_i64()),
+        (Some("ami-0abc"), Some(30))
+    );
     assert_eq!(p["StepConcurrencyLevel"], 4);
     assert_eq!(p["AutoTerminationPolicy"]["IdleTimeout"], 900);
-    assert_eq!(p["ManagedScalingPolicy"]["ComputeLimits"]["UnitType"], "InstanceFleetUnits");
+    assert_eq!(
+        p["ManagedScalingPolicy"]["ComputeLimits"]["UnitType"],
+        "InstanceFleetUnits"
+    );
 }
 
 #[test]
@@ -131,20 +178,33 @@ fn steps_map_with_defaults_main_class_and_properties() {
     assert_eq!(r["JobFlowId"], "j-1");
     assert_eq!(r["Steps"][0]["ActionOnFailure"], "CANCEL_AND_WAIT");
     assert_eq!(r["Steps"][0]["HadoopJarStep"]["MainClass"], "com.x.Main");
-    assert_eq!(r["Steps"][0]["HadoopJarStep"]["Properties"], json!([{"Key": "k", "Value": "v"}]));
-    assert_eq!(r["Steps"][1]["ActionOnFailure"], "TERMINATE_CLUSTER", "the alias is normalised");
+    assert_eq!(
+        r["Steps"][0]["HadoopJarStep"]["Properties"],
+        json!([{"Key": "k", "Value": "v"}])
+    );
+    assert_eq!(
+        r["Steps"][1]["ActionOnFailure"], "TERMINATE_CLUSTER",
+        "the alias is normalised"
+    );
     assert!(r["Steps"][1]["HadoopJarStep"].get("Args").is_none());
 }
 
 #[test]
 fn typos_get_a_did_you_mean_and_misplaced_keys_say_where_they_belong() {
-    let e = errors_of(&cluster(LEGACY, |d| d["ec2"]["instances"]["core"]["cuont"] = json!(2)));
-    assert!(e.contains("data.ec2.instances.core.cuont: unknown field `cuont`"), "{e}");
+    let e = errors_of(&cluster(LEGACY, |d| {
+        d["ec2"]["instances"]["core"]["cuont"] = json!(2)
+    }));
+    assert!(
+        e.contains("data.ec2.instances.core.cuont: unknown field `cuont`"),
+        "{e}"
+    );
     assert!(e.contains("did you mean `count`?"), "{e}");
     let e = errors_of(&cluster(LEGACY, |d| d["subnetId"] = json!("subnet-1")));
     assert!(e.contains("data.subnetId: unknown field `subnetId`"), "{e}");
     assert!(e.contains("belongs under data.ec2.location.vpc"), "{e}");
-    let e = errors_of(&cluster(LEGACY, |d| d["ec2"]["releaseLabel"] = json!("emr-7.5.0")));
+    let e = errors_of(&cluster(LEGACY, |d| {
+        d["ec2"]["releaseLabel"] = json!("emr-7.5.0")
+    }));
     assert!(e.contains(NEW), "a field of the newer schema names it: {e}");
 }
 
@@ -156,29 +216,58 @@ fn every_problem_is_reported_at_once_with_its_line() {
         d["tags"] = json!([{"key": "a"}]);
     }));
     assert!(e.starts_with("3 problems found"), "{e}");
-    assert!(e.contains("data.ec2.instances.core.count: expected a whole number, found \"two\""), "{e}");
-    assert!(e.contains("data.roles.service: required field `service` is missing"), "{e}");
-    assert!(e.contains("data.tags[0].value: required field `value` is missing"), "{e}");
-    assert!(e.lines().nth(1).unwrap().starts_with("  c.json:"), "lines are given: {e}");
+    assert!(
+        e.contains("data.ec2.instances.core.count: expected a whole number, found \"two\""),
+        "{e}"
+    );
+    assert!(
+        e.contains("data.roles.service: required field `service` is missing"),
+        "{e}"
+    );
+    assert!(
+        e.contains("data.tags[0].value: required field `value` is missing"),
+        "{e}"
+    );
+    assert!(
+        e.lines().nth(1).unwrap().starts_with("  c.json:"),
+        "lines are given: {e}"
+    );
 }
 
 #[test]
 fn emr_rules_are_checked_before_launch() {
-    let e = errors_of(&cluster(NEW, |d| d["ec2"]["instanceFleets"] = json!({"master": {"targetOnDemandCapacity": 1, "instanceTypes": [{"type": "m5.xlarge"}]}})));
-    assert!(e.contains("both `instances` and `instanceFleets` are given"), "{e}");
-    let e = errors_of(&cluster(NEW, |d| d["ec2"]["location"] = json!({"vpc": {"subnetIds": ["subnet-1", "subnet-2"]}})));
+    let e = errors_of(&cluster(
+        NEW,
+        |d| d["ec2"]["instanceFleets"] = json!({"master": {"targetOnDemandCapacity": 1, "instanceTypes": [{"type": "m5.xlarge"}]}}),
+    ));
+    assert!(
+        e.contains("both `instances` and `instanceFleets` are given"),
+        "{e}"
+    );
+    let e = errors_of(&cluster(NEW, |d| {
+        d["ec2"]["location"] = json!({"vpc": {"subnetIds": ["subnet-1", "subnet-2"]}})
+    }));
     assert!(e.contains("several subnets need instanceFleets"), "{e}");
     let e = errors_of(&cluster(LEGACY, |d| {
         d["ec2"]["instances"]["core"]["ebsConfiguration"] = json!({"ebsBlockDeviceConfigs": [{"volumeSpecification": {"sizeInGB": 10, "volumeType": "io1"}}]});
     }));
     assert!(e.contains("io1 volumes need iops"), "{e}");
-    let e = errors_of(&json!({"schema": "iglu:com.snowplowanalytics.dataflowrunner/ClusterConfig/avro/1-2-0", "data": {}}));
-    assert!(e.contains("unknown schema") && e.contains("ClusterConfig/avro/1-1-0"), "the accepted URIs are listed: {e}");
+    let e = errors_of(
+        &json!({"schema": "iglu:com.snowplowanalytics.dataflowrunner/ClusterConfig/avro/1-2-0", "data": {}}),
+    );
+    assert!(
+        e.contains("unknown schema") && e.contains("ClusterConfig/avro/1-1-0"),
+        "the accepted URIs are listed: {e}"
+    );
 }
 
 #[test]
 fn concurrent_steps_must_continue_on_failure() {
-    let c = cluster_from_text("c.json", &cluster(NEW, |d| d["stepConcurrencyLevel"] = json!(2)).to_string()).unwrap();
+    let c = cluster_from_text(
+        "c.json",
+        &cluster(NEW, |d| d["stepConcurrencyLevel"] = json!(2)).to_string(),
+    )
+    .unwrap();
     let p = playbook_from_text(
         "p.json",
         &json!({"schema": "iglu:com.snowplowanalytics.dataflowrunner/PlaybookConfig/avro/1-0-1",
@@ -186,7 +275,9 @@ fn concurrent_steps_must_continue_on_failure() {
         .to_string(),
     )
     .unwrap();
-    let e = dfr_core::checks::pair("c.json", &c.config, "p.json", &p.config).unwrap_err().to_string();
+    let e = dfr_core::checks::pair("c.json", &c.config, "p.json", &p.config)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("p.json: data.steps[0].actionOnFailure"), "{e}");
     assert!(e.contains("EMR accepts only CONTINUE"), "{e}");
 }

@@ -75,6 +75,8 @@ pub struct CheckOutput {
     pub steps: Vec<StepOutcome>,
     pub steps_listed: bool,
     pub polls_since_steps: u32,
+    /// Seconds since `since` (or the cluster's creation): what the state machines compare with their timeout.
+    pub elapsed_seconds: i64,
     pub next_poll_seconds: u32,
     pub error: Option<RunError>,
 }
@@ -147,6 +149,7 @@ pub async fn check_status(
             previous.polls_since_steps + 1
         },
         steps: steps.unwrap_or_default(),
+        elapsed_seconds: (now - since).num_seconds().max(0),
         next_poll_seconds: status::next_poll_seconds(
             verdict.phase,
             (now - since).num_seconds(),

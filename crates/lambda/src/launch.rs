@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::emr::Emr;
 use crate::error::Error;
-use crate::run::{Run, TAG_RUN_KEY};
+use crate::run::{Run, TAG_KEEP_ON_FAILURE, TAG_RUN_KEY};
 use crate::source::{self, ConfigInput, ObjectStore};
 
 /// A transient cluster's idle safety net when the config sets none: if whatever watches it dies, EMR still ends it.
@@ -35,6 +35,9 @@ pub struct LaunchEvent {
     /// Idle timeout for the transient safety net; 0 turns it off.
     #[serde(default)]
     pub idle_timeout_seconds: Option<i64>,
+    /// Keep the cluster when the run fails (tagged so the cleanup rule leaves it alone).
+    #[serde(default)]
+    pub keep_on_failure: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,6 +88,12 @@ pub async fn launch_cluster<E: Emr>(
         playbook.as_ref().map(|p| &p.config),
     );
     request.tags.extend(event.run.tags());
+    if event.keep_on_failure {
+        request.tags.push(dfr_core::plan::EmrTag {
+            key: TAG_KEEP_ON_FAILURE.into(),
+            value: "true".into(),
+        });
+    }
     let supports_auto_termination =
         dfr_core::checks::release_major(&cluster.config).is_some_and(|m| m >= 6);
     let idle = event

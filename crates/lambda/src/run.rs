@@ -11,6 +11,9 @@ pub const TAG_MANAGED: &str = "dataflow-runner:managed";
 pub const TAG_EXECUTION: &str = "dataflow-runner:execution";
 /// The run key and launch attempt (`<key>#<attempt>`): one cluster per value.
 pub const TAG_RUN_KEY: &str = "dataflow-runner:run-key";
+/// Set when the user asked to keep the cluster after a failed run (for debugging): the cleanup of a FAILED
+/// execution leaves it alone. A stopped or timed-out execution still ends it.
+pub const TAG_KEEP_ON_FAILURE: &str = "dataflow-runner:keep-on-failure";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

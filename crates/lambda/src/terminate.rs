@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::emr::Emr;
 use crate::error::Error;
-use crate::run::{TAG_EXECUTION, TAG_MANAGED};
+use crate::run::{TAG_EXECUTION, TAG_KEEP_ON_FAILURE, TAG_MANAGED};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TerminateEvent {
@@ -88,6 +88,8 @@ impl TerminateEvent {
 pub struct TerminateOutput {
     pub terminated: Vec<String>,
     pub already_terminated: Vec<String>,
+    /// Clusters of a failed execution that asked to keep them.
+    pub kept: Vec<String>,
 }
 
 pub async fn terminate(
@@ -116,19 +118,25 @@ pub async fn terminate(
         TerminateEvent::ExecutionEnded {
             execution_arn,
             started_at,
-            ..
+            status,
         } => {
             let since = started_at.unwrap_or(now - chrono::Duration::days(14))
                 - chrono::Duration::minutes(10);
             for c in emr.list_clusters(since, &CLUSTER_ACTIVE).await? {
                 let info = emr.describe_cluster(&c.id).await?;
-                if info.tag(TAG_EXECUTION) == Some(execution_arn.as_str())
-                    && info.tag(TAG_MANAGED) == Some("true")
+                if info.tag(TAG_EXECUTION) != Some(execution_arn.as_str())
+                    || info.tag(TAG_MANAGED) != Some("true")
                 {
-                    emr.terminate_job_flows(&info.id).await?;
-                    tracing::info!(cluster_id = %info.id, execution_arn = %execution_arn, "terminated a cluster left by a stopped execution");
-                    out.terminated.push(info.id);
+                    continue;
                 }
+                if status == "FAILED" && info.tag(TAG_KEEP_ON_FAILURE) == Some("true") {
+                    tracing::info!(cluster_id = %info.id, "kept for debugging, as the run asked");
+                    out.kept.push(info.id);
+                    continue;
+                }
+                emr.terminate_job_flows(&info.id).await?;
+                tracing::info!(cluster_id = %info.id, execution_arn = %execution_arn, status = %status, "terminated a cluster the execution left");
+                out.terminated.push(info.id);
             }
         }
     }

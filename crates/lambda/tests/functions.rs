@@ -569,3 +569,32 @@ impl TestHelpers for SdkEmr {
         self.run_job_flow(&request).await.unwrap()
     }
 }
+
+#[tokio::test]
+async fn when_a_failed_run_asked_to_keep_its_cluster_should_leave_it_until_the_execution_is_stopped(
+) {
+    let h = emulator(json!({})).await;
+    let aws = aws(&h, true).await;
+    let emr = aws.emr(None);
+    let arn = "arn:aws:states:eu-west-1:1:execution:sm:debug-me";
+    let mut event: Value = json!({"cluster": cluster_config("debug"), "lifecycle": "persistent", "keepOnFailure": true,
+                                  "run": {"key": "debug-me", "executionArn": arn}});
+    let kept = launch(&aws, &h, &decode("launch-cluster", event.take()).unwrap())
+        .await
+        .unwrap()
+        .cluster_id;
+    let ended = |status: &str| {
+        TerminateEvent::parse(
+            &json!({"detail-type": "Step Functions Execution Status Change",
+                                      "detail": {"executionArn": arn, "status": status}}),
+        )
+        .unwrap()
+    };
+    let out = terminate(&ended("FAILED"), &emr, now(&h)).await.unwrap();
+    assert_eq!(
+        (out.kept.clone(), out.terminated.len()),
+        (vec![kept.clone()], 0)
+    );
+    let out = terminate(&ended("ABORTED"), &emr, now(&h)).await.unwrap();
+    assert_eq!(out.terminated, vec![kept]);
+}

@@ -231,6 +231,18 @@ test('a cluster that never finishes starting: Timeout, and the cluster is termin
   });
 });
 
+test('a run longer than options.timeoutSeconds: Timeout at the first check past it, and the cluster is terminated', async () => {
+  await withEnvironment({}, async (env) => {
+    const report = await env.run('run-transient', input('too-long', [step('Enrich', { seconds: 4 * 3600 })], { timeoutSeconds: 3600 }));
+    assert.equal(report.status, 'FAILED', explain(report));
+    assert.equal(report.error, 'Timeout');
+    assert.ok(report.causeJson.elapsedSeconds > 3600, explain(report));
+    assert.ok(report.causeJson.elapsedSeconds < 3600 + 400, 'detected within one poll interval');
+    assert.equal(report.emrCalls.operations.TerminateJobFlows.calls, 1);
+    await assertNothingLeftRunning(env, report);
+  });
+});
+
 test('keepClusterOnFailure: the failed run leaves its cluster for debugging', async () => {
   const name = clusterNameFor('keep');
   await withEnvironment({ scenario: { clusters: [{ match: { name }, bootstrapSeconds: 86400 }] } }, async (env) => {
