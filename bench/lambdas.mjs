@@ -40,8 +40,9 @@ const playbook = JSON.parse(readFileSync(join(repoRoot, 'tests/reference/real/02
 /** The event each function gets, and how many EMR calls it makes in steady state. */
 function events(clusterId, i) {
   return {
-    'launch-cluster': { event: { cluster, lifecycle: 'persistent', run: { key: `bench-${i}` } }, emrCalls: 2 },
-    'add-steps': { event: { clusterId, playbook, run: { key: `bench-steps-${i}` } }, emrCalls: 3 },
+    // startedAt bounds the idempotency look-up to this run, as the state machines pass it
+    'launch-cluster': { event: { cluster, lifecycle: 'persistent', run: { key: `bench-${i}`, startedAt: new Date().toISOString() } }, emrCalls: 2 },
+    'add-steps': { event: { clusterId, playbook, run: { key: `bench-steps-${i}`, startedAt: new Date().toISOString() } }, emrCalls: 3 },
     'check-status': { event: { clusterId, mode: 'up' }, emrCalls: 1 },
     'terminate-cluster': { event: { clusterId }, emrCalls: 1 },
   };
