@@ -279,8 +279,8 @@ fn step_info(s: &aws_sdk_emr::types::StepSummary) -> StepInfo {
                 .and_then(|st| st.state())
                 .map(|st| st.as_str().to_string())
                 .unwrap_or_default(),
-            start: start.map(|t| t.to_rfc3339()),
-            end: end.map(|t| t.to_rfc3339()),
+            start: start.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            end: end.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             duration_seconds: match (start, end) {
                 (Some(s), Some(e)) => Some((e - s).num_seconds()),
                 _ => None,
