@@ -520,4 +520,84 @@ mod tests {
             }
         }
     }
+
+    /// A document with every property the schema declares, filled with a valid value (`examples` where a pattern
+    /// needs one), nested objects and arrays included.
+    fn maximal(node: Node<'_>, depth: usize) -> Value {
+        let n = node.resolve();
+        let v = n.value;
+        if let Some(example) = v.get("examples").and_then(|e| e.get(0)) {
+            return example.clone();
+        }
+        if let Some(first) = v.get("enum").and_then(|e| e.get(0)) {
+            return first.clone();
+        }
+        let ty = match v.get("type") {
+            Some(Value::String(t)) => t.as_str(),
+            Some(Value::Array(ts)) => ts
+                .iter()
+                .filter_map(Value::as_str)
+                .find(|t| *t != "null")
+                .unwrap_or("null"),
+            _ => "object",
+        };
+        match ty {
+            "object" => {
+                let mut out = serde_json::Map::new();
+                for name in n.property_names() {
+                    out.insert(name.to_string(), maximal(n.child(name).unwrap(), depth + 1));
+                }
+                if v.get("properties").is_none() {
+                    if let Some(values) = n.child("key") {
+                        out.insert("key".into(), maximal(values, depth + 1));
+                    }
+                }
+                Value::Object(out)
+            }
+            "array" if depth > 12 => Value::Array(vec![]),
+            "array" => Value::Array(vec![maximal(n.child("0").unwrap(), depth + 1)]),
+            "string" => Value::String("x".into()),
+            "integer" | "number" => {
+                let min = v.get("minimum").and_then(Value::as_i64).unwrap_or(1).max(1);
+                Value::from(min)
+            }
+            "boolean" => Value::Bool(true),
+            _ => Value::Null,
+        }
+    }
+
+    /// The embedded schemas decide what is valid; the Rust types must then accept every field they allow
+    /// (`deny_unknown_fields` fails on any field the types lack). Fails when the two drift apart.
+    #[test]
+    fn the_model_accepts_every_field_each_schema_allows() {
+        for a in ACCEPTED {
+            let root = Node {
+                doc: a.file,
+                value: &schemas().documents[a.file],
+            };
+            let doc = maximal(root, 0);
+            let errors: Vec<String> = schemas().validators[a.uri]
+                .iter_errors(&doc)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "{}: the generated document is invalid: {errors:?}\n{doc:#}",
+                a.uri
+            );
+            let parsed = match a.kind {
+                ConfigKind::Cluster => {
+                    serde_json::from_value::<crate::model::ClusterConfig>(doc.clone()).map(|_| ())
+                }
+                ConfigKind::Playbook => {
+                    serde_json::from_value::<crate::model::PlaybookConfig>(doc.clone()).map(|_| ())
+                }
+            };
+            assert!(
+                parsed.is_ok(),
+                "{}: the model rejects a field the schema allows: {parsed:?}",
+                a.uri
+            );
+        }
+    }
 }
