@@ -50,21 +50,14 @@ pub async fn add_steps(
     let names: Vec<String> = request.steps.iter().map(|s| s.name.clone()).collect();
     let cluster = emr.describe_cluster(&event.cluster_id).await?;
     // Steps already added by this run (a retry after a lost response) are recognised by their run suffix.
-    let mine: Vec<_> = emr
-        .list_steps(&event.cluster_id, None, Some(event.run.look_back_from(now)))
-        .await?
-        .into_iter()
-        .filter(|s| s.outcome.name.ends_with(&suffix))
-        .collect();
-    if !mine.is_empty() {
-        // AddJobFlowSteps is all or nothing; ListSteps is newest first, so reverse to the playbook's order.
-        let step_ids = mine.iter().rev().map(|s| s.outcome.id.clone()).collect();
-        return Ok(AddStepsOutput {
-            cluster_id: event.cluster_id.clone(),
-            step_ids,
-            step_names: names,
-            already_added: true,
-        });
+    let already = |step_ids| AddStepsOutput {
+        cluster_id: event.cluster_id.clone(),
+        step_ids,
+        step_names: names.clone(),
+        already_added: true,
+    };
+    if let Some(step_ids) = added_by_run(emr, event, &suffix, now).await? {
+        return Ok(already(step_ids));
     }
     if !CLUSTER_ACTIVE.contains(&cluster.state.as_str()) {
         return Err(Error::ClusterNotActive(format!(
@@ -72,11 +65,43 @@ pub async fn add_steps(
             event.cluster_id, cluster.state
         )));
     }
-    let step_ids = emr.add_job_flow_steps(&request).await?;
+    let step_ids = match emr.add_job_flow_steps(&request).await {
+        Ok(ids) => ids,
+        // No answer: the steps may be queued. Look for them before reporting a retryable failure.
+        Err(Error::EmrUnavailable(why)) => {
+            for pause in crate::run::SETTLE_PAUSES {
+                tokio::time::sleep(pause).await;
+                if let Some(step_ids) = added_by_run(emr, event, &suffix, now).await? {
+                    tracing::warn!(cluster_id = %event.cluster_id, "AddJobFlowSteps got no answer but took effect");
+                    return Ok(already(step_ids));
+                }
+            }
+            return Err(Error::EmrUnavailable(why));
+        }
+        Err(other) => return Err(other),
+    };
     Ok(AddStepsOutput {
         cluster_id: event.cluster_id.clone(),
         step_ids,
         step_names: names,
         already_added: false,
     })
+}
+
+/// The ids of the steps this run already added (recognised by their run suffix), in the playbook's order.
+async fn added_by_run(
+    emr: &impl Emr,
+    event: &AddStepsEvent,
+    suffix: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Vec<String>>, Error> {
+    let mine: Vec<String> = emr
+        .list_steps(&event.cluster_id, None, Some(event.run.look_back_from(now)))
+        .await?
+        .into_iter()
+        .filter(|s| s.outcome.name.ends_with(suffix))
+        .map(|s| s.outcome.id)
+        .collect();
+    // AddJobFlowSteps is all or nothing; ListSteps is newest first, so reverse to the playbook's order.
+    Ok((!mine.is_empty()).then(|| mine.into_iter().rev().collect()))
 }

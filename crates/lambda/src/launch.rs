@@ -119,7 +119,22 @@ pub async fn launch_cluster<E: Emr>(
         tracing::info!(cluster_id = %existing, run_key = %event.run.launch_key(), "this run already launched its cluster");
         return Ok(output(existing, true));
     }
-    let id = emr.run_job_flow(&request).await?;
+    let id = match emr.run_job_flow(&request).await {
+        Ok(id) => id,
+        // No answer: the launch may have taken effect. Look for it before reporting a retryable failure, so the
+        // retry does not depend on how soon ListClusters shows the new cluster.
+        Err(Error::EmrUnavailable(why)) => {
+            for pause in crate::run::SETTLE_PAUSES {
+                tokio::time::sleep(pause).await;
+                if let Some(found) = find_launched(emr, &request.name, &event.run, now).await? {
+                    tracing::warn!(cluster_id = %found, "RunJobFlow got no answer but took effect");
+                    return Ok(output(found, true));
+                }
+            }
+            return Err(Error::EmrUnavailable(why));
+        }
+        Err(other) => return Err(other),
+    };
     tracing::info!(cluster_id = %id, run_key = %event.run.launch_key(), "cluster launched");
     Ok(output(id, false))
 }

@@ -15,6 +15,14 @@ pub const TAG_RUN_KEY: &str = "dataflow-runner:run-key";
 /// execution leaves it alone. A stopped or timed-out execution still ends it.
 pub const TAG_KEEP_ON_FAILURE: &str = "dataflow-runner:keep-on-failure";
 
+/// After a write that got no answer, how long to wait before each look for its effect: at once, then twice more,
+/// in case EMR's listings lag behind the write. Then the call fails retryably and Step Functions retries it.
+pub const SETTLE_PAUSES: [std::time::Duration; 3] = [
+    std::time::Duration::ZERO,
+    std::time::Duration::from_secs(2),
+    std::time::Duration::from_secs(4),
+];
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Run {

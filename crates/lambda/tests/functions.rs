@@ -227,11 +227,11 @@ async fn when_the_run_job_flow_response_is_lost_should_launch_exactly_one_cluste
         .unwrap();
     let aws = aws(&h, true).await;
     let e = launch_event(cluster_config("nightly"), None, "persistent", "exec-lost");
-    let err = launch(&aws, &h, &e).await.unwrap_err();
-    assert_eq!(err.name(), "EmrUnavailable");
-    assert!(err.retryable());
+    // The call that got no answer looks for its cluster before failing, and finds it.
+    let first = launch(&aws, &h, &e).await.unwrap();
+    assert!(first.already_launched);
     let retried = launch(&aws, &h, &e).await.unwrap();
-    assert!(retried.already_launched);
+    assert_eq!(retried.cluster_id, first.cluster_id);
     assert_eq!(h.clusters().len(), 1);
     assert_eq!(
         h.calls().count("RunJobFlow"),
@@ -293,14 +293,18 @@ async fn when_add_steps_is_retried_after_a_lost_response_should_queue_the_steps_
         playbook(&[("One", "CONTINUE", &[]), ("Two", "CONTINUE", &[])]),
         "run-1",
     );
-    let err = add_steps(&e, &emr, &NoS3, &ProcessEnv, now(&h))
+    let first = add_steps(&e, &emr, &NoS3, &ProcessEnv, now(&h))
         .await
-        .unwrap_err();
-    assert_eq!(err.name(), "EmrUnavailable");
+        .unwrap();
+    assert!(
+        first.already_added,
+        "the call that got no answer finds its steps"
+    );
     let retried = add_steps(&e, &emr, &NoS3, &ProcessEnv, now(&h))
         .await
         .unwrap();
     assert!(retried.already_added);
+    assert_eq!(retried.step_ids, first.step_ids);
     assert_eq!(h.cluster(&up_id).unwrap().steps.len(), 2);
     assert_eq!(h.calls().count("AddJobFlowSteps"), 1);
     let names: Vec<String> = h
@@ -597,4 +601,26 @@ async fn when_a_failed_run_asked_to_keep_its_cluster_should_leave_it_until_the_e
     );
     let out = terminate(&ended("ABORTED"), &emr, now(&h)).await.unwrap();
     assert_eq!(out.terminated, vec![kept]);
+}
+
+#[tokio::test]
+async fn when_run_job_flow_fails_without_effect_should_look_then_fail_retryably_with_no_cluster() {
+    let h = emulator(json!({})).await;
+    let faults: Faults = serde_json::from_value(json!({
+        "serverErrorShare": 1.0, "serverErrorStatus": 503, "seed": 3, "operations": ["RunJobFlow"]
+    }))
+    .unwrap();
+    h.set_faults(faults).unwrap();
+    let aws = aws(&h, true).await;
+    let e = launch_event(cluster_config("nightly"), None, "persistent", "exec-503");
+    let err = launch(&aws, &h, &e).await.unwrap_err();
+    assert_eq!((err.name(), err.retryable()), ("EmrUnavailable", true));
+    assert!(h.clusters().is_empty());
+    let calls = h.calls();
+    assert_eq!(calls.count("RunJobFlow"), 1, "never retried blindly");
+    assert_eq!(
+        calls.count("ListClusters"),
+        4,
+        "one look before, three after the failed write"
+    );
 }

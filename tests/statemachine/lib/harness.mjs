@@ -121,14 +121,16 @@ export class Environment {
    * Runs one execution to its end.
    * @param {string} machine run-transient | up | run | down
    * @param {object} input execution input
-   * @param {{name?: string, definition?: object, repeatTasks?: boolean, inject?: Function, countCallsPerInvocation?: boolean}} options
+   * @param {{name?: string, definition?: object, repeatTasks?: boolean, inject?: Function, injectAfter?: Function, countCallsPerInvocation?: boolean}} options
    *   definition: used instead of the file's (bench variants); repeatTasks: invoke every Task's
    *   function twice with the same event and use the second answer, as a retry or a redrive of a
    *   state that already took effect would; inject({fn, state, attempt}): an error to fail that
    *   invocation with instead of invoking the function (a Lambda service fault, a crashed function);
+   *   injectAfter({fn, state, attempt, output}): an error to report after the function ran (it took effect, then
+   *   its answer was lost, e.g. the function timed out);
    *   countCallsPerInvocation: record the EMR calls each invocation made (record.emrCalls)
    */
-  async run(machine, input, { name, definition, repeatTasks = false, inject, countCallsPerInvocation = false } = {}) {
+  async run(machine, input, { name, definition, repeatTasks = false, inject, injectAfter, countCallsPerInvocation = false } = {}) {
     const def = definition ?? loadDefinition(machine);
     executionCounter += 1;
     const executionName = name ?? `${machine}-${process.pid}-${executionCounter}`;
@@ -171,12 +173,15 @@ export class Environment {
         report.invocations.push(record);
         const callsBeforeInvocation = countCallsPerInvocation ? (await this.emulator.calls()).total : 0;
         try {
-          const injected = inject?.({ fn, state: stateName, attempt: report.invocations.filter((i) => i.fn === fn).length });
+          const attempt = report.invocations.filter((i) => i.fn === fn).length;
+          const injected = inject?.({ fn, state: stateName, attempt });
           if (injected) throw injected;
           if (repeatTasks) {
             record.firstOutput = await this.functions[fn].invoke(event);
           }
           record.output = await this.functions[fn].invoke(event);
+          const lost = injectAfter?.({ fn, state: stateName, attempt, output: record.output });
+          if (lost) throw lost;
           return record.output;
         } catch (e) {
           record.error = { name: e.name, message: e.message };
