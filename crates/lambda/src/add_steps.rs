@@ -22,6 +22,9 @@ pub struct AddStepsEvent {
     pub playbook: ConfigInput,
     #[serde(default)]
     pub vars: BTreeMap<String, String>,
+    /// Files the configs read with `base64File`: path as written → text, or an `s3://` URI.
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
     pub run: Run,
 }
 
@@ -41,7 +44,8 @@ pub async fn add_steps(
     env: &dyn TemplateEnv,
     now: DateTime<Utc>,
 ) -> Result<AddStepsOutput, Error> {
-    let playbook = source::load_playbook(&event.playbook, &event.vars, store, env).await?;
+    let files = source::FilesEnv::load(env, &event.files, store).await?;
+    let playbook = source::load_playbook(&event.playbook, &event.vars, store, &files).await?;
     let mut request = plan::add_job_flow_steps(&event.cluster_id, &playbook.config);
     let suffix = event.run.step_suffix();
     for s in &mut request.steps {

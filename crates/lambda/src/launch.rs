@@ -30,6 +30,9 @@ pub struct LaunchEvent {
     pub playbook: Option<ConfigInput>,
     #[serde(default)]
     pub vars: BTreeMap<String, String>,
+    /// Files the configs read with `base64File`: path as written → text, or an `s3://` URI.
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
     pub lifecycle: LifecycleInput,
     pub run: Run,
     /// Idle timeout for the transient safety net; 0 turns it off.
@@ -58,6 +61,8 @@ pub async fn launch_cluster<E: Emr>(
     env: &dyn TemplateEnv,
     now: DateTime<Utc>,
 ) -> Result<LaunchOutput, Error> {
+    let files = source::FilesEnv::load(env, &event.files, store).await?;
+    let env = &files;
     let cluster = source::load_cluster(&event.cluster, &event.vars, store, env).await?;
     let playbook = match &event.playbook {
         Some(p) => Some(source::load_playbook(p, &event.vars, store, env).await?),

@@ -1,7 +1,8 @@
 //! Configs as an execution carries them: an inline object, the raw (template) text of a file, or an `s3://` URI.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
+use chrono::{DateTime, FixedOffset, Utc};
 use dfr_core::load::{self, Loaded};
 use dfr_core::model::{ClusterConfig, PlaybookConfig};
 use dfr_core::template::TemplateEnv;
@@ -72,6 +73,69 @@ pub async fn load_playbook(
     Ok(load::load_playbook(&name, &text, vars, env)?)
 }
 
+/// What `base64File` reads in a Lambda, which has no files of the user's: the execution input's `files`, path as
+/// written in the config → the file's text, or an `s3://` URI to read it from. So a config that uses `base64File`
+/// works unchanged; the rest (clock, environment variables) comes from the process.
+pub struct FilesEnv<'a> {
+    base: &'a dyn TemplateEnv,
+    files: HashMap<String, Vec<u8>>,
+}
+
+impl<'a> FilesEnv<'a> {
+    /// Reads every `s3://` file once, before rendering.
+    pub async fn load(
+        base: &'a dyn TemplateEnv,
+        files: &BTreeMap<String, String>,
+        store: &impl ObjectStore,
+    ) -> Result<FilesEnv<'a>, Error> {
+        let mut loaded = HashMap::new();
+        for (path, source) in files {
+            let bytes = match source.trim().strip_prefix("s3://") {
+                Some(_) => {
+                    let uri = source.trim();
+                    let (bucket, key) = parse_s3_uri(uri).ok_or_else(|| {
+                        Error::InvalidConfig(format!(
+                            "files[\"{path}\"]: \"{uri}\" is not an s3://bucket/key URI"
+                        ))
+                    })?;
+                    store.get_text(bucket, key).await?.into_bytes()
+                }
+                None => source.clone().into_bytes(),
+            };
+            loaded.insert(path.clone(), bytes);
+        }
+        Ok(FilesEnv {
+            base,
+            files: loaded,
+        })
+    }
+}
+
+impl TemplateEnv for FilesEnv<'_> {
+    fn now(&self) -> DateTime<FixedOffset> {
+        self.base.now()
+    }
+
+    fn env_var(&self, name: &str) -> Option<String> {
+        self.base.env_var(name)
+    }
+
+    fn read_file(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        self.files.get(path).cloned().ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!(
+                    "not in the execution input's \"files\" (a Lambda has no files of yours): add \"files\": {{\"{path}\": \"s3://bucket/key\"}}"
+                ),
+            )
+        })
+    }
+
+    fn local_offset(&self, instant: DateTime<Utc>) -> FixedOffset {
+        self.base.local_offset(instant)
+    }
+}
+
 /// S3 through the SDK.
 #[derive(Clone, Debug)]
 pub struct SdkS3 {
@@ -120,5 +184,37 @@ mod tests {
         assert_eq!(parse_s3_uri("s3://b/k/x.json"), Some(("b", "k/x.json")));
         assert_eq!(parse_s3_uri("s3://b/"), None);
         assert_eq!(parse_s3_uri("https://b/k"), None);
+    }
+
+    #[tokio::test]
+    async fn base64_file_reads_the_execution_input_files() {
+        struct OneObject;
+        impl ObjectStore for OneObject {
+            async fn get_text(&self, bucket: &str, key: &str) -> Result<String, Error> {
+                assert_eq!((bucket, key), ("configs", "iglu_resolver.json"));
+                Ok("{\"from\":\"s3\"}".into())
+            }
+        }
+        let files: BTreeMap<String, String> = [
+            (
+                "/home/snowplow/iglu_resolver.json".to_string(),
+                "s3://configs/iglu_resolver.json".to_string(),
+            ),
+            ("./config.hocon".to_string(), "a = 1".to_string()),
+        ]
+        .into();
+        let env = FilesEnv::load(&dfr_core::template::ProcessEnv, &files, &OneObject)
+            .await
+            .unwrap();
+        assert_eq!(
+            env.read_file("/home/snowplow/iglu_resolver.json").unwrap(),
+            b"{\"from\":\"s3\"}"
+        );
+        assert_eq!(env.read_file("./config.hocon").unwrap(), b"a = 1");
+        let missing = env.read_file("/etc/other.json").unwrap_err().to_string();
+        assert!(
+            missing.contains("\"files\": {\"/etc/other.json\": \"s3://bucket/key\"}"),
+            "{missing}"
+        );
     }
 }

@@ -624,3 +624,56 @@ async fn when_run_job_flow_fails_without_effect_should_look_then_fail_retryably_
         "one look before, three after the failed write"
     );
 }
+
+#[tokio::test]
+async fn when_a_config_uses_base64_file_should_read_the_execution_input_files() {
+    // The RDB Shredder playbook from Snowplow's docs, unchanged: two base64File reads of absolute paths.
+    let text = include_str!("../../../tests/reference/real/10-docs-rdb-shredder-2x-playbook.json");
+    let h = emulator(json!({})).await;
+    let aws = aws(&h, true).await;
+    let cluster_id = up(&aws, &h, "shredder", "up-shred").await;
+    let event = json!({
+        "clusterId": cluster_id, "playbook": text, "run": {"key": "shred-1"},
+        "files": {
+            "/home/snowplow/configs/snowplow/iglu_resolver.json": "{\"resolver\": true}",
+            "/home/snowplow/configs/snowplow/config.hocon": "shredder { }"
+        }
+    });
+    let added = add_steps(
+        &decode("add-steps", event.clone()).unwrap(),
+        &aws.emr(None),
+        &NoS3,
+        &ProcessEnv,
+        now(&h),
+    )
+    .await
+    .unwrap();
+    assert_eq!(added.step_ids.len(), 2);
+    let args = &h.cluster(&cluster_id).unwrap().steps[1].args;
+    assert!(
+        args.contains(&"eyJyZXNvbHZlciI6IHRydWV9".to_string()),
+        "{args:?}"
+    );
+    assert!(args.contains(&"c2hyZWRkZXIgeyB9".to_string()), "{args:?}");
+    // without them, the error names the path and the fix, before any write
+    let mut without = event;
+    without["files"] = json!({});
+    without["run"]["key"] = json!("shred-2");
+    let err = add_steps(
+        &decode("add-steps", without).unwrap(),
+        &aws.emr(None),
+        &NoS3,
+        &ProcessEnv,
+        now(&h),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.name(), "InvalidConfig");
+    assert!(
+        err.to_string()
+            .contains("/home/snowplow/configs/snowplow/iglu_resolver.json"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("\"files\""), "{err}");
+    assert_eq!(h.calls().count("AddJobFlowSteps"), 1);
+}

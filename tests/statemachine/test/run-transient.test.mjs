@@ -203,6 +203,26 @@ test('configs given as s3:// references (moto S3): succeeds; a missing object is
   });
 });
 
+test('a playbook that reads files with base64File runs unchanged, the files given in the input (s3:// and inline)', async () => {
+  await withEnvironment({ s3: true }, async (env) => {
+    // Snowplow's RDB Shredder playbook from its docs, byte for byte: base64File of two absolute paths.
+    const shredder = readFileSync(join(examplesDir, '..', 'tests', 'reference', 'real', '10-docs-rdb-shredder-2x-playbook.json'), 'utf8');
+    await env.moto.createBucket('acme-dataflow-configs');
+    const resolver = await env.moto.putText('acme-dataflow-configs', 'iglu_resolver.json', '{"resolver": true}');
+    const files = {
+      '/home/snowplow/configs/snowplow/iglu_resolver.json': resolver,
+      '/home/snowplow/configs/snowplow/config.hocon': 'shredder { }',
+    };
+    const report = await env.run('run-transient', { cluster: sparkClusterText, playbook: shredder, vars: varsFor('shredder'), files });
+    assert.equal(report.status, 'SUCCEEDED', explain(report));
+    const cluster = await clusterById(env, report.output.clusterId);
+    const args = cluster.Steps.flatMap((s) => s.Config.Args);
+    assert.ok(args.includes(Buffer.from('{"resolver": true}').toString('base64')), 'the s3:// file was read');
+    assert.ok(args.includes(Buffer.from('shredder { }').toString('base64')), 'the inline file was used');
+    await assertNothingLeftRunning(env, report);
+  });
+});
+
 test('the cluster dies mid-run: ClusterFailed, the interrupted step in the Cause', async () => {
   const name = clusterNameFor('dies');
   await withEnvironment({ scenario: { clusters: [{ match: { name }, instanceFailureAfterSeconds: 900 }] } }, async (env) => {
