@@ -189,17 +189,33 @@ pub fn did_you_mean<'a>(
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
     let lower = wrong.to_ascii_lowercase();
-    candidates
-        .into_iter()
+    let candidates: Vec<&'a str> = candidates.into_iter().collect();
+    let close = candidates
+        .iter()
         .map(|c| {
             (
-                c,
+                *c,
                 strsim::damerau_levenshtein(&lower, &c.to_ascii_lowercase()),
             )
         })
         .filter(|(c, d)| *d <= (c.len().max(wrong.len()) / 3).max(1))
         .min_by_key(|(_, d)| *d)
-        .map(|(c, _)| c)
+        .map(|(c, _)| c);
+    // An abbreviation ("args" for "arguments") is too far by edit distance, but plainly meant.
+    close.or_else(|| {
+        candidates
+            .into_iter()
+            .find(|c| abbreviates(&lower, &c.to_ascii_lowercase()))
+    })
+}
+
+/// `short` starts like `long` (three letters at least) and the rest of its letters appear in `long` in order.
+fn abbreviates(short: &str, long: &str) -> bool {
+    if short.len() < 3 || long.len() <= short.len() || !long.starts_with(&short[..3]) {
+        return false;
+    }
+    let mut rest = long.chars();
+    short.chars().all(|c| rest.any(|l| l == c))
 }
 
 #[cfg(test)]
@@ -238,6 +254,7 @@ mod tests {
             Some("actionOnFailure")
         );
         assert_eq!(did_you_mean("zzzzzz", keys), None);
+        assert_eq!(did_you_mean("args", keys), Some("arguments"));
     }
 
     #[test]

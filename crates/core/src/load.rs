@@ -112,6 +112,8 @@ fn parse_json(file: &str, text: &str) -> Result<Value, ConfigErrors> {
             "a comma is probably missing between this element and the previous one"
         } else if message.contains("trailing comma") {
             "remove the comma after the last element"
+        } else if text.trim().is_empty() {
+            "the file is empty: a config is {\"schema\": \"iglu:…\", \"data\": {…}}"
         } else if message.contains("EOF") {
             "the file ends early: check that every { and [ is closed"
         } else {

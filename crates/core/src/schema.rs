@@ -218,7 +218,13 @@ pub fn validate(
                     format!("/data{at}"),
                     format!("expected {expected}, found {}", describe(instance)),
                 );
+                let wants_list = target
+                    .as_ref()
+                    .is_some_and(|t| t.expected_types() == "an array");
                 match hint_here {
+                    _ if wants_list && instance.is_object() => {
+                        d.with_hint("this is a list: wrap the object in [ … ]")
+                    }
                     Some(h) => d.with_hint(h),
                     None if instance.is_null() => d.with_hint("give a value, or remove the field"),
                     None => d,

@@ -227,7 +227,9 @@ impl TemplateError {
     /// How to fix it, when there is a clear fix.
     pub fn fix(&self) -> Option<String> {
         match self.kind() {
-            TemplateErrorKind::MissingVariable { name } => Some(format!("pass it with --vars {name},VALUE")),
+            TemplateErrorKind::MissingVariable { name } => Some(format!(
+                "pass it with --vars {name},VALUE (or --vars-file, or the execution input's \"vars\")"
+            )),
             TemplateErrorKind::UnknownFunction { .. } => Some(
                 "the functions are nowWithFormat, timeWithFormat, systemEnv, base64 and base64File, \
                  plus Go's builtins"
@@ -241,7 +243,12 @@ impl TemplateError {
                 Some("the first argument must be Unix epoch seconds as a string, e.g. \"1495622024\"".into())
             }
             TemplateErrorKind::InvalidVars { .. } => Some("give key,value pairs: --vars k1,v1,k2,v2".into()),
-            TemplateErrorKind::Parse { .. } | TemplateErrorKind::Exec { .. } => None,
+            TemplateErrorKind::Parse { .. } => Some(
+                "check the {{ … }} actions on this line: each needs its closing }}, and strings inside use double \
+                 quotes; to write {{ literally, use {{\"{{\"}}"
+                    .into(),
+            ),
+            TemplateErrorKind::Exec { .. } => None,
         }
     }
 

@@ -125,10 +125,13 @@ fn missing_variable_names_file_line_and_fix() {
     );
     assert_eq!(e.line(), Some(3));
     assert_eq!(e.problem(), r#"map has no entry for key "owner""#);
-    assert_eq!(e.fix().as_deref(), Some("pass it with --vars owner,VALUE"));
+    assert_eq!(
+        e.fix().as_deref(),
+        Some("pass it with --vars owner,VALUE (or --vars-file, or the execution input's \"vars\")")
+    );
     assert_eq!(
         e.to_string(),
-        r#"cluster.json:3: map has no entry for key "owner" (pass it with --vars owner,VALUE)"#
+        r#"cluster.json:3: map has no entry for key "owner" (pass it with --vars owner,VALUE (or --vars-file, or the execution input's "vars"))"#
     );
 }
 
@@ -760,7 +763,7 @@ fn realistic_playbook_renders() {
     assert_eq!((e.line(), e.column()), (Some(4), Some(18)));
     assert_eq!(
         e.to_string(),
-        r#"playbook.json:4: map has no entry for key "region" (pass it with --vars region,VALUE)"#
+        r#"playbook.json:4: map has no entry for key "region" (pass it with --vars region,VALUE (or --vars-file, or the execution input's "vars"))"#
     );
 }
 
