@@ -134,10 +134,10 @@ pub fn cluster(
             _ => {}
         }
     }
-    if c.auto_termination_policy.is_some() && release_major(c).is_some_and(|m| m < 5) {
+    if c.auto_termination_policy.is_some() && !supports_auto_termination(c) {
         r.error(
             "/data/autoTerminationPolicy",
-            "auto-termination needs EMR release 5.30.0 or later",
+            "auto-termination needs EMR release 5.30.0 or later (6.1.0 or later in the 6.x line)",
             "use a newer release, or remove autoTerminationPolicy",
         );
     }
@@ -260,6 +260,28 @@ pub fn release_major(c: &ClusterConfig) -> Option<u32> {
         .as_deref()
         .or(c.ec2.ami_version.as_deref())?;
     parse_release(v).map(|(major, _)| major)
+}
+
+/// Whether the cluster's release takes an `AutoTerminationPolicy`: 5.30.0 and later, except 6.0.x.
+pub fn supports_auto_termination(c: &ClusterConfig) -> bool {
+    let Some(v) = c
+        .ec2
+        .release_label
+        .as_deref()
+        .or(c.ec2.ami_version.as_deref())
+    else {
+        return false;
+    };
+    let Some((_, version)) = parse_release(v) else {
+        return false;
+    };
+    let parts: Vec<u32> = version.split('.').filter_map(|p| p.parse().ok()).collect();
+    match parts.as_slice() {
+        [5, minor, ..] => *minor >= 30,
+        [6, minor, ..] => *minor >= 1,
+        [major, ..] => *major >= 7,
+        [] => false,
+    }
 }
 
 /// Parses an `amiVersion` the way a user means it: "6.15.0", "10.0.0" or "emr-6.15.0" → (major, "6.15.0").

@@ -281,3 +281,33 @@ fn concurrent_steps_must_continue_on_failure() {
     assert!(e.contains("p.json: data.steps[0].actionOnFailure"), "{e}");
     assert!(e.contains("EMR accepts only CONTINUE"), "{e}");
 }
+
+#[test]
+fn auto_termination_needs_a_release_that_has_it() {
+    for (release, supported) in [
+        ("4.5.0", false),
+        ("5.29.0", false),
+        ("5.30.0", true),
+        ("6.0.0", false),
+        ("6.1.0", true),
+        ("7.5.0", true),
+    ] {
+        let config = cluster(LEGACY, |d| d["ec2"]["amiVersion"] = json!(release));
+        let loaded = cluster_from_text("c.json", &config.to_string()).unwrap();
+        assert_eq!(
+            dfr_core::checks::supports_auto_termination(&loaded.config),
+            supported,
+            "{release}"
+        );
+    }
+    let e = errors_of(&cluster(NEW, |d| {
+        d["ec2"]["amiVersion"] = json!("6.0.0");
+        d["autoTerminationPolicy"] = json!({"idleTimeout": 600});
+    }));
+    assert!(
+        e.contains(
+            "data.autoTerminationPolicy: auto-termination needs EMR release 5.30.0 or later"
+        ),
+        "{e}"
+    );
+}

@@ -12,7 +12,8 @@ use crate::error::Error;
 use crate::run::{Run, TAG_KEEP_ON_FAILURE, TAG_RUN_KEY};
 use crate::source::{self, ConfigInput, ObjectStore};
 
-/// A transient cluster's idle safety net when the config sets none: if whatever watches it dies, EMR still ends it.
+/// A transient cluster's idle safety net when the config sets none (on releases that take one): if whatever watches it
+/// dies, EMR still ends it.
 pub const DEFAULT_IDLE_TIMEOUT_SECONDS: i64 = 3600;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,8 +100,7 @@ pub async fn launch_cluster<E: Emr>(
             value: "true".into(),
         });
     }
-    let supports_auto_termination =
-        dfr_core::checks::release_major(&cluster.config).is_some_and(|m| m >= 6);
+    let supports_auto_termination = dfr_core::checks::supports_auto_termination(&cluster.config);
     let idle = event
         .idle_timeout_seconds
         .unwrap_or(DEFAULT_IDLE_TIMEOUT_SECONDS);
