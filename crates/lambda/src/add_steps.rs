@@ -73,14 +73,12 @@ pub async fn add_steps(
         Ok(ids) => ids,
         // No answer: the steps may be queued. Look for them before reporting a retryable failure.
         Err(Error::EmrUnavailable(why)) => {
-            for pause in crate::run::SETTLE_PAUSES {
-                tokio::time::sleep(pause).await;
-                if let Some(step_ids) = added_by_run(emr, event, &suffix, now).await? {
-                    tracing::warn!(cluster_id = %event.cluster_id, "AddJobFlowSteps got no answer but took effect");
-                    return Ok(already(step_ids));
-                }
-            }
-            return Err(Error::EmrUnavailable(why));
+            let found = crate::run::settle(|| added_by_run(emr, event, &suffix, now)).await?;
+            let Some(step_ids) = found else {
+                return Err(Error::EmrUnavailable(why));
+            };
+            tracing::warn!(cluster_id = %event.cluster_id, "AddJobFlowSteps got no answer but took effect");
+            return Ok(already(step_ids));
         }
         Err(other) => return Err(other),
     };

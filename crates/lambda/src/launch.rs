@@ -129,14 +129,13 @@ pub async fn launch_cluster<E: Emr>(
         // No answer: the launch may have taken effect. Look for it before reporting a retryable failure, so the
         // retry does not depend on how soon ListClusters shows the new cluster.
         Err(Error::EmrUnavailable(why)) => {
-            for pause in crate::run::SETTLE_PAUSES {
-                tokio::time::sleep(pause).await;
-                if let Some(found) = find_launched(emr, &request.name, &event.run, now).await? {
-                    tracing::warn!(cluster_id = %found, "RunJobFlow got no answer but took effect");
-                    return Ok(output(found, true));
-                }
-            }
-            return Err(Error::EmrUnavailable(why));
+            let found =
+                crate::run::settle(|| find_launched(emr, &request.name, &event.run, now)).await?;
+            let Some(found) = found else {
+                return Err(Error::EmrUnavailable(why));
+            };
+            tracing::warn!(cluster_id = %found, "RunJobFlow got no answer but took effect");
+            return Ok(output(found, true));
         }
         Err(other) => return Err(other),
     };

@@ -23,6 +23,21 @@ pub const SETTLE_PAUSES: [std::time::Duration; 3] = [
     std::time::Duration::from_secs(4),
 ];
 
+/// After a write that got no answer: looks for its effect at each of [`SETTLE_PAUSES`] and returns what `look` found.
+pub async fn settle<T, F, Fut>(mut look: F) -> Result<Option<T>, crate::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, crate::Error>>,
+{
+    for pause in SETTLE_PAUSES {
+        tokio::time::sleep(pause).await;
+        if let Some(found) = look().await? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Run {
