@@ -252,27 +252,19 @@ fn region(r: &mut Report<'_>, region: &mut Option<String>) {
     }
 }
 
-/// The major EMR version, from either releaseLabel or amiVersion.
-pub fn release_major(c: &ClusterConfig) -> Option<u32> {
-    let v = c
-        .ec2
-        .release_label
-        .as_deref()
-        .or(c.ec2.ami_version.as_deref())?;
-    parse_release(v).map(|(major, _)| major)
+/// The cluster's EMR release as (major, "x.y.z"), from either releaseLabel or amiVersion.
+fn release_version(c: &ClusterConfig) -> Option<(u32, String)> {
+    parse_release(
+        c.ec2
+            .release_label
+            .as_deref()
+            .or(c.ec2.ami_version.as_deref())?,
+    )
 }
 
 /// Whether the cluster's release takes an `AutoTerminationPolicy`: 5.30.0 and later, except 6.0.x.
 pub fn supports_auto_termination(c: &ClusterConfig) -> bool {
-    let Some(v) = c
-        .ec2
-        .release_label
-        .as_deref()
-        .or(c.ec2.ami_version.as_deref())
-    else {
-        return false;
-    };
-    let Some((_, version)) = parse_release(v) else {
+    let Some((_, version)) = release_version(c) else {
         return false;
     };
     let parts: Vec<u32> = version.split('.').filter_map(|p| p.parse().ok()).collect();
@@ -312,7 +304,7 @@ fn release(r: &mut Report<'_>, c: &ClusterConfig) {
         ),
         _ => {}
     }
-    if c.ec2.custom_ami_id.is_some() && release_major(c).is_some_and(|m| m < 5) {
+    if c.ec2.custom_ami_id.is_some() && release_version(c).is_some_and(|(major, _)| major < 5) {
         r.error(
             "/data/ec2/customAmiId",
             "a custom AMI needs EMR release 5.7.0 or later",

@@ -62,28 +62,6 @@ pub fn playbook_from_text(file: &str, text: &str) -> Result<Loaded<PlaybookConfi
     Ok(loaded)
 }
 
-/// Validates a ClusterConfig given as a JSON value (an inline object in an execution input).
-pub fn cluster_from_value(
-    file: &str,
-    value: &Value,
-) -> Result<Loaded<ClusterConfig>, ConfigErrors> {
-    cluster_from_text(
-        file,
-        &serde_json::to_string_pretty(value).expect("a JSON value serializes"),
-    )
-}
-
-/// Validates a PlaybookConfig given as a JSON value (an inline object in an execution input).
-pub fn playbook_from_value(
-    file: &str,
-    value: &Value,
-) -> Result<Loaded<PlaybookConfig>, ConfigErrors> {
-    playbook_from_text(
-        file,
-        &serde_json::to_string_pretty(value).expect("a JSON value serializes"),
-    )
-}
-
 fn render(
     file: &str,
     text: &str,

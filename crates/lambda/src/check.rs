@@ -136,6 +136,7 @@ pub async fn check_status(
             "failedSteps": steps.iter().flatten().filter(|s| s.state != "COMPLETED").collect::<Vec<_>>(),
         }),
     });
+    let elapsed_seconds = (now - since).num_seconds().max(0);
     Ok(CheckOutput {
         phase: verdict.phase,
         finished: verdict.phase.is_final(),
@@ -149,10 +150,10 @@ pub async fn check_status(
             previous.polls_since_steps + 1
         },
         steps: steps.unwrap_or_default(),
-        elapsed_seconds: (now - since).num_seconds().max(0),
+        elapsed_seconds,
         next_poll_seconds: status::next_poll_seconds(
             verdict.phase,
-            (now - since).num_seconds(),
+            elapsed_seconds,
             event.options.min_poll_seconds,
             event.options.max_poll_seconds,
             jitter,
