@@ -8,6 +8,11 @@ use crate::model::{
 };
 use crate::schema::AcceptedSchema;
 
+/// The prefix of the tags this project sets on its clusters (IAM conditions and the cleanup rely on them), so a
+/// config may not set one: `dataflow-runner:keep-on-failure` would stop the cleanup, `…:execution` would pass the
+/// cluster off as another run's.
+pub const RESERVED_TAG_PREFIX: &str = "dataflow-runner:";
+
 struct Report<'a> {
     file: &'a str,
     lines: &'a LineIndex,
@@ -70,6 +75,15 @@ pub fn cluster(
     }
     release(&mut r, c);
     location(&mut r, c);
+    for (i, t) in c.tags.iter().flatten().enumerate() {
+        if t.key.to_ascii_lowercase().starts_with(RESERVED_TAG_PREFIX) {
+            r.error(
+                &format!("/data/tags/{i}/key"),
+                format!("tag keys starting with \"{RESERVED_TAG_PREFIX}\" are reserved for the tags Dataflow Runner sets itself"),
+                "rename the tag; to keep a failed run's cluster, use the execution input's options.keepClusterOnFailure",
+            );
+        }
+    }
     let fleets = c.ec2.instance_fleets.is_some();
     match (&c.ec2.instances, &c.ec2.instance_fleets) {
         (Some(_), Some(_)) => r.error(

@@ -79,6 +79,47 @@ impl fmt::Display for ConfigErrors {
     }
 }
 
+impl Diagnostic {
+    /// Replaces every occurrence of each secret (and of its JSON-escaped form) in the message and hint.
+    pub fn redact(&mut self, secrets: &[(String, String)]) {
+        for text in [Some(&mut self.message), self.hint.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            *text = redact(text, secrets);
+        }
+    }
+}
+
+/// `text` with each `(value, label)` value replaced by `«label»`. Values are also matched as they appear
+/// JSON-escaped, which is how a rendered value is quoted back in messages.
+pub fn redact(text: &str, secrets: &[(String, String)]) -> String {
+    let mut out = text.to_string();
+    for (value, label) in secrets {
+        if value.is_empty() {
+            continue;
+        }
+        let escaped = serde_json::to_string(value).unwrap_or_default();
+        let escaped = escaped.trim_matches('"');
+        for form in [value.as_str(), escaped] {
+            if !form.is_empty() && out.contains(form) {
+                out = out.replace(form, &format!("«{label}»"));
+            }
+        }
+    }
+    out
+}
+
+impl ConfigErrors {
+    /// See [`Diagnostic::redact`].
+    pub fn redact(mut self, secrets: &[(String, String)]) -> Self {
+        for d in &mut self.0 {
+            d.redact(secrets);
+        }
+        self
+    }
+}
+
 impl From<Diagnostic> for ConfigErrors {
     fn from(d: Diagnostic) -> Self {
         Self(vec![d])

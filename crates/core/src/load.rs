@@ -20,26 +20,91 @@ pub struct Loaded<T> {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Renders, parses and validates a ClusterConfig file.
+/// Renders, parses and validates a ClusterConfig file. No message quotes a value read with `systemEnv`.
 pub fn load_cluster(
     file: &str,
     text: &str,
     vars: &BTreeMap<String, String>,
     env: &dyn TemplateEnv,
 ) -> Result<Loaded<ClusterConfig>, ConfigErrors> {
-    let rendered = render(file, text, vars, env)?;
-    cluster_from_text(file, &rendered)
+    let env = RecordingEnv::new(env);
+    let loaded = render(file, text, vars, &env).and_then(|r| cluster_from_text(file, &r));
+    env.redact(loaded)
 }
 
-/// Renders, parses and validates a PlaybookConfig file.
+/// Renders, parses and validates a PlaybookConfig file. No message quotes a value read with `systemEnv`.
 pub fn load_playbook(
     file: &str,
     text: &str,
     vars: &BTreeMap<String, String>,
     env: &dyn TemplateEnv,
 ) -> Result<Loaded<PlaybookConfig>, ConfigErrors> {
-    let rendered = render(file, text, vars, env)?;
-    playbook_from_text(file, &rendered)
+    let env = RecordingEnv::new(env);
+    let loaded = render(file, text, vars, &env).and_then(|r| playbook_from_text(file, &r));
+    env.redact(loaded)
+}
+
+/// Notes every value `systemEnv` hands out, so that no error or warning echoes one: environment variables
+/// are where secrets live, and messages end up in terminals, logs and execution histories.
+struct RecordingEnv<'a> {
+    inner: &'a dyn TemplateEnv,
+    read: std::cell::RefCell<Vec<(String, String)>>,
+}
+
+impl<'a> RecordingEnv<'a> {
+    fn new(inner: &'a dyn TemplateEnv) -> Self {
+        Self {
+            inner,
+            read: Default::default(),
+        }
+    }
+
+    fn redact<T>(self, loaded: Result<Loaded<T>, ConfigErrors>) -> Result<Loaded<T>, ConfigErrors> {
+        let secrets = self.read.into_inner();
+        if secrets.is_empty() {
+            return loaded;
+        }
+        match loaded {
+            Ok(mut ok) => {
+                for w in &mut ok.warnings {
+                    w.redact(&secrets);
+                }
+                Ok(ok)
+            }
+            Err(e) => Err(e.redact(&secrets)),
+        }
+    }
+}
+
+impl TemplateEnv for RecordingEnv<'_> {
+    fn now(&self) -> chrono::DateTime<chrono::FixedOffset> {
+        self.inner.now()
+    }
+
+    fn env_var(&self, name: &str) -> Option<String> {
+        let value = self.inner.env_var(name);
+        if let Some(v) = value.as_ref().filter(|v| !v.is_empty()) {
+            let label = format!("value of systemEnv {name}");
+            self.read.borrow_mut().push((v.clone(), label));
+        }
+        value
+    }
+
+    fn refuse_env_var(&self, name: &str) -> Option<String> {
+        self.inner.refuse_env_var(name)
+    }
+
+    fn read_file(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        self.inner.read_file(path)
+    }
+
+    fn local_offset(&self, instant: chrono::DateTime<chrono::Utc>) -> chrono::FixedOffset {
+        self.inner.local_offset(instant)
+    }
+
+    fn zone_abbreviation(&self, time: &chrono::DateTime<chrono::FixedOffset>) -> Option<String> {
+        self.inner.zone_abbreviation(time)
+    }
 }
 
 /// Validates an already rendered ClusterConfig text.

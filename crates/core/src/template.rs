@@ -69,6 +69,13 @@ pub trait TemplateEnv {
     /// An environment variable for `systemEnv`; `None` when unset (an error), `Some("")` when empty (fine).
     fn env_var(&self, name: &str) -> Option<String>;
 
+    /// Why `systemEnv` may not read `name` at all, whatever its value (a Lambda refuses its own credentials);
+    /// `None` to allow it.
+    fn refuse_env_var(&self, name: &str) -> Option<String> {
+        let _ = name;
+        None
+    }
+
     /// The bytes of a file for `base64File`; the path is as written in the template.
     fn read_file(&self, path: &str) -> std::io::Result<Vec<u8>>;
 
@@ -130,6 +137,8 @@ pub enum TemplateErrorKind {
     UnknownFunction { name: String },
     /// `systemEnv` of an unset variable.
     UnsetEnvVar { name: String },
+    /// `systemEnv` of a name the environment refuses to give out (`why` says which rule and the fix).
+    RefusedEnvVar { name: String, why: String },
     /// `base64File` of a file that cannot be read.
     UnreadableFile { path: String, message: String },
     /// `timeWithFormat` of something that is not epoch seconds.
@@ -212,6 +221,9 @@ impl TemplateError {
             TemplateErrorKind::UnsetEnvVar { name } => {
                 format!("error calling systemEnv: environment variable {name} not set")
             }
+            TemplateErrorKind::RefusedEnvVar { name, .. } => {
+                format!("error calling systemEnv: environment variable {name} may not be read here")
+            }
             TemplateErrorKind::UnreadableFile { path, message } => {
                 format!("error calling base64File: open {path}: {message}")
             }
@@ -235,7 +247,10 @@ impl TemplateError {
                  plus Go's builtins"
                     .into(),
             ),
-            TemplateErrorKind::UnsetEnvVar { name } => Some(format!("set {name} in the runner's environment")),
+            TemplateErrorKind::UnsetEnvVar { name } => Some(format!(
+                "set {name} in the runner's environment (in the Lambdas: the execution input's \"env\")"
+            )),
+            TemplateErrorKind::RefusedEnvVar { why, .. } => Some(why.clone()),
             TemplateErrorKind::UnreadableFile { .. } => {
                 Some("check the path; a relative path is relative to the working directory".into())
             }
@@ -402,7 +417,10 @@ fn execute(
                 session.with(|s| s.zones.insert(secs, (offset, zone)));
             }
             Lookup::Env(name) => {
-                let value = env.env_var(&name);
+                let value = match env.refuse_env_var(&name) {
+                    Some(why) => Err(why),
+                    None => Ok(env.env_var(&name)),
+                };
                 session.with(|s| s.env.insert(name, value));
             }
             Lookup::File(path) => {
@@ -433,6 +451,9 @@ fn exec_error(file_name: &str, e: &ExecError, session: &SessionGuard) -> Templat
         ExecError::NoFiledFor(name, _) => TemplateErrorKind::MissingVariable { name: name.clone() },
         ExecError::FuncError(_) => match session.with(|s| s.failure.clone()) {
             Some((_, Failure::UnsetEnv { name })) => TemplateErrorKind::UnsetEnvVar { name },
+            Some((_, Failure::RefusedEnv { name, why })) => {
+                TemplateErrorKind::RefusedEnvVar { name, why }
+            }
             Some((_, Failure::File { path, message })) => {
                 TemplateErrorKind::UnreadableFile { path, message }
             }

@@ -311,3 +311,59 @@ fn auto_termination_needs_a_release_that_has_it() {
         "{e}"
     );
 }
+
+#[test]
+fn tag_keys_under_the_reserved_prefix_are_refused_with_their_path() {
+    let e = errors_of(&cluster(
+        LEGACY,
+        |d| d["tags"] = json!([{"key": "team", "value": "data"}, {"key": "Dataflow-Runner:keep-on-failure", "value": "true"}]),
+    ));
+    assert!(
+        e.contains("data.tags[1].key: tag keys starting with \"dataflow-runner:\" are reserved"),
+        "{e}"
+    );
+    assert!(e.contains("keepClusterOnFailure"), "{e}");
+    assert!(!e.contains("data.tags[0]"), "{e}");
+}
+
+/// An environment with one secret, the shape a Lambda's credentials have.
+struct SecretEnv;
+
+impl dfr_core::template::TemplateEnv for SecretEnv {
+    fn now(&self) -> chrono::DateTime<chrono::FixedOffset> {
+        chrono::DateTime::parse_from_rfc3339("2024-03-05T06:07:08Z").unwrap()
+    }
+    fn env_var(&self, name: &str) -> Option<String> {
+        (name == "DB_PASSWORD").then(|| "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY".to_string())
+    }
+    fn read_file(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            path.to_string(),
+        ))
+    }
+}
+
+#[test]
+fn a_value_read_with_system_env_is_never_quoted_back_in_an_error() {
+    let text = serde_json::to_string_pretty(&cluster(LEGACY, |d| {
+        // A Go raw string: the quotes of "DB_PASSWORD" would be escaped inside the JSON text.
+        d["region"] = json!("{{systemEnv `DB_PASSWORD`}}");
+        d["ec2"]["amiVersion"] = json!("{{systemEnv `DB_PASSWORD`}}");
+    }))
+    .unwrap();
+    let e = dfr_core::load::load_cluster(
+        "c.json",
+        &text,
+        &std::collections::BTreeMap::new(),
+        &SecretEnv,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(!e.contains("wJalrXUtnFEMI"), "{e}");
+    assert!(
+        e.contains("data.region: \"«value of systemEnv DB_PASSWORD»\" is not an AWS region"),
+        "{e}"
+    );
+    assert!(e.contains("data.ec2.amiVersion"), "{e}");
+}

@@ -25,6 +25,9 @@ pub struct AddStepsEvent {
     /// Files the configs read with `base64File`: path as written → text, or an `s3://` URI.
     #[serde(default)]
     pub files: BTreeMap<String, String>,
+    /// What `systemEnv` reads (never the function's own environment).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
     pub run: Run,
 }
 
@@ -44,8 +47,9 @@ pub async fn add_steps(
     env: &dyn TemplateEnv,
     now: DateTime<Utc>,
 ) -> Result<AddStepsOutput, Error> {
-    let files = source::FilesEnv::load(env, &event.files, store).await?;
-    let playbook = source::load_playbook(&event.playbook, &event.vars, store, &files).await?;
+    source::check_env(&event.env)?;
+    let env = &mut source::ExecutionEnv::new(env, &event.env, &event.files);
+    let playbook = source::load_playbook(&event.playbook, &event.vars, store, env).await?;
     let mut request = plan::add_job_flow_steps(&event.cluster_id, &playbook.config);
     let suffix = event.run.step_suffix();
     for s in &mut request.steps {

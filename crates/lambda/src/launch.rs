@@ -34,6 +34,9 @@ pub struct LaunchEvent {
     /// Files the configs read with `base64File`: path as written → text, or an `s3://` URI.
     #[serde(default)]
     pub files: BTreeMap<String, String>,
+    /// What `systemEnv` reads (never the function's own environment).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
     pub lifecycle: LifecycleInput,
     pub run: Run,
     /// Idle timeout for the transient safety net; 0 turns it off.
@@ -62,8 +65,8 @@ pub async fn launch_cluster<E: Emr>(
     env: &dyn TemplateEnv,
     now: DateTime<Utc>,
 ) -> Result<LaunchOutput, Error> {
-    let files = source::FilesEnv::load(env, &event.files, store).await?;
-    let env = &files;
+    source::check_env(&event.env)?;
+    let env = &mut source::ExecutionEnv::new(env, &event.env, &event.files);
     let cluster = source::load_cluster(&event.cluster, &event.vars, store, env).await?;
     let playbook = match &event.playbook {
         Some(p) => Some(source::load_playbook(p, &event.vars, store, env).await?),

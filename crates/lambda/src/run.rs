@@ -131,5 +131,12 @@ mod tests {
             .tags()
             .iter()
             .any(|t| t.key == TAG_MANAGED && t.value == "true"));
+        // Configs may not set these: the core refuses every key under the reserved prefix.
+        for key in [TAG_MANAGED, TAG_EXECUTION, TAG_RUN_KEY, TAG_KEEP_ON_FAILURE] {
+            assert!(
+                key.starts_with(dfr_core::checks::RESERVED_TAG_PREFIX),
+                "{key}"
+            );
+        }
     }
 }

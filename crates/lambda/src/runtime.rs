@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::emr::SdkEmr;
 use crate::error::Error;
-use crate::source::SdkS3;
+use crate::source::{S3Scope, SdkS3};
 
 /// SDK configuration loaded once per process; EMR clients are made once per region on first use.
 pub struct Aws {
@@ -58,6 +58,7 @@ impl Aws {
                 .build();
             SdkS3 {
                 client: aws_sdk_s3::Client::from_conf(conf),
+                scope: S3Scope::from_process_env(),
             }
         })
     }

@@ -1,6 +1,7 @@
 //! Configs as an execution carries them: an inline object, the raw (template) text of a file, or an `s3://` URI.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, FixedOffset, Utc};
 use dfr_core::load::{self, Loaded};
@@ -57,82 +58,195 @@ pub async fn load_cluster(
     input: &ConfigInput,
     vars: &BTreeMap<String, String>,
     store: &impl ObjectStore,
-    env: &dyn TemplateEnv,
+    env: &mut ExecutionEnv<'_>,
 ) -> Result<Loaded<ClusterConfig>, Error> {
     let (name, text) = text_of("$.cluster", input, store).await?;
-    Ok(load::load_cluster(&name, &text, vars, env)?)
+    env.load(store, |env| {
+        Ok(load::load_cluster(&name, &text, vars, env)?)
+    })
+    .await
 }
 
 pub async fn load_playbook(
     input: &ConfigInput,
     vars: &BTreeMap<String, String>,
     store: &impl ObjectStore,
-    env: &dyn TemplateEnv,
+    env: &mut ExecutionEnv<'_>,
 ) -> Result<Loaded<PlaybookConfig>, Error> {
     let (name, text) = text_of("$.playbook", input, store).await?;
-    Ok(load::load_playbook(&name, &text, vars, env)?)
+    env.load(store, |env| {
+        Ok(load::load_playbook(&name, &text, vars, env)?)
+    })
+    .await
 }
 
-/// What `base64File` reads in a Lambda, which has no files of the user's: the execution input's `files`, path as
-/// written in the config → the file's text, or an `s3://` URI to read it from. So a config that uses `base64File`
-/// works unchanged; the rest (clock, environment variables) comes from the process.
-pub struct FilesEnv<'a> {
-    base: &'a dyn TemplateEnv,
-    files: HashMap<String, Vec<u8>>,
+/// Names `systemEnv` never reads in a Lambda (compared case-insensitively): the runtime's credentials and settings.
+pub const REFUSED_ENV_PREFIX: &str = "AWS_";
+
+fn refused_env_name(name: &str) -> bool {
+    name.len() >= REFUSED_ENV_PREFIX.len()
+        && name[..REFUSED_ENV_PREFIX.len()].eq_ignore_ascii_case(REFUSED_ENV_PREFIX)
 }
 
-impl<'a> FilesEnv<'a> {
-    /// Reads every `s3://` file once, before rendering.
-    pub async fn load(
-        base: &'a dyn TemplateEnv,
-        files: &BTreeMap<String, String>,
-        store: &impl ObjectStore,
-    ) -> Result<FilesEnv<'a>, Error> {
-        let mut loaded = HashMap::new();
-        for (path, source) in files {
-            let bytes = match source.trim().strip_prefix("s3://") {
-                Some(_) => {
-                    let uri = source.trim();
-                    let (bucket, key) = parse_s3_uri(uri).ok_or_else(|| {
-                        Error::InvalidConfig(format!(
-                            "files[\"{path}\"]: \"{uri}\" is not an s3://bucket/key URI"
-                        ))
-                    })?;
-                    store.get_text(bucket, key).await?.into_bytes()
-                }
-                None => source.clone().into_bytes(),
-            };
-            loaded.insert(path.clone(), bytes);
+/// Refuses an execution input whose `env` names a reserved variable, before anything else happens.
+pub fn check_env(env: &BTreeMap<String, String>) -> Result<(), Error> {
+    let refused: Vec<&str> = env
+        .keys()
+        .filter(|k| refused_env_name(k))
+        .map(String::as_str)
+        .collect();
+    if refused.is_empty() {
+        return Ok(());
+    }
+    Err(Error::InvalidConfig(format!(
+        "$.env: {} may not be set: names starting with {REFUSED_ENV_PREFIX} are reserved for the runtime \
+         (the functions' credentials and settings); rename them and use the new names in systemEnv",
+        refused.join(", ")
+    )))
+}
+
+/// What the templates read in a Lambda, which has no environment or files of the user's: `systemEnv` reads the
+/// execution input's `env` (never the function's own environment, which holds its credentials), `base64File` reads
+/// its `files` (path as written in the config → the file's text, or an `s3://` URI), and the clock is the process's.
+/// An `s3://` file is fetched only when a config reads it.
+pub struct ExecutionEnv<'a> {
+    clock: &'a dyn TemplateEnv,
+    env: &'a BTreeMap<String, String>,
+    files: &'a BTreeMap<String, String>,
+    fetched: HashMap<String, Vec<u8>>,
+    /// `s3://` files a render asked for before they were fetched.
+    wanted: RefCell<BTreeSet<String>>,
+}
+
+impl<'a> ExecutionEnv<'a> {
+    pub fn new(
+        clock: &'a dyn TemplateEnv,
+        env: &'a BTreeMap<String, String>,
+        files: &'a BTreeMap<String, String>,
+    ) -> Self {
+        Self {
+            clock,
+            env,
+            files,
+            fetched: HashMap::new(),
+            wanted: RefCell::default(),
         }
-        Ok(FilesEnv {
-            base,
-            files: loaded,
-        })
+    }
+
+    /// Fetches the `s3://` files the last render asked for; false when there were none (the render was final).
+    async fn fetch_wanted(&mut self, store: &impl ObjectStore) -> Result<bool, Error> {
+        let wanted = std::mem::take(&mut *self.wanted.borrow_mut());
+        if wanted.is_empty() {
+            return Ok(false);
+        }
+        for path in wanted {
+            let uri = self.files[&path].trim();
+            let (bucket, key) = parse_s3_uri(uri).ok_or_else(|| {
+                Error::InvalidConfig(format!(
+                    "$.files[\"{path}\"]: \"{uri}\" is not an s3://bucket/key URI"
+                ))
+            })?;
+            let text = store.get_text(bucket, key).await?;
+            self.fetched.insert(path, text.into_bytes());
+        }
+        Ok(true)
+    }
+
+    /// Renders and validates with `load` until every `s3://` file it reads has been fetched (a file read only under
+    /// a condition that depends on another file's content takes one more round).
+    pub async fn load<T>(
+        &mut self,
+        store: &impl ObjectStore,
+        mut load: impl FnMut(&Self) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        loop {
+            let result = load(self);
+            if !self.fetch_wanted(store).await? {
+                return result;
+            }
+        }
     }
 }
 
-impl TemplateEnv for FilesEnv<'_> {
+impl TemplateEnv for ExecutionEnv<'_> {
     fn now(&self) -> DateTime<FixedOffset> {
-        self.base.now()
+        self.clock.now()
     }
 
     fn env_var(&self, name: &str) -> Option<String> {
-        self.base.env_var(name)
+        self.env.get(name).cloned()
     }
 
-    fn read_file(&self, path: &str) -> std::io::Result<Vec<u8>> {
-        self.files.get(path).cloned().ok_or_else(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!(
-                    "not in the execution input's \"files\" (a Lambda has no files of yours): add \"files\": {{\"{path}\": \"s3://bucket/key\"}}"
-                ),
+    fn refuse_env_var(&self, name: &str) -> Option<String> {
+        refused_env_name(name).then(|| {
+            format!(
+                "in the Lambdas, systemEnv reads the execution input's \"env\", and names starting with \
+                 {REFUSED_ENV_PREFIX} are refused (the functions' credentials are never readable); pass the value \
+                 under another name in \"env\", or render the config where it is yours (the dataflow-runner CLI)"
             )
         })
     }
 
+    fn read_file(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        let Some(source) = self.files.get(path) else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!(
+                    "not in the execution input's \"files\" (a Lambda has no files of yours): add \"files\": {{\"{path}\": \"s3://bucket/key\"}}"
+                ),
+            ));
+        };
+        if !source.trim_start().starts_with("s3://") {
+            return Ok(source.clone().into_bytes());
+        }
+        match self.fetched.get(path) {
+            Some(bytes) => Ok(bytes.clone()),
+            None => {
+                // Rendered with empty content this once; the caller fetches it and renders again.
+                self.wanted.borrow_mut().insert(path.to_string());
+                Ok(Vec::new())
+            }
+        }
+    }
+
     fn local_offset(&self, instant: DateTime<Utc>) -> FixedOffset {
-        self.base.local_offset(instant)
+        self.clock.local_offset(instant)
+    }
+}
+
+/// The one bucket (and key prefix) the functions may read configs and files from: the stack's `ConfigBucket` and
+/// `ConfigPrefix`, given to the functions as `DFR_CONFIG_BUCKET` and `DFR_CONFIG_PREFIX`. Anything else is refused
+/// with a clear error before S3 is asked (IAM would refuse it too, as AccessDenied).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct S3Scope {
+    pub bucket: Option<String>,
+    pub prefix: String,
+}
+
+impl S3Scope {
+    pub fn from_process_env() -> Self {
+        let bucket = std::env::var("DFR_CONFIG_BUCKET")
+            .ok()
+            .filter(|b| !b.is_empty());
+        let prefix = std::env::var("DFR_CONFIG_PREFIX").unwrap_or_default();
+        Self { bucket, prefix }
+    }
+
+    pub fn check(&self, bucket: &str, key: &str) -> Result<(), Error> {
+        let uri = format!("s3://{bucket}/{key}");
+        match &self.bucket {
+            None => Err(Error::InvalidConfig(format!(
+                "{uri}: this stack reads no configs from S3 (its ConfigBucket parameter is empty); pass the config \
+                 inline in the execution input, or deploy with ConfigBucket set"
+            ))),
+            Some(b) if b != bucket || !key.starts_with(&self.prefix) => {
+                Err(Error::InvalidConfig(format!(
+                    "{uri}: outside this stack's config location s3://{b}/{}; put the file there",
+                    self.prefix
+                )))
+            }
+            Some(_) => Ok(()),
+        }
     }
 }
 
@@ -140,10 +254,12 @@ impl TemplateEnv for FilesEnv<'_> {
 #[derive(Clone, Debug)]
 pub struct SdkS3 {
     pub client: aws_sdk_s3::Client,
+    pub scope: S3Scope,
 }
 
 impl ObjectStore for SdkS3 {
     async fn get_text(&self, bucket: &str, key: &str) -> Result<String, Error> {
+        self.scope.check(bucket, key)?;
         let uri = format!("s3://{bucket}/{key}");
         let resp = self
             .client
@@ -186,29 +302,62 @@ mod tests {
         assert_eq!(parse_s3_uri("https://b/k"), None);
     }
 
-    #[tokio::test]
-    async fn base64_file_reads_the_execution_input_files() {
-        struct OneObject;
-        impl ObjectStore for OneObject {
-            async fn get_text(&self, bucket: &str, key: &str) -> Result<String, Error> {
-                assert_eq!((bucket, key), ("configs", "iglu_resolver.json"));
-                Ok("{\"from\":\"s3\"}".into())
-            }
+    /// Serves one object and counts the reads.
+    struct OneObject(std::sync::atomic::AtomicUsize);
+    impl ObjectStore for OneObject {
+        async fn get_text(&self, bucket: &str, key: &str) -> Result<String, Error> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            assert_eq!((bucket, key), ("configs", "iglu_resolver.json"));
+            Ok("{\"from\":\"s3\"}".into())
         }
+    }
+
+    fn playbook_reading(path: &str) -> ConfigInput {
+        ConfigInput::Text(format!(
+            r#"{{"schema": "iglu:com.snowplowanalytics.dataflowrunner/PlaybookConfig/avro/1-0-1",
+               "data": {{"region": "eu-west-1", "credentials": {{"accessKeyId": "env", "secretAccessKey": "env"}},
+               "steps": [{{"type": "CUSTOM_JAR", "name": "s", "actionOnFailure": "CONTINUE", "jar": "j.jar",
+                          "arguments": ["{{{{base64File "{path}"}}}}", "{{{{systemEnv "OWNER"}}}}"]}}]}}}}"#
+        ))
+    }
+
+    #[tokio::test]
+    async fn when_a_config_reads_files_should_fetch_only_those_it_reads() {
         let files: BTreeMap<String, String> = [
             (
                 "/home/snowplow/iglu_resolver.json".to_string(),
                 "s3://configs/iglu_resolver.json".to_string(),
             ),
+            (
+                "/unused.json".to_string(),
+                "s3://configs/never-read.json".to_string(),
+            ),
             ("./config.hocon".to_string(), "a = 1".to_string()),
         ]
         .into();
-        let env = FilesEnv::load(&dfr_core::template::ProcessEnv, &files, &OneObject)
-            .await
-            .unwrap();
+        let env_vars: BTreeMap<String, String> =
+            [("OWNER".to_string(), "data-team".to_string())].into();
+        let store = OneObject(Default::default());
+        let mut env = ExecutionEnv::new(&dfr_core::template::ProcessEnv, &env_vars, &files);
+        let loaded = load_playbook(
+            &playbook_reading("/home/snowplow/iglu_resolver.json"),
+            &BTreeMap::new(),
+            &store,
+            &mut env,
+        )
+        .await
+        .unwrap();
         assert_eq!(
-            env.read_file("/home/snowplow/iglu_resolver.json").unwrap(),
-            b"{\"from\":\"s3\"}"
+            loaded.config.steps[0].arguments,
+            Some(vec![
+                "eyJmcm9tIjoiczMifQ==".to_string(),
+                "data-team".to_string()
+            ])
+        );
+        assert_eq!(
+            store.0.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "only the file read is fetched"
         );
         assert_eq!(env.read_file("./config.hocon").unwrap(), b"a = 1");
         let missing = env.read_file("/etc/other.json").unwrap_err().to_string();
@@ -216,5 +365,46 @@ mod tests {
             missing.contains("\"files\": {\"/etc/other.json\": \"s3://bucket/key\"}"),
             "{missing}"
         );
+    }
+
+    #[test]
+    fn when_system_env_asks_for_the_functions_own_variables_should_refuse() {
+        let (env_vars, files) = (BTreeMap::new(), BTreeMap::new());
+        let env = ExecutionEnv::new(&dfr_core::template::ProcessEnv, &env_vars, &files);
+        for name in ["AWS_SECRET_ACCESS_KEY", "aws_session_token", "Aws_Region"] {
+            assert!(env.refuse_env_var(name).is_some(), "{name}");
+        }
+        assert!(env.refuse_env_var("AWSOME").is_none());
+        assert_eq!(
+            env.env_var("PATH"),
+            None,
+            "the process environment is never read"
+        );
+        let bad: BTreeMap<String, String> = [("AWS_PROFILE".to_string(), "x".to_string())].into();
+        let err = check_env(&bad).unwrap_err().to_string();
+        assert!(
+            err.contains("$.env") && err.contains("AWS_PROFILE"),
+            "{err}"
+        );
+        assert!(check_env(&[("OWNER".to_string(), "x".to_string())].into()).is_ok());
+    }
+
+    #[test]
+    fn when_an_s3_uri_is_outside_the_stacks_config_location_should_refuse_it() {
+        let scope = S3Scope {
+            bucket: Some("configs".into()),
+            prefix: "dfr/".into(),
+        };
+        assert!(scope.check("configs", "dfr/cluster.json").is_ok());
+        for (bucket, key) in [
+            ("other", "dfr/cluster.json"),
+            ("configs", "secret/x"),
+            ("configs", "df"),
+        ] {
+            let err = scope.check(bucket, key).unwrap_err();
+            assert_eq!(err.name(), "InvalidConfig");
+            assert!(err.to_string().contains("s3://configs/dfr/"), "{err}");
+        }
+        assert!(S3Scope::default().check("configs", "dfr/x").is_err());
     }
 }

@@ -31,6 +31,7 @@ pub enum Lookup {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
     UnsetEnv { name: String },
+    RefusedEnv { name: String, why: String },
     File { path: String, message: String },
     BadEpoch { value: String, message: String },
     Other { message: String },
@@ -40,7 +41,8 @@ pub enum Failure {
 pub struct Session {
     pub now: Option<(DateTime<FixedOffset>, Option<String>)>,
     pub zones: HashMap<i64, (FixedOffset, Option<String>)>,
-    pub env: HashMap<String, Option<String>>,
+    /// `Err` when the environment refuses the name (see [`crate::template::TemplateEnv::refuse_env_var`]).
+    pub env: HashMap<String, Result<Option<String>, String>>,
     pub files: HashMap<String, Result<Vec<u8>, String>>,
     /// The question that stopped the last pass.
     pub pending: Option<Lookup>,
@@ -106,6 +108,7 @@ fn answer<T>(lookup: Lookup, get: impl FnOnce(&Session) -> Option<T>) -> Result<
 fn fail(function: &'static str, failure: Failure) -> FuncError {
     let message = match &failure {
         Failure::UnsetEnv { name } => format!("environment variable {name} not set"),
+        Failure::RefusedEnv { name, why } => format!("environment variable {name} refused: {why}"),
         Failure::File { path, message } => format!("open {path}: {message}"),
         Failure::BadEpoch { message, .. } | Failure::Other { message } => message.clone(),
     };
@@ -232,8 +235,15 @@ fn time_with_format(args: &[Value]) -> Result<Value, FuncError> {
 fn system_env(args: &[Value]) -> Result<Value, FuncError> {
     let [name] = strings::<1>("systemEnv", args)?;
     match answer(Lookup::Env(name.to_string()), |s| s.env.get(name).cloned())? {
-        Some(value) => Ok(Value::from(value)),
-        None => Err(fail(
+        Ok(Some(value)) => Ok(Value::from(value)),
+        Err(why) => Err(fail(
+            "systemEnv",
+            Failure::RefusedEnv {
+                name: name.to_string(),
+                why,
+            },
+        )),
+        Ok(None) => Err(fail(
             "systemEnv",
             Failure::UnsetEnv {
                 name: name.to_string(),
