@@ -15,6 +15,7 @@ use dfr_lambda::runtime::{decode, Aws};
 use dfr_lambda::source::ObjectStore;
 use dfr_lambda::terminate::{terminate, TerminateEvent};
 use dfr_lambda::Error;
+use emr_emulator::iam::{Iam, StackContext};
 use emr_emulator::{Emulator, EmulatorHandle, Faults, Scenario};
 use serde_json::{json, Value};
 
@@ -31,25 +32,130 @@ impl ObjectStore for NoS3 {
     }
 }
 
+/// The deployed stack's template: every call below is authorized against the policy of the calling function's
+/// role in it, as IAM would on AWS.
+const TEMPLATE: &str = include_str!("../../../infra/template.yaml");
+const ACCOUNT: &str = "123456789012";
+
+/// Which function's credentials sign a call.
+#[derive(Clone, Copy, Debug)]
+enum Function {
+    Launch,
+    AddSteps,
+    Check,
+    Terminate,
+    /// Someone else in the account, with full EMR access (clusters this project did not launch).
+    Operator,
+}
+
+impl Function {
+    fn access_key(self) -> &'static str {
+        match self {
+            Function::Launch => "AKIDLAUNCHCLUSTER",
+            Function::AddSteps => "AKIDADDSTEPS",
+            Function::Check => "AKIDCHECKSTATUS",
+            Function::Terminate => "AKIDTERMINATECLUSTER",
+            Function::Operator => "AKIDOPERATOR",
+        }
+    }
+}
+
+const FUNCTIONS: [(Function, &str); 4] = [
+    (Function::Launch, "LaunchClusterFunction"),
+    (Function::AddSteps, "AddStepsFunction"),
+    (Function::Check, "CheckStatusFunction"),
+    (Function::Terminate, "TerminateClusterFunction"),
+];
+
+/// The IAM of a stack deployed from `template` with `parameters`.
+fn iam_of(template: &str, parameters: &[(&str, &str)]) -> Iam {
+    let mut ctx = StackContext::default();
+    for (k, v) in parameters {
+        ctx = ctx.with_parameter(k, v);
+    }
+    let mut iam = Iam::new()
+        .principal(
+            Function::Operator.access_key(),
+            "operator",
+            vec![json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": ["elasticmapreduce:*", "iam:PassRole"], "Resource": "*"}
+            ]})],
+        )
+        .unwrap();
+    for (f, logical_id) in FUNCTIONS {
+        iam = iam
+            .principal_from_template(f.access_key(), template, &ctx, logical_id)
+            .unwrap();
+    }
+    iam
+}
+
 async fn emulator(scenario: Value) -> EmulatorHandle {
+    emulator_with(scenario, iam_of(TEMPLATE, &[])).await
+}
+
+async fn emulator_with(scenario: Value, iam: Iam) -> EmulatorHandle {
     Emulator::builder()
         .time_scale(0.0)
         .start_time(T0)
         .scenario(Scenario::from_json(&scenario.to_string()).unwrap())
+        .iam(iam)
         .start()
         .await
         .unwrap()
 }
 
-async fn aws(handle: &EmulatorHandle, retries: bool) -> Aws {
+/// Each function's clients, signed with its own role's credentials.
+struct Stack {
+    launch: Aws,
+    add: Aws,
+    check: Aws,
+    terminate: Aws,
+    operator: Aws,
+}
+
+impl Stack {
+    fn add(&self) -> SdkEmr {
+        self.add.emr(None)
+    }
+    fn check(&self) -> SdkEmr {
+        self.check.emr(None)
+    }
+    fn terminate(&self) -> SdkEmr {
+        self.terminate.emr(None)
+    }
+}
+
+async fn client(handle: &EmulatorHandle, retries: bool, as_: Function) -> Aws {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("eu-west-1"))
-        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+        .credentials_provider(Credentials::new(
+            as_.access_key(),
+            "secret",
+            None,
+            None,
+            "test",
+        ))
         .endpoint_url(handle.endpoint_url());
     if !retries {
         loader = loader.retry_config(aws_config::retry::RetryConfig::disabled());
     }
     Aws::from_config(loader.load().await)
+}
+
+async fn aws(handle: &EmulatorHandle, retries: bool) -> Stack {
+    Stack {
+        launch: client(handle, retries, Function::Launch).await,
+        add: client(handle, retries, Function::AddSteps).await,
+        check: client(handle, retries, Function::Check).await,
+        terminate: client(handle, retries, Function::Terminate).await,
+        operator: client(handle, retries, Function::Operator).await,
+    }
+}
+
+/// The execution ARN Step Functions gives a run of `machine` in the stack (what the IAM conditions expect).
+fn execution_arn(machine: &str, key: &str) -> String {
+    format!("arn:aws:states:eu-west-1:{ACCOUNT}:execution:dataflow-runner-{machine}:{key}")
 }
 
 fn now(h: &EmulatorHandle) -> DateTime<Utc> {
@@ -93,7 +199,12 @@ fn launch_event(
     lifecycle: &str,
     key: &str,
 ) -> LaunchEvent {
-    let mut e = json!({"cluster": cluster, "lifecycle": lifecycle, "run": {"key": key, "attempt": 1, "executionArn": format!("arn:aws:states:eu-west-1:1:execution:sm:{key}")}});
+    let machine = if lifecycle == "transient" {
+        "run-transient"
+    } else {
+        "up"
+    };
+    let mut e = json!({"cluster": cluster, "lifecycle": lifecycle, "run": {"key": key, "attempt": 1, "executionArn": execution_arn(machine, key)}});
     if let Some(p) = playbook {
         e["playbook"] = p;
     }
@@ -101,15 +212,15 @@ fn launch_event(
 }
 
 async fn launch(
-    aws: &Aws,
+    aws: &Stack,
     h: &EmulatorHandle,
     e: &LaunchEvent,
 ) -> Result<dfr_lambda::launch::LaunchOutput, Error> {
-    launch_cluster(e, |r| aws.emr(r), &NoS3, &ProcessEnv, now(h)).await
+    launch_cluster(e, |r| aws.launch.emr(r), &NoS3, &ProcessEnv, now(h)).await
 }
 
 /// Launches a persistent cluster for run `key`; returns its id.
-async fn up(aws: &Aws, h: &EmulatorHandle, name: &str, key: &str) -> String {
+async fn up(aws: &Stack, h: &EmulatorHandle, name: &str, key: &str) -> String {
     let event = launch_event(cluster_config(name), None, "persistent", key);
     launch(aws, h, &event).await.unwrap().cluster_id
 }
@@ -170,10 +281,7 @@ async fn when_a_transient_run_succeeds_should_report_every_step_and_poll_cheaply
     assert_eq!(out.steps, ["Stage", "Enrich", "Archive"]);
     let snapshot = h.cluster(&out.cluster_id).unwrap();
     assert_eq!(snapshot.steps.len(), 3, "steps are embedded in RunJobFlow");
-    let described = aws
-        .emr(None)
-        .describe_cluster_for_test(&out.cluster_id)
-        .await;
+    let described = aws.check().describe_cluster_for_test(&out.cluster_id).await;
     assert!(described.contains(&("dataflow-runner:managed".to_string(), "true".to_string())));
     assert!(described.contains(&(
         "dataflow-runner:run-key".to_string(),
@@ -181,7 +289,7 @@ async fn when_a_transient_run_succeeds_should_report_every_step_and_poll_cheaply
     )));
 
     h.reset_calls();
-    let emr = aws.emr(None);
+    let emr = aws.check();
     let (last, polls) = poll_until_finished(&emr, &h, &out.cluster_id, Mode::Transient, &[]).await;
     assert_eq!(last.phase, Phase::Succeeded);
     assert_eq!(
@@ -287,7 +395,7 @@ async fn when_add_steps_is_retried_after_a_lost_response_should_queue_the_steps_
     let up_id = up(&aws, &h, "shared", "up-1").await;
     h.set_faults(Faults::none().with_lost_responses("AddJobFlowSteps", 1))
         .unwrap();
-    let emr = aws.emr(None);
+    let emr = aws.add();
     let e = add_event(
         &up_id,
         playbook(&[("One", "CONTINUE", &[]), ("Two", "CONTINUE", &[])]),
@@ -337,7 +445,7 @@ async fn when_add_steps_is_retried_after_a_lost_response_should_queue_the_steps_
 async fn when_sixty_steps_run_should_page_through_all_of_them() {
     let h = emulator(json!({"defaults": {"stepSeconds": 60}})).await;
     let aws = aws(&h, true).await;
-    let emr = aws.emr(None);
+    let (emr, add) = (aws.check(), aws.add());
     let names: Vec<String> = (1..=60).map(|i| format!("step {i}")).collect();
     let steps: Vec<(&str, &str, &[&str])> = names
         .iter()
@@ -364,7 +472,7 @@ async fn when_sixty_steps_run_should_page_through_all_of_them() {
     let up_id = up(&aws, &h, "big-up", "big-up").await;
     let added = add_steps(
         &add_event(&up_id, playbook(&steps), "big-run"),
-        &emr,
+        &add,
         &NoS3,
         &ProcessEnv,
         now(&h),
@@ -395,7 +503,7 @@ async fn when_a_step_fails_with_each_action_on_failure_should_report_step_failed
         .await
         .unwrap();
         let (last, _) =
-            poll_until_finished(&aws.emr(None), &h, &out.cluster_id, Mode::Transient, &[]).await;
+            poll_until_finished(&aws.check(), &h, &out.cluster_id, Mode::Transient, &[]).await;
         assert_eq!(last.phase, Phase::Failed, "{action}");
         let error = last.error.unwrap();
         assert_eq!(error.name, RunFailure::StepFailed, "{action}");
@@ -426,7 +534,7 @@ async fn when_bootstrap_fails_or_an_instance_dies_should_name_the_failure() {
     ]}))
     .await;
     let aws = aws(&h, true).await;
-    let emr = aws.emr(None);
+    let emr = aws.check();
     let pb = playbook(&[("Long", "CONTINUE", &["--emulator-duration=3600"])]);
     let boot = launch(
         &aws,
@@ -460,13 +568,13 @@ async fn when_emr_throttles_or_fails_should_surface_retryable_names() {
     h.set_faults(Faults::none().with_throttle_share(1.0, 7))
         .unwrap();
     let e: CheckEvent = decode("check-status", json!({"clusterId": up_id, "mode": "up"})).unwrap();
-    let err = check_status(&e, &aws_no_retry.emr(None), now(&h), 0.0)
+    let err = check_status(&e, &aws_no_retry.check(), now(&h), 0.0)
         .await
         .unwrap_err();
     assert_eq!((err.name(), err.retryable()), ("EmrThrottled", true));
     h.set_faults(Faults::none().with_server_error_share(1.0, 500, 7))
         .unwrap();
-    let err = check_status(&e, &aws_no_retry.emr(None), now(&h), 0.0)
+    let err = check_status(&e, &aws_no_retry.check(), now(&h), 0.0)
         .await
         .unwrap_err();
     assert_eq!((err.name(), err.retryable()), ("EmrUnavailable", true));
@@ -476,21 +584,23 @@ async fn when_emr_throttles_or_fails_should_surface_retryable_names() {
         json!({"clusterId": "j-NOSUCHCLUSTER", "mode": "up"}),
     )
     .unwrap();
-    let err = check_status(&missing, &aws_no_retry.emr(None), now(&h), 0.0)
+    let err = check_status(&missing, &aws_no_retry.check(), now(&h), 0.0)
         .await
         .unwrap_err();
+    // IAM decides before EMR looks: a cluster without this stack's tags, or none at all, is AccessDenied (as on AWS).
     assert_eq!(
         (err.name(), err.retryable()),
-        ("ClusterNotFound", false),
+        ("AccessDenied", false),
         "{err}"
     );
+    assert!(err.to_string().contains("cluster/j-NOSUCHCLUSTER"), "{err}");
 }
 
 #[tokio::test]
 async fn when_asked_to_terminate_should_end_only_managed_clusters() {
     let h = emulator(json!({})).await;
     let aws = aws(&h, true).await;
-    let emr = aws.emr(None);
+    let emr = aws.terminate();
     let ours = up(&aws, &h, "ours", "exec-t").await;
     let direct = |id: &str, force: bool| {
         TerminateEvent::parse(&json!({"clusterId": id, "force": force})).unwrap()
@@ -509,23 +619,50 @@ async fn when_asked_to_terminate_should_end_only_managed_clusters() {
         "terminating twice is success"
     );
 
-    let theirs = aws.emr(None).launch_unmanaged_for_test("theirs").await;
+    let theirs = aws
+        .operator
+        .emr(None)
+        .launch_unmanaged_for_test("theirs")
+        .await;
     let refused = terminate(&direct(&theirs, false), &emr, now(&h))
         .await
         .unwrap_err();
     assert_eq!(refused.name(), "ClusterNotManaged");
-    assert!(terminate(&direct(&theirs, true), &emr, now(&h))
+    // force is an opt-in of the stack: without AllowForceDown, IAM refuses it.
+    let denied = terminate(&direct(&theirs, true), &emr, now(&h))
         .await
-        .unwrap()
-        .terminated
-        .contains(&theirs));
+        .unwrap_err();
+    assert_eq!(denied.name(), "AccessDenied", "{denied}");
+    assert!(
+        denied
+            .to_string()
+            .contains("elasticmapreduce:TerminateJobFlows"),
+        "{denied}"
+    );
+    h.advance(120.0);
+    let state = h.cluster(&theirs).unwrap().state.to_string();
+    assert!(!state.starts_with("TERMINAT"), "{state}");
+}
+
+#[tokio::test]
+async fn when_the_stack_allows_force_down_should_terminate_a_cluster_it_did_not_launch() {
+    let h = emulator_with(json!({}), iam_of(TEMPLATE, &[("AllowForceDown", "true")])).await;
+    let aws = aws(&h, true).await;
+    let theirs = aws
+        .operator
+        .emr(None)
+        .launch_unmanaged_for_test("theirs")
+        .await;
+    let event = TerminateEvent::parse(&json!({"clusterId": theirs, "force": true})).unwrap();
+    let out = terminate(&event, &aws.terminate(), now(&h)).await.unwrap();
+    assert_eq!(out.terminated, vec![theirs]);
 }
 
 #[tokio::test]
 async fn when_an_execution_is_aborted_should_terminate_the_clusters_it_launched() {
     let h = emulator(json!({})).await;
     let aws = aws(&h, true).await;
-    let emr = aws.emr(None);
+    let emr = aws.terminate();
     let a = up(&aws, &h, "a", "aborted").await;
     let b = up(&aws, &h, "b", "still-running").await;
     // the real shape of the EventBridge event
@@ -533,10 +670,10 @@ async fn when_an_execution_is_aborted_should_terminate_the_clusters_it_launched(
         "version": "0", "id": "315c1398-40ff-a850-213b-158f73e60175",
         "detail-type": "Step Functions Execution Status Change", "source": "aws.states",
         "account": "123456789012", "time": "2026-11-25T10:00:00Z", "region": "eu-west-1",
-        "resources": ["arn:aws:states:eu-west-1:1:execution:sm:aborted"],
+        "resources": [execution_arn("up", "aborted")],
         "detail": {
-            "executionArn": "arn:aws:states:eu-west-1:1:execution:sm:aborted",
-            "stateMachineArn": "arn:aws:states:eu-west-1:1:stateMachine:sm",
+            "executionArn": execution_arn("up", "aborted"),
+            "stateMachineArn": format!("arn:aws:states:eu-west-1:{ACCOUNT}:stateMachine:dataflow-runner-up"),
             "name": "aborted", "status": "ABORTED",
             "startDate": ((T0 - 60.0) * 1000.0) as i64, "stopDate": ((T0 + 10.0) * 1000.0) as i64,
             "input": "{}", "output": null
@@ -579,8 +716,8 @@ async fn when_a_failed_run_asked_to_keep_its_cluster_should_leave_it_until_the_e
 ) {
     let h = emulator(json!({})).await;
     let aws = aws(&h, true).await;
-    let emr = aws.emr(None);
-    let arn = "arn:aws:states:eu-west-1:1:execution:sm:debug-me";
+    let emr = aws.terminate();
+    let arn = execution_arn("up", "debug-me");
     let mut event: Value = json!({"cluster": cluster_config("debug"), "lifecycle": "persistent", "keepOnFailure": true,
                                   "run": {"key": "debug-me", "executionArn": arn}});
     let kept = launch(&aws, &h, &decode("launch-cluster", event.take()).unwrap())
@@ -641,7 +778,7 @@ async fn when_a_config_uses_base64_file_should_read_the_execution_input_files() 
     });
     let added = add_steps(
         &decode("add-steps", event.clone()).unwrap(),
-        &aws.emr(None),
+        &aws.add(),
         &NoS3,
         &ProcessEnv,
         now(&h),
@@ -661,7 +798,7 @@ async fn when_a_config_uses_base64_file_should_read_the_execution_input_files() 
     without["run"]["key"] = json!("shred-2");
     let err = add_steps(
         &decode("add-steps", without).unwrap(),
-        &aws.emr(None),
+        &aws.add(),
         &NoS3,
         &ProcessEnv,
         now(&h),
@@ -676,4 +813,133 @@ async fn when_a_config_uses_base64_file_should_read_the_execution_input_files() 
     );
     assert!(err.to_string().contains("\"files\""), "{err}");
     assert_eq!(h.calls().count("AddJobFlowSteps"), 1);
+}
+
+/// `template` without the policy statement `sid` (the lines of its list item).
+fn without_statement(template: &str, sid: &str) -> String {
+    let lines: Vec<&str> = template.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.trim() == format!("- Sid: {sid}"))
+        .unwrap_or_else(|| panic!("no statement {sid} in the template"));
+    let indent = lines[start].len() - lines[start].trim_start().len();
+    let end = (start + 1..lines.len())
+        .find(|&i| {
+            let l = lines[i];
+            !l.trim().is_empty() && l.len() - l.trim_start().len() <= indent
+        })
+        .unwrap_or(lines.len());
+    let mut out: Vec<&str> = lines[..start].to_vec();
+    out.extend(&lines[end..]);
+    out.join("\n")
+}
+
+/// Each statement the functions rely on, taken out of the template one at a time, makes the call that needs it
+/// fail with AccessDenied naming the action, before anything is created: the local IAM is the deployed one.
+#[tokio::test]
+async fn when_a_statement_is_taken_out_of_the_template_should_fail_with_access_denied() {
+    type Case = (&'static str, &'static str, &'static str);
+    let cases: [Case; 10] = [
+        (
+            "LaunchOnlyTaggedClusters",
+            "launch",
+            "elasticmapreduce:RunJobFlow",
+        ),
+        ("TagClustersAtLaunch", "launch", "elasticmapreduce:AddTags"),
+        (
+            "ApplyIdleTimeoutAtLaunch",
+            "launch",
+            "elasticmapreduce:PutAutoTerminationPolicy",
+        ),
+        ("PassServiceRoleToEmr", "launch", "iam:PassRole"),
+        ("PassInstanceRoleToEc2", "launch", "iam:PassRole"),
+        (
+            "FindClusterOfThisRun",
+            "launch",
+            "elasticmapreduce:ListClusters",
+        ),
+        (
+            "StepsOnThisStacksClustersOnly",
+            "add-steps",
+            "elasticmapreduce:DescribeCluster",
+        ),
+        (
+            "ReadThisStacksClustersOnly",
+            "check-status",
+            "elasticmapreduce:DescribeCluster",
+        ),
+        (
+            "TerminateThisStacksClustersOnly",
+            "terminate",
+            "elasticmapreduce:TerminateJobFlows",
+        ),
+        (
+            "FindClustersOfAnExecution",
+            "cleanup",
+            "elasticmapreduce:ListClusters",
+        ),
+    ];
+    for (sid, call, action) in cases {
+        let h = emulator_with(json!({}), iam_of(&without_statement(TEMPLATE, sid), &[])).await;
+        let aws = aws(&h, false).await;
+        // The cluster the other calls act on, launched while the whole template is in force.
+        let target = if call == "launch" {
+            None
+        } else {
+            let e = launch_event(cluster_config("target"), None, "persistent", "target");
+            let ok = iam_of(TEMPLATE, &[]);
+            h.set_iam(Some(ok));
+            let id = launch(&aws, &h, &e).await.unwrap().cluster_id;
+            h.set_iam(Some(iam_of(&without_statement(TEMPLATE, sid), &[])));
+            Some(id)
+        };
+        let clusters_before = h.clusters().len();
+        let err = match (call, &target) {
+            ("launch", _) => {
+                let pb = playbook(&[("s", "CONTINUE", &[])]);
+                let e = launch_event(cluster_config("c"), Some(pb), "transient", sid);
+                launch(&aws, &h, &e).await.unwrap_err()
+            }
+            ("add-steps", Some(id)) => add_steps(
+                &add_event(id, playbook(&[("s", "CONTINUE", &[])]), sid),
+                &aws.add(),
+                &NoS3,
+                &ProcessEnv,
+                now(&h),
+            )
+            .await
+            .unwrap_err(),
+            ("check-status", Some(id)) => {
+                let e: CheckEvent =
+                    decode("check-status", json!({"clusterId": id, "mode": "up"})).unwrap();
+                check_status(&e, &aws.check(), now(&h), 0.0)
+                    .await
+                    .unwrap_err()
+            }
+            ("terminate", Some(id)) => {
+                let e = TerminateEvent::parse(&json!({"clusterId": id})).unwrap();
+                terminate(&e, &aws.terminate(), now(&h)).await.unwrap_err()
+            }
+            ("cleanup", Some(_)) => {
+                let e = TerminateEvent::parse(&json!({
+                    "detail-type": "Step Functions Execution Status Change",
+                    "detail": {"executionArn": execution_arn("up", "target"), "status": "ABORTED"}
+                }))
+                .unwrap();
+                terminate(&e, &aws.terminate(), now(&h)).await.unwrap_err()
+            }
+            _ => unreachable!(),
+        };
+        assert_eq!(err.name(), "AccessDenied", "without {sid}: {err}");
+        assert!(err.to_string().contains(action), "without {sid}: {err}");
+        assert_eq!(
+            h.clusters().len(),
+            clusters_before,
+            "without {sid}: nothing created"
+        );
+        if let Some(id) = target {
+            let state = h.cluster(&id).unwrap().state.to_string();
+            assert!(!state.starts_with("TERMINAT"), "without {sid}: {state}");
+        }
+    }
 }
