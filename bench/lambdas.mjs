@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { Emulator } from '../tests/statemachine/lib/emulator.mjs';
 import { LambdaFunction } from '../tests/statemachine/lib/lambda-runtime.mjs';
 import { repoRoot } from '../tests/statemachine/lib/paths.mjs';
+import { REGION, accessKeyOf, executionArn, functionEnv, stackIam } from '../tests/statemachine/lib/stack.mjs';
 
 const FUNCTIONS = ['launch-cluster', 'add-steps', 'check-status', 'terminate-cluster'];
 const WARM = 30;
@@ -45,7 +46,11 @@ function events(clusterId, i) {
     // startedAt bounds the idempotency look-up to this run, as the state machines pass it
     // each run its own cluster name, as distinct jobs have: the idempotency look-up then costs one ListClusters
     'launch-cluster': {
-      event: { cluster: { ...cluster, data: { ...cluster.data, name: `bench ${i}` } }, lifecycle: 'persistent', run: { key: `bench-${i}`, startedAt: new Date().toISOString() } },
+      event: {
+        cluster: { ...cluster, data: { ...cluster.data, name: `bench ${i}` } },
+        lifecycle: 'persistent',
+        run: { key: `bench-${i}`, executionArn: executionArn('up', `bench-${i}`), startedAt: new Date().toISOString() },
+      },
       emrCalls: 2,
     },
     'add-steps': { event: { clusterId, playbook, run: { key: `bench-steps-${i}`, startedAt: new Date().toISOString() } }, emrCalls: 3 },
@@ -60,7 +65,12 @@ async function emulatorCallMs(url, clusterId) {
     const t = process.hrtime.bigint();
     const res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'ElasticMapReduce.DescribeCluster' },
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'ElasticMapReduce.DescribeCluster',
+        // as check-status, so the round trip includes the authorization every function's call gets
+        authorization: `AWS4-HMAC-SHA256 Credential=${accessKeyOf('check-status')}/20261202/${REGION}/elasticmapreduce/aws4_request, SignedHeaders=host, Signature=0`,
+      },
       body: JSON.stringify({ ClusterId: clusterId }),
     });
     await res.text();
@@ -69,27 +79,25 @@ async function emulatorCallMs(url, clusterId) {
   return median(times);
 }
 
+// Under the deployed IAM, as on AWS: each function signs with its own role's key.
 const emulator = await new Emulator().start();
-const env = {
-  AWS_ENDPOINT_URL_EMR: emulator.url,
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'bench',
-  AWS_SECRET_ACCESS_KEY: 'bench',
-  RUST_LOG: 'warn',
-};
+const iam = stackIam();
+await emulator.setIam(iam);
+const envOf = (name) => ({ ...functionEnv(name, iam.parameters), AWS_ENDPOINT_URL_EMR: emulator.url, RUST_LOG: 'warn' });
 const results = [];
 let clusterId;
 try {
   // a cluster for the functions that need one
-  const setup = new LambdaFunction('launch-cluster', extract('launch-cluster').binary, env);
+  const setup = new LambdaFunction('launch-cluster', extract('launch-cluster').binary, envOf('launch-cluster'));
   await setup.start();
-  clusterId = (await setup.invoke({ cluster, lifecycle: 'persistent', run: { key: 'bench-setup' } })).clusterId;
+  const run = { key: 'bench-setup', executionArn: executionArn('up', 'bench-setup') };
+  clusterId = (await setup.invoke({ cluster, lifecycle: 'persistent', run })).clusterId;
   await setup.stop();
   const emrCallMs = await emulatorCallMs(emulator.url, clusterId);
 
   for (const name of FUNCTIONS) {
     const { zipBytes, binary } = extract(name);
-    const fn = new LambdaFunction(name, binary, env);
+    const fn = new LambdaFunction(name, binary, envOf(name));
     const t0 = process.hrtime.bigint();
     await fn.start();
     while (!fn.waiting) await sleep(0.2);

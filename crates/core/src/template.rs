@@ -252,7 +252,8 @@ impl TemplateError {
             )),
             TemplateErrorKind::RefusedEnvVar { why, .. } => Some(why.clone()),
             TemplateErrorKind::UnreadableFile { .. } => {
-                Some("check the path; a relative path is relative to the working directory".into())
+                Some("check the path; a relative path is relative to the working directory (in the Lambdas, the path \
+                      must be a key of the execution input's \"files\")".into())
             }
             TemplateErrorKind::BadEpoch { .. } => {
                 Some("the first argument must be Unix epoch seconds as a string, e.g. \"1495622024\"".into())

@@ -1,10 +1,14 @@
 //! Admin API (plain JSON) under `/_emulator/`. Admin requests are never counted as EMR calls.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use hyper::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::faults::{FaultState, Faults};
+use crate::iam::{Iam, StackContext};
 use crate::scenario::{DurationOverrides, Scenario, ScenarioRuntime};
 use crate::state::{lock, Shared, State};
 use crate::view;
@@ -22,6 +26,81 @@ struct ConfigPatch {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ClockPatch {
     advance_seconds: f64,
+}
+
+/// `PUT /_emulator/iam`: principals given by policy documents, or by logical id in `template`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct IamBody {
+    template: Option<String>,
+    #[serde(default)]
+    stack: StackBody,
+    /// Access key id → a logical id of `template`, or `{"name", "policies"}`.
+    principals: BTreeMap<String, Value>,
+}
+
+/// A request of another service to authorize against the principals in force.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AuthorizeBody {
+    access_key_id: Option<String>,
+    region: Option<String>,
+    action: String,
+    resource: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StackBody {
+    stack_name: Option<String>,
+    account_id: Option<String>,
+    region: Option<String>,
+    #[serde(default)]
+    parameters: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExplicitPrincipal {
+    name: String,
+    policies: Vec<Value>,
+}
+
+impl IamBody {
+    fn build(self) -> Result<Iam, String> {
+        let d = StackContext::default();
+        let ctx = StackContext {
+            stack_name: self.stack.stack_name.unwrap_or(d.stack_name),
+            account_id: self.stack.account_id.unwrap_or(d.account_id),
+            region: self.stack.region.unwrap_or(d.region),
+            parameters: self.stack.parameters,
+        };
+        let mut iam = Iam::new();
+        for (key, principal) in self.principals {
+            iam = match principal {
+                Value::String(id) => {
+                    let template = self.template.as_deref().ok_or_else(|| {
+                        format!("principal {key} names {id}, but no template was given")
+                    })?;
+                    iam.principal_from_template(&key, template, &ctx, &id)?
+                }
+                explicit => {
+                    let p: ExplicitPrincipal = serde_json::from_value(explicit).map_err(|e| {
+                        format!("principal {key}: a logical id, or {{\"name\", \"policies\"}}: {e}")
+                    })?;
+                    iam.principal(&key, &p.name, p.policies)?
+                }
+            };
+        }
+        Ok(iam)
+    }
+}
+
+pub fn iam_view(iam: Option<&Iam>) -> Value {
+    match iam {
+        Some(iam) => json!({ "enforced": true, "principals": iam.to_json() }),
+        None => json!({ "enforced": false, "principals": {} }),
+    }
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, (u16, Value)> {
@@ -76,6 +155,32 @@ pub fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> (u16
             st.faults = FaultState::new(faults);
             Ok(json!(st.faults.current()))
         }),
+        ("GET", "/iam") => Ok(iam_view(st.iam.as_deref())),
+        ("PUT" | "POST", "/iam") => parse::<IamBody>(body).and_then(|b| {
+            let iam = b.build().map_err(|e| (400, json!({ "error": e })))?;
+            st.iam = Some(Arc::new(iam));
+            Ok(iam_view(st.iam.as_deref()))
+        }),
+        ("POST", "/iam/authorize") => parse::<AuthorizeBody>(body).map(|b| {
+            let caller = crate::authz::Caller {
+                access_key_id: b.access_key_id,
+                region: b.region.unwrap_or_else(|| "us-east-1".to_string()),
+            };
+            let request = crate::iam::AccessRequest::new(&b.action, &b.resource);
+            match crate::authz::authorize_other(&st, &caller, request) {
+                Ok(()) => json!({ "allowed": true }),
+                Err(e) => json!({ "allowed": false, "error": e.kind, "message": e.message }),
+            }
+        }),
+        ("DELETE", "/iam") => {
+            st.iam = None;
+            Ok(iam_view(None))
+        }
+        ("GET", "/requests") => Ok(json!({ "requests": st.requests })),
+        ("POST", "/requests/reset") => {
+            st.requests.clear();
+            Ok(json!({ "requests": [] }))
+        }
         ("POST", "/reset") => {
             st.reset();
             Ok(json!({ "ok": true }))

@@ -1,4 +1,5 @@
-//! Fault injection (throttling, server errors, latency, lost responses) and call accounting.
+//! Fault injection (throttling, server errors, latency, lost responses) and call accounting
+//! (counters and the record of every request).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
@@ -282,6 +283,8 @@ pub struct OperationCalls {
     pub server_errors: u64,
     /// Took effect, then the connection was closed without a response.
     pub lost_responses: u64,
+    /// Refused by IAM (unknown access key or not authorized), with no effect.
+    pub denied: u64,
 }
 
 /// Per-operation call counters. Admin requests are not counted.
@@ -290,6 +293,7 @@ pub struct OperationCalls {
 pub struct CallStats {
     pub total: u64,
     pub throttled: u64,
+    pub denied: u64,
     pub operations: BTreeMap<String, OperationCalls>,
 }
 
@@ -306,6 +310,23 @@ impl CallStats {
     pub(crate) fn entry(&mut self, op: &str) -> &mut OperationCalls {
         self.operations.entry(op.to_string()).or_default()
     }
+}
+
+/// One request the EMR endpoint received, and how it was answered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedRequest {
+    /// From `X-Amz-Target` (the raw header value when it names no operation).
+    pub operation: String,
+    /// From the SigV4 credential scope; `None` for an unsigned request.
+    pub access_key_id: Option<String>,
+    pub region: String,
+    /// The JSON body as received (lossy UTF-8).
+    pub body: String,
+    /// `None` when the response was deliberately lost.
+    pub status: Option<u16>,
+    /// The error's `__type`, if the answer was an error.
+    pub error_type: Option<String>,
 }
 
 #[cfg(test)]

@@ -8,11 +8,14 @@
 //! # Ok(()) }
 //! ```
 //!
-//! See the crate README for the scenario format, argument markers, faults and the admin API.
+//! See the crate README for the scenario format, argument markers, faults, IAM enforcement
+//! ([`iam`]) and the admin API.
 
 mod admin;
+mod authz;
 mod clock;
 mod faults;
+pub mod iam;
 mod model;
 mod ops;
 mod scenario;
@@ -27,7 +30,10 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use faults::{default_rate_limits, CallStats, Faults, OperationCalls, RateLimit, ALL_CALLS};
+pub use faults::{
+    default_rate_limits, CallStats, Faults, OperationCalls, RateLimit, RecordedRequest, ALL_CALLS,
+};
+pub use iam::Iam;
 pub use model::{ActionOnFailure, ClusterState, StepOutcome, StepState};
 pub use ops::OPERATIONS;
 pub use scenario::{
@@ -60,6 +66,7 @@ pub struct EmulatorBuilder {
     scenario: Scenario,
     faults: Faults,
     log_requests: bool,
+    iam: Option<Iam>,
 }
 
 impl Default for EmulatorBuilder {
@@ -72,6 +79,7 @@ impl Default for EmulatorBuilder {
             scenario: Scenario::default(),
             faults: Faults::default(),
             log_requests: false,
+            iam: None,
         }
     }
 }
@@ -128,6 +136,12 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Authorize every EMR call against these principals, as IAM would (default: no checks).
+    pub fn iam(mut self, iam: Iam) -> Self {
+        self.iam = Some(iam);
+        self
+    }
+
     /// Bind and serve in the background of the current tokio runtime.
     pub async fn start(self) -> std::io::Result<EmulatorHandle> {
         if !(self.time_scale >= 0.0 && self.time_scale.is_finite()) {
@@ -142,13 +156,14 @@ impl EmulatorBuilder {
         let listener = TcpListener::bind(self.addr).await?;
         let addr = listener.local_addr()?;
         let clock = Clock::new(self.time_scale, self.start_time);
-        let state = State::new(
+        let mut state = State::new(
             clock,
             self.durations,
             self.scenario,
             self.faults,
             self.log_requests,
         );
+        state.iam = self.iam.map(Arc::new);
         let shared: Shared = Arc::new(Mutex::new(state));
         let task = tokio::spawn(server::serve(listener, shared.clone()));
         Ok(EmulatorHandle { addr, shared, task })
@@ -179,6 +194,25 @@ impl EmulatorHandle {
 
     pub fn reset_calls(&self) {
         lock(&self.shared).calls = CallStats::default();
+    }
+
+    /// Every request the EMR endpoint received since start or the last reset, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared).requests.clone()
+    }
+
+    pub fn clear_requests(&self) {
+        lock(&self.shared).requests.clear();
+    }
+
+    /// Turn IAM enforcement on with these principals (`Some`) or off (`None`).
+    pub fn set_iam(&self, iam: Option<Iam>) {
+        lock(&self.shared).iam = iam.map(Arc::new);
+    }
+
+    /// The principals in force, if IAM is enforced.
+    pub fn iam(&self) -> Option<Iam> {
+        lock(&self.shared).iam.as_deref().cloned()
     }
 
     /// Replace the faults (token buckets, generator and lost-response budget start afresh).
@@ -239,7 +273,8 @@ impl EmulatorHandle {
         admin::state_dump(&mut lock(&self.shared))
     }
 
-    /// Clear clusters, counters and faults; keep (and re-arm) the scenario.
+    /// Clear clusters, counters, recorded requests and faults; keep IAM and (re-armed) the
+    /// scenario.
     pub fn reset(&self) {
         lock(&self.shared).reset();
     }

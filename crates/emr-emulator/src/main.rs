@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use emr_emulator::iam::{Iam, StackContext};
 use emr_emulator::{Durations, Emulator, Faults, Scenario};
 
 #[derive(Debug, Parser)]
@@ -48,6 +49,59 @@ struct Args {
     /// Log every EMR call to stderr.
     #[arg(long)]
     verbose: bool,
+    /// CloudFormation/SAM template whose roles' policies every EMR call is authorized against
+    /// (needs --principal).
+    #[arg(long, value_name = "PATH")]
+    iam_template: Option<PathBuf>,
+    /// Stack name the template is resolved for (${AWS::StackName}, generated names).
+    #[arg(long, default_value = "dataflow-runner")]
+    stack_name: String,
+    /// Region the template is resolved for (${AWS::Region}).
+    #[arg(long, default_value = "eu-west-1")]
+    stack_region: String,
+    /// Template parameter override (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    template_parameter: Vec<String>,
+    /// Calls signed with ACCESS_KEY_ID act as this role or function of the template (repeatable).
+    #[arg(long, value_name = "ACCESS_KEY_ID=LOGICAL_ID")]
+    principal: Vec<String>,
+}
+
+fn pair<'a>(flag: &str, text: &'a str) -> Result<(&'a str, &'a str), String> {
+    text.split_once('=')
+        .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+        .ok_or_else(|| format!("--{flag} expects KEY=VALUE, got '{text}'"))
+}
+
+/// IAM from the flags: `None` (no enforcement) without --iam-template.
+fn iam_of(args: &Args) -> Result<Option<Iam>, String> {
+    let Some(path) = &args.iam_template else {
+        if !args.principal.is_empty() || !args.template_parameter.is_empty() {
+            return Err("--principal and --template-parameter need --iam-template".to_string());
+        }
+        return Ok(None);
+    };
+    if args.principal.is_empty() {
+        return Err("--iam-template needs at least one --principal".to_string());
+    }
+    let template = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut ctx = StackContext {
+        stack_name: args.stack_name.clone(),
+        region: args.stack_region.clone(),
+        ..StackContext::default()
+    };
+    for p in &args.template_parameter {
+        let (k, v) = pair("template-parameter", p)?;
+        ctx.parameters.insert(k.to_string(), v.to_string());
+    }
+    let mut iam = Iam::new();
+    for p in &args.principal {
+        let (key, logical_id) = pair("principal", p)?;
+        iam = iam
+            .principal_from_template(key, &template, &ctx, logical_id)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(Some(iam))
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &PathBuf) -> Result<T, String> {
@@ -64,6 +118,7 @@ async fn run(args: Args) -> Result<(), String> {
         Some(p) => read_json(p)?,
         None => Faults::default(),
     };
+    let iam = iam_of(&args)?;
     let d = Durations::default();
     let durations = Durations {
         starting_seconds: args.starting_seconds.unwrap_or(d.starting_seconds),
@@ -72,7 +127,11 @@ async fn run(args: Args) -> Result<(), String> {
         step_seconds: args.step_seconds.unwrap_or(d.step_seconds),
         cancel_seconds: args.cancel_seconds.unwrap_or(d.cancel_seconds),
     };
-    let handle = Emulator::builder()
+    let mut builder = Emulator::builder();
+    if let Some(iam) = iam {
+        builder = builder.iam(iam);
+    }
+    let handle = builder
         .host(args.host)
         .port(args.port)
         .time_scale(args.time_scale)

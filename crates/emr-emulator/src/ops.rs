@@ -87,7 +87,7 @@ impl ApiError {
 
 type OpResult = Result<Value, ApiError>;
 
-fn parse<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
@@ -326,7 +326,7 @@ fn run_job_flow(
     let base = state.base;
     let plan = state.scenario.plan_cluster(&name, &infos, base);
 
-    let id = state.new_id("j-");
+    let id = state.take_cluster_id();
     let arn = format!("arn:aws:elasticmapreduce:{region}:{ACCOUNT_ID}:cluster/{id}");
     let spec = ClusterSpec {
         log_uri: input.log_uri,

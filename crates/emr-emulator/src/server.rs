@@ -15,9 +15,10 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 use crate::admin;
-use crate::faults::Verdict;
+use crate::authz::{self, Caller};
+use crate::faults::{RecordedRequest, Verdict};
 use crate::ops::{self, ApiError};
-use crate::state::{lock, Shared};
+use crate::state::{lock, Shared, State};
 
 const JSON_11: &str = "application/x-amz-json-1.1";
 const TARGET_PREFIX: &str = "ElasticMapReduce.";
@@ -71,16 +72,26 @@ fn json_response(status: u16, body: &Value, request_id: u64) -> Response<Full<By
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
-/// The region of the SigV4 credential scope (`Credential=AKID/date/region/service/...`).
-fn region_of(req: &Request<Incoming>) -> String {
-    req.headers()
+/// The caller named by the SigV4 credential scope (`Credential=AKID/date/region/service/...`).
+fn caller_of(req: &Request<Incoming>) -> Caller {
+    let scope: Vec<&str> = req
+        .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|auth| auth.split("Credential=").nth(1))
-        .and_then(|cred| cred.split('/').nth(2))
-        .filter(|r| !r.is_empty())
-        .unwrap_or("us-east-1")
-        .to_string()
+        .and_then(|cred| cred.split([',', ' ']).next())
+        .map(|cred| cred.split('/').collect())
+        .unwrap_or_default();
+    let part = |i: usize| {
+        scope
+            .get(i)
+            .filter(|p| !p.is_empty())
+            .map(|p| p.to_string())
+    };
+    Caller {
+        access_key_id: part(0),
+        region: part(2).unwrap_or_else(|| "us-east-1".to_string()),
+    }
 }
 
 async fn handle(
@@ -106,7 +117,7 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    let region = region_of(&req);
+    let caller = caller_of(&req);
     let body = read_body(req).await;
     let Some(op) = target
         .strip_prefix(TARGET_PREFIX)
@@ -117,9 +128,22 @@ async fn handle(
             "UnknownOperationException",
             format!("Missing or unknown X-Amz-Target: '{target}'"),
         );
+        record(&mut lock(&shared), &target, &caller, &body, Some(&err));
         return Ok(json_response(err.status, &err.body(), 0));
     };
-    api_call(&shared, op, &body, &region).await
+    api_call(&shared, op, &body, &caller).await
+}
+
+/// Keeps a request in the record: status 200 when `error` is `None`.
+fn record(st: &mut State, op: &str, caller: &Caller, body: &[u8], error: Option<&ApiError>) {
+    st.requests.push(RecordedRequest {
+        operation: op.to_string(),
+        access_key_id: caller.access_key_id.clone(),
+        region: caller.region.clone(),
+        body: String::from_utf8_lossy(body).into_owned(),
+        status: Some(error.map_or(200, |e| e.status)),
+        error_type: error.map(|e| e.kind.clone()),
+    });
 }
 
 async fn read_body(req: Request<Incoming>) -> Bytes {
@@ -133,7 +157,7 @@ async fn api_call(
     shared: &Shared,
     op: &str,
     body: &[u8],
-    region: &str,
+    caller: &Caller,
 ) -> Result<Response<Full<Bytes>>, LostResponse> {
     let latency = {
         let mut st = lock(shared);
@@ -146,6 +170,7 @@ async fn api_call(
     }
     let mut st = lock(shared);
     let request_id = st.calls.total;
+    let mut denied = false;
     let (result, lost) = match st.faults.verdict(op, Instant::now()) {
         Verdict::Throttle => {
             st.calls.throttled += 1;
@@ -156,35 +181,51 @@ async fn api_call(
             st.calls.entry(op).server_errors += 1;
             (Err(ApiError::server(op, status)), false)
         }
-        Verdict::Proceed => {
-            let result = ops::execute(&mut st, op, body, region);
-            let lost = st.faults.take_lost_response(op);
-            let counters = st.calls.entry(op);
-            match (&result, lost) {
-                (_, true) => counters.lost_responses += 1,
-                (Ok(_), false) => counters.succeeded += 1,
-                (Err(_), false) => counters.client_errors += 1,
+        // Authorized where the operation would execute: after throttling and injected faults,
+        // before any effect (a denied call consumes no lost-response budget).
+        Verdict::Proceed => match authz::authorize(&mut st, op, body, caller) {
+            Err(e) => {
+                denied = true;
+                st.calls.denied += 1;
+                st.calls.entry(op).denied += 1;
+                (Err(e), false)
             }
-            (result, lost)
-        }
+            Ok(()) => {
+                let result = ops::execute(&mut st, op, body, &caller.region);
+                let lost = st.faults.take_lost_response(op);
+                let counters = st.calls.entry(op);
+                match (&result, lost) {
+                    (_, true) => counters.lost_responses += 1,
+                    (Ok(_), false) => counters.succeeded += 1,
+                    (Err(_), false) => counters.client_errors += 1,
+                }
+                (result, lost)
+            }
+        },
     };
+    record(&mut st, op, caller, body, result.as_ref().err());
+    if lost {
+        if let Some(r) = st.requests.last_mut() {
+            r.status = None;
+        }
+    }
     let log = st.log_requests;
     drop(st);
-    let (status, value) = match result {
-        Ok(v) => (200, v),
-        Err(e) => (e.status, e.body()),
-    };
     if log {
-        let fate = if lost {
-            "response lost".to_string()
-        } else {
-            status.to_string()
+        let fate = match &result {
+            _ if lost => "response lost".to_string(),
+            Ok(_) => "200".to_string(),
+            Err(e) if denied => format!("{} {}: {}", e.status, e.kind, e.message),
+            Err(e) => format!("{} {}", e.status, e.kind),
         };
-        let kind = value.get("__type").and_then(Value::as_str).unwrap_or("");
-        eprintln!("emr-emulator: {op} -> {fate} {kind}");
+        eprintln!("emr-emulator: {op} -> {fate}");
     }
     if lost {
         return Err(LostResponse);
     }
+    let (status, value) = match result {
+        Ok(v) => (200, v),
+        Err(e) => (e.status, e.body()),
+    };
     Ok(json_response(status, &value, request_id))
 }

@@ -4,7 +4,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::clock::Clock;
-use crate::faults::{CallStats, FaultState, Faults, SplitMix64};
+use crate::faults::{CallStats, FaultState, Faults, RecordedRequest, SplitMix64};
+use crate::iam::Iam;
 use crate::model::Cluster;
 use crate::scenario::{Durations, Scenario, ScenarioRuntime};
 
@@ -20,6 +21,11 @@ pub struct State {
     pub faults: FaultState,
     pub calls: CallStats,
     pub log_requests: bool,
+    /// `Some`: every EMR call is authorized against these principals.
+    pub iam: Option<Arc<Iam>>,
+    pub requests: Vec<RecordedRequest>,
+    /// The id the next RunJobFlow's cluster gets, once authorization has named it.
+    upcoming_cluster: Option<String>,
     ids: SplitMix64,
     issued: HashSet<String>,
     next_seq: u64,
@@ -43,6 +49,9 @@ impl State {
             faults: FaultState::new(faults),
             calls: CallStats::default(),
             log_requests,
+            iam: None,
+            requests: Vec::new(),
+            upcoming_cluster: None,
             ids: SplitMix64(seed),
             issued: HashSet::new(),
             next_seq: 0,
@@ -68,6 +77,22 @@ impl State {
         }
     }
 
+    /// The id the next cluster will get (IAM authorizes RunJobFlow on the cluster to be).
+    pub fn upcoming_cluster_id(&mut self) -> &str {
+        if self.upcoming_cluster.is_none() {
+            self.upcoming_cluster = Some(self.new_id("j-"));
+        }
+        self.upcoming_cluster.as_deref().unwrap_or_default()
+    }
+
+    /// A new cluster's id: the upcoming one if authorization named it, else a fresh one.
+    pub fn take_cluster_id(&mut self) -> String {
+        match self.upcoming_cluster.take() {
+            Some(id) => id,
+            None => self.new_id("j-"),
+        }
+    }
+
     pub fn new_instance_id(&mut self) -> String {
         format!("i-{:017x}", self.ids.next_u64() >> 4)
     }
@@ -87,11 +112,14 @@ impl State {
         self.clusters.push(cluster);
     }
 
-    /// Back to an empty emulator: clusters, counters and faults cleared, scenario re-armed.
+    /// Back to an empty emulator: clusters, counters, recorded requests and faults cleared,
+    /// scenario re-armed, IAM kept.
     pub fn reset(&mut self) {
         self.clusters.clear();
         self.index.clear();
         self.calls = CallStats::default();
+        self.requests.clear();
+        self.upcoming_cluster = None;
         self.faults = FaultState::new(Faults::default());
         self.scenario.rearm();
     }

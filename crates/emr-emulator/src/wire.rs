@@ -24,6 +24,8 @@ pub struct RunJobFlowInput {
     pub configurations: Option<Value>,
     pub visible_to_all_users: Option<bool>,
     pub service_role: Option<String>,
+    pub job_flow_role: Option<String>,
+    pub auto_scaling_role: Option<String>,
     pub tags: Option<Vec<Tag>>,
     pub step_concurrency_level: Option<i64>,
     pub auto_termination_policy: Option<AutoTerminationPolicy>,

@@ -13,7 +13,8 @@ export class Emulator {
   }
 
   async start() {
-    const child = spawn(binary('emr-emulator'), ['--port', '0', '--time-scale', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = ['--port', '0', '--time-scale', '0'];
+    const child = spawn(binary('emr-emulator'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.process = child;
     child.stderr.on('data', (c) => {
       const text = c.toString('utf8');
@@ -75,6 +76,19 @@ export class Emulator {
 
   resetCalls() {
     return this.admin('POST', 'calls/reset');
+  }
+
+  /**
+   * Authorize every EMR call from now on: `principals` maps an access key id to a logical id of the
+   * template (a function or a role: its policies) or to `{name, policies}`.
+   */
+  setIam({ template, stackName, region, parameters, principals }) {
+    return this.admin('PUT', 'iam', { template, stack: { stackName, region, parameters }, principals });
+  }
+
+  /** Every EMR request received: operation, accessKeyId, region, body (text), status, error. */
+  async requests() {
+    return (await this.admin('GET', 'requests')).requests;
   }
 
   /** Clusters as DescribeCluster shows them, each with its Steps in submission order. */

@@ -19,10 +19,11 @@ import { Emulator } from './emulator.mjs';
 import { FUNCTIONS, functionOfArn, loadDefinition, states } from './definitions.mjs';
 import { LambdaFunction } from './lambda-runtime.mjs';
 import { Moto } from './moto.mjs';
+import { S3Guard } from './s3-guard.mjs';
 import { binary } from './paths.mjs';
+import { ACCOUNT, OPERATOR_ACCESS_KEY, REGION, executionArn as arnOf, functionEnv, stackIam } from './stack.mjs';
 
-const ACCOUNT = '123456789012';
-const REGION = 'eu-west-1';
+export { CONFIG_BUCKET, SECRET_ACCESS_KEY, SESSION_TOKEN, STACK } from './stack.mjs';
 
 let executionCounter = 0;
 
@@ -54,7 +55,10 @@ function waitSeconds(name, state, input) {
 
 export class Environment {
   /**
-   * @param {{scenario?: object, faults?: object, s3?: boolean, log?: (line: string) => void}} options
+   * @param {{scenario?: object, faults?: object, s3?: boolean, log?: (line: string) => void,
+   *          template?: string, parameters?: Record<string,string>}} options
+   *   template: the SAM template whose roles' policies authorize every EMR call (default infra/template.yaml);
+   *   parameters: its parameter values (ConfigBucket is the test bucket unless given).
    */
   static async start(options = {}) {
     const env = new Environment(options);
@@ -67,30 +71,32 @@ export class Environment {
     return env;
   }
 
-  constructor({ scenario, faults, s3 = false, log } = {}) {
-    this.options = { scenario, faults, s3 };
+  constructor({ scenario, faults, s3 = false, log, template, parameters } = {}) {
+    this.options = { scenario, faults, s3, template, parameters };
     this.log = log ?? (process.env.DFR_HARNESS_LOG ? (line) => process.stderr.write(`${line}\n`) : undefined);
     this.functions = {};
     this.pendingAdvance = 0;
   }
 
   async boot() {
+    const iam = stackIam({ template: this.options.template, parameters: this.options.parameters });
     this.emulator = await new Emulator({ log: this.log }).start();
+    await this.emulator.setIam(iam);
     this.virtualNow = this.emulator.startedAt;
     if (this.options.scenario) await this.emulator.setScenario(this.options.scenario);
     if (this.options.faults) await this.emulator.setFaults(this.options.faults);
-    if (this.options.s3) this.moto = await new Moto().start();
-    const lambdaEnv = {
+    if (this.options.s3) {
+      this.moto = await new Moto().start();
+      this.s3 = await new S3Guard({ target: this.moto.url, emulator: this.emulator }).start();
+    }
+    const endpoints = {
       AWS_ENDPOINT_URL_EMR: this.emulator.url,
       // Without moto, S3 points at a closed port: an s3:// config then fails like an unreachable S3.
-      AWS_ENDPOINT_URL_S3: this.moto?.url ?? 'http://127.0.0.1:9',
-      AWS_REGION: REGION,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_ENDPOINT_URL_S3: this.s3?.url ?? 'http://127.0.0.1:9',
     };
     for (const fn of FUNCTIONS) {
-      const f = new LambdaFunction(fn, binary(fn), lambdaEnv, { log: this.log });
+      const env = { ...endpoints, ...functionEnv(fn, iam.parameters) };
+      const f = new LambdaFunction(fn, binary(fn), env, { log: this.log });
       await f.start();
       this.functions[fn] = f;
     }
@@ -118,6 +124,25 @@ export class Environment {
   }
 
   /**
+   * Calls EMR's JSON API as someone else in the account (full EMR access): for clusters this stack did not
+   * launch. The emulator reads the caller from the SigV4 credential scope and checks no signature.
+   */
+  async emrAsOperator(operation, body, region = REGION) {
+    const res = await fetch(`${this.emulator.url}/`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': `ElasticMapReduce.${operation}`,
+        authorization: `AWS4-HMAC-SHA256 Credential=${OPERATOR_ACCESS_KEY}/20261202/${region}/elasticmapreduce/aws4_request, SignedHeaders=host, Signature=0`,
+      },
+      body: JSON.stringify(body),
+    });
+    const json = await res.json();
+    if (res.status !== 200) throw new Error(`${operation} as operator: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  }
+
+  /**
    * Runs one execution to its end.
    * @param {string} machine run-transient | up | run | down
    * @param {object} input execution input
@@ -134,7 +159,7 @@ export class Environment {
     const def = definition ?? loadDefinition(machine);
     executionCounter += 1;
     const executionName = name ?? `${machine}-${process.pid}-${executionCounter}`;
-    const executionArn = `arn:aws:states:${REGION}:${ACCOUNT}:execution:dataflow-runner-${machine}:${executionName}`;
+    const executionArn = arnOf(machine, executionName);
     const stateByName = Object.fromEntries(states(def));
     const report = {
       machine,
@@ -251,6 +276,7 @@ export class Environment {
   async stop() {
     await Promise.all(Object.values(this.functions).map((f) => f.stop()));
     await this.emulator?.stop();
+    await this.s3?.stop();
     await this.moto?.stop();
   }
 }

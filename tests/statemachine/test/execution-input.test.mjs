@@ -55,6 +55,10 @@ test('the schema refuses inputs the state machines cannot run', () => {
   assert.equal(check('runTransient', { cluster, playbook, vars: { n: 3 } }).ok, false, 'vars are strings');
   assert.equal(check('runTransient', { cluster, playbook, options: { maxLaunchAtempts: 2 } }).ok, false, 'a misspelt option');
   assert.equal(check('runTransient', { cluster: 'cluster.json', playbook }).ok, false, 'a bare file name is neither s3:// nor a config');
+  assert.ok(check('runTransient', { cluster, playbook, env: { OWNER: 'data' } }).ok);
+  for (const name of ['AWS_SECRET_ACCESS_KEY', 'aws_session_token', 'Aws_Region']) {
+    assert.equal(check('runTransient', { cluster, playbook, env: { [name]: 'x' } }).ok, false, `env may not set ${name}`);
+  }
   assert.equal(check('run', { playbook }).ok, false, 'run needs clusterId');
   assert.equal(check('run', { clusterId: 'cluster-1', playbook }).ok, false, 'a cluster id is j-…');
   assert.ok(check('run', { clusterId: 'j-1ABC', playbook, options: { async: true } }).ok);

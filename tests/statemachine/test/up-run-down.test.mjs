@@ -17,12 +17,11 @@ import {
   withEnvironment,
 } from './support.mjs';
 
-/** RunJobFlow straight on the emulator: a cluster someone else launched (no Dataflow Runner tags). */
-async function foreignCluster(env) {
-  const res = await fetch(`${env.emulator.url}/`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'ElasticMapReduce.RunJobFlow' },
-    body: JSON.stringify({
+/** A cluster someone else in the account launched (no Dataflow Runner tags). */
+async function foreignCluster(env, region) {
+  const { JobFlowId } = await env.emrAsOperator(
+    'RunJobFlow',
+    {
       Name: 'someone-elses-cluster',
       ReleaseLabel: 'emr-7.5.0',
       Instances: {
@@ -31,10 +30,10 @@ async function foreignCluster(env) {
       },
       JobFlowRole: 'EMR_EC2_DefaultRole',
       ServiceRole: 'EMR_DefaultRole',
-    }),
-  });
-  assert.equal(res.status, 200, await res.clone().text());
-  return (await res.json()).JobFlowId;
+    },
+    region,
+  );
+  return JobFlowId;
 }
 
 test('up → run → down: the cluster comes up, runs the playbook, stays up, then is terminated', async () => {
@@ -181,15 +180,21 @@ test('up: a launch stuck in BOOTSTRAPPING times out and the cluster is terminate
   });
 });
 
-test('down: a cluster Dataflow Runner did not launch is refused unless options.force', async () => {
+test('down: a cluster Dataflow Runner did not launch is refused; options.force is refused by IAM unless the stack allows it', async () => {
   await withEnvironment({}, async (env) => {
     const clusterId = await foreignCluster(env);
     const refused = await env.run('down', { clusterId });
     assert.equal(refused.status, 'FAILED', explain(refused));
     assert.equal(refused.error, 'ClusterNotManaged');
     assert.equal(refused.causeJson.clusterId, clusterId);
+    const denied = await env.run('down', { clusterId, options: { force: true } });
+    assert.equal(denied.status, 'FAILED', explain(denied));
+    assert.equal(denied.error, 'AccessDenied');
+    assert.match(denied.cause, /elasticmapreduce:TerminateJobFlows/);
     assert.equal((await clusterById(env, clusterId)).Status.State === 'TERMINATED', false);
-
+  });
+  await withEnvironment({ parameters: { AllowForceDown: 'true' } }, async (env) => {
+    const clusterId = await foreignCluster(env);
     const forced = await env.run('down', { clusterId, options: { force: true } });
     assert.equal(forced.status, 'SUCCEEDED', explain(forced));
     assert.equal(forced.output.clusterState, 'TERMINATED');

@@ -25,10 +25,19 @@ pub fn frozen() -> EmulatorBuilder {
 }
 
 pub async fn client_with_retry(handle: &EmulatorHandle, retry: RetryConfig) -> Client {
+    client_with(handle, "AKIDTEST", retry).await
+}
+
+/// A client without retries whose calls are signed with `access_key_id`.
+pub async fn client_as(handle: &EmulatorHandle, access_key_id: &str) -> Client {
+    client_with(handle, access_key_id, RetryConfig::disabled()).await
+}
+
+async fn client_with(handle: &EmulatorHandle, access_key_id: &str, retry: RetryConfig) -> Client {
     let config = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("eu-west-1"))
         .credentials_provider(Credentials::new(
-            "AKIDTEST",
+            access_key_id,
             "test-secret",
             None,
             None,

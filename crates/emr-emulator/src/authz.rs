@@ -1,0 +1,278 @@
+//! What each EMR operation asks IAM (actions, resources and condition keys from the Service
+//! Authorization Reference for Amazon EMR), and EMR's answers when IAM says no.
+
+use crate::iam::{AccessRequest, Decision, Iam, Principal, RequestContext};
+use crate::ops::{self, ApiError};
+use crate::state::{State, ACCOUNT_ID};
+use crate::wire;
+
+/// The caller as the SigV4 `Authorization` header names it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Caller {
+    pub access_key_id: Option<String>,
+    pub region: String,
+}
+
+pub fn unrecognized_client() -> ApiError {
+    ApiError::new(
+        400,
+        "UnrecognizedClientException",
+        "The security token included in the request is invalid.",
+    )
+}
+
+fn access_denied(
+    principal: &Principal,
+    access_key_id: &str,
+    request: &AccessRequest,
+    explicit: bool,
+) -> ApiError {
+    let action = &request.action;
+    let why = if explicit {
+        "with an explicit deny in an identity-based policy".to_string()
+    } else {
+        format!("because no identity-based policy allows the {action} action")
+    };
+    ApiError::new(
+        400,
+        "AccessDeniedException",
+        format!(
+            "User: arn:aws:sts::{ACCOUNT_ID}:assumed-role/{}/{access_key_id} is not authorized to perform: {action} on resource: {} {why}",
+            principal.name(),
+            request.resource
+        ),
+    )
+}
+
+/// Authorizes one EMR call when IAM is enforced. `Err` is the answer to give instead of
+/// executing it; every check must pass. Unknown operations are left to `ops::execute`.
+pub fn authorize(
+    state: &mut State,
+    op: &str,
+    body: &[u8],
+    caller: &Caller,
+) -> Result<(), ApiError> {
+    let Some(iam) = state.iam.clone() else {
+        return Ok(());
+    };
+    let (access_key_id, principal) = principal_of(&iam, caller)?;
+    for mut request in checks(state, op, body, &caller.region) {
+        add_global_keys(&mut request.context, principal, &caller.region);
+        match principal.decide(&request) {
+            Decision::Allow => {}
+            d => {
+                return Err(access_denied(
+                    principal,
+                    access_key_id,
+                    &request,
+                    d == Decision::ExplicitDeny,
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Authorizes one request of another service (e.g. `s3:GetObject` for a local S3 that cannot
+/// check IAM itself) against the same principals: the admin API's `POST /_emulator/iam/authorize`.
+pub fn authorize_other(
+    state: &State,
+    caller: &Caller,
+    mut request: AccessRequest,
+) -> Result<(), ApiError> {
+    let Some(iam) = state.iam.clone() else {
+        return Ok(());
+    };
+    let (access_key_id, principal) = principal_of(&iam, caller)?;
+    add_global_keys(&mut request.context, principal, &caller.region);
+    match principal.decide(&request) {
+        Decision::Allow => Ok(()),
+        d => Err(access_denied(
+            principal,
+            access_key_id,
+            &request,
+            d == Decision::ExplicitDeny,
+        )),
+    }
+}
+
+fn principal_of<'a>(
+    iam: &'a Iam,
+    caller: &'a Caller,
+) -> Result<(&'a str, &'a Principal), ApiError> {
+    let key = caller
+        .access_key_id
+        .as_deref()
+        .ok_or_else(unrecognized_client)?;
+    let principal = iam.get(key).ok_or_else(unrecognized_client)?;
+    Ok((key, principal))
+}
+
+/// Global condition keys present in every request of an assumed-role caller over HTTPS.
+fn add_global_keys(context: &mut RequestContext, principal: &Principal, region: &str) {
+    context.insert("aws:RequestedRegion", region);
+    context.insert("aws:PrincipalAccount", ACCOUNT_ID);
+    context.insert(
+        "aws:PrincipalArn",
+        &format!("arn:aws:iam::{ACCOUNT_ID}:role/{}", principal.name()),
+    );
+    context.insert("aws:PrincipalType", "AssumedRole");
+    context.insert("aws:SecureTransport", "true");
+}
+
+fn emr(action: &str) -> String {
+    format!("elasticmapreduce:{action}")
+}
+
+pub fn cluster_arn(region: &str, id: &str) -> String {
+    format!("arn:aws:elasticmapreduce:{region}:{ACCOUNT_ID}:cluster/{id}")
+}
+
+/// `aws:RequestTag/<key>` (and EMR's own `elasticmapreduce:RequestTag/<key>`) per tag, and
+/// `aws:TagKeys`.
+fn request_tags(context: &mut RequestContext, tags: &[(String, String)]) {
+    for (k, v) in tags {
+        context.insert(&format!("aws:RequestTag/{k}"), v);
+        context.insert(&format!("elasticmapreduce:RequestTag/{k}"), v);
+    }
+    tag_keys(context, tags.iter().map(|(k, _)| k.as_str()));
+}
+
+fn tag_keys<'k>(context: &mut RequestContext, keys: impl Iterator<Item = &'k str>) {
+    let keys: Vec<&str> = keys.collect();
+    if !keys.is_empty() {
+        context.insert_values("aws:TagKeys", &keys);
+    }
+}
+
+/// `action` on cluster `id` with its tags as `aws:ResourceTag/…`. An unknown id still gets an
+/// ARN (in the caller's region) and no tags, as on AWS, where authorization comes first.
+fn on_cluster(state: &State, action: &str, id: &str, region: &str) -> AccessRequest {
+    let mut context = RequestContext::new();
+    let arn = match state.cluster_index(id).map(|i| &state.clusters[i]) {
+        Some(c) => {
+            for (k, v) in &c.spec.tags {
+                context.insert(&format!("aws:ResourceTag/{k}"), v);
+                context.insert(&format!("elasticmapreduce:ResourceTag/{k}"), v);
+            }
+            c.arn.clone()
+        }
+        None => cluster_arn(region, id),
+    };
+    AccessRequest::new(&emr(action), &arn).with_context(context)
+}
+
+/// `iam:PassRole` of a role named by name, path/name or ARN, to `service`.
+fn pass_role(role: &str, service: &str) -> AccessRequest {
+    let arn = if role.starts_with("arn:") {
+        // An instance profile's role is assumed to carry the profile's name.
+        role.replacen(":instance-profile/", ":role/", 1)
+    } else {
+        format!(
+            "arn:aws:iam::{ACCOUNT_ID}:role/{}",
+            role.trim_start_matches('/')
+        )
+    };
+    let context = RequestContext::new().with("iam:PassedToService", service);
+    AccessRequest::new("iam:PassRole", &arn).with_context(context)
+}
+
+fn tag_pairs(tags: Option<Vec<wire::Tag>>) -> Vec<(String, String)> {
+    tags.unwrap_or_default()
+        .into_iter()
+        .filter_map(|t| Some((t.key?, t.value.unwrap_or_default())))
+        .collect()
+}
+
+/// Every authorization the call needs. The body is read with the operation's own input shape,
+/// so a body that does not parse is not checked: the operation answers its
+/// SerializationException, with no effect. Likewise a missing id: its ValidationException.
+fn checks(state: &mut State, op: &str, body: &[u8], region: &str) -> Vec<AccessRequest> {
+    let on = |state: &State, id: Option<String>| -> Vec<AccessRequest> {
+        id.map(|id| on_cluster(state, op, &id, region))
+            .into_iter()
+            .collect()
+    };
+    let checks = match op {
+        "RunJobFlow" => ops::parse(body).map(|input| run_job_flow_checks(state, input, region)),
+        "ListClusters" => Ok(vec![AccessRequest::new(&emr(op), "*")]),
+        "DescribeCluster" | "GetAutoTerminationPolicy" => {
+            ops::parse::<wire::ClusterIdInput>(body).map(|i| on(state, i.cluster_id))
+        }
+        "ListSteps" => ops::parse::<wire::ListStepsInput>(body).map(|i| on(state, i.cluster_id)),
+        "DescribeStep" => {
+            ops::parse::<wire::DescribeStepInput>(body).map(|i| on(state, i.cluster_id))
+        }
+        "CancelSteps" => {
+            ops::parse::<wire::CancelStepsInput>(body).map(|i| on(state, i.cluster_id))
+        }
+        "AddJobFlowSteps" => {
+            ops::parse::<wire::AddJobFlowStepsInput>(body).map(|i| on(state, i.job_flow_id))
+        }
+        "TerminateJobFlows" | "SetTerminationProtection" => {
+            ops::parse::<wire::JobFlowIdsInput>(body).map(|i| {
+                let ids = i.job_flow_ids.unwrap_or_default();
+                ids.iter()
+                    .map(|id| on_cluster(state, op, id, region))
+                    .collect()
+            })
+        }
+        "AddTags" => ops::parse::<wire::AddTagsInput>(body).map(|i| {
+            let mut requests = on(state, i.resource_id);
+            let pairs = tag_pairs(i.tags);
+            for r in &mut requests {
+                request_tags(&mut r.context, &pairs);
+            }
+            requests
+        }),
+        "RemoveTags" => ops::parse::<wire::RemoveTagsInput>(body).map(|i| {
+            let mut requests = on(state, i.resource_id);
+            let keys = i.tag_keys.unwrap_or_default();
+            for r in &mut requests {
+                tag_keys(&mut r.context, keys.iter().map(String::as_str));
+            }
+            requests
+        }),
+        _ => Ok(Vec::new()),
+    };
+    checks.unwrap_or_default()
+}
+
+const TO_EMR: &str = "elasticmapreduce.amazonaws.com";
+const TO_EC2: &str = "ec2.amazonaws.com";
+const TO_AUTOSCALING: &str = "application-autoscaling.amazonaws.com";
+
+fn run_job_flow_checks(
+    state: &mut State,
+    input: wire::RunJobFlowInput,
+    region: &str,
+) -> Vec<AccessRequest> {
+    let tags = tag_pairs(input.tags);
+    let mut tag_context = RequestContext::new();
+    request_tags(&mut tag_context, &tags);
+    let mut out =
+        vec![AccessRequest::new(&emr("RunJobFlow"), "*").with_context(tag_context.clone())];
+    // Tag-on-create and the auto-termination policy are authorized on the cluster to be: its
+    // ARN carries the id it will get, and it has no tags yet.
+    let mut on_new_cluster = |action: &str| {
+        let arn = cluster_arn(region, state.upcoming_cluster_id());
+        out.push(AccessRequest::new(&emr(action), &arn).with_context(tag_context.clone()));
+    };
+    if !tags.is_empty() {
+        on_new_cluster("AddTags");
+    }
+    if input.auto_termination_policy.is_some() {
+        on_new_cluster("PutAutoTerminationPolicy");
+    }
+    let roles = [
+        (input.service_role, TO_EMR),
+        (input.job_flow_role, TO_EC2),
+        (input.auto_scaling_role, TO_AUTOSCALING),
+    ];
+    for (role, service) in roles {
+        if let Some(role) = role.filter(|r| !r.is_empty()) {
+            out.push(pass_role(&role, service));
+        }
+    }
+    out
+}

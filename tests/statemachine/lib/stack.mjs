@@ -1,0 +1,60 @@
+// The deployed stack the local runs stand for: its name, account and region, each function's
+// credentials, and the IAM the EMR emulator enforces (the roles' policies from infra/template.yaml).
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from './paths.mjs';
+
+export const ACCOUNT = '123456789012';
+export const REGION = 'eu-west-1';
+/** State machine names and IAM conditions carry it. */
+export const STACK = 'dataflow-runner';
+/** The bucket the stack's ConfigBucket parameter names locally. */
+export const CONFIG_BUCKET = 'acme-dataflow-configs';
+export const FUNCTION_LOGICAL_IDS = {
+  'launch-cluster': 'LaunchClusterFunction',
+  'add-steps': 'AddStepsFunction',
+  'check-status': 'CheckStatusFunction',
+  'terminate-cluster': 'TerminateClusterFunction',
+};
+/** Each function signs with its own access key: IAM authorizes its calls as its own role. */
+export const accessKeyOf = (fn) => `AKID${fn.replaceAll('-', '').toUpperCase()}`;
+/** A secret key and session token that no output, log or request may ever show. */
+export const SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzSECRETCANARY';
+export const SESSION_TOKEN = 'IQoJb3JpZ2luX2VjECANARYSESSIONTOKEN0123456789';
+/** Someone else in the account with full EMR access: launches the clusters this stack must not touch. */
+export const OPERATOR_ACCESS_KEY = 'AKIDOPERATOR';
+const OPERATOR_POLICY = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: ['elasticmapreduce:*', 'iam:PassRole'], Resource: '*' }],
+};
+
+/** The execution ARN Step Functions gives an execution of `machine` in the stack. */
+export const executionArn = (machine, name) => `arn:aws:states:${REGION}:${ACCOUNT}:execution:${STACK}-${machine}:${name}`;
+
+/** The body of the emulator's PUT /_emulator/iam for the stack deployed from `template` with `parameters`. */
+export function stackIam({ template, parameters = {} } = {}) {
+  return {
+    template: readFileSync(template ?? join(repoRoot, 'infra', 'template.yaml'), 'utf8'),
+    stackName: STACK,
+    region: REGION,
+    parameters: { ConfigBucket: CONFIG_BUCKET, ...parameters },
+    principals: {
+      ...Object.fromEntries(Object.entries(FUNCTION_LOGICAL_IDS).map(([fn, id]) => [accessKeyOf(fn), id])),
+      [OPERATOR_ACCESS_KEY]: { name: 'operator', policies: [OPERATOR_POLICY] },
+    },
+  };
+}
+
+/** The environment a function gets from the stack (its Globals) and from Lambda (region, credentials). */
+export function functionEnv(fn, parameters) {
+  return {
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: accessKeyOf(fn),
+    AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
+    AWS_SESSION_TOKEN: SESSION_TOKEN,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    DFR_CONFIG_BUCKET: parameters.ConfigBucket ?? '',
+    DFR_CONFIG_PREFIX: parameters.ConfigPrefix ?? '',
+  };
+}
