@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_emr::config::retry::RetryConfig;
@@ -362,39 +360,13 @@ async fn when_driven_through_the_admin_api_should_script_count_and_reset() {
 
 #[tokio::test]
 async fn when_the_binary_starts_should_print_its_endpoint_and_serve() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_emr-emulator"))
-        .args(["--port", "0", "--time-scale", "3600"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn emr-emulator");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("emr-emulator listening on ")
-        .map(str::to_string);
-    let answered = match &url {
-        Some(url) => {
-            let addr = url.trim_start_matches("http://").to_string();
-            let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            stream
-                .write_all(
-                    b"GET /_emulator/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                )
-                .await
-                .unwrap();
-            let mut out = String::new();
-            stream.read_to_string(&mut out).await.unwrap();
-            out.starts_with("HTTP/1.1 200")
-        }
-        None => false,
-    };
-    let _ = child.kill();
-    let _ = child.wait();
+    let (line, answer) = binary_get(
+        &["--port", "0", "--time-scale", "3600"],
+        "/_emulator/health",
+    )
+    .await;
+    let url = line.trim().strip_prefix("emr-emulator listening on ");
+    let answered = answer.starts_with("HTTP/1.1 200");
     assert!(
         url.is_some_and(|u| u.starts_with("http://127.0.0.1:")),
         "first line: {line:?}"

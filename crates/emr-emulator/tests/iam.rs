@@ -680,53 +680,30 @@ async fn when_iam_is_set_through_the_admin_api_should_enforce_and_show_it() {
 
 #[tokio::test]
 async fn when_the_binary_gets_a_template_should_enforce_its_principals() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/template.yaml");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_emr-emulator"))
-        .args([
+    let (line, answer) = binary_get(
+        &[
             "--port",
             "0",
             "--iam-template",
             path,
             "--stack-name",
             "nightly",
-        ])
-        .args(["--template-parameter", "ConfigBucket=acme"])
-        .args(["--principal", "AKIDCHECK=CheckStatusFunction"])
-        .args(["--principal", "AKIDLAUNCH=LaunchClusterRole"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn emr-emulator");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("emr-emulator listening on http://")
-        .map(str::to_string);
-    let shown = match &addr {
-        Some(addr) => {
-            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-            stream
-                .write_all(b"GET /_emulator/iam HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                .await
-                .unwrap();
-            let mut out = String::new();
-            stream.read_to_string(&mut out).await.unwrap();
-            out.split_once("\r\n\r\n")
-                .map(|(_, b)| b.to_string())
-                .unwrap_or_default()
-        }
-        None => String::new(),
-    };
-    let _ = child.kill();
-    let _ = child.wait();
-    let shown: Value = serde_json::from_str(&shown)
+            "--template-parameter",
+            "ConfigBucket=acme",
+            "--principal",
+            "AKIDCHECK=CheckStatusFunction",
+            "--principal",
+            "AKIDLAUNCH=LaunchClusterRole",
+        ],
+        "/_emulator/iam",
+    )
+    .await;
+    let shown = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    let shown: Value = serde_json::from_str(shown)
         .unwrap_or_else(|_| panic!("first line {line:?}, body {shown}"));
     assert_eq!(shown["enforced"], true);
     assert_eq!(
@@ -741,10 +718,10 @@ async fn when_the_binary_gets_a_template_should_enforce_its_principals() {
         .to_string()
         .contains("arn:aws:s3:::acme/*"));
 
-    let status = Command::new(env!("CARGO_BIN_EXE_emr-emulator"))
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_emr-emulator"))
         .args(["--port", "0", "--principal", "K=CheckStatusFunction"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .status()
         .unwrap();
     assert!(!status.success(), "--principal without --iam-template");

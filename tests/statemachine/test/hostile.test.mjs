@@ -84,6 +84,9 @@ for (const name of cases) {
       const requests = await env.emulator.requests();
       const writes = requests.filter((r) => WRITES.includes(r.operation) && r.status === 200);
       assert.deepEqual(writes, [], `${name}: EMR writes`);
+      if (expect.error === 'InvalidConfig') {
+        assert.deepEqual(requests.map((r) => r.operation), [], `${name}: refused before any EMR call`);
+      }
       const after = await env.clusters();
       assert.equal(after.length, before.length, `${name}: a cluster was created`);
       for (const c of before) {

@@ -224,3 +224,36 @@ pub async fn admin(handle: &EmulatorHandle, method: &str, path: &str, body: &str
         serde_json::from_str(&text).unwrap_or(Value::Null),
     )
 }
+
+/// Runs the `emr-emulator` binary with `args`, GETs `admin_path` from the endpoint it prints, stops it, and returns
+/// the first line it printed and the raw HTTP answer (empty when it printed no endpoint).
+#[allow(dead_code)]
+pub async fn binary_get(args: &[&str], admin_path: &str) -> (String, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_emr-emulator"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn emr-emulator");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let mut answer = String::new();
+    if let Some(addr) = line
+        .trim()
+        .strip_prefix("emr-emulator listening on http://")
+    {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request = format!("GET {admin_path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        stream.read_to_string(&mut answer).await.unwrap();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    (line, answer)
+}
