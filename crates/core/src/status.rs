@@ -227,9 +227,10 @@ pub fn next_poll_seconds(
         Phase::Starting => 30.0,
         _ => elapsed_seconds.max(0) as f64 / 8.0,
     };
-    // Past six hours the cap rises so a 14-day run stays far inside the execution-history limit.
+    // The first six hours poll at most every 5 minutes; past them the cap rises to `max` (900 s by default) so a
+    // 14-day run stays far inside the execution-history limit. `max` is the user's bound at every age.
     let cap = if elapsed_seconds > 6 * 3600 {
-        max.max(900)
+        max
     } else {
         max.min(300).max(min)
     } as f64;
@@ -461,6 +462,15 @@ mod tests {
         assert_eq!(
             next_poll_seconds(Phase::Running, 7 * 3600, 30, 900, 0.0),
             900
+        );
+        // The user's bound holds at every age.
+        assert_eq!(
+            next_poll_seconds(Phase::Running, 7 * 3600, 30, 120, 0.0),
+            120
+        );
+        assert_eq!(
+            next_poll_seconds(Phase::Running, 14 * 86400, 30, 60, 1.0),
+            60
         );
         let j = next_poll_seconds(Phase::Running, 1600, 30, 900, 1.0);
         assert_eq!(j, 220);

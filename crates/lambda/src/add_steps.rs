@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::emr::Emr;
 use crate::error::Error;
+use crate::payload::size_of;
 use crate::run::Run;
 use crate::source::{self, ConfigInput, ObjectStore};
 
@@ -47,6 +48,12 @@ pub async fn add_steps(
     env: &dyn TemplateEnv,
     now: DateTime<Utc>,
 ) -> Result<AddStepsOutput, Error> {
+    crate::payload::check_input(&[
+        ("playbook", size_of(&event.playbook)),
+        ("vars", size_of(&event.vars)),
+        ("files", size_of(&event.files)),
+        ("env", size_of(&event.env)),
+    ])?;
     source::check_env(&event.env)?;
     let env = &mut source::ExecutionEnv::new(env, &event.env, &event.files);
     let playbook = source::load_playbook(&event.playbook, &event.vars, store, env).await?;

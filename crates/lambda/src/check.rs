@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::emr::Emr;
 use crate::error::Error;
+use crate::payload;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -79,6 +80,12 @@ pub struct CheckOutput {
     pub elapsed_seconds: i64,
     pub next_poll_seconds: u32,
     pub error: Option<RunError>,
+    /// Checks that failed in a row before this one: always 0 in an answer (the state machines count the failures
+    /// and carry the count in the same field).
+    pub failed_checks: u32,
+    /// What was left out to keep the answer within Step Functions' state limit, if anything.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub truncated: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,6 +93,17 @@ pub struct RunError {
     pub name: RunFailure,
     /// What a person on call needs: cluster, reason, and each failed step's reason, message and log file.
     pub cause: Value,
+}
+
+/// The steps in the order the run added them. Listed without `StepIds`, EMR answers newest first; with them, it
+/// promises no order, so the run's own list of ids decides.
+fn in_run_order(steps: &mut [StepOutcome], ids: Option<&[String]>) {
+    match ids {
+        Some(ids) => {
+            steps.sort_by_key(|s| ids.iter().position(|id| *id == s.id).unwrap_or(usize::MAX))
+        }
+        None => steps.reverse(),
+    }
 }
 
 pub async fn check_status(
@@ -110,7 +128,7 @@ pub async fn check_status(
             .into_iter()
             .map(|s| s.outcome)
             .collect();
-        steps.reverse(); // EMR lists newest first; report in run order
+        in_run_order(&mut steps, ids);
         Some(steps)
     } else {
         None
@@ -126,18 +144,8 @@ pub async fn check_status(
         code: cluster.reason_code.clone(),
         message: cluster.reason_message.clone(),
     };
-    let error = verdict.failure.map(|name| RunError {
-        name,
-        cause: json!({
-            "clusterId": cluster.id,
-            "clusterState": cluster.state,
-            "reason": reason,
-            "logUri": cluster.log_uri,
-            "failedSteps": steps.iter().flatten().filter(|s| s.state != "COMPLETED").collect::<Vec<_>>(),
-        }),
-    });
     let elapsed_seconds = (now - since).num_seconds().max(0);
-    Ok(CheckOutput {
+    let mut output = CheckOutput {
         phase: verdict.phase,
         finished: verdict.phase.is_final(),
         cluster_id: cluster.id.clone(),
@@ -158,6 +166,159 @@ pub async fn check_status(
             event.options.max_poll_seconds,
             jitter,
         ),
-        error,
-    })
+        error: None,
+        failed_checks: 0,
+        truncated: None,
+    };
+    let failure = verdict.failure;
+    let log_uri = cluster.log_uri.clone();
+    let with_error = |o: &mut CheckOutput| {
+        o.error = failure.map(|name| RunError {
+            name,
+            cause: json!({
+                "clusterId": o.cluster_id,
+                "clusterState": o.cluster_state,
+                "reason": o.reason,
+                "logUri": log_uri,
+                "failedSteps": o.steps.iter().filter(|s| s.state != "COMPLETED").collect::<Vec<_>>(),
+            }),
+        });
+    };
+    with_error(&mut output);
+    fit(&mut output, with_error);
+    Ok(output)
+}
+
+/// Keeps an answer within [`payload::STATUS_BUDGET`], cutting in this order until it fits: failure messages to
+/// 1,024 then 160 characters (the step logs have them whole), step names to 80 characters, then the completed steps
+/// are left out, then all but the first 32 of the others. `truncated` says what was cut.
+fn fit(output: &mut CheckOutput, rebuild_error: impl Fn(&mut CheckOutput)) {
+    let cut_messages = |o: &mut CheckOutput, limit: usize| {
+        for f in o.steps.iter_mut().filter_map(|s| s.failure.as_mut()) {
+            f.message = f.message.as_deref().map(|m| payload::cut(m, limit));
+        }
+        format!("failure messages cut to {limit} characters (the step logs have them whole)")
+    };
+    let ladder: [&dyn Fn(&mut CheckOutput) -> String; 5] = [
+        &|o| cut_messages(o, 1024),
+        &|o| cut_messages(o, 160),
+        &|o| {
+            for s in &mut o.steps {
+                s.name = payload::cut(&s.name, 80);
+            }
+            "step names cut to 80 characters".to_string()
+        },
+        &|o| {
+            let before = o.steps.len();
+            o.steps.retain(|s| s.state != "COMPLETED");
+            format!("{} completed steps left out", before - o.steps.len())
+        },
+        &|o| {
+            let before = o.steps.len();
+            o.steps.truncate(32);
+            format!("all but the first 32 unsuccessful steps left out ({before} in all)")
+        },
+    ];
+    let mut cuts: Vec<String> = Vec::new();
+    for step in ladder {
+        if payload::size_of(output) <= payload::STATUS_BUDGET {
+            break;
+        }
+        cuts.push(step(output));
+        rebuild_error(output);
+    }
+    if !cuts.is_empty() {
+        output.truncated = Some(format!(
+            "{}, to stay within Step Functions' state limit",
+            cuts.join("; ")
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(id: &str) -> StepOutcome {
+        serde_json::from_value(json!({"name": id, "id": id, "state": "COMPLETED"})).unwrap()
+    }
+
+    fn output_with(steps: Vec<StepOutcome>) -> CheckOutput {
+        CheckOutput {
+            phase: Phase::Failed,
+            finished: true,
+            cluster_id: "j-1".into(),
+            cluster_state: "TERMINATED".into(),
+            reason: Reason {
+                code: None,
+                message: None,
+            },
+            steps,
+            steps_listed: true,
+            polls_since_steps: 0,
+            elapsed_seconds: 1,
+            next_poll_seconds: 30,
+            error: None,
+            failed_checks: 0,
+            truncated: None,
+        }
+    }
+
+    #[test]
+    fn an_answer_for_256_steps_with_long_failures_stays_within_its_budget_and_says_what_was_cut() {
+        let steps: Vec<StepOutcome> = (0..256)
+            .map(|i| {
+                serde_json::from_value(json!({
+                    "name": format!("{i:03} {}", "n".repeat(252)), "id": format!("s-{i}"),
+                    "state": if i % 2 == 0 { "COMPLETED" } else { "FAILED" },
+                    "start": "2026-11-25T10:00:00Z", "end": "2026-11-25T11:00:00Z", "durationSeconds": 3600,
+                    "failure": {"reason": "Unknown Error", "message": "m".repeat(4096), "logFile": "s3://logs/j-1/steps/s-1/stderr.gz"}
+                }))
+                .unwrap()
+            })
+            .collect();
+        let mut output = output_with(steps);
+        let rebuild = |o: &mut CheckOutput| {
+            o.error = Some(RunError {
+                name: RunFailure::StepFailed,
+                cause: json!({"failedSteps": o.steps.iter().filter(|s| s.state != "COMPLETED").collect::<Vec<_>>()}),
+            })
+        };
+        rebuild(&mut output);
+        assert!(payload::size_of(&output) > 4 * payload::STATUS_BUDGET);
+        fit(&mut output, rebuild);
+        assert!(
+            payload::size_of(&output) <= payload::STATUS_BUDGET,
+            "{}",
+            payload::size_of(&output)
+        );
+        let said = output.truncated.clone().unwrap();
+        assert!(said.contains("failure messages cut"), "{said}");
+        assert!(output
+            .steps
+            .iter()
+            .all(|s| s.failure.as_ref().is_none_or(|f| f
+                .message
+                .as_ref()
+                .unwrap()
+                .contains("more characters"))));
+        // a small answer is left whole
+        let mut small = output_with(vec![step("s-1")]);
+        fit(&mut small, |_| {});
+        assert_eq!(small.truncated, None);
+    }
+
+    #[test]
+    fn steps_are_reported_in_the_order_the_run_added_them() {
+        let ids: Vec<String> = ["s-1", "s-2", "s-3"].map(String::from).to_vec();
+        let mut listed = vec![step("s-2"), step("s-3"), step("s-1")];
+        in_run_order(&mut listed, Some(&ids));
+        assert_eq!(
+            listed.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+            ["s-1", "s-2", "s-3"]
+        );
+        let mut newest_first = vec![step("s-3"), step("s-2"), step("s-1")];
+        in_run_order(&mut newest_first, None);
+        assert_eq!(newest_first[0].id, "s-1");
+    }
 }

@@ -1,6 +1,7 @@
 //! The error names the Lambdas return. Step Functions' Retry and Catch match these names (the Lambda `errorType`),
 //! so they are a contract: documented in functions/README.md, one variant each.
 
+use aws_sdk_emr::config::http::HttpResponse;
 use aws_sdk_emr::error::{ProvideErrorMetadata, SdkError};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,38 +50,21 @@ impl Error {
         matches!(self, Self::EmrThrottled(_) | Self::EmrUnavailable(_))
     }
 
-    /// Classifies an AWS SDK failure from any EMR (or S3) operation.
-    pub fn from_sdk<E, R>(operation: &str, err: SdkError<E, R>) -> Self
+    /// Classifies an AWS SDK failure from any EMR or S3 operation.
+    pub fn from_sdk<E>(operation: &str, err: SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug,
     {
         match &err {
             SdkError::ServiceError(service) => {
                 let e = service.err();
-                let code = e.code().unwrap_or("Unknown");
+                let status = service.raw().status().as_u16();
                 let message = format!(
-                    "{operation}: {code}: {}",
+                    "{operation}: {}: {}",
+                    e.code().unwrap_or(&format!("HTTP {status}")),
                     e.message().unwrap_or("no message")
                 );
-                match code {
-                    "ThrottlingException"
-                    | "Throttling"
-                    | "TooManyRequestsException"
-                    | "RequestLimitExceeded" => Self::EmrThrottled(message),
-                    "InternalServerError"
-                    | "InternalServerException"
-                    | "InternalFailure"
-                    | "ServiceUnavailable" => Self::EmrUnavailable(message),
-                    "AccessDeniedException" | "AccessDenied" | "UnrecognizedClientException" => {
-                        Self::AccessDenied(message)
-                    }
-                    "NoSuchKey" | "NoSuchBucket" | "NotFound" => Self::ConfigNotFound(message),
-                    _ if message.contains("is not valid") && message.contains("Cluster id") => {
-                        Self::ClusterNotFound(message)
-                    }
-                    _ => Self::EmrRejected(message),
-                }
+                Self::of_service_answer(e.code(), status, message)
             }
             SdkError::TimeoutError(_)
             | SdkError::DispatchFailure(_)
@@ -88,6 +72,40 @@ impl Error {
                 Self::EmrUnavailable(format!("{operation}: no usable answer: {}", describe(&err)))
             }
             _ => Self::Internal(format!("{operation}: {}", describe(&err))),
+        }
+    }
+
+    /// The name of an error answer from EMR or S3, from its error code and HTTP status. Codes are EMR's (JSON
+    /// `__type`) and S3's (XML `Code`); an answer without a code is judged by its status alone (5xx: unavailable).
+    pub fn of_service_answer(code: Option<&str>, status: u16, message: String) -> Self {
+        match code.unwrap_or("") {
+            "ThrottlingException"
+            | "Throttling"
+            | "TooManyRequestsException"
+            | "RequestLimitExceeded"
+            | "SlowDown"
+            | "RequestThrottled" => Self::EmrThrottled(message),
+            "InternalServerError"
+            | "InternalServerException"
+            | "InternalFailure"
+            | "InternalError"
+            | "ServiceUnavailable"
+            | "ServiceUnavailableException"
+            | "RequestTimeout" => Self::EmrUnavailable(message),
+            "AccessDeniedException"
+            | "AccessDenied"
+            | "UnrecognizedClientException"
+            | "InvalidAccessKeyId"
+            | "ExpiredToken"
+            | "ExpiredTokenException"
+            | "InvalidToken" => Self::AccessDenied(message),
+            "NoSuchKey" | "NoSuchBucket" | "NotFound" => Self::ConfigNotFound(message),
+            _ if message.contains("is not valid") && message.contains("Cluster id") => {
+                Self::ClusterNotFound(message)
+            }
+            _ if status >= 500 => Self::EmrUnavailable(message),
+            _ if status == 429 => Self::EmrThrottled(message),
+            _ => Self::EmrRejected(message),
         }
     }
 }
@@ -121,6 +139,58 @@ impl From<dfr_core::diagnostics::ConfigErrors> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What each service answers, and the name it must become: retryable exactly when a later call may succeed.
+    #[test]
+    fn every_answer_of_emr_and_s3_gets_a_documented_name() {
+        let cases: &[(&str, Option<&str>, u16, &str)] = &[
+            // EMR (JSON 1.1 `__type`)
+            ("EMR", Some("ThrottlingException"), 400, "EmrThrottled"),
+            ("EMR", Some("InternalServerError"), 500, "EmrUnavailable"),
+            (
+                "EMR",
+                Some("InternalServerException"),
+                500,
+                "EmrUnavailable",
+            ),
+            ("EMR", Some("ServiceUnavailable"), 503, "EmrUnavailable"),
+            ("EMR", None, 500, "EmrUnavailable"),
+            ("EMR", None, 502, "EmrUnavailable"),
+            ("EMR", None, 429, "EmrThrottled"),
+            ("EMR", Some("AccessDeniedException"), 400, "AccessDenied"),
+            (
+                "EMR",
+                Some("UnrecognizedClientException"),
+                400,
+                "AccessDenied",
+            ),
+            ("EMR", Some("ExpiredTokenException"), 400, "AccessDenied"),
+            ("EMR", Some("ValidationException"), 400, "EmrRejected"),
+            ("EMR", Some("InvalidRequestException"), 400, "EmrRejected"),
+            ("EMR", None, 400, "EmrRejected"),
+            // S3 (XML `Code`)
+            ("S3", Some("SlowDown"), 503, "EmrThrottled"),
+            ("S3", Some("InternalError"), 500, "EmrUnavailable"),
+            ("S3", Some("ServiceUnavailable"), 503, "EmrUnavailable"),
+            ("S3", Some("RequestTimeout"), 400, "EmrUnavailable"),
+            ("S3", None, 503, "EmrUnavailable"),
+            ("S3", Some("NoSuchKey"), 404, "ConfigNotFound"),
+            ("S3", Some("NoSuchBucket"), 404, "ConfigNotFound"),
+            ("S3", Some("AccessDenied"), 403, "AccessDenied"),
+            ("S3", Some("InvalidAccessKeyId"), 403, "AccessDenied"),
+            ("S3", Some("ExpiredToken"), 400, "AccessDenied"),
+        ];
+        for (service, code, status, name) in cases {
+            let e = Error::of_service_answer(*code, *status, "m".into());
+            assert_eq!(e.name(), *name, "{service} {code:?} {status}");
+        }
+        let missing = Error::of_service_answer(
+            Some("InvalidRequestException"),
+            400,
+            "DescribeCluster: InvalidRequestException: Cluster id 'j-X' is not valid.".into(),
+        );
+        assert_eq!(missing.name(), "ClusterNotFound");
+    }
 
     #[test]
     fn names_are_the_documented_contract() {

@@ -9,12 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::emr::Emr;
 use crate::error::Error;
+use crate::payload::size_of;
 use crate::run::{Run, TAG_KEEP_ON_FAILURE, TAG_RUN_KEY};
 use crate::source::{self, ConfigInput, ObjectStore};
-
-/// A transient cluster's idle safety net when the config sets none (on releases that take one): if whatever watches it
-/// dies, EMR still ends it.
-pub const DEFAULT_IDLE_TIMEOUT_SECONDS: i64 = 3600;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -39,7 +36,9 @@ pub struct LaunchEvent {
     pub env: BTreeMap<String, String>,
     pub lifecycle: LifecycleInput,
     pub run: Run,
-    /// Idle timeout for the transient safety net; 0 turns it off.
+    /// An idle auto-termination policy for a transient cluster whose config sets none; absent or 0: none. Off by
+    /// default: a transient cluster ends itself after its last step, and EMR judges idleness by YARN applications,
+    /// not steps, so a long step that is not a YARN application (a script through command-runner) could be cut off.
     #[serde(default)]
     pub idle_timeout_seconds: Option<i64>,
     /// Keep the cluster when the run fails (tagged so the cleanup rule leaves it alone).
@@ -65,6 +64,13 @@ pub async fn launch_cluster<E: Emr>(
     env: &dyn TemplateEnv,
     now: DateTime<Utc>,
 ) -> Result<LaunchOutput, Error> {
+    crate::payload::check_input(&[
+        ("cluster", size_of(&event.cluster)),
+        ("playbook", size_of(&event.playbook)),
+        ("vars", size_of(&event.vars)),
+        ("files", size_of(&event.files)),
+        ("env", size_of(&event.env)),
+    ])?;
     source::check_env(&event.env)?;
     let env = &mut source::ExecutionEnv::new(env, &event.env, &event.files);
     let cluster = source::load_cluster(&event.cluster, &event.vars, store, env).await?;
@@ -104,9 +110,7 @@ pub async fn launch_cluster<E: Emr>(
         });
     }
     let supports_auto_termination = dfr_core::checks::supports_auto_termination(&cluster.config);
-    let idle = event
-        .idle_timeout_seconds
-        .unwrap_or(DEFAULT_IDLE_TIMEOUT_SECONDS);
+    let idle = event.idle_timeout_seconds.unwrap_or(0);
     if lifecycle == Lifecycle::Transient
         && request.auto_termination_policy.is_none()
         && supports_auto_termination

@@ -6,6 +6,7 @@ pub mod check;
 pub mod emr;
 pub mod error;
 pub mod launch;
+pub mod payload;
 pub mod run;
 pub mod runtime;
 pub mod source;

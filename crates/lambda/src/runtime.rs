@@ -77,6 +77,41 @@ pub fn init_tracing() {
         .init();
 }
 
+/// Runs a function: tracing, then `handler` for every event, its errors and panics reported under their documented
+/// names. This is all a function's `main` does besides building its clients.
+pub async fn serve<F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(Value) -> Fut,
+    Fut: std::future::Future<Output = Result<Value, Error>>,
+{
+    init_tracing();
+    lambda_runtime::run(lambda_runtime::service_fn(
+        // Boxed: the handler's future nested in the runtime's is too deep a type for the compiler otherwise.
+        |event: lambda_runtime::LambdaEvent<Value>| guarded(Box::pin(handler(event.payload))),
+    ))
+    .await
+}
+
+/// `work`'s result, or `Internal` with the panic's message if it panicked: lambda_runtime would otherwise report
+/// a Rust type name, which no Retry or Catch can match.
+pub async fn guarded(
+    work: impl std::future::Future<Output = Result<Value, Error>>,
+) -> Result<Value, Error> {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(work).catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".into());
+            tracing::error!(%message, "the function panicked");
+            Err(Error::Internal(format!("the function panicked: {message}")))
+        }
+    }
+}
+
 /// Decodes an event, turning any mismatch into `InvalidConfig` before anything is spent.
 pub fn decode<T: DeserializeOwned>(function: &str, event: Value) -> Result<T, Error> {
     serde_json::from_value(event)
@@ -94,4 +129,21 @@ pub fn jitter() -> f64 {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     (nanos % 2001) as f64 / 1000.0 - 1.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_becomes_internal_with_its_message() {
+        let err = guarded(async { panic!("index out of bounds: the len is 0") })
+            .await
+            .unwrap_err();
+        assert_eq!(err.name(), "Internal");
+        assert!(err.to_string().contains("index out of bounds"), "{err}");
+        let formatted = guarded(async { panic!("{} steps", 3) }).await.unwrap_err();
+        assert!(formatted.to_string().contains("3 steps"), "{formatted}");
+        assert_eq!(guarded(async { Ok(Value::Null) }).await, Ok(Value::Null));
+    }
 }

@@ -897,7 +897,8 @@ async fn when_a_statement_is_taken_out_of_the_template_should_fail_with_access_d
         let err = match (call, &target) {
             ("launch", _) => {
                 let pb = playbook(&[("s", "CONTINUE", &[])]);
-                let e = launch_event(cluster_config("c"), Some(pb), "transient", sid);
+                let mut e = launch_event(cluster_config("c"), Some(pb), "transient", sid);
+                e.idle_timeout_seconds = Some(3600);
                 launch(&aws, &h, &e).await.unwrap_err()
             }
             ("add-steps", Some(id)) => add_steps(
@@ -942,4 +943,37 @@ async fn when_a_statement_is_taken_out_of_the_template_should_fail_with_access_d
             assert!(!state.starts_with("TERMINAT"), "without {sid}: {state}");
         }
     }
+}
+
+/// EMR judges idleness by YARN applications, not steps: an idle policy on a transient cluster could end a long
+/// non-YARN step, and a transient cluster ends itself anyway. So it gets one only when the run asks.
+#[tokio::test]
+async fn when_a_transient_run_does_not_ask_for_an_idle_timeout_should_launch_without_one() {
+    let h = emulator(json!({})).await;
+    let aws = aws(&h, true).await;
+    let pb = || Some(playbook(&[("s", "CONTINUE", &[])]));
+    launch(
+        &aws,
+        &h,
+        &launch_event(cluster_config("plain"), pb(), "transient", "plain"),
+    )
+    .await
+    .unwrap();
+    let mut asked = launch_event(cluster_config("asked"), pb(), "transient", "asked");
+    asked.idle_timeout_seconds = Some(7200);
+    launch(&aws, &h, &asked).await.unwrap();
+    let bodies: Vec<Value> = h
+        .requests()
+        .iter()
+        .filter(|r| r.operation == "RunJobFlow")
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 2);
+    assert_eq!(bodies[0]["Name"], "plain");
+    assert!(
+        bodies[0].get("AutoTerminationPolicy").is_none(),
+        "{}",
+        bodies[0]
+    );
+    assert_eq!(bodies[1]["AutoTerminationPolicy"]["IdleTimeout"], 7200);
 }

@@ -2,25 +2,15 @@
 
 use dfr_core::template::ProcessEnv;
 use dfr_lambda::launch::{launch_cluster, LaunchEvent};
-use dfr_lambda::runtime::{decode, encode, init_tracing, Aws};
-use lambda_runtime::{service_fn, LambdaEvent};
-use serde_json::Value;
+use dfr_lambda::runtime::{decode, encode, serve, Aws};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    init_tracing();
     let aws = &Aws::load().await;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let event: LaunchEvent = decode("launch-cluster", event.payload)?;
-        let output = launch_cluster(
-            &event,
-            |region| aws.emr(region),
-            aws.s3(),
-            &ProcessEnv,
-            chrono::Utc::now(),
-        )
-        .await?;
-        encode(&output)
-    }))
+    serve(|payload| async move {
+        let event: LaunchEvent = decode("launch-cluster", payload)?;
+        let emr_for = |region: Option<&str>| aws.emr(region);
+        encode(&launch_cluster(&event, emr_for, aws.s3(), &ProcessEnv, chrono::Utc::now()).await?)
+    })
     .await
 }
