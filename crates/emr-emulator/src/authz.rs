@@ -149,7 +149,10 @@ fn tag_keys<'k>(context: &mut RequestContext, keys: impl Iterator<Item = &'k str
 /// ARN (in the caller's region) and no tags, as on AWS, where authorization comes first.
 fn on_cluster(state: &State, action: &str, id: &str, region: &str) -> AccessRequest {
     let mut context = RequestContext::new();
-    let arn = match state.cluster_index(id).map(|i| &state.clusters[i]) {
+    let arn = match state
+        .cluster_index_in(id, region)
+        .map(|i| &state.clusters[i])
+    {
         Some(c) => {
             for (k, v) in &c.spec.tags {
                 context.insert(&format!("aws:ResourceTag/{k}"), v);

@@ -47,14 +47,19 @@ pub struct Faults {
     pub throttle_share: f64,
     /// Share of calls answered with a server error.
     pub server_error_share: f64,
-    /// 500 (InternalServerError/InternalServerException) or 503 (ServiceUnavailable).
+    /// 500 (InternalServerError/InternalServerException) or 503 (ServiceUnavailable); 502 and 504 too with
+    /// `serverErrorWithoutCode`.
     pub server_error_status: u16,
+    /// Answer server errors the way a load balancer in front of EMR would: an HTML page, no error code.
+    pub server_error_without_code: bool,
     /// Restrict the shares to these operations (empty: all operations).
     pub operations: Vec<String>,
     /// Seed of the generator behind the shares.
     pub seed: u64,
     /// Real milliseconds added before every EMR call is answered.
     pub latency_ms: u64,
+    /// Restrict the latency to these operations (empty: all operations).
+    pub latency_operations: Vec<String>,
     /// Per operation: the next N calls take effect, then the connection is closed with no response.
     pub lost_responses: BTreeMap<String, u32>,
 }
@@ -67,9 +72,11 @@ impl Default for Faults {
             throttle_share: 0.0,
             server_error_share: 0.0,
             server_error_status: 500,
+            server_error_without_code: false,
             operations: Vec::new(),
             seed: 0,
             latency_ms: 0,
+            latency_operations: Vec::new(),
             lost_responses: BTreeMap::new(),
         }
     }
@@ -117,8 +124,12 @@ impl Faults {
                 return Err(format!("{name} must be between 0 and 1"));
             }
         }
-        if !matches!(self.server_error_status, 500 | 503) {
-            return Err("serverErrorStatus must be 500 or 503".to_string());
+        match (self.server_error_status, self.server_error_without_code) {
+            (500 | 503, _) | (502 | 504, true) => {}
+            _ => return Err(
+                "serverErrorStatus must be 500 or 503 (or 502, 504 with serverErrorWithoutCode)"
+                    .to_string(),
+            ),
         }
         Ok(())
     }
@@ -185,8 +196,19 @@ impl FaultState {
         f
     }
 
-    pub fn latency_ms(&self) -> u64 {
-        self.config.latency_ms
+    /// The latency to add before answering `op`.
+    pub fn latency_ms(&self, op: &str) -> u64 {
+        let applies = self.config.latency_operations.is_empty()
+            || self.config.latency_operations.iter().any(|o| o == op);
+        if applies {
+            self.config.latency_ms
+        } else {
+            0
+        }
+    }
+
+    pub fn server_error_without_code(&self) -> bool {
+        self.config.server_error_without_code
     }
 
     fn share_applies(&self, op: &str) -> bool {

@@ -287,6 +287,11 @@ pub const REASON_BOOTSTRAP_FAILURE: &str = "BOOTSTRAP_FAILURE";
 pub const REASON_INSTANCE_FAILURE: &str = "INSTANCE_FAILURE";
 
 impl Cluster {
+    /// Whether the cluster lives in `region` (from its ARN).
+    pub fn in_region(&self, region: &str) -> bool {
+        self.arn.split(':').nth(3) == Some(region)
+    }
+
     pub fn new(
         seq: u64,
         id: String,

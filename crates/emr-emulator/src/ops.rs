@@ -121,7 +121,7 @@ fn unknown_cluster(id: &str, legacy: bool) -> ApiError {
 
 fn find(state: &State, id: &str, legacy: bool) -> Result<usize, ApiError> {
     state
-        .cluster_index(id)
+        .cluster_index_in(id, &state.caller_region)
         .ok_or_else(|| unknown_cluster(id, legacy))
 }
 
@@ -129,6 +129,7 @@ fn find(state: &State, id: &str, legacy: bool) -> Result<usize, ApiError> {
 pub fn execute(state: &mut State, op: &str, body: &[u8], region: &str) -> OpResult {
     let now = state.clock.now();
     state.advance_all(now);
+    state.caller_region = region.to_string();
     let out = match op {
         "RunJobFlow" => run_job_flow(state, parse(body)?, now, region),
         "DescribeCluster" => describe_cluster(state, parse(body)?),
@@ -399,6 +400,7 @@ fn list_clusters(state: &State, input: wire::ListClustersInput) -> OpResult {
         .clusters
         .iter()
         .rev()
+        .filter(|c| c.in_region(&state.caller_region))
         .filter(|c| states.is_empty() || states.contains(&c.state))
         .filter(|c| input.created_after.is_none_or(|t| c.created >= t))
         .filter(|c| input.created_before.is_none_or(|t| c.created <= t))

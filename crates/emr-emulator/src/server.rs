@@ -73,6 +73,21 @@ fn json_response(status: u16, body: &Value, request_id: u64) -> Response<Full<By
 }
 
 /// The caller named by the SigV4 credential scope (`Credential=AKID/date/region/service/...`).
+/// What a load balancer in front of the service answers when the service is down: a page, no error code.
+fn html_error(status: u16, request_id: u64) -> Response<Full<Bytes>> {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let page = format!("<html><body><h1>{code}</h1></body></html>");
+    Response::builder()
+        .status(code)
+        .header("content-type", "text/html")
+        .header(
+            "x-amzn-requestid",
+            format!("00000000-0000-4000-8000-{request_id:012x}"),
+        )
+        .body(Full::new(Bytes::from(page)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
 fn caller_of(req: &Request<Incoming>) -> Caller {
     let scope: Vec<&str> = req
         .headers()
@@ -163,7 +178,7 @@ async fn api_call(
         let mut st = lock(shared);
         st.calls.total += 1;
         st.calls.entry(op).calls += 1;
-        st.faults.latency_ms()
+        st.faults.latency_ms(op)
     };
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -179,6 +194,13 @@ async fn api_call(
         }
         Verdict::ServerError(status) => {
             st.calls.entry(op).server_errors += 1;
+            if st.faults.server_error_without_code() {
+                let id = st.calls.total;
+                let error = ApiError::new(status, "", "an HTML error page without an error code");
+                record(&mut st, op, caller, body, Some(&error));
+                drop(st);
+                return Ok(html_error(status, id));
+            }
             (Err(ApiError::server(op, status)), false)
         }
         // Authorized where the operation would execute: after throttling and injected faults,

@@ -24,6 +24,8 @@ pub struct State {
     /// `Some`: every EMR call is authorized against these principals.
     pub iam: Option<Arc<Iam>>,
     pub requests: Vec<RecordedRequest>,
+    /// The region of the call being executed (EMR is regional: clusters of other regions are invisible).
+    pub caller_region: String,
     /// The id the next RunJobFlow's cluster gets, once authorization has named it.
     upcoming_cluster: Option<String>,
     ids: SplitMix64,
@@ -48,6 +50,7 @@ impl State {
             scenario: ScenarioRuntime::new(scenario),
             faults: FaultState::new(faults),
             calls: CallStats::default(),
+            caller_region: String::new(),
             log_requests,
             iam: None,
             requests: Vec::new(),
@@ -105,6 +108,12 @@ impl State {
 
     pub fn cluster_index(&self, id: &str) -> Option<usize> {
         self.index.get(id).copied()
+    }
+
+    /// A cluster as a caller in `region` sees it: EMR is regional, so a cluster of another region is unknown.
+    pub fn cluster_index_in(&self, id: &str, region: &str) -> Option<usize> {
+        self.cluster_index(id)
+            .filter(|&i| self.clusters[i].in_region(region))
     }
 
     pub fn insert_cluster(&mut self, cluster: Cluster) {

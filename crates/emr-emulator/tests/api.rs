@@ -468,3 +468,43 @@ async fn when_a_marker_is_malformed_should_reject_the_step() {
         .unwrap_err();
     assert_eq!(err.code(), Some("ValidationException"));
 }
+
+#[tokio::test]
+async fn when_a_cluster_lives_in_another_region_should_be_invisible_here() {
+    let (emr, here) = start(frozen()).await;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_sdk_emr::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_emr::config::Credentials::new(
+            "AKIDTEST", "s", None, None, "t",
+        ))
+        .endpoint_url(emr.endpoint_url())
+        .load()
+        .await;
+    let there = aws_sdk_emr::Client::new(&config);
+    let id = run(&there, "far", true, vec![]).await;
+    assert!(describe(&there, &id)
+        .await
+        .cluster_arn()
+        .unwrap()
+        .contains(":us-east-1:"));
+    let err = here
+        .describe_cluster()
+        .cluster_id(&id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_emr::error::ProvideErrorMetadata::code(&err),
+        Some("InvalidRequestException")
+    );
+    let listed_here = here.list_clusters().send().await.unwrap();
+    assert!(listed_here
+        .clusters()
+        .iter()
+        .all(|c| c.id() != Some(id.as_str())));
+    let listed_there = there.list_clusters().send().await.unwrap();
+    assert!(listed_there
+        .clusters()
+        .iter()
+        .any(|c| c.id() == Some(id.as_str())));
+}

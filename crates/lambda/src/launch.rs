@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::payload::size_of;
 use crate::run::{Run, TAG_KEEP_ON_FAILURE, TAG_RUN_KEY};
 use crate::source::{self, ConfigInput, ObjectStore};
+use crate::stack::Stack;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -62,6 +63,7 @@ pub async fn launch_cluster<E: Emr>(
     emr_for: impl Fn(Option<&str>) -> E,
     store: &impl ObjectStore,
     env: &dyn TemplateEnv,
+    stack: &Stack,
     now: DateTime<Utc>,
 ) -> Result<LaunchOutput, Error> {
     crate::payload::check_input(&[
@@ -94,6 +96,7 @@ pub async fn launch_cluster<E: Emr>(
             "a transient run needs a playbook: its steps are the run".into(),
         ));
     }
+    stack.regions.check(cluster.config.region.as_deref())?;
     if let Some(p) = &playbook {
         dfr_core::checks::pair("$.cluster", &cluster.config, "$.playbook", &p.config)?;
     }

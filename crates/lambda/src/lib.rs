@@ -10,6 +10,7 @@ pub mod payload;
 pub mod run;
 pub mod runtime;
 pub mod source;
+pub mod stack;
 pub mod terminate;
 
 pub use error::Error;

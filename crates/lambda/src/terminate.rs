@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::emr::Emr;
 use crate::error::Error;
 use crate::run::{TAG_EXECUTION, TAG_KEEP_ON_FAILURE, TAG_MANAGED};
+use crate::stack::{Regions, Stack};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TerminateEvent {
@@ -21,6 +22,7 @@ pub enum TerminateEvent {
         execution_arn: String,
         status: String,
         started_at: Option<DateTime<Utc>>,
+        stopped_at: Option<DateTime<Utc>>,
     },
 }
 
@@ -50,14 +52,17 @@ impl TerminateEvent {
                     Error::InvalidConfig("EventBridge event without detail.executionArn".into())
                 })?
                 .to_string();
-            let started_at = detail["startDate"]
-                .as_i64()
-                .and_then(|ms| Utc.timestamp_millis_opt(ms).single());
+            let at = |field: &str| {
+                detail[field]
+                    .as_i64()
+                    .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
+            };
             let status = detail["status"].as_str().unwrap_or_default().to_string();
             return Ok(Self::ExecutionEnded {
                 execution_arn,
                 status,
-                started_at,
+                started_at: at("startDate"),
+                stopped_at: at("stopDate"),
             });
         }
         let d: DirectEvent = serde_json::from_value(v.clone())
@@ -74,13 +79,6 @@ impl TerminateEvent {
             force: d.force,
         })
     }
-
-    pub fn region(&self) -> Option<&str> {
-        match self {
-            Self::Cluster { region, .. } => region.as_deref(),
-            Self::ExecutionEnded { .. } => None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -92,16 +90,25 @@ pub struct TerminateOutput {
     pub kept: Vec<String>,
 }
 
-pub async fn terminate(
+/// How many clusters one sweep of one region describes at most; more means the event is retried (and, in the end,
+/// lands in the dead-letter queue with this message), never a sweep that runs past the function's timeout.
+pub const MAX_DESCRIBED_PER_SWEEP: usize = 200;
+
+pub async fn terminate<E: Emr>(
     event: &TerminateEvent,
-    emr: &impl Emr,
+    emr_for: impl Fn(Option<&str>) -> E,
+    stack: &Stack,
     now: DateTime<Utc>,
 ) -> Result<TerminateOutput, Error> {
+    let regions = &stack.regions;
     let mut out = TerminateOutput::default();
     match event {
         TerminateEvent::Cluster {
-            cluster_id, force, ..
+            cluster_id,
+            force,
+            region,
         } => {
+            let emr = emr_for(region.as_deref());
             let info = emr.describe_cluster(cluster_id).await?;
             if CLUSTER_ENDING.contains(&info.state.as_str()) {
                 out.already_terminated.push(info.id);
@@ -115,30 +122,118 @@ pub async fn terminate(
             emr.terminate_job_flows(cluster_id).await?;
             out.terminated.push(info.id);
         }
-        TerminateEvent::ExecutionEnded {
-            execution_arn,
-            started_at,
-            status,
-        } => {
-            let since = started_at.unwrap_or(now - chrono::Duration::days(14))
-                - chrono::Duration::minutes(10);
-            for c in emr.list_clusters(since, &CLUSTER_ACTIVE).await? {
-                let info = emr.describe_cluster(&c.id).await?;
-                if info.tag(TAG_EXECUTION) != Some(execution_arn.as_str())
-                    || info.tag(TAG_MANAGED) != Some("true")
-                {
-                    continue;
+        TerminateEvent::ExecutionEnded { stopped_at, .. } => {
+            let mut errors = Vec::new();
+            sweep(event, &emr_for, regions, now, &mut out, &mut errors).await;
+            // A launch still in flight when the execution was stopped creates its cluster after this sweep: look again
+            // once no launch-cluster invocation of the execution can still be running.
+            if let Some(stopped) = stopped_at {
+                let window = stack.launch_window;
+                let until = *stopped + chrono::Duration::from_std(window).unwrap_or_default();
+                let wait = (until - now).to_std().unwrap_or_default();
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                    let later = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                    sweep(event, &emr_for, regions, later, &mut out, &mut errors).await;
                 }
-                if status == "FAILED" && info.tag(TAG_KEEP_ON_FAILURE) == Some("true") {
-                    tracing::info!(cluster_id = %info.id, "kept for debugging, as the run asked");
-                    out.kept.push(info.id);
-                    continue;
-                }
-                emr.terminate_job_flows(&info.id).await?;
-                tracing::info!(cluster_id = %info.id, execution_arn = %execution_arn, status = %status, "terminated a cluster the execution left");
-                out.terminated.push(info.id);
+            }
+            if let Some(first) = errors.first() {
+                let all: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                let message = format!(
+                    "the cleanup of {} did not finish ({} error(s)), terminated so far: {:?}; {}",
+                    event_execution(event),
+                    errors.len(),
+                    out.terminated,
+                    all.join("; ")
+                );
+                // Retryable when any part is: a retry of the event sweeps again, which is safe.
+                return Err(if errors.iter().any(Error::retryable) {
+                    Error::EmrUnavailable(message)
+                } else {
+                    match first {
+                        Error::AccessDenied(_) => Error::AccessDenied(message),
+                        _ => Error::Internal(message),
+                    }
+                });
             }
         }
     }
     Ok(out)
+}
+
+fn event_execution(event: &TerminateEvent) -> &str {
+    match event {
+        TerminateEvent::ExecutionEnded { execution_arn, .. } => execution_arn,
+        TerminateEvent::Cluster { cluster_id, .. } => cluster_id,
+    }
+}
+
+/// Terminates the active clusters of an ended execution in every region of the stack, going on past any error (each
+/// is kept in `errors`): one cluster that cannot be read must not keep the others running.
+async fn sweep<E: Emr>(
+    event: &TerminateEvent,
+    emr_for: &impl Fn(Option<&str>) -> E,
+    regions: &Regions,
+    now: DateTime<Utc>,
+    out: &mut TerminateOutput,
+    errors: &mut Vec<Error>,
+) {
+    let TerminateEvent::ExecutionEnded {
+        execution_arn,
+        status,
+        started_at,
+        ..
+    } = event
+    else {
+        return;
+    };
+    let since =
+        started_at.unwrap_or(now - chrono::Duration::days(14)) - chrono::Duration::minutes(10);
+    for region in regions.all() {
+        let emr = emr_for(Some(region));
+        let candidates = match emr.list_clusters(since, &CLUSTER_ACTIVE).await {
+            Ok(c) => c,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        if candidates.len() > MAX_DESCRIBED_PER_SWEEP {
+            errors.push(Error::EmrUnavailable(format!(
+                "{region}: {} active clusters created since the execution started, more than the {} one sweep reads",
+                candidates.len(),
+                MAX_DESCRIBED_PER_SWEEP
+            )));
+        }
+        for c in candidates.iter().take(MAX_DESCRIBED_PER_SWEEP) {
+            let seen = out.terminated.contains(&c.id) || out.kept.contains(&c.id);
+            if seen {
+                continue;
+            }
+            let info = match emr.describe_cluster(&c.id).await {
+                Ok(info) => info,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            if info.tag(TAG_EXECUTION) != Some(execution_arn.as_str())
+                || info.tag(TAG_MANAGED) != Some("true")
+            {
+                continue;
+            }
+            if status == "FAILED" && info.tag(TAG_KEEP_ON_FAILURE) == Some("true") {
+                tracing::info!(cluster_id = %info.id, "kept for debugging, as the run asked");
+                out.kept.push(info.id);
+                continue;
+            }
+            match emr.terminate_job_flows(&info.id).await {
+                Ok(()) => {
+                    tracing::info!(cluster_id = %info.id, %region, execution_arn = %execution_arn, status = %status, "terminated a cluster the execution left");
+                    out.terminated.push(info.id);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+    }
 }

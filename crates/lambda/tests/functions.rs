@@ -13,6 +13,7 @@ use dfr_lambda::emr::SdkEmr;
 use dfr_lambda::launch::{launch_cluster, LaunchEvent};
 use dfr_lambda::runtime::{decode, Aws};
 use dfr_lambda::source::ObjectStore;
+use dfr_lambda::stack::{Regions, Stack as Deployment};
 use dfr_lambda::terminate::{terminate, TerminateEvent};
 use dfr_lambda::Error;
 use emr_emulator::iam::{Iam, StackContext};
@@ -69,7 +70,8 @@ const FUNCTIONS: [(Function, &str); 4] = [
 
 /// The IAM of a stack deployed from `template` with `parameters`.
 fn iam_of(template: &str, parameters: &[(&str, &str)]) -> Iam {
-    let mut ctx = StackContext::default();
+    // The regions of `stack()`.
+    let mut ctx = StackContext::default().with_parameter("EmrRegions", "eu-west-1,us-east-1");
     for (k, v) in parameters {
         ctx = ctx.with_parameter(k, v);
     }
@@ -120,9 +122,6 @@ impl Stack {
     }
     fn check(&self) -> SdkEmr {
         self.check.emr(None)
-    }
-    fn terminate(&self) -> SdkEmr {
-        self.terminate.emr(None)
     }
 }
 
@@ -216,7 +215,33 @@ async fn launch(
     h: &EmulatorHandle,
     e: &LaunchEvent,
 ) -> Result<dfr_lambda::launch::LaunchOutput, Error> {
-    launch_cluster(e, |r| aws.launch.emr(r), &NoS3, &ProcessEnv, now(h)).await
+    launch_cluster(
+        e,
+        |r| aws.launch.emr(r),
+        &NoS3,
+        &ProcessEnv,
+        &stack(),
+        now(h),
+    )
+    .await
+}
+
+/// The stack: launching in its own region and one more; no launch still in flight after an execution ends (the
+/// tests run the functions one after the other).
+fn stack() -> Deployment {
+    Deployment {
+        regions: Regions::new(&["eu-west-1", "us-east-1"]),
+        launch_window: std::time::Duration::ZERO,
+    }
+}
+
+/// terminate-cluster as the stack runs it.
+async fn end(
+    aws: &Stack,
+    h: &EmulatorHandle,
+    e: &TerminateEvent,
+) -> Result<dfr_lambda::terminate::TerminateOutput, Error> {
+    terminate(e, |r| aws.terminate.emr(r), &stack(), now(h)).await
 }
 
 /// Launches a persistent cluster for run `key`; returns its id.
@@ -578,6 +603,20 @@ async fn when_emr_throttles_or_fails_should_surface_retryable_names() {
         .await
         .unwrap_err();
     assert_eq!((err.name(), err.retryable()), ("EmrUnavailable", true));
+    // A load balancer's page without an error code is a server fault too, not a rejection.
+    let faults: Faults = serde_json::from_value(json!({
+        "serverErrorShare": 1.0, "serverErrorStatus": 502, "serverErrorWithoutCode": true, "seed": 7
+    }))
+    .unwrap();
+    h.set_faults(faults).unwrap();
+    let err = check_status(&e, &aws_no_retry.check(), now(&h), 0.0)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.name(), err.retryable()),
+        ("EmrUnavailable", true),
+        "{err}"
+    );
     h.set_faults(Faults::none()).unwrap();
     let missing: CheckEvent = decode(
         "check-status",
@@ -600,19 +639,14 @@ async fn when_emr_throttles_or_fails_should_surface_retryable_names() {
 async fn when_asked_to_terminate_should_end_only_managed_clusters() {
     let h = emulator(json!({})).await;
     let aws = aws(&h, true).await;
-    let emr = aws.terminate();
     let ours = up(&aws, &h, "ours", "exec-t").await;
     let direct = |id: &str, force: bool| {
         TerminateEvent::parse(&json!({"clusterId": id, "force": force})).unwrap()
     };
-    let out = terminate(&direct(&ours, false), &emr, now(&h))
-        .await
-        .unwrap();
+    let out = end(&aws, &h, &direct(&ours, false)).await.unwrap();
     assert_eq!(out.terminated, vec![ours.clone()]);
     h.advance(120.0);
-    let again = terminate(&direct(&ours, false), &emr, now(&h))
-        .await
-        .unwrap();
+    let again = end(&aws, &h, &direct(&ours, false)).await.unwrap();
     assert_eq!(
         again.already_terminated,
         vec![ours.clone()],
@@ -624,14 +658,10 @@ async fn when_asked_to_terminate_should_end_only_managed_clusters() {
         .emr(None)
         .launch_unmanaged_for_test("theirs")
         .await;
-    let refused = terminate(&direct(&theirs, false), &emr, now(&h))
-        .await
-        .unwrap_err();
+    let refused = end(&aws, &h, &direct(&theirs, false)).await.unwrap_err();
     assert_eq!(refused.name(), "ClusterNotManaged");
     // force is an opt-in of the stack: without AllowForceDown, IAM refuses it.
-    let denied = terminate(&direct(&theirs, true), &emr, now(&h))
-        .await
-        .unwrap_err();
+    let denied = end(&aws, &h, &direct(&theirs, true)).await.unwrap_err();
     assert_eq!(denied.name(), "AccessDenied", "{denied}");
     assert!(
         denied
@@ -654,7 +684,7 @@ async fn when_the_stack_allows_force_down_should_terminate_a_cluster_it_did_not_
         .launch_unmanaged_for_test("theirs")
         .await;
     let event = TerminateEvent::parse(&json!({"clusterId": theirs, "force": true})).unwrap();
-    let out = terminate(&event, &aws.terminate(), now(&h)).await.unwrap();
+    let out = end(&aws, &h, &event).await.unwrap();
     assert_eq!(out.terminated, vec![theirs]);
 }
 
@@ -662,7 +692,6 @@ async fn when_the_stack_allows_force_down_should_terminate_a_cluster_it_did_not_
 async fn when_an_execution_is_aborted_should_terminate_the_clusters_it_launched() {
     let h = emulator(json!({})).await;
     let aws = aws(&h, true).await;
-    let emr = aws.terminate();
     let a = up(&aws, &h, "a", "aborted").await;
     let b = up(&aws, &h, "b", "still-running").await;
     // the real shape of the EventBridge event
@@ -679,7 +708,7 @@ async fn when_an_execution_is_aborted_should_terminate_the_clusters_it_launched(
             "input": "{}", "output": null
         }
     });
-    let out = terminate(&TerminateEvent::parse(&event).unwrap(), &emr, now(&h))
+    let out = end(&aws, &h, &TerminateEvent::parse(&event).unwrap())
         .await
         .unwrap();
     assert_eq!(out.terminated, vec![a.clone()]);
@@ -716,7 +745,6 @@ async fn when_a_failed_run_asked_to_keep_its_cluster_should_leave_it_until_the_e
 ) {
     let h = emulator(json!({})).await;
     let aws = aws(&h, true).await;
-    let emr = aws.terminate();
     let arn = execution_arn("up", "debug-me");
     let mut event: Value = json!({"cluster": cluster_config("debug"), "lifecycle": "persistent", "keepOnFailure": true,
                                   "run": {"key": "debug-me", "executionArn": arn}});
@@ -731,12 +759,12 @@ async fn when_a_failed_run_asked_to_keep_its_cluster_should_leave_it_until_the_e
         )
         .unwrap()
     };
-    let out = terminate(&ended("FAILED"), &emr, now(&h)).await.unwrap();
+    let out = end(&aws, &h, &ended("FAILED")).await.unwrap();
     assert_eq!(
         (out.kept.clone(), out.terminated.len()),
         (vec![kept.clone()], 0)
     );
-    let out = terminate(&ended("ABORTED"), &emr, now(&h)).await.unwrap();
+    let out = end(&aws, &h, &ended("ABORTED")).await.unwrap();
     assert_eq!(out.terminated, vec![kept]);
 }
 
@@ -919,7 +947,7 @@ async fn when_a_statement_is_taken_out_of_the_template_should_fail_with_access_d
             }
             ("terminate", Some(id)) => {
                 let e = TerminateEvent::parse(&json!({"clusterId": id})).unwrap();
-                terminate(&e, &aws.terminate(), now(&h)).await.unwrap_err()
+                end(&aws, &h, &e).await.unwrap_err()
             }
             ("cleanup", Some(_)) => {
                 let e = TerminateEvent::parse(&json!({
@@ -927,7 +955,7 @@ async fn when_a_statement_is_taken_out_of_the_template_should_fail_with_access_d
                     "detail": {"executionArn": execution_arn("up", "target"), "status": "ABORTED"}
                 }))
                 .unwrap();
-                terminate(&e, &aws.terminate(), now(&h)).await.unwrap_err()
+                end(&aws, &h, &e).await.unwrap_err()
             }
             _ => unreachable!(),
         };
@@ -976,4 +1004,168 @@ async fn when_a_transient_run_does_not_ask_for_an_idle_timeout_should_launch_wit
         bodies[0]
     );
     assert_eq!(bodies[1]["AutoTerminationPolicy"]["IdleTimeout"], 7200);
+}
+
+fn ended(machine: &str, key: &str, status: &str, stopped_at: Option<f64>) -> TerminateEvent {
+    let mut detail = json!({"executionArn": execution_arn(machine, key), "status": status,
+                            "startDate": ((T0 - 60.0) * 1000.0) as i64});
+    if let Some(t) = stopped_at {
+        detail["stopDate"] = json!((t * 1000.0) as i64);
+    }
+    TerminateEvent::parse(
+        &json!({"detail-type": "Step Functions Execution Status Change", "detail": detail}),
+    )
+    .unwrap()
+}
+
+fn in_region(name: &str, region: &str) -> Value {
+    let mut c = cluster_config(name);
+    c["data"]["region"] = json!(region);
+    c
+}
+
+#[tokio::test]
+async fn when_an_execution_launched_in_another_region_should_clean_up_there_too() {
+    let h = emulator(json!({})).await;
+    let aws = aws(&h, true).await;
+    let there = launch(
+        &aws,
+        &h,
+        &launch_event(in_region("far", "us-east-1"), None, "persistent", "far"),
+    )
+    .await
+    .unwrap()
+    .cluster_id;
+    assert!(h.cluster(&there).unwrap().arn.contains(":us-east-1:"));
+    let out = end(&aws, &h, &ended("up", "far", "ABORTED", None))
+        .await
+        .unwrap();
+    assert_eq!(out.terminated, vec![there]);
+    // a region the stack does not launch in is refused before anything is spent
+    let err = launch(
+        &aws,
+        &h,
+        &launch_event(in_region("x", "ap-south-1"), None, "persistent", "x"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.name(), "InvalidConfig");
+    assert!(err.to_string().contains("EmrRegions"), "{err}");
+    assert_eq!(h.calls().count("RunJobFlow"), 1);
+}
+
+#[tokio::test]
+async fn when_a_launch_is_in_flight_as_the_execution_stops_should_find_its_cluster_on_the_second_look(
+) {
+    let h = emulator(json!({})).await;
+    let aws = aws(&h, true).await;
+    let stack = Deployment {
+        launch_window: std::time::Duration::from_secs(2),
+        ..stack()
+    };
+    // The sweep starts at once; the launch that was in flight lands a second later.
+    let late_launch = async {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        launch(
+            &aws,
+            &h,
+            &launch_event(cluster_config("late"), None, "persistent", "late"),
+        )
+        .await
+        .unwrap()
+        .cluster_id
+    };
+    let event = ended("up", "late", "ABORTED", Some(T0));
+    let sweep = terminate(&event, |r| aws.terminate.emr(r), &stack, now(&h));
+    let (late, swept) = tokio::join!(late_launch, sweep);
+    assert_eq!(
+        swept.unwrap().terminated,
+        vec![late],
+        "found on the look after the launch window"
+    );
+}
+
+#[tokio::test]
+async fn when_one_cluster_cannot_be_read_the_sweep_should_end_the_others_and_fail_retryably() {
+    let h = emulator(json!({})).await;
+    let aws = aws(&h, true).await;
+    let ids: Vec<String> = {
+        let mut ids = Vec::new();
+        for n in 0..4 {
+            let e = launch_event(cluster_config(&format!("c{n}")), None, "persistent", "many");
+            let mut e = e;
+            e.run.attempt = n + 1;
+            ids.push(launch(&aws, &h, &e).await.unwrap().cluster_id);
+        }
+        ids
+    };
+    let no_retry = aws_for_terminate_without_retries(&h).await;
+    h.set_faults(
+        serde_json::from_value(
+            json!({"throttleShare": 0.5, "seed": 11, "operations": ["DescribeCluster"]}),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let first = terminate(
+        &ended("up", "many", "ABORTED", None),
+        |r| no_retry.emr(r),
+        &stack(),
+        now(&h),
+    )
+    .await;
+    let err = first.unwrap_err();
+    assert_eq!(
+        (err.name(), err.retryable()),
+        ("EmrUnavailable", true),
+        "{err}"
+    );
+    assert!(err.to_string().contains("terminated so far"), "{err}");
+    let denied_some = h.calls().get("DescribeCluster").throttled;
+    assert!(denied_some > 0 && denied_some < 4, "{denied_some}");
+    h.set_faults(Faults::none()).unwrap();
+    h.advance(1.0);
+    // the event is retried: the rest are ended, the ones already ending are not touched again
+    let second = end(&aws, &h, &ended("up", "many", "ABORTED", None))
+        .await
+        .unwrap();
+    assert_eq!(second.terminated.len() as u64, denied_some, "{second:?}");
+    h.advance(120.0);
+    for id in ids {
+        assert!(
+            h.cluster(&id)
+                .unwrap()
+                .state
+                .to_string()
+                .starts_with("TERMINAT"),
+            "{id}"
+        );
+    }
+}
+
+async fn aws_for_terminate_without_retries(h: &EmulatorHandle) -> Aws {
+    client(h, false, Function::Terminate).await
+}
+
+/// IAM holds the regions too: a stack deployed for its own region only refuses a launch elsewhere, even from a
+/// function that would allow it.
+#[tokio::test]
+async fn when_the_stack_is_deployed_for_its_region_only_should_deny_a_launch_elsewhere() {
+    let h = emulator_with(json!({}), iam_of(TEMPLATE, &[("EmrRegions", "")])).await;
+    let aws = aws(&h, true).await;
+    let e = launch_event(in_region("far", "us-east-1"), None, "persistent", "far");
+    let err = launch(&aws, &h, &e).await.unwrap_err();
+    assert_eq!(err.name(), "AccessDenied", "{err}");
+    assert!(
+        err.to_string().contains("elasticmapreduce:RunJobFlow"),
+        "{err}"
+    );
+    assert!(h.clusters().is_empty());
+    launch(
+        &aws,
+        &h,
+        &launch_event(cluster_config("home"), None, "persistent", "home"),
+    )
+    .await
+    .unwrap();
 }

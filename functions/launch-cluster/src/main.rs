@@ -3,14 +3,17 @@
 use dfr_core::template::ProcessEnv;
 use dfr_lambda::launch::{launch_cluster, LaunchEvent};
 use dfr_lambda::runtime::{decode, encode, serve, Aws};
+use dfr_lambda::stack::Stack;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let aws = &Aws::load().await;
+    let stack = &Stack::from_process_env();
     serve(|payload| async move {
         let event: LaunchEvent = decode("launch-cluster", payload)?;
         let emr_for = |region: Option<&str>| aws.emr(region);
-        encode(&launch_cluster(&event, emr_for, aws.s3(), &ProcessEnv, chrono::Utc::now()).await?)
+        let now = chrono::Utc::now();
+        encode(&launch_cluster(&event, emr_for, aws.s3(), &ProcessEnv, stack, now).await?)
     })
     .await
 }

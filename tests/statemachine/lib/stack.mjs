@@ -38,7 +38,7 @@ export function stackIam({ template, parameters = {} } = {}) {
     template: readFileSync(template ?? join(repoRoot, 'infra', 'template.yaml'), 'utf8'),
     stackName: STACK,
     region: REGION,
-    parameters: { ConfigBucket: CONFIG_BUCKET, ...parameters },
+    parameters: { ConfigBucket: CONFIG_BUCKET, EmrRegions: `${REGION},us-east-1`, ...parameters },
     principals: {
       ...Object.fromEntries(Object.entries(FUNCTION_LOGICAL_IDS).map(([fn, id]) => [accessKeyOf(fn), id])),
       [OPERATOR_ACCESS_KEY]: { name: 'operator', policies: [OPERATOR_POLICY] },
@@ -56,5 +56,9 @@ export function functionEnv(fn, parameters) {
     AWS_EC2_METADATA_DISABLED: 'true',
     DFR_CONFIG_BUCKET: parameters.ConfigBucket ?? '',
     DFR_CONFIG_PREFIX: parameters.ConfigPrefix ?? '',
+    DFR_EMR_REGIONS: parameters.EmrRegions ?? REGION,
+    // The cleanup of a stopped execution looks again once no launch can still be in flight: 75 s on AWS (the
+    // launch function's timeout and a margin), 2 real seconds here, where launches answer in milliseconds.
+    DFR_LAUNCH_WINDOW_SECONDS: '2',
   };
 }
