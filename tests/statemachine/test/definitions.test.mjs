@@ -131,6 +131,29 @@ for (const machine of MACHINES) {
       assert.equal(def.States[choiceName].Default, waitName);
     });
 
+    test('every Task retries an unhandled function error (Lambda.Unknown, Sandbox.Timedout): each function is safe to run again', () => {
+      for (const [name, s] of tasks) {
+        const names = s.Retry.flatMap((r) => r.ErrorEquals);
+        for (const e of ['Lambda.Unknown', 'Sandbox.Timedout', 'EmrThrottled', 'EmrUnavailable']) assert.ok(names.includes(e), `${name} retries ${e}`);
+      }
+    });
+
+    test('a failed status check goes back to the wait loop; only AccessDenied, ClusterNotFound and InvalidConfig, or maxFailedChecks in a row, end the run', () => {
+      const [checkName, check] = tasks.find(([name]) => isFunction(def, name, 'check-status'));
+      assert.deepEqual(check.Catch[0].ErrorEquals, ['AccessDenied', 'ClusterNotFound', 'InvalidConfig']);
+      assert.deepEqual(check.Catch[1].ErrorEquals, ['States.ALL']);
+      const counted = reachable(def, check.Catch[1].Next);
+      assert.ok(counted.has(checkName), 'checks again');
+      assert.ok(counted.has('Describe the failed checks'));
+      const choice = def.States['Too many failed checks?'];
+      assert.equal(choice.Choices[0].NumericGreaterThanEqualsPath, '$.options.maxFailedChecks');
+      for (const [name, st] of states(def)) {
+        if (st.Parameters?.status && typeof st.Parameters.status === 'object') {
+          assert.equal(st.Parameters.status.failedChecks, 0, `${name} starts the count of failed checks`);
+        }
+      }
+    });
+
     test('option defaults match the execution-input schema', () => {
       const schema = JSON.parse(readFileSync(join(repoRoot, 'schemas', 'execution-input.schema.json'), 'utf8'));
       const documented = Object.keys(schema.$defs[SCHEMA_DEFS[machine]].properties.options.properties).sort();
@@ -150,9 +173,9 @@ for (const machine of MACHINES) {
         assert.ok(failure.has('Terminate the cluster'));
       });
 
-      test('launch-cluster gets the execution name as its run key and the attempt number', () => {
+      test('launch-cluster gets the execution ARN as its run key (unique across state machines) and the attempt number', () => {
         const launch = def.States['Launch cluster'].Parameters.run;
-        assert.equal(launch['key.$'], '$$.Execution.Name');
+        assert.equal(launch['key.$'], '$$.Execution.Id');
         assert.equal(launch['executionArn.$'], '$$.Execution.Id');
         assert.equal(launch['startedAt.$'], '$$.Execution.StartTime');
         assert.equal(launch['attempt.$'], '$.run.launchAttempt');

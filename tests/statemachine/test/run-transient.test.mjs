@@ -296,14 +296,18 @@ test('Lambda service exceptions are retried', async () => {
   });
 });
 
-test('a function failing after the launch: the cluster is terminated, then the run fails with that error', async () => {
+test('check-status failing on every check: after options.maxFailedChecks in a row the cluster is terminated and the run fails with StatusUnknown', async () => {
   await withEnvironment({}, async (env) => {
     const inject = ({ fn, attempt }) => (fn === 'check-status' && attempt >= 3 ? new FunctionError('Internal', 'check-status: a defect') : undefined);
-    const report = await env.run('run-transient', input('crash', [step('Enrich')]), { inject });
+    // A day-long step: the cluster is still running when the run gives up on reading it.
+    const report = await env.run('run-transient', input('crash', [step('Enrich', { seconds: 86400 })]), { inject });
     assert.equal(report.status, 'FAILED', explain(report));
-    assert.equal(report.error, 'Internal');
+    assert.equal(report.error, 'StatusUnknown');
     assert.equal(report.causeJson.clusterId, report.launchedClusterIds[0]);
+    assert.equal(report.causeJson.error, 'Internal');
     assert.equal(report.causeJson.message, 'check-status: a defect');
+    assert.equal(report.causeJson.failedChecks, 10);
+    assert.match(report.causeJson.note, /could not be read options.maxFailedChecks times in a row/);
     assert.equal(report.emrCalls.operations.TerminateJobFlows.calls, 1);
     const cluster = await clusterById(env, report.launchedClusterIds[0]);
     assert.equal(cluster.Status.State, 'TERMINATING');
