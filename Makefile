@@ -10,7 +10,7 @@ SM := tests/statemachine
 LAMBDA_ARCH ?= arm64
 LAMBDA_TOOLS := .tools/venv/.installed
 
-.PHONY: all build bins test fmt-check clippy unit infra-check statemachine-test demo bench bench-lambdas \
+.PHONY: all build bins test fmt-check clippy unit infra-check statemachine-test docs-check demo bench bench-lambdas \
         bench-statemachine package clean
 
 all: build
@@ -22,7 +22,7 @@ bins:
 	$(CARGO) build --workspace --bins
 
 # Everything that verifies the project. CI runs exactly this (.ci/run).
-test: fmt-check clippy unit infra-check statemachine-test
+test: fmt-check clippy unit infra-check statemachine-test docs-check
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -35,6 +35,10 @@ unit:
 
 infra-check:
 	bash infra/check.sh
+
+# The benchmark tables in the READMEs are generated from bench/results/ and must match them.
+docs-check:
+	node bench/readme.mjs --check
 
 $(SM)/node_modules/.package-lock.json: $(SM)/package-lock.json
 	npm ci --prefix $(SM) --no-audit --no-fund
@@ -58,6 +62,7 @@ package: $(LAMBDA_TOOLS)
 	  $(if $(filter host,$(LAMBDA_ARCH)),--compiler cargo,--$(LAMBDA_ARCH)) $(addprefix -p ,$(FUNCTIONS))
 
 bench: bench-lambdas bench-statemachine
+	node bench/readme.mjs
 
 bench-lambdas:
 	$(MAKE) package LAMBDA_ARCH=host
