@@ -122,14 +122,18 @@ pub async fn terminate<E: Emr>(
             emr.terminate_job_flows(cluster_id).await?;
             out.terminated.push(info.id);
         }
-        TerminateEvent::ExecutionEnded { stopped_at, .. } => {
+        TerminateEvent::ExecutionEnded {
+            stopped_at, status, ..
+        } => {
             let mut errors = Vec::new();
             sweep(event, &emr_for, regions, now, &mut out, &mut errors).await;
-            // A launch still in flight when the execution was stopped creates its cluster after this sweep: look again
-            // once no launch-cluster invocation of the execution can still be running.
-            if let Some(stopped) = stopped_at {
+            // A launch still in flight when the execution was stopped (or timed out) creates its cluster after this
+            // sweep: look again once no launch-cluster invocation of the execution can still be running. A FAILED
+            // execution ended through its own states, after its tasks.
+            let interrupted = status == "ABORTED" || status == "TIMED_OUT";
+            if let Some(stopped) = stopped_at.filter(|_| interrupted) {
                 let window = stack.launch_window;
-                let until = *stopped + chrono::Duration::from_std(window).unwrap_or_default();
+                let until = stopped + chrono::Duration::from_std(window).unwrap_or_default();
                 let wait = (until - now).to_std().unwrap_or_default();
                 if !wait.is_zero() {
                     tokio::time::sleep(wait).await;

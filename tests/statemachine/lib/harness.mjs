@@ -14,7 +14,7 @@
 // which makes the Lambda compute exactly the virtual elapsed time. Nothing else is changed.
 
 import './polyfill.mjs';
-import { ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
+import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { Emulator } from './emulator.mjs';
 import { FUNCTIONS, functionOfArn, loadDefinition, states } from './definitions.mjs';
 import { LambdaFunction } from './lambda-runtime.mjs';
@@ -26,6 +26,12 @@ import { ACCOUNT, OPERATOR_ACCESS_KEY, REGION, executionArn as arnOf, functionEn
 export { CONFIG_BUCKET, SECRET_ACCESS_KEY, SESSION_TOKEN, STACK } from './stack.mjs';
 
 let executionCounter = 0;
+
+/** Step Functions' limit on a state's input and output, a task's result and an execution's input (UTF-8 bytes). */
+export const PAYLOAD_LIMIT = 256 * 1024;
+const bytes = (value) => Buffer.byteLength(JSON.stringify(value ?? null), 'utf8');
+/** The state machines whose executions the stack's CleanupRule watches. */
+const CLEANED_UP = ['run-transient', 'up'];
 
 function valueAt(path, input) {
   if (path === '$') return input;
@@ -153,9 +159,25 @@ export class Environment {
    *   invocation with instead of invoking the function (a Lambda service fault, a crashed function);
    *   injectAfter({fn, state, attempt, output}): an error to report after the function ran (it took effect, then
    *   its answer was lost, e.g. the function timed out);
-   *   countCallsPerInvocation: record the EMR calls each invocation made (record.emrCalls)
+   *   countCallsPerInvocation: record the EMR calls each invocation made (record.emrCalls);
+   *   beforeTask({fn, state, attempt, env}): awaited before each Task's invocation (act on EMR as someone else);
+   *   stopWhen({fn, state, attempt}): stop the execution (StopExecution) as that invocation starts; the
+   *   invocation goes on, as a Lambda invocation does after its execution was stopped.
+   * As on AWS: an execution input, state input or output, or task result over 256 KiB fails the execution with
+   * States.DataLimitExceeded; an execution past its definition's TimeoutSeconds (in virtual time) ends TIMED_OUT;
+   * and an ABORTED, TIMED_OUT or FAILED execution of run-transient or up is sent to terminate-cluster as the stack's
+   * CleanupRule sends it (report.cleanup).
    */
-  async run(machine, input, { name, definition, repeatTasks = false, inject, injectAfter, countCallsPerInvocation = false } = {}) {
+  async run(
+    machine,
+    input,
+    { name, definition, repeatTasks = false, inject, injectAfter, countCallsPerInvocation = false, beforeTask, stopWhen } = {},
+  ) {
+    if (bytes(input) > PAYLOAD_LIMIT) {
+      const e = new Error(`StartExecution: the input is ${bytes(input)} bytes, over Step Functions' ${PAYLOAD_LIMIT}`);
+      e.name = 'ValidationException';
+      throw e;
+    }
     const def = definition ?? loadDefinition(machine);
     executionCounter += 1;
     const executionName = name ?? `${machine}-${process.pid}-${executionCounter}`;
@@ -175,6 +197,16 @@ export class Environment {
     const startReal = Date.now() / 1000;
     const elapsed = () => this.virtualNow + this.pendingAdvance - startVirtual;
 
+    let execution;
+    let harnessError;
+    let ended; // how the harness ended the execution: {status, error?, cause?}
+    const stop = (status, error, cause) => {
+      if (ended) return;
+      ended = { status, error, cause, stoppedAt: Date.now() };
+      execution.abort();
+    };
+    const limitExceeded = (what, size) =>
+      stop('FAILED', 'States.DataLimitExceeded', `${what} is ${size} bytes, over the ${PAYLOAD_LIMIT}-byte limit for a state's data`);
     const handlers = {};
     const retryOverrides = {};
     const waitOverrides = {};
@@ -199,6 +231,13 @@ export class Environment {
         const callsBeforeInvocation = countCallsPerInvocation ? (await this.emulator.calls()).total : 0;
         try {
           const attempt = report.invocations.filter((i) => i.fn === fn).length;
+          await beforeTask?.({ fn, state: stateName, attempt, env: this });
+          if (stopWhen?.({ fn, state: stateName, attempt })) {
+            const invocation = this.functions[fn].invoke(event).catch(() => undefined);
+            report.inFlightAtStop = invocation;
+            stop('ABORTED');
+            return await invocation;
+          }
           const injected = inject?.({ fn, state: stateName, attempt });
           if (injected) throw injected;
           if (repeatTasks) {
@@ -207,6 +246,7 @@ export class Environment {
           record.output = await this.functions[fn].invoke(event);
           const lost = injectAfter?.({ fn, state: stateName, attempt, output: record.output });
           if (lost) throw lost;
+          if (bytes(record.output) > PAYLOAD_LIMIT) limitExceeded(`the result of ${stateName}`, bytes(record.output));
           return record.output;
         } catch (e) {
           record.error = { name: e.name, message: e.message };
@@ -218,20 +258,22 @@ export class Environment {
     }
 
     const machineRunner = new StateMachine(def, { validationOptions: { checkArn: true, checkPaths: true } });
-    const execution = machineRunner.run(input, {
+    execution = machineRunner.run(input, {
       overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: waitOverrides, retryIntervalOverrides: retryOverrides },
       context: { Execution: { Name: executionName, Id: executionArn, RoleArn: `arn:aws:iam::${ACCOUNT}:role/dataflow-runner` } },
     });
-    let harnessError;
     const consumed = (async () => {
       for await (const ev of execution.eventLogs) {
         const entry = { ...ev, at: elapsed() };
         report.events.push(entry);
+        if (ev.type === 'StateEntered' && bytes(ev.state.input) > PAYLOAD_LIMIT) limitExceeded(`the input of ${ev.state.name}`, bytes(ev.state.input));
+        if (ev.type === 'StateExited' && bytes(ev.state.output) > PAYLOAD_LIMIT) limitExceeded(`the output of ${ev.state.name}`, bytes(ev.state.output));
         if (ev.type === 'StateEntered' && stateByName[ev.state.name]?.Type === 'Wait') {
           try {
             const seconds = waitSeconds(ev.state.name, stateByName[ev.state.name], ev.state.input);
             entry.waitSeconds = seconds;
             this.pendingAdvance += seconds;
+            if (def.TimeoutSeconds && elapsed() > def.TimeoutSeconds) stop('TIMED_OUT');
           } catch (e) {
             harnessError ??= e;
             execution.abort();
@@ -255,6 +297,10 @@ export class Environment {
         } catch {
           report.causeJson = undefined;
         }
+      } else if (e instanceof ExecutionAbortedError && ended && !harnessError) {
+        report.status = ended.status;
+        report.error = ended.error;
+        report.cause = ended.cause;
       } else {
         await consumed;
         throw harnessError ?? e;
@@ -262,15 +308,37 @@ export class Environment {
     }
     await consumed;
     if (harnessError) throw harnessError;
+    await report.inFlightAtStop;
     await this.syncClock();
     report.virtualSeconds = this.virtualNow - startVirtual;
     const callsAfter = await this.emulator.calls();
     report.emrCalls = diffCalls(callsBefore, callsAfter);
+    if (CLEANED_UP.includes(machine) && ['ABORTED', 'TIMED_OUT', 'FAILED'].includes(report.status)) {
+      report.cleanup = await this.cleanupRule(executionArn, report.status, startReal, ended?.stoppedAt ?? Date.now());
+      report.cleanup.emrCalls = diffCalls(callsAfter, await this.emulator.calls());
+    }
     report.metrics = metrics(report, def);
     report.launchedClusterIds = [
       ...new Set(report.invocations.filter((i) => i.fn === 'launch-cluster' && i.output?.clusterId).map((i) => i.output.clusterId)),
     ];
     return report;
+  }
+
+  /** What the stack's CleanupRule does: terminate-cluster gets the execution's status-change event. */
+  async cleanupRule(executionArn, status, startedAt, stoppedAt) {
+    const event = {
+      version: '0',
+      'detail-type': 'Step Functions Execution Status Change',
+      source: 'aws.states',
+      account: ACCOUNT,
+      region: REGION,
+      detail: { executionArn, status, startDate: Math.round(startedAt * 1000), stopDate: Math.round(stoppedAt) },
+    };
+    try {
+      return { output: await this.functions['terminate-cluster'].invoke(event) };
+    } catch (e) {
+      return { error: { name: e.name, message: e.message } };
+    }
   }
 
   async stop() {
