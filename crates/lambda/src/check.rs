@@ -2,7 +2,7 @@
 //! answer depends on them.
 
 use chrono::{DateTime, Utc};
-use dfr_core::status::{self, Mode, Phase, Reason, RunFailure, StepOutcome};
+use dfr_core::status::{self, Mode, Phase, Reason, RunFailure, StepOutcome, CLUSTER_ACTIVE};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -122,17 +122,36 @@ pub async fn check_status(
     );
     let steps: Option<Vec<StepOutcome>> = if list {
         let ids = (event.mode == Mode::Run).then_some(event.step_ids.as_slice());
-        let mut steps: Vec<StepOutcome> = emr
-            .list_steps(&event.cluster_id, ids, None)
-            .await?
-            .into_iter()
-            .map(|s| s.outcome)
-            .collect();
-        in_run_order(&mut steps, ids);
-        Some(steps)
+        match emr.list_steps(&event.cluster_id, ids, None).await {
+            Ok(listed) => {
+                let mut steps: Vec<StepOutcome> = listed.into_iter().map(|s| s.outcome).collect();
+                in_run_order(&mut steps, ids);
+                Some(steps)
+            }
+            // While the cluster is active and its state alone decides nothing, the steps only add detail: a
+            // throttled or unavailable ListSteps then leaves this answer without them instead of failing the poll
+            // (a later poll lists them; the end of the run always does).
+            Err(e)
+                if e.retryable()
+                    && CLUSTER_ACTIVE.contains(&cluster.state.as_str())
+                    && !status::judge(
+                        event.mode,
+                        &cluster.state,
+                        cluster.reason_code.as_deref(),
+                        None,
+                    )
+                    .phase
+                    .is_final() =>
+            {
+                tracing::warn!(error = %e, "steps not listed this time");
+                None
+            }
+            Err(e) => return Err(e),
+        }
     } else {
         None
     };
+    let list = steps.is_some();
     let verdict = status::judge(
         event.mode,
         &cluster.state,

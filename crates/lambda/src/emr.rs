@@ -1,6 +1,8 @@
 //! The narrow port the Lambdas use to talk to EMR, in the project's own types, and its adapter over `aws-sdk-emr`.
 //! Decisions never see SDK types.
 
+use std::collections::HashMap;
+
 use aws_sdk_emr::types::ClusterState;
 use aws_sdk_emr::Client;
 use chrono::{DateTime, TimeZone, Utc};
@@ -76,11 +78,65 @@ pub trait Emr {
 #[derive(Clone, Debug)]
 pub struct SdkEmr {
     client: Client,
+    /// Clusters seen TERMINATED or TERMINATED_WITH_ERRORS, which never change again: a warm function answers
+    /// DescribeCluster for them from memory. The end of a run then needs only ListSteps to succeed, which matters
+    /// when EMR throttles most reads.
+    ended: std::sync::Arc<std::sync::Mutex<HashMap<String, ClusterInfo>>>,
 }
+
+/// Cluster states that are final: nothing about the cluster changes after them.
+const FINAL_STATES: [&str; 2] = ["TERMINATED", "TERMINATED_WITH_ERRORS"];
 
 impl SdkEmr {
     pub fn new(client: Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            ended: Default::default(),
+        }
+    }
+
+    /// DescribeCluster on EMR itself.
+    async fn describe_cluster_remotely(&self, id: &str) -> Result<ClusterInfo, Error> {
+        let resp = self
+            .client
+            .describe_cluster()
+            .cluster_id(id)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("DescribeCluster", e))?;
+        let c = resp
+            .cluster()
+            .ok_or_else(|| Error::ClusterNotFound(format!("DescribeCluster: no cluster {id}")))?;
+        let status = c.status();
+        let reason = status.and_then(|s| s.state_change_reason());
+        Ok(ClusterInfo {
+            id: c.id().unwrap_or(id).to_string(),
+            name: c.name().unwrap_or_default().to_string(),
+            state: status
+                .and_then(|s| s.state())
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            reason_code: reason
+                .and_then(|r| r.code())
+                .map(|c| c.as_str().to_string()),
+            reason_message: reason.and_then(|r| r.message()).map(str::to_string),
+            tags: c
+                .tags()
+                .iter()
+                .map(|t| {
+                    (
+                        t.key().unwrap_or_default().to_string(),
+                        t.value().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect(),
+            log_uri: c.log_uri().map(str::to_string),
+            created_at: to_chrono(
+                status
+                    .and_then(|s| s.timeline())
+                    .and_then(|t| t.creation_date_time()),
+            ),
+        })
     }
 }
 
@@ -138,46 +194,20 @@ impl Emr for SdkEmr {
     }
 
     async fn describe_cluster(&self, id: &str) -> Result<ClusterInfo, Error> {
-        let resp = self
-            .client
-            .describe_cluster()
-            .cluster_id(id)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("DescribeCluster", e))?;
-        let c = resp
-            .cluster()
-            .ok_or_else(|| Error::ClusterNotFound(format!("DescribeCluster: no cluster {id}")))?;
-        let status = c.status();
-        let reason = status.and_then(|s| s.state_change_reason());
-        Ok(ClusterInfo {
-            id: c.id().unwrap_or(id).to_string(),
-            name: c.name().unwrap_or_default().to_string(),
-            state: status
-                .and_then(|s| s.state())
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default(),
-            reason_code: reason
-                .and_then(|r| r.code())
-                .map(|c| c.as_str().to_string()),
-            reason_message: reason.and_then(|r| r.message()).map(str::to_string),
-            tags: c
-                .tags()
-                .iter()
-                .map(|t| {
-                    (
-                        t.key().unwrap_or_default().to_string(),
-                        t.value().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect(),
-            log_uri: c.log_uri().map(str::to_string),
-            created_at: to_chrono(
-                status
-                    .and_then(|s| s.timeline())
-                    .and_then(|t| t.creation_date_time()),
-            ),
-        })
+        if let Some(known) = self.ended.lock().ok().and_then(|m| m.get(id).cloned()) {
+            return Ok(known);
+        }
+        let info = self.describe_cluster_remotely(id).await?;
+        if FINAL_STATES.contains(&info.state.as_str()) {
+            if let Ok(mut m) = self.ended.lock() {
+                // A few runs' worth is all a warm function needs; start over rather than grow.
+                if m.len() >= 256 {
+                    m.clear();
+                }
+                m.insert(id.to_string(), info.clone());
+            }
+        }
+        Ok(info)
     }
 
     async fn run_job_flow(&self, request: &RunJobFlowRequest) -> Result<String, Error> {

@@ -62,9 +62,10 @@ function waitSeconds(name, state, input) {
 export class Environment {
   /**
    * @param {{scenario?: object, faults?: object, s3?: boolean, log?: (line: string) => void,
-   *          template?: string, parameters?: Record<string,string>}} options
+   *          template?: string, parameters?: Record<string,string>, functionEnv?: Record<string,string>}} options
    *   template: the SAM template whose roles' policies authorize every EMR call (default infra/template.yaml);
-   *   parameters: its parameter values (ConfigBucket is the test bucket unless given).
+   *   parameters: its parameter values (ConfigBucket is the test bucket unless given);
+   *   functionEnv: more environment for every function (e.g. AWS_MAX_ATTEMPTS).
    */
   static async start(options = {}) {
     const env = new Environment(options);
@@ -77,8 +78,8 @@ export class Environment {
     return env;
   }
 
-  constructor({ scenario, faults, s3 = false, log, template, parameters } = {}) {
-    this.options = { scenario, faults, s3, template, parameters };
+  constructor({ scenario, faults, s3 = false, log, template, parameters, functionEnv: extraEnv } = {}) {
+    this.options = { scenario, faults, s3, template, parameters, extraEnv };
     this.log = log ?? (process.env.DFR_HARNESS_LOG ? (line) => process.stderr.write(`${line}\n`) : undefined);
     this.functions = {};
     this.pendingAdvance = 0;
@@ -101,7 +102,7 @@ export class Environment {
       AWS_ENDPOINT_URL_S3: this.s3?.url ?? 'http://127.0.0.1:9',
     };
     for (const fn of FUNCTIONS) {
-      const env = { ...endpoints, ...functionEnv(fn, iam.parameters) };
+      const env = { ...endpoints, ...functionEnv(fn, iam.parameters), ...this.options.extraEnv };
       const f = new LambdaFunction(fn, binary(fn), env, { log: this.log });
       await f.start();
       this.functions[fn] = f;
