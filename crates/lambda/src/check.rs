@@ -12,15 +12,16 @@ use crate::error::Error;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CheckEvent {
+    #[serde(deserialize_with = "crate::event::cluster_id")]
     pub cluster_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::event::region")]
     pub region: Option<String>,
     pub mode: Mode,
     /// `run` mode: the steps of this run.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::event::step_ids")]
     pub step_ids: Vec<String>,
     /// When the wait began (polling slows down with age); the cluster's creation time when absent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::event::time")]
     pub since: Option<DateTime<Utc>>,
     #[serde(default)]
     pub previous: Option<Previous>,
@@ -30,7 +31,7 @@ pub struct CheckEvent {
 
 /// What the last poll saw; the state machine passes the last output's fields back.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Previous {
     pub cluster_state: Option<String>,
     #[serde(default)]
@@ -147,7 +148,7 @@ pub async fn check_status(
         polls_since_steps: if list {
             0
         } else {
-            previous.polls_since_steps + 1
+            previous.polls_since_steps.saturating_add(1)
         },
         steps: steps.unwrap_or_default(),
         elapsed_seconds,
