@@ -703,8 +703,8 @@ async fn when_the_binary_gets_a_template_should_enforce_its_principals() {
         .split_once("\r\n\r\n")
         .map(|(_, b)| b)
         .unwrap_or_default();
-    let shown: Value = serde_json::from_str(shown)
-        .unwrap_or_else(|_| panic!("first line {line:?}, body {shown}"));
+    let shown: Value =
+        serde_json::from_str(shown).unwrap_or_else(|_| panic!("first line {line:?}, body {shown}"));
     assert_eq!(shown["enforced"], true);
     assert_eq!(
         shown["principals"]["AKIDCHECK"]["name"],
