@@ -1,7 +1,8 @@
 //! The hostile-input corpus (`tests/corpus/`, described in its README): every case is fed to the real handler it
 //! names, as its binary would feed it (decode, then the handler), with the real aws-sdk-emr client against the EMR
 //! emulator under the deployed stack's IAM. Each must fail with its error name and message fragments, and leave EMR
-//! untouched: no request at all for `InvalidConfig`, no write that succeeded otherwise, and every cluster as it was.
+//! untouched: no request at all for `InvalidConfig` (or `ConfigNotFound`), no write that succeeded otherwise, and
+//! every cluster as it was.
 //!
 //! Cases that depend on a bound another part of the project provides (`dependsOn`) run in a child process with a
 //! deadline, so a case that still hangs or crashes the process is reported as that case's failure.
@@ -530,13 +531,14 @@ fn judge(case: &Case, outcome: &Outcome) -> Vec<String> {
             }
         }
     }
-    let invalid = case.expect.error == "InvalidConfig";
+    // A config that is invalid or cannot be read stops everything before EMR is asked anything.
+    let before_emr = ["InvalidConfig", "ConfigNotFound"].contains(&case.expect.error.as_str());
     for r in &outcome.requests {
         let succeeded = r.status.is_some_and(|s| (200..300).contains(&s));
-        if invalid {
+        if before_emr {
             problems.push(format!(
-                "an invalid input reached EMR: {} ({:?})",
-                r.operation, r.status
+                "an input that is {} reached EMR: {} ({:?})",
+                case.expect.error, r.operation, r.status
             ));
         } else if is_write(&r.operation) && succeeded {
             problems.push(format!("a write succeeded: {} {}", r.operation, r.body));
