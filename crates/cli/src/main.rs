@@ -228,17 +228,18 @@ fn load_files(files: &Files) -> Result<LoadedFiles, Failure> {
 }
 
 fn read(path: &str) -> Result<String, ConfigErrors> {
-    std::fs::read_to_string(path).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(|e| {
         ConfigErrors::from(
             Diagnostic::new(path, "", format!("cannot read the file: {e}")).with_hint(
                 if Path::new(path).exists() {
-                    "check the file's permissions and encoding (UTF-8)"
+                    "check the file's permissions"
                 } else {
                     "check the path"
                 },
             ),
         )
-    })
+    })?;
+    load::text_from_bytes(path, bytes)
 }
 
 fn vars(files: &Files) -> Result<BTreeMap<String, String>, Failure> {

@@ -244,26 +244,29 @@ fn region(r: &mut Report<'_>, region: &mut Option<String>) {
         );
         *value = trimmed;
     }
-    let ok = {
-        let parts: Vec<&str> = value.split('-').collect();
-        parts.len() >= 3
-            && parts[0].len() == 2
-            && parts.iter().all(|p| {
-                !p.is_empty()
-                    && p.chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-            })
-            && parts
-                .last()
-                .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
-    };
-    if !ok {
+    if !is_region(value) {
         r.error(
             "/data/region",
             format!("\"{value}\" is not an AWS region"),
             "use a region code such as \"eu-west-1\"",
         );
     }
+}
+
+/// Whether `value` has the shape of an AWS region code (`eu-west-1`, `us-gov-west-1`): what the configs and the
+/// functions' events accept as a region.
+pub fn is_region(value: &str) -> bool {
+    let parts: Vec<&str> = value.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// The cluster's EMR release as (major, "x.y.z"), from either releaseLabel or amiVersion.

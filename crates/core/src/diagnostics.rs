@@ -157,19 +157,36 @@ pub fn pointer_segment(s: &str) -> String {
 /// Maps every JSON Pointer in a document to the line its value (or, for object members, its key) starts on.
 pub struct LineIndex {
     lines: HashMap<String, usize>,
+    duplicates: Vec<Duplicate>,
+}
+
+/// A member given twice in one object: JSON parsers keep only the last, so the first is silently lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    pub pointer: String,
+    pub line: usize,
+    pub first_line: usize,
 }
 
 impl LineIndex {
     pub fn new(text: &str) -> Self {
-        let mut lines = HashMap::new();
+        let mut index = Self {
+            lines: HashMap::new(),
+            duplicates: Vec::new(),
+        };
         let options = jsonc_parser::ParseOptions::default();
         if let Ok(parsed) = jsonc_parser::parse_to_ast(text, &Default::default(), &options) {
             if let Some(value) = &parsed.value {
                 let starts = line_starts(text);
-                walk(value, String::new(), value.start(), &starts, &mut lines);
+                walk(value, String::new(), value.start(), &starts, &mut index);
             }
         }
-        Self { lines }
+        index
+    }
+
+    /// The members given more than once, in document order.
+    pub fn duplicates(&self) -> &[Duplicate] {
+        &self.duplicates
     }
 
     /// The line of the value at `pointer`, or of its nearest ancestor that exists.
@@ -200,18 +217,23 @@ fn line_at(starts: &[usize], offset: usize) -> usize {
     }
 }
 
-fn walk(
-    value: &Ast<'_>,
-    pointer: String,
-    start: usize,
-    starts: &[usize],
-    out: &mut HashMap<String, usize>,
-) {
-    out.insert(pointer.clone(), line_at(starts, start));
+fn walk(value: &Ast<'_>, pointer: String, start: usize, starts: &[usize], out: &mut LineIndex) {
+    out.lines
+        .entry(pointer.clone())
+        .or_insert(line_at(starts, start));
     match value {
         Ast::Object(obj) => {
+            let mut seen: HashMap<&str, usize> = HashMap::new();
             for prop in &obj.properties {
                 let child = format!("{pointer}/{}", pointer_segment(prop.name.as_str()));
+                let line = line_at(starts, prop.range.start);
+                if let Some(first_line) = seen.insert(prop.name.as_str(), line) {
+                    out.duplicates.push(Duplicate {
+                        pointer: child.clone(),
+                        line,
+                        first_line,
+                    });
+                }
                 walk(&prop.value, child, prop.range.start, starts, out);
             }
         }
@@ -284,6 +306,21 @@ mod tests {
         assert_eq!(idx.line_of("/data/steps/1/name"), Some(5));
         // a missing member is reported at its parent
         assert_eq!(idx.line_of("/data/steps/1/jar"), Some(5));
+    }
+
+    #[test]
+    fn line_index_finds_members_given_twice() {
+        let text = "{\n  \"data\": {\n    \"name\": \"a\",\n    \"logUri\": \"x\",\n    \"name\": \"b\"\n  }\n}";
+        let idx = LineIndex::new(text);
+        assert_eq!(
+            idx.duplicates(),
+            [Duplicate {
+                pointer: "/data/name".into(),
+                line: 5,
+                first_line: 3
+            }]
+        );
+        assert_eq!(idx.line_of("/data/name"), Some(3), "the first one's line");
     }
 
     #[test]

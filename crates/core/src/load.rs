@@ -20,6 +20,63 @@ pub struct Loaded<T> {
     pub warnings: Vec<Diagnostic>,
 }
 
+/// The largest config file, before and after templating, in bytes. Real configs are a few kilobytes; EMR's own
+/// request limits are far below this; and a bound keeps a hostile or runaway file (or what a template makes of
+/// it) from costing a Lambda its memory and time.
+pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
+
+/// A config file's bytes as text. Configs are UTF-8 (as JSON is); anything else is refused with the line and
+/// column of the first byte that is not, before anything else reads the file.
+pub fn text_from_bytes(file: &str, bytes: Vec<u8>) -> Result<String, ConfigErrors> {
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        let line_start = bytes[..at]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        ConfigErrors::from(
+            Diagnostic::new(
+                file,
+                "",
+                format!(
+                    "not UTF-8 text: byte 0x{:02X} at column {} is not valid UTF-8",
+                    bytes[at],
+                    at - line_start + 1
+                ),
+            )
+            .with_line(Some(line))
+            .with_hint(
+                "save the file as UTF-8 (it may have been saved as Latin-1 or Windows-1252); to pass binary \
+                 content, read it with base64File",
+            ),
+        )
+    })
+}
+
+/// Refuses a config text larger than [`MAX_CONFIG_BYTES`]; `stage` says whether it is the file or its rendering.
+fn check_size(file: &str, text: &str, stage: &str) -> Result<(), ConfigErrors> {
+    if text.len() <= MAX_CONFIG_BYTES {
+        return Ok(());
+    }
+    Err(ConfigErrors::from(
+        Diagnostic::new(
+            file,
+            "",
+            format!(
+                "{stage} is {} bytes: too large (a config is at most {} bytes)",
+                text.len(),
+                MAX_CONFIG_BYTES
+            ),
+        )
+        .with_hint(
+            "a config is a few kilobytes: move large content out of it (a file on S3 the step reads, rather than \
+             base64File of it), and check that no template repeats more than intended",
+        ),
+    ))
+}
+
 /// Renders, parses and validates a ClusterConfig file. No message quotes a value read with `systemEnv`.
 pub fn load_cluster(
     file: &str,
@@ -111,6 +168,7 @@ impl TemplateEnv for RecordingEnv<'_> {
 pub fn cluster_from_text(file: &str, text: &str) -> Result<Loaded<ClusterConfig>, ConfigErrors> {
     let value = parse_json(file, text)?;
     let lines = LineIndex::new(text);
+    no_duplicates(file, &lines)?;
     let mut loaded = from_value(file, &value, &lines, ConfigKind::Cluster)?;
     let warnings = checks::cluster(file, &mut loaded.config, loaded.schema, &lines)?;
     loaded.warnings.extend(warnings);
@@ -121,10 +179,38 @@ pub fn cluster_from_text(file: &str, text: &str) -> Result<Loaded<ClusterConfig>
 pub fn playbook_from_text(file: &str, text: &str) -> Result<Loaded<PlaybookConfig>, ConfigErrors> {
     let value = parse_json(file, text)?;
     let lines = LineIndex::new(text);
+    no_duplicates(file, &lines)?;
     let mut loaded = from_value(file, &value, &lines, ConfigKind::Playbook)?;
     let warnings = checks::playbook(file, &mut loaded.config, &lines)?;
     loaded.warnings.extend(warnings);
     Ok(loaded)
+}
+
+/// Refuses a member given twice in one object: the parser would keep the last one without a word, so a copy-paste
+/// slip (or a var that closes its string and repeats a field) would silently replace what the file says.
+fn no_duplicates(file: &str, lines: &LineIndex) -> Result<(), ConfigErrors> {
+    let problems: Vec<Diagnostic> = lines
+        .duplicates()
+        .iter()
+        .map(|d| {
+            let name = crate::diagnostics::json_path(&d.pointer);
+            Diagnostic::new(
+                file,
+                d.pointer.clone(),
+                format!(
+                    "given twice (first on line {}); only one value can hold",
+                    d.first_line
+                ),
+            )
+            .with_line(Some(d.line))
+            .with_hint(format!("keep one `{name}` and remove the other"))
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigErrors(problems))
+    }
 }
 
 fn render(
@@ -133,14 +219,17 @@ fn render(
     vars: &BTreeMap<String, String>,
     env: &dyn TemplateEnv,
 ) -> Result<String, ConfigErrors> {
-    template::render(file, text, vars, env).map_err(|e| {
+    check_size(file, text, "the file")?;
+    let rendered = template::render(file, text, vars, env).map_err(|e| {
         let d = Diagnostic::new(file, "", format!("template: {}", e.problem())).with_line(e.line());
         let d = match e.fix() {
             Some(fix) => d.with_hint(fix),
             None => d,
         };
         ConfigErrors::from(d)
-    })
+    })?;
+    check_size(file, &rendered, "the file after templating")?;
+    Ok(rendered)
 }
 
 fn parse_json(file: &str, text: &str) -> Result<Value, ConfigErrors> {
@@ -151,7 +240,12 @@ fn parse_json(file: &str, text: &str) -> Result<Value, ConfigErrors> {
             .next()
             .unwrap_or(&message)
             .to_string();
-        let hint = if message.contains("expected `,`") {
+        let hint = if message.contains("recursion limit exceeded") {
+            // serde_json's own bound, which keeps parsing (and everything after it) off the stack's edge.
+            "values are nested more than 128 deep here: no config nests that deep; check what generated the file"
+        } else if message.contains("control character") {
+            "a control character (a tab, a line break, a NUL byte) inside a string must be escaped: \\t, \\n, \\u0000"
+        } else if message.contains("expected `,`") {
             "a comma is probably missing between this element and the previous one"
         } else if message.contains("trailing comma") {
             "remove the comma after the last element"
@@ -274,8 +368,12 @@ fn envelope(
     };
     if schema.kind != expected {
         let flag = match schema.kind {
-            ConfigKind::Cluster => "--emr-config",
-            ConfigKind::Playbook => "--emr-playbook",
+            ConfigKind::Cluster => {
+                "--emr-config (in the Lambdas: the execution input's \"cluster\")"
+            }
+            ConfigKind::Playbook => {
+                "--emr-playbook (in the Lambdas: the execution input's \"playbook\")"
+            }
         };
         return Err(at(
             "/schema",
@@ -298,5 +396,40 @@ fn envelope(
         Ok(schema)
     } else {
         Err(ConfigErrors(problems))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_that_is_not_utf8_is_refused_at_its_first_bad_byte() {
+        let err = text_from_bytes("c.json", b"{\n  \"name\": \"donn\xe9es\"\n}".to_vec())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("c.json:2: not UTF-8 text: byte 0xE9 at column 16"),
+            "{err}"
+        );
+        assert_eq!(text_from_bytes("c.json", b"{}".to_vec()).unwrap(), "{}");
+    }
+
+    #[test]
+    fn a_config_larger_than_the_bound_is_refused_before_rendering() {
+        let text = format!(
+            "{{\"schema\": \"x\", \"data\": {{}}}}{}",
+            " ".repeat(MAX_CONFIG_BYTES)
+        );
+        let err = load_cluster(
+            "big.json",
+            &text,
+            &BTreeMap::new(),
+            &crate::template::ProcessEnv,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("big.json: the file is"), "{err}");
+        assert!(err.contains("too large"), "{err}");
     }
 }

@@ -270,7 +270,7 @@ pub fn validate(
                 }
             }
             _ => {
-                let d = Diagnostic::new(file, format!("/data{at}"), error.to_string());
+                let d = Diagnostic::new(file, format!("/data{at}"), message_of(&error));
                 match hint_here {
                     Some(h) => d.with_hint(h),
                     None => d,
@@ -348,6 +348,23 @@ fn unknown_key(
     }
 }
 
+/// The validator's message, with a large value (a list, an object, a long string) named rather than quoted: a list
+/// of 257 steps must not make a message of 257 steps.
+fn message_of(error: &jsonschema::ValidationError<'_>) -> String {
+    const LONG: usize = 80;
+    let instance = error.instance();
+    if instance.to_string().chars().count() <= LONG {
+        return error.to_string();
+    }
+    let named = match instance.as_ref() {
+        Value::Array(items) => format!("the list of {} items", items.len()),
+        Value::Object(members) => format!("the object with {} fields", members.len()),
+        Value::String(s) => format!("a string of {} characters", s.chars().count()),
+        other => describe(other),
+    };
+    error.masked_with(named).to_string()
+}
+
 fn prefix_dot(path: &str) -> String {
     if path.is_empty() || path.starts_with('[') {
         path.to_string()
@@ -361,6 +378,9 @@ fn describe(v: &Value) -> String {
         Value::Null => "null".into(),
         Value::Bool(b) => format!("boolean {b}"),
         Value::Number(n) => format!("number {n}"),
+        Value::String(s) if s.chars().count() > 80 => {
+            format!("a string of {} characters", s.chars().count())
+        }
         Value::String(s) => format!("\"{s}\""),
         Value::Array(_) => "an array".into(),
         Value::Object(_) => "an object".into(),

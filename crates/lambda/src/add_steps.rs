@@ -17,8 +17,9 @@ use crate::source::{self, ConfigInput, ObjectStore};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddStepsEvent {
+    #[serde(deserialize_with = "crate::event::cluster_id")]
     pub cluster_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::event::region")]
     pub region: Option<String>,
     pub playbook: ConfigInput,
     #[serde(default)]

@@ -13,15 +13,16 @@ use crate::payload;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CheckEvent {
+    #[serde(deserialize_with = "crate::event::cluster_id")]
     pub cluster_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::event::region")]
     pub region: Option<String>,
     pub mode: Mode,
     /// `run` mode: the steps of this run.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::event::step_ids")]
     pub step_ids: Vec<String>,
     /// When the wait began (polling slows down with age); the cluster's creation time when absent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::event::time")]
     pub since: Option<DateTime<Utc>>,
     #[serde(default)]
     pub previous: Option<Previous>,
@@ -31,7 +32,7 @@ pub struct CheckEvent {
 
 /// What the last poll saw; the state machine passes the last output's fields back.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Previous {
     pub cluster_state: Option<String>,
     #[serde(default)]
@@ -174,7 +175,7 @@ pub async fn check_status(
         polls_since_steps: if list {
             0
         } else {
-            previous.polls_since_steps + 1
+            previous.polls_since_steps.saturating_add(1)
         },
         steps: steps.unwrap_or_default(),
         elapsed_seconds,

@@ -40,11 +40,22 @@ pub struct LaunchEvent {
     /// An idle auto-termination policy for a transient cluster whose config sets none; absent or 0: none. Off by
     /// default: a transient cluster ends itself after its last step, and EMR judges idleness by YARN applications,
     /// not steps, so a long step that is not a YARN application (a script through command-runner) could be cut off.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "idle_timeout")]
     pub idle_timeout_seconds: Option<i64>,
     /// Keep the cluster when the run fails (tagged so the cleanup rule leaves it alone).
     #[serde(default)]
     pub keep_on_failure: bool,
+}
+
+/// 0 (no safety net) or what EMR takes as an idle timeout: 60 s to 7 days. Anything else would make EMR refuse the
+/// launch, or quietly leave a transient cluster without its safety net.
+fn idle_timeout<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    match Option::<i64>::deserialize(d)? {
+        Some(s) if s != 0 && !(60..=604_800).contains(&s) => Err(serde::de::Error::custom(format!(
+            "{s} seconds: EMR takes an idle timeout of 60 to 604800 seconds (7 days); 0 or absent: none"
+        ))),
+        other => Ok(other),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

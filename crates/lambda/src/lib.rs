@@ -5,6 +5,7 @@ pub mod add_steps;
 pub mod check;
 pub mod emr;
 pub mod error;
+pub mod event;
 pub mod launch;
 pub mod payload;
 pub mod run;

@@ -42,16 +42,27 @@ where
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Run {
     /// Unique per run; the state machines pass the execution name.
+    #[serde(deserialize_with = "crate::event::run_key")]
     pub key: String,
     /// Launch attempt, from 1; a relaunch after a bootstrap failure is a new attempt.
-    #[serde(default = "first_attempt")]
+    #[serde(default = "first_attempt", deserialize_with = "attempt")]
     pub attempt: u32,
     pub execution_arn: Option<String>,
+    #[serde(default, deserialize_with = "crate::event::time")]
     pub started_at: Option<DateTime<Utc>>,
 }
 
 fn first_attempt() -> u32 {
     1
+}
+
+fn attempt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    match u32::deserialize(d)? {
+        0 => Err(serde::de::Error::custom(
+            "attempts count from 1 (the first launch is attempt 1)",
+        )),
+        n => Ok(n),
+    }
 }
 
 impl Run {

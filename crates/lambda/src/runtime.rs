@@ -112,10 +112,46 @@ pub async fn guarded(
     }
 }
 
-/// Decodes an event, turning any mismatch into `InvalidConfig` before anything is spent.
+/// Decodes an event, turning any mismatch into `InvalidConfig` that names the field (`$.run.key`) before anything
+/// is spent.
 pub fn decode<T: DeserializeOwned>(function: &str, event: Value) -> Result<T, Error> {
-    serde_json::from_value(event)
-        .map_err(|e| Error::InvalidConfig(format!("{function}: malformed event: {e}")))
+    serde_path_to_error::deserialize(event).map_err(|e| {
+        let at = json_path(e.path());
+        let at = if at == "$" {
+            String::new()
+        } else {
+            format!("{at}: ")
+        };
+        Error::InvalidConfig(format!(
+            "{function}: malformed event: {at}{}",
+            e.into_inner()
+        ))
+    })
+}
+
+/// `$.files["/etc/x.json"]`, `$.stepIds[3]`: the JSON path of a field of an event.
+fn json_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::from("$");
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key }
+                if !key.is_empty()
+                    && key
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+            {
+                out.push('.');
+                out.push_str(key);
+            }
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                out.push_str(&format!("[{}]", Value::String(key.clone())));
+            }
+            Segment::Unknown => out.push_str(".?"),
+        }
+    }
+    out
 }
 
 pub fn encode<T: Serialize>(output: &T) -> Result<Value, Error> {

@@ -12,17 +12,39 @@ use serde_json::Value;
 
 use crate::error::Error;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A config in an event: an inline object, the raw (template) text of a config file, or an `s3://` URI.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum ConfigInput {
     Inline(serde_json::Map<String, Value>),
     Text(String),
 }
 
-/// Where `s3://` configs are read from.
+impl<'de> Deserialize<'de> for ConfigInput {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Object(map) => Ok(Self::Inline(map)),
+            Value::String(text) => Ok(Self::Text(text)),
+            other => Err(serde::de::Error::custom(format!(
+                "a config is an object {{\"schema\": \"iglu:…\", \"data\": {{…}}}}, the text of a config file, or \
+                 an s3://bucket/key URI of one; found {}",
+                match other {
+                    Value::Null => "null",
+                    Value::Bool(_) => "true or false",
+                    Value::Number(_) => "a number",
+                    _ => "an array",
+                }
+            ))),
+        }
+    }
+}
+
+/// Where `s3://` configs and files are read from. An object is bytes: a config must then be UTF-8 text (checked
+/// here, naming the object), a file read with `base64File` may be anything.
 #[allow(async_fn_in_trait)]
 pub trait ObjectStore {
-    async fn get_text(&self, bucket: &str, key: &str) -> Result<String, Error>;
+    /// The object's bytes; an object larger than [`load::MAX_CONFIG_BYTES`] may be refused without reading it all.
+    async fn get_bytes(&self, bucket: &str, key: &str) -> Result<Vec<u8>, Error>;
 }
 
 /// Splits `s3://bucket/key`.
@@ -48,7 +70,8 @@ async fn text_of(
             let (bucket, key) = parse_s3_uri(uri).ok_or_else(|| {
                 Error::InvalidConfig(format!("{label}: \"{uri}\" is not an s3://bucket/key URI"))
             })?;
-            Ok((uri.to_string(), store.get_text(bucket, key).await?))
+            let text = load::text_from_bytes(uri, store.get_bytes(bucket, key).await?)?;
+            Ok((uri.to_string(), text))
         }
         ConfigInput::Text(s) => Ok((format!("execution input {label}"), s.clone())),
     }
@@ -146,8 +169,8 @@ impl<'a> ExecutionEnv<'a> {
                     "$.files[\"{path}\"]: \"{uri}\" is not an s3://bucket/key URI"
                 ))
             })?;
-            let text = store.get_text(bucket, key).await?;
-            self.fetched.insert(path, text.into_bytes());
+            let bytes = store.get_bytes(bucket, key).await?;
+            self.fetched.insert(path, bytes);
         }
         Ok(true)
     }
@@ -258,7 +281,7 @@ pub struct SdkS3 {
 }
 
 impl ObjectStore for SdkS3 {
-    async fn get_text(&self, bucket: &str, key: &str) -> Result<String, Error> {
+    async fn get_bytes(&self, bucket: &str, key: &str) -> Result<Vec<u8>, Error> {
         self.scope.check(bucket, key)?;
         let uri = format!("s3://{bucket}/{key}");
         let resp = self
@@ -280,14 +303,32 @@ impl ObjectStore for SdkS3 {
                     other => other,
                 }
             })?;
-        let bytes = resp
-            .body
-            .collect()
+        // Read no more than a config may hold: a larger object is refused, not downloaded.
+        let too_large = |size: u64| {
+            Error::InvalidConfig(format!(
+                "{uri}: the object is {size} bytes: too large (a config or a file it reads is at most {} bytes)",
+                load::MAX_CONFIG_BYTES
+            ))
+        };
+        let limit = load::MAX_CONFIG_BYTES as u64;
+        if let Some(size) = resp.content_length().and_then(|n| u64::try_from(n).ok()) {
+            if size > limit {
+                return Err(too_large(size));
+            }
+        }
+        let mut body = resp.body;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = body
+            .try_next()
             .await
             .map_err(|e| Error::EmrUnavailable(format!("{uri}: {e}")))?
-            .into_bytes();
-        String::from_utf8(bytes.to_vec())
-            .map_err(|_| Error::InvalidConfig(format!("{uri}: not UTF-8 text")))
+        {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() as u64 > limit {
+                return Err(too_large(bytes.len() as u64));
+            }
+        }
+        Ok(bytes)
     }
 }
 
@@ -305,10 +346,10 @@ mod tests {
     /// Serves one object and counts the reads.
     struct OneObject(std::sync::atomic::AtomicUsize);
     impl ObjectStore for OneObject {
-        async fn get_text(&self, bucket: &str, key: &str) -> Result<String, Error> {
+        async fn get_bytes(&self, bucket: &str, key: &str) -> Result<Vec<u8>, Error> {
             self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             assert_eq!((bucket, key), ("configs", "iglu_resolver.json"));
-            Ok("{\"from\":\"s3\"}".into())
+            Ok(b"{\"from\":\"s3\"}".to_vec())
         }
     }
 

@@ -29,8 +29,9 @@ pub enum TerminateEvent {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct DirectEvent {
+    #[serde(deserialize_with = "crate::event::cluster_id")]
     cluster_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::event::region")]
     region: Option<String>,
     #[serde(default)]
     force: bool,
@@ -52,12 +53,20 @@ impl TerminateEvent {
                     Error::InvalidConfig("EventBridge event without detail.executionArn".into())
                 })?
                 .to_string();
+            cleaned_up_machine(&execution_arn)?;
             let at = |field: &str| {
                 detail[field]
                     .as_i64()
                     .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
             };
             let status = detail["status"].as_str().unwrap_or_default().to_string();
+            if !ENDED_UNFINISHED.contains(&status.as_str()) {
+                return Err(Error::InvalidConfig(format!(
+                    "$.detail.status: {status:?}: the cleanup ends the clusters of an execution that stopped without \
+                     finishing ({}); a running or succeeded execution's clusters are its own (up's outlives it)",
+                    ENDED_UNFINISHED.join(", ")
+                )));
+            }
             return Ok(Self::ExecutionEnded {
                 execution_arn,
                 status,
@@ -65,19 +74,42 @@ impl TerminateEvent {
                 stopped_at: at("stopDate"),
             });
         }
-        let d: DirectEvent = serde_json::from_value(v.clone())
-            .map_err(|e| Error::InvalidConfig(format!("terminate-cluster event: {e}")))?;
-        if !d.cluster_id.starts_with("j-") {
-            return Err(Error::InvalidConfig(format!(
-                "\"{}\" is not an EMR cluster id (j-…)",
-                d.cluster_id
-            )));
-        }
+        let d: DirectEvent = crate::runtime::decode("terminate-cluster", v.clone())?;
         Ok(Self::Cluster {
             cluster_id: d.cluster_id,
             region: d.region,
             force: d.force,
         })
+    }
+}
+
+/// The execution statuses the cleanup acts on: what the stack's EventBridge rule forwards.
+pub const ENDED_UNFINISHED: [&str; 3] = ["ABORTED", "TIMED_OUT", "FAILED"];
+
+/// The state machines whose executions launch clusters (named `<stack>-run-transient` and `<stack>-up`, as the IAM
+/// conditions on the cluster tags expect).
+const LAUNCHING_MACHINES: [&str; 2] = ["-run-transient", "-up"];
+
+/// Checks that `arn` is a Step Functions execution ARN of a state machine that launches clusters; `run` and `down`
+/// executions launch none, so an event for one is misrouted (and would be a wasted scan of every cluster).
+fn cleaned_up_machine(arn: &str) -> Result<(), Error> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let machine = match parts.as_slice() {
+        ["arn", _, "states", _, _, "execution", machine, name] if !name.is_empty() => *machine,
+        _ => {
+            return Err(Error::InvalidConfig(format!(
+                "$.detail.executionArn: {arn:?} is not a Step Functions execution ARN \
+                 (arn:aws:states:<region>:<account>:execution:<state machine>:<name>)"
+            )))
+        }
+    };
+    if LAUNCHING_MACHINES.iter().any(|m| machine.ends_with(m)) {
+        Ok(())
+    } else {
+        Err(Error::InvalidConfig(format!(
+            "$.detail.executionArn: executions of state machine {machine} launch no clusters; the cleanup is for \
+             the run-transient and up state machines' executions"
+        )))
     }
 }
 

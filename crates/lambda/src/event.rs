@@ -1,0 +1,159 @@
+//! The shapes of the event fields the handlers share, checked while an event is decoded: a malformed id, region or
+//! run key is `InvalidConfig` naming the field, before anything is asked of EMR (where it would be a rejected or
+//! denied call, or a tag that no longer tells two runs apart).
+
+use chrono::{DateTime, Utc};
+use serde::de::{Deserialize, Deserializer, Error as _};
+
+/// Step ids `check-status` takes for one run: a run adds at most 256 steps (EMR's limit of active steps).
+pub const MAX_STEP_IDS: usize = 256;
+
+/// Longest run key: a Step Functions execution name, which is what the state machines pass.
+pub const MAX_RUN_KEY_CHARS: usize = 80;
+
+/// `j-` and letters and digits, as EMR and `up`'s output spell a cluster id.
+pub fn is_cluster_id(id: &str) -> bool {
+    id.strip_prefix("j-")
+        .is_some_and(|rest| (1..=32).contains(&rest.len()) && rest.bytes().all(upper_or_digit))
+}
+
+fn upper_or_digit(b: u8) -> bool {
+    b.is_ascii_uppercase() || b.is_ascii_digit()
+}
+
+fn is_step_id(id: &str) -> bool {
+    id.strip_prefix("s-")
+        .is_some_and(|rest| (1..=32).contains(&rest.len()) && rest.bytes().all(upper_or_digit))
+}
+
+/// Why `key` cannot be a run key, if it cannot: the rules of a Step Functions execution name, so that a key is
+/// never truncated in the cluster's run tag and `#` always separates it from the attempt.
+pub fn run_key_problem(key: &str) -> Option<String> {
+    const REFUSED: &str = "<>{}[]?*\"#%\\^|~`$&,;:/";
+    let n = key.chars().count();
+    if key.is_empty() {
+        return Some(
+            "is empty: a run key tells this run's cluster and steps from every other run's".into(),
+        );
+    }
+    if n > MAX_RUN_KEY_CHARS {
+        return Some(format!(
+            "has {n} characters; at most {MAX_RUN_KEY_CHARS} (a Step Functions execution name)"
+        ));
+    }
+    if let Some(c) = key
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || REFUSED.contains(*c))
+    {
+        return Some(format!(
+            "contains {c:?}; a run key is a Step Functions execution name: no spaces, control characters or any of {REFUSED}"
+        ));
+    }
+    None
+}
+
+pub fn cluster_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let id = String::deserialize(d)?;
+    if is_cluster_id(&id) {
+        Ok(id)
+    } else {
+        Err(D::Error::custom(format!(
+            "{} is not an EMR cluster id: give the j-… id that up's output (or the EMR console) shows",
+            quoted(&id)
+        )))
+    }
+}
+
+/// An optional region: absent or null means the function's own region.
+pub fn region<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let region = Option::<String>::deserialize(d)?;
+    match region {
+        Some(r) if !dfr_core::checks::is_region(&r) => Err(D::Error::custom(format!(
+            "{} is not an AWS region: use a region code such as \"eu-west-1\", or leave it out for the functions' own",
+            quoted(&r)
+        ))),
+        other => Ok(other),
+    }
+}
+
+pub fn step_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let ids = Vec::<String>::deserialize(d)?;
+    if ids.len() > MAX_STEP_IDS {
+        return Err(D::Error::custom(format!(
+            "{} step ids; a run has at most {MAX_STEP_IDS} steps (EMR's limit of active steps)",
+            ids.len()
+        )));
+    }
+    match ids.iter().find(|id| !is_step_id(id)) {
+        Some(bad) => Err(D::Error::custom(format!(
+            "{} is not an EMR step id: give the s-… ids that add-steps returned",
+            quoted(bad)
+        ))),
+        None => Ok(ids),
+    }
+}
+
+/// An optional RFC 3339 time (`since`, `run.startedAt`).
+pub fn time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(s) => s.parse::<DateTime<Utc>>().map(Some).map_err(|e| {
+                D::Error::custom(format!(
+                    "{} is not a time ({e}): give an RFC 3339 time such as \"2026-11-25T10:00:00Z\", as Step \
+                     Functions' $$.Execution.StartTime",
+                    quoted(&s)
+                ))
+            }),
+    }
+}
+
+pub fn run_key<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let key = String::deserialize(d)?;
+    match run_key_problem(&key) {
+        Some(why) => Err(D::Error::custom(format!("the run key {why}"))),
+        None => Ok(key),
+    }
+}
+
+/// A value quoted for a message, shortened when long: events come from anywhere.
+fn quoted(s: &str) -> String {
+    const MAX: usize = 80;
+    if s.chars().count() <= MAX {
+        format!("{s:?}")
+    } else {
+        let head: String = s.chars().take(MAX).collect();
+        format!("{head:?}… ({} characters)", s.chars().count())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_and_step_ids_look_like_emrs() {
+        assert!(is_cluster_id("j-2AXXXXXXGAPLF"));
+        for bad in [
+            "",
+            "j-",
+            "j-abc",
+            "j-ABC/../x",
+            "cluster-1",
+            "J-ABC",
+            "j-ABC DEF",
+        ] {
+            assert!(!is_cluster_id(bad), "{bad}");
+        }
+        assert!(is_step_id("s-1QWERTY"));
+        assert!(!is_step_id("step-1"));
+    }
+
+    #[test]
+    fn run_keys_are_execution_names() {
+        assert_eq!(run_key_problem("nightly-2026-11-25"), None);
+        assert_eq!(run_key_problem("bench-steps-3"), None);
+        for bad in ["", "a b", "a#1", "x\u{0}", &"k".repeat(81)] {
+            assert!(run_key_problem(bad).is_some(), "{bad:?}");
+        }
+    }
+}
