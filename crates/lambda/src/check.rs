@@ -193,15 +193,31 @@ pub async fn check_status(
     let failure = verdict.failure;
     let log_uri = cluster.log_uri.clone();
     let with_error = |o: &mut CheckOutput| {
-        o.error = failure.map(|name| RunError {
-            name,
-            cause: json!({
+        o.error = failure.map(|name| {
+            // The cause ends up in the execution's Cause, which Step Functions cuts at 32,768 characters: the first
+            // failed steps, and how many more there are.
+            let mut failed: Vec<&StepOutcome> = Vec::new();
+            let mut size = 0;
+            let unsuccessful: Vec<&StepOutcome> =
+                o.steps.iter().filter(|s| s.state != "COMPLETED").collect();
+            for s in &unsuccessful {
+                size += payload::size_of(s);
+                if size > payload::CAUSE_STEPS_BUDGET && !failed.is_empty() {
+                    break;
+                }
+                failed.push(s);
+            }
+            let mut cause = json!({
                 "clusterId": o.cluster_id,
                 "clusterState": o.cluster_state,
                 "reason": o.reason,
                 "logUri": log_uri,
-                "failedSteps": o.steps.iter().filter(|s| s.state != "COMPLETED").collect::<Vec<_>>(),
-            }),
+                "failedSteps": failed,
+            });
+            if failed.len() < unsuccessful.len() {
+                cause["moreFailedSteps"] = json!(unsuccessful.len() - failed.len());
+            }
+            RunError { name, cause }
         });
     };
     with_error(&mut output);

@@ -125,7 +125,7 @@ impl From<Error> for lambda_runtime::Diagnostic {
     fn from(e: Error) -> Self {
         lambda_runtime::Diagnostic {
             error_type: e.name().to_string(),
-            error_message: e.to_string(),
+            error_message: crate::payload::cut(&e.to_string(), crate::payload::MESSAGE_LIMIT),
         }
     }
 }

@@ -11,6 +11,11 @@ pub const STATE_LIMIT: usize = 256 * 1024;
 pub const INPUT_BUDGET: usize = 160 * 1024;
 /// What one check-status answer may take.
 pub const STATUS_BUDGET: usize = 64 * 1024;
+/// Step Functions keeps at most 32,768 characters of an error's cause (a Task's, the execution's). An error message
+/// is cut to half that, so the state machines can quote it in their own cause with room to spare.
+pub const MESSAGE_LIMIT: usize = 16 * 1024;
+/// How much of a failed run's cause the failed steps may take (the state machines add a few fields to it).
+pub const CAUSE_STEPS_BUDGET: usize = 16 * 1024;
 
 /// Refuses an execution input whose configs would leave no room for the run's status in the state data.
 pub fn check_input(parts: &[(&str, usize)]) -> Result<(), Error> {
