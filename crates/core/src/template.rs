@@ -47,18 +47,17 @@
 //! * `js` keeps non-ASCII characters except controls, whitespace and invisible format characters, an
 //!   approximation of Go's `unicode.IsPrint`.
 
+mod exec;
+mod fmt;
 mod funcs;
 mod golayout;
 mod lex;
+mod parse;
+mod value;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, Local, Offset, Utc};
-use gtmpl::error::{ExecError, ParseError};
-use gtmpl::{Context, Template, Value};
-
-use funcs::{Failure, Lookup, SessionGuard};
-use lex::{Emit, Segment, TokKind};
 
 /// Everything the templates read from the outside world, injected so the core stays pure and testable, and so
 /// the Lambda functions can supply their own.
@@ -147,6 +146,9 @@ pub enum TemplateErrorKind {
     Exec { message: String },
     /// `--vars` with an odd number of items.
     InvalidVars { count: usize },
+    /// Rendering would cost more than a config may: `what` (e.g. `rendered output`) is over `limit`
+    /// (e.g. `5 MiB`). Go has no such limits; see the module docs.
+    TooExpensive { what: String, limit: String },
 }
 
 /// A template error: the file, the position when known, and what went wrong. Displays as
@@ -161,6 +163,8 @@ struct Details {
     line: Option<usize>,
     column: Option<usize>,
     context: Option<String>,
+    /// The template executing when it differs from the file (a `{{define}}`d one).
+    executing: Option<String>,
     kind: TemplateErrorKind,
 }
 
@@ -171,6 +175,7 @@ impl TemplateError {
             line: None,
             column: None,
             context: None,
+            executing: None,
             kind,
         }))
     }
@@ -213,10 +218,10 @@ impl TemplateError {
                 message.clone()
             }
             TemplateErrorKind::MissingVariable { name } => {
-                format!("map has no entry for key {}", funcs::go_quote(name))
+                format!("map has no entry for key {}", fmt::quote(name))
             }
             TemplateErrorKind::UnknownFunction { name } => {
-                format!("function {} not defined", funcs::go_quote(name))
+                format!("function {} not defined", fmt::quote(name))
             }
             TemplateErrorKind::UnsetEnvVar { name } => {
                 format!("error calling systemEnv: environment variable {name} not set")
@@ -232,6 +237,9 @@ impl TemplateError {
             }
             TemplateErrorKind::InvalidVars { .. } => {
                 "--vars must have an even number of keys and values".into()
+            }
+            TemplateErrorKind::TooExpensive { what, limit } => {
+                format!("{what} exceeds the limit of {limit}")
             }
         }
     }
@@ -265,6 +273,28 @@ impl TemplateError {
                     .into(),
             ),
             TemplateErrorKind::Exec { .. } => None,
+            TemplateErrorKind::TooExpensive { what, .. } => Some(
+                match what.as_str() {
+                    "template size" => "a config file may be at most 1 MiB: shrink it or split it",
+                    "rendered output" | "a string value" => {
+                        "a rendered config may be at most 5 MiB: check for a {{range}} that repeats more than \
+                         intended, or a base64File of a large file"
+                    }
+                    "nesting depth" => {
+                        "nest {{if}}, {{range}}, {{with}}, {{block}} and parentheses at most 100 levels deep"
+                    }
+                    "template call nesting" => {
+                        "a {{template}} calls itself (directly or not) more than 100 levels deep: check for \
+                         unbounded recursion"
+                    }
+                    "evaluation" => {
+                        "the template takes too long to render (nested {{range}}s or {{template}} calls multiply): \
+                         simplify it"
+                    }
+                    _ => "read fewer distinct environment variables and files in one config",
+                }
+                .into(),
+            ),
         }
     }
 
@@ -276,7 +306,9 @@ impl TemplateError {
             location.push_str(&format!(":{line}"));
         }
         match self.kind() {
-            TemplateErrorKind::Parse { .. } | TemplateErrorKind::UnknownFunction { .. } => {
+            TemplateErrorKind::Parse { .. }
+            | TemplateErrorKind::UnknownFunction { .. }
+            | TemplateErrorKind::TooExpensive { .. } => {
                 format!("template: {location}: {}", self.problem())
             }
             TemplateErrorKind::InvalidVars { .. } => self.problem(),
@@ -288,9 +320,10 @@ impl TemplateError {
                     .context()
                     .map(|c| format!(" at <{c}>"))
                     .unwrap_or_default();
+                let executing = self.0.executing.as_deref().unwrap_or(self.file());
                 format!(
                     "template: {location}: executing {}{at}: {}",
-                    funcs::go_quote(self.file()),
+                    fmt::quote(executing),
                     self.problem()
                 )
             }
@@ -336,294 +369,103 @@ pub fn parse_vars(s: &str) -> Result<BTreeMap<String, String>, TemplateError> {
     Ok(vars)
 }
 
+/// The largest config text rendered (larger files are refused before parsing).
+pub const MAX_TEMPLATE_BYTES: usize = 1 << 20;
+/// The largest rendered text, and the largest string any function may produce.
+pub const MAX_OUTPUT_BYTES: usize = 5 << 20;
+/// Evaluation steps per render (each node walked, command run or function called is one step); real configs
+/// take a few thousand.
+pub const MAX_STEPS: u64 = 1_000_000;
+/// How deep `{{template}}` calls may nest.
+pub const MAX_TEMPLATE_CALLS: usize = 100;
+/// Distinct environment variables and files one render may read.
+pub const MAX_LOOKUPS: usize = 10_000;
+
 /// Renders `text` as a Go template named `file_name` with `vars` and the five Dataflow Runner functions,
 /// reading the clock, environment variables and files through `env`. Values are inserted raw (not
-/// JSON-escaped), as Go does. Text without `{{` is returned unchanged.
+/// JSON-escaped), as Go does. Text without `{{` is returned unchanged. The cost is bounded: see the
+/// `MAX_*` constants and [`TemplateErrorKind::TooExpensive`].
 pub fn render(
     file_name: &str,
     text: &str,
     vars: &BTreeMap<String, String>,
     env: &dyn TemplateEnv,
 ) -> Result<String, TemplateError> {
+    if text.len() > MAX_TEMPLATE_BYTES {
+        return Err(TemplateError::new(
+            file_name,
+            TemplateErrorKind::TooExpensive {
+                what: "template size".into(),
+                limit: "1 MiB".into(),
+            },
+        ));
+    }
     if !text.contains("{{") {
         return Ok(text.to_string());
     }
-    let segments = lex::scan(text).map_err(|e| {
-        TemplateError::new(file_name, TemplateErrorKind::Parse { message: e.message })
-            .at(text, e.pos)
-    })?;
-    let template = parse(
-        file_name,
-        &lex::emit(text, &segments, Emit::default()),
-        false,
-    )
-    .map_err(|e| parse_error(file_name, text, &segments, &e))?;
+    let trees =
+        parse::parse(file_name, text, &|name| exec::Func::lookup(name).is_some()).map_err(|e| {
+            let kind = match e.kind {
+                parse::ParseErrorKind::UnknownFunction(name) => {
+                    TemplateErrorKind::UnknownFunction { name }
+                }
+                parse::ParseErrorKind::TooDeep => TemplateErrorKind::TooExpensive {
+                    what: "nesting depth".into(),
+                    limit: format!("{} levels", parse::MAX_NESTING),
+                },
+                parse::ParseErrorKind::Syntax => TemplateErrorKind::Parse { message: e.message },
+            };
+            let mut error = TemplateError::new(file_name, kind);
+            error.0.line = Some(e.line);
+            error
+        })?;
+    let limits = exec::Limits {
+        max_output: MAX_OUTPUT_BYTES,
+        max_steps: MAX_STEPS,
+        max_depth: MAX_TEMPLATE_CALLS,
+    };
+    let mut outside = funcs::Outside::new(env, MAX_LOOKUPS);
+    match exec::execute(&trees, file_name, vars, limits, &mut outside) {
+        Ok(bytes) => Ok(match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        }),
+        Err(e) => Err(exec_error(file_name, text, *e)),
+    }
+}
 
-    let data: HashMap<String, Value> = vars
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
-        .collect();
-    let context = Context::from(Value::Object(data));
-    let session = SessionGuard::install();
-    match execute(&template, &context, &session, env) {
-        Ok(out) => Ok(out),
-        Err(e) => {
-            let error = exec_error(file_name, &e, &session);
-            Err(locate_exec_error(
-                error, text, &segments, &context, &session, env,
-            ))
+/// A [`TemplateError`] from an execution error.
+fn exec_error(file_name: &str, text: &str, e: exec::ExecError) -> TemplateError {
+    use exec::{ExecErrorKind, HostFailure};
+    let kind = match e.kind {
+        ExecErrorKind::MissingKey(name) => TemplateErrorKind::MissingVariable { name },
+        ExecErrorKind::Host(HostFailure::UnsetEnv { name }) => {
+            TemplateErrorKind::UnsetEnvVar { name }
         }
-    }
-}
-
-/// gtmpl's error types are large, so they travel boxed.
-fn parse(file_name: &str, source: &str, markers: bool) -> Result<Template, Box<ParseError>> {
-    let mut template = Template::with_name(file_name);
-    template.add_funcs(&funcs::all());
-    if markers {
-        template.add_funcs(&funcs::markers());
-    }
-    template.parse(source).map_err(Box::new)?;
-    Ok(template)
-}
-
-/// Renders, answering the session's questions from `env` until a pass needs nothing new.
-fn execute(
-    template: &Template,
-    context: &Context,
-    session: &SessionGuard,
-    env: &dyn TemplateEnv,
-) -> Result<String, Box<ExecError>> {
-    loop {
-        session.with(|s| {
-            s.pending = None;
-            s.failure = None;
-            s.marker = None;
-        });
-        let result = template.render(context);
-        let Some(lookup) = session.with(|s| s.pending.take()) else {
-            return result.map_err(Box::new);
-        };
-        // The environment is asked outside the session's borrow, so it may do anything (even render).
-        match lookup {
-            Lookup::Now => {
-                let now = env.now();
-                let zone = env.zone_abbreviation(&now);
-                session.with(|s| s.now = Some((now, zone)));
-            }
-            Lookup::Zone(secs) => {
-                let instant = DateTime::from_timestamp(secs, 0).unwrap_or_default();
-                let offset = env.local_offset(instant);
-                let zone = env.zone_abbreviation(&instant.with_timezone(&offset));
-                session.with(|s| s.zones.insert(secs, (offset, zone)));
-            }
-            Lookup::Env(name) => {
-                let value = match env.refuse_env_var(&name) {
-                    Some(why) => Err(why),
-                    None => Ok(env.env_var(&name)),
-                };
-                session.with(|s| s.env.insert(name, value));
-            }
-            Lookup::File(path) => {
-                let bytes = env.read_file(&path).map_err(|e| io_message(&e));
-                session.with(|s| s.files.insert(path, bytes));
-            }
+        ExecErrorKind::Host(HostFailure::RefusedEnv { name, why }) => {
+            TemplateErrorKind::RefusedEnvVar { name, why }
         }
-    }
-}
-
-/// An I/O error as Go words it (`no such file or directory`), without Rust's `(os error 2)`.
-fn io_message(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    let text = match text.find(" (os error") {
-        Some(i) => &text[..i],
-        None => &text,
-    };
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => text.to_string(),
-    }
-}
-
-/// The kind of an execution error.
-fn exec_error(file_name: &str, e: &ExecError, session: &SessionGuard) -> TemplateError {
-    let kind = match e {
-        ExecError::NoFiledFor(name, _) => TemplateErrorKind::MissingVariable { name: name.clone() },
-        ExecError::FuncError(_) => match session.with(|s| s.failure.clone()) {
-            Some((_, Failure::UnsetEnv { name })) => TemplateErrorKind::UnsetEnvVar { name },
-            Some((_, Failure::RefusedEnv { name, why })) => {
-                TemplateErrorKind::RefusedEnvVar { name, why }
-            }
-            Some((_, Failure::File { path, message })) => {
-                TemplateErrorKind::UnreadableFile { path, message }
-            }
-            Some((_, Failure::BadEpoch { value, message })) => {
-                TemplateErrorKind::BadEpoch { value, message }
-            }
-            Some((_, Failure::Other { .. })) | None => TemplateErrorKind::Exec {
-                message: e.to_string(),
-            },
-        },
-        ExecError::OnlyMapsAndObjectsHaveFields => TemplateErrorKind::Exec {
-            message:
-                "can't evaluate a field of a value that is not a map (only the vars map has fields)"
-                    .into(),
-        },
-        other => TemplateErrorKind::Exec {
-            message: other.to_string(),
-        },
-    };
-    TemplateError::new(file_name, kind)
-}
-
-/// Finds where an execution error happened by rendering the instrumented copy (see the module docs).
-fn locate_exec_error(
-    error: TemplateError,
-    text: &str,
-    segments: &[Segment],
-    context: &Context,
-    session: &SessionGuard,
-    env: &dyn TemplateEnv,
-) -> TemplateError {
-    let function = session.with(|s| s.failure.as_ref().map(|(f, _)| *f));
-    let Ok(instrumented) = parse(
-        error.file(),
-        &lex::emit(
-            text,
-            segments,
-            Emit {
-                markers: true,
-                upto: None,
-            },
-        ),
-        true,
-    ) else {
-        return error;
-    };
-    let Err(again) = execute(&instrumented, context, session, env) else {
-        return error;
-    };
-    let same = exec_error(error.file(), &again, session);
-    let marker = session.with(|s| s.marker);
-    let (Some(index), true) = (marker, same.kind() == error.kind()) else {
-        return error;
-    };
-    let Some(action) = lex::actions(segments).nth(index) else {
-        return error;
-    };
-    // The failing node in that action: the field for a missing key, the function for a function error.
-    let word = |want: &dyn Fn(&lex::Token, &str) -> bool| {
-        action
-            .words()
-            .find(|t| want(t, &text[t.start..t.end]))
-            .cloned()
-    };
-    let node = match error.kind() {
-        TemplateErrorKind::MissingVariable { name } => {
-            word(&|t, s| t.kind == TokKind::Field && &s[1..] == name).map(|field| {
-                // A chained field (`$.owner`, `$x.owner`) is one node starting at the variable.
-                let start = action
-                    .tokens
-                    .iter()
-                    .rev()
-                    .skip_while(|t| t.start >= field.start)
-                    .take_while(|t| matches!(t.kind, TokKind::Variable | TokKind::Field))
-                    .last()
-                    .filter(|t| t.kind == TokKind::Variable)
-                    .map_or(field.start, |t| t.start);
-                (start, text[start..field.end].to_string())
-            })
+        ExecErrorKind::Host(HostFailure::File { path, message }) => {
+            TemplateErrorKind::UnreadableFile { path, message }
         }
-        _ => function
-            .and_then(|f| word(&|t, s| t.kind == TokKind::Ident && s == f))
-            .map(|t| (t.start, text[t.start..t.end].to_string())),
-    };
-    let (pos, context_text) = node.unwrap_or_else(|| {
-        let end = action.words().last().map_or(action.end, |t| t.end);
-        (
-            action.first_pos(),
-            text[action.first_pos()..end].to_string(),
-        )
-    });
-    let mut located = error.at(text, pos);
-    located.0.context = Some(context_text);
-    located
-}
-
-/// Is this parse error only "the input ended too early"? (Then a longer prefix may still parse.)
-fn is_incomplete(e: &ParseError) -> bool {
-    match e {
-        ParseError::UnexpectedEnd => true,
-        ParseError::WithContext(_, message) => {
-            message.contains("EOF")
-                || message.starts_with("unexpected end in ")
-                || message == "unexpected end of input"
+        ExecErrorKind::Host(HostFailure::BadEpoch { value, message }) => {
+            TemplateErrorKind::BadEpoch { value, message }
         }
-        _ => false,
-    }
-}
-
-/// Places a gtmpl parse error (whose own line numbers are unreliable) on the first action after which the
-/// file no longer parses; an error only at the end of the file (an unclosed `{{if}}`) goes on the last line.
-fn parse_error(file_name: &str, text: &str, segments: &[Segment], e: &ParseError) -> TemplateError {
-    let message = match e {
-        ParseError::WithContext(_, message) => message.clone(),
-        other => other.to_string(),
-    };
-    let unknown_function = message
-        .strip_prefix("function ")
-        .and_then(|rest| rest.strip_suffix(" not defined"))
-        .map(str::to_string);
-    let kind = match &unknown_function {
-        Some(name) => TemplateErrorKind::UnknownFunction { name: name.clone() },
-        None => TemplateErrorKind::Parse { message },
-    };
-    let error = TemplateError::new(file_name, kind);
-
-    // Binary search for the smallest number of actions whose prefix fails with a real (not end-of-input) error.
-    let total = lex::actions(segments).count();
-    let fails = |n: usize| match parse(
-        file_name,
-        &lex::emit(
-            text,
-            segments,
-            Emit {
-                markers: false,
-                upto: Some(n),
-            },
-        ),
-        false,
-    ) {
-        Ok(_) => false,
-        Err(e) => !is_incomplete(&e),
-    };
-    let (mut low, mut high) = (1usize, total);
-    if total == 0 || !fails(total) {
-        return error.at(text, text.len());
-    }
-    while low < high {
-        let mid = low + (high - low) / 2;
-        if fails(mid) {
-            high = mid;
-        } else {
-            low = mid + 1;
+        ExecErrorKind::Host(HostFailure::TooExpensive { what, limit })
+        | ExecErrorKind::TooExpensive { what, limit } => {
+            TemplateErrorKind::TooExpensive { what, limit }
         }
-    }
-    let Some(action) = lex::actions(segments).nth(low - 1) else {
-        return error.at(text, text.len());
+        ExecErrorKind::Other => TemplateErrorKind::Exec { message: e.message },
     };
-    let pos = unknown_function
-        .and_then(|name| {
-            action
-                .words()
-                .find(|t| t.kind == TokKind::Ident && text[t.start..t.end] == name)
-        })
-        .map_or(action.first_pos(), |t| t.start);
-    let mut located = error.at(text, pos);
-    // Go reports parse errors with a line only.
-    located.0.column = None;
-    located
+    let mut error = TemplateError::new(file_name, kind);
+    if let Some(pos) = e.pos {
+        error = error.at(text, pos);
+    }
+    error.0.context = e.context;
+    if e.name != file_name {
+        error.0.executing = Some(e.name);
+    }
+    error
 }
 
 #[cfg(test)]
