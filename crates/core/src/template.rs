@@ -1,51 +1,48 @@
 //! Templating of config files, compatible with Dataflow Runner's Go `text/template` pass.
 //!
 //! The original renders the raw text of both config files with Go's `text/template` before JSON parsing, with
-//! `Option("missingkey=error")`, the `--vars` pairs as a `map[string]string` and five functions:
-//! `nowWithFormat`, `timeWithFormat`, `systemEnv`, `base64` and `base64File`. [`render`] does the same on top
-//! of the `gtmpl` crate (a Rust port of `text/template`). Text without `{{` is returned untouched without
-//! involving gtmpl at all.
+//! `Option("missingkey=error")`, the `--vars` pairs as a `map[string]interface{}` of strings and five functions:
+//! `nowWithFormat`, `timeWithFormat`, `systemEnv`, `base64` and `base64File`. [`render`] does the same with a port
+//! of Go 1.19's `text/template` and of the parts of `fmt` and `strconv` it uses, rule by rule:
 //!
-//! # What gtmpl 0.7.1 lacks against Go, and how it is covered here
+//! * `lex` and `parse`: Go's lexer and parser (trim markers, comments, literals and numbers in Go syntax,
+//!   `define`/`block`/`template`, `break`/`continue`, `$x = …` assignment), with Go's error messages and lines;
+//! * `exec`: Go's evaluation (argument checks and conversions, `and`/`or` stopping early, `eq`/`lt` type rules,
+//!   `range` over the vars map in sorted key order, `missingkey=error`), with Go's error messages, positions and
+//!   `at <node>` contexts, and the builtins `index`, `slice`, `len`, `not`, `call`, `html`, `js`, `urlquery`,
+//!   `print`, `printf`, `println`, `eq`, `ne`, `lt`, `le`, `gt`, `ge`;
+//! * `fmt`: `Sprint`, `Sprintln` and `Sprintf` with every verb, flag, width, precision and argument index, and
+//!   Go's `%!verb(type=value)`, `%!verb(MISSING)`, `%!(EXTRA …)`, `%!(BADWIDTH)`, … forms;
+//! * `funcs`: the five functions, reading the clock, environment variables and files through the injected
+//!   [`TemplateEnv`], so tests need no real clock, environment or files, and the Lambdas supply their own.
 //!
-//! * **`missingkey=error`**: gtmpl prints `<no value>` for a missing key of a map. The vars are passed as a
-//!   gtmpl *object* instead, whose missing fields are an execution error, so exactly the keys Go would
-//!   evaluate fail (a key used only in a branch that does not run is fine, as in Go). `index . "k"` still
-//!   gives `""` for a missing key, as in Go (`index` is replaced for that).
-//! * **Error positions**: gtmpl's execution errors carry no position and its parse errors carry a line that
-//!   is off (its lexer counts lines wrongly). Positions are computed here from the source: a lexer that
-//!   mirrors Go's (module `lex`) finds every action; a parse error is pinned to the first action whose prefix of
-//!   the file no longer parses; an execution error is pinned by rendering again an instrumented copy in which
-//!   each action first records its index (`{{__dfrAt N}}`; inside `{{else if}}` conditions via
-//!   `and (__dfrIf N) (…)`), then the failing field or function is found in that action. Lines are 1-based,
-//!   columns are Go's (0-based byte offset in the line).
-//! * **Lexer and literal bugs**: gtmpl rejects newlines inside actions (Go allows them since 1.16), trims
-//!   Unicode whitespace at trim markers (Go only trims ASCII space, tab, CR and LF), handles escapes inside raw
-//!   strings, mis-decodes `\x`/`\u`/`\U` escapes (and loops forever on some), treats a literal ending in
-//!   `\\` as unterminated, and reads hex integers as 0. The source handed to gtmpl is normalized by the `lex` module:
-//!   trim markers and comments applied with Go's rules, action whitespace collapsed to single spaces,
-//!   literals decoded with Go's rules and re-encoded safely, character constants and integers in decimal.
-//! * **Builtins**: gtmpl lacks `html`, `js` and `slice` (added with Go's semantics); its `eq` requires all
-//!   arguments to match (Go: any), its `urlquery` is not Go's `url.QueryEscape` and its `index` errors on a
-//!   missing map key; these are replaced. `printf`, `print`, `println`, `len`, `not`, `and`, `or`, `if`,
-//!   `range`, `with`, `define`/`template`/`block`, variables and trim markers are gtmpl's.
-//! * **Functions and the environment**: gtmpl functions are plain `fn` pointers; the injected
-//!   [`TemplateEnv`] is reached through a per-render session (see `funcs`), so no global state leaks between
-//!   renders and tests need no real clock, environment or files.
+//! `tests/gotemplate/` holds a Go program that renders a corpus of cases with Go itself, and
+//! `crates/core/tests/go_differential.rs` requires this engine to give the same text, or the same error message,
+//! for every case.
 //!
-//! # Known remaining differences (none matter for the real-world configs)
+//! # Bounded cost
 //!
-//! * `and`/`or` evaluate all their arguments (Go 1.18+ stops early), so `{{if and .a .b}}` with `.a` false
-//!   and `.b` missing is an error here but not in Go.
-//! * `{{range .}}` over the vars map iterates in hash order (Go sorts the keys); `{{.}}` prints the map in
-//!   Rust debug form instead of Go's `map[k:v]`.
-//! * `printf` is gtmpl's: `%q` and some float verbs differ from Go; `break`/`continue` (Go 1.18) and
-//!   `else with` (Go 1.23) are not supported.
+//! Every outside lookup is answered within the one pass (each distinct question once per render), and a render is
+//! bounded where Go is not: the text is at most [`MAX_TEMPLATE_BYTES`], the output and any string value at most
+//! [`MAX_OUTPUT_BYTES`], control structures and parentheses nest at most 100 levels, `{{template}}` calls at
+//! most [`MAX_TEMPLATE_CALLS`], a render takes at most [`MAX_STEPS`] evaluation steps and [`MAX_LOOKUPS`]
+//! distinct `systemEnv`/`base64File` lookups. A breach is a [`TemplateErrorKind::TooExpensive`] naming the limit,
+//! so no input can run for minutes, exhaust memory or overflow the stack.
+//!
+//! # Deliberate differences from Go (none matter for real configs)
+//!
+//! * The limits above (Go recurses `{{template}}` up to 100,000 deep and has no other bound).
 //! * `MST` prints the zone abbreviation from [`TemplateEnv::zone_abbreviation`]: `UTC` for a zero offset by
-//!   default, otherwise the numeric `+0100` form that Go uses for zones without a name (Go would print e.g.
-//!   `CET` on a machine whose local zone has that name).
-//! * `js` keeps non-ASCII characters except controls, whitespace and invisible format characters, an
-//!   approximation of Go's `unicode.IsPrint`.
+//!   default, otherwise the numeric `+0100` form that Go uses for zones without a name.
+//! * Go's `unicode.IsPrint` (for `%q`, `%+q`, `%#U` and `js`) and `unicode.IsLetter`/`IsDigit` (for names in
+//!   actions) are approximated without Unicode tables: unassigned code points count as printable, and Rust's
+//!   alphanumeric characters as letters and digits.
+//! * Rendered text that is not valid UTF-8 (only `\x` escapes and `slice` inside a multi-byte character can make
+//!   it) has each invalid sequence replaced by U+FFFD; Go writes the bytes as they are.
+//! * `printf "%p"` prints a fixed address for the vars map (Go prints where the map is in memory).
+//! * `timeWithFormat` of an epoch beyond chrono's range (about ±262,000 years) is an error.
+//! * Error messages of the same failures keep Go's text in [`TemplateError::go_message`]; [`TemplateError`]'s
+//!   own display is shorter (`file:line: problem (fix)`).
 
 mod exec;
 mod fmt;
