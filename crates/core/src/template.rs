@@ -24,8 +24,8 @@
 //!
 //! Every outside lookup is answered within the one pass (each distinct question once per render), and a render is
 //! bounded where Go is not: the text is at most [`MAX_TEMPLATE_BYTES`], the output and any string value at most
-//! [`MAX_OUTPUT_BYTES`], control structures and parentheses nest at most 100 levels, `{{template}}` calls at
-//! most [`MAX_TEMPLATE_CALLS`], a render takes at most [`MAX_STEPS`] evaluation steps and [`MAX_LOOKUPS`]
+//! [`MAX_OUTPUT_BYTES`], control structures and parentheses nest at most 100 levels in a template and
+//! [`MAX_EXEC_NESTING`] levels across `{{template}}` calls, which nest at most [`MAX_TEMPLATE_CALLS`], a render takes at most [`MAX_STEPS`] evaluation steps and [`MAX_LOOKUPS`]
 //! distinct `systemEnv`/`base64File` lookups. A breach is a [`TemplateErrorKind::TooExpensive`] naming the limit,
 //! so no input can run for minutes, exhaust memory or overflow the stack.
 //!
@@ -280,7 +280,7 @@ impl TemplateError {
                     "nesting depth" => {
                         "nest {{if}}, {{range}}, {{with}}, {{block}} and parentheses at most 100 levels deep"
                     }
-                    "template call nesting" => {
+                    "template call nesting" | "nesting depth across {{template}} calls" => {
                         "a {{template}} calls itself (directly or not) more than 100 levels deep: check for \
                          unbounded recursion"
                     }
@@ -375,6 +375,9 @@ pub const MAX_OUTPUT_BYTES: usize = 5 << 20;
 pub const MAX_STEPS: u64 = 1_000_000;
 /// How deep `{{template}}` calls may nest.
 pub const MAX_TEMPLATE_CALLS: usize = 100;
+/// How deep blocks may nest while executing, counting every `{{template}}` call's body as one more level (the
+/// parser already bounds one template's nesting to 100 levels); keeps the stack bounded.
+pub const MAX_EXEC_NESTING: usize = 300;
 /// Distinct environment variables and files one render may read.
 pub const MAX_LOOKUPS: usize = 10_000;
 
@@ -420,6 +423,7 @@ pub fn render(
         max_output: MAX_OUTPUT_BYTES,
         max_steps: MAX_STEPS,
         max_depth: MAX_TEMPLATE_CALLS,
+        max_nesting: MAX_EXEC_NESTING,
     };
     let mut outside = funcs::Outside::new(env, MAX_LOOKUPS);
     match exec::execute(&trees, file_name, vars, limits, &mut outside) {

@@ -331,3 +331,47 @@ fn random_input_never_panics() {
         start.elapsed()
     );
 }
+
+#[test]
+fn nesting_across_template_calls_is_bounded() {
+    // Each of up to 100 nested calls nests 50 blocks and 45 parentheses: without a bound across calls, 5,000
+    // nested blocks would overflow the stack.
+    let expr = format!("{}1{}", "(".repeat(45), ")".repeat(45));
+    let text = format!(
+        "{{{{define \"r\"}}}}{}{{{{{expr}}}}}{{{{template \"r\"}}}}{}{{{{end}}}}{{{{template \"r\"}}}}",
+        "{{if true}}".repeat(50),
+        "{{end}}".repeat(50)
+    );
+    too_expensive(
+        timed(&text, &BTreeMap::new()),
+        "nesting depth across {{template}} calls",
+        "300 levels",
+    );
+    // The bounds hold on a small stack (the Lambda runtime's worker threads have 2 MiB), also with the deepest
+    // expressions at the deepest level.
+    let deepest = |ifs: usize, parens: usize| {
+        format!(
+            "{{{{define \"r\"}}}}{}{{{{{}1{}}}}}{{{{template \"r\"}}}}{}{{{{end}}}}{{{{template \"r\"}}}}",
+            "{{if true}}".repeat(ifs),
+            "(".repeat(parens),
+            ")".repeat(parens),
+            "{{end}}".repeat(ifs)
+        )
+    };
+    let cases = [
+        text,
+        deepest(2, 96),
+        deepest(1, 97),
+        format!("{{{{{}1{}}}}}", "(".repeat(99), ")".repeat(99)),
+    ];
+    std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || {
+            for text in cases {
+                let _ = render("t.json", &text, &BTreeMap::new(), &Everything);
+            }
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}

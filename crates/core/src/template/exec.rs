@@ -21,6 +21,8 @@ pub struct Limits {
     pub max_steps: u64,
     /// Nested `{{template}}` calls.
     pub max_depth: usize,
+    /// Nested blocks being executed, across `{{template}}` calls (each call's body is one level).
+    pub max_nesting: usize,
 }
 
 /// Our functions and Go's builtins.
@@ -176,6 +178,7 @@ struct State<'t, 'h> {
     node: At<'t>,
     vars: Vec<(&'t str, Value)>,
     depth: usize,
+    nesting: usize,
     steps: u64,
     limits: Limits,
     host: &'h mut dyn Host,
@@ -197,6 +200,7 @@ pub fn execute(
         node: At::None,
         vars: vec![("$", data.clone())],
         depth: 0,
+        nesting: 0,
         steps: 0,
         limits,
         host,
@@ -317,6 +321,19 @@ impl<'t> State<'t, '_> {
     // ---- walking ----
 
     fn walk_list(&mut self, dot: &Value, list: &'t List) -> EResult<Flow> {
+        self.nesting += 1;
+        if self.nesting > self.limits.max_nesting {
+            return Err(self.too_expensive(
+                "nesting depth across {{template}} calls",
+                format!("{} levels", self.limits.max_nesting),
+            ));
+        }
+        let r = self.walk_list_inner(dot, list);
+        self.nesting -= 1;
+        r
+    }
+
+    fn walk_list_inner(&mut self, dot: &Value, list: &'t List) -> EResult<Flow> {
         self.node = At::List(list);
         for node in &list.nodes {
             match self.walk(dot, node)? {
