@@ -151,6 +151,17 @@ fn runaway_output_and_values_are_refused_by_size() {
     // A string that doubles at every iteration, never printed.
     let text = "{{$x := \"ab\"}}{{range $}}{{range $}}{{$x = printf \"%s%s\" $x $x}}{{end}}{{end}}";
     too_expensive(timed(text, &ten_vars()), "a string value", "5 MiB");
+    // One printf asking for 80,000 million-wide fields stops at the limit (Go would build 80 GB).
+    let text = format!("{{{{printf \"{}\" 1}}}}", "%1000000[1]d".repeat(80_000));
+    too_expensive(timed(&text, &BTreeMap::new()), "a string value", "5 MiB");
+    let text = format!(
+        "{{{{$x := printf \"%1000000d\" 1}}}}{{{{print{}}}}}",
+        " $x".repeat(100_000)
+    );
+    too_expensive(timed(&text, &BTreeMap::new()), "a string value", "5 MiB");
+    // A loop with an empty body still counts its iterations.
+    let text = format!("{}{}", "{{range $}}".repeat(9), "{{end}}".repeat(9));
+    too_expensive(timed(&text, &ten_vars()), "evaluation", "1000000 steps");
     // A large file: its base64 is a large value.
     struct BigFile;
     impl TemplateEnv for BigFile {

@@ -353,8 +353,13 @@ impl<'t> State<'t, '_> {
                 if pipe.decl.is_empty() {
                     self.at_node(node);
                     let text = match val {
-                        Value::Invalid => b"<no value>".to_vec(),
-                        v => gofmt::sprint(&[v]),
+                        Value::Invalid => Some(b"<no value>".to_vec()),
+                        v => gofmt::sprint(&[v], self.limits.max_output),
+                    };
+                    let Some(text) = text else {
+                        return Err(
+                            self.too_expensive("rendered output", mib(self.limits.max_output))
+                        );
                     };
                     self.write(&text)?;
                 }
@@ -415,6 +420,7 @@ impl<'t> State<'t, '_> {
         match &val {
             Value::Map(m) if !m.is_empty() => {
                 for (k, v) in m.iter() {
+                    self.step()?;
                     let elem = Value::IfaceStr(v.as_bytes().into());
                     if !r.pipe.decl.is_empty() {
                         self.set_top_var(1, elem.clone());
@@ -750,6 +756,9 @@ impl<'t> State<'t, '_> {
                     CallError::Host(HostFailure::TooExpensive { what, limit }) => {
                         self.too_expensive(&what, limit)
                     }
+                    CallError::TooLarge => {
+                        self.too_expensive("a string value", mib(self.limits.max_output))
+                    }
                     CallError::Host(h) => {
                         let message = host_message(&h);
                         self.error_kind(
@@ -845,6 +854,7 @@ impl<'t> State<'t, '_> {
 
     fn call_builtin(&mut self, f: Func, argv: &[Value]) -> Result<Value, CallError> {
         let go = |m: &str| CallError::Go(m.to_string());
+        let limit = self.limits.max_output;
         match f {
             Func::And | Func::Or => unreachable!("handled in eval_call"),
             Func::Not => Ok(Value::Bool(!argv[0].truth())),
@@ -864,18 +874,26 @@ impl<'t> State<'t, '_> {
                     other.type_name()
                 ))),
             },
-            Func::Html => Ok(Value::str(&super::funcs::html(&eval_args(argv)))),
-            Func::Js => Ok(Value::str(&super::funcs::js(&eval_args(argv)))),
+            Func::Html => Ok(Value::str(&super::funcs::html(&eval_args(argv, limit)?))),
+            Func::Js => Ok(Value::str(&super::funcs::js(&eval_args(argv, limit)?))),
             Func::Urlquery => Ok(Value::str(
-                super::funcs::urlquery(&eval_args(argv)).as_bytes(),
+                super::funcs::urlquery(&eval_args(argv, limit)?).as_bytes(),
             )),
-            Func::Print => Ok(Value::Str(gofmt::sprint(argv).into())),
-            Func::Println => Ok(Value::Str(gofmt::sprintln(argv).into())),
+            Func::Print => Ok(Value::Str(
+                gofmt::sprint(argv, limit).ok_or(TOO_LARGE)?.into(),
+            )),
+            Func::Println => Ok(Value::Str(
+                gofmt::sprintln(argv, limit).ok_or(TOO_LARGE)?.into(),
+            )),
             Func::Printf => {
                 let Value::Str(format) = &argv[0] else {
                     return Err(go("printf needs a format string"));
                 };
-                Ok(Value::Str(gofmt::sprintf(format, &argv[1..]).into()))
+                Ok(Value::Str(
+                    gofmt::sprintf(format, &argv[1..], limit)
+                        .ok_or(TOO_LARGE)?
+                        .into(),
+                ))
             }
             Func::Eq => eq(&argv[0], &argv[1..]).map(Value::Bool),
             Func::Ne => eq(&argv[0], &argv[1..2]).map(|b| Value::Bool(!b)),
@@ -905,7 +923,11 @@ enum CallError {
     /// A Go error's text.
     Go(String),
     Host(HostFailure),
+    /// The result would be larger than a value may be.
+    TooLarge,
 }
+
+const TOO_LARGE: CallError = CallError::TooLarge;
 
 /// The Go error text of one of our functions' failures.
 pub fn host_message(h: &HostFailure) -> String {
@@ -930,9 +952,9 @@ fn mib(bytes: usize) -> String {
 
 /// Go's `evalArgs` of `html`, `js` and `urlquery`: one string as is, anything else through `fmt.Sprint`
 /// (where a nil argument prints `<no value>`).
-fn eval_args(args: &[Value]) -> Vec<u8> {
+fn eval_args(args: &[Value], limit: usize) -> Result<Vec<u8>, CallError> {
     if let [Value::Str(s)] = args {
-        return s.to_vec();
+        return Ok(s.to_vec());
     }
     let printable: Vec<Value> = args
         .iter()
@@ -941,7 +963,7 @@ fn eval_args(args: &[Value]) -> Vec<u8> {
             v => v.clone(),
         })
         .collect();
-    gofmt::sprint(&printable)
+    gofmt::sprint(&printable, limit).ok_or(TOO_LARGE)
 }
 
 /// Go's `indexArg`.

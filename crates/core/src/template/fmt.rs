@@ -33,6 +33,8 @@ struct Printer {
     erroring: bool,
     /// The argument being printed (for `badVerb`): `None` means no argument is current.
     arg: Option<Value>,
+    /// Printing stops once the text is longer than this (a format can ask for many million-wide fields).
+    limit: usize,
 }
 
 /// The dynamic value of an `interface{}` argument: `None` for nil.
@@ -44,7 +46,7 @@ fn dynamic(v: &Value) -> Option<&Value> {
 }
 
 impl Printer {
-    fn new() -> Self {
+    fn new(limit: usize) -> Self {
         Printer {
             buf: Vec::new(),
             f: Flags::default(),
@@ -52,7 +54,16 @@ impl Printer {
             prec: 0,
             erroring: false,
             arg: None,
+            limit,
         }
+    }
+
+    fn over(&self) -> bool {
+        self.buf.len() > self.limit
+    }
+
+    fn result(self) -> Option<Vec<u8>> {
+        (!self.over()).then_some(self.buf)
     }
 
     fn clear_flags(&mut self) {
@@ -552,6 +563,9 @@ impl Printer {
         let mut reordered = false;
         let mut i = 0;
         'format: while i < end {
+            if self.over() {
+                return;
+            }
             let mut good = true;
             let lasti = i;
             while i < end && format[i] != b'%' {
@@ -772,18 +786,22 @@ pub fn type_name(v: &Value) -> &'static str {
     }
 }
 
-/// `fmt.Sprintf`.
-pub fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
-    let mut p = Printer::new();
+/// `fmt.Sprintf`; `None` when the text would be longer than `limit` bytes.
+pub fn sprintf(format: &[u8], args: &[Value], limit: usize) -> Option<Vec<u8>> {
+    let mut p = Printer::new(limit);
     p.do_printf(format, args);
-    p.buf
+    p.result()
 }
 
-/// `fmt.Sprint`: spaces between operands when neither side is a string.
-pub fn sprint(args: &[Value]) -> Vec<u8> {
-    let mut p = Printer::new();
+/// `fmt.Sprint`: spaces between operands when neither side is a string; `None` when the text would be longer
+/// than `limit` bytes.
+pub fn sprint(args: &[Value], limit: usize) -> Option<Vec<u8>> {
+    let mut p = Printer::new(limit);
     let mut prev_string = false;
     for (i, arg) in args.iter().enumerate() {
+        if p.over() {
+            return None;
+        }
         let is_string = matches!(dynamic(arg), Some(Value::Str(_) | Value::IfaceStr(_)));
         if i > 0 && !is_string && !prev_string {
             p.buf.push(b' ');
@@ -792,13 +810,17 @@ pub fn sprint(args: &[Value]) -> Vec<u8> {
         p.print_arg(arg, 'v');
         prev_string = is_string;
     }
-    p.buf
+    p.result()
 }
 
-/// `fmt.Sprintln`: spaces between all operands and a newline.
-pub fn sprintln(args: &[Value]) -> Vec<u8> {
-    let mut p = Printer::new();
+/// `fmt.Sprintln`: spaces between all operands and a newline; `None` when the text would be longer than `limit`
+/// bytes.
+pub fn sprintln(args: &[Value], limit: usize) -> Option<Vec<u8>> {
+    let mut p = Printer::new(limit);
     for (i, arg) in args.iter().enumerate() {
+        if p.over() {
+            return None;
+        }
         if i > 0 {
             p.buf.push(b' ');
         }
@@ -806,12 +828,13 @@ pub fn sprintln(args: &[Value]) -> Vec<u8> {
         p.print_arg(arg, 'v');
     }
     p.buf.push(b'\n');
-    p.buf
+    p.result()
 }
 
 /// `fmt.Sprintf("%v", v)` of one value, as Go's error messages print values.
 pub fn sprint_v(v: &Value) -> String {
-    String::from_utf8_lossy(&sprintf(b"%v", std::slice::from_ref(v))).into_owned()
+    let text = sprintf(b"%v", std::slice::from_ref(v), usize::MAX).unwrap_or_default();
+    String::from_utf8_lossy(&text).into_owned()
 }
 
 fn push_rune(buf: &mut Vec<u8>, c: char) {
@@ -1227,7 +1250,7 @@ mod tests {
     use super::*;
 
     fn f(format: &str, args: &[Value]) -> String {
-        String::from_utf8(sprintf(format.as_bytes(), args)).unwrap()
+        String::from_utf8(sprintf(format.as_bytes(), args, usize::MAX).unwrap()).unwrap()
     }
 
     #[test]
