@@ -294,7 +294,7 @@ fn string_literal_actions_print_a_template_for_later() {
         r#""{{timeWithFormat "1495622024" "2006"}}""#
     );
     assert_eq!(ok("{{`{{raw \"x\"}}`}}", &[]), r#"{{raw "x"}}"#);
-    // Escapes that gtmpl gets wrong by itself.
+    // Escapes in Go syntax: hex, unicode, octal, raw strings.
     assert_eq!(ok(r#"{{"\x41\u00e9\U0001F600\101\\"}}"#, &[]), "Aé😀A\\");
     assert_eq!(ok("{{`C:\\x\\`}}", &[]), "C:\\x\\");
     assert_eq!(ok("{{'a'}} {{0x1F}}", &[]), "97 31");
