@@ -25,8 +25,9 @@
 //! Every outside lookup is answered within the one pass (each distinct question once per render), and a render is
 //! bounded where Go is not: the text is at most [`MAX_TEMPLATE_BYTES`], the output and any string value at most
 //! [`MAX_OUTPUT_BYTES`], control structures and parentheses nest at most 100 levels in a template and
-//! [`MAX_EXEC_NESTING`] levels across `{{template}}` calls, which nest at most [`MAX_TEMPLATE_CALLS`], a render takes at most [`MAX_STEPS`] evaluation steps and [`MAX_LOOKUPS`]
-//! distinct `systemEnv`/`base64File` lookups. A breach is a [`TemplateErrorKind::TooExpensive`] naming the limit,
+//! [`MAX_EXEC_NESTING`] levels across `{{template}}` calls, which nest at most [`MAX_TEMPLATE_CALLS`], and a
+//! render takes at most [`MAX_STEPS`] evaluation steps and [`MAX_LOOKUPS`] distinct `systemEnv`/`base64File`
+//! lookups. A breach is a [`TemplateErrorKind::TooExpensive`] naming the limit,
 //! so no input can run for minutes, exhaust memory or overflow the stack.
 //!
 //! # Deliberate differences from Go (none matter for real configs)
@@ -39,6 +40,10 @@
 //!   alphanumeric characters as letters and digits.
 //! * Rendered text that is not valid UTF-8 (only `\x` escapes and `slice` inside a multi-byte character can make
 //!   it) has each invalid sequence replaced by U+FFFD; Go writes the bytes as they are.
+//! * Each distinct question to the outside is asked once per render: every `nowWithFormat` of a render sees the
+//!   same instant (Go reads the clock at each call), and a variable or file read twice gives the same answer.
+//! * [`TemplateEnv::refuse_env_var`] may refuse `systemEnv` names (the Lambdas refuse their own credentials);
+//!   Go has no such rule.
 //! * `printf "%p"` prints a fixed address for the vars map (Go prints where the map is in memory).
 //! * `timeWithFormat` of an epoch beyond chrono's range (about ±262,000 years) is an error.
 //! * Error messages of the same failures keep Go's text in [`TemplateError::go_message`]; [`TemplateError`]'s
