@@ -1,64 +1,65 @@
 //! Templating of config files, compatible with Dataflow Runner's Go `text/template` pass.
 //!
 //! The original renders the raw text of both config files with Go's `text/template` before JSON parsing, with
-//! `Option("missingkey=error")`, the `--vars` pairs as a `map[string]string` and five functions:
-//! `nowWithFormat`, `timeWithFormat`, `systemEnv`, `base64` and `base64File`. [`render`] does the same on top
-//! of the `gtmpl` crate (a Rust port of `text/template`). Text without `{{` is returned untouched without
-//! involving gtmpl at all.
+//! `Option("missingkey=error")`, the `--vars` pairs as a `map[string]interface{}` of strings and five functions:
+//! `nowWithFormat`, `timeWithFormat`, `systemEnv`, `base64` and `base64File`. [`render`] does the same with a port
+//! of Go 1.19's `text/template` and of the parts of `fmt` and `strconv` it uses, rule by rule:
 //!
-//! # What gtmpl 0.7.1 lacks against Go, and how it is covered here
+//! * `lex` and `parse`: Go's lexer and parser (trim markers, comments, literals and numbers in Go syntax,
+//!   `define`/`block`/`template`, `break`/`continue`, `$x = …` assignment), with Go's error messages and lines;
+//! * `exec`: Go's evaluation (argument checks and conversions, `and`/`or` stopping early, `eq`/`lt` type rules,
+//!   `range` over the vars map in sorted key order, `missingkey=error`), with Go's error messages, positions and
+//!   `at <node>` contexts, and the builtins `index`, `slice`, `len`, `not`, `call`, `html`, `js`, `urlquery`,
+//!   `print`, `printf`, `println`, `eq`, `ne`, `lt`, `le`, `gt`, `ge`;
+//! * `fmt`: `Sprint`, `Sprintln` and `Sprintf` with every verb, flag, width, precision and argument index, and
+//!   Go's `%!verb(type=value)`, `%!verb(MISSING)`, `%!(EXTRA …)`, `%!(BADWIDTH)`, … forms;
+//! * `funcs`: the five functions, reading the clock, environment variables and files through the injected
+//!   [`TemplateEnv`], so tests need no real clock, environment or files, and the Lambdas supply their own.
 //!
-//! * **`missingkey=error`**: gtmpl prints `<no value>` for a missing key of a map. The vars are passed as a
-//!   gtmpl *object* instead, whose missing fields are an execution error, so exactly the keys Go would
-//!   evaluate fail (a key used only in a branch that does not run is fine, as in Go). `index . "k"` still
-//!   gives `""` for a missing key, as in Go (`index` is replaced for that).
-//! * **Error positions**: gtmpl's execution errors carry no position and its parse errors carry a line that
-//!   is off (its lexer counts lines wrongly). Positions are computed here from the source: a lexer that
-//!   mirrors Go's (module `lex`) finds every action; a parse error is pinned to the first action whose prefix of
-//!   the file no longer parses; an execution error is pinned by rendering again an instrumented copy in which
-//!   each action first records its index (`{{__dfrAt N}}`; inside `{{else if}}` conditions via
-//!   `and (__dfrIf N) (…)`), then the failing field or function is found in that action. Lines are 1-based,
-//!   columns are Go's (0-based byte offset in the line).
-//! * **Lexer and literal bugs**: gtmpl rejects newlines inside actions (Go allows them since 1.16), trims
-//!   Unicode whitespace at trim markers (Go only trims ASCII space, tab, CR and LF), handles escapes inside raw
-//!   strings, mis-decodes `\x`/`\u`/`\U` escapes (and loops forever on some), treats a literal ending in
-//!   `\\` as unterminated, and reads hex integers as 0. The source handed to gtmpl is normalized by the `lex` module:
-//!   trim markers and comments applied with Go's rules, action whitespace collapsed to single spaces,
-//!   literals decoded with Go's rules and re-encoded safely, character constants and integers in decimal.
-//! * **Builtins**: gtmpl lacks `html`, `js` and `slice` (added with Go's semantics); its `eq` requires all
-//!   arguments to match (Go: any), its `urlquery` is not Go's `url.QueryEscape` and its `index` errors on a
-//!   missing map key; these are replaced. `printf`, `print`, `println`, `len`, `not`, `and`, `or`, `if`,
-//!   `range`, `with`, `define`/`template`/`block`, variables and trim markers are gtmpl's.
-//! * **Functions and the environment**: gtmpl functions are plain `fn` pointers; the injected
-//!   [`TemplateEnv`] is reached through a per-render session (see `funcs`), so no global state leaks between
-//!   renders and tests need no real clock, environment or files.
+//! `tests/gotemplate/` holds a Go program that renders a corpus of cases with Go itself, and
+//! `crates/core/tests/go_differential.rs` requires this engine to give the same text, or the same error message,
+//! for every case.
 //!
-//! # Known remaining differences (none matter for the real-world configs)
+//! # Bounded cost
 //!
-//! * `and`/`or` evaluate all their arguments (Go 1.18+ stops early), so `{{if and .a .b}}` with `.a` false
-//!   and `.b` missing is an error here but not in Go.
-//! * `{{range .}}` over the vars map iterates in hash order (Go sorts the keys); `{{.}}` prints the map in
-//!   Rust debug form instead of Go's `map[k:v]`.
-//! * `printf` is gtmpl's: `%q` and some float verbs differ from Go; `break`/`continue` (Go 1.18) and
-//!   `else with` (Go 1.23) are not supported.
+//! Every outside lookup is answered within the one pass (each distinct question once per render), and a render is
+//! bounded where Go is not: the text is at most [`MAX_TEMPLATE_BYTES`], the output and any string value at most
+//! [`MAX_OUTPUT_BYTES`], control structures and parentheses nest at most 100 levels in a template and
+//! [`MAX_EXEC_NESTING`] levels across `{{template}}` calls, which nest at most [`MAX_TEMPLATE_CALLS`], and a
+//! render takes at most [`MAX_STEPS`] evaluation steps and [`MAX_LOOKUPS`] distinct `systemEnv`/`base64File`
+//! lookups. A breach is a [`TemplateErrorKind::TooExpensive`] naming the limit,
+//! so no input can run for minutes, exhaust memory or overflow the stack.
+//!
+//! # Deliberate differences from Go (none matter for real configs)
+//!
+//! * The limits above (Go recurses `{{template}}` up to 100,000 deep and has no other bound).
 //! * `MST` prints the zone abbreviation from [`TemplateEnv::zone_abbreviation`]: `UTC` for a zero offset by
-//!   default, otherwise the numeric `+0100` form that Go uses for zones without a name (Go would print e.g.
-//!   `CET` on a machine whose local zone has that name).
-//! * `js` keeps non-ASCII characters except controls, whitespace and invisible format characters, an
-//!   approximation of Go's `unicode.IsPrint`.
+//!   default, otherwise the numeric `+0100` form that Go uses for zones without a name.
+//! * Go's `unicode.IsPrint` (for `%q`, `%+q`, `%#U` and `js`) and `unicode.IsLetter`/`IsDigit` (for names in
+//!   actions) are approximated without Unicode tables: unassigned code points count as printable, and Rust's
+//!   alphanumeric characters as letters and digits.
+//! * Rendered text that is not valid UTF-8 (only `\x` escapes and `slice` inside a multi-byte character can make
+//!   it) has each invalid sequence replaced by U+FFFD; Go writes the bytes as they are.
+//! * Each distinct question to the outside is asked once per render: every `nowWithFormat` of a render sees the
+//!   same instant (Go reads the clock at each call), and a variable or file read twice gives the same answer.
+//! * [`TemplateEnv::refuse_env_var`] may refuse `systemEnv` names (the Lambdas refuse their own credentials);
+//!   Go has no such rule.
+//! * `printf "%p"` prints a fixed address for the vars map (Go prints where the map is in memory).
+//! * `timeWithFormat` of an epoch beyond chrono's range (about ±262,000 years) is an error.
+//! * Error messages of the same failures keep Go's text in [`TemplateError::go_message`]; [`TemplateError`]'s
+//!   own display is shorter (`file:line: problem (fix)`).
 
+mod exec;
+mod fmt;
 mod funcs;
 mod golayout;
 mod lex;
+mod parse;
+mod value;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, Local, Offset, Utc};
-use gtmpl::error::{ExecError, ParseError};
-use gtmpl::{Context, Template, Value};
-
-use funcs::{Failure, Lookup, SessionGuard};
-use lex::{Emit, Segment, TokKind};
 
 /// Everything the templates read from the outside world, injected so the core stays pure and testable, and so
 /// the Lambda functions can supply their own.
@@ -147,6 +148,9 @@ pub enum TemplateErrorKind {
     Exec { message: String },
     /// `--vars` with an odd number of items.
     InvalidVars { count: usize },
+    /// Rendering would cost more than a config may: `what` (e.g. `rendered output`) is over `limit`
+    /// (e.g. `5 MiB`). Go has no such limits; see the module docs.
+    TooExpensive { what: String, limit: String },
 }
 
 /// A template error: the file, the position when known, and what went wrong. Displays as
@@ -161,6 +165,8 @@ struct Details {
     line: Option<usize>,
     column: Option<usize>,
     context: Option<String>,
+    /// The template executing when it differs from the file (a `{{define}}`d one).
+    executing: Option<String>,
     kind: TemplateErrorKind,
 }
 
@@ -171,6 +177,7 @@ impl TemplateError {
             line: None,
             column: None,
             context: None,
+            executing: None,
             kind,
         }))
     }
@@ -213,10 +220,10 @@ impl TemplateError {
                 message.clone()
             }
             TemplateErrorKind::MissingVariable { name } => {
-                format!("map has no entry for key {}", funcs::go_quote(name))
+                format!("map has no entry for key {}", fmt::quote(name))
             }
             TemplateErrorKind::UnknownFunction { name } => {
-                format!("function {} not defined", funcs::go_quote(name))
+                format!("function {} not defined", fmt::quote(name))
             }
             TemplateErrorKind::UnsetEnvVar { name } => {
                 format!("error calling systemEnv: environment variable {name} not set")
@@ -232,6 +239,9 @@ impl TemplateError {
             }
             TemplateErrorKind::InvalidVars { .. } => {
                 "--vars must have an even number of keys and values".into()
+            }
+            TemplateErrorKind::TooExpensive { what, limit } => {
+                format!("{what} exceeds the limit of {limit}")
             }
         }
     }
@@ -265,6 +275,28 @@ impl TemplateError {
                     .into(),
             ),
             TemplateErrorKind::Exec { .. } => None,
+            TemplateErrorKind::TooExpensive { what, .. } => Some(
+                match what.as_str() {
+                    "template size" => "a config file may be at most 1 MiB: shrink it or split it",
+                    "rendered output" | "a string value" => {
+                        "a rendered config may be at most 5 MiB: check for a {{range}} that repeats more than \
+                         intended, or a base64File of a large file"
+                    }
+                    "nesting depth" => {
+                        "nest {{if}}, {{range}}, {{with}}, {{block}} and parentheses at most 100 levels deep"
+                    }
+                    "template call nesting" | "nesting depth across {{template}} calls" => {
+                        "a {{template}} calls itself (directly or not) more than 100 levels deep: check for \
+                         unbounded recursion"
+                    }
+                    "evaluation" => {
+                        "the template takes too long to render (nested {{range}}s or {{template}} calls multiply): \
+                         simplify it"
+                    }
+                    _ => "read fewer distinct environment variables and files in one config",
+                }
+                .into(),
+            ),
         }
     }
 
@@ -276,7 +308,9 @@ impl TemplateError {
             location.push_str(&format!(":{line}"));
         }
         match self.kind() {
-            TemplateErrorKind::Parse { .. } | TemplateErrorKind::UnknownFunction { .. } => {
+            TemplateErrorKind::Parse { .. }
+            | TemplateErrorKind::UnknownFunction { .. }
+            | TemplateErrorKind::TooExpensive { .. } => {
                 format!("template: {location}: {}", self.problem())
             }
             TemplateErrorKind::InvalidVars { .. } => self.problem(),
@@ -288,9 +322,10 @@ impl TemplateError {
                     .context()
                     .map(|c| format!(" at <{c}>"))
                     .unwrap_or_default();
+                let executing = self.0.executing.as_deref().unwrap_or(self.file());
                 format!(
                     "template: {location}: executing {}{at}: {}",
-                    funcs::go_quote(self.file()),
+                    fmt::quote(executing),
                     self.problem()
                 )
             }
@@ -336,294 +371,107 @@ pub fn parse_vars(s: &str) -> Result<BTreeMap<String, String>, TemplateError> {
     Ok(vars)
 }
 
+/// The largest config text rendered (larger files are refused before parsing).
+pub const MAX_TEMPLATE_BYTES: usize = 1 << 20;
+/// The largest rendered text, and the largest string any function may produce.
+pub const MAX_OUTPUT_BYTES: usize = 5 << 20;
+/// Evaluation steps per render (each node walked, command run or function called is one step); real configs
+/// take a few thousand.
+pub const MAX_STEPS: u64 = 1_000_000;
+/// How deep `{{template}}` calls may nest.
+pub const MAX_TEMPLATE_CALLS: usize = 100;
+/// How deep blocks may nest while executing, counting every `{{template}}` call's body as one more level (the
+/// parser already bounds one template's nesting to 100 levels); keeps the stack bounded.
+pub const MAX_EXEC_NESTING: usize = 300;
+/// Distinct environment variables and files one render may read.
+pub const MAX_LOOKUPS: usize = 10_000;
+
 /// Renders `text` as a Go template named `file_name` with `vars` and the five Dataflow Runner functions,
 /// reading the clock, environment variables and files through `env`. Values are inserted raw (not
-/// JSON-escaped), as Go does. Text without `{{` is returned unchanged.
+/// JSON-escaped), as Go does. Text without `{{` is returned unchanged. The cost is bounded: see the
+/// `MAX_*` constants and [`TemplateErrorKind::TooExpensive`].
 pub fn render(
     file_name: &str,
     text: &str,
     vars: &BTreeMap<String, String>,
     env: &dyn TemplateEnv,
 ) -> Result<String, TemplateError> {
+    if text.len() > MAX_TEMPLATE_BYTES {
+        return Err(TemplateError::new(
+            file_name,
+            TemplateErrorKind::TooExpensive {
+                what: "template size".into(),
+                limit: "1 MiB".into(),
+            },
+        ));
+    }
     if !text.contains("{{") {
         return Ok(text.to_string());
     }
-    let segments = lex::scan(text).map_err(|e| {
-        TemplateError::new(file_name, TemplateErrorKind::Parse { message: e.message })
-            .at(text, e.pos)
-    })?;
-    let template = parse(
-        file_name,
-        &lex::emit(text, &segments, Emit::default()),
-        false,
-    )
-    .map_err(|e| parse_error(file_name, text, &segments, &e))?;
+    let trees =
+        parse::parse(file_name, text, &|name| exec::Func::lookup(name).is_some()).map_err(|e| {
+            let kind = match e.kind {
+                parse::ParseErrorKind::UnknownFunction(name) => {
+                    TemplateErrorKind::UnknownFunction { name }
+                }
+                parse::ParseErrorKind::TooDeep => TemplateErrorKind::TooExpensive {
+                    what: "nesting depth".into(),
+                    limit: format!("{} levels", parse::MAX_NESTING),
+                },
+                parse::ParseErrorKind::Syntax => TemplateErrorKind::Parse { message: e.message },
+            };
+            let mut error = TemplateError::new(file_name, kind);
+            error.0.line = Some(e.line);
+            error
+        })?;
+    let limits = exec::Limits {
+        max_output: MAX_OUTPUT_BYTES,
+        max_steps: MAX_STEPS,
+        max_depth: MAX_TEMPLATE_CALLS,
+        max_nesting: MAX_EXEC_NESTING,
+    };
+    let mut outside = funcs::Outside::new(env, MAX_LOOKUPS);
+    match exec::execute(&trees, file_name, vars, limits, &mut outside) {
+        Ok(bytes) => Ok(match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        }),
+        Err(e) => Err(exec_error(file_name, text, *e)),
+    }
+}
 
-    let data: HashMap<String, Value> = vars
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
-        .collect();
-    let context = Context::from(Value::Object(data));
-    let session = SessionGuard::install();
-    match execute(&template, &context, &session, env) {
-        Ok(out) => Ok(out),
-        Err(e) => {
-            let error = exec_error(file_name, &e, &session);
-            Err(locate_exec_error(
-                error, text, &segments, &context, &session, env,
-            ))
+/// A [`TemplateError`] from an execution error.
+fn exec_error(file_name: &str, text: &str, e: exec::ExecError) -> TemplateError {
+    use exec::{ExecErrorKind, HostFailure};
+    let kind = match e.kind {
+        ExecErrorKind::MissingKey(name) => TemplateErrorKind::MissingVariable { name },
+        ExecErrorKind::Host(HostFailure::UnsetEnv { name }) => {
+            TemplateErrorKind::UnsetEnvVar { name }
         }
-    }
-}
-
-/// gtmpl's error types are large, so they travel boxed.
-fn parse(file_name: &str, source: &str, markers: bool) -> Result<Template, Box<ParseError>> {
-    let mut template = Template::with_name(file_name);
-    template.add_funcs(&funcs::all());
-    if markers {
-        template.add_funcs(&funcs::markers());
-    }
-    template.parse(source).map_err(Box::new)?;
-    Ok(template)
-}
-
-/// Renders, answering the session's questions from `env` until a pass needs nothing new.
-fn execute(
-    template: &Template,
-    context: &Context,
-    session: &SessionGuard,
-    env: &dyn TemplateEnv,
-) -> Result<String, Box<ExecError>> {
-    loop {
-        session.with(|s| {
-            s.pending = None;
-            s.failure = None;
-            s.marker = None;
-        });
-        let result = template.render(context);
-        let Some(lookup) = session.with(|s| s.pending.take()) else {
-            return result.map_err(Box::new);
-        };
-        // The environment is asked outside the session's borrow, so it may do anything (even render).
-        match lookup {
-            Lookup::Now => {
-                let now = env.now();
-                let zone = env.zone_abbreviation(&now);
-                session.with(|s| s.now = Some((now, zone)));
-            }
-            Lookup::Zone(secs) => {
-                let instant = DateTime::from_timestamp(secs, 0).unwrap_or_default();
-                let offset = env.local_offset(instant);
-                let zone = env.zone_abbreviation(&instant.with_timezone(&offset));
-                session.with(|s| s.zones.insert(secs, (offset, zone)));
-            }
-            Lookup::Env(name) => {
-                let value = match env.refuse_env_var(&name) {
-                    Some(why) => Err(why),
-                    None => Ok(env.env_var(&name)),
-                };
-                session.with(|s| s.env.insert(name, value));
-            }
-            Lookup::File(path) => {
-                let bytes = env.read_file(&path).map_err(|e| io_message(&e));
-                session.with(|s| s.files.insert(path, bytes));
-            }
+        ExecErrorKind::Host(HostFailure::RefusedEnv { name, why }) => {
+            TemplateErrorKind::RefusedEnvVar { name, why }
         }
-    }
-}
-
-/// An I/O error as Go words it (`no such file or directory`), without Rust's `(os error 2)`.
-fn io_message(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    let text = match text.find(" (os error") {
-        Some(i) => &text[..i],
-        None => &text,
-    };
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => text.to_string(),
-    }
-}
-
-/// The kind of an execution error.
-fn exec_error(file_name: &str, e: &ExecError, session: &SessionGuard) -> TemplateError {
-    let kind = match e {
-        ExecError::NoFiledFor(name, _) => TemplateErrorKind::MissingVariable { name: name.clone() },
-        ExecError::FuncError(_) => match session.with(|s| s.failure.clone()) {
-            Some((_, Failure::UnsetEnv { name })) => TemplateErrorKind::UnsetEnvVar { name },
-            Some((_, Failure::RefusedEnv { name, why })) => {
-                TemplateErrorKind::RefusedEnvVar { name, why }
-            }
-            Some((_, Failure::File { path, message })) => {
-                TemplateErrorKind::UnreadableFile { path, message }
-            }
-            Some((_, Failure::BadEpoch { value, message })) => {
-                TemplateErrorKind::BadEpoch { value, message }
-            }
-            Some((_, Failure::Other { .. })) | None => TemplateErrorKind::Exec {
-                message: e.to_string(),
-            },
-        },
-        ExecError::OnlyMapsAndObjectsHaveFields => TemplateErrorKind::Exec {
-            message:
-                "can't evaluate a field of a value that is not a map (only the vars map has fields)"
-                    .into(),
-        },
-        other => TemplateErrorKind::Exec {
-            message: other.to_string(),
-        },
-    };
-    TemplateError::new(file_name, kind)
-}
-
-/// Finds where an execution error happened by rendering the instrumented copy (see the module docs).
-fn locate_exec_error(
-    error: TemplateError,
-    text: &str,
-    segments: &[Segment],
-    context: &Context,
-    session: &SessionGuard,
-    env: &dyn TemplateEnv,
-) -> TemplateError {
-    let function = session.with(|s| s.failure.as_ref().map(|(f, _)| *f));
-    let Ok(instrumented) = parse(
-        error.file(),
-        &lex::emit(
-            text,
-            segments,
-            Emit {
-                markers: true,
-                upto: None,
-            },
-        ),
-        true,
-    ) else {
-        return error;
-    };
-    let Err(again) = execute(&instrumented, context, session, env) else {
-        return error;
-    };
-    let same = exec_error(error.file(), &again, session);
-    let marker = session.with(|s| s.marker);
-    let (Some(index), true) = (marker, same.kind() == error.kind()) else {
-        return error;
-    };
-    let Some(action) = lex::actions(segments).nth(index) else {
-        return error;
-    };
-    // The failing node in that action: the field for a missing key, the function for a function error.
-    let word = |want: &dyn Fn(&lex::Token, &str) -> bool| {
-        action
-            .words()
-            .find(|t| want(t, &text[t.start..t.end]))
-            .cloned()
-    };
-    let node = match error.kind() {
-        TemplateErrorKind::MissingVariable { name } => {
-            word(&|t, s| t.kind == TokKind::Field && &s[1..] == name).map(|field| {
-                // A chained field (`$.owner`, `$x.owner`) is one node starting at the variable.
-                let start = action
-                    .tokens
-                    .iter()
-                    .rev()
-                    .skip_while(|t| t.start >= field.start)
-                    .take_while(|t| matches!(t.kind, TokKind::Variable | TokKind::Field))
-                    .last()
-                    .filter(|t| t.kind == TokKind::Variable)
-                    .map_or(field.start, |t| t.start);
-                (start, text[start..field.end].to_string())
-            })
+        ExecErrorKind::Host(HostFailure::File { path, message }) => {
+            TemplateErrorKind::UnreadableFile { path, message }
         }
-        _ => function
-            .and_then(|f| word(&|t, s| t.kind == TokKind::Ident && s == f))
-            .map(|t| (t.start, text[t.start..t.end].to_string())),
-    };
-    let (pos, context_text) = node.unwrap_or_else(|| {
-        let end = action.words().last().map_or(action.end, |t| t.end);
-        (
-            action.first_pos(),
-            text[action.first_pos()..end].to_string(),
-        )
-    });
-    let mut located = error.at(text, pos);
-    located.0.context = Some(context_text);
-    located
-}
-
-/// Is this parse error only "the input ended too early"? (Then a longer prefix may still parse.)
-fn is_incomplete(e: &ParseError) -> bool {
-    match e {
-        ParseError::UnexpectedEnd => true,
-        ParseError::WithContext(_, message) => {
-            message.contains("EOF")
-                || message.starts_with("unexpected end in ")
-                || message == "unexpected end of input"
+        ExecErrorKind::Host(HostFailure::BadEpoch { value, message }) => {
+            TemplateErrorKind::BadEpoch { value, message }
         }
-        _ => false,
-    }
-}
-
-/// Places a gtmpl parse error (whose own line numbers are unreliable) on the first action after which the
-/// file no longer parses; an error only at the end of the file (an unclosed `{{if}}`) goes on the last line.
-fn parse_error(file_name: &str, text: &str, segments: &[Segment], e: &ParseError) -> TemplateError {
-    let message = match e {
-        ParseError::WithContext(_, message) => message.clone(),
-        other => other.to_string(),
-    };
-    let unknown_function = message
-        .strip_prefix("function ")
-        .and_then(|rest| rest.strip_suffix(" not defined"))
-        .map(str::to_string);
-    let kind = match &unknown_function {
-        Some(name) => TemplateErrorKind::UnknownFunction { name: name.clone() },
-        None => TemplateErrorKind::Parse { message },
-    };
-    let error = TemplateError::new(file_name, kind);
-
-    // Binary search for the smallest number of actions whose prefix fails with a real (not end-of-input) error.
-    let total = lex::actions(segments).count();
-    let fails = |n: usize| match parse(
-        file_name,
-        &lex::emit(
-            text,
-            segments,
-            Emit {
-                markers: false,
-                upto: Some(n),
-            },
-        ),
-        false,
-    ) {
-        Ok(_) => false,
-        Err(e) => !is_incomplete(&e),
-    };
-    let (mut low, mut high) = (1usize, total);
-    if total == 0 || !fails(total) {
-        return error.at(text, text.len());
-    }
-    while low < high {
-        let mid = low + (high - low) / 2;
-        if fails(mid) {
-            high = mid;
-        } else {
-            low = mid + 1;
+        ExecErrorKind::Host(HostFailure::TooExpensive { what, limit })
+        | ExecErrorKind::TooExpensive { what, limit } => {
+            TemplateErrorKind::TooExpensive { what, limit }
         }
-    }
-    let Some(action) = lex::actions(segments).nth(low - 1) else {
-        return error.at(text, text.len());
+        ExecErrorKind::Other => TemplateErrorKind::Exec { message: e.message },
     };
-    let pos = unknown_function
-        .and_then(|name| {
-            action
-                .words()
-                .find(|t| t.kind == TokKind::Ident && text[t.start..t.end] == name)
-        })
-        .map_or(action.first_pos(), |t| t.start);
-    let mut located = error.at(text, pos);
-    // Go reports parse errors with a line only.
-    located.0.column = None;
-    located
+    let mut error = TemplateError::new(file_name, kind);
+    if let Some(pos) = e.pos {
+        error = error.at(text, pos);
+    }
+    error.0.context = e.context;
+    if e.name != file_name {
+        error.0.executing = Some(e.name);
+    }
+    error
 }
 
 #[cfg(test)]
