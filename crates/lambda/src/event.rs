@@ -8,8 +8,10 @@ use serde::de::{Deserialize, Deserializer, Error as _};
 /// Step ids `check-status` takes for one run: a run adds at most 256 steps (EMR's limit of active steps).
 pub const MAX_STEP_IDS: usize = 256;
 
-/// Longest run key: a Step Functions execution name, which is what the state machines pass.
-pub const MAX_RUN_KEY_CHARS: usize = 80;
+/// Longest run key: what the state machines pass is the execution ARN (a state machine name and an execution name
+/// of at most 80 characters each, and the partition, region and account), and `<key>#<attempt>` must fit in a
+/// 256-character tag value whole, or two keys could share a cluster.
+pub const MAX_RUN_KEY_CHARS: usize = 250;
 
 /// `j-` and letters and digits, as EMR and `up`'s output spell a cluster id.
 pub fn is_cluster_id(id: &str) -> bool {
@@ -29,7 +31,8 @@ fn is_step_id(id: &str) -> bool {
 /// Why `key` cannot be a run key, if it cannot: the rules of a Step Functions execution name, so that a key is
 /// never truncated in the cluster's run tag and `#` always separates it from the attempt.
 pub fn run_key_problem(key: &str) -> Option<String> {
-    const REFUSED: &str = "<>{}[]?*\"#%\\^|~`$&,;:/";
+    // An execution ARN's separators (`:`) are fine; `#` separates the key from the attempt in the run tag.
+    const REFUSED: &str = "<>{}[]?*\"#%\\^|~`$&,;/";
     let n = key.chars().count();
     if key.is_empty() {
         return Some(
@@ -38,7 +41,7 @@ pub fn run_key_problem(key: &str) -> Option<String> {
     }
     if n > MAX_RUN_KEY_CHARS {
         return Some(format!(
-            "has {n} characters; at most {MAX_RUN_KEY_CHARS} (a Step Functions execution name)"
+            "has {n} characters; at most {MAX_RUN_KEY_CHARS} (an execution ARN, whose key and attempt fit in an EMR tag)"
         ));
     }
     if let Some(c) = key
@@ -46,7 +49,7 @@ pub fn run_key_problem(key: &str) -> Option<String> {
         .find(|c| c.is_whitespace() || c.is_control() || REFUSED.contains(*c))
     {
         return Some(format!(
-            "contains {c:?}; a run key is a Step Functions execution name: no spaces, control characters or any of {REFUSED}"
+            "contains {c:?}; a run key is a Step Functions execution ARN (or name): no spaces, control characters or any of {REFUSED}"
         ));
     }
     None
@@ -149,10 +152,16 @@ mod tests {
     }
 
     #[test]
-    fn run_keys_are_execution_names() {
+    fn run_keys_are_execution_arns_or_names() {
         assert_eq!(run_key_problem("nightly-2026-11-25"), None);
         assert_eq!(run_key_problem("bench-steps-3"), None);
-        for bad in ["", "a b", "a#1", "x\u{0}", &"k".repeat(81)] {
+        let longest_arn = format!(
+            "arn:aws-us-gov:states:us-gov-west-1:123456789012:execution:{}:{}",
+            "m".repeat(80),
+            "n".repeat(80)
+        );
+        assert_eq!(run_key_problem(&longest_arn), None, "{}", longest_arn.len());
+        for bad in ["", "a b", "a#1", "x\u{0}", &"k".repeat(251)] {
             assert!(run_key_problem(bad).is_some(), "{bad:?}");
         }
     }
