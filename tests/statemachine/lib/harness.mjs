@@ -309,6 +309,10 @@ export class Environment {
     }
     await consumed;
     if (harnessError) throw harnessError;
+    // The event log is read while the execution runs on: a limit found in it may come after the last state.
+    if (ended && report.status === 'SUCCEEDED') {
+      Object.assign(report, { status: ended.status, error: ended.error, cause: ended.cause, output: undefined });
+    }
     await report.inFlightAtStop;
     await this.syncClock();
     report.virtualSeconds = this.virtualNow - startVirtual;
