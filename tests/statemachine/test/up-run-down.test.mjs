@@ -2,6 +2,9 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../lib/paths.mjs';
 import {
   assertNothingLeftRunning,
   clusterById,
@@ -224,5 +227,19 @@ test('redrive safety: up → run → down with every Task run twice gives the sa
     assert.equal(down.status, 'SUCCEEDED', explain(down));
     assert.equal(down.emrCalls.operations.TerminateJobFlows.calls, 1);
     await assertNothingLeftRunning(env, up);
+  });
+});
+
+test('down: a cluster stuck terminating fails with Timeout after options.maxChecks checks, inside the one-hour execution timeout', async () => {
+  const name = clusterNameFor('stuck-down');
+  await withEnvironment({ scenario: { clusters: [{ match: { name }, terminatingSeconds: 86400 }] } }, async (env) => {
+    const up = await env.run('up', { cluster: sparkClusterText, vars: varsFor('stuck-down') });
+    assert.equal(up.status, 'SUCCEEDED', explain(up));
+    const down = await env.run('down', { clusterId: up.output.clusterId });
+    assert.equal(down.status, 'FAILED', explain(down));
+    assert.equal(down.error, 'Timeout', 'a named failure, not an anonymous TIMED_OUT');
+    assert.equal(down.causeJson.checks, 60);
+    const { TimeoutSeconds } = JSON.parse(readFileSync(join(repoRoot, 'statemachine', 'down.asl.json'), 'utf8'));
+    assert.ok(down.virtualSeconds < TimeoutSeconds, `${down.virtualSeconds} s`);
   });
 });
