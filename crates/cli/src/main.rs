@@ -1,4 +1,11 @@
-//! `dataflow-runner`: validate configs and show the exact EMR requests they make, before anything is spent.
+//! `dataflow-runner`: validate configs and show the exact EMR requests they make, before anything is spent; run them
+//! on the deployed stack (`up`, `run`, `down`, `run-transient`) with the original's flags and exit codes, and look
+//! after the runs (`status`, `stop`, `list`).
+
+mod execute;
+mod follow;
+mod stack;
+mod view;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,6 +17,9 @@ use dfr_core::load::{self, Loaded};
 use dfr_core::model::{ClusterConfig, PlaybookConfig};
 use dfr_core::plan::{self, Lifecycle, Plan};
 use dfr_core::template::{self, ProcessEnv};
+use execute::{Exit, FollowOptions, Output};
+use serde_json::{json, Value};
+use stack::{Machine, Target};
 
 #[derive(Parser)]
 #[command(
@@ -37,6 +47,115 @@ enum Command {
         #[arg(long = "emr-cluster", value_name = "j-…")]
         emr_cluster: Option<String>,
     },
+    /// Launch a cluster with the playbook's steps embedded, follow it until it ends itself, report every step.
+    #[command(name = "run-transient")]
+    RunTransient {
+        #[command(flatten)]
+        files: Files,
+        #[command(flatten)]
+        lock: LockArgs,
+        #[command(flatten)]
+        common: RunArgs,
+    },
+    /// Launch a long-running cluster and wait until it is ready.
+    Up {
+        #[command(flatten)]
+        files: Files,
+        #[command(flatten)]
+        common: RunArgs,
+    },
+    /// Add the playbook's steps to a running cluster and follow them until they end (unless --async).
+    Run {
+        #[command(flatten)]
+        files: Files,
+        /// The cluster to add the steps to.
+        #[arg(long = "emr-cluster", value_name = "j-…")]
+        emr_cluster: Option<String>,
+        /// End once EMR has accepted the steps.
+        #[arg(long = "async")]
+        asynchronous: bool,
+        #[command(flatten)]
+        lock: LockArgs,
+        #[command(flatten)]
+        common: RunArgs,
+    },
+    /// Terminate a cluster and wait until it is terminated.
+    Down {
+        #[command(flatten)]
+        files: Files,
+        /// The cluster to terminate.
+        #[arg(long = "emr-cluster", value_name = "j-…")]
+        emr_cluster: Option<String>,
+        #[command(flatten)]
+        common: RunArgs,
+    },
+    /// Follow an execution (name or ARN) until it ends, or show how it ended.
+    Status {
+        execution: String,
+        #[command(flatten)]
+        common: RunArgs,
+    },
+    /// Stop an execution (name or ARN); the stack's cleanup terminates the clusters it launched.
+    Stop {
+        execution: String,
+        #[command(flatten)]
+        common: RunArgs,
+    },
+    /// The recent executions of the stack's state machines, newest first.
+    List {
+        #[command(flatten)]
+        common: RunArgs,
+    },
+}
+
+/// `--lock NAME` / `--softLock NAME`, as in the original; `--consul` is refused.
+#[derive(Args, Default)]
+struct LockArgs {
+    /// A lock that keeps other runs holding it from starting; kept after a failure (a person looks), released on success.
+    #[arg(long, value_name = "NAME", conflicts_with = "soft_lock")]
+    lock: Option<String>,
+    /// A lock released at every end, success or not.
+    #[arg(long = "softLock", value_name = "NAME")]
+    soft_lock: Option<String>,
+    /// The original's Consul locks: replaced by the stack's own lock table.
+    #[arg(long, value_name = "ADDRESS", hide = true)]
+    consul: Option<String>,
+    /// Print the logs of each failed step (the original's flag; the cause already names each step's log file).
+    #[arg(long = "log-failed-steps")]
+    log_failed_steps: bool,
+}
+
+/// Where and how a run is started and followed.
+#[derive(Args)]
+struct RunArgs {
+    /// The stack whose state machines to use (default: $DATAFLOW_RUNNER_STACK, else dataflow-runner).
+    #[arg(long, value_name = "NAME")]
+    stack: Option<String>,
+    /// Use this state machine instead of looking the stack up.
+    #[arg(long = "state-machine-arn", value_name = "ARN")]
+    state_machine_arn: Option<String>,
+    /// The execution name (default: <command>-<cluster name or id>-<UTC time>).
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// How the end is printed: text for people, or one JSON object for scripts.
+    #[arg(long, value_enum, default_value = "text")]
+    output: Output,
+    /// On Ctrl-C, stop the execution (its clusters are then terminated) instead of leaving it running.
+    #[arg(long = "stop-on-interrupt")]
+    stop_on_interrupt: bool,
+}
+
+impl RunArgs {
+    fn target(&self) -> Target {
+        Target::new(self.stack.clone(), self.state_machine_arn.clone())
+    }
+
+    fn follow(&self) -> FollowOptions {
+        FollowOptions {
+            output: self.output,
+            stop_on_interrupt: self.stop_on_interrupt,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -63,25 +182,208 @@ enum Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Validate(files) => validate(&files),
+    let exit = match cli.command {
+        Command::Validate(files) => done(validate(&files)),
         Command::Plan {
             files,
             transient,
             emr_cluster,
-        } => plan_command(&files, transient, emr_cluster.as_deref()),
+        } => done(plan_command(&files, transient, emr_cluster.as_deref())),
+        other => runtime().block_on(on_the_stack(other)),
     };
+    ExitCode::from(exit as u8)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// The exit code of a local command, its problems printed.
+fn done(result: Result<(), Failure>) -> Exit {
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => Exit::Success,
         Err(Failure::Usage(message)) => {
             eprintln!("error: {message}");
-            ExitCode::from(2)
+            Exit::Usage
         }
         Err(Failure::Config(errors)) => {
             eprint!("{errors}");
-            ExitCode::from(1)
+            Exit::Failed
         }
     }
+}
+
+/// The commands that run on the deployed stack. Configs are rendered and validated here first: nothing is started
+/// when they are invalid.
+async fn on_the_stack(command: Command) -> Exit {
+    match command {
+        Command::RunTransient {
+            files,
+            lock,
+            common,
+        } => {
+            let prepared = (|| {
+                require(&files.emr_config, "run-transient needs --emr-config FILE")?;
+                require(
+                    &files.emr_playbook,
+                    "run-transient needs --emr-playbook FILE",
+                )?;
+                let lock = lock_input(&lock, false)?;
+                let loaded = load_files(&files)?;
+                let cluster = loaded.cluster.expect("required above");
+                let playbook = loaded.playbook.expect("required above");
+                let mut input = json!({"cluster": cluster.document, "playbook": playbook.document, "rendered": true});
+                if let Some(l) = lock {
+                    input["lock"] = l;
+                }
+                Ok((input, cluster.config.name))
+            })();
+            start(prepared, &common, Machine::RunTransient).await
+        }
+        Command::Up { files, common } => {
+            let prepared = (|| {
+                require(&files.emr_config, "up needs --emr-config FILE")?;
+                let loaded = load_files(&files)?;
+                let cluster = loaded.cluster.expect("required above");
+                let mut input = json!({"cluster": cluster.document, "rendered": true});
+                if let Some(p) = loaded.playbook {
+                    input["playbook"] = p.document;
+                }
+                Ok((input, cluster.config.name))
+            })();
+            start(prepared, &common, Machine::Up).await
+        }
+        Command::Run {
+            files,
+            emr_cluster,
+            asynchronous,
+            lock,
+            common,
+        } => {
+            let prepared = (|| {
+                let id = cluster_id(&emr_cluster)?;
+                require(&files.emr_playbook, "run needs --emr-playbook FILE")?;
+                let lock = lock_input(&lock, asynchronous)?;
+                let loaded = load_files(&files)?;
+                let playbook = loaded.playbook.expect("required above");
+                let mut options = json!({"async": asynchronous});
+                if let Some(r) = &playbook.config.region {
+                    options["region"] = json!(r);
+                }
+                let mut input = json!({"clusterId": id, "playbook": playbook.document, "rendered": true, "options": options});
+                if let Some(l) = lock {
+                    input["lock"] = l;
+                }
+                Ok((input, id))
+            })();
+            start(prepared, &common, Machine::Run).await
+        }
+        Command::Down {
+            files,
+            emr_cluster,
+            common,
+        } => {
+            let prepared = (|| {
+                let id = cluster_id(&emr_cluster)?;
+                let loaded = load_files(&files)?;
+                let mut input = json!({"clusterId": id});
+                if let Some(r) = loaded.cluster.and_then(|c| c.config.region) {
+                    input["options"] = json!({"region": r});
+                }
+                Ok((input, id))
+            })();
+            start(prepared, &common, Machine::Down).await
+        }
+        Command::Status { execution, common } => {
+            execute::status(
+                &execute::sfn_client().await,
+                &common.target(),
+                &execution,
+                &common.follow(),
+            )
+            .await
+        }
+        Command::Stop { execution, common } => {
+            execute::stop(&execute::sfn_client().await, &common.target(), &execution).await
+        }
+        Command::List { common } => {
+            execute::list(
+                &execute::sfn_client().await,
+                &common.target(),
+                common.output,
+            )
+            .await
+        }
+        Command::Validate(_) | Command::Plan { .. } => unreachable!("local commands"),
+    }
+}
+
+/// Starts what `prepared` describes, or reports why it cannot be started.
+async fn start(
+    prepared: Result<(Value, String), Failure>,
+    common: &RunArgs,
+    machine: Machine,
+) -> Exit {
+    let (input, what) = match prepared {
+        Ok(p) => p,
+        Err(f) => return done(Err(f)),
+    };
+    let name = execute::name_for(common.name.as_deref(), machine.command(), &what);
+    let sfn = execute::sfn_client().await;
+    execute::start_and_follow(
+        &sfn,
+        &common.target(),
+        machine,
+        &name,
+        input,
+        &common.follow(),
+    )
+    .await
+}
+
+fn require(given: &Option<String>, message: &str) -> Result<(), Failure> {
+    match given {
+        Some(_) => Ok(()),
+        None => Err(Failure::Usage(message.into())),
+    }
+}
+
+fn cluster_id(given: &Option<String>) -> Result<String, Failure> {
+    match given {
+        Some(id) if is_cluster_id(id) => Ok(id.clone()),
+        Some(id) => Err(Failure::Usage(format!(
+            "--emr-cluster \"{id}\" is not an EMR cluster id (j-…)"
+        ))),
+        None => Err(Failure::Usage(
+            "give --emr-cluster j-…: the cluster up launched".into(),
+        )),
+    }
+}
+
+/// The execution input's `lock`, with the original's rules: one of --lock and --softLock, never with --async,
+/// and no Consul (the stack's own lock table replaces it).
+fn lock_input(lock: &LockArgs, asynchronous: bool) -> Result<Option<Value>, Failure> {
+    if lock.consul.is_some() {
+        return Err(Failure::Usage(
+            "--consul is not supported: locks live in the stack's own lock table (atomic, and recovered when their \
+             owner is gone); give --lock NAME or --softLock NAME alone"
+                .into(),
+        ));
+    }
+    let chosen = match (&lock.lock, &lock.soft_lock) {
+        (Some(n), None) => Some(json!({"name": n, "kind": "hard"})),
+        (None, Some(n)) => Some(json!({"name": n, "kind": "soft"})),
+        _ => None,
+    };
+    if chosen.is_some() && asynchronous {
+        return Err(Failure::Usage(
+            "--async cannot hold a lock: the run would end before its steps do, and the lock with it".into(),
+        ));
+    }
+    Ok(chosen)
 }
 
 struct LoadedFiles {

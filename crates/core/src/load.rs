@@ -18,6 +18,9 @@ pub struct Loaded<T> {
     pub config: T,
     pub schema: &'static AcceptedSchema,
     pub warnings: Vec<Diagnostic>,
+    /// The JSON document the config was read from, after templating: what the dataflow-runner CLI sends, so the
+    /// functions need not render it again.
+    pub document: serde_json::Value,
 }
 
 /// The largest config file, before and after templating, in bytes. Real configs are a few kilobytes; EMR's own
@@ -292,6 +295,7 @@ fn from_value<T: DeserializeOwned>(
         config,
         schema,
         warnings: Vec::new(),
+        document: value.clone(),
     })
 }
 

@@ -30,6 +30,9 @@ pub struct AddStepsEvent {
     /// What `systemEnv` reads (never the function's own environment).
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// The playbook was rendered already (by the dataflow-runner CLI): validated, not rendered again.
+    #[serde(default)]
+    pub rendered: bool,
     pub run: Run,
 }
 
@@ -57,7 +60,8 @@ pub async fn add_steps(
     ])?;
     source::check_env(&event.env)?;
     let env = &mut source::ExecutionEnv::new(env, &event.env, &event.files);
-    let playbook = source::load_playbook(&event.playbook, &event.vars, store, env).await?;
+    let playbook =
+        source::load_playbook(&event.playbook, &event.vars, store, env, event.rendered).await?;
     let mut request = plan::add_job_flow_steps(&event.cluster_id, &playbook.config);
     let suffix = event.run.step_suffix();
     for s in &mut request.steps {

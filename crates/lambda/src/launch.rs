@@ -35,6 +35,10 @@ pub struct LaunchEvent {
     /// What `systemEnv` reads (never the function's own environment).
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// The configs were rendered already (by the dataflow-runner CLI, where the user's environment and files are):
+    /// they are validated, not rendered again, so a rendered value may hold `{{`.
+    #[serde(default)]
+    pub rendered: bool,
     pub lifecycle: LifecycleInput,
     pub run: Run,
     /// An idle auto-termination policy for a transient cluster whose config sets none; absent or 0: none. Off by
@@ -86,9 +90,10 @@ pub async fn launch_cluster<E: Emr>(
     ])?;
     source::check_env(&event.env)?;
     let env = &mut source::ExecutionEnv::new(env, &event.env, &event.files);
-    let cluster = source::load_cluster(&event.cluster, &event.vars, store, env).await?;
+    let cluster =
+        source::load_cluster(&event.cluster, &event.vars, store, env, event.rendered).await?;
     let playbook = match &event.playbook {
-        Some(p) => Some(source::load_playbook(p, &event.vars, store, env).await?),
+        Some(p) => Some(source::load_playbook(p, &event.vars, store, env, event.rendered).await?),
         None => None,
     };
     for w in cluster

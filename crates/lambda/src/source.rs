@@ -82,8 +82,12 @@ pub async fn load_cluster(
     vars: &BTreeMap<String, String>,
     store: &impl ObjectStore,
     env: &mut ExecutionEnv<'_>,
+    rendered: bool,
 ) -> Result<Loaded<ClusterConfig>, Error> {
     let (name, text) = text_of("$.cluster", input, store).await?;
+    if rendered {
+        return Ok(load::cluster_from_text(&name, &text)?);
+    }
     env.load(store, |env| {
         Ok(load::load_cluster(&name, &text, vars, env)?)
     })
@@ -95,8 +99,12 @@ pub async fn load_playbook(
     vars: &BTreeMap<String, String>,
     store: &impl ObjectStore,
     env: &mut ExecutionEnv<'_>,
+    rendered: bool,
 ) -> Result<Loaded<PlaybookConfig>, Error> {
     let (name, text) = text_of("$.playbook", input, store).await?;
+    if rendered {
+        return Ok(load::playbook_from_text(&name, &text)?);
+    }
     env.load(store, |env| {
         Ok(load::load_playbook(&name, &text, vars, env)?)
     })
@@ -385,6 +393,7 @@ mod tests {
             &BTreeMap::new(),
             &store,
             &mut env,
+            false,
         )
         .await
         .unwrap();
@@ -405,6 +414,34 @@ mod tests {
         assert!(
             missing.contains("\"files\": {\"/etc/other.json\": \"s3://bucket/key\"}"),
             "{missing}"
+        );
+    }
+
+    #[tokio::test]
+    async fn when_the_configs_were_rendered_already_should_validate_without_rendering_again() {
+        let (env_vars, files) = (BTreeMap::new(), BTreeMap::new());
+        let mut env = ExecutionEnv::new(&dfr_core::template::ProcessEnv, &env_vars, &files);
+        // What the CLI sends for `{{"{{nowWithFormat \"2006\"}}"}}`: the rendered text, holding `{{`.
+        let rendered = ConfigInput::Text(
+            r#"{"schema": "iglu:com.snowplowanalytics.dataflowrunner/PlaybookConfig/avro/1-0-1",
+               "data": {"region": "eu-west-1", "credentials": {"accessKeyId": "env", "secretAccessKey": "env"},
+               "steps": [{"type": "CUSTOM_JAR", "name": "s", "actionOnFailure": "CONTINUE", "jar": "j.jar",
+                          "arguments": ["{{nowWithFormat \"2006\"}}"]}]}}"#
+                .into(),
+        );
+        let store = OneObject(Default::default());
+        let loaded = load_playbook(&rendered, &BTreeMap::new(), &store, &mut env, true)
+            .await
+            .unwrap();
+        assert_eq!(
+            loaded.config.steps[0].arguments,
+            Some(vec!["{{nowWithFormat \"2006\"}}".to_string()])
+        );
+        // The same text as a template fails: it would have been rendered a second time.
+        assert!(
+            load_playbook(&rendered, &BTreeMap::new(), &store, &mut env, false)
+                .await
+                .is_err()
         );
     }
 

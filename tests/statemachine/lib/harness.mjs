@@ -163,7 +163,10 @@ export class Environment {
    *   countCallsPerInvocation: record the EMR calls each invocation made (record.emrCalls);
    *   beforeTask({fn, state, attempt, env}): awaited before each Task's invocation (act on EMR as someone else);
    *   stopWhen({fn, state, attempt}): stop the execution (StopExecution) as that invocation starts; the
-   *   invocation goes on, as a Lambda invocation does after its execution was stopped.
+   *   invocation goes on, as a Lambda invocation does after its execution was stopped;
+   *   onEvent(event): each event as it happens: the interpreter's, and {type: 'LambdaSucceeded' | 'LambdaFailed',
+   *   state, fn, output | error} for each invocation (the local Step Functions endpoint builds histories from them);
+   *   control: an object the harness gives `stop()` (StopExecution) once the execution runs.
    * As on AWS: an execution input, state input or output, or task result over 256 KiB fails the execution with
    * States.DataLimitExceeded; an execution past its definition's TimeoutSeconds (in virtual time) ends TIMED_OUT;
    * and an ABORTED, TIMED_OUT or FAILED execution of run-transient or up is sent to terminate-cluster as the stack's
@@ -172,7 +175,18 @@ export class Environment {
   async run(
     machine,
     input,
-    { name, definition, repeatTasks = false, inject, injectAfter, countCallsPerInvocation = false, beforeTask, stopWhen } = {},
+    {
+      name,
+      definition,
+      repeatTasks = false,
+      inject,
+      injectAfter,
+      countCallsPerInvocation = false,
+      beforeTask,
+      stopWhen,
+      onEvent,
+      control,
+    } = {},
   ) {
     if (bytes(input) > PAYLOAD_LIMIT) {
       const e = new Error(`StartExecution: the input is ${bytes(input)} bytes, over Step Functions' ${PAYLOAD_LIMIT}`);
@@ -248,9 +262,11 @@ export class Environment {
           const lost = injectAfter?.({ fn, state: stateName, attempt, output: record.output });
           if (lost) throw lost;
           if (bytes(record.output) > PAYLOAD_LIMIT) limitExceeded(`the result of ${stateName}`, bytes(record.output));
+          onEvent?.({ type: 'LambdaSucceeded', state: stateName, fn, output: record.output });
           return record.output;
         } catch (e) {
           record.error = { name: e.name, message: e.message };
+          onEvent?.({ type: 'LambdaFailed', state: stateName, fn, error: record.error });
           throw e;
         } finally {
           if (countCallsPerInvocation) record.emrCalls = (await this.emulator.calls()).total - callsBeforeInvocation;
@@ -259,6 +275,7 @@ export class Environment {
     }
 
     const machineRunner = new StateMachine(def, { validationOptions: { checkArn: true, checkPaths: true } });
+    if (control) control.stop = () => stop('ABORTED');
     execution = machineRunner.run(input, {
       overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: waitOverrides, retryIntervalOverrides: retryOverrides },
       context: { Execution: { Name: executionName, Id: executionArn, RoleArn: `arn:aws:iam::${ACCOUNT}:role/dataflow-runner` } },
@@ -267,6 +284,7 @@ export class Environment {
       for await (const ev of execution.eventLogs) {
         const entry = { ...ev, at: elapsed() };
         report.events.push(entry);
+        onEvent?.(ev);
         if (ev.type === 'StateEntered' && bytes(ev.state.input) > PAYLOAD_LIMIT) limitExceeded(`the input of ${ev.state.name}`, bytes(ev.state.input));
         if (ev.type === 'StateExited' && bytes(ev.state.output) > PAYLOAD_LIMIT) limitExceeded(`the output of ${ev.state.name}`, bytes(ev.state.output));
         if (ev.type === 'StateEntered' && stateByName[ev.state.name]?.Type === 'Wait') {

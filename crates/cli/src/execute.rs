@@ -1,0 +1,287 @@
+//! `up`, `run`, `down` and `run-transient` on the deployed stack: render and validate here, start the execution
+//! with the rendered configs, follow it, and end with the original's exit codes. Also `status`, `stop`, `list`.
+
+use std::io::IsTerminal;
+
+use aws_sdk_sfn::error::DisplayErrorContext;
+use aws_sdk_sfn::Client;
+use serde_json::{json, Value};
+
+use crate::follow::{self, Outcome, Progress};
+use crate::stack::{execution_name, Machine, Target};
+use crate::view::{self, Live, Plain, View};
+
+/// The original's exit codes, and 2 for usage errors (the original exited 0 on those).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Success = 0,
+    Failed = 1,
+    Usage = 2,
+    LockHeld = 17,
+}
+
+/// How the end is printed: for people (text) or as one JSON object for scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+/// What following an execution is asked to do.
+#[derive(Debug, Clone)]
+pub struct FollowOptions {
+    pub output: Output,
+    /// Ctrl-C stops the execution instead of leaving it running.
+    pub stop_on_interrupt: bool,
+}
+
+/// The AWS clients, from the usual chain (environment, profile); `AWS_ENDPOINT_URL_SFN` points them elsewhere.
+pub async fn sfn_client() -> Client {
+    let config = aws_config::load_from_env().await;
+    Client::new(&config)
+}
+
+/// Starts `machine` with `input` under `name` and follows it to its end.
+pub async fn start_and_follow(
+    sfn: &Client,
+    target: &Target,
+    machine: Machine,
+    name: &str,
+    input: Value,
+    options: &FollowOptions,
+) -> Exit {
+    let machine_arn = match target.machine_arn(sfn, machine).await {
+        Ok(arn) => arn,
+        Err(e) => return fail(&e),
+    };
+    let started = sfn
+        .start_execution()
+        .state_machine_arn(&machine_arn)
+        .name(name)
+        .input(input.to_string())
+        .send()
+        .await;
+    let arn = match started {
+        Ok(s) => s.execution_arn().to_string(),
+        Err(e) => return fail(&format!("StartExecution: {}", DisplayErrorContext(&e))),
+    };
+    eprintln!("started {} ({arn})", machine.command());
+    follow_to_end(sfn, machine.command(), &arn, options).await
+}
+
+fn fail(message: &str) -> Exit {
+    eprintln!("error: {message}");
+    Exit::Failed
+}
+
+/// Follows an execution until it ends (or Ctrl-C), printing as it goes; the exit code says how it ended.
+pub async fn follow_to_end(
+    sfn: &Client,
+    command: &str,
+    arn: &str,
+    options: &FollowOptions,
+) -> Exit {
+    let stderr = std::io::stderr();
+    let mut view: Box<dyn View> = if stderr.is_terminal() && options.output == Output::Text {
+        Box::new(Live::new(
+            stderr,
+            arn.rsplit(':').next().unwrap_or(arn).to_string(),
+        ))
+    } else {
+        Box::new(Plain { out: stderr })
+    };
+    let mut progress = Progress::default();
+    let mut last_id = 0;
+    let interval = follow::poll_interval();
+    // One listener for the whole follow: a Ctrl-C that comes while a request is under way is kept until the next
+    // pause sees it (a listener made at each pause would miss it).
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let outcome = loop {
+        match follow::new_events(sfn, arn, last_id).await {
+            Ok(events) => {
+                for e in &events {
+                    last_id = last_id.max(e.id());
+                    let changes = progress.apply(e);
+                    if !changes.is_empty() {
+                        view.changed(&progress, &changes);
+                    }
+                }
+            }
+            Err(e) => eprintln!("warning: {e} (trying again)"),
+        }
+        match follow::ended(sfn, arn).await {
+            Ok(Some(outcome)) => {
+                // The last events may have come after this look's history.
+                if let Ok(events) = follow::new_events(sfn, arn, last_id).await {
+                    for e in &events {
+                        let changes = progress.apply(e);
+                        if !changes.is_empty() {
+                            view.changed(&progress, &changes);
+                        }
+                    }
+                }
+                break outcome;
+            }
+            Ok(None) => {}
+            Err(e) => eprintln!("warning: {e} (trying again)"),
+        }
+        view.tick(&progress);
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = &mut ctrl_c => return interrupted(sfn, arn, options).await,
+        }
+    };
+    if let Outcome::Succeeded(out) = &outcome {
+        progress.take_output_steps(out);
+    }
+    view.finish(&progress);
+    report(command, arn, &outcome, options.output)
+}
+
+/// Ctrl-C: leave the run going (say how to come back), or stop it if asked.
+async fn interrupted(sfn: &Client, arn: &str, options: &FollowOptions) -> Exit {
+    if options.stop_on_interrupt {
+        eprintln!("\nstopping {arn}: the stack's cleanup terminates the clusters it launched");
+        match sfn.stop_execution().execution_arn(arn).send().await {
+            Ok(_) => return Exit::Failed,
+            Err(e) => return fail(&format!("StopExecution: {}", DisplayErrorContext(&e))),
+        }
+    }
+    eprintln!(
+        "\ndetached: the run goes on without this terminal (its cluster too).\n  follow it: dataflow-runner status {arn}\n  stop it:   dataflow-runner stop {arn}"
+    );
+    Exit::Failed
+}
+
+/// Prints the end and chooses the exit code.
+fn report(command: &str, arn: &str, outcome: &Outcome, output: Output) -> Exit {
+    match output {
+        Output::Json => {
+            let mut v = json!({"executionArn": arn, "status": outcome.status()});
+            match outcome {
+                Outcome::Succeeded(out) => v["output"] = out.clone(),
+                Outcome::Failed { error, cause } => {
+                    v["error"] = json!(error);
+                    v["cause"] = serde_json::from_str(cause).unwrap_or(json!(cause));
+                }
+                _ => {}
+            }
+            println!("{v}");
+        }
+        Output::Text => {
+            let text = view::outcome_text(command, outcome);
+            match outcome {
+                // The original printed its success line for scripts to read: on stdout.
+                Outcome::Succeeded(_) => println!("{text}"),
+                _ => eprintln!("{text}"),
+            }
+        }
+    }
+    match outcome {
+        Outcome::Succeeded(_) => Exit::Success,
+        Outcome::Failed { error, .. } if error == "LockHeld" => Exit::LockHeld,
+        _ => Exit::Failed,
+    }
+}
+
+/// The execution name: `--name`, or `<command>-<what>-<UTC time>`.
+pub fn name_for(given: Option<&str>, command: &str, what: &str) -> String {
+    match given {
+        Some(n) => n.to_string(),
+        None => execution_name(command, what, chrono::Utc::now()),
+    }
+}
+
+/// `status EXECUTION`: where it is now, or how it ended.
+pub async fn status(
+    sfn: &Client,
+    target: &Target,
+    execution: &str,
+    options: &FollowOptions,
+) -> Exit {
+    let arn = match target.execution_arn(sfn, execution).await {
+        Ok(a) => a,
+        Err(e) => return fail(&e),
+    };
+    let command = command_of(&arn, &target.stack);
+    follow_to_end(sfn, &command, &arn, options).await
+}
+
+/// `stop EXECUTION`.
+pub async fn stop(sfn: &Client, target: &Target, execution: &str) -> Exit {
+    let arn = match target.execution_arn(sfn, execution).await {
+        Ok(a) => a,
+        Err(e) => return fail(&e),
+    };
+    match sfn.stop_execution().execution_arn(&arn).send().await {
+        Ok(_) => {
+            eprintln!("stopped {arn}; the stack's cleanup terminates the clusters it launched");
+            Exit::Success
+        }
+        Err(e) => fail(&format!("StopExecution: {}", DisplayErrorContext(&e))),
+    }
+}
+
+/// `list`: the recent executions of the stack's four state machines, newest first.
+pub async fn list(sfn: &Client, target: &Target, output: Output) -> Exit {
+    let mut rows = Vec::new();
+    for machine in Machine::ALL {
+        let arn = match target.machine_arn(sfn, machine).await {
+            Ok(a) => a,
+            Err(e) => return fail(&e),
+        };
+        let page = match sfn
+            .list_executions()
+            .state_machine_arn(&arn)
+            .max_results(20)
+            .send()
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => return fail(&format!("ListExecutions: {}", DisplayErrorContext(&e))),
+        };
+        for e in page.executions() {
+            let start = e.start_date().secs();
+            let stop = e.stop_date().map(|d| d.secs());
+            rows.push((
+                machine.command(),
+                e.name().to_string(),
+                e.status().as_str().to_string(),
+                start,
+                stop,
+            ));
+        }
+    }
+    rows.sort_by_key(|r| std::cmp::Reverse(r.3));
+    match output {
+        Output::Json => {
+            let v: Vec<Value> = rows
+                .iter()
+                .map(|(c, n, s, start, stop)| json!({"command": c, "name": n, "status": s, "startDate": start, "stopDate": stop}))
+                .collect();
+            println!("{}", Value::Array(v));
+        }
+        Output::Text => {
+            for (c, n, s, start, stop) in &rows {
+                let started = chrono::DateTime::from_timestamp(*start, 0)
+                    .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
+                    .unwrap_or_default();
+                let took = stop
+                    .map(|e| format!("{}s", e - start))
+                    .unwrap_or_else(|| "running".into());
+                println!("{c:<14} {s:<10} {started}  {took:>10}  {n}");
+            }
+        }
+    }
+    Exit::Success
+}
+
+/// The command whose state machine ran an execution, from its ARN (`…:execution:<stack>-<command>:<name>`).
+fn command_of(arn: &str, stack: &str) -> String {
+    let machine = arn.split(':').nth(6).unwrap_or_default();
+    machine
+        .strip_prefix(&format!("{stack}-"))
+        .unwrap_or(machine)
+        .to_string()
+}

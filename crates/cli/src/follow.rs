@@ -1,0 +1,329 @@
+//! Following an execution: DescribeExecution for its status, the newest history events for what happened since
+//! the last look, folded into a [`Progress`] that the views print.
+
+use std::time::Duration;
+
+use aws_sdk_sfn::error::DisplayErrorContext;
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent, HistoryEventType};
+use aws_sdk_sfn::Client;
+use serde_json::Value;
+
+/// One step of the run as the last check reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepView {
+    pub name: String,
+    pub state: String,
+    pub duration_seconds: Option<i64>,
+}
+
+/// What is known of the run so far.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Progress {
+    /// The state the execution is in (as the console names it).
+    pub state: Option<String>,
+    pub cluster_id: Option<String>,
+    pub cluster_state: Option<String>,
+    pub reason: Option<String>,
+    pub steps: Vec<StepView>,
+    pub launch_attempt: u32,
+    pub next_check_seconds: Option<u64>,
+    pub elapsed_seconds: Option<i64>,
+    /// The last function failure seen (it may have been retried).
+    pub last_error: Option<String>,
+    /// The last Task state entered.
+    pub last_task: Option<String>,
+}
+
+/// How an execution ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Succeeded(Value),
+    Failed { error: String, cause: String },
+    Aborted,
+    TimedOut,
+}
+
+impl Outcome {
+    pub fn status(&self) -> &'static str {
+        match self {
+            Outcome::Succeeded(_) => "SUCCEEDED",
+            Outcome::Failed { .. } => "FAILED",
+            Outcome::Aborted => "ABORTED",
+            Outcome::TimedOut => "TIMED_OUT",
+        }
+    }
+}
+
+/// Something worth a line in the plain view.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Entered(String),
+    Launched {
+        cluster_id: String,
+        attempt: u32,
+    },
+    Cluster {
+        state: String,
+        reason: Option<String>,
+    },
+    Step(StepView),
+    FunctionFailed {
+        state: String,
+        error: String,
+    },
+}
+
+impl Progress {
+    /// Folds one history event in; returns what changed.
+    pub fn apply(&mut self, event: &HistoryEvent) -> Vec<Change> {
+        let mut changes = Vec::new();
+        match event.r#type() {
+            HistoryEventType::TaskStateEntered
+            | HistoryEventType::WaitStateEntered
+            | HistoryEventType::ChoiceStateEntered
+            | HistoryEventType::PassStateEntered
+            | HistoryEventType::FailStateEntered
+            | HistoryEventType::SucceedStateEntered => {
+                if let Some(d) = event.state_entered_event_details() {
+                    let name = d.name().to_string();
+                    // A Task entered again (the next check) is no news.
+                    if event.r#type() == &HistoryEventType::TaskStateEntered
+                        && self.last_task.as_deref() != Some(name.as_str())
+                    {
+                        changes.push(Change::Entered(name.clone()));
+                        self.last_task = Some(name.clone());
+                    }
+                    self.state = Some(name);
+                }
+            }
+            HistoryEventType::LambdaFunctionSucceeded => {
+                let output = event
+                    .lambda_function_succeeded_event_details()
+                    .and_then(|d| d.output())
+                    .and_then(|o| serde_json::from_str::<Value>(o).ok())
+                    .unwrap_or(Value::Null);
+                changes.extend(self.apply_answer(&output));
+            }
+            HistoryEventType::LambdaFunctionFailed => {
+                if let Some(d) = event.lambda_function_failed_event_details() {
+                    let error = d.error().unwrap_or("Unknown").to_string();
+                    self.last_error = Some(error.clone());
+                    changes.push(Change::FunctionFailed {
+                        state: self.state.clone().unwrap_or_default(),
+                        error,
+                    });
+                }
+            }
+            _ => {}
+        }
+        changes
+    }
+
+    /// A function's answer: launch-cluster's (a cluster id) or check-status's (phase, cluster state, steps).
+    fn apply_answer(&mut self, answer: &Value) -> Vec<Change> {
+        let mut changes = Vec::new();
+        let text = |v: &Value| v.as_str().map(str::to_string);
+        if answer.get("alreadyLaunched").is_some() {
+            if let Some(id) = text(&answer["clusterId"]) {
+                self.launch_attempt += 1;
+                self.cluster_id = Some(id.clone());
+                changes.push(Change::Launched {
+                    cluster_id: id,
+                    attempt: self.launch_attempt,
+                });
+            }
+            return changes;
+        }
+        if answer.get("phase").is_none() {
+            return changes;
+        }
+        if let Some(id) = text(&answer["clusterId"]) {
+            self.cluster_id = Some(id);
+        }
+        let state = text(&answer["clusterState"]);
+        let reason = text(&answer["reason"]["message"]);
+        if state.is_some() && state != self.cluster_state {
+            self.cluster_state = state.clone();
+            self.reason = reason.clone();
+            changes.push(Change::Cluster {
+                state: state.unwrap_or_default(),
+                reason,
+            });
+        }
+        self.next_check_seconds = answer["nextPollSeconds"].as_u64();
+        self.elapsed_seconds = answer["elapsedSeconds"].as_i64();
+        if answer["stepsListed"].as_bool() == Some(true) {
+            let steps: Vec<StepView> = answer["steps"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|s| StepView {
+                    name: text(&s["name"]).unwrap_or_default(),
+                    state: text(&s["state"]).unwrap_or_default(),
+                    duration_seconds: s["durationSeconds"].as_i64(),
+                })
+                .collect();
+            for s in &steps {
+                let before = self.steps.iter().find(|b| b.name == s.name);
+                if before.map(|b| &b.state) != Some(&s.state) {
+                    changes.push(Change::Step(s.clone()));
+                }
+            }
+            self.steps = steps;
+        }
+        changes
+    }
+
+    /// The steps as the execution's output reports them, when it has them.
+    pub fn take_output_steps(&mut self, output: &Value) {
+        if let Some(steps) = output["steps"].as_array() {
+            self.steps = steps
+                .iter()
+                .map(|s| StepView {
+                    name: s["name"].as_str().unwrap_or_default().to_string(),
+                    state: s["state"].as_str().unwrap_or_default().to_string(),
+                    duration_seconds: s["durationSeconds"].as_i64(),
+                })
+                .collect();
+        }
+    }
+}
+
+/// The events that happened since `after` (event id), oldest first: the history read newest first, up to where
+/// the last look ended.
+pub async fn new_events(sfn: &Client, arn: &str, after: i64) -> Result<Vec<HistoryEvent>, String> {
+    let mut events = Vec::new();
+    let mut token = None;
+    'pages: loop {
+        let page = sfn
+            .get_execution_history()
+            .execution_arn(arn)
+            .reverse_order(true)
+            .max_results(100)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| format!("GetExecutionHistory: {}", DisplayErrorContext(&e)))?;
+        for e in page.events() {
+            if e.id() <= after {
+                break 'pages;
+            }
+            events.push(e.clone());
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    events.reverse();
+    Ok(events)
+}
+
+/// The execution's end, once it has one.
+pub async fn ended(sfn: &Client, arn: &str) -> Result<Option<Outcome>, String> {
+    let d = sfn
+        .describe_execution()
+        .execution_arn(arn)
+        .send()
+        .await
+        .map_err(|e| format!("DescribeExecution: {}", DisplayErrorContext(&e)))?;
+    Ok(match d.status() {
+        ExecutionStatus::Succeeded => Some(Outcome::Succeeded(
+            d.output()
+                .and_then(|o| serde_json::from_str(o).ok())
+                .unwrap_or(Value::Null),
+        )),
+        ExecutionStatus::Failed => Some(Outcome::Failed {
+            error: d.error().unwrap_or("Failed").to_string(),
+            cause: d.cause().unwrap_or_default().to_string(),
+        }),
+        ExecutionStatus::Aborted => Some(Outcome::Aborted),
+        ExecutionStatus::TimedOut => Some(Outcome::TimedOut),
+        _ => None,
+    })
+}
+
+/// How often to look: `DATAFLOW_RUNNER_POLL_SECONDS` (fractions allowed; tests shorten it), 5 s by default.
+pub fn poll_interval() -> Duration {
+    std::env::var("DATAFLOW_RUNNER_POLL_SECONDS")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| *s > 0.0)
+        .map(Duration::from_secs_f64)
+        .unwrap_or(Duration::from_secs(5))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sfn::types::{LambdaFunctionSucceededEventDetails, StateEnteredEventDetails};
+
+    fn at(id: i64) -> aws_sdk_sfn::primitives::DateTime {
+        aws_sdk_sfn::primitives::DateTime::from_secs(1_700_000_000 + id)
+    }
+
+    fn answered(id: i64, output: Value) -> HistoryEvent {
+        HistoryEvent::builder()
+            .id(id)
+            .timestamp(at(id))
+            .r#type(HistoryEventType::LambdaFunctionSucceeded)
+            .lambda_function_succeeded_event_details(
+                LambdaFunctionSucceededEventDetails::builder()
+                    .output(output.to_string())
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_run_is_followed_from_its_events() {
+        let mut p = Progress::default();
+        let entered = HistoryEvent::builder()
+            .id(1)
+            .timestamp(at(1))
+            .r#type(HistoryEventType::TaskStateEntered)
+            .state_entered_event_details(
+                StateEnteredEventDetails::builder()
+                    .name("Launch cluster")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        assert_eq!(
+            p.apply(&entered),
+            vec![Change::Entered("Launch cluster".into())]
+        );
+        let launched = answered(
+            2,
+            serde_json::json!({"clusterId": "j-1", "alreadyLaunched": false}),
+        );
+        assert_eq!(
+            p.apply(&launched),
+            vec![Change::Launched {
+                cluster_id: "j-1".into(),
+                attempt: 1
+            }]
+        );
+        let check = |state: &str, steps: Value| {
+            serde_json::json!({"phase": "running", "clusterId": "j-1", "clusterState": state, "reason": {"message": null},
+                               "steps": steps, "stepsListed": !steps.as_array().unwrap().is_empty(), "nextPollSeconds": 60})
+        };
+        let changes = p.apply(&answered(
+            3,
+            check(
+                "RUNNING",
+                serde_json::json!([{"name": "Enrich", "state": "RUNNING"}]),
+            ),
+        ));
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        assert!(
+            p.apply(&answered(4, check("RUNNING", serde_json::json!([]))))
+                .is_empty(),
+            "nothing new"
+        );
+        assert_eq!(p.steps[0].state, "RUNNING");
+        assert_eq!(p.next_check_seconds, Some(60));
+    }
+}

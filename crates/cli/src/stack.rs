@@ -1,0 +1,167 @@
+//! Finding the deployed stack's state machines and executions by name, so nobody has to copy ARNs around.
+
+use aws_sdk_sfn::error::DisplayErrorContext;
+use aws_sdk_sfn::Client;
+
+/// The environment variable that names the stack when `--stack` is not given.
+pub const STACK_VAR: &str = "DATAFLOW_RUNNER_STACK";
+/// The stack name when neither `--stack` nor the variable says otherwise (infra/README.md deploys it so).
+pub const DEFAULT_STACK: &str = "dataflow-runner";
+
+/// The four state machines, each named `<stack>-<suffix>` by the template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Machine {
+    RunTransient,
+    Up,
+    Run,
+    Down,
+}
+
+impl Machine {
+    pub const ALL: [Machine; 4] = [
+        Machine::RunTransient,
+        Machine::Up,
+        Machine::Run,
+        Machine::Down,
+    ];
+
+    pub fn command(self) -> &'static str {
+        match self {
+            Machine::RunTransient => "run-transient",
+            Machine::Up => "up",
+            Machine::Run => "run",
+            Machine::Down => "down",
+        }
+    }
+}
+
+/// Where the executions go: a stack found by name, or state machine ARNs given outright.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub stack: String,
+    /// `--state-machine-arn`: used for the command at hand instead of looking the stack up.
+    pub explicit_arn: Option<String>,
+}
+
+impl Target {
+    pub fn new(stack: Option<String>, explicit_arn: Option<String>) -> Self {
+        let stack = stack
+            .or_else(|| std::env::var(STACK_VAR).ok().filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| DEFAULT_STACK.to_string());
+        Self {
+            stack,
+            explicit_arn,
+        }
+    }
+
+    /// The ARN of `machine`'s state machine.
+    pub async fn machine_arn(&self, sfn: &Client, machine: Machine) -> Result<String, String> {
+        if let Some(arn) = &self.explicit_arn {
+            return Ok(arn.clone());
+        }
+        let wanted = format!("{}-{}", self.stack, machine.command());
+        let mut token = None;
+        loop {
+            let page = sfn
+                .list_state_machines()
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| format!("ListStateMachines: {}", DisplayErrorContext(&e)))?;
+            if let Some(m) = page.state_machines().iter().find(|m| m.name() == wanted) {
+                return Ok(m.state_machine_arn().to_string());
+            }
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                return Err(format!(
+                    "no state machine named {wanted} in this account and region: deploy the stack (infra/README.md), \
+                     name it with --stack or {STACK_VAR}, or give --state-machine-arn"
+                ));
+            }
+        }
+    }
+
+    /// An execution ARN from what the user typed: an ARN as it is, or a name of an execution of one of the stack's
+    /// state machines (the first that has it).
+    pub async fn execution_arn(&self, sfn: &Client, given: &str) -> Result<String, String> {
+        if given.starts_with("arn:") {
+            return Ok(given.to_string());
+        }
+        for machine in Machine::ALL {
+            let Ok(machine_arn) = self.machine_arn(sfn, machine).await else {
+                continue;
+            };
+            let arn = execution_arn_of(&machine_arn, given);
+            if sfn
+                .describe_execution()
+                .execution_arn(&arn)
+                .send()
+                .await
+                .is_ok()
+            {
+                return Ok(arn);
+            }
+        }
+        Err(format!(
+            "no execution named {given} in the state machines of stack {}: give its ARN",
+            self.stack
+        ))
+    }
+}
+
+/// `arn:…:stateMachine:<machine>` + name → `arn:…:execution:<machine>:<name>`.
+pub fn execution_arn_of(machine_arn: &str, name: &str) -> String {
+    format!(
+        "{}:{name}",
+        machine_arn.replacen(":stateMachine:", ":execution:", 1)
+    )
+}
+
+/// A readable, unique execution name: `<command>-<what>-<UTC time>`, within Step Functions' 80 characters and
+/// its alphabet (letters, digits, `-` and `_`).
+pub fn execution_name(command: &str, what: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+    let stamp = now.format("%Y%m%dT%H%M%SZ").to_string();
+    let clean: String = what
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let room = 80 - command.len() - stamp.len() - 2;
+    let what: String = clean.chars().take(room).collect();
+    format!("{command}-{what}-{stamp}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn execution_names_are_readable_unique_and_valid() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-02T07:05:09Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            execution_name("run-transient", "nightly enrich", at),
+            "run-transient-nightly-enrich-20261202T070509Z"
+        );
+        let long = execution_name("run-transient", &"x".repeat(200), at);
+        assert_eq!(long.len(), 80);
+        assert!(long.ends_with("-20261202T070509Z"));
+    }
+
+    #[test]
+    fn an_execution_arn_is_made_from_its_state_machine() {
+        assert_eq!(
+            execution_arn_of(
+                "arn:aws:states:eu-west-1:123456789012:stateMachine:dfr-up",
+                "nightly"
+            ),
+            "arn:aws:states:eu-west-1:123456789012:execution:dfr-up:nightly"
+        );
+    }
+}

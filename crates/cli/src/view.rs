@@ -1,0 +1,270 @@
+//! What a person sees while a run goes on: on a terminal, a block redrawn in place; piped or in CI, one plain line
+//! per change. Both end with the step table and the outcome (on stderr, so stdout stays for what scripts read).
+
+use std::io::Write;
+
+use serde_json::Value;
+
+use crate::follow::{Change, Outcome, Progress};
+
+pub trait View {
+    fn changed(&mut self, progress: &Progress, changes: &[Change]);
+    /// Called between looks, so a live view can count time.
+    fn tick(&mut self, _progress: &Progress) {}
+    fn finish(&mut self, progress: &Progress);
+}
+
+fn duration(seconds: i64) -> String {
+    match seconds {
+        s if s >= 3600 => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+        s if s >= 60 => format!("{}m {:02}s", s / 60, s % 60),
+        s => format!("{s}s"),
+    }
+}
+
+fn change_line(change: &Change) -> String {
+    match change {
+        Change::Entered(state) => format!("→ {state}"),
+        Change::Launched {
+            cluster_id,
+            attempt,
+        } if *attempt > 1 => {
+            format!("cluster {cluster_id} launched (attempt {attempt})")
+        }
+        Change::Launched { cluster_id, .. } => format!("cluster {cluster_id} launched"),
+        Change::Cluster {
+            state,
+            reason: Some(r),
+        } if !r.is_empty() => format!("cluster {state}: {r}"),
+        Change::Cluster { state, .. } => format!("cluster {state}"),
+        Change::Step(s) => match s.duration_seconds {
+            Some(d) => format!("step \"{}\" {} after {}", s.name, s.state, duration(d)),
+            None => format!("step \"{}\" {}", s.name, s.state),
+        },
+        Change::FunctionFailed { state, error } => format!("{state}: {error} (retried)"),
+    }
+}
+
+/// The step table printed at the end.
+pub fn step_table(progress: &Progress) -> String {
+    if progress.steps.is_empty() {
+        return String::new();
+    }
+    let width = progress
+        .steps
+        .iter()
+        .map(|s| s.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(60);
+    let mut out = String::new();
+    for s in &progress.steps {
+        let took = s.duration_seconds.map(duration).unwrap_or_default();
+        let name: String = s.name.chars().take(width).collect();
+        out.push_str(&format!("  {name:<width$}  {:<11} {took}\n", s.state));
+    }
+    out
+}
+
+/// One line per change, with the time: for pipes, CI logs and cron mail.
+pub struct Plain<W: Write> {
+    pub out: W,
+}
+
+impl<W: Write> View for Plain<W> {
+    fn changed(&mut self, _progress: &Progress, changes: &[Change]) {
+        let now = chrono::Utc::now().format("%H:%M:%SZ");
+        for c in changes {
+            let _ = writeln!(self.out, "{now} {}", change_line(c));
+        }
+    }
+
+    fn finish(&mut self, progress: &Progress) {
+        let _ = write!(self.out, "{}", step_table(progress));
+    }
+}
+
+/// A block redrawn in place: where the run is, the cluster, every step, and when the next check comes.
+pub struct Live<W: Write> {
+    pub out: W,
+    pub title: String,
+    pub started: std::time::Instant,
+    drawn: usize,
+}
+
+impl<W: Write> Live<W> {
+    pub fn new(out: W, title: String) -> Self {
+        Self {
+            out,
+            title,
+            started: std::time::Instant::now(),
+            drawn: 0,
+        }
+    }
+
+    fn draw(&mut self, progress: &Progress) {
+        let mut lines = vec![format!(
+            "{}  {}  {}",
+            self.title,
+            progress.state.as_deref().unwrap_or("starting"),
+            duration(self.started.elapsed().as_secs() as i64)
+        )];
+        if let Some(id) = &progress.cluster_id {
+            let state = progress.cluster_state.as_deref().unwrap_or("launching");
+            let reason = progress
+                .reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            let attempt = if progress.launch_attempt > 1 {
+                format!(", attempt {}", progress.launch_attempt)
+            } else {
+                String::new()
+            };
+            lines.push(format!("  cluster {id}  {state}{reason}{attempt}"));
+        }
+        for s in &progress.steps {
+            let mark = match s.state.as_str() {
+                "COMPLETED" => "✓",
+                "RUNNING" => "▶",
+                "FAILED" | "CANCELLED" | "INTERRUPTED" => "✗",
+                _ => " ",
+            };
+            let took = s.duration_seconds.map(duration).unwrap_or_default();
+            lines.push(format!("  {mark} {}  {}  {took}", s.name, s.state));
+        }
+        if let Some(next) = progress.next_check_seconds {
+            lines.push(format!("  next check within {next}s"));
+        }
+        if let Some(e) = &progress.last_error {
+            lines.push(format!("  last function error: {e} (retried)"));
+        }
+        let mut frame = String::new();
+        if self.drawn > 0 {
+            // Back to the top of the last frame, and clear it.
+            frame.push_str(&format!("\x1b[{}A\x1b[J", self.drawn));
+        }
+        for l in &lines {
+            frame.push_str(l);
+            frame.push('\n');
+        }
+        let _ = self.out.write_all(frame.as_bytes());
+        let _ = self.out.flush();
+        self.drawn = lines.len();
+    }
+}
+
+impl<W: Write> View for Live<W> {
+    fn changed(&mut self, progress: &Progress, _changes: &[Change]) {
+        self.draw(progress);
+    }
+
+    fn tick(&mut self, progress: &Progress) {
+        self.draw(progress);
+    }
+
+    fn finish(&mut self, progress: &Progress) {
+        self.draw(progress);
+    }
+}
+
+/// The outcome as a person reads it: what ended, and on failure the error, the cluster, and each failed step's
+/// reason, message and log file.
+pub fn outcome_text(command: &str, outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Succeeded(out) => match command {
+            // The line the original printed, which scripts grep for.
+            "up" => format!(
+                "EMR cluster launched successfully; Jobflow ID: {}",
+                out["clusterId"].as_str().unwrap_or("?")
+            ),
+            "down" => format!(
+                "EMR cluster terminated: {}",
+                out["clusterId"].as_str().unwrap_or("?")
+            ),
+            "run" if out.get("steps").is_none() => format!(
+                "steps submitted to {} (not followed: --async)",
+                out["clusterId"].as_str().unwrap_or("?")
+            ),
+            _ => format!(
+                "{command} succeeded: cluster {}, {} steps completed",
+                out["clusterId"].as_str().unwrap_or("?"),
+                out["steps"].as_array().map(Vec::len).unwrap_or(0)
+            ),
+        },
+        Outcome::Failed { error, cause } => {
+            let mut text = format!("{command} failed: {error}");
+            let cause: Value = serde_json::from_str(cause).unwrap_or(Value::String(cause.clone()));
+            if let Some(id) = cause["clusterId"].as_str() {
+                text.push_str(&format!("\n  cluster {id}"));
+                if let Some(state) = cause["clusterState"].as_str() {
+                    text.push_str(&format!(" {state}"));
+                }
+                if let Some(r) = cause["reason"]["message"].as_str() {
+                    text.push_str(&format!(": {r}"));
+                }
+            }
+            for s in cause["failedSteps"].as_array().into_iter().flatten() {
+                text.push_str(&format!(
+                    "\n  step \"{}\" {}",
+                    s["name"].as_str().unwrap_or("?"),
+                    s["state"].as_str().unwrap_or("?")
+                ));
+                let f = &s["failure"];
+                for (label, key) in [
+                    ("reason", "reason"),
+                    ("message", "message"),
+                    ("log", "logFile"),
+                ] {
+                    if let Some(v) = f[key].as_str() {
+                        text.push_str(&format!("\n    {label}: {v}"));
+                    }
+                }
+            }
+            if let Some(m) = cause["message"].as_str() {
+                text.push_str(&format!("\n  {}", m.trim_end().replace('\n', "\n  ")));
+            }
+            if let Some(n) = cause["note"].as_str() {
+                text.push_str(&format!("\n  {n}"));
+            }
+            if let Value::String(s) = &cause {
+                if !s.is_empty() {
+                    text.push_str(&format!("\n  {s}"));
+                }
+            }
+            text
+        }
+        Outcome::Aborted => format!("{command} was stopped (ABORTED)"),
+        Outcome::TimedOut => {
+            format!("{command} timed out (TIMED_OUT); the stack's cleanup ends its cluster")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_reads_as_its_error_cluster_and_failed_steps() {
+        let cause = serde_json::json!({
+            "clusterId": "j-1", "clusterState": "TERMINATED", "reason": {"message": "Steps completed with errors"},
+            "failedSteps": [{"name": "Enrich", "state": "FAILED",
+                             "failure": {"reason": "OOM", "message": "Java heap space", "logFile": "s3://logs/j-1/steps/s-1/stderr.gz"}}]
+        });
+        let text = outcome_text(
+            "run-transient",
+            &Outcome::Failed {
+                error: "StepFailed".into(),
+                cause: cause.to_string(),
+            },
+        );
+        assert!(text.starts_with("run-transient failed: StepFailed\n  cluster j-1 TERMINATED: Steps completed with errors"), "{text}");
+        assert!(text.contains("step \"Enrich\" FAILED\n    reason: OOM\n    message: Java heap space\n    log: s3://logs/j-1/steps/s-1/stderr.gz"), "{text}");
+        let up = outcome_text(
+            "up",
+            &Outcome::Succeeded(serde_json::json!({"clusterId": "j-2"})),
+        );
+        assert_eq!(up, "EMR cluster launched successfully; Jobflow ID: j-2");
+    }
+}

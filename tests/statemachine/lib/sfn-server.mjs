@@ -1,0 +1,193 @@
+// A local Step Functions endpoint: the AWS JSON 1.0 protocol (X-Amz-Target: AWSStepFunctions.<Operation>) in
+// front of the harness, so clients built on the real SDK (the dataflow-runner CLI over aws-sdk-sfn) run against the
+// real definitions, the real function binaries and the EMR emulator. Operations: ListStateMachines, StartExecution,
+// DescribeExecution, GetExecutionHistory, StopExecution, ListExecutions. Executions run one at a time, in the order
+// they were started (the harness keeps one virtual clock).
+
+import { createServer } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { MACHINES } from './definitions.mjs';
+import { ACCOUNT, REGION, STACK, executionArn } from './stack.mjs';
+
+const machineArn = (machine) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${STACK}-${machine}`;
+const NAME = /^[A-Za-z0-9_-]{1,80}$/;
+
+class ApiError extends Error {
+  constructor(type, message, status = 400) {
+    super(message);
+    this.type = type;
+    this.status = status;
+  }
+}
+
+/** One harness event as the history event Step Functions would write, or null for those it does not keep. */
+function historyEvent(ev) {
+  const json = (v) => JSON.stringify(v ?? null);
+  const stateKind = ev.state?.type;
+  switch (ev.type) {
+    case 'ExecutionStarted':
+      return { type: 'ExecutionStarted', executionStartedEventDetails: { input: json(ev.input), roleArn: `arn:aws:iam::${ACCOUNT}:role/${STACK}` } };
+    case 'StateEntered':
+      return { type: `${stateKind}StateEntered`, stateEnteredEventDetails: { name: ev.state.name, input: json(ev.state.input) } };
+    case 'StateExited':
+      return { type: `${stateKind}StateExited`, stateExitedEventDetails: { name: ev.state.name, output: json(ev.state.output) } };
+    case 'LambdaSucceeded':
+      return { type: 'LambdaFunctionSucceeded', lambdaFunctionSucceededEventDetails: { output: json(ev.output) } };
+    case 'LambdaFailed':
+      return { type: 'LambdaFunctionFailed', lambdaFunctionFailedEventDetails: { error: ev.error.name, cause: ev.error.message } };
+    default:
+      return null;
+  }
+}
+
+export class StepFunctionsServer {
+  constructor(env) {
+    this.env = env;
+    this.executions = new Map();
+    this.queue = Promise.resolve();
+    this.calls = [];
+  }
+
+  async start() {
+    this.server = createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        const target = String(req.headers['x-amz-target'] ?? '');
+        const op = target.replace(/^AWSStepFunctions\./, '');
+        this.calls.push(op);
+        let body;
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+        } catch {
+          body = {};
+        }
+        let status = 200;
+        let answer;
+        try {
+          answer = this.handle(op, body);
+        } catch (e) {
+          status = e.status ?? 500;
+          answer = { __type: e.type ?? 'InternalFailure', message: e.message };
+        }
+        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() });
+        res.end(JSON.stringify(answer));
+      });
+    });
+    await new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${this.server.address().port}`;
+    return this;
+  }
+
+  /** Resolves when every execution started so far has ended. */
+  idle() {
+    return this.queue;
+  }
+
+  handle(op, body) {
+    switch (op) {
+      case 'ListStateMachines':
+        return { stateMachines: MACHINES.map((m) => ({ stateMachineArn: machineArn(m), name: `${STACK}-${m}`, type: 'STANDARD', creationDate: 1700000000 })) };
+      case 'StartExecution':
+        return this.startExecution(body);
+      case 'DescribeExecution': {
+        const e = this.execution(body.executionArn);
+        const d = { executionArn: e.arn, stateMachineArn: machineArn(e.machine), name: e.name, status: e.status, startDate: e.startDate, input: JSON.stringify(e.input) };
+        if (e.stopDate) d.stopDate = e.stopDate;
+        if (e.output !== undefined) d.output = JSON.stringify(e.output);
+        if (e.error) Object.assign(d, { error: e.error, cause: e.cause ?? '' });
+        return d;
+      }
+      case 'GetExecutionHistory': {
+        const e = this.execution(body.executionArn);
+        const all = body.reverseOrder ? [...e.history].reverse() : e.history;
+        const from = Number(body.nextToken ?? 0);
+        const size = Math.min(body.maxResults || 100, 1000);
+        const events = all.slice(from, from + size);
+        return from + size < all.length ? { events, nextToken: String(from + size) } : { events };
+      }
+      case 'StopExecution': {
+        const e = this.execution(body.executionArn);
+        if (e.status === 'RUNNING') {
+          e.stopRequested = true;
+          e.control.stop?.();
+        }
+        return { stopDate: Date.now() / 1000 };
+      }
+      case 'ListExecutions': {
+        const executions = [...this.executions.values()]
+          .filter((e) => machineArn(e.machine) === body.stateMachineArn)
+          .sort((a, b) => b.startDate - a.startDate)
+          .slice(0, body.maxResults || 100)
+          .map((e) => ({ executionArn: e.arn, stateMachineArn: machineArn(e.machine), name: e.name, status: e.status, startDate: e.startDate, ...(e.stopDate && { stopDate: e.stopDate }) }));
+        return { executions };
+      }
+      default:
+        throw new ApiError('UnknownOperationException', `unknown operation ${op}`);
+    }
+  }
+
+  execution(arn) {
+    const e = this.executions.get(arn);
+    if (!e) throw new ApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+    return e;
+  }
+
+  startExecution({ stateMachineArn, name = randomUUID(), input = '{}' }) {
+    const machine = MACHINES.find((m) => machineArn(m) === stateMachineArn);
+    if (!machine) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+    if (!NAME.test(name)) throw new ApiError('InvalidName', `Invalid Name: '${name}'`);
+    if (Buffer.byteLength(input, 'utf8') > 256 * 1024) throw new ApiError('ValidationException', 'Value at input failed to satisfy constraint: Member must have length less than or equal to 262144');
+    let parsed;
+    try {
+      parsed = JSON.parse(input);
+    } catch (e) {
+      throw new ApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: ${e.message}`);
+    }
+    const arn = executionArn(machine, name);
+    const existing = this.executions.get(arn);
+    if (existing) {
+      // Step Functions: the same name and input while it runs is the same execution; anything else is refused.
+      if (existing.status === 'RUNNING' && JSON.stringify(existing.input) === JSON.stringify(parsed)) return { executionArn: arn, startDate: existing.startDate };
+      throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${arn}'`);
+    }
+    const e = { arn, machine, name, input: parsed, status: 'RUNNING', startDate: Date.now() / 1000, history: [], control: {} };
+    this.executions.set(arn, e);
+    this.queue = this.queue.then(() => this.run(e));
+    return { executionArn: arn, startDate: e.startDate };
+  }
+
+  async run(e) {
+    const record = (ev) => {
+      const h = historyEvent(ev);
+      if (h) e.history.push({ id: e.history.length + 1, timestamp: Date.now() / 1000, ...h });
+    };
+    if (e.stopRequested) {
+      Object.assign(e, { status: 'ABORTED', stopDate: Date.now() / 1000 });
+      return;
+    }
+    try {
+      const report = await this.env.run(e.machine, e.input, { name: e.name, onEvent: record, control: e.control });
+      e.report = report;
+      const end = { SUCCEEDED: 'ExecutionSucceeded', FAILED: 'ExecutionFailed', ABORTED: 'ExecutionAborted', TIMED_OUT: 'ExecutionTimedOut' }[report.status];
+      const details =
+        report.status === 'SUCCEEDED'
+          ? { executionSucceededEventDetails: { output: JSON.stringify(report.output) } }
+          : report.status === 'FAILED'
+            ? { executionFailedEventDetails: { error: report.error, cause: report.cause ?? '' } }
+            : {};
+      record({ type: '__end' });
+      e.history.push({ id: e.history.length + 1, timestamp: Date.now() / 1000, type: end, ...details });
+      Object.assign(e, { status: report.status, stopDate: Date.now() / 1000, output: report.output, error: report.error, cause: report.cause });
+    } catch (err) {
+      Object.assign(e, { status: 'FAILED', stopDate: Date.now() / 1000, error: 'States.Runtime', cause: String(err?.stack ?? err) });
+    }
+  }
+
+  async stop() {
+    await new Promise((resolve) => {
+      this.server?.closeAllConnections?.();
+      this.server ? this.server.close(() => resolve()) : resolve();
+    });
+  }
+}

@@ -1,0 +1,200 @@
+// The dataflow-runner CLI as a user runs it: the real binary, its real aws-sdk-sfn client talking the AWS JSON
+// protocol to a local Step Functions endpoint (lib/sfn-server.mjs) in front of the real definitions, the real
+// function binaries and the EMR emulator under the deployed IAM. Exit codes, output, and what reaches EMR.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { binary, examplesDir } from '../lib/paths.mjs';
+import { StepFunctionsServer } from '../lib/sfn-server.mjs';
+import { withEnvironment } from './support.mjs';
+
+const spark = (f) => join(examplesDir, 'spark', f);
+const CONFIGS = ['--emr-config', spark('cluster.json'), '--emr-playbook', spark('playbook.json'), '--vars-file', spark('vars.json')];
+const dir = mkdtempSync(join(tmpdir(), 'dfr-cli-'));
+
+/** Writes a file for a test and returns its path. */
+function file(name, content) {
+  const path = join(dir, name);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
+  return path;
+}
+
+/** A PlaybookConfig file with these steps (emulator markers in the arguments script their outcome). */
+function playbookFile(name, steps) {
+  return file(name, {
+    schema: 'iglu:com.dataflowrunner.serverless/PlaybookConfig/jsonschema/1-1-0',
+    data: {
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'env', secretAccessKey: 'env' },
+      steps: steps.map(([stepName, ...args]) => ({ type: 'CUSTOM_JAR', name: stepName, actionOnFailure: 'CANCEL_AND_WAIT', jar: 'command-runner.jar', arguments: args })),
+    },
+  });
+}
+
+/** Runs the CLI against the local stack; resolves with its exit code and output. */
+function cli(server, args, { env = {}, signalAfterMs } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(binary('dataflow-runner'), args, {
+      env: {
+        PATH: process.env.PATH,
+        AWS_ENDPOINT_URL_SFN: server?.url ?? 'http://127.0.0.1:9',
+        AWS_REGION: 'eu-west-1',
+        AWS_ACCESS_KEY_ID: 'AKIDUSER',
+        AWS_SECRET_ACCESS_KEY: 'user-secret',
+        AWS_EC2_METADATA_DISABLED: 'true',
+        DATAFLOW_RUNNER_POLL_SECONDS: '0.1',
+        DATAFLOW_RUNNER_NOW: '2026-12-02T03:00:00Z',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    if (signalAfterMs) setTimeout(() => child.kill('SIGINT'), signalAfterMs);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function withStack(options, fn) {
+  await withEnvironment(options, async (env) => {
+    const server = await new StepFunctionsServer(env).start();
+    try {
+      await fn(server, env);
+    } finally {
+      await server.idle();
+      await server.stop();
+    }
+  });
+}
+
+test('cli: run-transient succeeds, exit 0, one plain line per change, the step table and the outcome', async () => {
+  await withStack({}, async (server, env) => {
+    const r = await cli(server, ['run-transient', ...CONFIGS, '--name', 'nightly-1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^run-transient succeeded: cluster j-[A-Z0-9]+, 3 steps completed\n$/);
+    assert.match(r.stderr, /started run-transient \(arn:aws:states:eu-west-1:123456789012:execution:dataflow-runner-run-transient:nightly-1\)/);
+    assert.match(r.stderr, /\d\d:\d\d:\d\dZ → Launch cluster\n/);
+    assert.match(r.stderr, /cluster j-[A-Z0-9]+ launched/);
+    assert.match(r.stderr, /step "Enrich with Spark" COMPLETED/);
+    assert.match(r.stderr, /\n {2}Stage raw events +COMPLETED/);
+    assert.doesNotMatch(r.stderr, /\x1b\[/, 'no terminal codes when piped');
+    const [cluster] = await env.clusters();
+    assert.equal(cluster.Name, 'nightly-enrich-prod');
+  });
+});
+
+test('cli: a failing step exits 1 and says which step, why, and where its log is', async () => {
+  await withStack({}, async (server) => {
+    const pb = playbookFile('failing.json', [['Load', '--emulator-outcome=FAILED', '--emulator-failure-reason=java.lang.OutOfMemoryError', '--emulator-failure-message=Java heap space']]);
+    const r = await cli(server, ['run-transient', '--emr-config', spark('cluster.json'), '--emr-playbook', pb, '--vars-file', spark('vars.json')]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /run-transient failed: StepFailed\n {2}cluster j-[A-Z0-9]+ /);
+    assert.match(r.stderr, /step "Load" FAILED\n {4}reason: java.lang.OutOfMemoryError\n {4}message: Java heap space\n {4}log: s3:\/\/acme-data\/emr-logs\//);
+    assert.equal(r.stdout, '');
+  });
+});
+
+test('cli: --output json prints the execution output as one JSON object', async () => {
+  await withStack({}, async (server) => {
+    const r = await cli(server, ['run-transient', ...CONFIGS, '--output', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.status, 'SUCCEEDED');
+    assert.deepEqual(out.output.steps.map((s) => s.state), ['COMPLETED', 'COMPLETED', 'COMPLETED']);
+    assert.match(out.executionArn, /:execution:dataflow-runner-run-transient:run-transient-nightly-enrich-prod-\d{8}T\d{6}Z$/);
+  });
+});
+
+test('cli: configs are rendered where the CLI runs (your environment, files and clock) and not rendered again', async () => {
+  await withStack({}, async (server, env) => {
+    // `{{"{{"}}` renders to a literal `{{`: the functions must take the rendered text as it is.
+    // Go raw strings (backquotes), as a config file would quote inside a JSON string.
+    const pb = playbookFile('rendered.json', [['Echo', '{{systemEnv `OWNER`}}', '{{`{{not a template}}`}}', '{{base64File `' + file('conf.txt', 'hello') + '`}}']]);
+    const r = await cli(server, ['run-transient', '--emr-config', spark('cluster.json'), '--emr-playbook', pb, '--vars-file', spark('vars.json')], { env: { OWNER: 'data-team' } });
+    assert.equal(r.code, 0, r.stderr);
+    const [cluster] = await env.clusters();
+    assert.deepEqual(cluster.Steps[0].Config.Args.slice(0, 3), ['data-team', '{{not a template}}', Buffer.from('hello').toString('base64')]);
+    const started = (await env.emulator.requests()).find((q) => q.operation === 'RunJobFlow');
+    assert.ok(!started.body.includes('user-secret'));
+  });
+});
+
+test('cli: invalid configs exit 1 with every problem, and nothing is started', async () => {
+  await withStack({}, async (server) => {
+    const bad = file('bad-cluster.json', '{"schema": "iglu:com.snowplowanalytics.dataflowrunner/ClusterConfig/avro/1-1-0", "data": {"name": "x"}}');
+    const r = await cli(server, ['run-transient', '--emr-config', bad, '--emr-playbook', spark('playbook.json'), '--vars-file', spark('vars.json')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /2 problems found:\n.*bad-cluster\.json:1: data\.ec2: required field `ec2` is missing\n[\s\S]*data\.roles: required field `roles` is missing/);
+    assert.ok(!server.calls.includes('StartExecution'), server.calls.join(','));
+  });
+});
+
+test('cli: usage errors exit 2 (the original exited 0), with the original\'s exclusions', async () => {
+  const cases = [
+    [['run-transient', '--emr-config', spark('cluster.json')], /needs --emr-playbook/],
+    [['run-transient', ...CONFIGS, '--lock', 'a', '--softLock', 'b'], /cannot be used with/],
+    [['run', '--emr-cluster', 'j-1ABC', '--emr-playbook', spark('playbook.json'), '--vars-file', spark('vars.json'), '--async', '--lock', 'a'], /--async cannot hold a lock/],
+    [['run-transient', ...CONFIGS, '--consul', 'localhost:8500', '--lock', 'a'], /--consul is not supported/],
+    [['down', '--emr-cluster', 'cluster-1'], /not an EMR cluster id/],
+    [['run-transient', ...CONFIGS, '--output', 'yaml'], /invalid value 'yaml'/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await cli(null, args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+});
+
+test('cli: up, run, down on one cluster, with the line the original printed for scripts', async () => {
+  await withStack({}, async (server, env) => {
+    const up = await cli(server, ['up', '--emr-config', spark('cluster.json'), '--vars-file', spark('vars.json')]);
+    assert.equal(up.code, 0, up.stderr);
+    const id = /Jobflow ID: (j-[A-Z0-9]+)/.exec(up.stdout)?.[1];
+    assert.match(up.stdout, /^EMR cluster launched successfully; Jobflow ID: j-[A-Z0-9]+\n$/);
+    const run = await cli(server, ['run', '--emr-cluster', id, '--emr-playbook', spark('playbook.json'), '--vars-file', spark('vars.json')]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^run succeeded: cluster j-[A-Z0-9]+, 3 steps completed\n$/);
+    const asyncRun = await cli(server, ['run', '--emr-cluster', id, '--emr-playbook', spark('playbook.json'), '--vars-file', spark('vars.json'), '--async']);
+    assert.equal(asyncRun.code, 0, asyncRun.stderr);
+    assert.match(asyncRun.stdout, /steps submitted to j-/);
+    const down = await cli(server, ['down', '--emr-cluster', id]);
+    assert.equal(down.code, 0, down.stderr);
+    assert.equal(down.stdout, `EMR cluster terminated: ${id}\n`);
+    assert.equal((await env.clusters()).find((c) => c.Id === id).Status.State, 'TERMINATED');
+  });
+});
+
+test('cli: list, status and stop find executions by name; Ctrl-C detaches, or stops with --stop-on-interrupt', async () => {
+  const long = playbookFile('long.json', [['Long', '--emulator-duration=864000']]);
+  const args = ['run-transient', '--emr-config', spark('cluster.json'), '--emr-playbook', long, '--vars-file', spark('vars.json')];
+  await withStack({}, async (server, env) => {
+    // Slow polls so the run is still going when Ctrl-C comes (the emulator's clock only moves with the run).
+    const slow = { DATAFLOW_RUNNER_POLL_SECONDS: '0.05' };
+    const detached = await cli(server, [...args, '--name', 'long-1'], { env: slow, signalAfterMs: 1500 });
+    assert.equal(detached.code, 1, detached.stderr.slice(-1500));
+    assert.match(detached.stderr, /detached: the run goes on without this terminal[\s\S]*dataflow-runner stop arn:aws:states:/);
+    const listed = await cli(server, ['list']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /^run-transient +(RUNNING|FAILED|SUCCEEDED|ABORTED) .* long-1$/m);
+    const stopped = await cli(server, ['stop', 'long-1']);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    await server.idle();
+    const status = await cli(server, ['status', 'long-1']);
+    assert.equal(status.code, 1);
+    assert.match(status.stderr, /run-transient was stopped \(ABORTED\)/);
+    const interrupted = await cli(server, [...args, '--name', 'long-2', '--stop-on-interrupt'], { env: slow, signalAfterMs: 1500 });
+    assert.equal(interrupted.code, 1, interrupted.stderr.split("\n").filter((l) => !l.includes("Check the run")).join("\n"));
+    assert.match(interrupted.stderr, /stopping arn:aws:states:.*long-2: the stack's cleanup terminates the clusters it launched/);
+    await server.idle();
+    const report = [...server.executions.values()].find((e) => e.name === 'long-2').report;
+    assert.equal(report.status, 'ABORTED');
+    assert.deepEqual(report.cleanup.output.terminated.length, 1, 'the cleanup ended its cluster');
+    assert.equal((await env.clusters()).filter((c) => ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING'].includes(c.Status.State)).length, 0);
+  });
+});
