@@ -8,6 +8,7 @@ use aws_sdk_sfn::Client;
 use serde_json::{json, Value};
 
 use crate::follow::{self, Outcome, Progress};
+use crate::logs;
 use crate::stack::{execution_name, Machine, Target};
 use crate::view::{self, Live, Plain, View};
 
@@ -33,6 +34,8 @@ pub struct FollowOptions {
     pub output: Output,
     /// Ctrl-C stops the execution instead of leaving it running.
     pub stop_on_interrupt: bool,
+    /// After a failure, print this many last lines of each failed step's logs.
+    pub log_failed_steps: Option<usize>,
 }
 
 /// The AWS clients, from the usual chain (environment, profile); `AWS_ENDPOINT_URL_SFN` points them elsewhere.
@@ -136,7 +139,52 @@ pub async fn follow_to_end(
         progress.take_output_steps(out);
     }
     view.finish(&progress);
-    report(command, arn, &outcome, options.output)
+    let exit = report(command, arn, &outcome, options.output);
+    if let (Some(lines), Outcome::Failed { cause, .. }) = (options.log_failed_steps, &outcome) {
+        let cause: Value = serde_json::from_str(cause).unwrap_or(Value::Null);
+        let s3 = logs::s3_client().await;
+        logs::print_failed_step_logs(
+            &s3,
+            &cause,
+            lines,
+            logs::wait_for_logs(),
+            follow::poll_interval(),
+        )
+        .await;
+    }
+    exit
+}
+
+/// `logs EXECUTION`: the failed steps' logs of an execution that failed.
+pub async fn logs(sfn: &Client, target: &Target, execution: &str, lines: usize) -> Exit {
+    let arn = match target.execution_arn(sfn, execution).await {
+        Ok(a) => a,
+        Err(e) => return fail(&e),
+    };
+    match follow::ended(sfn, &arn).await {
+        Ok(Some(Outcome::Failed { cause, .. })) => {
+            let cause: Value = serde_json::from_str(&cause).unwrap_or(Value::Null);
+            let s3 = logs::s3_client().await;
+            logs::print_failed_step_logs(
+                &s3,
+                &cause,
+                lines,
+                logs::wait_for_logs(),
+                follow::poll_interval(),
+            )
+            .await;
+            Exit::Success
+        }
+        Ok(Some(o)) => {
+            eprintln!("{execution} ended {}: no failed step to show", o.status());
+            Exit::Success
+        }
+        Ok(None) => {
+            eprintln!("{execution} is still running: its failed steps' logs come after it ends");
+            Exit::Failed
+        }
+        Err(e) => fail(&e),
+    }
 }
 
 /// Ctrl-C: leave the run going (say how to come back), or stop it if asked.

@@ -4,6 +4,7 @@
 
 mod execute;
 mod follow;
+mod logs;
 mod stack;
 mod view;
 
@@ -106,6 +107,15 @@ enum Command {
         #[command(flatten)]
         common: RunArgs,
     },
+    /// The last lines of the logs of each failed step of an execution (name or ARN).
+    Logs {
+        execution: String,
+        /// How many lines of each log file to print.
+        #[arg(long = "log-lines", value_name = "N", default_value_t = 20)]
+        log_lines: usize,
+        #[command(flatten)]
+        common: RunArgs,
+    },
 }
 
 /// `--lock NAME` / `--softLock NAME`, as in the original; `--consul` is refused.
@@ -120,9 +130,12 @@ struct LockArgs {
     /// The original's Consul locks: replaced by the stack's own lock table.
     #[arg(long, value_name = "ADDRESS", hide = true)]
     consul: Option<String>,
-    /// Print the logs of each failed step (the original's flag; the cause already names each step's log file).
+    /// After a failure, print the last lines of each failed step's logs (waiting for EMR to upload them).
     #[arg(long = "log-failed-steps")]
     log_failed_steps: bool,
+    /// How many lines of each log file --log-failed-steps prints.
+    #[arg(long = "log-lines", value_name = "N", default_value_t = 20)]
+    log_lines: usize,
 }
 
 /// Where and how a run is started and followed.
@@ -154,6 +167,7 @@ impl RunArgs {
         FollowOptions {
             output: self.output,
             stop_on_interrupt: self.stop_on_interrupt,
+            log_failed_steps: None,
         }
     }
 }
@@ -241,7 +255,7 @@ async fn on_the_stack(command: Command) -> Exit {
                 }
                 Ok((input, cluster.config.name))
             })();
-            start(prepared, &common, Machine::RunTransient).await
+            start(prepared, &common, &lock, Machine::RunTransient).await
         }
         Command::Up { files, common } => {
             let prepared = (|| {
@@ -254,7 +268,7 @@ async fn on_the_stack(command: Command) -> Exit {
                 }
                 Ok((input, cluster.config.name))
             })();
-            start(prepared, &common, Machine::Up).await
+            start(prepared, &common, &LockArgs::default(), Machine::Up).await
         }
         Command::Run {
             files,
@@ -279,7 +293,7 @@ async fn on_the_stack(command: Command) -> Exit {
                 }
                 Ok((input, id))
             })();
-            start(prepared, &common, Machine::Run).await
+            start(prepared, &common, &lock, Machine::Run).await
         }
         Command::Down {
             files,
@@ -295,7 +309,7 @@ async fn on_the_stack(command: Command) -> Exit {
                 }
                 Ok((input, id))
             })();
-            start(prepared, &common, Machine::Down).await
+            start(prepared, &common, &LockArgs::default(), Machine::Down).await
         }
         Command::Status { execution, common } => {
             execute::status(
@@ -317,6 +331,14 @@ async fn on_the_stack(command: Command) -> Exit {
             )
             .await
         }
+        Command::Logs {
+            execution,
+            log_lines,
+            common,
+        } => {
+            let sfn = execute::sfn_client().await;
+            execute::logs(&sfn, &common.target(), &execution, log_lines).await
+        }
         Command::Validate(_) | Command::Plan { .. } => unreachable!("local commands"),
     }
 }
@@ -325,6 +347,7 @@ async fn on_the_stack(command: Command) -> Exit {
 async fn start(
     prepared: Result<(Value, String), Failure>,
     common: &RunArgs,
+    lock: &LockArgs,
     machine: Machine,
 ) -> Exit {
     let (input, what) = match prepared {
@@ -333,15 +356,11 @@ async fn start(
     };
     let name = execute::name_for(common.name.as_deref(), machine.command(), &what);
     let sfn = execute::sfn_client().await;
-    execute::start_and_follow(
-        &sfn,
-        &common.target(),
-        machine,
-        &name,
-        input,
-        &common.follow(),
-    )
-    .await
+    let options = FollowOptions {
+        log_failed_steps: lock.log_failed_steps.then_some(lock.log_lines),
+        ..common.follow()
+    };
+    execute::start_and_follow(&sfn, &common.target(), machine, &name, input, &options).await
 }
 
 fn require(given: &Option<String>, message: &str) -> Result<(), Failure> {

@@ -176,6 +176,16 @@ pub fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> (u16
             st.iam = None;
             Ok(iam_view(None))
         }
+        ("GET", "/step-logs") => {
+            let now = st.clock.now();
+            st.advance_all(now);
+            let logs: Vec<_> = st
+                .clusters
+                .iter()
+                .flat_map(|c| crate::logs::step_logs(c, now))
+                .collect();
+            Ok(json!({ "logs": logs }))
+        }
         ("GET", "/requests") => Ok(json!({ "requests": st.requests })),
         ("POST", "/requests/reset") => {
             st.requests.clear();

@@ -16,6 +16,7 @@ mod authz;
 mod clock;
 mod faults;
 pub mod iam;
+pub mod logs;
 mod model;
 mod ops;
 mod scenario;

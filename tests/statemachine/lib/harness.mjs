@@ -20,6 +20,7 @@ import { FUNCTIONS, functionOfArn, loadDefinition, states } from './definitions.
 import { LambdaFunction } from './lambda-runtime.mjs';
 import { Moto } from './moto.mjs';
 import { S3Guard } from './s3-guard.mjs';
+import { gzipSync } from 'node:zlib';
 import { binary } from './paths.mjs';
 import { ACCOUNT, OPERATOR_ACCESS_KEY, REGION, executionArn as arnOf, functionEnv, stackIam } from './stack.mjs';
 
@@ -345,6 +346,19 @@ export class Environment {
       ...new Set(report.invocations.filter((i) => i.fn === 'launch-cluster' && i.output?.clusterId).map((i) => i.output.clusterId)),
     ];
     return report;
+  }
+
+  /**
+   * EMR's log push: the step logs the emulator says were uploaded by now (virtual time), gzipped into the local S3
+   * under each cluster's LogUri. Needs the environment's S3 (`s3: true`).
+   */
+  async uploadStepLogs() {
+    const { logs } = await this.emulator.admin('GET', 'step-logs');
+    for (const log of logs) {
+      await this.moto.createBucket(log.bucket);
+      await this.moto.putBytes(log.bucket, log.key, gzipSync(Buffer.from(log.text, 'utf8')));
+    }
+    return logs.length;
   }
 
   /** What the stack's CleanupRule does: terminate-cluster gets the execution's status-change event. */

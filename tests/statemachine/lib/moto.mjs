@@ -44,6 +44,12 @@ export class Moto {
     if (!res.ok && res.status !== 409) throw new Error(`create bucket ${bucket}: ${res.status} ${await res.text()}`);
   }
 
+  /** Stores bytes at s3://bucket/key. */
+  async putBytes(bucket, key, body) {
+    const res = await fetch(`${this.url}/${bucket}/${key}`, { method: 'PUT', body });
+    if (!res.ok) throw new Error(`put s3://${bucket}/${key}: ${res.status} ${await res.text()}`);
+  }
+
   /** Stores text at s3://bucket/key and returns that URI. */
   async putText(bucket, key, text) {
     const res = await fetch(`${this.url}/${bucket}/${key}`, { method: 'PUT', body: text });

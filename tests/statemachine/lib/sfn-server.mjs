@@ -41,8 +41,14 @@ function historyEvent(ev) {
 }
 
 export class StepFunctionsServer {
-  constructor(env) {
+  /**
+   * @param env the harness Environment
+   * @param {{stepLogs?: boolean}} options stepLogs: after each execution, let EMR's log upload delay pass
+   *   (virtual time) and put the step logs into the environment's S3, as EMR would
+   */
+  constructor(env, { stepLogs = false } = {}) {
     this.env = env;
+    this.stepLogs = stepLogs;
     this.executions = new Map();
     this.queue = Promise.resolve();
     this.calls = [];
@@ -179,6 +185,10 @@ export class StepFunctionsServer {
       record({ type: '__end' });
       e.history.push({ id: e.history.length + 1, timestamp: Date.now() / 1000, type: end, ...details });
       Object.assign(e, { status: report.status, stopDate: Date.now() / 1000, output: report.output, error: report.error, cause: report.cause });
+      if (this.stepLogs) {
+        await this.env.advance(600);
+        await this.env.uploadStepLogs();
+      }
     } catch (err) {
       Object.assign(e, { status: 'FAILED', stopDate: Date.now() / 1000, error: 'States.Runtime', cause: String(err?.stack ?? err) });
     }

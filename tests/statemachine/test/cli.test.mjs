@@ -42,6 +42,7 @@ function cli(server, args, { env = {}, signalAfterMs } = {}) {
       env: {
         PATH: process.env.PATH,
         AWS_ENDPOINT_URL_SFN: server?.url ?? 'http://127.0.0.1:9',
+        AWS_ENDPOINT_URL_S3: server?.env.moto?.url ?? 'http://127.0.0.1:9',
         AWS_REGION: 'eu-west-1',
         AWS_ACCESS_KEY_ID: 'AKIDUSER',
         AWS_SECRET_ACCESS_KEY: 'user-secret',
@@ -61,9 +62,9 @@ function cli(server, args, { env = {}, signalAfterMs } = {}) {
   });
 }
 
-async function withStack(options, fn) {
+async function withStack(options, fn, serverOptions) {
   await withEnvironment(options, async (env) => {
-    const server = await new StepFunctionsServer(env).start();
+    const server = await new StepFunctionsServer(env, serverOptions).start();
     try {
       await fn(server, env);
     } finally {
@@ -196,5 +197,28 @@ test('cli: list, status and stop find executions by name; Ctrl-C detaches, or st
     assert.equal(report.status, 'ABORTED');
     assert.deepEqual(report.cleanup.output.terminated.length, 1, 'the cleanup ended its cluster');
     assert.equal((await env.clusters()).filter((c) => ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING'].includes(c.Status.State)).length, 0);
+  });
+});
+
+test('cli: --log-failed-steps prints the tail of each failed step\'s logs from S3, and logs EXECUTION does it later', async () => {
+  await withStack({ s3: true }, async (server) => {
+    const pb = playbookFile('logged.json', [['Load', '--emulator-outcome=FAILED', '--emulator-failure-reason=java.lang.OutOfMemoryError', '--emulator-failure-message=Java heap space']]);
+    const args = ['run-transient', '--emr-config', spark('cluster.json'), '--emr-playbook', pb, '--vars-file', spark('vars.json')];
+    const r = await cli(server, [...args, '--name', 'logged', '--log-failed-steps', '--log-lines', '5'], { env: { DATAFLOW_RUNNER_LOG_WAIT_SECONDS: '30' } });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /logs of step "Load" \(s3:\/\/acme-data\/emr-logs\/j-[A-Z0-9]+\/steps\/s-[A-Z0-9]+\/\):\n {2}stderr\.gz, last 5 lines:\n {4}Exception in thread "main" java\.lang\.OutOfMemoryError: Java heap space/);
+    assert.match(r.stderr, /controller\.gz, last 5 lines:\n {4}INFO Step created with id s-/);
+    const later = await cli(server, ['logs', 'logged', '--log-lines', '1']);
+    assert.equal(later.code, 0, later.stderr);
+    assert.match(later.stderr, /stdout\.gz, last 1 lines:\n {4}Load ended/);
+  }, { stepLogs: true });
+  // Without the upload (here: no S3 at all), the wait is bounded and the absence said.
+  await withStack({}, async (server) => {
+    const pb = playbookFile('unlogged.json', [['Load', '--emulator-outcome=FAILED']]);
+    const r = await cli(server, ['run-transient', '--emr-config', spark('cluster.json'), '--emr-playbook', pb, '--vars-file', spark('vars.json'), '--log-failed-steps'], {
+      env: { DATAFLOW_RUNNER_LOG_WAIT_SECONDS: '0.3' },
+    });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /logs of step "Load" are not in s3:\/\/acme-data\/emr-logs\/j-[A-Z0-9]+\/steps\/s-[A-Z0-9]+\/ yet/);
   });
 });
