@@ -90,6 +90,7 @@ pub struct Live<W: Write> {
     pub title: String,
     pub started: std::time::Instant,
     drawn: usize,
+    finished: bool,
 }
 
 impl<W: Write> Live<W> {
@@ -99,6 +100,7 @@ impl<W: Write> Live<W> {
             title,
             started: std::time::Instant::now(),
             drawn: 0,
+            finished: false,
         }
     }
 
@@ -123,6 +125,13 @@ impl<W: Write> Live<W> {
             };
             lines.push(format!("  cluster {id}  {state}{reason}{attempt}"));
         }
+        let width = progress
+            .steps
+            .iter()
+            .map(|s| s.name.chars().count())
+            .max()
+            .unwrap_or(0)
+            .min(60);
         for s in &progress.steps {
             let mark = match s.state.as_str() {
                 "COMPLETED" => "✓",
@@ -131,9 +140,14 @@ impl<W: Write> Live<W> {
                 _ => " ",
             };
             let took = s.duration_seconds.map(duration).unwrap_or_default();
-            lines.push(format!("  {mark} {}  {}  {took}", s.name, s.state));
+            let name: String = s.name.chars().take(width).collect();
+            lines.push(
+                format!("  {mark} {name:<width$}  {:<11} {took}", s.state)
+                    .trim_end()
+                    .to_string(),
+            );
         }
-        if let Some(next) = progress.next_check_seconds {
+        if let Some(next) = progress.next_check_seconds.filter(|_| !self.finished) {
             lines.push(format!("  next check within {next}s"));
         }
         if let Some(e) = &progress.last_error {
@@ -164,6 +178,7 @@ impl<W: Write> View for Live<W> {
     }
 
     fn finish(&mut self, progress: &Progress) {
+        self.finished = true;
         self.draw(progress);
     }
 }

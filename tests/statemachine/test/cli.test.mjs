@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -15,6 +15,7 @@ import { withEnvironment } from './support.mjs';
 const spark = (f) => join(examplesDir, 'spark', f);
 const CONFIGS = ['--emr-config', spark('cluster.json'), '--emr-playbook', spark('playbook.json'), '--vars-file', spark('vars.json')];
 const dir = mkdtempSync(join(tmpdir(), 'dfr-cli-'));
+const snapshots = join(import.meta.dirname, 'snapshots');
 
 /** Writes a file for a test and returns its path. */
 function file(name, content) {
@@ -36,9 +37,9 @@ function playbookFile(name, steps) {
 }
 
 /** Runs the CLI against the local stack; resolves with its exit code and output. */
-function cli(server, args, { env = {}, signalAfterMs } = {}) {
+function cli(server, args, { env = {}, signalAfterMs, command } = {}) {
   return new Promise((resolve) => {
-    const child = spawn(binary('dataflow-runner'), args, {
+    const child = spawn(command ?? binary('dataflow-runner'), args, {
       env: {
         PATH: process.env.PATH,
         AWS_ENDPOINT_URL_SFN: server?.url ?? 'http://127.0.0.1:9',
@@ -220,5 +221,34 @@ test('cli: --log-failed-steps prints the tail of each failed step\'s logs from S
     });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /logs of step "Load" are not in s3:\/\/acme-data\/emr-logs\/j-[A-Z0-9]+\/steps\/s-[A-Z0-9]+\/ yet/);
+  });
+});
+
+/** Runs the CLI on a pseudo-terminal (as a person at a terminal would), through Python's pty module. */
+function cliInPty(server, args) {
+  const script = 'import os, pty, sys\nstatus = pty.spawn(sys.argv[1:])\nsys.exit(os.waitstatus_to_exitcode(status))';
+  return cli(server, ['-c', script, binary('dataflow-runner'), ...args], { command: 'python3', env: { TERM: 'xterm' } });
+}
+
+/** The last frame a live view drew: the text after the last "move up and clear", without terminal codes. */
+function lastFrame(output) {
+  const frames = output.split(/\x1b\[\d+A\x1b\[J/);
+  return frames.at(-1).replaceAll('\r', '');
+}
+
+test('cli: on a terminal, a live view is redrawn in place; its last frame shows the cluster and every step', async () => {
+  await withStack({}, async (server) => {
+    const r = await cliInPty(server, ['run-transient', ...CONFIGS, '--name', 'live-1']);
+    assert.equal(r.code, 0, r.stdout);
+    assert.match(r.stdout, /\x1b\[\d+A\x1b\[J/, 'redrawn in place');
+    // stdout and stderr share the terminal: the frame, then the outcome line.
+    const frame = lastFrame(r.stdout)
+      .replace(/j-[A-Z0-9]+/g, 'j-ID')
+      .replace(/ {2}\d+(m \d\ds|s|h \d\dm)\n/, '  TIME\n')
+      .replace(/within \d+s/, 'within Ns')
+      // Whether the last check comes before or after the cluster finished terminating depends on the checks' jitter.
+      .replace('TERMINATING (Steps completed)', 'TERMINATED (Steps completed)');
+    const expected = readFileSync(join(snapshots, 'live-view.txt'), 'utf8');
+    assert.equal(frame, expected);
   });
 });
