@@ -1,24 +1,43 @@
-// `make demo`: the realistic Spark example (examples/spark) through the real run-transient state
-// machine, then a run whose second step fails (examples/failing-step), each with a timeline and
-// exactly what Step Functions would show: the output, or the Error and Cause.
+// `make demo`: what a user types, `dataflow-runner run-transient --emr-config … --emr-playbook … --vars-file …`,
+// for the realistic Spark example (examples/spark), then for a run whose second step fails
+// (examples/failing-step). The CLI is the real binary talking to a local Step Functions endpoint in front of the
+// real run-transient state machine; afterwards, each run's timeline and exactly what Step Functions shows: the
+// output, or the Error and Cause.
 //
 //   node demo.mjs [spark|failing-step]...     (both by default)
 //
 // The Lambdas are the real binaries; EMR is the local emulator, on virtual time.
 
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { relative } from 'node:path';
 import { Environment } from './lib/harness.mjs';
-import { examplesDir } from './lib/paths.mjs';
+import { binary, examplesDir, repoRoot } from './lib/paths.mjs';
+import { StepFunctionsServer } from './lib/sfn-server.mjs';
 import { clock, lastSteps, stepTable, timeline } from './lib/timeline.mjs';
 
 const EXAMPLES = {
-  spark: { title: 'nightly enrichment on Spark', expect: 'SUCCEEDED' },
-  'failing-step': { title: 'a run whose second step fails', expect: 'FAILED' },
+  spark: { title: 'nightly enrichment on Spark', expect: 'SUCCEEDED', exit: 0 },
+  'failing-step': { title: 'a run whose second step fails', expect: 'FAILED', exit: 1 },
 };
 
-function read(example, file) {
-  return readFileSync(join(examplesDir, example, file), 'utf8');
+/** The CLI as a user runs it, its output on this terminal. */
+function dataflowRunner(server, args) {
+  return new Promise((resolve) => {
+    const child = spawn(binary('dataflow-runner'), args, {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        AWS_ENDPOINT_URL_SFN: server.url,
+        AWS_REGION: 'eu-west-1',
+        AWS_ACCESS_KEY_ID: 'AKIDDEMO',
+        AWS_SECRET_ACCESS_KEY: 'demo',
+        AWS_EC2_METADATA_DISABLED: 'true',
+        DATAFLOW_RUNNER_POLL_SECONDS: '0.2',
+      },
+      stdio: 'inherit',
+    });
+    child.on('close', (code) => resolve(code));
+  });
 }
 
 function indent(text, by = '  ') {
@@ -28,17 +47,19 @@ function indent(text, by = '  ') {
     .join('\n');
 }
 
-async function demo(env, example) {
-  const { title, expect } = EXAMPLES[example];
-  const input = {
-    cluster: read(example, 'cluster.json'),
-    playbook: read(example, 'playbook.json'),
-    vars: JSON.parse(read(example, 'vars.json')),
-  };
-  const name = `demo-${example}-${new Date().toISOString().slice(0, 10)}`;
-  console.log(`\n━━ run-transient: ${title} (examples/${example}) ━━`);
-  console.log(`execution "${name}", input: cluster.json and playbook.json as raw templates, vars.json as vars\n`);
-  const report = await env.run('run-transient', input, { name });
+async function demo(env, server, example) {
+  const { title, expect, exit } = EXAMPLES[example];
+  const dir = relative(repoRoot, `${examplesDir}/${example}`);
+  const name = `demo-${example}-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
+  const args = ['run-transient', '--emr-config', `${dir}/cluster.json`, '--emr-playbook', `${dir}/playbook.json`, '--vars-file', `${dir}/vars.json`, '--name', name];
+  console.log(`\n━━ run-transient: ${title} (${dir}) ━━\n`);
+  console.log(`$ dataflow-runner ${args.join(' ')}`);
+  const code = await dataflowRunner(server, args);
+  console.log(`(exit ${code})`);
+  if (code !== exit) throw new Error(`${dir}: the CLI exited ${code}, expected ${exit}`);
+  await server.idle();
+  const { report } = [...server.executions.values()].find((e) => e.name === name);
+  console.log(`\nWhat Step Functions ran (the real definition; EMR simulated on virtual time):\n`);
   console.log(`  ${'time'.padStart(10)}  ${'state'.padEnd(30)}  what happened`);
   for (const line of timeline(report)) console.log(line);
 
@@ -77,11 +98,13 @@ for (const e of examples) {
   }
 }
 const env = await Environment.start();
+const server = await new StepFunctionsServer(env).start();
 try {
-  for (const e of examples) await demo(env, e);
+  for (const e of examples) await demo(env, server, e);
 } catch (e) {
   console.error(`\ndemo failed: ${e.message}`);
   process.exitCode = 1;
 } finally {
+  await server.stop();
   await env.stop();
 }
