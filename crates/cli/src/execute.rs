@@ -3,7 +3,6 @@
 
 use std::io::IsTerminal;
 
-use aws_sdk_sfn::error::DisplayErrorContext;
 use aws_sdk_sfn::Client;
 use serde_json::{json, Value};
 
@@ -66,7 +65,7 @@ pub async fn start_and_follow(
         .await;
     let arn = match started {
         Ok(s) => s.execution_arn().to_string(),
-        Err(e) => return fail(&format!("StartExecution: {}", DisplayErrorContext(&e))),
+        Err(e) => return fail(&crate::stack::aws_error("StartExecution", &e)),
     };
     eprintln!("started {} ({arn})", machine.command());
     follow_to_end(sfn, machine.command(), &arn, options).await
@@ -141,18 +140,17 @@ pub async fn follow_to_end(
     view.finish(&progress);
     let exit = report(command, arn, &outcome, options.output);
     if let (Some(lines), Outcome::Failed { cause, .. }) = (options.log_failed_steps, &outcome) {
-        let cause: Value = serde_json::from_str(cause).unwrap_or(Value::Null);
-        let s3 = logs::s3_client().await;
-        logs::print_failed_step_logs(
-            &s3,
-            &cause,
-            lines,
-            logs::wait_for_logs(),
-            follow::poll_interval(),
-        )
-        .await;
+        show_failed_step_logs(cause, lines).await;
     }
     exit
+}
+
+/// The tails of the failed steps' logs a failure's cause names.
+async fn show_failed_step_logs(cause: &str, lines: usize) {
+    let cause: Value = serde_json::from_str(cause).unwrap_or(Value::Null);
+    let s3 = logs::s3_client().await;
+    let (wait, every) = (logs::wait_for_logs(), follow::poll_interval());
+    logs::print_failed_step_logs(&s3, &cause, lines, wait, every).await;
 }
 
 /// `logs EXECUTION`: the failed steps' logs of an execution that failed.
@@ -163,16 +161,7 @@ pub async fn logs(sfn: &Client, target: &Target, execution: &str, lines: usize) 
     };
     match follow::ended(sfn, &arn).await {
         Ok(Some(Outcome::Failed { cause, .. })) => {
-            let cause: Value = serde_json::from_str(&cause).unwrap_or(Value::Null);
-            let s3 = logs::s3_client().await;
-            logs::print_failed_step_logs(
-                &s3,
-                &cause,
-                lines,
-                logs::wait_for_logs(),
-                follow::poll_interval(),
-            )
-            .await;
+            show_failed_step_logs(&cause, lines).await;
             Exit::Success
         }
         Ok(Some(o)) => {
@@ -193,7 +182,7 @@ async fn interrupted(sfn: &Client, arn: &str, options: &FollowOptions) -> Exit {
         eprintln!("\nstopping {arn}: the stack's cleanup terminates the clusters it launched");
         match sfn.stop_execution().execution_arn(arn).send().await {
             Ok(_) => return Exit::Failed,
-            Err(e) => return fail(&format!("StopExecution: {}", DisplayErrorContext(&e))),
+            Err(e) => return fail(&crate::stack::aws_error("StopExecution", &e)),
         }
     }
     eprintln!(
@@ -267,7 +256,7 @@ pub async fn stop(sfn: &Client, target: &Target, execution: &str) -> Exit {
             eprintln!("stopped {arn}; the stack's cleanup terminates the clusters it launched");
             Exit::Success
         }
-        Err(e) => fail(&format!("StopExecution: {}", DisplayErrorContext(&e))),
+        Err(e) => fail(&crate::stack::aws_error("StopExecution", &e)),
     }
 }
 
@@ -287,7 +276,7 @@ pub async fn list(sfn: &Client, target: &Target, output: Output) -> Exit {
             .await
         {
             Ok(p) => p,
-            Err(e) => return fail(&format!("ListExecutions: {}", DisplayErrorContext(&e))),
+            Err(e) => return fail(&crate::stack::aws_error("ListExecutions", &e)),
         };
         for e in page.executions() {
             let start = e.start_date().secs();

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use aws_sdk_sfn::error::DisplayErrorContext;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent, HistoryEventType};
 use aws_sdk_sfn::Client;
 use serde_json::Value;
@@ -203,7 +202,7 @@ pub async fn new_events(sfn: &Client, arn: &str, after: i64) -> Result<Vec<Histo
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| format!("GetExecutionHistory: {}", DisplayErrorContext(&e)))?;
+            .map_err(|e| crate::stack::aws_error("GetExecutionHistory", &e))?;
         for e in page.events() {
             if e.id() <= after {
                 break 'pages;
@@ -226,7 +225,7 @@ pub async fn ended(sfn: &Client, arn: &str) -> Result<Option<Outcome>, String> {
         .execution_arn(arn)
         .send()
         .await
-        .map_err(|e| format!("DescribeExecution: {}", DisplayErrorContext(&e)))?;
+        .map_err(|e| crate::stack::aws_error("DescribeExecution", &e))?;
     Ok(match d.status() {
         ExecutionStatus::Succeeded => Some(Outcome::Succeeded(
             d.output()

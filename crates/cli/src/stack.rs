@@ -1,6 +1,6 @@
 //! Finding the deployed stack's state machines and executions by name, so nobody has to copy ARNs around.
 
-use aws_sdk_sfn::error::DisplayErrorContext;
+use aws_sdk_sfn::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_sfn::Client;
 
 /// The environment variable that names the stack when `--stack` is not given.
@@ -67,7 +67,7 @@ impl Target {
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(|e| format!("ListStateMachines: {}", DisplayErrorContext(&e)))?;
+                .map_err(|e| aws_error("ListStateMachines", &e))?;
             if let Some(m) = page.state_machines().iter().find(|m| m.name() == wanted) {
                 return Ok(m.state_machine_arn().to_string());
             }
@@ -109,6 +109,23 @@ impl Target {
     }
 }
 
+/// An AWS error as a person reads it: the operation, the service's code and message; the whole chain only when
+/// the service did not answer (a network or credentials problem).
+pub fn aws_error<E, R>(operation: &str, e: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match e {
+        SdkError::ServiceError(s) => format!(
+            "{operation}: {}: {}",
+            s.err().code().unwrap_or("error"),
+            s.err().message().unwrap_or("no message")
+        ),
+        other => format!("{operation}: {}", DisplayErrorContext(other)),
+    }
+}
+
 /// `arn:…:stateMachine:<machine>` + name → `arn:…:execution:<machine>:<name>`.
 pub fn execution_arn_of(machine_arn: &str, name: &str) -> String {
     format!(
@@ -120,7 +137,8 @@ pub fn execution_arn_of(machine_arn: &str, name: &str) -> String {
 /// A readable, unique execution name: `<command>-<what>-<UTC time>`, within Step Functions' 80 characters and
 /// its alphabet (letters, digits, `-` and `_`).
 pub fn execution_name(command: &str, what: &str, now: chrono::DateTime<chrono::Utc>) -> String {
-    let stamp = now.format("%Y%m%dT%H%M%SZ").to_string();
+    // To the millisecond: two runs started by one script in the same second get two names.
+    let stamp = now.format("%Y%m%dT%H%M%S%3fZ").to_string();
     let clean: String = what
         .chars()
         .map(|c| {
@@ -147,11 +165,11 @@ mod tests {
             .to_utc();
         assert_eq!(
             execution_name("run-transient", "nightly enrich", at),
-            "run-transient-nightly-enrich-20261202T070509Z"
+            "run-transient-nightly-enrich-20261202T070509000Z"
         );
         let long = execution_name("run-transient", &"x".repeat(200), at);
         assert_eq!(long.len(), 80);
-        assert!(long.ends_with("-20261202T070509Z"));
+        assert!(long.ends_with("-20261202T070509000Z"));
     }
 
     #[test]

@@ -45,11 +45,8 @@ fn change_line(change: &Change) -> String {
     }
 }
 
-/// The step table printed at the end.
-pub fn step_table(progress: &Progress) -> String {
-    if progress.steps.is_empty() {
-        return String::new();
-    }
+/// One line per step, names aligned: `  Name  STATE  duration`, with a mark in front in the live view.
+fn step_rows(progress: &Progress, marks: bool) -> Vec<String> {
     let width = progress
         .steps
         .iter()
@@ -57,13 +54,32 @@ pub fn step_table(progress: &Progress) -> String {
         .max()
         .unwrap_or(0)
         .min(60);
-    let mut out = String::new();
-    for s in &progress.steps {
-        let took = s.duration_seconds.map(duration).unwrap_or_default();
-        let name: String = s.name.chars().take(width).collect();
-        out.push_str(&format!("  {name:<width$}  {:<11} {took}\n", s.state));
-    }
-    out
+    progress
+        .steps
+        .iter()
+        .map(|s| {
+            let took = s.duration_seconds.map(duration).unwrap_or_default();
+            let name: String = s.name.chars().take(width).collect();
+            let mark = match (marks, s.state.as_str()) {
+                (false, _) => "",
+                (true, "COMPLETED") => "✓ ",
+                (true, "RUNNING") => "▶ ",
+                (true, "FAILED" | "CANCELLED" | "INTERRUPTED") => "✗ ",
+                (true, _) => "  ",
+            };
+            format!("  {mark}{name:<width$}  {:<11} {took}", s.state)
+                .trim_end()
+                .to_string()
+        })
+        .collect()
+}
+
+/// The step table printed at the end.
+pub fn step_table(progress: &Progress) -> String {
+    step_rows(progress, false)
+        .iter()
+        .map(|row| format!("{row}\n"))
+        .collect()
 }
 
 /// One line per change, with the time: for pipes, CI logs and cron mail.
@@ -125,28 +141,7 @@ impl<W: Write> Live<W> {
             };
             lines.push(format!("  cluster {id}  {state}{reason}{attempt}"));
         }
-        let width = progress
-            .steps
-            .iter()
-            .map(|s| s.name.chars().count())
-            .max()
-            .unwrap_or(0)
-            .min(60);
-        for s in &progress.steps {
-            let mark = match s.state.as_str() {
-                "COMPLETED" => "✓",
-                "RUNNING" => "▶",
-                "FAILED" | "CANCELLED" | "INTERRUPTED" => "✗",
-                _ => " ",
-            };
-            let took = s.duration_seconds.map(duration).unwrap_or_default();
-            let name: String = s.name.chars().take(width).collect();
-            lines.push(
-                format!("  {mark} {name:<width$}  {:<11} {took}", s.state)
-                    .trim_end()
-                    .to_string(),
-            );
-        }
+        lines.extend(step_rows(progress, true));
         if let Some(next) = progress.next_check_seconds.filter(|_| !self.finished) {
             lines.push(format!("  next check within {next}s"));
         }

@@ -52,14 +52,8 @@ pub async fn add_steps(
     env: &dyn TemplateEnv,
     now: DateTime<Utc>,
 ) -> Result<AddStepsOutput, Error> {
-    crate::payload::check_input(&[
-        ("playbook", size_of(&event.playbook)),
-        ("vars", size_of(&event.vars)),
-        ("files", size_of(&event.files)),
-        ("env", size_of(&event.env)),
-    ])?;
-    source::check_env(&event.env)?;
-    let env = &mut source::ExecutionEnv::new(env, &event.env, &event.files);
+    let configs = [("playbook", size_of(&event.playbook))];
+    let env = &mut source::prepare(env, &configs, &event.vars, &event.files, &event.env)?;
     let playbook =
         source::load_playbook(&event.playbook, &event.vars, store, env, event.rendered).await?;
     let mut request = plan::add_job_flow_steps(&event.cluster_id, &playbook.config);

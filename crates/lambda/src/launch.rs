@@ -81,15 +81,11 @@ pub async fn launch_cluster<E: Emr>(
     stack: &Stack,
     now: DateTime<Utc>,
 ) -> Result<LaunchOutput, Error> {
-    crate::payload::check_input(&[
+    let configs = [
         ("cluster", size_of(&event.cluster)),
         ("playbook", size_of(&event.playbook)),
-        ("vars", size_of(&event.vars)),
-        ("files", size_of(&event.files)),
-        ("env", size_of(&event.env)),
-    ])?;
-    source::check_env(&event.env)?;
-    let env = &mut source::ExecutionEnv::new(env, &event.env, &event.files);
+    ];
+    let env = &mut source::prepare(env, &configs, &event.vars, &event.files, &event.env)?;
     let cluster =
         source::load_cluster(&event.cluster, &event.vars, store, env, event.rendered).await?;
     let playbook = match &event.playbook {

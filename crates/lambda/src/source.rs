@@ -136,6 +136,27 @@ pub fn check_env(env: &BTreeMap<String, String>) -> Result<(), Error> {
     )))
 }
 
+/// Checks what an event gives the configs (their sizes within the run's budget, no reserved `env` names) and makes
+/// the environment they render in. `configs`: each config's name and serialized size.
+pub fn prepare<'a>(
+    clock: &'a dyn TemplateEnv,
+    configs: &[(&str, usize)],
+    vars: &BTreeMap<String, String>,
+    files: &'a BTreeMap<String, String>,
+    env: &'a BTreeMap<String, String>,
+) -> Result<ExecutionEnv<'a>, Error> {
+    use crate::payload::size_of;
+    let mut parts = configs.to_vec();
+    parts.extend([
+        ("vars", size_of(vars)),
+        ("files", size_of(files)),
+        ("env", size_of(env)),
+    ]);
+    crate::payload::check_input(&parts)?;
+    check_env(env)?;
+    Ok(ExecutionEnv::new(clock, env, files))
+}
+
 /// What the templates read in a Lambda, which has no environment or files of the user's: `systemEnv` reads the
 /// execution input's `env` (never the function's own environment, which holds its credentials), `base64File` reads
 /// its `files` (path as written in the config → the file's text, or an `s3://` URI), and the clock is the process's.

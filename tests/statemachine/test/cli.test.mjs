@@ -109,7 +109,7 @@ test('cli: --output json prints the execution output as one JSON object', async 
     const out = JSON.parse(r.stdout);
     assert.equal(out.status, 'SUCCEEDED');
     assert.deepEqual(out.output.steps.map((s) => s.state), ['COMPLETED', 'COMPLETED', 'COMPLETED']);
-    assert.match(out.executionArn, /:execution:dataflow-runner-run-transient:run-transient-nightly-enrich-prod-\d{8}T\d{6}Z$/);
+    assert.match(out.executionArn, /:execution:dataflow-runner-run-transient:run-transient-nightly-enrich-prod-\d{8}T\d{9}Z$/);
   });
 });
 
