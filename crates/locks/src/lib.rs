@@ -12,7 +12,18 @@
 //!
 //! [`model`] is the pure part (names, records, transitions, the release policy), [`item`] the table's item layout,
 //! [`table::LockTable`] the conditional writes over `aws-sdk-dynamodb`, which the lock function and the
-//! `dataflow-runner lock` commands call.
+//! `dataflow-runner lock` commands call:
+//!
+//! ```ignore
+//! let table = LockTable::new(aws_sdk_dynamodb::Client::new(&sdk_config), table_name); // the stack's LockTableName
+//! let all: Vec<LockRecord> = table.list().await?;                   // lock list
+//! let one: Option<LockRecord> = table.show(&LockName::new("snowplow/enrich")?).await?; // lock show NAME
+//! println!("{}", one.unwrap().describe(chrono::Utc::now()));
+//! // lock release NAME [--force]: refused (LockError::Refused) while the owner runs, as the lookup says.
+//! let released = table
+//!     .release(&name, force, "someone@example.com", |owner| async move { describe_execution(&owner).await }, Utc::now())
+//!     .await?; // OperatorRelease::Released { before, after } or NotHeld { current }
+//! ```
 
 pub mod error;
 pub mod item;
