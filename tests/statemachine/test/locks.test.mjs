@@ -225,8 +225,8 @@ test('soft lock: released after the execution times out', async () => {
 test('stale lease: a lock whose owner is gone without a release is taken over by the next run once its lease has ended', async () => {
   await withEnvironment({}, async (env) => {
     // The owner is stopped and the end of its execution never reaches the lock function (a lost event, a deleted
-    // stack). Its lease is 8 s here (the deployed one is the execution timeout plus an hour).
-    const definition = withLease(loadDefinition('run-transient'), 8);
+    // stack). Its lease is 12 s here (the deployed one is the execution timeout plus an hour).
+    const definition = withLease(loadDefinition('run-transient'), 12);
     const gone = await env.run('run-transient', locked('stale', 'soft', [step('Long', { seconds: 7200 })]), {
       definition,
       stopWhen: ({ fn, attempt }) => fn === 'check-status' && attempt === 2,
