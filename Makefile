@@ -3,7 +3,7 @@
 # tests/statemachine/ (pinned: requirements-*.txt, package-lock.json).
 SHELL := /bin/bash
 CARGO ?= cargo
-FUNCTIONS := launch-cluster add-steps check-status terminate-cluster
+FUNCTIONS := launch-cluster add-steps check-status terminate-cluster lock
 SM := tests/statemachine
 # Lambda architecture for `make package`: arm64 is what infra/template.yaml deploys. `make bench` builds for the
 # machine it runs on (LAMBDA_ARCH=host) so it can execute what it measures.
@@ -30,7 +30,8 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-unit:
+# The lock library's tests run against moto's DynamoDB, which tests/statemachine installs.
+unit: $(SM)/.venv/.installed
 	$(CARGO) test --workspace
 
 infra-check:
@@ -39,6 +40,9 @@ infra-check:
 # The benchmark tables in the READMEs are generated from bench/results/ and must match them.
 docs-check:
 	node bench/readme.mjs --check
+
+$(SM)/.venv/.installed: $(SM)/requirements.txt
+	sh $(SM)/scripts/setup.sh
 
 $(SM)/node_modules/.package-lock.json: $(SM)/package-lock.json
 	npm ci --prefix $(SM) --no-audit --no-fund

@@ -49,6 +49,16 @@ struct AuthorizeBody {
     resource: String,
 }
 
+/// `POST /_emulator/template/resource`: a resource of a template, resolved.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ResourceBody {
+    template: String,
+    #[serde(default)]
+    stack: StackBody,
+    logical_id: String,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct StackBody {
@@ -66,15 +76,21 @@ struct ExplicitPrincipal {
     policies: Vec<Value>,
 }
 
+impl StackBody {
+    fn context(self) -> StackContext {
+        let d = StackContext::default();
+        StackContext {
+            stack_name: self.stack_name.unwrap_or(d.stack_name),
+            account_id: self.account_id.unwrap_or(d.account_id),
+            region: self.region.unwrap_or(d.region),
+            parameters: self.parameters,
+        }
+    }
+}
+
 impl IamBody {
     fn build(self) -> Result<Iam, String> {
-        let d = StackContext::default();
-        let ctx = StackContext {
-            stack_name: self.stack.stack_name.unwrap_or(d.stack_name),
-            account_id: self.stack.account_id.unwrap_or(d.account_id),
-            region: self.stack.region.unwrap_or(d.region),
-            parameters: self.stack.parameters,
-        };
+        let ctx = self.stack.context();
         let mut iam = Iam::new();
         for (key, principal) in self.principals {
             iam = match principal {
@@ -171,6 +187,11 @@ pub fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> (u16
                 Ok(()) => json!({ "allowed": true }),
                 Err(e) => json!({ "allowed": false, "error": e.kind, "message": e.message }),
             }
+        }),
+        ("POST", "/template/resource") => parse::<ResourceBody>(body).and_then(|b| {
+            let ctx = b.stack.context();
+            Iam::resource_from_template(&b.template, &ctx, &b.logical_id)
+                .map_err(|e| (400, json!({ "error": e })))
         }),
         ("DELETE", "/iam") => {
             st.iam = None;

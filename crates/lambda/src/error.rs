@@ -3,6 +3,7 @@
 
 use aws_sdk_emr::config::http::HttpResponse;
 use aws_sdk_emr::error::{ProvideErrorMetadata, SdkError};
+use dfr_locks::{LockError, SdkFailure};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
@@ -50,37 +51,34 @@ impl Error {
         matches!(self, Self::EmrThrottled(_) | Self::EmrUnavailable(_))
     }
 
-    /// Classifies an AWS SDK failure from any EMR or S3 operation.
+    /// Classifies an AWS SDK failure from any EMR, S3 or DynamoDB operation.
     pub fn from_sdk<E>(operation: &str, err: SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        match &err {
-            SdkError::ServiceError(service) => {
-                let e = service.err();
-                let status = service.raw().status().as_u16();
-                let message = format!(
-                    "{operation}: {}: {}",
-                    e.code().unwrap_or(&format!("HTTP {status}")),
-                    e.message().unwrap_or("no message")
-                );
-                Self::of_service_answer(e.code(), status, message)
-            }
-            SdkError::TimeoutError(_)
-            | SdkError::DispatchFailure(_)
-            | SdkError::ResponseError(_) => {
-                Self::EmrUnavailable(format!("{operation}: no usable answer: {}", describe(&err)))
-            }
-            _ => Self::Internal(format!("{operation}: {}", describe(&err))),
+        Self::from_failure(dfr_locks::sdk_failure(operation, err))
+    }
+
+    pub fn from_failure(failure: SdkFailure) -> Self {
+        match failure {
+            SdkFailure::Answer {
+                code,
+                status,
+                message,
+            } => Self::of_service_answer(code.as_deref(), status, message),
+            SdkFailure::NoAnswer(message) => Self::EmrUnavailable(message),
+            SdkFailure::Other(message) => Self::Internal(message),
         }
     }
 
-    /// The name of an error answer from EMR or S3, from its error code and HTTP status. Codes are EMR's (JSON
-    /// `__type`) and S3's (XML `Code`); an answer without a code is judged by its status alone (5xx: unavailable).
+    /// The name of an error answer from EMR, S3 or DynamoDB, from its error code and HTTP status. Codes are EMR's and
+    /// DynamoDB's (JSON `__type`) and S3's (XML `Code`); an answer without a code is judged by its status alone (5xx:
+    /// unavailable).
     pub fn of_service_answer(code: Option<&str>, status: u16, message: String) -> Self {
         match code.unwrap_or("") {
             "ThrottlingException"
             | "Throttling"
+            | "ProvisionedThroughputExceededException"
             | "TooManyRequestsException"
             | "RequestLimitExceeded"
             | "SlowDown"
@@ -110,22 +108,23 @@ impl Error {
     }
 }
 
-fn describe(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
-
 impl From<Error> for lambda_runtime::Diagnostic {
     fn from(e: Error) -> Self {
         lambda_runtime::Diagnostic {
             error_type: e.name().to_string(),
             error_message: crate::payload::cut(&e.to_string(), crate::payload::MESSAGE_LIMIT),
+        }
+    }
+}
+
+impl From<LockError> for Error {
+    fn from(e: LockError) -> Self {
+        match e {
+            LockError::Invalid(m) | LockError::Refused(m) => Self::InvalidConfig(m),
+            LockError::Aws(failure) => Self::from_failure(failure),
+            // Someone else changed the lock at every try: another try (a retry of the Task) decides again.
+            LockError::Changed(m) => Self::EmrUnavailable(m),
+            LockError::Corrupt(m) => Self::Internal(m),
         }
     }
 }

@@ -55,6 +55,118 @@ pub fn run_key_problem(key: &str) -> Option<String> {
     None
 }
 
+/// The state machine of a Step Functions execution ARN (`arn:<partition>:states:<region>:<account>:execution:<state
+/// machine>:<name>`), or `None` when `arn` is not one.
+pub fn execution_machine(arn: &str) -> Option<&str> {
+    match arn.split(':').collect::<Vec<_>>().as_slice() {
+        ["arn", _, "states", _, _, "execution", machine, name]
+            if !machine.is_empty() && !name.is_empty() =>
+        {
+            Some(machine)
+        }
+        _ => None,
+    }
+}
+
+/// A Step Functions execution ARN (what the state machines pass as `$$.Execution.Id`).
+pub fn execution_arn<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let arn = String::deserialize(d)?;
+    match execution_machine(&arn) {
+        Some(_) if arn.chars().count() <= MAX_RUN_KEY_CHARS => Ok(arn),
+        _ => Err(D::Error::custom(format!(
+            "{} is not a Step Functions execution ARN (arn:aws:states:<region>:<account>:execution:<state \
+             machine>:<name>); the state machines pass $$.Execution.Id",
+            quoted(&arn)
+        ))),
+    }
+}
+
+/// An EventBridge `Step Functions Execution Status Change` event, as the stack's rules forward it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionStatusChange {
+    pub execution_arn: String,
+    /// The execution's state machine, from its ARN.
+    pub machine: String,
+    /// `detail.status`: SUCCEEDED, FAILED, ABORTED, TIMED_OUT (what the rules forward), or anything else it says.
+    pub status: String,
+    pub started_at: Option<DateTime<Utc>>,
+    pub stopped_at: Option<DateTime<Utc>>,
+    /// A failed execution's error and cause, when the event carries them.
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+impl ExecutionStatusChange {
+    /// `None` when `v` is not an EventBridge event (no `detail-type`: a direct invocation); an EventBridge event of
+    /// another kind, or without an execution ARN, is `InvalidConfig`.
+    pub fn parse(v: &serde_json::Value) -> Result<Option<Self>, crate::Error> {
+        use serde_json::Value;
+        let Some(kind) = v.get("detail-type").and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        if kind != "Step Functions Execution Status Change" {
+            return Err(crate::Error::InvalidConfig(format!(
+                "unexpected EventBridge event \"{kind}\""
+            )));
+        }
+        let detail = &v["detail"];
+        let execution_arn = detail["executionArn"]
+            .as_str()
+            .ok_or_else(|| {
+                crate::Error::InvalidConfig("EventBridge event without detail.executionArn".into())
+            })?
+            .to_string();
+        let machine = execution_machine(&execution_arn)
+            .ok_or_else(|| {
+                crate::Error::InvalidConfig(format!(
+                    "$.detail.executionArn: {execution_arn:?} is not a Step Functions execution ARN \
+                     (arn:aws:states:<region>:<account>:execution:<state machine>:<name>)"
+                ))
+            })?
+            .to_string();
+        let at = |field: &str| {
+            detail[field]
+                .as_i64()
+                .and_then(DateTime::from_timestamp_millis)
+        };
+        let text = |field: &str| detail[field].as_str().map(str::to_string);
+        Ok(Some(Self {
+            execution_arn,
+            machine,
+            status: text("status").unwrap_or_default(),
+            started_at: at("startDate"),
+            stopped_at: at("stopDate"),
+            error: text("error"),
+            cause: text("cause"),
+        }))
+    }
+
+    /// Refuses an event for an execution of a state machine other than `machines` (suffixes of its name:
+    /// `-run-transient`, …), saying `wrong_machine`, or with a status other than `statuses`, saying `wrong_status`:
+    /// the stack's rules forward only those.
+    pub fn check(
+        &self,
+        machines: &[&str],
+        wrong_machine: &str,
+        statuses: &[&str],
+        wrong_status: &str,
+    ) -> Result<(), crate::Error> {
+        if !machines.iter().any(|m| self.machine.ends_with(m)) {
+            return Err(crate::Error::InvalidConfig(format!(
+                "$.detail.executionArn: executions of state machine {} {wrong_machine}",
+                self.machine
+            )));
+        }
+        if !statuses.contains(&self.status.as_str()) {
+            return Err(crate::Error::InvalidConfig(format!(
+                "$.detail.status: {:?}: {wrong_status}",
+                self.status
+            )));
+        }
+        Ok(())
+    }
+}
+
 pub fn cluster_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let id = String::deserialize(d)?;
     if is_cluster_id(&id) {

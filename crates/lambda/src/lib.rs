@@ -1,4 +1,4 @@
-//! What the four Lambdas share: their error names, the EMR port and its SDK adapter, configs from the execution
+//! What the Lambdas share: their error names, the EMR port and its SDK adapter, configs from the execution
 //! input, a run's identity, and the handlers themselves (each binary in functions/ is only its composition root).
 
 pub mod add_steps;
@@ -7,6 +7,7 @@ pub mod emr;
 pub mod error;
 pub mod event;
 pub mod launch;
+pub mod lock;
 pub mod payload;
 pub mod run;
 pub mod runtime;

@@ -9,6 +9,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+use dfr_locks::LockTable;
+
 use crate::emr::SdkEmr;
 use crate::error::Error;
 use crate::source::{S3Scope, SdkS3};
@@ -19,6 +21,7 @@ pub struct Aws {
     emr: Mutex<HashMap<String, SdkEmr>>,
     /// Made on first use, so the functions that never read S3 do not carry its client.
     s3: OnceLock<SdkS3>,
+    locks: OnceLock<Result<LockTable, Error>>,
 }
 
 impl Aws {
@@ -32,6 +35,7 @@ impl Aws {
             base,
             emr: Mutex::new(HashMap::new()),
             s3: OnceLock::new(),
+            locks: OnceLock::new(),
         }
     }
 
@@ -61,6 +65,26 @@ impl Aws {
                 scope: S3Scope::from_process_env(),
             }
         })
+    }
+}
+
+impl Aws {
+    /// The stack's lock table (`DFR_LOCK_TABLE`, which the template sets to its `LockTable`).
+    pub fn locks(&self) -> Result<&LockTable, Error> {
+        self.locks
+            .get_or_init(|| {
+                let table = std::env::var("DFR_LOCK_TABLE")
+                    .ok()
+                    .filter(|t| !t.is_empty())
+                    .ok_or_else(|| {
+                        Error::Internal(
+                            "DFR_LOCK_TABLE is not set: the stack gives the lock function its table's name".into(),
+                        )
+                    })?;
+                Ok(LockTable::new(aws_sdk_dynamodb::Client::new(&self.base), table))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 }
 

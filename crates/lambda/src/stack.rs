@@ -54,13 +54,31 @@ impl Regions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stack {
     pub regions: Regions,
-    /// How long after its execution ended a launch-cluster invocation may still be running (its Lambda timeout and
-    /// a margin): the cleanup of a stopped execution looks again once this has passed, so a cluster whose RunJobFlow
-    /// was in flight when the execution was stopped is found too. `DFR_LAUNCH_WINDOW_SECONDS` (default 75).
+    /// How long after its execution ended a launch-cluster (or lock) invocation may still be running (its Lambda
+    /// timeout and a margin): the cleanup of a stopped execution looks again once this has passed, so a cluster whose
+    /// RunJobFlow, or a lock whose acquire, was in flight when the execution was stopped is found too.
+    /// `DFR_LAUNCH_WINDOW_SECONDS` (default 75).
     pub launch_window: Duration,
 }
 
 impl Stack {
+    /// After the end of an execution with `status` at `stopped_at`: how long until no function invocation of it can
+    /// still be in flight (a stopped or timed-out execution leaves its running Task's invocation running: a launch,
+    /// a lock acquired), if that is still to come. A FAILED or SUCCEEDED execution ended through its own states,
+    /// after its tasks.
+    pub fn in_flight_wait(
+        &self,
+        status: &str,
+        stopped_at: Option<chrono::DateTime<chrono::Utc>>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<Duration> {
+        let interrupted = status == "ABORTED" || status == "TIMED_OUT";
+        let stopped = stopped_at.filter(|_| interrupted)?;
+        let until = stopped + chrono::Duration::from_std(self.launch_window).unwrap_or_default();
+        let wait = (until - now).to_std().unwrap_or_default();
+        (!wait.is_zero()).then_some(wait)
+    }
+
     pub fn from_process_env() -> Self {
         let seconds = std::env::var("DFR_LAUNCH_WINDOW_SECONDS")
             .ok()

@@ -1,13 +1,14 @@
 //! terminate-cluster: end a cluster this project launched — one by id, or every cluster an execution launched
 //! when EventBridge reports that execution stopped, failed or timed out (no Catch runs then).
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use dfr_core::status::{CLUSTER_ACTIVE, CLUSTER_ENDING};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::emr::Emr;
 use crate::error::Error;
+use crate::event::ExecutionStatusChange;
 use crate::run::{TAG_EXECUTION, TAG_KEEP_ON_FAILURE, TAG_MANAGED};
 use crate::stack::{Regions, Stack};
 
@@ -40,38 +41,24 @@ struct DirectEvent {
 impl TerminateEvent {
     /// A direct request, or an EventBridge `Step Functions Execution Status Change` event.
     pub fn parse(v: &Value) -> Result<Self, Error> {
-        if let Some(kind) = v.get("detail-type").and_then(Value::as_str) {
-            if kind != "Step Functions Execution Status Change" {
-                return Err(Error::InvalidConfig(format!(
-                    "unexpected EventBridge event \"{kind}\""
-                )));
-            }
-            let detail = &v["detail"];
-            let execution_arn = detail["executionArn"]
-                .as_str()
-                .ok_or_else(|| {
-                    Error::InvalidConfig("EventBridge event without detail.executionArn".into())
-                })?
-                .to_string();
-            cleaned_up_machine(&execution_arn)?;
-            let at = |field: &str| {
-                detail[field]
-                    .as_i64()
-                    .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
-            };
-            let status = detail["status"].as_str().unwrap_or_default().to_string();
-            if !ENDED_UNFINISHED.contains(&status.as_str()) {
-                return Err(Error::InvalidConfig(format!(
-                    "$.detail.status: {status:?}: the cleanup ends the clusters of an execution that stopped without \
-                     finishing ({}); a running or succeeded execution's clusters are its own (up's outlives it)",
+        if let Some(ended) = ExecutionStatusChange::parse(v)? {
+            // `run` and `down` executions launch no clusters: an event for one is misrouted (and would be a wasted
+            // scan of every cluster).
+            ended.check(
+                &LAUNCHING_MACHINES,
+                "launch no clusters; the cleanup is for the run-transient and up state machines' executions",
+                &ENDED_UNFINISHED,
+                &format!(
+                    "the cleanup ends the clusters of an execution that stopped without finishing ({}); a running \
+                     or succeeded execution's clusters are its own (up's outlives it)",
                     ENDED_UNFINISHED.join(", ")
-                )));
-            }
+                ),
+            )?;
             return Ok(Self::ExecutionEnded {
-                execution_arn,
-                status,
-                started_at: at("startDate"),
-                stopped_at: at("stopDate"),
+                execution_arn: ended.execution_arn,
+                status: ended.status,
+                started_at: ended.started_at,
+                stopped_at: ended.stopped_at,
             });
         }
         let d: DirectEvent = crate::runtime::decode("terminate-cluster", v.clone())?;
@@ -89,29 +76,6 @@ pub const ENDED_UNFINISHED: [&str; 3] = ["ABORTED", "TIMED_OUT", "FAILED"];
 /// The state machines whose executions launch clusters (named `<stack>-run-transient` and `<stack>-up`, as the IAM
 /// conditions on the cluster tags expect).
 const LAUNCHING_MACHINES: [&str; 2] = ["-run-transient", "-up"];
-
-/// Checks that `arn` is a Step Functions execution ARN of a state machine that launches clusters; `run` and `down`
-/// executions launch none, so an event for one is misrouted (and would be a wasted scan of every cluster).
-fn cleaned_up_machine(arn: &str) -> Result<(), Error> {
-    let parts: Vec<&str> = arn.split(':').collect();
-    let machine = match parts.as_slice() {
-        ["arn", _, "states", _, _, "execution", machine, name] if !name.is_empty() => *machine,
-        _ => {
-            return Err(Error::InvalidConfig(format!(
-                "$.detail.executionArn: {arn:?} is not a Step Functions execution ARN \
-                 (arn:aws:states:<region>:<account>:execution:<state machine>:<name>)"
-            )))
-        }
-    };
-    if LAUNCHING_MACHINES.iter().any(|m| machine.ends_with(m)) {
-        Ok(())
-    } else {
-        Err(Error::InvalidConfig(format!(
-            "$.detail.executionArn: executions of state machine {machine} launch no clusters; the cleanup is for \
-             the run-transient and up state machines' executions"
-        )))
-    }
-}
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -160,18 +124,11 @@ pub async fn terminate<E: Emr>(
             let mut errors = Vec::new();
             sweep(event, &emr_for, regions, now, &mut out, &mut errors).await;
             // A launch still in flight when the execution was stopped (or timed out) creates its cluster after this
-            // sweep: look again once no launch-cluster invocation of the execution can still be running. A FAILED
-            // execution ended through its own states, after its tasks.
-            let interrupted = status == "ABORTED" || status == "TIMED_OUT";
-            if let Some(stopped) = stopped_at.filter(|_| interrupted) {
-                let window = stack.launch_window;
-                let until = stopped + chrono::Duration::from_std(window).unwrap_or_default();
-                let wait = (until - now).to_std().unwrap_or_default();
-                if !wait.is_zero() {
-                    tokio::time::sleep(wait).await;
-                    let later = now + chrono::Duration::from_std(wait).unwrap_or_default();
-                    sweep(event, &emr_for, regions, later, &mut out, &mut errors).await;
-                }
+            // sweep: look again once no launch-cluster invocation of the execution can still be running.
+            if let Some(wait) = stack.in_flight_wait(status, *stopped_at, now) {
+                tokio::time::sleep(wait).await;
+                let later = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                sweep(event, &emr_for, regions, later, &mut out, &mut errors).await;
             }
             if let Some(first) = errors.first() {
                 let all: Vec<String> = errors.iter().map(ToString::to_string).collect();

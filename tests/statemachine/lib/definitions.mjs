@@ -13,6 +13,7 @@ export const SUBSTITUTIONS = {
   AddStepsFunctionArn: 'add-steps',
   CheckStatusFunctionArn: 'check-status',
   TerminateClusterFunctionArn: 'terminate-cluster',
+  LockFunctionArn: 'lock',
 };
 
 export const FUNCTIONS = Object.values(SUBSTITUTIONS);

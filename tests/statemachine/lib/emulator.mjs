@@ -86,6 +86,11 @@ export class Emulator {
     return this.admin('PUT', 'iam', { template, stack: { stackName, region, parameters }, principals });
   }
 
+  /** A resource of the template as CloudFormation would deploy it: {Type, Ref, Attributes, Properties}, resolved. */
+  resource({ template, stackName, region, parameters }, logicalId) {
+    return this.admin('POST', 'template/resource', { template, stack: { stackName, region, parameters }, logicalId });
+  }
+
   /** Every EMR request received: operation, accessKeyId, region, body (text), status, error. */
   async requests() {
     return (await this.admin('GET', 'requests')).requests;

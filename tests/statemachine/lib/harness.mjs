@@ -1,5 +1,7 @@
 // Runs the real state machine definitions in aws-local-stepfunctions, each Task invoking the real
-// Lambda binary (through lambda-runtime.mjs), which talks to the EMR emulator (and to moto's S3).
+// Lambda binary (through lambda-runtime.mjs), which talks to the EMR emulator, to moto's DynamoDB (the stack's lock
+// table) and, when asked, to moto's S3. When an execution ends, the stack's EventBridge rules (read from
+// infra/template.yaml) send its status-change event to their functions, as on AWS.
 //
 // Virtual time. The emulator's clock is frozen; when the execution enters a Wait state the harness
 // notes the seconds the definition asks for (Seconds or SecondsPath, evaluated on the state's
@@ -17,12 +19,23 @@ import './polyfill.mjs';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { Emulator } from './emulator.mjs';
 import { FUNCTIONS, functionOfArn, loadDefinition, states } from './definitions.mjs';
-import { LambdaFunction } from './lambda-runtime.mjs';
+import { createTable, dynamodb, DynamoDbGuard } from './dynamodb.mjs';
+import { LambdaPool } from './lambda-runtime.mjs';
 import { Moto } from './moto.mjs';
 import { S3Guard } from './s3-guard.mjs';
 import { gzipSync } from 'node:zlib';
 import { binary } from './paths.mjs';
-import { ACCOUNT, OPERATOR_ACCESS_KEY, REGION, executionArn as arnOf, functionEnv, stackIam } from './stack.mjs';
+import {
+  ACCOUNT,
+  callJson,
+  FUNCTION_LOGICAL_IDS,
+  OPERATOR_ACCESS_KEY,
+  REGION,
+  executionArn as arnOf,
+  functionEnv,
+  stackIam,
+  stateMachineArn,
+} from './stack.mjs';
 
 export { CONFIG_BUCKET, SECRET_ACCESS_KEY, SESSION_TOKEN, STACK } from './stack.mjs';
 
@@ -31,8 +44,10 @@ let executionCounter = 0;
 /** Step Functions' limit on a state's input and output, a task's result and an execution's input (UTF-8 bytes). */
 export const PAYLOAD_LIMIT = 256 * 1024;
 const bytes = (value) => Buffer.byteLength(JSON.stringify(value ?? null), 'utf8');
-/** The state machines whose executions the stack's CleanupRule watches. */
-const CLEANED_UP = ['run-transient', 'up'];
+/** The stack's rules on `Step Functions Execution Status Change` events, by logical id. */
+const RULES = ['CleanupRule', 'LockCleanupRule'];
+/** Environments alive in this process: they share its moto, which each one empties when it starts. */
+let alive = 0;
 
 function valueAt(path, input) {
   if (path === '$') return input;
@@ -64,7 +79,9 @@ export class Environment {
   /**
    * @param {{scenario?: object, faults?: object, s3?: boolean, log?: (line: string) => void,
    *          template?: string, parameters?: Record<string,string>, functionEnv?: Record<string,string>}} options
-   *   template: the SAM template whose roles' policies authorize every EMR call (default infra/template.yaml);
+   *   s3: give the functions moto's S3 (otherwise S3 is a closed port); DynamoDB (the lock table) is always there;
+   *   template: the SAM template whose roles' policies authorize every EMR, S3 and DynamoDB call (default
+   *   infra/template.yaml), whose lock table is created and whose rules route the ends of executions;
    *   parameters: its parameter values (ConfigBucket is the test bucket unless given);
    *   functionEnv: more environment for every function (e.g. AWS_MAX_ATTEMPTS).
    */
@@ -87,27 +104,57 @@ export class Environment {
   }
 
   async boot() {
+    if (alive > 0) throw new Error('one Environment at a time per process: they share moto, which each one empties');
+    alive += 1;
+    this.counted = true;
     const iam = stackIam({ template: this.options.template, parameters: this.options.parameters });
+    this.iam = iam;
     this.emulator = await new Emulator({ log: this.log }).start();
     await this.emulator.setIam(iam);
     this.virtualNow = this.emulator.startedAt;
     if (this.options.scenario) await this.emulator.setScenario(this.options.scenario);
     if (this.options.faults) await this.emulator.setFaults(this.options.faults);
-    if (this.options.s3) {
-      this.moto = await new Moto().start();
-      this.s3 = await new S3Guard({ target: this.moto.url, emulator: this.emulator }).start();
-    }
+    this.moto = await Moto.shared();
+    await this.moto.reset();
+    if (this.options.s3) this.s3 = await new S3Guard({ target: this.moto.url, emulator: this.emulator }).start();
+    this.dynamodb = await new DynamoDbGuard({ target: this.moto.url, emulator: this.emulator }).start();
+    this.lockTable = await createTable(this.moto.url, await this.emulator.resource(iam, 'LockTable'));
+    this.rules = await this.loadRules();
     const endpoints = {
       AWS_ENDPOINT_URL_EMR: this.emulator.url,
       // Without moto, S3 points at a closed port: an s3:// config then fails like an unreachable S3.
       AWS_ENDPOINT_URL_S3: this.s3?.url ?? 'http://127.0.0.1:9',
+      AWS_ENDPOINT_URL_DYNAMODB: this.dynamodb.url,
     };
     for (const fn of FUNCTIONS) {
       const env = { ...endpoints, ...functionEnv(fn, iam.parameters), ...this.options.extraEnv };
-      const f = new LambdaFunction(fn, binary(fn), env, { log: this.log });
+      if (fn === 'lock') env.DFR_LOCK_TABLE = this.lockTable;
+      const f = new LambdaPool(fn, binary(fn), env, { log: this.log });
       await f.start();
       this.functions[fn] = f;
     }
+  }
+
+  /** The stack's rules on the ends of executions: which statuses of which state machines go to which function. */
+  async loadRules() {
+    const arns = {};
+    for (const [fn, id] of Object.entries(FUNCTION_LOGICAL_IDS)) {
+      arns[(await this.emulator.resource(this.iam, id)).Attributes.Arn] = fn;
+    }
+    const rules = [];
+    for (const id of RULES) {
+      const rule = (await this.emulator.resource(this.iam, id)).Properties;
+      const detail = rule.EventPattern.detail;
+      for (const target of rule.Targets) {
+        rules.push({ rule: id, statuses: detail.status, stateMachines: detail.stateMachineArn, fn: arns[target.Arn] });
+      }
+    }
+    return rules;
+  }
+
+  /** Calls the lock table's DynamoDB API as `accessKeyId` (through IAM), e.g. as an operator. */
+  locks(operation, body, accessKeyId) {
+    return dynamodb(this.dynamodb.url, operation, { TableName: this.lockTable, ...body }, accessKeyId);
   }
 
   /** Advance the emulator by the Wait time the execution has gone through since the last call. */
@@ -135,19 +182,9 @@ export class Environment {
    * Calls EMR's JSON API as someone else in the account (full EMR access): for clusters this stack did not
    * launch. The emulator reads the caller from the SigV4 credential scope and checks no signature.
    */
-  async emrAsOperator(operation, body, region = REGION) {
-    const res = await fetch(`${this.emulator.url}/`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-amz-json-1.1',
-        'x-amz-target': `ElasticMapReduce.${operation}`,
-        authorization: `AWS4-HMAC-SHA256 Credential=${OPERATOR_ACCESS_KEY}/20261202/${region}/elasticmapreduce/aws4_request, SignedHeaders=host, Signature=0`,
-      },
-      body: JSON.stringify(body),
-    });
-    const json = await res.json();
-    if (res.status !== 200) throw new Error(`${operation} as operator: ${res.status} ${JSON.stringify(json)}`);
-    return json;
+  emrAsOperator(operation, body, region = REGION) {
+    const api = { target: `ElasticMapReduce.${operation}`, contentType: 'application/x-amz-json-1.1', service: 'elasticmapreduce' };
+    return callJson(`${this.emulator.url}/`, { ...api, accessKeyId: OPERATOR_ACCESS_KEY, region }, body);
   }
 
   /**
@@ -167,11 +204,13 @@ export class Environment {
    *   invocation goes on, as a Lambda invocation does after its execution was stopped;
    *   onEvent(event): each event as it happens: the interpreter's, and {type: 'LambdaSucceeded' | 'LambdaFailed',
    *   state, fn, output | error} for each invocation (the local Step Functions endpoint builds histories from them);
-   *   control: an object the harness gives `stop()` (StopExecution) once the execution runs.
+   *   control: an object the harness gives `stop()` (StopExecution) once the execution runs;
+   *   lostEvents: functions whose rule deliveries of this execution's end are lost (e.g. ['lock']).
    * As on AWS: an execution input, state input or output, or task result over 256 KiB fails the execution with
    * States.DataLimitExceeded; an execution past its definition's TimeoutSeconds (in virtual time) ends TIMED_OUT;
-   * and an ABORTED, TIMED_OUT or FAILED execution of run-transient or up is sent to terminate-cluster as the stack's
-   * CleanupRule sends it (report.cleanup).
+   * and the end of the execution goes to the functions the stack's rules send it to: an ABORTED, TIMED_OUT or FAILED
+   * run-transient or up to terminate-cluster (report.cleanup), every end of run-transient, up and run to lock
+   * (report.lockCleanup).
    */
   async run(
     machine,
@@ -187,6 +226,7 @@ export class Environment {
       stopWhen,
       onEvent,
       control,
+      lostEvents = [],
     } = {},
   ) {
     if (bytes(input) > PAYLOAD_LIMIT) {
@@ -337,10 +377,15 @@ export class Environment {
     report.virtualSeconds = this.virtualNow - startVirtual;
     const callsAfter = await this.emulator.calls();
     report.emrCalls = diffCalls(callsBefore, callsAfter);
-    if (CLEANED_UP.includes(machine) && ['ABORTED', 'TIMED_OUT', 'FAILED'].includes(report.status)) {
-      report.cleanup = await this.cleanupRule(executionArn, report.status, startReal, ended?.stoppedAt ?? Date.now());
+    const delivered = await this.executionEnded(
+      { machine, executionArn, name: executionName, status: report.status, error: report.error, cause: report.cause },
+      { startedAt: startReal, stoppedAt: ended?.stoppedAt ?? Date.now(), lostEvents },
+    );
+    if (delivered['terminate-cluster']) {
+      report.cleanup = delivered['terminate-cluster'];
       report.cleanup.emrCalls = diffCalls(callsAfter, await this.emulator.calls());
     }
+    if (delivered.lock) report.lockCleanup = delivered.lock;
     report.metrics = metrics(report, def);
     report.launchedClusterIds = [
       ...new Set(report.invocations.filter((i) => i.fn === 'launch-cluster' && i.output?.clusterId).map((i) => i.output.clusterId)),
@@ -361,28 +406,51 @@ export class Environment {
     return logs.length;
   }
 
-  /** What the stack's CleanupRule does: terminate-cluster gets the execution's status-change event. */
-  async cleanupRule(executionArn, status, startedAt, stoppedAt) {
+  /**
+   * What the stack's rules do when an execution ends: each function a matching rule targets gets the execution's
+   * `Step Functions Execution Status Change` event (at the same time, as EventBridge delivers them). Returns each
+   * function's answer ({output} or {error}) by function name.
+   */
+  async executionEnded({ machine, executionArn, name, status, error, cause }, { startedAt, stoppedAt, lostEvents = [] }) {
     const event = {
       version: '0',
       'detail-type': 'Step Functions Execution Status Change',
       source: 'aws.states',
       account: ACCOUNT,
       region: REGION,
-      detail: { executionArn, status, startDate: Math.round(startedAt * 1000), stopDate: Math.round(stoppedAt) },
+      resources: [executionArn],
+      detail: {
+        executionArn,
+        stateMachineArn: stateMachineArn(machine),
+        name,
+        status,
+        startDate: Math.round(startedAt * 1000),
+        stopDate: Math.round(stoppedAt),
+        ...(status === 'FAILED' ? { error: error ?? null, cause: cause ?? null } : {}),
+      },
     };
-    try {
-      return { output: await this.functions['terminate-cluster'].invoke(event) };
-    } catch (e) {
-      return { error: { name: e.name, message: e.message } };
-    }
+    const targets = this.rules.filter(
+      (r) => r.statuses.includes(status) && r.stateMachines.includes(event.detail.stateMachineArn) && !lostEvents.includes(r.fn),
+    );
+    const answers = await Promise.all(
+      targets.map(async ({ fn }) => {
+        try {
+          return [fn, { output: await this.functions[fn].invoke(event) }];
+        } catch (e) {
+          return [fn, { error: { name: e.name, message: e.message } }];
+        }
+      }),
+    );
+    return Object.fromEntries(answers);
   }
 
   async stop() {
     await Promise.all(Object.values(this.functions).map((f) => f.stop()));
     await this.emulator?.stop();
     await this.s3?.stop();
-    await this.moto?.stop();
+    await this.dynamodb?.stop();
+    if (this.counted) alive -= 1;
+    this.counted = false;
   }
 }
 

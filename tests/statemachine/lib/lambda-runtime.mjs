@@ -220,3 +220,58 @@ export class LambdaFunction {
     });
   }
 }
+
+/**
+ * A function as Lambda runs it under load: an invocation that finds every instance busy gets a new one (its own
+ * process, a cold start), up to `maxInstances`; beyond that it waits for the least busy. So concurrent executions
+ * reach the function concurrently, as on AWS.
+ */
+export class LambdaPool {
+  constructor(name, binaryPath, env, { maxInstances = 32, ...options } = {}) {
+    this.args = [name, binaryPath, env, options];
+    this.maxInstances = maxInstances;
+    this.instances = [];
+    this.starting = 0;
+  }
+
+  async start() {
+    this.instances.push(await this.cold());
+  }
+
+  /** A new instance, started, not yet in the pool (so no other invocation takes it first). */
+  async cold() {
+    this.starting += 1;
+    try {
+      const instance = new LambdaFunction(...this.args);
+      await instance.start();
+      return instance;
+    } finally {
+      this.starting -= 1;
+    }
+  }
+
+  async invoke(event) {
+    const load = (f) => f.inFlight.size + f.queue.length;
+    let instance = this.instances.find((f) => load(f) === 0);
+    if (!instance && this.instances.length + this.starting < this.maxInstances) {
+      instance = await this.cold();
+      const result = instance.invoke(event);
+      this.instances.push(instance);
+      return result;
+    }
+    instance ??= this.instances.reduce((a, b) => (load(b) < load(a) ? b : a));
+    return instance.invoke(event);
+  }
+
+  get logLines() {
+    return this.instances.flatMap((f) => f.logLines);
+  }
+
+  get invocations() {
+    return this.instances.reduce((n, f) => n + f.invocations, 0);
+  }
+
+  async stop() {
+    await Promise.all(this.instances.map((f) => f.stop()));
+  }
+}

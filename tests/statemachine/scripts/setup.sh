@@ -1,6 +1,6 @@
 #!/bin/sh
-# Installs moto (the local S3 of the s3:// scenarios) into tests/statemachine/.venv, pinned by
-# requirements.txt. Quick when it is already there.
+# Installs moto (the local S3 of the s3:// scenarios and the local DynamoDB of the lock table) into
+# tests/statemachine/.venv, pinned by requirements.txt. Quick when it is already there.
 set -eu
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then

@@ -20,9 +20,9 @@ const LAMBDA_SERVICE_ERRORS = [
 
 /** Which functions each state machine may invoke (the template's DefinitionSubstitutions). */
 const EXPECTED_SUBSTITUTIONS = {
-  'run-transient': ['CheckStatusFunctionArn', 'LaunchClusterFunctionArn', 'TerminateClusterFunctionArn'],
-  up: ['CheckStatusFunctionArn', 'LaunchClusterFunctionArn', 'TerminateClusterFunctionArn'],
-  run: ['AddStepsFunctionArn', 'CheckStatusFunctionArn'],
+  'run-transient': ['CheckStatusFunctionArn', 'LaunchClusterFunctionArn', 'LockFunctionArn', 'TerminateClusterFunctionArn'],
+  up: ['CheckStatusFunctionArn', 'LaunchClusterFunctionArn', 'LockFunctionArn', 'TerminateClusterFunctionArn'],
+  run: ['AddStepsFunctionArn', 'CheckStatusFunctionArn', 'LockFunctionArn'],
   down: ['CheckStatusFunctionArn', 'TerminateClusterFunctionArn'],
 };
 
@@ -55,6 +55,12 @@ function reachable(def, from) {
     todo.push(...successors(def.States[name]));
   }
   return seen;
+}
+
+/** The lease margin the lock library adds to an execution timeout (crates/locks: LEASE_MARGIN_SECONDS). */
+function leaseMargin() {
+  const source = readFileSync(join(repoRoot, 'crates', 'locks', 'src', 'model.rs'), 'utf8');
+  return Number(/pub const LEASE_MARGIN_SECONDS: u64 = (\d+);/.exec(source)[1]);
 }
 
 const isFunction = (def, name, fn) => def.States[name].Type === 'Task' && functionOfArn(def.States[name].Resource) === fn;
@@ -164,7 +170,8 @@ for (const machine of MACHINES) {
     if (machine === 'run-transient' || machine === 'up') {
       test('every failure after the launch passes through a Task that terminates the cluster', () => {
         for (const [name, s] of tasks) {
-          if (isFunction(def, name, 'terminate-cluster')) continue;
+          // The lock's tasks come before the launch (acquire: nothing launched yet) or after the run's end.
+          if (isFunction(def, name, 'terminate-cluster') || isFunction(def, name, 'lock')) continue;
           const after = reachable(def, s.Catch.find((c) => c.ErrorEquals.includes('States.ALL')).Next);
           const terminators = [...after].filter((n) => isFunction(def, n, 'terminate-cluster'));
           assert.ok(terminators.length > 0, `${name}: its Catch reaches a terminate-cluster Task`);
@@ -181,6 +188,48 @@ for (const machine of MACHINES) {
         assert.equal(launch['attempt.$'], '$.run.launchAttempt');
       });
     }
+
+    if (machine !== 'down') {
+      test('a lock is taken before anything is spent (test/locks.test.mjs runs it), for the execution, with a lease of the execution timeout plus the margin', () => {
+        const acquire = def.States['Acquire the lock'];
+        assert.ok(isFunction(def, 'Acquire the lock', 'lock'));
+        assert.equal(acquire.Parameters.action, 'acquire');
+        assert.equal(acquire.Parameters['owner.$'], '$$.Execution.Id');
+        assert.equal(acquire.Parameters.leaseSeconds, def.TimeoutSeconds + leaseMargin());
+        const free = def.States['Is there a lock?'];
+        assert.deepEqual(free.Choices.map((c) => [c.Variable, c.IsNull]), [['$.lock', true]], 'without a lock, straight on');
+        assert.equal(free.Default, 'Acquire the lock');
+        const ours = def.States['Is the lock ours?'];
+        assert.equal(ours.Choices[0].Next, free.Choices[0].Next, 'with it, on to the same first Task');
+        assert.equal(ours.Default, 'Describe the held lock');
+      });
+
+      test("every end of a run passes its lock's end: released on success, released or kept on failure", () => {
+        const fail = states(def).find(([, s]) => s.Type === 'Fail')[0];
+        const into = states(def).filter(([, s]) => successors(s).includes(fail)).map(([n]) => n).sort();
+        assert.deepEqual(into, ['Did the run hold a lock?', 'Release or keep the lock']);
+        const end = def.States['Release or keep the lock'];
+        assert.equal(end.Parameters.outcome, 'failed');
+        assert.equal(end.Parameters['error.$'], '$.failure.error');
+        const release = def.States['Release the lock'];
+        assert.equal(release.Parameters.outcome, 'succeeded');
+        assert.ok(release.Catch.every((c) => c.Next === release.Next), 'a release that fails still ends the run as it was');
+        const choice = states(def).find(([, s]) => s.Type === 'Choice' && s.Choices.some((c) => c.Next === 'Release the lock'))[1];
+        const first = choice.Choices.findIndex((c) => c.Next === 'Release the lock');
+        const plain = choice.Choices.findIndex((c) => c.Next === release.Next);
+        assert.ok(first >= 0 && first < plain, 'the release comes before the success without a lock');
+      });
+    }
+
+    test('no Choice rule tests a type negatively (IsNull, IsPresent… false), which the local interpreter evaluates as false', () => {
+      const negative = [];
+      const walk = (rule) => {
+        for (const [k, v] of Object.entries(rule)) if (/^Is[A-Z]/.test(k) && v === false) negative.push(JSON.stringify(rule));
+        for (const r of [...(rule.And ?? []), ...(rule.Or ?? []), ...(rule.Not ? [rule.Not] : [])]) walk(r);
+      };
+      for (const [, s] of states(def)) for (const rule of s.Choices ?? []) walk(rule);
+      assert.deepEqual(negative, [], 'use Not with the positive test');
+    });
 
     if (machine === 'run') {
       test('never terminates the cluster', () => {

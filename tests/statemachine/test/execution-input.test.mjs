@@ -64,4 +64,13 @@ test('the schema refuses inputs the state machines cannot run', () => {
   assert.ok(check('run', { clusterId: 'j-1ABC', playbook, options: { async: true } }).ok);
   assert.equal(check('down', { clusterId: 'j-1ABC', options: { async: true } }).ok, false, 'async is a run option');
   assert.ok(check('up', { cluster: { schema: 'iglu:com.dataflowrunner.serverless/ClusterConfig/jsonschema/1-2-0', data: {} } }).ok);
+  const lock = { name: 'snowplow/enrich', kind: 'soft' };
+  assert.ok(check('runTransient', { cluster, playbook, lock }).ok);
+  assert.ok(check('runTransient', { cluster, playbook, lock: { name: 'snowplow/enrich' } }).ok, 'kind defaults to hard');
+  assert.equal(check('runTransient', { cluster, playbook, lock: { name: 'two words' } }).ok, false, 'a lock name has no whitespace');
+  assert.equal(check('runTransient', { cluster, playbook, lock: { name: 'x', kind: 'exclusive' } }).ok, false, 'hard or soft');
+  assert.equal(check('runTransient', { cluster, playbook, lock: 'snowplow/enrich' }).ok, false, 'an object');
+  assert.ok(check('run', { clusterId: 'j-1ABC', playbook, lock }).ok);
+  assert.equal(check('run', { clusterId: 'j-1ABC', playbook, lock, options: { async: true } }).ok, false, 'a lock is refused with async');
+  assert.equal(check('down', { clusterId: 'j-1ABC', lock }).ok, false, 'down takes no lock');
 });

@@ -100,9 +100,20 @@ impl Iam {
         Ok(t.role_policies(logical_id)?.documents)
     }
 
+    /// A resource of the template as CloudFormation would deploy it (`{"Type", "Ref", "Attributes",
+    /// "Properties"}`, intrinsics resolved): what a local stand-in creates (a table, a rule).
+    pub fn resource_from_template(
+        template_yaml: &str,
+        ctx: &StackContext,
+        logical_id: &str,
+    ) -> Result<Value, String> {
+        template::Template::parse(template_yaml, ctx)?.resource_json(logical_id)
+    }
+
     /// Adds a principal whose calls are signed with `access_key_id`, with the policies of
-    /// `logical_id` (a role, or a function whose `Role` is a role of the template). Its name is
-    /// the role's name.
+    /// `logical_id` (a role, a function whose `Role` is a role of the template, or a managed policy
+    /// of the template: whoever it is attached to, with that policy alone). Its name is the role's
+    /// (or the policy's) name.
     pub fn principal_from_template(
         self,
         access_key_id: &str,

@@ -314,6 +314,28 @@ impl<'a> Template<'a> {
         })
     }
 
+    /// A resource as CloudFormation would deploy it: its type, what `!Ref` and each `!GetAtt` give, and its
+    /// properties resolved.
+    pub fn resource_json(&self, id: &str) -> Res<Json> {
+        let kind = self.type_of(id)?;
+        let (reference, attributes) = self.resource_values(id)?;
+        let mut properties = serde_json::Map::new();
+        if let Some(Yaml::Mapping(props)) = self.resource(id)?.get("Properties") {
+            for (k, v) in props {
+                if let (Some(k), Some(v)) = (k.as_str(), self.resolve(v)?) {
+                    properties.insert(k.to_string(), v);
+                }
+            }
+        }
+        let attributes: serde_json::Map<String, Json> = attributes
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        Ok(
+            json!({"Type": kind, "Ref": reference, "Attributes": attributes, "Properties": properties}),
+        )
+    }
+
     fn get_att(&self, id: &str, attribute: &str) -> Res<Json> {
         let (_, attributes) = self.resource_values(id)?;
         attributes
@@ -609,7 +631,15 @@ impl<'a> Template<'a> {
     /// Everything IAM would attach to the role `id` (or the role of the function `id`): its
     /// inline policies, its managed policies of this template, and this template's
     /// `AWS::IAM::Policy`/`RolePolicy`/`ManagedPolicy` resources naming it.
+    /// A managed policy of the template stands for whoever it is attached to outside the stack (an operator's
+    /// role): exactly that policy.
     pub fn role_policies(&self, id: &str) -> Res<RolePolicies> {
+        if self.type_of(id)? == "AWS::IAM::ManagedPolicy" {
+            return Ok(RolePolicies {
+                role_name: self.physical_name(id, "ManagedPolicyName")?,
+                documents: vec![self.policy_document(id)?],
+            });
+        }
         let role = self.role_of(id)?;
         let role_name = self.resource_values(&role)?.0;
         if self.property(&role, "PermissionsBoundary")?.is_some() {
@@ -843,5 +873,41 @@ Resources:
             .unwrap();
         assert_eq!(p.role_name, "worker");
         assert_eq!(p.documents.len(), 2);
+    }
+
+    #[test]
+    fn when_a_resource_is_asked_for_should_give_it_as_deployed() {
+        let yaml = r#"
+Resources:
+  Locks:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      KeySchema: [{AttributeName: lockName, KeyType: HASH}]
+      Tags: [{Key: stack, Value: !Ref AWS::StackName}]
+  Operators:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      PolicyDocument:
+        Statement: {Effect: Allow, Action: "dynamodb:GetItem", Resource: !GetAtt Locks.Arn}
+"#;
+        let ctx = StackContext::default();
+        let t = Template::parse(yaml, &ctx).unwrap();
+        let r = t.resource_json("Locks").unwrap();
+        assert_eq!(r["Type"], "AWS::DynamoDB::Table");
+        assert_eq!(r["Ref"], "dataflow-runner-Locks");
+        assert_eq!(
+            r["Attributes"]["Arn"],
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/dataflow-runner-Locks"
+        );
+        assert_eq!(r["Properties"]["KeySchema"][0]["AttributeName"], "lockName");
+        assert_eq!(r["Properties"]["Tags"][0]["Value"], "dataflow-runner");
+        // A managed policy stands for whoever it is attached to: that policy alone.
+        let p = t.role_policies("Operators").unwrap();
+        assert_eq!(p.documents.len(), 1);
+        assert_eq!(
+            p.documents[0]["Statement"]["Resource"],
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/dataflow-runner-Locks"
+        );
     }
 }
