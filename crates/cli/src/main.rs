@@ -4,6 +4,7 @@
 
 mod execute;
 mod follow;
+mod locks;
 mod logs;
 mod stack;
 mod view;
@@ -107,6 +108,16 @@ enum Command {
         #[command(flatten)]
         common: RunArgs,
     },
+    /// The stack's run locks: list them, show one, release one (refused while its owner runs, unless --force).
+    Lock {
+        #[command(subcommand)]
+        action: LockAction,
+        /// The lock table (default: <stack>-locks, as the stack names it).
+        #[arg(long = "lock-table", value_name = "NAME", global = true)]
+        lock_table: Option<String>,
+        #[command(flatten)]
+        common: RunArgs,
+    },
     /// The last lines of the logs of each failed step of an execution (name or ARN).
     Logs {
         execution: String,
@@ -115,6 +126,21 @@ enum Command {
         log_lines: usize,
         #[command(flatten)]
         common: RunArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum LockAction {
+    /// Every lock, with who holds it since when, or how it was released.
+    List,
+    /// One lock.
+    Show { name: String },
+    /// Release a lock (a hard lock kept after a failure, or one whose owner is gone).
+    Release {
+        name: String,
+        /// Release even though the owner may still be running.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -142,7 +168,7 @@ struct LockArgs {
 #[derive(Args)]
 struct RunArgs {
     /// The stack whose state machines to use (default: $DATAFLOW_RUNNER_STACK, else dataflow-runner).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", global = true)]
     stack: Option<String>,
     /// Use this state machine instead of looking the stack up.
     #[arg(long = "state-machine-arn", value_name = "ARN")]
@@ -151,7 +177,7 @@ struct RunArgs {
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
     /// How the end is printed: text for people, or one JSON object for scripts.
-    #[arg(long, value_enum, default_value = "text")]
+    #[arg(long, value_enum, default_value = "text", global = true)]
     output: Output,
     /// On Ctrl-C, stop the execution (its clusters are then terminated) instead of leaving it running.
     #[arg(long = "stop-on-interrupt")]
@@ -338,6 +364,21 @@ async fn on_the_stack(command: Command) -> Exit {
         } => {
             let sfn = execute::sfn_client().await;
             execute::logs(&sfn, &common.target(), &execution, log_lines).await
+        }
+        Command::Lock {
+            action,
+            lock_table,
+            common,
+        } => {
+            let table = locks::table(&common.target().stack, lock_table.as_deref()).await;
+            match action {
+                LockAction::List => locks::list(&table, common.output).await,
+                LockAction::Show { name } => locks::show(&table, &name, common.output).await,
+                LockAction::Release { name, force } => {
+                    let sfn = execute::sfn_client().await;
+                    locks::release(&table, &sfn, &name, force).await
+                }
+            }
         }
         Command::Validate(_) | Command::Plan { .. } => unreachable!("local commands"),
     }

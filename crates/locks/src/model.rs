@@ -283,7 +283,7 @@ impl LockRecord {
 
     /// One sentence on where the lock stands, for people.
     pub fn describe(&self, now: DateTime<Utc>) -> String {
-        let (name, kind, owner) = (&self.name, self.kind.as_str(), &self.owner);
+        let (name, kind, owner) = (self.name.as_str(), self.kind.as_str(), &self.owner);
         let since = text(self.acquired_at);
         match self.state {
             State::Held => {

@@ -252,3 +252,33 @@ test('cli: on a terminal, a live view is redrawn in place; its last frame shows 
     assert.equal(frame, expected);
   });
 });
+
+test('cli: a held lock exits 17 and launches nothing; lock list, show and release clear a hard lock kept after a failure', async () => {
+  await withStack({}, async (server, env) => {
+    const failing = playbookFile('locked-fail.json', [['Load', '--emulator-outcome=FAILED']]);
+    const run = (pb, lockArgs) => cli(server, ['run-transient', '--emr-config', spark('cluster.json'), '--emr-playbook', pb, '--vars-file', spark('vars.json'), ...lockArgs], {
+      env: { AWS_ENDPOINT_URL_DYNAMODB: env.moto.url },
+    });
+    const first = await run(failing, ['--lock', 'acme/enrich']);
+    assert.equal(first.code, 1, first.stderr);
+    const clusters = (await env.clusters()).length;
+    const held = await run(spark('playbook.json'), ['--lock', 'acme/enrich']);
+    assert.equal(held.code, 17, held.stderr);
+    assert.match(held.stderr, /run-transient failed: LockHeld/);
+    assert.equal((await env.clusters()).length, clusters, 'nothing launched');
+    const lockCli = (args) => cli(server, ['lock', ...args], { env: { AWS_ENDPOINT_URL_DYNAMODB: env.moto.url } });
+    const list = await lockCli(['list']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /lock "acme\/enrich" \(hard\) is kept since arn:aws:states:.* failed with StepFailed/);
+    const show = await lockCli(['show', 'acme/enrich', '--output', 'json']);
+    assert.equal(show.code, 0, show.stderr);
+    assert.equal(JSON.parse(show.stdout).state, 'failed');
+    const release = await lockCli(['release', 'acme/enrich']);
+    assert.equal(release.code, 0, release.stderr);
+    assert.match(release.stdout, /released lock "acme\/enrich"/);
+    const again = await run(spark('playbook.json'), ['--softLock', 'acme/enrich']);
+    assert.equal(again.code, 0, again.stderr);
+    const free = await lockCli(['show', 'acme/enrich']);
+    assert.match(free.stdout, /lock "acme\/enrich" is free/);
+  });
+});
