@@ -8,6 +8,5 @@ pub mod load;
 pub mod model;
 pub mod plan;
 pub mod schema;
-pub mod sdk;
 pub mod status;
 pub mod template;

@@ -1,6 +1,7 @@
 //! EMR request planning: pure functions from validated configs to the requests EMR will receive, in EMR's own JSON
 //! shape (PascalCase members as in the EMR API reference; absent fields are omitted, never sent empty).
-//! `sdk` turns these into `aws-sdk-emr` inputs; `dataflow-runner plan` prints them as they are.
+//! `dataflow-runner plan` prints them as they are; the Lambdas' EMR adapter (`dfr_lambda::sdk`) turns them into
+//! `aws-sdk-emr` inputs.
 
 use serde::Serialize;
 

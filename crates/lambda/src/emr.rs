@@ -211,7 +211,7 @@ impl Emr for SdkEmr {
     }
 
     async fn run_job_flow(&self, request: &RunJobFlowRequest) -> Result<String, Error> {
-        let resp = dfr_core::sdk::run_job_flow(self.client.run_job_flow(), request)
+        let resp = crate::sdk::run_job_flow(self.client.run_job_flow(), request)
             .customize()
             .config_override(no_retries())
             .send()
@@ -226,7 +226,7 @@ impl Emr for SdkEmr {
         &self,
         request: &AddJobFlowStepsRequest,
     ) -> Result<Vec<String>, Error> {
-        let resp = dfr_core::sdk::add_job_flow_steps(self.client.add_job_flow_steps(), request)
+        let resp = crate::sdk::add_job_flow_steps(self.client.add_job_flow_steps(), request)
             .customize()
             .config_override(no_retries())
             .send()

@@ -11,6 +11,7 @@ pub mod lock;
 pub mod payload;
 pub mod run;
 pub mod runtime;
+mod sdk;
 pub mod source;
 pub mod stack;
 pub mod terminate;

@@ -1,11 +1,12 @@
-//! The planned requests as `aws-sdk-emr` inputs. A mechanical translation: every decision is made in `plan`, so
-//! what `dataflow-runner plan` prints is what the Lambdas send.
+//! The planned requests (`dfr_core::plan`) as `aws-sdk-emr` inputs, for the EMR adapter in `emr`. A mechanical
+//! translation: every decision is made in the core's `plan`, so what `dataflow-runner plan` prints is what the
+//! Lambdas send.
 
 use aws_sdk_emr::operation::add_job_flow_steps::builders::AddJobFlowStepsFluentBuilder;
 use aws_sdk_emr::operation::run_job_flow::builders::RunJobFlowFluentBuilder;
 use aws_sdk_emr::types as emr;
 
-use crate::plan::{
+use dfr_core::plan::{
     AddJobFlowStepsRequest, EmrConfiguration, EmrEbsConfiguration, InstanceFleetConfig,
     InstanceGroupConfig, RunJobFlowRequest, StepConfig,
 };
