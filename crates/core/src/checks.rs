@@ -453,11 +453,10 @@ fn ebs_config(r: &mut Report<'_>, p: &str, ebs: &EbsConfiguration) {
         let spec = &dev.volume_specification;
         let at = format!("{p}/ebsBlockDeviceConfigs/{i}/volumeSpecification");
         match (spec.volume_type.as_str(), spec.iops) {
-            ("gp2" | "gp3", Some(_)) => r.warn(
+            (t, Some(_)) if !crate::plan::IOPS_VOLUME_TYPES.contains(&t) => r.warn(
                 &format!("{at}/iops"),
                 format!(
-                    "iops is not sent for {} volumes (EMR rejects it there)",
-                    spec.volume_type
+                    "iops is not sent for {t} volumes (EMR takes IOPS for gp3, io1 and io2 volumes only)"
                 ),
                 "remove iops",
             ),

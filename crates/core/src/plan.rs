@@ -11,6 +11,11 @@ use crate::model::{
     Market, PlaybookConfig, Step,
 };
 
+/// The volume types EMR takes `Iops` for. EMR hands the volume to EBS, which provisions IOPS for gp3 (3,000 and
+/// up; `Throughput` is gp3's too), io1 and io2, and refuses the setting for gp2, st1, sc1 and standard ("IOPS
+/// setting is not supported for volume type."). `iops` on those is left out, with a warning (`checks`).
+pub const IOPS_VOLUME_TYPES: [&str; 3] = ["gp3", "io1", "io2"];
+
 /// What `dataflow-runner plan` prints: EMR operation name → request body.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct Plan {
@@ -551,10 +556,9 @@ fn ebs(e: &EbsConfiguration) -> EmrEbsConfiguration {
                 EbsBlockDeviceConfig {
                     volume_specification: VolumeSpecification {
                         volume_type: spec.volume_type.clone(),
-                        // EMR rejects Iops for gp2 and gp3; the original left it out there too.
                         iops: spec
                             .iops
-                            .filter(|_| !matches!(spec.volume_type.as_str(), "gp2" | "gp3")),
+                            .filter(|_| IOPS_VOLUME_TYPES.contains(&spec.volume_type.as_str())),
                         size_in_gb: spec.size_in_gb,
                     },
                     volumes_per_instance: d.volumes_per_instance,

@@ -36,6 +36,17 @@ fn plan_of(config: &Value) -> Value {
     .unwrap()
 }
 
+fn warnings_of(config: &Value) -> String {
+    let loaded =
+        cluster_from_text("c.json", &serde_json::to_string_pretty(config).unwrap()).unwrap();
+    loaded
+        .warnings
+        .iter()
+        .map(|w| w.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn errors_of(config: &Value) -> String {
     cluster_from_text("c.json", &serde_json::to_string_pretty(config).unwrap())
         .unwrap_err()
@@ -66,12 +77,61 @@ fn ami_versions_are_parsed_on_the_whole_major_number() {
 fn iops_is_sent_only_where_emr_takes_it() {
     let p = plan_of(&cluster(LEGACY, |d| {
         let vol = |t: &str| json!({"volumesPerInstance": 1, "volumeSpecification": {"iops": 3000, "sizeInGB": 100, "volumeType": t}});
-        d["ec2"]["instances"]["master"]["ebsConfiguration"] = json!({"ebsOptimized": true, "ebsBlockDeviceConfigs": [vol("gp2"), vol("gp3"), vol("io1")]});
+        let types = ["gp2", "gp3", "io1", "io2", "st1", "sc1", "standard"];
+        d["ec2"]["instances"]["master"]["ebsConfiguration"] =
+            json!({"ebsOptimized": true, "ebsBlockDeviceConfigs": types.map(vol)});
     }));
     let devices = &p["Instances"]["InstanceGroups"][0]["EbsConfiguration"]["EbsBlockDeviceConfigs"];
-    assert!(devices[0]["VolumeSpecification"].get("Iops").is_none());
-    assert!(devices[1]["VolumeSpecification"].get("Iops").is_none());
-    assert_eq!(devices[2]["VolumeSpecification"]["Iops"], 3000);
+    let iops: Vec<(&str, Option<i64>)> = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let v = &d["VolumeSpecification"];
+            (
+                v["VolumeType"].as_str().unwrap(),
+                v.get("Iops").and_then(|i| i.as_i64()),
+            )
+        })
+        .collect();
+    // EBS provisions IOPS for gp3, io1 and io2 and refuses the setting for the others; so does the emulator
+    // (crates/emr-emulator/tests/api.rs).
+    assert_eq!(
+        iops,
+        [
+            ("gp2", None),
+            ("gp3", Some(3000)),
+            ("io1", Some(3000)),
+            ("io2", Some(3000)),
+            ("st1", None),
+            ("sc1", None),
+            ("standard", None)
+        ]
+    );
+}
+
+#[test]
+fn iops_where_emr_refuses_it_is_a_warning_naming_the_types_that_take_it() {
+    for (volume_type, warned) in [
+        ("gp2", true),
+        ("st1", true),
+        ("sc1", true),
+        ("standard", true),
+        ("gp3", false),
+        ("io1", false),
+    ] {
+        let text = cluster(LEGACY, |d| {
+            d["ec2"]["instances"]["master"]["ebsConfiguration"] = json!({"ebsBlockDeviceConfigs": [
+                {"volumeSpecification": {"iops": 3000, "sizeInGB": 100, "volumeType": volume_type}}
+            ]});
+        });
+        let warnings = warnings_of(&text);
+        assert_eq!(
+            warnings.contains(&format!("iops is not sent for {volume_type} volumes (EMR takes IOPS for gp3, io1 and io2 volumes only)")),
+            warned,
+            "{volume_type}: {warnings}"
+        );
+    }
 }
 
 #[test]
