@@ -1,6 +1,6 @@
 //! The planned requests (`dfr_core::plan`) as `aws-sdk-emr` inputs, for the EMR adapter in `emr`. A mechanical
 //! translation: every decision is made in the core's `plan`, so what `dataflow-runner plan` prints is what the
-//! Lambdas send.
+//! Lambdas send (`tests/plan_is_sent.rs` compares the two over the EMR emulator, field by field).
 
 use aws_sdk_emr::operation::add_job_flow_steps::builders::AddJobFlowStepsFluentBuilder;
 use aws_sdk_emr::operation::run_job_flow::builders::RunJobFlowFluentBuilder;
