@@ -279,39 +279,70 @@ pub async fn list(sfn: &Client, target: &Target, output: Output) -> Exit {
             Err(e) => return fail(&crate::stack::aws_error("ListExecutions", &e)),
         };
         for e in page.executions() {
-            let start = e.start_date().secs();
-            let stop = e.stop_date().map(|d| d.secs());
-            rows.push((
-                machine.command(),
-                e.name().to_string(),
-                e.status().as_str().to_string(),
-                start,
-                stop,
-            ));
+            let cluster = cluster_of(sfn, e.execution_arn()).await;
+            rows.push(json!({
+                "command": machine.command(),
+                "name": e.name(),
+                "status": e.status().as_str(),
+                "startDate": e.start_date().secs(),
+                "stopDate": e.stop_date().map(|d| d.secs()),
+                "clusterId": cluster,
+            }));
         }
     }
-    rows.sort_by_key(|r| std::cmp::Reverse(r.3));
+    rows.sort_by_key(|r| std::cmp::Reverse(r["startDate"].as_i64()));
     match output {
-        Output::Json => {
-            let v: Vec<Value> = rows
-                .iter()
-                .map(|(c, n, s, start, stop)| json!({"command": c, "name": n, "status": s, "startDate": start, "stopDate": stop}))
-                .collect();
-            println!("{}", Value::Array(v));
-        }
+        Output::Json => println!("{}", Value::Array(rows)),
         Output::Text => {
-            for (c, n, s, start, stop) in &rows {
-                let started = chrono::DateTime::from_timestamp(*start, 0)
+            for r in &rows {
+                let start = r["startDate"].as_i64().unwrap_or(0);
+                let started = chrono::DateTime::from_timestamp(start, 0)
                     .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
                     .unwrap_or_default();
-                let took = stop
+                let took = r["stopDate"]
+                    .as_i64()
                     .map(|e| format!("{}s", e - start))
                     .unwrap_or_else(|| "running".into());
-                println!("{c:<14} {s:<10} {started}  {took:>10}  {n}");
+                println!(
+                    "{:<14} {:<10} {started}  {took:>10}  {:<16} {}",
+                    r["command"].as_str().unwrap_or(""),
+                    r["status"].as_str().unwrap_or(""),
+                    r["clusterId"].as_str().unwrap_or("-"),
+                    r["name"].as_str().unwrap_or("")
+                );
             }
         }
     }
     Exit::Success
+}
+
+/// The cluster an execution worked on: from its input (`run`, `down`), output or failure cause, else (a run still
+/// launching or running) from the last function answer that names one.
+async fn cluster_of(sfn: &Client, arn: &str) -> Option<String> {
+    let d = sfn
+        .describe_execution()
+        .execution_arn(arn)
+        .send()
+        .await
+        .ok()?;
+    let named = |text: &str| {
+        serde_json::from_str::<Value>(text)
+            .ok()
+            .and_then(|v| v["clusterId"].as_str().map(str::to_string))
+    };
+    if let Some(id) = [d.input(), d.output(), d.cause()]
+        .into_iter()
+        .flatten()
+        .find_map(named)
+    {
+        return Some(id);
+    }
+    let events = follow::new_events(sfn, arn, 0).await.ok()?;
+    events.iter().rev().find_map(|e| {
+        e.lambda_function_succeeded_event_details()
+            .and_then(|d| d.output())
+            .and_then(named)
+    })
 }
 
 /// The command whose state machine ran an execution, from its ARN (`…:execution:<stack>-<command>:<name>`).

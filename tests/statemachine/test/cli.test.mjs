@@ -183,7 +183,7 @@ test('cli: list, status and stop find executions by name; Ctrl-C detaches, or st
     assert.match(detached.stderr, /detached: the run goes on without this terminal[\s\S]*dataflow-runner stop arn:aws:states:/);
     const listed = await cli(server, ['list']);
     assert.equal(listed.code, 0, listed.stderr);
-    assert.match(listed.stdout, /^run-transient +(RUNNING|FAILED|SUCCEEDED|ABORTED) .* long-1$/m);
+    assert.match(listed.stdout, /^run-transient +(RUNNING|FAILED|SUCCEEDED|ABORTED) .* j-[A-Z0-9]+ +long-1$/m);
     const stopped = await cli(server, ['stop', 'long-1']);
     assert.equal(stopped.code, 0, stopped.stderr);
     await server.idle();
