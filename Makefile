@@ -9,9 +9,11 @@ SM := tests/statemachine
 # machine it runs on (LAMBDA_ARCH=host) so it can execute what it measures.
 LAMBDA_ARCH ?= arm64
 LAMBDA_TOOLS := .tools/venv/.installed
+# The Python boto3 check-status that `make bench` measures beside ours (bench/python/).
+PY_BENCH := .tools/python-bench/.installed
 
 .PHONY: all build bins test fmt-check clippy unit infra-check statemachine-test docs-check demo bench bench-lambdas \
-        bench-statemachine package clean
+        bench-statemachine bench-python package clean
 
 all: build
 
@@ -68,10 +70,26 @@ package: $(LAMBDA_TOOLS)
 bench: bench-lambdas bench-statemachine
 	node bench/readme.mjs
 
-bench-lambdas:
+bench-lambdas: $(PY_BENCH)
 	$(MAKE) package LAMBDA_ARCH=host
 	$(CARGO) build --release -p emr-emulator
 	node bench/lambdas.mjs
+
+# awslambdaric (the runtime interface client of the managed Python runtimes) in a venv; the handler's deployment
+# package (the handler, boto3 and its dependencies, pinned) in package/ and package.zip. Wheels only: nothing is built.
+bench-python: $(PY_BENCH)
+
+$(PY_BENCH): bench/python/requirements.txt bench/python/handler.py
+	rm -rf .tools/python-bench
+	python3 -m venv .tools/python-bench/venv
+	.tools/python-bench/venv/bin/pip install --quiet --disable-pip-version-check --only-binary=:all: \
+	  -r bench/python/requirements.txt
+	.tools/python-bench/venv/bin/pip install --quiet --disable-pip-version-check --only-binary=:all: --no-deps \
+	  --target .tools/python-bench/package $$(grep -E '^(boto3|botocore|jmespath|python-dateutil|s3transfer|six|urllib3)==' \
+	  bench/python/requirements.txt)
+	cp bench/python/handler.py .tools/python-bench/package/
+	python3 -c 'import shutil; shutil.make_archive(".tools/python-bench/package", "zip", ".tools/python-bench/package")'
+	touch $@
 
 bench-statemachine: bins $(SM)/node_modules/.package-lock.json
 	npm run bench --prefix $(SM)

@@ -1,7 +1,7 @@
 // The README's benchmark tables, made from the committed results (bench/results/*.json) so they cannot drift.
 //   node bench/readme.mjs          rewrite the marked blocks of the documents below (make bench runs it)
 //   node bench/readme.mjs --check  exit 1 if a document differs from what the results say (make test runs it)
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,7 +30,61 @@ export function lambdasBlock(l) {
     ...rows,
     '',
     `Targets: init ≤ 20 ms (${init}), peak RSS ≤ 30 MiB (${rss}); ${zip}.`,
+    ...(l.python ? ['', pythonBlock(l)] : []),
   ].join('\n');
+}
+
+/** Our check-status beside the same job as a Python Lambda with boto3, measured in the same run. */
+export function pythonBlock(l) {
+  const p = l.python;
+  const ours = l.results.find((r) => r.function === 'check-status');
+  const x = (v) => `${v}×`;
+  const ops = (r) => Object.entries(r.emrCallsByOperation ?? {}).map(([op, n]) => `${n} ${op}`).join(', ');
+  return [
+    `**Beside the usual alternative**: the same check-status job as a Python ${p.python} Lambda with boto3 ${p.boto3} ([bench/python/](bench/python/handler.py)), run by awslambdaric ${p.awslambdaric} (the runtime interface client of the managed Python runtimes) under the same Runtime API, against the same emulator, with the same event, in the same run; both answer the same (checked).`,
+    '',
+    '| check-status | init | cold start | warm, end to end (median / p95) | EMR calls | peak RSS | package |',
+    '|---|---|---|---|---|---|---|',
+    `| ours (Rust) | ${ms(ours.initMs)} | ${ms(ours.coldStartMs)} | ${ours.warmMedianMs} / ${ours.warmP95Ms} ms | ${ours.emrCallsPerInvocation} (${ops(ours)}) | ${ours.peakRssMiB} MiB | ${ours.zipMiB} MiB |`,
+    `| Python + boto3 | ${ms(p.initMs)} | ${ms(p.coldStartMs)} | ${p.warmMedianMs} / ${p.warmP95Ms} ms | ${p.emrCallsPerInvocation} (${ops(p)}) | ${p.peakRssMiB} MiB | ${p.zipMiB} MiB¹ |`,
+    `| **Python / ours** | **${x(p.ratios.init)}** | **${x(p.ratios.coldStart)}** | **${x(p.ratios.warmMedian)}** | | **${x(p.ratios.peakRss)}** | **${x(p.ratios.zip)}** |`,
+    '',
+    `¹ ${p.zipNote}; the handler alone is ${p.handlerOnlyKiB} KiB, with the runtime's own boto3.`,
+  ].join('\n');
+}
+
+/** infra/README.md's cost of one run-transient, from the reference run and the Lambdas' measured times. */
+export function costBlock(s, l) {
+  const a = s.runs.adaptive;
+  const f = s.runs.fixed30s;
+  const PRICE = { transition: 0.025 / 1000, request: 0.2 / 1e6, gbSecond: 0.0000133334, logGb: 0.5, wcu: 1.25 / 1e6, rcu: 0.25 / 1e6 };
+  const BILLED_SECONDS = 0.1; // a generous 100 ms per call, billed at 128 MB
+  const money = (v) => `$${v < 0.0001 ? v.toPrecision(1) : v.toPrecision(2)}`.replace(/(\.\d*?)0+$/, '$1');
+  const sfn = a.stateTransitions * PRICE.transition;
+  const lambda = a.lambdaInvocations.total * (PRICE.request + BILLED_SECONDS * 0.125 * PRICE.gbSecond);
+  const logs = 0.3e-3 * PRICE.logGb;
+  const dynamo = 3 * PRICE.wcu + 2 * PRICE.rcu;
+  const total = sfn + lambda + logs + dynamo;
+  const warm = l.results.map((r) => r.warmMedianMs);
+  const checks = a.lambdaInvocations['check-status'];
+  const polls = a.polls;
+  const perPoll = (a.stateTransitions / polls).toFixed(1);
+  return [
+    '| part | how much | price | for a 2-hour run |',
+    '|---|---|---|---|',
+    `| Step Functions | measured by \`make bench\` for the reference run (8-minute start, 3 steps totalling 2 hours): ${n(a.stateTransitions)} state transitions (a fixed 30 s loop: ${n(f.stateTransitions)}), ${polls} polls, about ${perPoll} transitions each in all (wait, check, decide; the run's start and end included; a lock adds 3); polls grow with the run's age (30 s while starting, then age/8 up to 5 min, up to 15 min after 6 h) | $0.025 per 1,000 transitions | ${money(sfn)} |`,
+    `| Lambda | ${n(a.lambdaInvocations.total)} invocations (${checks} checks and the launch), each a few milliseconds of the function's own time plus EMR's answer (EMR answers in tens of milliseconds; \`make bench\` measures ${Math.min(...warm)}–${Math.max(...warm)} ms end to end against a local EMR) — call it 100 ms billed at 128 MB arm64 | $0.20 per million requests + $0.0000133334 per GB-second | ${money(lambda)} |`,
+    `| CloudWatch Logs | about 0.3 MB with \`StateMachineLogLevel=ALL\` and execution data (nothing for a successful run at the default \`ERROR\`) | $0.50 per GB ingested | ${money(logs)} |`,
+    `| DynamoDB (with a lock) | a conditional write to acquire, a read and a write to release, a query when the execution ends (one query without a lock) | $1.25 per million write and $0.25 per million read request units | ${money(dynamo)} |`,
+    `| **orchestration total** | | | **about ${money(total)}** |`,
+    '| EMR cluster, for comparison | e.g. 3 × m5.xlarge for 2 hours | EC2 $0.192 + EMR $0.048 per instance-hour | $1.44 |',
+  ].join('\n');
+}
+
+/** How many hostile execution inputs tests/hostile/ holds (each a directory with a case.json). */
+export function hostileCount() {
+  const dir = join(root, 'tests', 'hostile');
+  return String(readdirSync(dir).filter((d) => existsSync(join(dir, d, 'case.json'))).length);
 }
 
 export function statemachineBlock(s) {
@@ -48,12 +102,23 @@ export function statemachineBlock(s) {
   ].join('\n');
 }
 
-/** The generated blocks, by name; a document holds any of them between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`. */
+/**
+ * The generated blocks, by name; a document holds any of them between `<!-- bench:NAME -->` and
+ * `<!-- /bench:NAME -->`, on lines of their own, or inline (a figure in a sentence) for the names in INLINE.
+ */
 function blocks() {
-  return { lambdas: lambdasBlock(read('lambdas.json')), statemachine: statemachineBlock(read('statemachine.json')) };
+  const l = read('lambdas.json');
+  const s = read('statemachine.json');
+  return { lambdas: lambdasBlock(l), statemachine: statemachineBlock(s), cost: costBlock(s, l), hostile: hostileCount() };
 }
 
-export const DOCUMENTS = { 'README.md': ['lambdas', 'statemachine'], 'statemachine/README.md': ['statemachine'] };
+const INLINE = new Set(['hostile']);
+
+export const DOCUMENTS = {
+  'README.md': ['lambdas', 'statemachine', 'hostile'],
+  'statemachine/README.md': ['statemachine'],
+  'infra/README.md': ['cost'],
+};
 
 export function render(text, names) {
   const all = blocks();
@@ -62,7 +127,7 @@ export function render(text, names) {
     const body = all[name];
     const re = new RegExp(`(<!-- bench:${name} -->)[\\s\\S]*?(<!-- /bench:${name} -->)`);
     if (!re.test(out)) throw new Error(`no <!-- bench:${name} --> block`);
-    out = out.replace(re, (_, open, close) => `${open}\n${body}\n${close}`);
+    out = out.replace(re, (_, open, close) => (INLINE.has(name) ? `${open}${body}${close}` : `${open}\n${body}\n${close}`));
   }
   return out;
 }

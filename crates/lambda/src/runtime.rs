@@ -4,7 +4,12 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::{error::CredentialsError, future, ProvideCredentials};
+use aws_credential_types::Credentials;
+use aws_sdk_emr::config::BehaviorVersion;
+use aws_types::region::Region;
+use aws_types::sdk_config::{SdkConfig, SharedCredentialsProvider};
+use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -15,7 +20,8 @@ use crate::emr::SdkEmr;
 use crate::error::Error;
 use crate::source::{S3Scope, SdkS3};
 
-/// SDK configuration loaded once per process; EMR clients are made once per region on first use.
+/// SDK configuration loaded once per process; EMR clients are made once per region on first use. Every client is
+/// made here, from `base`, so all of them share its HTTP client, credentials, endpoints and retries.
 pub struct Aws {
     base: SdkConfig,
     emr: Mutex<HashMap<String, SdkEmr>>,
@@ -25,9 +31,9 @@ pub struct Aws {
 }
 
 impl Aws {
+    /// The configuration a Lambda gives its process (see [`lambda_sdk_config`]).
     pub async fn load() -> Self {
-        let base = aws_config::defaults(BehaviorVersion::latest()).load().await;
-        Self::from_config(base)
+        Self::from_config(lambda_sdk_config(&|name| std::env::var(name).ok()))
     }
 
     pub fn from_config(base: SdkConfig) -> Self {
@@ -88,17 +94,127 @@ impl Aws {
     }
 }
 
+/// The SDK configuration of a Lambda, from what Lambda puts in its environment, without aws-config's provider
+/// chains (profiles, SSO, STS, IMDS: a Lambda uses none of them; leaving them out saves about 0.4 MiB a function):
+/// - credentials: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` (the function's role), read at
+///   each signing so a missing one is the call's error, not a crash at start;
+/// - region: `AWS_REGION` (else `AWS_DEFAULT_REGION`);
+/// - endpoints: `AWS_ENDPOINT_URL_<SERVICE>` (`AWS_ENDPOINT_URL_EMR`, `…_S3`, `…_DYNAMODB`, `…_SFN`), else
+///   `AWS_ENDPOINT_URL`, as the SDK's own environment loader names them;
+/// - retries: standard mode, `AWS_MAX_ATTEMPTS` attempts (default 3);
+/// - HTTPS: rustls on ring, the process's only TLS and crypto stack.
+pub fn lambda_sdk_config(env: &dyn Fn(&str) -> Option<String>) -> SdkConfig {
+    let var = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let attempts = var("AWS_MAX_ATTEMPTS")
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(3);
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(
+            var("AWS_REGION")
+                .or_else(|| var("AWS_DEFAULT_REGION"))
+                .map(|r| Region::new(r.trim().to_string())),
+        )
+        .credentials_provider(SharedCredentialsProvider::new(EnvCredentials))
+        .http_client(http)
+        .sleep_impl(aws_smithy_async::rt::sleep::default_async_sleep().expect("tokio sleep"))
+        .time_source(aws_smithy_async::time::SystemTimeSource::new())
+        .retry_config(aws_smithy_types::retry::RetryConfig::standard().with_max_attempts(attempts))
+        .timeout_config(
+            aws_smithy_types::timeout::TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_millis(3100))
+                .build(),
+        )
+        .service_config(EnvEndpoints {
+            endpoints: ENDPOINT_SERVICES
+                .iter()
+                .filter_map(|service| var(&endpoint_variable(service)).map(|url| (*service, url)))
+                .collect(),
+            global: var("AWS_ENDPOINT_URL"),
+        })
+        .build()
+}
+
+/// The services whose endpoint a Lambda may be pointed elsewhere for (the SDK's service ids).
+const ENDPOINT_SERVICES: &[&str] = &["EMR", "S3", "DynamoDB", "SFN"];
+
+/// `AWS_ENDPOINT_URL_DYNAMODB` for `DynamoDB`: the SDK's rule (upper case, spaces as `_`).
+fn endpoint_variable(service_id: &str) -> String {
+    format!(
+        "AWS_ENDPOINT_URL_{}",
+        service_id.to_uppercase().replace(' ', "_")
+    )
+}
+
+/// Endpoint overrides read once from the environment, answered to each SDK client as it is built.
+#[derive(Debug)]
+struct EnvEndpoints {
+    endpoints: Vec<(&'static str, String)>,
+    global: Option<String>,
+}
+
+impl LoadServiceConfig for EnvEndpoints {
+    fn load_config(&self, key: ServiceConfigKey<'_>) -> Option<String> {
+        if key.env() != "AWS_ENDPOINT_URL" {
+            return None;
+        }
+        self.endpoints
+            .iter()
+            .find(|(service, _)| service.eq_ignore_ascii_case(key.service_id()))
+            .map(|(_, url)| url.clone())
+            .or_else(|| self.global.clone())
+    }
+}
+
+/// The function's role credentials, as Lambda sets them in its environment.
+#[derive(Debug)]
+struct EnvCredentials;
+
+impl ProvideCredentials for EnvCredentials {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        future::ProvideCredentials::ready(
+            match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
+                (Some(id), Some(secret)) => Ok(Credentials::new(
+                    id.trim(),
+                    secret.trim(),
+                    var("AWS_SESSION_TOKEN").map(|t| t.trim().to_string()),
+                    None,
+                    "Environment",
+                )),
+                _ => Err(CredentialsError::not_loaded(
+                    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set (Lambda sets them from the function's role)",
+                )),
+            },
+        )
+    }
+}
+
 /// JSON log lines, as CloudWatch Logs and Lambda's JSON log format expect.
 pub fn init_tracing() {
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_max_level(log_level(std::env::var("RUST_LOG").ok().as_deref()))
         .with_current_span(false)
         .without_time()
         .init();
+}
+
+/// The level `RUST_LOG` names (`error`, `warn`, `info`, `debug`, `trace`, `off`); `info` otherwise. A plain level
+/// is all the stack sets (`FunctionLogLevel`); per-module directives are not read (they need a regex engine).
+pub fn log_level(rust_log: Option<&str>) -> tracing_subscriber::filter::LevelFilter {
+    rust_log
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO)
 }
 
 /// Runs a function: tracing, then `handler` for every event, its errors and panics reported under their documented
@@ -194,6 +310,71 @@ pub fn jitter() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    fn endpoint_of(config: &SdkConfig, service_id: &str) -> Option<String> {
+        let key = ServiceConfigKey::builder()
+            .service_id(service_id)
+            .env("AWS_ENDPOINT_URL")
+            .profile("endpoint_url")
+            .build()
+            .unwrap();
+        config.service_config().unwrap().load_config(key)
+    }
+
+    #[test]
+    fn the_lambda_environment_configures_region_endpoints_and_retries() {
+        let config = lambda_sdk_config(&env_of(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ENDPOINT_URL_EMR", "http://127.0.0.1:1"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:2"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:3"),
+            ("AWS_MAX_ATTEMPTS", "1"),
+        ]));
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert_eq!(
+            endpoint_of(&config, "EMR").as_deref(),
+            Some("http://127.0.0.1:1")
+        );
+        assert_eq!(
+            endpoint_of(&config, "DynamoDB").as_deref(),
+            Some("http://127.0.0.1:2")
+        );
+        assert_eq!(
+            endpoint_of(&config, "SFN").as_deref(),
+            Some("http://127.0.0.1:3")
+        );
+        assert_eq!(config.retry_config().unwrap().max_attempts(), 1);
+        // the per-service variables the SDK's own loader reads
+        assert_eq!(endpoint_variable("DynamoDB"), "AWS_ENDPOINT_URL_DYNAMODB");
+        assert_eq!(endpoint_variable("SFN"), "AWS_ENDPOINT_URL_SFN");
+    }
+
+    #[test]
+    fn without_overrides_the_sdk_resolves_endpoints_and_retries_three_times() {
+        let config = lambda_sdk_config(&env_of(&[("AWS_DEFAULT_REGION", "us-east-1")]));
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("us-east-1"));
+        assert_eq!(endpoint_of(&config, "EMR"), None);
+        assert_eq!(config.retry_config().unwrap().max_attempts(), 3);
+    }
+
+    #[test]
+    fn rust_log_is_a_plain_level() {
+        use tracing_subscriber::filter::LevelFilter;
+        assert_eq!(log_level(Some("warn")), LevelFilter::WARN);
+        assert_eq!(log_level(Some(" DEBUG ")), LevelFilter::DEBUG);
+        assert_eq!(log_level(Some("off")), LevelFilter::OFF);
+        assert_eq!(log_level(None), LevelFilter::INFO);
+        assert_eq!(log_level(Some("info,aws_smithy=debug")), LevelFilter::INFO);
+    }
 
     #[tokio::test]
     async fn a_panic_becomes_internal_with_its_message() {

@@ -43,11 +43,13 @@ export class LambdaFunction {
    * @param {string} name function name (AWS_LAMBDA_FUNCTION_NAME)
    * @param {string} binaryPath the built binary
    * @param {Record<string,string>} env extra environment (endpoints, region, credentials)
-   * @param {{timeoutMs?: number, log?: (line: string) => void}} options
+   * @param {{timeoutMs?: number, log?: (line: string) => void, args?: string[]}} options (args: the command's
+   *   arguments, for a runtime started as an interpreter, e.g. `python -m awslambdaric handler.handler`)
    */
-  constructor(name, binaryPath, env, { timeoutMs = 60_000, log } = {}) {
+  constructor(name, binaryPath, env, { timeoutMs = 60_000, log, args = [] } = {}) {
     this.name = name;
     this.binaryPath = binaryPath;
+    this.args = args;
     this.env = env;
     this.timeoutMs = timeoutMs;
     this.log = log;
@@ -77,7 +79,7 @@ export class LambdaFunction {
 
   spawn() {
     this.initError = null;
-    const child = spawn(this.binaryPath, [], {
+    const child = spawn(this.binaryPath, this.args, {
       env: {
         PATH: process.env.PATH,
         RUST_LOG: process.env.RUST_LOG ?? 'info',
