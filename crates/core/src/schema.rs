@@ -126,98 +126,40 @@ pub const DOCUMENTS: &[(&str, &str)] = &[
 /// format checkers and no second regex engine (about 1.3 MiB less than building validators at run time).
 /// `tests/generated_validators.rs` proves they answer exactly as jsonschema's run-time validators do.
 mod generated {
-    #[jsonschema::validator(
-        path = "../../schemas/com.snowplowanalytics.dataflowrunner-ClusterConfig-avro-1-0-0.schema.json",
-        draft = Draft202012,
-        resources = { "https://schemas.dataflowrunner.serverless/legacy.schema.json" => { path = "../../schemas/legacy.schema.json" } },
-        pattern_options = { engine = regex },
-        methods = { is_valid = false, validate = false, iter_errors = true }
-    )]
-    pub(super) struct ClusterAvro100;
+    /// One generated validator per accepted schema file, and `iter_errors` choosing by file name.
+    macro_rules! validators {
+        ($($name:ident => $path:tt,)*) => {
+            $(
+                #[jsonschema::validator(
+                    path = $path,
+                    draft = Draft202012,
+                    resources = { "https://schemas.dataflowrunner.serverless/legacy.schema.json" => { path = "../../schemas/legacy.schema.json" } },
+                    pattern_options = { engine = regex },
+                    methods = { is_valid = false, validate = false, iter_errors = true }
+                )]
+                pub(super) struct $name;
+            )*
 
-    #[jsonschema::validator(
-        path = "../../schemas/com.snowplowanalytics.dataflowrunner-ClusterConfig-avro-1-1-0.schema.json",
-        draft = Draft202012,
-        resources = { "https://schemas.dataflowrunner.serverless/legacy.schema.json" => { path = "../../schemas/legacy.schema.json" } },
-        pattern_options = { engine = regex },
-        methods = { is_valid = false, validate = false, iter_errors = true }
-    )]
-    pub(super) struct ClusterAvro110;
+            /// Every problem `data` has under the schema of `file` (one of [`super::ACCEPTED`]).
+            pub(super) fn iter_errors<'i>(file: &str, data: &'i serde_json::Value) -> jsonschema::ErrorIterator<'i> {
+                $(
+                    if $path.strip_prefix("../../schemas/") == Some(file) {
+                        return $name::iter_errors(data);
+                    }
+                )*
+                unreachable!("{file} is not an accepted schema")
+            }
+        };
+    }
 
-    #[jsonschema::validator(
-        path = "../../schemas/com.snowplowanalytics.dataflow-runner-Cluster-avro-1-0-0.schema.json",
-        draft = Draft202012,
-        resources = { "https://schemas.dataflowrunner.serverless/legacy.schema.json" => { path = "../../schemas/legacy.schema.json" } },
-        pattern_options = { engine = regex },
-        methods = { is_valid = false, validate = false, iter_errors = true }
-    )]
-    pub(super) struct PreReleaseClusterAvro100;
-
-    #[jsonschema::validator(
-        path = "../../schemas/com.dataflowrunner.serverless-ClusterConfig-jsonschema-1-2-0.schema.json",
-        draft = Draft202012,
-        resources = { "https://schemas.dataflowrunner.serverless/legacy.schema.json" => { path = "../../schemas/legacy.schema.json" } },
-        pattern_options = { engine = regex },
-        methods = { is_valid = false, validate = false, iter_errors = true }
-    )]
-    pub(super) struct ClusterJsonschema120;
-
-    #[jsonschema::validator(
-        path = "../../schemas/com.snowplowanalytics.dataflowrunner-PlaybookConfig-avro-1-0-0.schema.json",
-        draft = Draft202012,
-        resources = { "https://schemas.dataflowrunner.serverless/legacy.schema.json" => { path = "../../schemas/legacy.schema.json" } },
-        pattern_options = { engine = regex },
-        methods = { is_valid = false, validate = false, iter_errors = true }
-    )]
-    pub(super) struct PlaybookAvro100;
-
-    #[jsonschema::validator(
-        path = "../../schemas/com.snowplowanalytics.dataflowrunner-PlaybookConfig-avro-1-0-1.schema.json",
-        draft = Draft202012,
-        resources = { "https://schemas.dataflowrunner.serverless/legacy.schema.json" => { path = "../../schemas/legacy.schema.json" } },
-        pattern_options = { engine = regex },
-        methods = { is_valid = false, validate = false, iter_errors = true }
-    )]
-    pub(super) struct PlaybookAvro101;
-
-    #[jsonschema::validator(
-        path = "../../schemas/com.dataflowrunner.serverless-PlaybookConfig-jsonschema-1-1-0.schema.json",
-        draft = Draft202012,
-        resources = { "https://schemas.dataflowrunner.serverless/legacy.schema.json" => { path = "../../schemas/legacy.schema.json" } },
-        pattern_options = { engine = regex },
-        methods = { is_valid = false, validate = false, iter_errors = true }
-    )]
-    pub(super) struct PlaybookJsonschema110;
-
-    /// Every problem `data` has under the schema of `file` (one of [`super::ACCEPTED`]).
-    pub(super) fn iter_errors<'i>(
-        file: &str,
-        data: &'i serde_json::Value,
-    ) -> jsonschema::ErrorIterator<'i> {
-        match file {
-            "com.snowplowanalytics.dataflowrunner-ClusterConfig-avro-1-0-0.schema.json" => {
-                ClusterAvro100::iter_errors(data)
-            }
-            "com.snowplowanalytics.dataflowrunner-ClusterConfig-avro-1-1-0.schema.json" => {
-                ClusterAvro110::iter_errors(data)
-            }
-            "com.snowplowanalytics.dataflow-runner-Cluster-avro-1-0-0.schema.json" => {
-                PreReleaseClusterAvro100::iter_errors(data)
-            }
-            "com.dataflowrunner.serverless-ClusterConfig-jsonschema-1-2-0.schema.json" => {
-                ClusterJsonschema120::iter_errors(data)
-            }
-            "com.snowplowanalytics.dataflowrunner-PlaybookConfig-avro-1-0-0.schema.json" => {
-                PlaybookAvro100::iter_errors(data)
-            }
-            "com.snowplowanalytics.dataflowrunner-PlaybookConfig-avro-1-0-1.schema.json" => {
-                PlaybookAvro101::iter_errors(data)
-            }
-            "com.dataflowrunner.serverless-PlaybookConfig-jsonschema-1-1-0.schema.json" => {
-                PlaybookJsonschema110::iter_errors(data)
-            }
-            other => unreachable!("{other} is not an accepted schema"),
-        }
+    validators! {
+        ClusterAvro100 => "../../schemas/com.snowplowanalytics.dataflowrunner-ClusterConfig-avro-1-0-0.schema.json",
+        ClusterAvro110 => "../../schemas/com.snowplowanalytics.dataflowrunner-ClusterConfig-avro-1-1-0.schema.json",
+        PreReleaseClusterAvro100 => "../../schemas/com.snowplowanalytics.dataflow-runner-Cluster-avro-1-0-0.schema.json",
+        ClusterJsonschema120 => "../../schemas/com.dataflowrunner.serverless-ClusterConfig-jsonschema-1-2-0.schema.json",
+        PlaybookAvro100 => "../../schemas/com.snowplowanalytics.dataflowrunner-PlaybookConfig-avro-1-0-0.schema.json",
+        PlaybookAvro101 => "../../schemas/com.snowplowanalytics.dataflowrunner-PlaybookConfig-avro-1-0-1.schema.json",
+        PlaybookJsonschema110 => "../../schemas/com.dataflowrunner.serverless-PlaybookConfig-jsonschema-1-1-0.schema.json",
     }
 }
 
