@@ -1,7 +1,7 @@
 // `make bench`, first part: each Lambda's release artifact measured under a local Lambda Runtime API
 // (the protocol lambda_runtime speaks inside real Lambda), against the local EMR emulator.
-//   init        = process start -> its first GET /next (ready for an event)
-//   cold start  = process start -> first invocation answered
+//   init        = process start -> its first GET /next (ready for an event), median of 5 starts
+//   cold start  = process start -> first invocation answered, median of 5 starts
 //   warm        = one invocation, median and p95 of 30, end to end (with its calls to the emulator on loopback),
 //                 and the median less those calls at the emulator's measured round trip (an estimate of the
 //                 function's own time)
@@ -15,6 +15,8 @@
 // (bench/python/handler.py), run by awslambdaric, the runtime interface client of the managed Python runtimes,
 // under the same Runtime API against the same emulator (`make bench-python` installs it into .tools/).
 // Results: bench/results/lambdas.json and a table on stdout.
+//   node bench/lambdas.mjs --zips DIR --out FILE --label TEXT   measures the zips under DIR/<name>/bootstrap.zip
+//   instead (another build of the functions, e.g. an earlier commit's, for a before/after), without the Python side.
 import '../tests/statemachine/lib/polyfill.mjs';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -26,7 +28,16 @@ import { repoRoot } from '../tests/statemachine/lib/paths.mjs';
 import { REGION, accessKeyOf, executionArn, functionEnv, stackIam } from '../tests/statemachine/lib/stack.mjs';
 
 const FUNCTIONS = ['launch-cluster', 'add-steps', 'check-status', 'terminate-cluster'];
+const arg = (name) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const ZIPS = arg('--zips') ?? join(repoRoot, 'target', 'lambda');
+const OUT = arg('--out') ?? join(repoRoot, 'bench/results/lambdas.json');
+const LABEL = arg('--label');
+const WITH_PYTHON = arg('--zips') === undefined;
 const WARM = 30;
+const COLD = 5;
 const PYTHON_DIR = join(repoRoot, '.tools', 'python-bench');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -41,7 +52,7 @@ function peakRssKiB(pid) {
 }
 
 function extract(name) {
-  const zip = join(repoRoot, 'target', 'lambda', name, 'bootstrap.zip');
+  const zip = join(ZIPS, name, 'bootstrap.zip');
   const dir = mkdtempSync(join(tmpdir(), `${name}-`));
   execFileSync('unzip', ['-q', '-o', zip, '-d', dir]);
   return { zipBytes: statSync(zip).size, command: join(dir, 'bootstrap'), args: [] };
@@ -102,21 +113,29 @@ async function emrRequests(what) {
   return requests;
 }
 
-/** Starts a function, invokes it once cold and WARM times warm with `eventOf(i)`, and stops it. */
+/** Starts a function COLD times (init and first answer of each: their medians), then invokes the last process WARM
+ * times more; events `eventOf(0)` … `eventOf(COLD + WARM - 1)`, each used once. */
 async function measure(label, { command, args }, env, eventOf) {
-  const fn = new LambdaFunction(label, command, env, { args });
+  const inits = [];
+  const colds = [];
+  let fn;
+  let first;
   await emulator.admin('POST', 'requests/reset');
-  const t0 = process.hrtime.bigint();
-  await fn.start();
-  while (!fn.waiting) await sleep(0.2);
-  const init = ms(process.hrtime.bigint() - t0);
-  const first = await fn.invoke(eventOf(0));
-  const cold = ms(process.hrtime.bigint() - t0);
+  for (let c = 0; c < COLD; c++) {
+    if (fn) await fn.stop();
+    fn = new LambdaFunction(label, command, env, { args });
+    const t0 = process.hrtime.bigint();
+    await fn.start();
+    while (!fn.waiting) await sleep(0.2);
+    inits.push(ms(process.hrtime.bigint() - t0));
+    first = await fn.invoke(eventOf(c));
+    colds.push(ms(process.hrtime.bigint() - t0));
+  }
   await emrRequests(`${label}, cold`);
   await emulator.admin('POST', 'requests/reset');
   const warm = [];
   let last = first;
-  for (let i = 1; i <= WARM; i++) {
+  for (let i = COLD; i < COLD + WARM; i++) {
     const event = eventOf(i);
     const t = process.hrtime.bigint();
     last = await fn.invoke(event);
@@ -128,8 +147,8 @@ async function measure(label, { command, args }, env, eventOf) {
   const byOperation = {};
   for (const r of requests) byOperation[r.operation] = (byOperation[r.operation] ?? 0) + 1;
   return {
-    initMs: +init.toFixed(1),
-    coldStartMs: +cold.toFixed(1),
+    initMs: +median(inits).toFixed(1),
+    coldStartMs: +median(colds).toFixed(1),
     warmMedianMs: +median(warm).toFixed(2),
     warmP95Ms: +p95(warm).toFixed(2),
     emrCallsPerInvocation: +(requests.length / WARM).toFixed(2),
@@ -140,56 +159,11 @@ async function measure(label, { command, args }, env, eventOf) {
   };
 }
 
-const results = [];
-let comparison;
-try {
-  // Clusters, launched as the state machines do: one live cluster for add-steps and check-status, and a fresh one
-  // for each terminate-cluster invocation (terminating a terminated cluster would time a no-op).
-  const setup = new LambdaFunction('launch-cluster', extract('launch-cluster').command, envOf('launch-cluster'));
-  await setup.start();
-  const launch = async (key) =>
-    setup.invoke({ cluster, lifecycle: 'persistent', run: { key, executionArn: executionArn('up', key), startedAt: new Date().toISOString() } });
-  const live = await launch('bench-setup');
-  const { clusterId, region } = live;
-  const fresh = [];
-  for (let i = 0; i <= WARM; i++) fresh.push(await launch(`bench-terminate-${i}`));
-  await setup.stop();
-  const emrCallMs = await emulatorCallMs(emulator.url, clusterId, region);
-
-  const checkEvent = () => ({ clusterId, region, mode: 'up' });
-  const eventOf = {
-    // each invocation a new run with its own cluster name, as distinct jobs have: its idempotency look-up finds none
-    'launch-cluster': (i) => ({
-      cluster: { ...cluster, data: { ...cluster.data, name: `bench ${i}` } },
-      lifecycle: 'persistent',
-      run: { key: `bench-${i}`, executionArn: executionArn('up', `bench-${i}`), startedAt: new Date().toISOString() },
-    }),
-    'add-steps': (i) => ({ clusterId, region, playbook, run: { key: `bench-steps-${i}`, startedAt: new Date().toISOString() } }),
-    'check-status': checkEvent,
-    'terminate-cluster': (i) => ({ clusterId: fresh[i].clusterId, region: fresh[i].region }),
-  };
-
-  for (const name of FUNCTIONS) {
-    const artifact = extract(name);
-    const m = await measure(name, artifact, envOf(name), eventOf[name]);
-    const { firstAnswer, lastAnswer, ...figures } = m;
-    if (name === 'add-steps' && !(lastAnswer.stepIds?.length > 0)) throw new Error(`add-steps added no steps: ${JSON.stringify(lastAnswer)}`);
-    if (name === 'terminate-cluster' && JSON.stringify(lastAnswer).indexOf(fresh[WARM].clusterId) < 0) {
-      throw new Error(`terminate-cluster did not terminate its cluster: ${JSON.stringify(lastAnswer)}`);
-    }
-    results.push({
-      function: name,
-      ...figures,
-      warmExclEmrMs: +Math.max(0, m.warmMedianMs - m.emrCallsPerInvocation * emrCallMs).toFixed(2),
-      zipMiB: mib(artifact.zipBytes),
-    });
-  }
-
-  // The same check-status job in Python with boto3, same event, same emulator, same Runtime API.
+/** The same check-status job in Python with boto3: same event, same emulator, same Runtime API; same answer. */
+async function pythonComparison(ours, checkEvent, emrCallMs) {
   const py = python();
   const pyEnv = { ...envOf('check-status'), PYTHONPATH: join(PYTHON_DIR, 'package'), PYTHONDONTWRITEBYTECODE: '1' };
   const pm = await measure('check-status-python', py, pyEnv, checkEvent);
-  const ours = results.find((r) => r.function === 'check-status');
   // Same job, same answer: the fields that do not depend on the clock's jitter must agree.
   const same = (a) => JSON.stringify([a.phase, a.finished, a.clusterId, a.clusterState, a.steps, a.error]);
   const rustAnswer = await (async () => {
@@ -205,7 +179,7 @@ try {
     throw new Error(`the Python check-status answers differently: ${same(pm.lastAnswer)} vs ${same(rustAnswer)}`);
   }
   const { firstAnswer: _f, lastAnswer: _l, ...pyFigures } = pm;
-  comparison = {
+  return {
     what: 'check-status, the same job as a Python Lambda with boto3 (bench/python/handler.py), run by awslambdaric',
     python: py.version[0],
     boto3: py.version[1],
@@ -224,15 +198,73 @@ try {
       zip: +(mib(py.zipBytes) / ours.zipMiB).toFixed(1),
     },
   };
+}
+
+const results = [];
+let comparison;
+try {
+  // Clusters, launched as the state machines do: one live cluster that check-status polls, and for add-steps and
+  // terminate-cluster a fresh one per invocation (adding steps to one cluster again and again would time ever longer
+  // step listings; terminating a terminated cluster would time a no-op). They are launched after launch-cluster is
+  // measured, so its idempotency look-up lists as few clusters as a stack's usual day has.
+  const setup = new LambdaFunction('launch-cluster', extract('launch-cluster').command, envOf('launch-cluster'));
+  await setup.start();
+  const launch = async (key) =>
+    setup.invoke({ cluster, lifecycle: 'persistent', run: { key, executionArn: executionArn('up', key), startedAt: new Date().toISOString() } });
+  const live = await launch('bench-setup');
+  const { clusterId, region } = live;
+  const emrCallMs = await emulatorCallMs(emulator.url, clusterId, region);
+  const fresh = { 'add-steps': [], 'terminate-cluster': [] };
+
+  const checkEvent = () => ({ clusterId, region, mode: 'up' });
+  const eventOf = {
+    // each invocation a new run with its own cluster name, as distinct jobs have: its idempotency look-up finds none
+    'launch-cluster': (i) => ({
+      cluster: { ...cluster, data: { ...cluster.data, name: `bench ${i}` } },
+      lifecycle: 'persistent',
+      run: { key: `bench-${i}`, executionArn: executionArn('up', `bench-${i}`), startedAt: new Date().toISOString() },
+    }),
+    'add-steps': (i) => {
+      const c = fresh['add-steps'][i];
+      return { clusterId: c.clusterId, region: c.region, playbook, run: { key: `bench-steps-${i}`, startedAt: new Date().toISOString() } };
+    },
+    'check-status': checkEvent,
+    'terminate-cluster': (i) => ({ clusterId: fresh['terminate-cluster'][i].clusterId, region: fresh['terminate-cluster'][i].region }),
+  };
+
+  for (const name of FUNCTIONS) {
+    if (name in fresh) {
+      for (let i = 0; i < COLD + WARM; i++) fresh[name].push(await launch(`bench-${name}-${i}`));
+    }
+    const artifact = extract(name);
+    const m = await measure(name, artifact, envOf(name), eventOf[name]);
+    const { firstAnswer: _first, lastAnswer, ...figures } = m;
+    if (name === 'add-steps' && !(lastAnswer.stepIds?.length > 0)) throw new Error(`add-steps added no steps: ${JSON.stringify(lastAnswer)}`);
+    if (name === 'terminate-cluster' && !lastAnswer.terminated?.includes(fresh[name][COLD + WARM - 1].clusterId)) {
+      throw new Error(`terminate-cluster did not terminate its cluster: ${JSON.stringify(lastAnswer)}`);
+    }
+    results.push({
+      function: name,
+      ...figures,
+      warmExclEmrMs: +Math.max(0, m.warmMedianMs - m.emrCallsPerInvocation * emrCallMs).toFixed(2),
+      zipMiB: mib(artifact.zipBytes),
+    });
+  }
+  await setup.stop();
+
+  if (WITH_PYTHON) {
+    comparison = await pythonComparison(results.find((r) => r.function === 'check-status'), checkEvent, emrCallMs);
+  }
 
   const report = {
     measured: new Date().toISOString(),
-    how: `release zips from \`make package\` (${process.arch}), run under a local Lambda Runtime API against the EMR emulator on loopback; warm = ${WARM} invocations end to end, each doing real work (a new cluster, a new run's steps, a live cluster polled, a fresh cluster terminated); EMR calls counted by the emulator, every one successful; "excl. EMR" subtracts ${emrCallMs.toFixed(2)} ms per EMR call (the emulator's median DescribeCluster round trip from Node)`,
+    how: `release zips from \`make package\` (${process.arch}), run under a local Lambda Runtime API against the EMR emulator on loopback; init and cold start = medians of ${COLD} process starts; warm = ${WARM} invocations end to end, each doing real work (a new cluster launched, a new run's steps added to a fresh cluster, a live cluster polled, a fresh cluster terminated); EMR calls counted by the emulator, every one successful; "excl. EMR" subtracts ${emrCallMs.toFixed(2)} ms per EMR call (the emulator's median DescribeCluster round trip from Node)`,
     machine: `${cpus().length} cores, Node ${process.version}`,
+    ...(LABEL ? { label: LABEL } : {}),
     results,
-    python: comparison,
+    ...(comparison ? { python: comparison } : {}),
   };
-  writeFileSync(join(repoRoot, 'bench/results/lambdas.json'), JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(OUT, JSON.stringify(report, null, 2) + '\n');
   console.log(`Lambdas (${report.how})\n`);
   const columns = [
     ['function', 'function', 22],
@@ -246,10 +278,10 @@ try {
     ['zip MiB', 'zipMiB', 8],
   ];
   console.log(columns.map(([h, , w], i) => (i === 0 ? h.padEnd(w) : h.padStart(w))).join(' '));
-  for (const r of [...results, { ...comparison, function: 'check-status (Python)' }]) {
+  for (const r of [...results, ...(comparison ? [{ ...comparison, function: 'check-status (Python)' }] : [])]) {
     console.log(columns.map(([, k, w], i) => (i === 0 ? String(r[k]).padEnd(w) : String(r[k]).padStart(w))).join(' '));
   }
-  console.log(`\nPython / ours: ${JSON.stringify(comparison.ratios)}`);
+  if (comparison) console.log(`\nPython / ours: ${JSON.stringify(comparison.ratios)}`);
 } finally {
   await emulator.stop();
 }
