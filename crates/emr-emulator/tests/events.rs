@@ -318,8 +318,10 @@ async fn when_calls_change_states_should_emit_at_the_time_of_the_call() {
     let added = client
         .add_job_flow_steps()
         .job_flow_id(&id)
-        .steps(step("A", Aof::Continue, &[]))
-        .steps(step("B", Aof::Continue, &[]))
+        .set_steps(Some(vec![
+            step("A", Aof::Continue, &[]),
+            step("B", Aof::Continue, &[]),
+        ]))
         .send()
         .await
         .unwrap()
