@@ -35,6 +35,16 @@ pub struct CheckEvent {
 }
 
 impl CheckEvent {
+    /// The same check after an event said the cluster or a step changed: as if the state last seen were unknown,
+    /// so the steps are listed whenever they can decide the run (a `run` wait's steps, a transient cluster ending).
+    pub fn after_event(&self) -> Self {
+        Self {
+            previous: None,
+            wait: None,
+            ..self.clone()
+        }
+    }
+
     /// The request as JSON (without `wait`), as the wait table keeps it.
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)

@@ -165,7 +165,7 @@ pub async fn register(
             answered: None,
         });
     }
-    let status = check_status(&request, emr, now, jitter).await?;
+    let status = check_status(&request.after_event(), emr, now, jitter).await?;
     let answered = if status.finished {
         Some(answer(&stored, &status, waits, callbacks).await?)
     } else {
