@@ -103,6 +103,25 @@ impl Progress {
                     .unwrap_or(Value::Null);
                 changes.extend(self.apply_answer(&output));
             }
+            // A wait for EMR's events (a callback Task) ends with the status event-router or check-status sent.
+            HistoryEventType::TaskSucceeded => {
+                let output = event
+                    .task_succeeded_event_details()
+                    .and_then(|d| d.output())
+                    .and_then(|o| serde_json::from_str::<Value>(o).ok())
+                    .unwrap_or(Value::Null);
+                changes.extend(self.apply_answer(&output));
+            }
+            HistoryEventType::TaskFailed => {
+                if let Some(d) = event.task_failed_event_details() {
+                    let error = d.error().unwrap_or("Unknown").to_string();
+                    self.last_error = Some(error.clone());
+                    changes.push(Change::FunctionFailed {
+                        state: self.state.clone().unwrap_or_default(),
+                        error,
+                    });
+                }
+            }
             HistoryEventType::LambdaFunctionFailed => {
                 if let Some(d) = event.lambda_function_failed_event_details() {
                     let error = d.error().unwrap_or("Unknown").to_string();
@@ -324,5 +343,31 @@ mod tests {
         );
         assert_eq!(p.steps[0].state, "RUNNING");
         assert_eq!(p.next_check_seconds, Some(60));
+        // the end, as a wait for EMR's events receives it (SendTaskSuccess → TaskSucceeded)
+        let ended = HistoryEvent::builder()
+            .id(5)
+            .timestamp(at(5))
+            .r#type(HistoryEventType::TaskSucceeded)
+            .task_succeeded_event_details(
+                aws_sdk_sfn::types::TaskSucceededEventDetails::builder()
+                    .resource_type("lambda")
+                    .resource("invoke.waitForTaskToken")
+                    .output(
+                        check(
+                            "TERMINATING",
+                            serde_json::json!([{"name": "Enrich", "state": "COMPLETED"}]),
+                        )
+                        .to_string(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        assert_eq!(p.apply(&ended).len(), 2);
+        assert_eq!(
+            (p.cluster_state.as_deref(), p.steps[0].state.as_str()),
+            (Some("TERMINATING"), "COMPLETED")
+        );
     }
 }
