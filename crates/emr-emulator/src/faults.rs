@@ -434,7 +434,7 @@ impl CallStats {
 }
 
 /// One request the EMR endpoint received, and how it was answered.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RecordedRequest {
     /// From `X-Amz-Target` (the raw header value when it names no operation).
@@ -448,6 +448,9 @@ pub struct RecordedRequest {
     pub status: Option<u16>,
     /// The error's `__type`, if the answer was an error.
     pub error_type: Option<String>,
+    /// When it came, in virtual epoch seconds (the bench spreads runs' calls over time from it).
+    #[serde(default)]
+    pub at: f64,
 }
 
 #[cfg(test)]
