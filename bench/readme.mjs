@@ -34,17 +34,38 @@ export function lambdasBlock(l) {
 }
 
 export function statemachineBlock(s) {
-  const a = s.runs.adaptive;
-  const f = s.runs.fixed30s;
-  const row = (label, x, y) => `| ${label} | ${x} | ${y} |`;
+  const cols = [
+    ['events', 'events (ours, default)'],
+    ['eventsAllLost', 'events, every event lost'],
+    ['adaptive', 'adaptive polling (`"poll"`)'],
+    ['fixed30s', 'fixed 30 s polling'],
+  ];
+  const row = (label, f) => `| ${label} | ${cols.map(([k]) => f(s.runs[k])).join(' | ')} |`;
+  const scale = s.scale;
+  const opRow = (op) => {
+    const limit = op === 'all' ? scale.limits.allOperations : scale.limits.perOperation[op];
+    const cell = (k) => {
+      const o = scale.modes[k].operations[op];
+      return o ? `${o.peak60sPerSecond}${o.withinRefill ? '' : ' ⚠'}` : '0';
+    };
+    return `| ${op === 'all' ? 'all EMR calls' : op} | ${cols.map(([k]) => cell(k)).join(' | ')} | ${limit.refillPerSecond}/s (burst ${limit.burst}) |`;
+  };
   return [
-    '| | adaptive (ours) | fixed 30 s |',
-    '|---|---|---|',
-    row('state transitions', n(a.stateTransitions), n(f.stateTransitions)),
-    row('Lambda invocations', n(a.lambdaInvocations.total), n(f.lambdaInvocations.total)),
-    row('EMR API calls', `${n(a.emrCalls.total)} (at most ${a.emrCalls.perSteadyPollMax} per steady-state poll)`, n(f.emrCalls.total)),
-    row('history events', n(a.historyEvents), n(f.historyEvents)),
-    row("detection latency (last step's end → run reported)", `${minutes(a.detectionLatencySeconds)} (≤ 5 min by design, jittered)`, minutes(f.detectionLatencySeconds)),
+    `| reference run | ${cols.map(([, h]) => h).join(' | ')} |`,
+    `|---|${cols.map(() => '---').join('|')}|`,
+    row('state transitions', (r) => n(r.stateTransitions)),
+    row('Lambda invocations (event-router included)', (r) => n(r.lambdaInvocations.total)),
+    row('EMR API calls', (r) => n(r.emrCalls.total)),
+    row('history events', (r) => n(r.historyEvents)),
+    row("detection latency (last step's end → run reported)", (r) => minutes(r.detectionLatencySeconds)),
+    '',
+    `${n(scale.runs)} such runs started over ${scale.startWindowSeconds / 60} minutes, each making its EMR calls when the measured run made them: the highest 60-second average of EMR calls per second in the account (⚠: over the refill rate, so throttled). Limits: ${scale.limits.source}.`,
+    '',
+    `| calls per second | ${cols.map(([, h]) => h).join(' | ')} | EMR's default limit |`,
+    `|---|${cols.map(() => '---').join('|')}|---|`,
+    opRow('DescribeCluster'),
+    opRow('ListSteps'),
+    opRow('all'),
   ].join('\n');
 }
 
