@@ -95,46 +95,51 @@ impl Progress {
                     self.state = Some(name);
                 }
             }
-            HistoryEventType::LambdaFunctionSucceeded => {
-                let output = event
-                    .lambda_function_succeeded_event_details()
-                    .and_then(|d| d.output())
-                    .and_then(|o| serde_json::from_str::<Value>(o).ok())
-                    .unwrap_or(Value::Null);
-                changes.extend(self.apply_answer(&output));
-            }
-            // A wait for EMR's events (a callback Task) ends with the status event-router or check-status sent.
-            HistoryEventType::TaskSucceeded => {
-                let output = event
-                    .task_succeeded_event_details()
-                    .and_then(|d| d.output())
-                    .and_then(|o| serde_json::from_str::<Value>(o).ok())
-                    .unwrap_or(Value::Null);
-                changes.extend(self.apply_answer(&output));
-            }
-            HistoryEventType::TaskFailed => {
-                if let Some(d) = event.task_failed_event_details() {
-                    let error = d.error().unwrap_or("Unknown").to_string();
-                    self.last_error = Some(error.clone());
-                    changes.push(Change::FunctionFailed {
-                        state: self.state.clone().unwrap_or_default(),
-                        error,
-                    });
-                }
-            }
-            HistoryEventType::LambdaFunctionFailed => {
-                if let Some(d) = event.lambda_function_failed_event_details() {
-                    let error = d.error().unwrap_or("Unknown").to_string();
-                    self.last_error = Some(error.clone());
-                    changes.push(Change::FunctionFailed {
-                        state: self.state.clone().unwrap_or_default(),
-                        error,
-                    });
-                }
-            }
+            // A function's answer; a wait for EMR's events (a callback Task) ends with the status event-router or
+            // check-status sent (SendTaskSuccess → TaskSucceeded).
+            HistoryEventType::LambdaFunctionSucceeded => changes.extend(
+                self.apply_output(
+                    event
+                        .lambda_function_succeeded_event_details()
+                        .and_then(|d| d.output()),
+                ),
+            ),
+            HistoryEventType::TaskSucceeded => changes.extend(
+                self.apply_output(
+                    event
+                        .task_succeeded_event_details()
+                        .and_then(|d| d.output()),
+                ),
+            ),
+            HistoryEventType::LambdaFunctionFailed => changes.extend(
+                event
+                    .lambda_function_failed_event_details()
+                    .map(|d| self.failed(d.error())),
+            ),
+            HistoryEventType::TaskFailed => changes.extend(
+                event
+                    .task_failed_event_details()
+                    .map(|d| self.failed(d.error())),
+            ),
             _ => {}
         }
         changes
+    }
+
+    fn apply_output(&mut self, output: Option<&str>) -> Vec<Change> {
+        let answer = output
+            .and_then(|o| serde_json::from_str::<Value>(o).ok())
+            .unwrap_or(Value::Null);
+        self.apply_answer(&answer)
+    }
+
+    fn failed(&mut self, error: Option<&str>) -> Change {
+        let error = error.unwrap_or("Unknown").to_string();
+        self.last_error = Some(error.clone());
+        Change::FunctionFailed {
+            state: self.state.clone().unwrap_or_default(),
+            error,
+        }
     }
 
     /// A function's answer: launch-cluster's (a cluster id) or check-status's (phase, cluster state, steps).
