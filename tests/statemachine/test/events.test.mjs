@@ -5,9 +5,14 @@
 // duplicating events must never change the outcome, only how late it is found.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { repoRoot } from '../lib/paths.mjs';
 import { measureReference, referenceInput } from '../lib/reference.mjs';
-import { assertNothingLeftRunning, explain, playbook, sparkClusterText, step, varsFor, withEnvironment } from './support.mjs';
+import { assertNothingLeftRunning, explain, playbook, sparkClusterText, step, varsFor, withEnvironment, withoutStatement } from './support.mjs';
+
+const TEMPLATE = readFileSync(join(repoRoot, 'infra', 'template.yaml'), 'utf8');
 
 test('the reference run waiting for events: ≤ 20 transitions, ≤ 10 Lambda invocations, ≤ 6 EMR calls, ≤ 80 history events, found within 5 s', async (t) => {
   await withEnvironment({}, async (env) => {
@@ -109,5 +114,23 @@ test('options.completion "poll" keeps the polling loop: no task token, no event 
     assert.equal(report.status, 'SUCCEEDED', explain(report));
     assert.equal(report.callbackWaits.length, 0);
     assert.ok(report.metrics.byState['Wait for the next check'] > 10);
+  });
+});
+
+test("the deployed IAM holds: without its wait-table statement check-status fails the run as AccessDenied (cluster terminated); without SendTaskSuccess event-router's answers are refused and the backstop ends the run", async () => {
+  await withEnvironment({ template: withoutStatement(TEMPLATE, 'RegisterWaits') }, async (env) => {
+    const report = await env.run('run-transient', referenceInput('iam-waits'));
+    assert.equal(report.status, 'FAILED', explain(report));
+    assert.equal(report.error, 'AccessDenied');
+    assert.match(report.cause, /dynamodb:PutItem/);
+    await assertNothingLeftRunning(env, report);
+  });
+  await withEnvironment({ template: withoutStatement(TEMPLATE, 'AnswerWaitingRuns') }, async (env) => {
+    const report = await env.run('run-transient', referenceInput('iam-answer'));
+    assert.equal(report.status, 'SUCCEEDED', explain(report));
+    const refused = report.eventDeliveries.filter((d) => d.error);
+    assert.ok(refused.length >= 1, 'the answer was refused');
+    assert.match(refused[0].error.message, /states:SendTaskSuccess/);
+    assert.ok(report.callbackWaits.every((w) => w.answeredBy !== 'event-router'), 'no wait answered by event-router');
   });
 });
