@@ -26,6 +26,8 @@ pub struct Progress {
     pub steps: Vec<StepView>,
     pub launch_attempt: u32,
     pub next_check_seconds: Option<u64>,
+    /// Waiting for EMR's events (a callback Task): its backstop, the longest the wait lasts without one.
+    pub waiting_for_events: Option<i64>,
     pub elapsed_seconds: Option<i64>,
     /// The last function failure seen (it may have been retried).
     pub last_error: Option<String>,
@@ -104,6 +106,15 @@ impl Progress {
                         .and_then(|d| d.output()),
                 ),
             ),
+            HistoryEventType::TaskScheduled => {
+                self.waiting_for_events = event
+                    .task_scheduled_event_details()
+                    .filter(|d| d.resource() == "invoke.waitForTaskToken")
+                    .map(|d| d.timeout_in_seconds().unwrap_or(0));
+            }
+            HistoryEventType::LambdaFunctionScheduled | HistoryEventType::TaskTimedOut => {
+                self.waiting_for_events = None;
+            }
             HistoryEventType::TaskSucceeded => changes.extend(
                 self.apply_output(
                     event
@@ -127,6 +138,7 @@ impl Progress {
     }
 
     fn apply_output(&mut self, output: Option<&str>) -> Vec<Change> {
+        self.waiting_for_events = None;
         let answer = output
             .and_then(|o| serde_json::from_str::<Value>(o).ok())
             .unwrap_or(Value::Null);
@@ -348,6 +360,25 @@ mod tests {
         );
         assert_eq!(p.steps[0].state, "RUNNING");
         assert_eq!(p.next_check_seconds, Some(60));
+        // waiting for EMR's events: the view says so, with the backstop
+        let waiting = HistoryEvent::builder()
+            .id(5)
+            .timestamp(at(5))
+            .r#type(HistoryEventType::TaskScheduled)
+            .task_scheduled_event_details(
+                aws_sdk_sfn::types::TaskScheduledEventDetails::builder()
+                    .resource_type("lambda")
+                    .resource("invoke.waitForTaskToken")
+                    .region("eu-west-1")
+                    .parameters("{}")
+                    .timeout_in_seconds(3600)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        assert!(p.apply(&waiting).is_empty());
+        assert_eq!(p.waiting_for_events, Some(3600));
         // the end, as a wait for EMR's events receives it (SendTaskSuccess → TaskSucceeded)
         let ended = HistoryEvent::builder()
             .id(5)
@@ -374,5 +405,6 @@ mod tests {
             (p.cluster_state.as_deref(), p.steps[0].state.as_str()),
             (Some("TERMINATING"), "COMPLETED")
         );
+        assert_eq!(p.waiting_for_events, None);
     }
 }
