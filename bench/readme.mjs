@@ -88,7 +88,14 @@ export function costBlock(s, l) {
   const checks = a.lambdaInvocations['check-status'];
   const polls = a.polls;
   const perPoll = (a.stateTransitions / polls).toFixed(1);
+  const e = s.runs.events;
   return [
+    ...(e
+      ? [
+          `For a run that polls (\`"poll"\`), the upper bound; waiting for EMR's events (the default) the same run took ${n(e.stateTransitions)} state transitions and ${n(e.lambdaInvocations.total)} Lambda invocations (event-router included): see [statemachine/README.md](../statemachine/README.md).`,
+          '',
+        ]
+      : []),
     '| part | how much | price | for a 2-hour run |',
     '|---|---|---|---|',
     `| Step Functions | measured by \`make bench\` for the reference run (8-minute start, 3 steps totalling 2 hours): ${n(a.stateTransitions)} state transitions (a fixed 30 s loop: ${n(f.stateTransitions)}), ${polls} polls, about ${perPoll} transitions each in all (wait, check, decide; the run's start and end included; a lock adds 3); polls grow with the run's age (30 s while starting, then age/8 up to 5 min, up to 15 min after 6 h) | $0.025 per 1,000 transitions | ${money(sfn)} |`,
@@ -107,17 +114,38 @@ export function hostileCount() {
 }
 
 export function statemachineBlock(s) {
-  const a = s.runs.adaptive;
-  const f = s.runs.fixed30s;
-  const row = (label, x, y) => `| ${label} | ${x} | ${y} |`;
+  const cols = [
+    ['events', 'events (ours, default)'],
+    ['eventsAllLost', 'events, every event lost'],
+    ['adaptive', 'adaptive polling (`"poll"`)'],
+    ['fixed30s', 'fixed 30 s polling'],
+  ];
+  const row = (label, f) => `| ${label} | ${cols.map(([k]) => f(s.runs[k])).join(' | ')} |`;
+  const scale = s.scale;
+  const opRow = (op) => {
+    const limit = op === 'all' ? scale.limits.allOperations : scale.limits.perOperation[op];
+    const cell = (k) => {
+      const o = scale.modes[k].operations[op];
+      return o ? `${o.peak60sPerSecond}${o.withinRefill ? '' : ' ⚠'}` : '0';
+    };
+    return `| ${op === 'all' ? 'all EMR calls' : op} | ${cols.map(([k]) => cell(k)).join(' | ')} | ${limit.refillPerSecond}/s (burst ${limit.burst}) |`;
+  };
   return [
-    '| | adaptive (ours) | fixed 30 s |',
-    '|---|---|---|',
-    row('state transitions', n(a.stateTransitions), n(f.stateTransitions)),
-    row('Lambda invocations', n(a.lambdaInvocations.total), n(f.lambdaInvocations.total)),
-    row('EMR API calls', `${n(a.emrCalls.total)} (at most ${a.emrCalls.perSteadyPollMax} per steady-state poll)`, n(f.emrCalls.total)),
-    row('history events', n(a.historyEvents), n(f.historyEvents)),
-    row("detection latency (last step's end → run reported)", `${minutes(a.detectionLatencySeconds)} (≤ 5 min by design, jittered)`, minutes(f.detectionLatencySeconds)),
+    `| reference run | ${cols.map(([, h]) => h).join(' | ')} |`,
+    `|---|${cols.map(() => '---').join('|')}|`,
+    row('state transitions', (r) => n(r.stateTransitions)),
+    row('Lambda invocations (event-router included)', (r) => n(r.lambdaInvocations.total)),
+    row('EMR API calls', (r) => n(r.emrCalls.total)),
+    row('history events', (r) => n(r.historyEvents)),
+    row("detection latency (last step's end → run reported)", (r) => minutes(r.detectionLatencySeconds)),
+    '',
+    `${n(scale.runs)} such runs started over ${scale.startWindowSeconds / 60} minutes, each making its EMR calls when the measured run made them: the highest 60-second average of EMR calls per second in the account (⚠: over the refill rate, so throttled). Limits: ${scale.limits.source}.`,
+    '',
+    `| calls per second | ${cols.map(([, h]) => h).join(' | ')} | EMR's default limit |`,
+    `|---|${cols.map(() => '---').join('|')}|---|`,
+    opRow('DescribeCluster'),
+    opRow('ListSteps'),
+    opRow('all'),
   ].join('\n');
 }
 

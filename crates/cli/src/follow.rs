@@ -26,6 +26,8 @@ pub struct Progress {
     pub steps: Vec<StepView>,
     pub launch_attempt: u32,
     pub next_check_seconds: Option<u64>,
+    /// Waiting for EMR's events (a callback Task): its backstop, the longest the wait lasts without one.
+    pub waiting_for_events: Option<i64>,
     pub elapsed_seconds: Option<i64>,
     /// The last function failure seen (it may have been retried).
     pub last_error: Option<String>,
@@ -95,27 +97,61 @@ impl Progress {
                     self.state = Some(name);
                 }
             }
-            HistoryEventType::LambdaFunctionSucceeded => {
-                let output = event
-                    .lambda_function_succeeded_event_details()
-                    .and_then(|d| d.output())
-                    .and_then(|o| serde_json::from_str::<Value>(o).ok())
-                    .unwrap_or(Value::Null);
-                changes.extend(self.apply_answer(&output));
+            // A function's answer; a wait for EMR's events (a callback Task) ends with the status event-router or
+            // check-status sent (SendTaskSuccess → TaskSucceeded).
+            HistoryEventType::LambdaFunctionSucceeded => changes.extend(
+                self.apply_output(
+                    event
+                        .lambda_function_succeeded_event_details()
+                        .and_then(|d| d.output()),
+                ),
+            ),
+            HistoryEventType::TaskScheduled => {
+                self.waiting_for_events = event
+                    .task_scheduled_event_details()
+                    .filter(|d| d.resource() == "invoke.waitForTaskToken")
+                    .map(|d| d.timeout_in_seconds().unwrap_or(0));
             }
-            HistoryEventType::LambdaFunctionFailed => {
-                if let Some(d) = event.lambda_function_failed_event_details() {
-                    let error = d.error().unwrap_or("Unknown").to_string();
-                    self.last_error = Some(error.clone());
-                    changes.push(Change::FunctionFailed {
-                        state: self.state.clone().unwrap_or_default(),
-                        error,
-                    });
-                }
+            HistoryEventType::LambdaFunctionScheduled | HistoryEventType::TaskTimedOut => {
+                self.waiting_for_events = None;
             }
+            HistoryEventType::TaskSucceeded => changes.extend(
+                self.apply_output(
+                    event
+                        .task_succeeded_event_details()
+                        .and_then(|d| d.output()),
+                ),
+            ),
+            HistoryEventType::LambdaFunctionFailed => changes.extend(
+                event
+                    .lambda_function_failed_event_details()
+                    .map(|d| self.failed(d.error())),
+            ),
+            HistoryEventType::TaskFailed => changes.extend(
+                event
+                    .task_failed_event_details()
+                    .map(|d| self.failed(d.error())),
+            ),
             _ => {}
         }
         changes
+    }
+
+    fn apply_output(&mut self, output: Option<&str>) -> Vec<Change> {
+        self.waiting_for_events = None;
+        let answer = output
+            .and_then(|o| serde_json::from_str::<Value>(o).ok())
+            .unwrap_or(Value::Null);
+        self.apply_answer(&answer)
+    }
+
+    fn failed(&mut self, error: Option<&str>) -> Change {
+        let error = error.unwrap_or("Unknown").to_string();
+        self.last_error = Some(error.clone());
+        Change::FunctionFailed {
+            state: self.state.clone().unwrap_or_default(),
+            error,
+        }
     }
 
     /// A function's answer: launch-cluster's (a cluster id) or check-status's (phase, cluster state, steps).
@@ -324,5 +360,51 @@ mod tests {
         );
         assert_eq!(p.steps[0].state, "RUNNING");
         assert_eq!(p.next_check_seconds, Some(60));
+        // waiting for EMR's events: the view says so, with the backstop
+        let waiting = HistoryEvent::builder()
+            .id(5)
+            .timestamp(at(5))
+            .r#type(HistoryEventType::TaskScheduled)
+            .task_scheduled_event_details(
+                aws_sdk_sfn::types::TaskScheduledEventDetails::builder()
+                    .resource_type("lambda")
+                    .resource("invoke.waitForTaskToken")
+                    .region("eu-west-1")
+                    .parameters("{}")
+                    .timeout_in_seconds(3600)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        assert!(p.apply(&waiting).is_empty());
+        assert_eq!(p.waiting_for_events, Some(3600));
+        // the end, as a wait for EMR's events receives it (SendTaskSuccess → TaskSucceeded)
+        let ended = HistoryEvent::builder()
+            .id(5)
+            .timestamp(at(5))
+            .r#type(HistoryEventType::TaskSucceeded)
+            .task_succeeded_event_details(
+                aws_sdk_sfn::types::TaskSucceededEventDetails::builder()
+                    .resource_type("lambda")
+                    .resource("invoke.waitForTaskToken")
+                    .output(
+                        check(
+                            "TERMINATING",
+                            serde_json::json!([{"name": "Enrich", "state": "COMPLETED"}]),
+                        )
+                        .to_string(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        assert_eq!(p.apply(&ended).len(), 2);
+        assert_eq!(
+            (p.cluster_state.as_deref(), p.steps[0].state.as_str()),
+            (Some("TERMINATING"), "COMPLETED")
+        );
+        assert_eq!(p.waiting_for_events, None);
     }
 }

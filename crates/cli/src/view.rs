@@ -142,7 +142,11 @@ impl<W: Write> Live<W> {
             lines.push(format!("  cluster {id}  {state}{reason}{attempt}"));
         }
         lines.extend(step_rows(progress, true));
-        if let Some(next) = progress.next_check_seconds.filter(|_| !self.finished) {
+        if let Some(backstop) = progress.waiting_for_events.filter(|_| !self.finished) {
+            lines.push(format!(
+                "  waiting for EMR's events (a check within {backstop}s if none comes)"
+            ));
+        } else if let Some(next) = progress.next_check_seconds.filter(|_| !self.finished) {
             lines.push(format!("  next check within {next}s"));
         }
         if let Some(e) = &progress.last_error {

@@ -239,6 +239,60 @@ pub fn next_poll_seconds(
     (jittered.round() as u32).clamp(min, cap as u32)
 }
 
+/// What a run in event mode waits with: how long the wait lasts before a backstop poll, given the phase and the
+/// run's age. Twice the run's age, within `min`..=`max` (so a run that lost its events learns of its end at most
+/// `max` seconds late, and a two-hour run needs one backstop poll), and never past the moment a timeout would end
+/// the run (`startup_timeout` while the cluster starts, `timeout` at any time), so timeouts are judged on time.
+pub fn backstop_seconds(phase: Phase, elapsed_seconds: i64, limits: &BackstopLimits) -> u32 {
+    let elapsed = elapsed_seconds.max(0);
+    let min = i64::from(limits.min.max(60));
+    let max = i64::from(limits.max).max(min);
+    let mut seconds = (2 * elapsed).clamp(min, max);
+    let until = |limit: u64| (limit as i64 - elapsed).max(0) + 1;
+    if let (Phase::Starting, Some(limit)) = (phase, limits.startup_timeout) {
+        seconds = seconds.min(until(limit));
+    }
+    if let Some(limit) = limits.timeout {
+        seconds = seconds.min(until(limit));
+    }
+    seconds.clamp(1, i64::from(u32::MAX)) as u32
+}
+
+/// The bounds of [`backstop_seconds`] (the state machines' `minBackstopSeconds`, `maxBackstopSeconds`,
+/// `startupTimeoutSeconds` and `timeoutSeconds` options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackstopLimits {
+    pub min: u32,
+    pub max: u32,
+    pub startup_timeout: Option<u64>,
+    pub timeout: Option<u64>,
+}
+
+/// The cluster states after which a run in `mode` may be over (or ready, for `up`): an `EMR Cluster State Change`
+/// to any other state cannot end its wait, so it costs no EMR call.
+pub fn decisive_cluster_states(mode: Mode) -> &'static [&'static str] {
+    match mode {
+        Mode::Up => &[
+            "RUNNING",
+            "WAITING",
+            "TERMINATING",
+            "TERMINATED",
+            "TERMINATED_WITH_ERRORS",
+        ],
+        Mode::Run => &[
+            "WAITING",
+            "TERMINATING",
+            "TERMINATED",
+            "TERMINATED_WITH_ERRORS",
+        ],
+        Mode::Transient => &CLUSTER_ENDING,
+        Mode::Down => &["TERMINATED", "TERMINATED_WITH_ERRORS"],
+    }
+}
+
+/// Step states after which a step never changes again.
+pub const STEP_FINAL: [&str; 4] = ["COMPLETED", "CANCELLED", "FAILED", "INTERRUPTED"];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -477,5 +531,52 @@ mod tests {
         assert_eq!(next_poll_seconds(Phase::Running, 1600, 30, 900, -1.0), 180);
         // a user's tighter bound wins
         assert_eq!(next_poll_seconds(Phase::Running, 7200, 10, 60, 0.0), 60);
+    }
+    #[test]
+    fn the_backstop_doubles_the_age_within_its_bounds_and_never_passes_a_timeout() {
+        let limits = BackstopLimits {
+            min: 3600,
+            max: 7200,
+            startup_timeout: Some(3600),
+            timeout: None,
+        };
+        assert_eq!(backstop_seconds(Phase::Running, 0, &limits), 3600);
+        assert_eq!(backstop_seconds(Phase::Running, 3000, &limits), 6000);
+        assert_eq!(backstop_seconds(Phase::Running, 86_400, &limits), 7200);
+        // starting: no later than the startup timeout (plus a second, so the check sees it passed)
+        assert_eq!(backstop_seconds(Phase::Starting, 600, &limits), 3001);
+        assert_eq!(backstop_seconds(Phase::Starting, 5000, &limits), 1);
+        let timed = BackstopLimits {
+            timeout: Some(5400),
+            ..limits
+        };
+        assert_eq!(backstop_seconds(Phase::Running, 3600, &timed), 1801);
+        // a minimum under a minute is raised to one
+        let tiny = BackstopLimits {
+            min: 1,
+            max: 1,
+            startup_timeout: None,
+            timeout: None,
+        };
+        assert_eq!(backstop_seconds(Phase::Running, 0, &tiny), 60);
+    }
+
+    #[test]
+    fn only_the_cluster_states_that_can_end_a_wait_are_decisive() {
+        assert!(!decisive_cluster_states(Mode::Transient).contains(&"RUNNING"));
+        assert!(decisive_cluster_states(Mode::Transient).contains(&"TERMINATING"));
+        assert!(decisive_cluster_states(Mode::Up).contains(&"RUNNING"));
+        assert!(decisive_cluster_states(Mode::Run).contains(&"WAITING"));
+        assert!(!decisive_cluster_states(Mode::Down).contains(&"TERMINATING"));
+        // every decisive state can change the verdict: judged without steps, each is final or needs the steps
+        for mode in [Mode::Up, Mode::Run, Mode::Transient, Mode::Down] {
+            for state in decisive_cluster_states(mode) {
+                let v = judge(mode, state, None, None);
+                assert!(
+                    v.phase.is_final() || needs_steps(mode, state, Some("RUNNING"), 0),
+                    "{mode:?} {state}"
+                );
+            }
+        }
     }
 }

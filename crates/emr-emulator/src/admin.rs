@@ -22,10 +22,13 @@ struct ConfigPatch {
     defaults: Option<DurationOverrides>,
 }
 
+/// `POST /_emulator/clock`: one of a relative jump or a jump to an exact virtual time (`advanceTo`,
+/// e.g. the `at` of `/next-change`, which `advanceSeconds` could miss by a rounding error).
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ClockPatch {
-    advance_seconds: f64,
+    advance_seconds: Option<f64>,
+    advance_to: Option<f64>,
 }
 
 /// `PUT /_emulator/iam`: principals given by policy documents, or by logical id in `template`.
@@ -142,6 +145,11 @@ pub fn state_dump(st: &mut State) -> Value {
     })
 }
 
+/// The events in `deliveries`, as the event routes answer them.
+fn events_view<T: serde::Serialize>(deliveries: &[T]) -> Value {
+    json!({ "events": deliveries })
+}
+
 pub fn config(st: &State) -> Value {
     json!({ "timeScale": st.clock.scale(), "defaults": st.base, "now": st.clock.now() })
 }
@@ -234,12 +242,36 @@ pub fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> (u16
             }
             Ok(config(&st))
         }),
-        ("POST", "/clock") => parse::<ClockPatch>(body).map(|patch| {
-            st.clock.advance(patch.advance_seconds);
-            let now = st.clock.now();
-            st.advance_all(now);
-            config(&st)
+        ("POST", "/clock") => parse::<ClockPatch>(body).and_then(|patch| {
+            match (patch.advance_seconds, patch.advance_to) {
+                (Some(seconds), None) => st.clock.advance(seconds),
+                (None, Some(t)) => st.clock.advance_to(t),
+                _ => {
+                    return Err((
+                        400,
+                        json!({ "error": "give one of advanceSeconds and advanceTo" }),
+                    ))
+                }
+            }
+            st.settle();
+            Ok(config(&st))
         }),
+        ("GET", "/next-change") => {
+            let now = st.settle();
+            Ok(json!({ "at": st.next_change_after(now), "now": now }))
+        }
+        ("POST", "/events/take") => {
+            let now = st.settle();
+            Ok(events_view(&st.events.take(now)))
+        }
+        ("GET", "/events/pending") => {
+            let now = st.settle();
+            Ok(events_view(&st.events.not_yet_due(now)))
+        }
+        ("GET", "/events/log") => {
+            st.settle();
+            Ok(events_view(st.events.log()))
+        }
         _ => Err((
             404,
             json!({ "error": format!("no admin route {method} {path}") }),

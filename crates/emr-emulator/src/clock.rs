@@ -41,6 +41,15 @@ impl Clock {
     pub fn advance(&mut self, seconds: f64) {
         self.anchor_virtual += seconds.max(0.0);
     }
+
+    /// Jump forward to exactly `t` (nothing if it is already past). Unlike `advance(t - now)`, not
+    /// off by a rounding error, so a change scheduled at `t` is due afterwards.
+    pub fn advance_to(&mut self, t: f64) {
+        if t > self.now() {
+            self.anchor_virtual = t;
+            self.anchor_real = Instant::now();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -55,5 +64,9 @@ mod tests {
         assert_eq!(c.now(), 1_060.0);
         c.set_scale(0.0);
         assert_eq!(c.now(), 1_060.0);
+        c.advance_to(1_000.0);
+        assert_eq!(c.now(), 1_060.0);
+        c.advance_to(1_060.1);
+        assert_eq!(c.now(), 1_060.1);
     }
 }

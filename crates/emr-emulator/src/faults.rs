@@ -1,5 +1,5 @@
-//! Fault injection (throttling, server errors, latency, lost responses) and call accounting
-//! (counters and the record of every request).
+//! Fault injection (throttling, server errors, latency, lost responses, and the loss, delay and
+//! duplication of EventBridge events) and call accounting (counters and the record of every request).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
@@ -35,6 +35,63 @@ pub fn default_rate_limits() -> BTreeMap<String, RateLimit> {
     .collect()
 }
 
+/// Faults of the delivery of EMR's EventBridge events. EventBridge delivers AWS service events on a
+/// best-effort basis and at least once: an event may never come, come late (and so out of order), or
+/// come twice with the same `id`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct EventFaults {
+    /// Share of events lost (0.0..=1.0).
+    pub drop_rate: f64,
+    /// Share of the events not lost that are delivered a second time (0.0..=1.0).
+    pub duplicate_rate: f64,
+    /// Virtual seconds from the change to its delivery.
+    pub delay_seconds: f64,
+    /// Up to this many more virtual seconds, drawn uniformly for each delivery (a duplicate draws its
+    /// own): events can overtake each other.
+    pub max_extra_delay_seconds: f64,
+    /// Restrict these faults to events of these detail-types (empty: all).
+    pub detail_types: Vec<String>,
+}
+
+/// The detail-types the emulator emits (see `events`).
+pub const EVENT_DETAIL_TYPES: [&str; 2] = ["EMR Cluster State Change", "EMR Step Status Change"];
+
+impl EventFaults {
+    fn validate(&self) -> Result<(), String> {
+        for (name, rate) in [
+            ("events.dropRate", self.drop_rate),
+            ("events.duplicateRate", self.duplicate_rate),
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(format!("{name} must be between 0 and 1"));
+            }
+        }
+        for (name, seconds) in [
+            ("events.delaySeconds", self.delay_seconds),
+            ("events.maxExtraDelaySeconds", self.max_extra_delay_seconds),
+        ] {
+            if !(seconds >= 0.0 && seconds.is_finite()) {
+                return Err(format!("{name} must be a finite number >= 0"));
+            }
+        }
+        match self
+            .detail_types
+            .iter()
+            .find(|t| !EVENT_DETAIL_TYPES.contains(&t.as_str()))
+        {
+            Some(t) => Err(format!(
+                "events.detailTypes: unknown detail-type '{t}' (expected one of {EVENT_DETAIL_TYPES:?})"
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn applies(&self, detail_type: &str) -> bool {
+        self.detail_types.is_empty() || self.detail_types.iter().any(|t| t == detail_type)
+    }
+}
+
 /// Fault configuration. Everything is off by default.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
@@ -62,6 +119,8 @@ pub struct Faults {
     pub latency_operations: Vec<String>,
     /// Per operation: the next N calls take effect, then the connection is closed with no response.
     pub lost_responses: BTreeMap<String, u32>,
+    /// The delivery of EventBridge events.
+    pub events: EventFaults,
 }
 
 impl Default for Faults {
@@ -78,6 +137,7 @@ impl Default for Faults {
             latency_ms: 0,
             latency_operations: Vec::new(),
             lost_responses: BTreeMap::new(),
+            events: EventFaults::default(),
         }
     }
 }
@@ -115,6 +175,13 @@ impl Faults {
         self
     }
 
+    /// Faults of the EventBridge events; their draws follow `seed`.
+    pub fn with_events(mut self, events: EventFaults, seed: u64) -> Self {
+        self.events = events;
+        self.seed = seed;
+        self
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         for (name, share) in [
             ("throttleShare", self.throttle_share),
@@ -131,7 +198,7 @@ impl Faults {
                     .to_string(),
             ),
         }
-        Ok(())
+        self.events.validate()
     }
 }
 
@@ -166,15 +233,21 @@ pub enum Verdict {
     ServerError(u16),
 }
 
-/// Runtime state of the faults: buckets, generator, lost-response budget.
+/// Runtime state of the faults: buckets, generators, lost-response budget.
 #[derive(Debug)]
 pub struct FaultState {
     pub config: Faults,
     limits: BTreeMap<String, RateLimit>,
     buckets: HashMap<String, Bucket>,
     rng: SplitMix64,
+    /// Draws for the events, apart from the calls' so that the fate of an event does not depend on
+    /// how many calls were made before it.
+    event_rng: SplitMix64,
     lost_left: BTreeMap<String, u32>,
 }
+
+/// Mixed into the seed of the events' generator (any constant: it only has to differ from the calls').
+const EVENT_STREAM: u64 = 0x6576_656E_7473;
 
 impl FaultState {
     pub fn new(config: Faults) -> Self {
@@ -182,6 +255,7 @@ impl FaultState {
         limits.extend(config.rate_limit_overrides.clone());
         FaultState {
             rng: SplitMix64(config.seed),
+            event_rng: SplitMix64(config.seed ^ EVENT_STREAM),
             lost_left: config.lost_responses.clone(),
             limits,
             buckets: HashMap::new(),
@@ -257,6 +331,31 @@ impl FaultState {
             }
         }
         true
+    }
+
+    /// When an event of `detail_type` about a change at virtual time `at` is delivered: never (empty),
+    /// once, or twice (a duplicate), as virtual times.
+    pub fn event_deliveries(&mut self, detail_type: &str, at: f64) -> Vec<f64> {
+        let f = &self.config.events;
+        if !f.applies(detail_type) {
+            return vec![at];
+        }
+        let rng = &mut self.event_rng;
+        let mut draw = |rate: f64| rate > 0.0 && rng.next_f64() < rate;
+        if draw(f.drop_rate) {
+            return Vec::new();
+        }
+        let copies = if draw(f.duplicate_rate) { 2 } else { 1 };
+        (0..copies)
+            .map(|_| {
+                let extra = if f.max_extra_delay_seconds > 0.0 {
+                    self.event_rng.next_f64() * f.max_extra_delay_seconds
+                } else {
+                    0.0
+                };
+                at + f.delay_seconds + extra
+            })
+            .collect()
     }
 
     /// Whether this executed call's response must be lost (consumes the budget).
@@ -335,7 +434,7 @@ impl CallStats {
 }
 
 /// One request the EMR endpoint received, and how it was answered.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RecordedRequest {
     /// From `X-Amz-Target` (the raw header value when it names no operation).
@@ -349,6 +448,9 @@ pub struct RecordedRequest {
     pub status: Option<u16>,
     /// The error's `__type`, if the answer was an error.
     pub error_type: Option<String>,
+    /// When it came, in virtual epoch seconds (the bench spreads runs' calls over time from it).
+    #[serde(default)]
+    pub at: f64,
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 mod admin;
 mod authz;
 mod clock;
+mod events;
 mod faults;
 pub mod iam;
 pub mod logs;
@@ -31,8 +32,10 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use events::{Delivery, Fate, LoggedEvent, CLUSTER_STATE_CHANGE, STEP_STATUS_CHANGE};
 pub use faults::{
-    default_rate_limits, CallStats, Faults, OperationCalls, RateLimit, RecordedRequest, ALL_CALLS,
+    default_rate_limits, CallStats, EventFaults, Faults, OperationCalls, RateLimit,
+    RecordedRequest, ALL_CALLS,
 };
 pub use iam::Iam;
 pub use model::{ActionOnFailure, ClusterState, StepOutcome, StepState};
@@ -252,6 +255,43 @@ impl EmulatorHandle {
         st.advance_all(now);
     }
 
+    /// Move virtual time forward to exactly `epoch_seconds` (no move if it is already past) and apply
+    /// everything that falls due: advancing to [`EmulatorHandle::next_change`] makes that change.
+    pub fn advance_to(&self, epoch_seconds: f64) {
+        let mut st = lock(&self.shared);
+        st.clock.advance_to(epoch_seconds);
+        st.settle();
+    }
+
+    /// The earliest virtual time after now at which something happens by itself (a cluster or step
+    /// transition, a delayed event becoming deliverable); `None` when nothing is scheduled.
+    pub fn next_change(&self) -> Option<f64> {
+        let mut st = lock(&self.shared);
+        let now = st.settle();
+        st.next_change_after(now)
+    }
+
+    /// The EventBridge events deliverable now, in delivery order; each is returned once.
+    pub fn take_events(&self) -> Vec<Delivery> {
+        let mut st = lock(&self.shared);
+        let now = st.settle();
+        st.events.take(now)
+    }
+
+    /// The events delayed past now, in the order they will be deliverable (not removed).
+    pub fn pending_events(&self) -> Vec<Delivery> {
+        let mut st = lock(&self.shared);
+        let now = st.settle();
+        st.events.not_yet_due(now)
+    }
+
+    /// Every event emitted since start or the last reset, with its fate.
+    pub fn event_log(&self) -> Vec<LoggedEvent> {
+        let mut st = lock(&self.shared);
+        st.settle();
+        st.events.log().to_vec()
+    }
+
     /// Virtual now, epoch seconds.
     pub fn now(&self) -> f64 {
         lock(&self.shared).clock.now()
@@ -274,7 +314,7 @@ impl EmulatorHandle {
         admin::state_dump(&mut lock(&self.shared))
     }
 
-    /// Clear clusters, counters, recorded requests and faults; keep IAM and (re-armed) the
+    /// Clear clusters, counters, recorded requests, events and faults; keep IAM and (re-armed) the
     /// scenario.
     pub fn reset(&self) {
         lock(&self.shared).reset();

@@ -244,6 +244,41 @@ pub struct ClusterSpec {
     pub master_instance_id: String,
 }
 
+/// A state change the model made, as it made it: the raw material of the EventBridge events
+/// (see `events`). Taken from the cluster with [`Cluster::take_transitions`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Transition {
+    /// The cluster's state changed; `code` and `message` are its state change reason from then on.
+    Cluster {
+        at: f64,
+        from: Option<ClusterState>,
+        state: ClusterState,
+        code: Option<String>,
+        message: Option<String>,
+    },
+    /// `steps[step]` changed state (`from` is `None` when it was added).
+    Step {
+        at: f64,
+        step: usize,
+        from: Option<StepState>,
+        state: StepState,
+    },
+}
+
+impl Transition {
+    pub fn at(&self) -> f64 {
+        match self {
+            Transition::Cluster { at, .. } | Transition::Step { at, .. } => *at,
+        }
+    }
+}
+
+/// The states an observer could see at one instant, to tell what an action changed.
+struct Observed {
+    cluster: ClusterState,
+    steps: Vec<StepState>,
+}
+
 #[derive(Clone, Debug)]
 struct PendingTermination {
     final_state: ClusterState,
@@ -267,6 +302,8 @@ pub struct Cluster {
     pub state_since: f64,
     pub steps: Vec<Step>,
     termination: Option<PendingTermination>,
+    /// State changes not yet taken by [`Cluster::take_transitions`], oldest first.
+    transitions: Vec<Transition>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -318,7 +355,79 @@ impl Cluster {
             state_since: now,
             steps: Vec::new(),
             termination: None,
+            transitions: vec![Transition::Cluster {
+                at: now,
+                from: None,
+                state: ClusterState::Starting,
+                code: None,
+                message: None,
+            }],
         }
+    }
+
+    /// The state changes made since the last call, in the order they were made (hence in time order).
+    pub fn take_transitions(&mut self) -> Vec<Transition> {
+        std::mem::take(&mut self.transitions)
+    }
+
+    /// The time of the next transition the cluster will make by itself, if any.
+    pub fn next_transition_at(&self) -> Option<f64> {
+        self.next_event().map(|(t, _)| t)
+    }
+
+    fn observe(&self) -> Observed {
+        Observed {
+            cluster: self.state,
+            steps: self.steps.iter().map(|s| s.state).collect(),
+        }
+    }
+
+    /// Run `action` at `t` and record what it changed, as an observer polling just before and just
+    /// after would see it: a state passed through within one action (WAITING on the way from
+    /// BOOTSTRAPPING to RUNNING) was never visible, so it is not a change. Order among changes of
+    /// one instant: steps added, steps ending, the cluster (ending steps cause its change), other
+    /// step changes (a cluster RUNNING comes before its step does).
+    fn observed<R>(&mut self, t: f64, action: impl FnOnce(&mut Self) -> R) -> R {
+        let before = self.observe();
+        let out = action(self);
+        let mut added = Vec::new();
+        let mut ending = Vec::new();
+        let mut starting = Vec::new();
+        for (i, s) in self.steps.iter().enumerate() {
+            let was = before.steps.get(i).copied();
+            if was.is_none() {
+                // Every step is added PENDING, even one that starts at once.
+                added.push((i, None, StepState::Pending));
+            }
+            let from = was.unwrap_or(StepState::Pending);
+            if from != s.state {
+                let list = if s.state.is_terminal() {
+                    &mut ending
+                } else {
+                    &mut starting
+                };
+                list.push((i, Some(from), s.state));
+            }
+        }
+        let step = |(step, from, state)| Transition::Step {
+            at: t,
+            step,
+            from,
+            state,
+        };
+        self.transitions.extend(added.into_iter().map(step));
+        self.transitions.extend(ending.into_iter().map(step));
+        if before.cluster != self.state {
+            self.transitions.push(Transition::Cluster {
+                at: t,
+                from: Some(before.cluster),
+                state: self.state,
+                code: self.reason_code.clone(),
+                message: self.reason_message.clone(),
+            });
+        }
+        self.transitions.extend(starting.into_iter().map(step));
+        out
     }
 
     pub fn active_steps(&self) -> usize {
@@ -329,10 +438,13 @@ impl Cluster {
         self.steps.iter().find(|s| s.id == id)
     }
 
-    /// Queue a step (validated by the caller) and start it at once if a slot is free.
-    pub fn push_step(&mut self, step: Step, now: f64) {
-        self.steps.push(step);
-        self.schedule(now);
+    /// Queue steps (validated by the caller), all at once as AddJobFlowSteps does, and start what
+    /// free slots allow.
+    pub fn push_steps(&mut self, steps: Vec<Step>, now: f64) {
+        self.observed(now, |c| {
+            c.steps.extend(steps);
+            c.schedule(now);
+        });
     }
 
     /// Apply every scheduled transition due at or before `now`, in time order.
@@ -341,7 +453,7 @@ impl Cluster {
             if t > now {
                 break;
             }
-            self.apply(t, event);
+            self.observed(t, |c| c.apply(t, event));
         }
     }
 
@@ -610,18 +722,20 @@ impl Cluster {
 
     /// TerminateJobFlows: returns false when the cluster is protected or already shutting down.
     pub fn user_terminate(&mut self, now: f64) -> bool {
-        if !self.state.accepts_steps() || self.spec.termination_protected {
-            return false;
-        }
-        let message = "Terminated by user request".to_string();
-        self.begin_termination(
-            now,
-            ClusterState::Terminated,
-            REASON_USER_REQUEST,
-            message,
-            Vec::new(),
-        );
-        true
+        self.observed(now, |c| {
+            if !c.state.accepts_steps() || c.spec.termination_protected {
+                return false;
+            }
+            let message = "Terminated by user request".to_string();
+            c.begin_termination(
+                now,
+                ClusterState::Terminated,
+                REASON_USER_REQUEST,
+                message,
+                Vec::new(),
+            );
+            true
+        })
     }
 
     fn begin_termination(
@@ -647,6 +761,10 @@ impl Cluster {
 
     /// CancelSteps for one step: `Ok(())` when submitted, `Err(reason)` otherwise.
     pub fn cancel_step(&mut self, step_id: &str, now: f64) -> Result<(), String> {
+        self.observed(now, |c| c.request_cancel(step_id, now))
+    }
+
+    fn request_cancel(&mut self, step_id: &str, now: f64) -> Result<(), String> {
         let cancel_at = now + self.plan.cancel_seconds;
         let Some(step) = self.steps.iter_mut().find(|s| s.id == step_id) else {
             return Err(format!("Step id '{step_id}' is not valid."));

@@ -351,10 +351,11 @@ fn run_job_flow(
     };
     let seq = state.next_seq();
     let mut cluster = Cluster::new(seq, id.clone(), arn.clone(), name.clone(), spec, plan, now);
-    for cfg in steps {
-        let step = build_step(state, &name, cfg, now);
-        cluster.push_step(step, now);
-    }
+    let steps = steps
+        .into_iter()
+        .map(|cfg| build_step(state, &name, cfg, now))
+        .collect();
+    cluster.push_steps(steps, now);
     state.insert_cluster(cluster);
     Ok(json!({ "JobFlowId": id, "ClusterArn": arn }))
 }
@@ -449,12 +450,12 @@ fn add_job_flow_steps(state: &mut State, input: wire::AddJobFlowStepsInput, now:
             "Maximum number of active steps(State = 'Running', 'Pending' or 'Cancel_Pending') for cluster exceeded: at most {MAX_ACTIVE_STEPS}."
         )));
     }
-    let mut ids = Vec::new();
-    for cfg in steps {
-        let step = build_step(state, &name, cfg, now);
-        ids.push(step.id.clone());
-        state.clusters[i].push_step(step, now);
-    }
+    let steps: Vec<Step> = steps
+        .into_iter()
+        .map(|cfg| build_step(state, &name, cfg, now))
+        .collect();
+    let ids: Vec<String> = steps.iter().map(|s| s.id.clone()).collect();
+    state.clusters[i].push_steps(steps, now);
     Ok(json!({ "StepIds": ids }))
 }
 

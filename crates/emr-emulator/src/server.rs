@@ -158,6 +158,7 @@ fn record(st: &mut State, op: &str, caller: &Caller, body: &[u8], error: Option<
         body: String::from_utf8_lossy(body).into_owned(),
         status: Some(error.map_or(200, |e| e.status)),
         error_type: error.map(|e| e.kind.clone()),
+        at: st.clock.now(),
     });
 }
 

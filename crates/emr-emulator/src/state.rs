@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::clock::Clock;
+use crate::events::{self, EventBus};
 use crate::faults::{CallStats, FaultState, Faults, RecordedRequest, SplitMix64};
 use crate::iam::Iam;
 use crate::model::Cluster;
@@ -24,6 +25,8 @@ pub struct State {
     /// `Some`: every EMR call is authorized against these principals.
     pub iam: Option<Arc<Iam>>,
     pub requests: Vec<RecordedRequest>,
+    /// The EventBridge events emitted for the clusters' state changes.
+    pub events: EventBus,
     /// The region of the call being executed (EMR is regional: clusters of other regions are invisible).
     pub caller_region: String,
     /// The id the next RunJobFlow's cluster gets, once authorization has named it.
@@ -54,6 +57,7 @@ impl State {
             log_requests,
             iam: None,
             requests: Vec::new(),
+            events: EventBus::default(),
             upcoming_cluster: None,
             ids: SplitMix64(seed),
             issued: HashSet::new(),
@@ -100,10 +104,62 @@ impl State {
         format!("i-{:017x}", self.ids.next_u64() >> 4)
     }
 
+    /// An EventBridge event id: random, in the UUID shape EventBridge uses.
+    fn new_event_id(&mut self) -> String {
+        let (a, b) = (self.ids.next_u64(), self.ids.next_u64());
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            0x8000 | ((b >> 48) & 0x3fff),
+            b & 0xffff_ffff_ffff
+        )
+    }
+
+    /// Apply every transition due by `now`, then emit the events of all state changes made since
+    /// the last time.
     pub fn advance_all(&mut self, now: f64) {
         for c in &mut self.clusters {
             c.advance(now);
         }
+        self.publish_transitions();
+    }
+
+    /// Virtual now, with everything due by then applied (and its events emitted).
+    pub fn settle(&mut self) -> f64 {
+        let now = self.clock.now();
+        self.advance_all(now);
+        now
+    }
+
+    /// Each cluster's changes are in time order; across clusters they are merged (a stable sort
+    /// keeps a cluster's order among equal times), so events come out in time order.
+    fn publish_transitions(&mut self) {
+        let mut batch = Vec::new();
+        for (i, c) in self.clusters.iter_mut().enumerate() {
+            batch.extend(c.take_transitions().into_iter().map(|t| (i, t)));
+        }
+        batch.sort_by(|(_, a), (_, b)| a.at().total_cmp(&b.at()));
+        for (i, transition) in batch {
+            let id = self.new_event_id();
+            let event = events::envelope(&self.clusters[i], &transition, id);
+            let at = transition.at();
+            let deliveries = self
+                .faults
+                .event_deliveries(events::detail_type(&transition), at);
+            self.events.publish(at, event, &deliveries);
+        }
+    }
+
+    /// The earliest virtual time after `now` at which something happens by itself: a transition of a
+    /// cluster or a step, or a delayed event becoming deliverable. Apply what is due by `now` first.
+    pub fn next_change_after(&self, now: f64) -> Option<f64> {
+        self.clusters
+            .iter()
+            .filter_map(Cluster::next_transition_at)
+            .chain(self.events.next_delivery_after(now))
+            .min_by(f64::total_cmp)
     }
 
     pub fn cluster_index(&self, id: &str) -> Option<usize> {
@@ -121,10 +177,11 @@ impl State {
         self.clusters.push(cluster);
     }
 
-    /// Back to an empty emulator: clusters, counters, recorded requests and faults cleared,
+    /// Back to an empty emulator: clusters, counters, recorded requests, events and faults cleared,
     /// scenario re-armed, IAM kept.
     pub fn reset(&mut self) {
         self.clusters.clear();
+        self.events = EventBus::default();
         self.index.clear();
         self.calls = CallStats::default();
         self.requests.clear();

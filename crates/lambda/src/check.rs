@@ -9,8 +9,9 @@ use serde_json::{json, Value};
 use crate::emr::Emr;
 use crate::error::Error;
 use crate::payload;
+use crate::wait::WaitFor;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CheckEvent {
     #[serde(deserialize_with = "crate::event::cluster_id")]
@@ -28,10 +29,30 @@ pub struct CheckEvent {
     pub previous: Option<Previous>,
     #[serde(default)]
     pub options: PollOptions,
+    /// Present when the state machine waits for EMR's events on a task token (see [`crate::wait`]).
+    #[serde(default, skip_serializing)]
+    pub wait: Option<WaitFor>,
+}
+
+impl CheckEvent {
+    /// The same check after an event said the cluster or a step changed: as if the state last seen were unknown,
+    /// so the steps are listed whenever they can decide the run (a `run` wait's steps, a transient cluster ending).
+    pub fn after_event(&self) -> Self {
+        Self {
+            previous: None,
+            wait: None,
+            ..self.clone()
+        }
+    }
+
+    /// The request as JSON (without `wait`), as the wait table keeps it.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
 }
 
 /// What the last poll saw; the state machine passes the last output's fields back.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Previous {
     pub cluster_state: Option<String>,
@@ -39,13 +60,23 @@ pub struct Previous {
     pub polls_since_steps: u32,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PollOptions {
     #[serde(default = "default_min")]
     pub min_poll_seconds: u32,
     #[serde(default = "default_max")]
     pub max_poll_seconds: u32,
+    /// Bounds of the backstop of a run waiting for EMR's events ([`status::backstop_seconds`]).
+    #[serde(default = "default_min_backstop")]
+    pub min_backstop_seconds: u32,
+    #[serde(default = "default_max_backstop")]
+    pub max_backstop_seconds: u32,
+    /// The run's timeouts, which a backstop never passes.
+    #[serde(default)]
+    pub startup_timeout_seconds: Option<u64>,
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
 }
 
 impl Default for PollOptions {
@@ -53,8 +84,20 @@ impl Default for PollOptions {
         Self {
             min_poll_seconds: default_min(),
             max_poll_seconds: default_max(),
+            min_backstop_seconds: default_min_backstop(),
+            max_backstop_seconds: default_max_backstop(),
+            startup_timeout_seconds: None,
+            timeout_seconds: None,
         }
     }
+}
+
+fn default_min_backstop() -> u32 {
+    3600
+}
+
+fn default_max_backstop() -> u32 {
+    7200
 }
 
 fn default_min() -> u32 {
@@ -80,6 +123,10 @@ pub struct CheckOutput {
     /// Seconds since `since` (or the cluster's creation): what the state machines compare with their timeout.
     pub elapsed_seconds: i64,
     pub next_poll_seconds: u32,
+    /// How long a run waiting for EMR's events waits before it checks anyway (a lost event).
+    pub backstop_seconds: u32,
+    /// When this status was read from EMR.
+    pub checked_at: DateTime<Utc>,
     pub error: Option<RunError>,
     /// Checks that failed in a row before this one: always 0 in an answer (the state machines count the failures
     /// and carry the count in the same field).
@@ -186,6 +233,17 @@ pub async fn check_status(
             event.options.max_poll_seconds,
             jitter,
         ),
+        backstop_seconds: status::backstop_seconds(
+            verdict.phase,
+            elapsed_seconds,
+            &status::BackstopLimits {
+                min: event.options.min_backstop_seconds,
+                max: event.options.max_backstop_seconds,
+                startup_timeout: event.options.startup_timeout_seconds,
+                timeout: event.options.timeout_seconds,
+            },
+        ),
+        checked_at: now,
         error: None,
         failed_checks: 0,
         truncated: None,
@@ -294,6 +352,8 @@ mod tests {
             polls_since_steps: 0,
             elapsed_seconds: 1,
             next_poll_seconds: 30,
+            backstop_seconds: 3600,
+            checked_at: "2026-11-25T11:00:00Z".parse().unwrap(),
             error: None,
             failed_checks: 0,
             truncated: None,

@@ -9,11 +9,13 @@ pub mod event;
 pub mod launch;
 pub mod lock;
 pub mod payload;
+pub mod route;
 pub mod run;
 pub mod runtime;
 mod sdk;
 pub mod source;
 pub mod stack;
 pub mod terminate;
+pub mod wait;
 
 pub use error::Error;

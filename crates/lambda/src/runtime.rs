@@ -19,6 +19,7 @@ use dfr_locks::LockTable;
 use crate::emr::SdkEmr;
 use crate::error::Error;
 use crate::source::{S3Scope, SdkS3};
+use crate::wait::{SdkCallbacks, WaitTable};
 
 /// SDK configuration loaded once per process; EMR clients are made once per region on first use. Every client is
 /// made here, from `base`, so all of them share its HTTP client, credentials, endpoints and retries.
@@ -28,6 +29,8 @@ pub struct Aws {
     /// Made on first use, so the functions that never read S3 do not carry its client.
     s3: OnceLock<SdkS3>,
     locks: OnceLock<Result<LockTable, Error>>,
+    waits: OnceLock<Result<WaitTable, Error>>,
+    callbacks: OnceLock<SdkCallbacks>,
 }
 
 impl Aws {
@@ -42,6 +45,8 @@ impl Aws {
             emr: Mutex::new(HashMap::new()),
             s3: OnceLock::new(),
             locks: OnceLock::new(),
+            waits: OnceLock::new(),
+            callbacks: OnceLock::new(),
         }
     }
 
@@ -75,23 +80,46 @@ impl Aws {
 }
 
 impl Aws {
-    /// The stack's lock table (`DFR_LOCK_TABLE`, which the template sets to its `LockTable`).
-    pub fn locks(&self) -> Result<&LockTable, Error> {
-        self.locks
+    /// The stack's wait table (`DFR_WAIT_TABLE`, which the template sets to its `WaitTable`).
+    pub fn waits(&self) -> Result<&WaitTable, Error> {
+        self.waits
             .get_or_init(|| {
-                let table = std::env::var("DFR_LOCK_TABLE")
-                    .ok()
-                    .filter(|t| !t.is_empty())
-                    .ok_or_else(|| {
-                        Error::Internal(
-                            "DFR_LOCK_TABLE is not set: the stack gives the lock function its table's name".into(),
-                        )
-                    })?;
-                Ok(LockTable::new(aws_sdk_dynamodb::Client::new(&self.base), table))
+                table_name("DFR_WAIT_TABLE", "check-status and event-router")
+                    .map(|t| WaitTable::new(aws_sdk_dynamodb::Client::new(&self.base), t))
             })
             .as_ref()
             .map_err(Clone::clone)
     }
+
+    /// Step Functions' callback API (SendTaskSuccess), for answering the tokens of waiting runs.
+    pub fn callbacks(&self) -> &SdkCallbacks {
+        self.callbacks.get_or_init(|| SdkCallbacks {
+            client: aws_sdk_sfn::Client::new(&self.base),
+        })
+    }
+
+    /// The stack's lock table (`DFR_LOCK_TABLE`, which the template sets to its `LockTable`).
+    pub fn locks(&self) -> Result<&LockTable, Error> {
+        self.locks
+            .get_or_init(|| {
+                table_name("DFR_LOCK_TABLE", "the lock function")
+                    .map(|t| LockTable::new(aws_sdk_dynamodb::Client::new(&self.base), t))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+/// A table's name from the environment the stack gives `whom`.
+fn table_name(variable: &str, whom: &str) -> Result<String, Error> {
+    std::env::var(variable)
+        .ok()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            Error::Internal(format!(
+                "{variable} is not set: the stack gives {whom} its table's name"
+            ))
+        })
 }
 
 /// The SDK configuration of a Lambda, from what Lambda puts in its environment, without aws-config's provider

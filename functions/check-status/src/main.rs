@@ -1,7 +1,9 @@
-//! check-status: composition root. The handler is `dfr_lambda::check`.
+//! check-status: composition root. The handler is `dfr_lambda::check` (one poll), or `dfr_lambda::wait` when the
+//! state machine waits for EMR's events on a task token.
 
 use dfr_lambda::check::{check_status, CheckEvent};
 use dfr_lambda::runtime::{decode, encode, jitter, serve, Aws};
+use dfr_lambda::wait::register;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -9,7 +11,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     serve(|payload| async move {
         let event: CheckEvent = decode("check-status", payload)?;
         let emr = aws.emr(event.region.as_deref());
-        encode(&check_status(&event, &emr, chrono::Utc::now(), jitter()).await?)
+        let now = chrono::Utc::now();
+        match &event.wait {
+            None => encode(&check_status(&event, &emr, now, jitter()).await?),
+            Some(wait) => {
+                let waits = aws.waits()?;
+                encode(&register(&event, wait, &emr, waits, aws.callbacks(), now, jitter()).await?)
+            }
+        }
     })
     .await
 }

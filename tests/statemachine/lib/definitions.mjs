@@ -18,12 +18,35 @@ export const SUBSTITUTIONS = {
 
 export const FUNCTIONS = Object.values(SUBSTITUTIONS);
 
+/**
+ * Functions no state machine names: EventBridge rules start them (function name -> template logical id). The
+ * environment runs each one the template declares.
+ */
+export const RULE_FUNCTIONS = { 'event-router': 'EventRouterFunction' };
+
+/** Step Functions' optimized Lambda integration: request-response, and callback (waits for a task token). */
+export const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
+export const LAMBDA_INVOKE_CALLBACK = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+
 export function functionArn(fn) {
   return `arn:aws:lambda:eu-west-1:123456789012:function:dataflow-runner-${fn}`;
 }
 
+/**
+ * The function a Lambda ARN (or, as Lambda's Invoke accepts, its name or an ARN with the $LATEST qualifier) names,
+ * among the stack's functions; undefined for anything else.
+ */
 export function functionOfArn(arn) {
-  return FUNCTIONS.find((fn) => functionArn(fn) === arn);
+  const all = [...FUNCTIONS, ...Object.keys(RULE_FUNCTIONS)];
+  const unqualified = typeof arn === 'string' ? arn.replace(/:\$LATEST$/, '') : arn;
+  return all.find((fn) => functionArn(fn) === unqualified || `dataflow-runner-${fn}` === unqualified);
+}
+
+/** How a Task state's Resource runs: 'function' (a Lambda ARN), 'invoke' (lambda:invoke), 'callback' (….waitForTaskToken). */
+export function integrationOf(resource) {
+  if (resource === LAMBDA_INVOKE_CALLBACK) return 'callback';
+  if (resource === LAMBDA_INVOKE) return 'invoke';
+  return 'function';
 }
 
 export function definitionPath(machine) {

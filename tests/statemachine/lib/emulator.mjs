@@ -53,6 +53,39 @@ export class Emulator {
     return JSON.parse(text);
   }
 
+  /**
+   * Whether this emulator emits EMR events (GET next-change answers): the events API came later than the rest of the
+   * admin API. Asked once.
+   */
+  async supportsEvents() {
+    if (this.eventsSupported === undefined) {
+      const res = await fetch(`${this.url}/_emulator/next-change`);
+      await res.text();
+      this.eventsSupported = res.ok;
+    }
+    return this.eventsSupported;
+  }
+
+  /**
+   * The next virtual time something happens by itself (a cluster or step transition, a delayed event becoming
+   * deliverable): {at: epoch seconds | null, now}. Without the events API: {at: null}.
+   */
+  async nextChange() {
+    if (!(await this.supportsEvents())) return { at: null };
+    return this.admin('GET', 'next-change');
+  }
+
+  /** The EMR events deliverable by now, each handed out once: [{seq, deliverAt, event}]. Without the events API: []. */
+  async takeEvents() {
+    if (!(await this.supportsEvents())) return [];
+    return (await this.admin('POST', 'events/take')).events;
+  }
+
+  /** Every event the emulator emitted, delivered or not (its log). */
+  async eventLog() {
+    return this.admin('GET', 'events/log');
+  }
+
   /** Virtual now, epoch seconds. */
   async now() {
     return (await this.admin('GET', 'config')).now;

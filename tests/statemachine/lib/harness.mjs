@@ -14,11 +14,32 @@
 // result depends on "now": its polling delay grows with now - `since`. So the harness hands it
 // `since` translated into the Lambda's clock (now minus the virtual time elapsed since `since`),
 // which makes the Lambda compute exactly the virtual elapsed time. Nothing else is changed.
+//
+// Callbacks. A Task on `arn:aws:states:::lambda:invoke.waitForTaskToken` gets a fresh task token per attempt
+// ($$.Task.Token, see scripts/patch-interpreter.mjs), registered (lib/callbacks.mjs) before its function is
+// invoked with Parameters.Payload. A failed invocation fails the Task with the function's error; otherwise its
+// answer is ignored and the Task waits for SendTaskSuccess / SendTaskFailure on the token (the functions reach the
+// harness's Step Functions endpoint through AWS_ENDPOINT_URL_SFN), for its TimeoutSeconds(Path) (States.Timeout)
+// or for its HeartbeatSeconds(Path) without SendTaskHeartbeat (States.HeartbeatTimeout). While it waits, virtual
+// time runs: the harness moves the emulator's clock to the next of: the emulator's next change (GET next-change),
+// the task's deadlines, the execution's TimeoutSeconds (a year without one, Step Functions' longest execution) and
+// the test's scheduled actions, delivers the EMR events due (below) and stops as soon as the token is answered;
+// an answer that comes in the very second of a deadline still counts. The seconds waited count like a Wait
+// state's. `arn:aws:states:::lambda:invoke` (request-response) runs like a Lambda ARN, its result wrapped as
+// Step Functions does ({ExecutedVersion, Payload, SdkHttpMetadata, SdkResponseMetadata, StatusCode}).
+//
+// EMR events. After every move of the clock (Wait states, callback waits, advance()) the harness takes the EMR
+// events the emulator says are deliverable and hands them to the targets of the template's aws.emr rules
+// (lib/event-bus.mjs), as EventBridge and Lambda's asynchronous invocation do. Each delivery is in the run's
+// report.eventDeliveries and its invocations in report.metrics.lambdaInvocations.
 
 import './polyfill.mjs';
-import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
+import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine, StatesTimeoutError } from 'aws-local-stepfunctions';
+import { randomUUID } from 'node:crypto';
 import { Emulator } from './emulator.mjs';
-import { FUNCTIONS, functionOfArn, loadDefinition, states } from './definitions.mjs';
+import { FUNCTIONS, RULE_FUNCTIONS, functionOfArn, integrationOf, loadDefinition, states } from './definitions.mjs';
+import { StatesApiServer, TaskTokens } from './callbacks.mjs';
+import { declares, EventBus, resourcesOfType } from './event-bus.mjs';
 import { createTable, dynamodb, DynamoDbGuard } from './dynamodb.mjs';
 import { LambdaPool } from './lambda-runtime.mjs';
 import { Moto } from './moto.mjs';
@@ -27,6 +48,7 @@ import { gzipSync } from 'node:zlib';
 import { binary } from './paths.mjs';
 import {
   ACCOUNT,
+  accessKeyOf,
   callJson,
   FUNCTION_LOGICAL_IDS,
   OPERATOR_ACCESS_KEY,
@@ -46,6 +68,10 @@ export const PAYLOAD_LIMIT = 256 * 1024;
 const bytes = (value) => Buffer.byteLength(JSON.stringify(value ?? null), 'utf8');
 /** The stack's rules on `Step Functions Execution Status Change` events, by logical id. */
 const RULES = ['CleanupRule', 'LockCleanupRule'];
+/** Step Functions' longest Standard execution: how long a callback with no deadline of its own may wait. */
+const MAX_EXECUTION_SECONDS = 365 * 86400;
+/** How many times Lambda retries a failed asynchronous invocation unless the function's EventInvokeConfig says. */
+const ASYNC_RETRIES = 2;
 /** Environments alive in this process: they share its moto, which each one empties when it starts. */
 let alive = 0;
 
@@ -75,15 +101,54 @@ function waitSeconds(name, state, input) {
   throw new Error(`Wait "${name}": only Seconds and SecondsPath are simulated`);
 }
 
+/** The error of a state Step Functions cannot run (States.Runtime): neither retried nor caught. */
+function runtimeError(message) {
+  const e = new Error(message);
+  e.name = 'States.Runtime';
+  Object.defineProperties(e, { isRetryable: { value: false }, isCatchable: { value: false } });
+  return e;
+}
+
+/** A Task's TimeoutSeconds or HeartbeatSeconds (`field`), or its …Path evaluated on the state's input; undefined if neither. */
+function taskSeconds(name, state, field, input) {
+  if (state[field] !== undefined) return state[field];
+  const path = state[`${field}Path`];
+  if (path === undefined) return undefined;
+  const seconds = valueAt(path, input);
+  if (!Number.isInteger(seconds) || seconds < 1) {
+    throw runtimeError(`Task "${name}": ${field}Path ${path} is ${JSON.stringify(seconds)}, not a positive integer`);
+  }
+  return seconds;
+}
+
+/** What Step Functions' lambda:invoke integration makes of a function's answer. */
+function invokeResult(payload) {
+  const requestId = randomUUID();
+  return {
+    ExecutedVersion: '$LATEST',
+    Payload: payload,
+    SdkHttpMetadata: { HttpHeaders: { 'Content-Type': 'application/json', 'X-Amz-Executed-Version': '$LATEST', 'x-amzn-RequestId': requestId }, HttpStatusCode: 200 },
+    SdkResponseMetadata: { RequestId: requestId },
+    StatusCode: 200,
+  };
+}
+
 export class Environment {
   /**
    * @param {{scenario?: object, faults?: object, s3?: boolean, log?: (line: string) => void,
-   *          template?: string, parameters?: Record<string,string>, functionEnv?: Record<string,string>}} options
+   *          template?: string, parameters?: Record<string,string>, functionEnv?: Record<string,string>,
+   *          functionBinaries?: Record<string,string>, optionalFunctions?: string[]}} options
    *   s3: give the functions moto's S3 (otherwise S3 is a closed port); DynamoDB (the lock table) is always there;
    *   template: the SAM template whose roles' policies authorize every EMR, S3 and DynamoDB call (default
    *   infra/template.yaml), whose lock table is created and whose rules route the ends of executions;
    *   parameters: its parameter values (ConfigBucket is the test bucket unless given);
-   *   functionEnv: more environment for every function (e.g. AWS_MAX_ATTEMPTS).
+   *   functionEnv: more environment for every function (e.g. AWS_MAX_ATTEMPTS);
+   *   functionBinaries: {function name: executable} run instead of the function's built binary (a stand-in speaking
+   *   the Lambda Runtime API, e.g. a test's script);
+   *   optionalFunctions: functions started by rules (definitions.mjs RULE_FUNCTIONS) that the environment may go
+   *   without when the template declares them but their binary is not built: each one is listed in
+   *   env.missingFunctions and logged, and every event for it is recorded as dropped (`notRunning`). Without it, a
+   *   missing binary fails start().
    */
   static async start(options = {}) {
     const env = new Environment(options);
@@ -96,11 +161,15 @@ export class Environment {
     return env;
   }
 
-  constructor({ scenario, faults, s3 = false, log, template, parameters, functionEnv: extraEnv } = {}) {
-    this.options = { scenario, faults, s3, template, parameters, extraEnv };
+  constructor({ scenario, faults, s3 = false, log, template, parameters, functionEnv: extraEnv, functionBinaries = {}, optionalFunctions = [] } = {}) {
+    this.options = { scenario, faults, s3, template, parameters, extraEnv, functionBinaries, optionalFunctions };
     this.log = log ?? (process.env.DFR_HARNESS_LOG ? (line) => process.stderr.write(`${line}\n`) : undefined);
     this.functions = {};
     this.pendingAdvance = 0;
+    /** Rule functions the template declares whose binary is not built (see optionalFunctions). */
+    this.missingFunctions = [];
+    /** Every EMR event delivery since the environment started (runs and advance()). */
+    this.eventDeliveries = [];
   }
 
   async boot() {
@@ -118,29 +187,134 @@ export class Environment {
     await this.moto.reset();
     if (this.options.s3) this.s3 = await new S3Guard({ target: this.moto.url, emulator: this.emulator }).start();
     this.dynamodb = await new DynamoDbGuard({ target: this.moto.url, emulator: this.emulator }).start();
-    this.lockTable = await createTable(this.moto.url, await this.emulator.resource(iam, 'LockTable'));
-    this.rules = await this.loadRules();
+    // Every table of the template (the lock table, and any other a function keeps state in).
+    this.tables = {};
+    for (const id of resourcesOfType(iam.template, 'AWS::DynamoDB::Table')) {
+      this.tables[id] = await createTable(this.moto.url, await this.emulator.resource(iam, id));
+    }
+    this.lockTable = this.tables.LockTable;
+    this.tokens = new TaskTokens({
+      authorize: (caller, action, resource) => this.emulator.admin('POST', 'iam/authorize', { ...caller, action, resource }),
+      now: () => this.virtualNow,
+    });
+    this.statesApi = await new StatesApiServer({ tokens: this.tokens }).start();
     const endpoints = {
       AWS_ENDPOINT_URL_EMR: this.emulator.url,
       // Without moto, S3 points at a closed port: an s3:// config then fails like an unreachable S3.
       AWS_ENDPOINT_URL_S3: this.s3?.url ?? 'http://127.0.0.1:9',
       AWS_ENDPOINT_URL_DYNAMODB: this.dynamodb.url,
+      AWS_ENDPOINT_URL_SFN: this.statesApi.url,
     };
-    for (const fn of FUNCTIONS) {
-      const env = { ...endpoints, ...functionEnv(fn, iam.parameters), ...this.options.extraEnv };
+    this.ruleFunctions = Object.entries(RULE_FUNCTIONS)
+      .filter(([, id]) => declares(iam.template, id))
+      .map(([fn]) => fn);
+    const logicalIds = { ...FUNCTION_LOGICAL_IDS, ...RULE_FUNCTIONS };
+    for (const fn of [...FUNCTIONS, ...this.ruleFunctions]) {
+      let path = this.options.functionBinaries[fn];
+      if (!path) {
+        try {
+          path = binary(fn);
+        } catch (e) {
+          if (!this.ruleFunctions.includes(fn) || !this.options.optionalFunctions.includes(fn)) throw e;
+          this.missingFunctions.push(fn);
+          this.log?.(`harness: ${fn} is not built; running without it (optionalFunctions), its events are dropped`);
+          continue;
+        }
+      }
+      // The function's own variables from the template (e.g. DFR_LOCK_TABLE: the table's name), then the Globals.
+      const own = (await this.emulator.resource(iam, logicalIds[fn])).Properties?.Environment?.Variables ?? {};
+      const env = {
+        ...endpoints,
+        ...Object.fromEntries(Object.entries(own).filter(([, v]) => typeof v === 'string')),
+        ...functionEnv(fn, iam.parameters),
+        ...this.options.extraEnv,
+      };
       if (fn === 'lock') env.DFR_LOCK_TABLE = this.lockTable;
-      const f = new LambdaPool(fn, binary(fn), env, { log: this.log });
+      const f = new LambdaPool(fn, path, env, { log: this.log });
       await f.start();
       this.functions[fn] = f;
+    }
+    this.rules = await this.loadRules();
+    this.bus = new EventBus({
+      rules: await this.loadEventRules(),
+      invoke: (fn, event) => this.functions[fn].invoke(event),
+      now: () => this.virtualNow,
+      onDelivery: (delivery) => {
+        this.eventDeliveries.push(delivery);
+        this.activeReport?.eventDeliveries.push(delivery);
+      },
+    });
+  }
+
+  /** The function a deployed function ARN names (the template's functions, by logical id). */
+  async functionArns() {
+    if (!this.arns) {
+      this.arns = {};
+      for (const [fn, id] of Object.entries({ ...FUNCTION_LOGICAL_IDS, ...Object.fromEntries(this.ruleFunctions.map((f) => [f, RULE_FUNCTIONS[f]])) })) {
+        this.arns[(await this.emulator.resource(this.iam, id)).Attributes.Arn] = fn;
+      }
+    }
+    return this.arns;
+  }
+
+  /**
+   * The template's rules on EMR events (EventPattern source includes aws.emr, State not DISABLED): one entry per
+   * Lambda target, with the pattern and how many times Lambda retries the function's failed asynchronous
+   * invocations. A target that is not one of the stack's functions is an error.
+   */
+  async loadEventRules() {
+    const arns = await this.functionArns();
+    const logicalIds = { ...FUNCTION_LOGICAL_IDS, ...RULE_FUNCTIONS };
+    const rules = [];
+    for (const id of resourcesOfType(this.iam.template, 'AWS::Events::Rule')) {
+      const rule = (await this.emulator.resource(this.iam, id)).Properties;
+      const pattern = typeof rule.EventPattern === 'string' ? JSON.parse(rule.EventPattern) : rule.EventPattern;
+      if (!pattern?.source?.includes('aws.emr') || rule.State === 'DISABLED') continue;
+      for (const target of rule.Targets ?? []) {
+        const fn = arns[target.Arn];
+        if (!fn) throw new Error(`rule ${id}: target ${target.Id} (${JSON.stringify(target.Arn)}) is not one of the stack's functions`);
+        const config = (await this.emulator.resource(this.iam, logicalIds[fn])).Properties?.EventInvokeConfig;
+        rules.push({ rule: id, pattern, fn, maxRetries: config?.MaximumRetryAttempts ?? ASYNC_RETRIES, notRunning: !this.functions[fn] });
+      }
+    }
+    return rules;
+  }
+
+  /** The function whose access key this is, or the key itself (an operator, a test). */
+  callerName(accessKeyId) {
+    return Object.keys(this.functions).find((fn) => accessKeyOf(fn) === accessKeyId) ?? accessKeyId;
+  }
+
+  /** Takes the EMR events the emulator says are deliverable and delivers them. Returns the deliveries made. */
+  async deliverEvents() {
+    const items = await this.emulator.takeEvents();
+    return items.length === 0 ? [] : this.bus.deliver(items);
+  }
+
+  /**
+   * Moves the emulator's clock `seconds` forward, stopping at each change the emulator announces on the way to
+   * deliver the EMR events due then (so a function an event starts sees the clock of its event).
+   */
+  async moveClock(seconds) {
+    const target = this.virtualNow + seconds;
+    let stalledAt;
+    for (;;) {
+      const { at } = await this.emulator.nextChange();
+      const stop = at != null && at < target && at !== stalledAt ? Math.max(at, this.virtualNow) : target;
+      if (stop > this.virtualNow) {
+        await this.emulator.advance(stop - this.virtualNow);
+        this.virtualNow = stop;
+      }
+      const delivered = await this.deliverEvents();
+      if (stop >= target) return;
+      // A change announced for now that brought nothing: do not stop for it again.
+      stalledAt = delivered.length === 0 && at <= this.virtualNow ? at : undefined;
     }
   }
 
   /** The stack's rules on the ends of executions: which statuses of which state machines go to which function. */
   async loadRules() {
-    const arns = {};
-    for (const [fn, id] of Object.entries(FUNCTION_LOGICAL_IDS)) {
-      arns[(await this.emulator.resource(this.iam, id)).Attributes.Arn] = fn;
-    }
+    const arns = await this.functionArns();
     const rules = [];
     for (const id of RULES) {
       const rule = (await this.emulator.resource(this.iam, id)).Properties;
@@ -157,21 +331,29 @@ export class Environment {
     return dynamodb(this.dynamodb.url, operation, { TableName: this.lockTable, ...body }, accessKeyId);
   }
 
-  /** Advance the emulator by the Wait time the execution has gone through since the last call. */
+  /** Advance the emulator by the Wait time the execution has gone through since the last call (delivering EMR events). */
   async syncClock() {
     if (this.pendingAdvance > 0) {
       const seconds = this.pendingAdvance;
       this.pendingAdvance = 0;
-      await this.emulator.advance(seconds);
-      this.virtualNow += seconds;
+      await this.moveClock(seconds);
     }
   }
 
-  /** Let virtual time pass outside any execution (e.g. a cluster terminating after the run). */
+  /** Let virtual time pass outside any execution (e.g. a cluster terminating after the run), delivering EMR events. */
   async advance(seconds) {
     await this.syncClock();
-    await this.emulator.advance(seconds);
-    this.virtualNow += seconds;
+    await this.moveClock(seconds);
+  }
+
+  /**
+   * Calls the environment's Step Functions endpoint (what the functions' AWS_ENDPOINT_URL_SFN names) as
+   * `accessKeyId`: SendTaskSuccess, SendTaskFailure or SendTaskHeartbeat. An error answer rejects with its type as
+   * the error's name.
+   */
+  sfn(operation, body, accessKeyId) {
+    const api = { target: `AWSStepFunctions.${operation}`, contentType: 'application/x-amz-json-1.0', service: 'states' };
+    return callJson(`${this.statesApi.url}/`, { ...api, accessKeyId }, body);
   }
 
   async clusters() {
@@ -205,7 +387,10 @@ export class Environment {
    *   onEvent(event): each event as it happens: the interpreter's, and {type: 'LambdaSucceeded' | 'LambdaFailed',
    *   state, fn, output | error} for each invocation (the local Step Functions endpoint builds histories from them);
    *   control: an object the harness gives `stop()` (StopExecution) once the execution runs;
-   *   lostEvents: functions whose rule deliveries of this execution's end are lost (e.g. ['lock']).
+   *   lostEvents: functions whose rule deliveries of this execution's end are lost (e.g. ['lock']);
+   *   callbackActions({token, state, fn, env}): called when a callback Task starts waiting for its token; returns
+   *   [{after, run}]: each `run()` is awaited once `after` virtual seconds of the wait have passed (0: at once),
+   *   before the clock moves on (e.g. env.sfn('SendTaskHeartbeat', …) as an outside worker would).
    * As on AWS: an execution input, state input or output, or task result over 256 KiB fails the execution with
    * States.DataLimitExceeded; an execution past its definition's TimeoutSeconds (in virtual time) ends TIMED_OUT;
    * and the end of the execution goes to the functions the stack's rules send it to: an ABORTED, TIMED_OUT or FAILED
@@ -227,6 +412,7 @@ export class Environment {
       onEvent,
       control,
       lostEvents = [],
+      callbackActions,
     } = {},
   ) {
     if (bytes(input) > PAYLOAD_LIMIT) {
@@ -246,6 +432,8 @@ export class Environment {
       input,
       events: [],
       invocations: [],
+      callbackWaits: [],
+      eventDeliveries: [],
     };
     const callsBefore = await this.emulator.calls();
     await this.syncClock();
@@ -266,42 +454,76 @@ export class Environment {
     const handlers = {};
     const retryOverrides = {};
     const waitOverrides = {};
+    const ownTaskTimeouts = [];
+    const stateInputs = {}; // the input of each Task state's current attempt (its TimeoutSecondsPath reads it)
+    const executionDeadline = startVirtual + (def.TimeoutSeconds ?? MAX_EXECUTION_SECONDS);
+
+    /** One invocation of `fn` for a Task: the options' faults and hooks apply; resolves with its answer. */
+    const invoke = async (fn, stateName, taskInput, record) => {
+      let event = taskInput;
+      if (fn === 'check-status' && typeof taskInput?.since === 'string') {
+        const sinceVirtual = startVirtual + (Date.parse(taskInput.since) / 1000 - startReal);
+        const sinceForLambda = Date.now() / 1000 - (this.virtualNow - sinceVirtual);
+        event = { ...taskInput, since: new Date(sinceForLambda * 1000).toISOString() };
+      }
+      const attempt = report.invocations.filter((i) => i.fn === fn).length;
+      await beforeTask?.({ fn, state: stateName, attempt, env: this });
+      if (stopWhen?.({ fn, state: stateName, attempt })) {
+        const invocation = this.functions[fn].invoke(event).catch(() => undefined);
+        report.inFlightAtStop = invocation;
+        stop('ABORTED');
+        return await invocation;
+      }
+      const injected = inject?.({ fn, state: stateName, attempt });
+      if (injected) throw injected;
+      if (repeatTasks) {
+        record.firstOutput = await this.functions[fn].invoke(event);
+      }
+      record.output = await this.functions[fn].invoke(event);
+      const lost = injectAfter?.({ fn, state: stateName, attempt, output: record.output });
+      if (lost) throw lost;
+      return record.output;
+    };
+
     for (const [stateName, state] of states(def)) {
       if (state.Type === 'Wait') waitOverrides[stateName] = 0;
       if (state.Type !== 'Task') continue;
       retryOverrides[stateName] = 1;
+      const integration = integrationOf(state.Resource);
+      if (integration !== 'function') {
+        const named = state.Parameters?.FunctionName;
+        if (named === undefined && state.Parameters?.['FunctionName.$'] === undefined) {
+          throw new Error(`${machine}: state "${stateName}" (${state.Resource}) has no Parameters.FunctionName`);
+        }
+        if (named !== undefined && !functionOfArn(named)) {
+          throw new Error(`${machine}: state "${stateName}" invokes ${named}, which is not one of the stack's functions`);
+        }
+        ownTaskTimeouts.push(stateName);
+        handlers[stateName] = (taskInput, context) =>
+          this.integrationTask({ machine, report, def, stateName, state, integration, taskInput, context, stateInput: stateInputs[stateName] }, {
+            invoke,
+            elapsed,
+            onEvent,
+            executionDeadline,
+            isEnded: () => Boolean(ended),
+            stop,
+            limitExceeded,
+            callbackActions,
+          });
+        continue;
+      }
       const fn = functionOfArn(state.Resource);
       if (!fn) throw new Error(`${machine}: state "${stateName}" invokes ${state.Resource}, which is not one of ${FUNCTIONS.join(', ')}`);
       handlers[stateName] = async (taskInput) => {
         // Let the event log catch up (it tells how long the preceding Wait was), then move virtual time.
         await new Promise((resolve) => setImmediate(resolve));
         await this.syncClock();
-        let event = taskInput;
-        if (fn === 'check-status' && typeof taskInput?.since === 'string') {
-          const sinceVirtual = startVirtual + (Date.parse(taskInput.since) / 1000 - startReal);
-          const sinceForLambda = Date.now() / 1000 - (this.virtualNow - sinceVirtual);
-          event = { ...taskInput, since: new Date(sinceForLambda * 1000).toISOString() };
-        }
-        const record = { fn, state: stateName, at: elapsed(), virtualTime: this.virtualNow, input: taskInput };
+        const record = { fn, state: stateName, integration, at: elapsed(), virtualTime: this.virtualNow, input: taskInput };
         report.invocations.push(record);
         const callsBeforeInvocation = countCallsPerInvocation ? (await this.emulator.calls()).total : 0;
         try {
-          const attempt = report.invocations.filter((i) => i.fn === fn).length;
-          await beforeTask?.({ fn, state: stateName, attempt, env: this });
-          if (stopWhen?.({ fn, state: stateName, attempt })) {
-            const invocation = this.functions[fn].invoke(event).catch(() => undefined);
-            report.inFlightAtStop = invocation;
-            stop('ABORTED');
-            return await invocation;
-          }
-          const injected = inject?.({ fn, state: stateName, attempt });
-          if (injected) throw injected;
-          if (repeatTasks) {
-            record.firstOutput = await this.functions[fn].invoke(event);
-          }
-          record.output = await this.functions[fn].invoke(event);
-          const lost = injectAfter?.({ fn, state: stateName, attempt, output: record.output });
-          if (lost) throw lost;
+          const output = await invoke(fn, stateName, taskInput, record);
+          if (ended?.status === 'ABORTED' && report.inFlightAtStop) return output;
           if (bytes(record.output) > PAYLOAD_LIMIT) limitExceeded(`the result of ${stateName}`, bytes(record.output));
           onEvent?.({ type: 'LambdaSucceeded', state: stateName, fn, output: record.output });
           return record.output;
@@ -317,8 +539,23 @@ export class Environment {
 
     const machineRunner = new StateMachine(def, { validationOptions: { checkArn: true, checkPaths: true } });
     if (control) control.stop = () => stop('ABORTED');
+    // $$.Task for each attempt of a Task state: a callback Task's gets a fresh token, registered now.
+    const taskContext = (stateName, stateInput) => {
+      stateInputs[stateName] = stateInput;
+      if (integrationOf(stateByName[stateName]?.Resource) !== 'callback') return undefined;
+      const task = this.tokens.issue({ executionArn, state: stateName });
+      task.stateInput = stateInput;
+      return { Token: task.token };
+    };
+    this.activeReport = report;
     execution = machineRunner.run(input, {
-      overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: waitOverrides, retryIntervalOverrides: retryOverrides },
+      overrides: {
+        taskResourceLocalHandlers: handlers,
+        waitTimeOverrides: waitOverrides,
+        retryIntervalOverrides: retryOverrides,
+        taskContext,
+        ownTaskTimeouts,
+      },
       context: { Execution: { Name: executionName, Id: executionArn, RoleArn: `arn:aws:iam::${ACCOUNT}:role/dataflow-runner` } },
     });
     const consumed = (async () => {
@@ -373,7 +610,9 @@ export class Environment {
       Object.assign(report, { status: ended.status, error: ended.error, cause: ended.cause, output: undefined });
     }
     await report.inFlightAtStop;
+    this.tokens.closeExecution(executionArn, `execution ${report.status}`);
     await this.syncClock();
+    this.activeReport = undefined;
     report.virtualSeconds = this.virtualNow - startVirtual;
     const callsAfter = await this.emulator.calls();
     report.emrCalls = diffCalls(callsBefore, callsAfter);
@@ -391,6 +630,156 @@ export class Environment {
       ...new Set(report.invocations.filter((i) => i.fn === 'launch-cluster' && i.output?.clusterId).map((i) => i.output.clusterId)),
     ];
     return report;
+  }
+
+  /**
+   * One attempt of a Task on Step Functions' Lambda integration (`lambda:invoke`, `lambda:invoke.waitForTaskToken`):
+   * invokes Parameters.FunctionName with Parameters.Payload and, for a callback, waits in virtual time for its
+   * token. Emits the history events Step Functions writes (TaskScheduled, TaskStarted, TaskSubmitted, TaskSucceeded
+   * | TaskFailed | TaskTimedOut) through onEvent and counts them on the invocation's record (record.historyEvents).
+   */
+  async integrationTask({ report, stateName, state, integration, taskInput, context, stateInput }, run) {
+    const { invoke, elapsed, onEvent, limitExceeded } = run;
+    await new Promise((resolve) => setImmediate(resolve));
+    await this.syncClock();
+    const fn = functionOfArn(taskInput?.FunctionName);
+    const payload = taskInput?.Payload ?? {};
+    const token = context?.Task?.Token;
+    const record = { fn, state: stateName, integration, at: elapsed(), virtualTime: this.virtualNow, input: payload, historyEvents: 0 };
+    if (token) record.token = token;
+    report.invocations.push(record);
+    const resource = { resourceType: 'lambda', resource: integration === 'callback' ? 'invoke.waitForTaskToken' : 'invoke' };
+    const emit = (type, details = {}) => {
+      record.historyEvents += 1;
+      onEvent?.({ type, state: stateName, fn, ...resource, ...details });
+    };
+    // The Task's end as an error (the invocation's own error, if any, is record.error).
+    const fail = (e, type = 'TaskFailed') => {
+      emit(type, { error: e.name, cause: e.message });
+      return e;
+    };
+    const timeoutSeconds = taskSeconds(stateName, state, 'TimeoutSeconds', stateInput);
+    const heartbeatSeconds = integration === 'callback' ? taskSeconds(stateName, state, 'HeartbeatSeconds', stateInput) : undefined;
+    emit('TaskScheduled', { parameters: taskInput, timeoutInSeconds: timeoutSeconds, heartbeatInSeconds: heartbeatSeconds });
+    if (!fn) {
+      const e = new Error(`Function not found: ${taskInput?.FunctionName}`);
+      e.name = 'Lambda.ResourceNotFoundException';
+      record.error = { name: e.name, message: e.message };
+      throw fail(e, 'TaskStartFailed');
+    }
+    emit('TaskStarted');
+
+    if (integration === 'invoke') {
+      // Request-response: the invocation takes real time, and so does its timeout.
+      let timer;
+      const timeout = new Promise((_, reject) => {
+        if (timeoutSeconds !== undefined) timer = setTimeout(() => reject(new StatesTimeoutError()), timeoutSeconds * 1000);
+      });
+      try {
+        const output = await Promise.race([invoke(fn, stateName, payload, record), timeout]);
+        const result = invokeResult(output);
+        if (bytes(result) > PAYLOAD_LIMIT) limitExceeded(`the result of ${stateName}`, bytes(result));
+        emit('TaskSucceeded', { output: result });
+        return result;
+      } catch (e) {
+        record.error = { name: e.name, message: e.message };
+        throw fail(e, e instanceof StatesTimeoutError ? 'TaskTimedOut' : 'TaskFailed');
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+
+    const task = this.tokens.get(token);
+    if (!task) throw new Error(`harness: state "${stateName}" has no registered task token`);
+    const wait = {
+      token,
+      state: stateName,
+      fn,
+      startedAt: this.virtualNow,
+      timeoutSeconds,
+      heartbeatSeconds,
+    };
+    report.callbackWaits.push(wait);
+    const end = (outcome, extra = {}) => {
+      this.tokens.close(token, outcome);
+      Object.assign(wait, { outcome, endedAt: this.virtualNow, waitedSeconds: this.virtualNow - wait.startedAt, heartbeats: task.heartbeats, ...extra });
+    };
+    try {
+      await invoke(fn, stateName, payload, record);
+    } catch (e) {
+      record.error = { name: e.name, message: e.message };
+      // An answer given during the invocation already ended the task; the invocation's failure changes nothing.
+      if (!task.answer) {
+        end('invocation-failed', { error: record.error });
+        throw fail(e);
+      }
+    }
+    if (!record.error) emit('TaskSubmitted', { output: invokeResult(record.output) });
+    const outcome = await this.awaitCallback(task, wait, run);
+    if (outcome === 'answered' && task.answer.kind === 'success') {
+      end('succeeded', { answeredBy: this.callerName(task.answer.accessKeyId), answeredAt: task.answer.at });
+      const result = task.answer.output;
+      if (bytes(result) > PAYLOAD_LIMIT) limitExceeded(`the result of ${stateName}`, bytes(result));
+      emit('TaskSucceeded', { output: result });
+      return result;
+    }
+    if (outcome === 'answered') {
+      end('failed', { answeredBy: this.callerName(task.answer.accessKeyId), answeredAt: task.answer.at });
+      const e = new Error(task.answer.cause ?? '');
+      e.name = task.answer.error ?? '';
+      throw fail(e);
+    }
+    if (outcome === 'timeout') {
+      end('timed-out');
+      throw fail(new StatesTimeoutError(), 'TaskTimedOut');
+    }
+    if (outcome === 'heartbeat') {
+      end('heartbeat-timed-out');
+      const e = new Error(`no heartbeat for ${heartbeatSeconds} s`);
+      e.name = 'States.HeartbeatTimeout';
+      throw fail(e, 'TaskTimedOut');
+    }
+    end('execution-ended');
+    throw new Error('the execution ended while the task waited for its token');
+  }
+
+  /**
+   * Runs virtual time until the callback `task` is answered ('answered'), its TimeoutSeconds or HeartbeatSeconds
+   * pass ('timeout', 'heartbeat') or its execution ends ('ended': stopped, or past its TimeoutSeconds, which then
+   * stops it TIMED_OUT). Each step goes to the earliest of the emulator's next change, the deadlines and the
+   * test's scheduled actions (run option callbackActions), then delivers the EMR events due.
+   */
+  async awaitCallback(task, wait, { executionDeadline, isEnded, stop, callbackActions }) {
+    const timeoutAt = wait.timeoutSeconds === undefined ? Infinity : wait.startedAt + wait.timeoutSeconds;
+    const heartbeatAt = () => (wait.heartbeatSeconds === undefined ? Infinity : task.lastHeartbeat + wait.heartbeatSeconds);
+    const actions = (callbackActions?.({ token: task.token, state: wait.state, fn: wait.fn, env: this }) ?? [])
+      .map((a) => ({ at: wait.startedAt + a.after, run: a.run }))
+      .sort((a, b) => a.at - b.at);
+    let stalledAt;
+    for (;;) {
+      while (actions.length > 0 && actions[0].at <= this.virtualNow) await actions.shift().run();
+      if (task.answer) return 'answered';
+      if (isEnded()) return 'ended';
+      const now = this.virtualNow;
+      if (now >= timeoutAt) return 'timeout';
+      if (now >= heartbeatAt()) return 'heartbeat';
+      if (now >= executionDeadline) {
+        stop('TIMED_OUT');
+        return 'ended';
+      }
+      const { at } = await this.emulator.nextChange();
+      const change = at == null || at === stalledAt ? Infinity : at;
+      if (change <= now) {
+        // Something is due now: deliver it; a change announced for now that brings nothing is not waited for again.
+        const delivered = await this.deliverEvents();
+        if (delivered.length === 0) stalledAt = at;
+        continue;
+      }
+      const next = Math.min(change, timeoutAt, heartbeatAt(), executionDeadline, actions[0]?.at ?? Infinity);
+      await this.emulator.advance(next - now);
+      this.virtualNow = next;
+      await this.deliverEvents();
+    }
   }
 
   /**
@@ -449,6 +838,7 @@ export class Environment {
     await this.emulator?.stop();
     await this.s3?.stop();
     await this.dynamodb?.stop();
+    await this.statesApi?.stop();
     if (this.counted) alive -= 1;
     this.counted = false;
   }
@@ -474,16 +864,26 @@ function diffCalls(before, after) {
  * included) and history events, counted the way Standard workflows write them:
  * ExecutionStarted; per state entered XStateEntered and (unless a Fail state) XStateExited; per
  * Lambda attempt LambdaFunctionScheduled, LambdaFunctionStarted, LambdaFunctionSucceeded/Failed;
- * ExecutionSucceeded/Failed. A Wait → Task → Choice poll is 2 + 5 + 2 = 9 events.
+ * per attempt of a Task on the Lambda integration TaskScheduled, TaskStarted and TaskSucceeded/Failed/TimedOut,
+ * with TaskSubmitted between them when a callback's invocation succeeded (so a callback Task that waited and got
+ * its answer writes 2 + 4 events; SendTaskHeartbeat writes none); ExecutionSucceeded/Failed. A Wait → Task →
+ * Choice poll is 2 + 5 + 2 = 9 events. Lambda invocations count every function the run invoked: its Tasks' and
+ * each attempt of an EMR event delivery (by the function's name, e.g. event-router).
  */
 export function metrics(report, def) {
   const entered = report.events.filter((e) => e.type === 'StateEntered');
   const retries = report.events.filter((e) => e.type === 'StateRetried').length;
   const failStates = entered.filter((e) => def.States[e.state.name]?.Type === 'Fail').length;
   const lambda = {};
-  for (const i of report.invocations) lambda[i.fn] = (lambda[i.fn] ?? 0) + 1;
-  const lambdaTotal = report.invocations.length;
-  const historyEvents = 1 + entered.length * 2 - failStates + lambdaTotal * 3 + 1;
+  let lambdaTotal = 0;
+  const count = (fn, n) => {
+    lambda[fn] = (lambda[fn] ?? 0) + n;
+    lambdaTotal += n;
+  };
+  for (const i of report.invocations) if (i.fn) count(i.fn, 1);
+  for (const d of report.eventDeliveries ?? []) if (d.attempts > 0) count(d.fn, d.attempts);
+  const taskEvents = report.invocations.reduce((n, i) => n + (i.historyEvents ?? 3), 0);
+  const historyEvents = 1 + entered.length * 2 - failStates + taskEvents + 1;
   const byState = {};
   for (const e of entered) byState[e.state.name] = (byState[e.state.name] ?? 0) + 1;
   const polls = report.invocations.filter((i) => i.fn === 'check-status').length;
@@ -494,6 +894,10 @@ export function metrics(report, def) {
     historyEvents,
     lambdaInvocations: { ...lambda, total: lambdaTotal },
     polls,
+    callbackWaits: (report.callbackWaits ?? []).length,
+    callbackWaitSeconds: (report.callbackWaits ?? []).reduce((n, w) => n + (w.waitedSeconds ?? 0), 0),
+    eventDeliveries: (report.eventDeliveries ?? []).length,
+    droppedEvents: (report.eventDeliveries ?? []).filter((d) => d.dropped).length,
     emrCallsTotal: report.emrCalls.total,
     byState,
   };

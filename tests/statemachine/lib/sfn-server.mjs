@@ -1,24 +1,17 @@
 // A local Step Functions endpoint: the AWS JSON 1.0 protocol (X-Amz-Target: AWSStepFunctions.<Operation>) in
 // front of the harness, so clients built on the real SDK (the dataflow-runner CLI over aws-sdk-sfn) run against the
 // real definitions, the real function binaries and the EMR emulator. Operations: ListStateMachines, StartExecution,
-// DescribeExecution, GetExecutionHistory, StopExecution, ListExecutions. Executions run one at a time, in the order
-// they were started (the harness keeps one virtual clock).
+// DescribeExecution, GetExecutionHistory, StopExecution, ListExecutions, and the callback operations SendTaskSuccess,
+// SendTaskFailure and SendTaskHeartbeat (the environment's task tokens, lib/callbacks.mjs, with their IAM checks).
+// Executions run one at a time, in the order they were started (the harness keeps one virtual clock).
 
-import { createServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { StatesApiError as ApiError, StatesApiServer } from './callbacks.mjs';
 import { MACHINES } from './definitions.mjs';
 import { ACCOUNT, REGION, STACK, executionArn } from './stack.mjs';
 
 const machineArn = (machine) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${STACK}-${machine}`;
 const NAME = /^[A-Za-z0-9_-]{1,80}$/;
-
-class ApiError extends Error {
-  constructor(type, message, status = 400) {
-    super(message);
-    this.type = type;
-    this.status = status;
-  }
-}
 
 /** One harness event as the history event Step Functions would write, or null for those it does not keep. */
 function historyEvent(ev) {
@@ -35,6 +28,25 @@ function historyEvent(ev) {
       return { type: 'LambdaFunctionSucceeded', lambdaFunctionSucceededEventDetails: { output: json(ev.output) } };
     case 'LambdaFailed':
       return { type: 'LambdaFunctionFailed', lambdaFunctionFailedEventDetails: { error: ev.error.name, cause: ev.error.message } };
+    // A Task on the Lambda integration (lambda:invoke, lambda:invoke.waitForTaskToken).
+    case 'TaskScheduled': {
+      const d = { resourceType: ev.resourceType, resource: ev.resource, region: REGION, parameters: json(ev.parameters) };
+      if (ev.timeoutInSeconds !== undefined) d.timeoutInSeconds = ev.timeoutInSeconds;
+      if (ev.heartbeatInSeconds !== undefined) d.heartbeatInSeconds = ev.heartbeatInSeconds;
+      return { type: 'TaskScheduled', taskScheduledEventDetails: d };
+    }
+    case 'TaskStarted':
+      return { type: 'TaskStarted', taskStartedEventDetails: { resourceType: ev.resourceType, resource: ev.resource } };
+    case 'TaskSubmitted':
+      return { type: 'TaskSubmitted', taskSubmittedEventDetails: { resourceType: ev.resourceType, resource: ev.resource, output: json(ev.output) } };
+    case 'TaskSucceeded':
+      return { type: 'TaskSucceeded', taskSucceededEventDetails: { resourceType: ev.resourceType, resource: ev.resource, output: json(ev.output) } };
+    case 'TaskFailed':
+    case 'TaskStartFailed':
+    case 'TaskTimedOut': {
+      const key = { TaskFailed: 'taskFailedEventDetails', TaskStartFailed: 'taskStartFailedEventDetails', TaskTimedOut: 'taskTimedOutEventDetails' }[ev.type];
+      return { type: ev.type, [key]: { resourceType: ev.resourceType, resource: ev.resource, error: ev.error, cause: ev.cause } };
+    }
     default:
       return null;
   }
@@ -43,45 +55,22 @@ function historyEvent(ev) {
 export class StepFunctionsServer {
   /**
    * @param env the harness Environment
-   * @param {{stepLogs?: boolean}} options stepLogs: after each execution, let EMR's log upload delay pass
-   *   (virtual time) and put the step logs into the environment's S3, as EMR would
+   * @param {{stepLogs?: boolean, definitions?: Record<string, object>}} options stepLogs: after each execution, let
+   *   EMR's log upload delay pass (virtual time) and put the step logs into the environment's S3, as EMR would;
+   *   definitions: a definition to run instead of a state machine's file, by machine (a test's own)
    */
-  constructor(env, { stepLogs = false } = {}) {
+  constructor(env, { stepLogs = false, definitions = {} } = {}) {
     this.env = env;
     this.stepLogs = stepLogs;
+    this.definitions = definitions;
     this.executions = new Map();
     this.queue = Promise.resolve();
     this.calls = [];
   }
 
   async start() {
-    this.server = createServer((req, res) => {
-      const chunks = [];
-      req.on('data', (c) => chunks.push(c));
-      req.on('end', () => {
-        const target = String(req.headers['x-amz-target'] ?? '');
-        const op = target.replace(/^AWSStepFunctions\./, '');
-        this.calls.push(op);
-        let body;
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-        } catch {
-          body = {};
-        }
-        let status = 200;
-        let answer;
-        try {
-          answer = this.handle(op, body);
-        } catch (e) {
-          status = e.status ?? 500;
-          answer = { __type: e.type ?? 'InternalFailure', message: e.message };
-        }
-        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() });
-        res.end(JSON.stringify(answer));
-      });
-    });
-    await new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${this.server.address().port}`;
+    this.api = await new StatesApiServer({ tokens: this.env.tokens, fallback: (op, body) => this.handle(op, body), onCall: (op) => this.calls.push(op) }).start();
+    this.url = this.api.url;
     return this;
   }
 
@@ -173,7 +162,7 @@ export class StepFunctionsServer {
       return;
     }
     try {
-      const report = await this.env.run(e.machine, e.input, { name: e.name, onEvent: record, control: e.control });
+      const report = await this.env.run(e.machine, e.input, { name: e.name, onEvent: record, control: e.control, definition: this.definitions[e.machine] });
       e.report = report;
       const end = { SUCCEEDED: 'ExecutionSucceeded', FAILED: 'ExecutionFailed', ABORTED: 'ExecutionAborted', TIMED_OUT: 'ExecutionTimedOut' }[report.status];
       const details =
@@ -195,9 +184,6 @@ export class StepFunctionsServer {
   }
 
   async stop() {
-    await new Promise((resolve) => {
-      this.server?.closeAllConnections?.();
-      this.server ? this.server.close(() => resolve()) : resolve();
-    });
+    await this.api?.stop();
   }
 }

@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './paths.mjs';
+import { RULE_FUNCTIONS } from './definitions.mjs';
+import { declares } from './event-bus.mjs';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
@@ -19,6 +21,8 @@ export const FUNCTION_LOGICAL_IDS = {
   'terminate-cluster': 'TerminateClusterFunction',
   lock: 'LockFunction',
 };
+/** The functions EventBridge rules start, by name: those the template declares get IAM principals and run. */
+export const RULE_FUNCTION_LOGICAL_IDS = RULE_FUNCTIONS;
 /** Each function signs with its own access key: IAM authorizes its calls as its own role. */
 export const accessKeyOf = (fn) => `AKID${fn.replaceAll('-', '').toUpperCase()}`;
 /** A secret key and session token that no output, log or request may ever show. */
@@ -40,13 +44,15 @@ export const stateMachineArn = (machine) => `arn:aws:states:${REGION}:${ACCOUNT}
 
 /** The body of the emulator's PUT /_emulator/iam for the stack deployed from `template` with `parameters`. */
 export function stackIam({ template, parameters = {} } = {}) {
+  const text = readFileSync(template ?? join(repoRoot, 'infra', 'template.yaml'), 'utf8');
+  const ruleFunctions = Object.entries(RULE_FUNCTION_LOGICAL_IDS).filter(([, id]) => declares(text, id));
   return {
-    template: readFileSync(template ?? join(repoRoot, 'infra', 'template.yaml'), 'utf8'),
+    template: text,
     stackName: STACK,
     region: REGION,
     parameters: { ConfigBucket: CONFIG_BUCKET, EmrRegions: `${REGION},us-east-1`, ...parameters },
     principals: {
-      ...Object.fromEntries(Object.entries(FUNCTION_LOGICAL_IDS).map(([fn, id]) => [accessKeyOf(fn), id])),
+      ...Object.fromEntries([...Object.entries(FUNCTION_LOGICAL_IDS), ...ruleFunctions].map(([fn, id]) => [accessKeyOf(fn), id])),
       [LOCK_OPERATOR_ACCESS_KEY]: 'LockOperatorPolicy',
       [OPERATOR_ACCESS_KEY]: { name: 'operator', policies: [OPERATOR_POLICY] },
     },

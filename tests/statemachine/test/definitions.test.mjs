@@ -63,7 +63,14 @@ function leaseMargin() {
   return Number(/pub const LEASE_MARGIN_SECONDS: u64 = (\d+);/.exec(source)[1]);
 }
 
-const isFunction = (def, name, fn) => def.States[name].Type === 'Task' && functionOfArn(def.States[name].Resource) === fn;
+/** Step Functions' Lambda integrations that name the function in Parameters.FunctionName. */
+const LAMBDA_INTEGRATIONS = ['arn:aws:states:::lambda:invoke', 'arn:aws:states:::lambda:invoke.waitForTaskToken'];
+/** The function a Task invokes: its Resource, or the FunctionName of a Lambda integration. */
+const functionOfTask = (state) =>
+  LAMBDA_INTEGRATIONS.includes(state.Resource) ? functionOfArn(state.Parameters.FunctionName) : functionOfArn(state.Resource);
+const isFunction = (def, name, fn) => def.States[name].Type === 'Task' && functionOfTask(def.States[name]) === fn;
+/** The plain (request-response) check-status Task: the poll. */
+const pollTask = (tasks, def) => tasks.find(([name, s]) => isFunction(def, name, 'check-status') && !LAMBDA_INTEGRATIONS.includes(s.Resource));
 
 for (const machine of MACHINES) {
   describe(`${machine}.asl.json`, () => {
@@ -80,7 +87,9 @@ for (const machine of MACHINES) {
       assert.deepEqual(placeholders(raw), EXPECTED_SUBSTITUTIONS[machine]);
       const rawDef = JSON.parse(raw);
       for (const [name, s] of Object.entries(rawDef.States)) {
-        if (s.Type === 'Task') assert.match(s.Resource, /^\$\{[A-Za-z]+FunctionArn\}$/, name);
+        if (s.Type !== 'Task') continue;
+        const fn = LAMBDA_INTEGRATIONS.includes(s.Resource) ? s.Parameters.FunctionName : s.Resource;
+        assert.match(fn, /^\$\{[A-Za-z]+FunctionArn\}$/, name);
       }
       assert.doesNotMatch(raw, /arn:aws:lambda/);
     });
@@ -100,7 +109,7 @@ for (const machine of MACHINES) {
     test('every Task has a timeout, the Lambda service-exception retrier, retries on the retryable error names with FULL jitter, and a catch-all', () => {
       const { retryable } = documentedErrors();
       for (const [name, s] of tasks) {
-        assert.ok(s.TimeoutSeconds > 0, `${name}: TimeoutSeconds`);
+        assert.ok(s.TimeoutSeconds > 0 || /^\$\./.test(s.TimeoutSecondsPath ?? ''), `${name}: TimeoutSeconds`);
         const service = s.Retry.find((r) => LAMBDA_SERVICE_ERRORS.every((e) => r.ErrorEquals.includes(e)));
         assert.ok(service, `${name}: a retrier for ${LAMBDA_SERVICE_ERRORS.join(', ')}`);
         const ours = s.Retry.find((r) => retryable.every((e) => r.ErrorEquals.includes(e)));
@@ -145,7 +154,7 @@ for (const machine of MACHINES) {
     });
 
     test('a failed status check goes back to the wait loop; only AccessDenied, ClusterNotFound and InvalidConfig, or maxFailedChecks in a row, end the run', () => {
-      const [checkName, check] = tasks.find(([name]) => isFunction(def, name, 'check-status'));
+      const [checkName, check] = pollTask(tasks, def);
       assert.deepEqual(check.Catch[0].ErrorEquals, ['AccessDenied', 'ClusterNotFound', 'InvalidConfig']);
       assert.deepEqual(check.Catch[1].ErrorEquals, ['States.ALL']);
       const counted = reachable(def, check.Catch[1].Next);
@@ -218,6 +227,36 @@ for (const machine of MACHINES) {
         const first = choice.Choices.findIndex((c) => c.Next === 'Release the lock');
         const plain = choice.Choices.findIndex((c) => c.Next === release.Next);
         assert.ok(first >= 0 && first < plain, 'the release comes before the success without a lock');
+      });
+    }
+
+    if (machine !== 'down') {
+      test("waiting for EMR's events is the poll on a task token: same request, same catches, a lost event ends at the backstop with one poll", () => {
+        const [checkName, check] = pollTask(tasks, def);
+        const wait = def.States["Wait for EMR's events"];
+        assert.equal(wait.Resource, 'arn:aws:states:::lambda:invoke.waitForTaskToken');
+        assert.ok(isFunction(def, "Wait for EMR's events", 'check-status'));
+        const { wait: token, ...request } = wait.Parameters.Payload;
+        assert.deepEqual(request, check.Parameters, 'the request a wait stores is the poll');
+        assert.deepEqual(token, {
+          'taskToken.$': '$$.Task.Token',
+          'execution.$': '$$.Execution.Id',
+          'checkedAt.$': '$.status.checkedAt',
+          'seconds.$': '$.status.backstopSeconds',
+        });
+        assert.equal(wait.TimeoutSecondsPath, '$.status.backstopSeconds');
+        assert.equal(wait.ResultPath, check.ResultPath);
+        assert.equal(wait.Next, check.Next, 'an answer is judged as a poll is');
+        assert.deepEqual(wait.Catch[0], { ErrorEquals: ['States.Timeout'], ResultPath: '$.backstop', Next: checkName });
+        assert.deepEqual(wait.Catch.slice(1), check.Catch);
+        assert.ok(!wait.Retry.some((r) => r.ErrorEquals.includes('States.Timeout')), 'the backstop is not retried');
+        const decide = def.States[check.Next];
+        const events = decide.Choices.at(-1);
+        assert.deepEqual(events, { Variable: '$.options.completion', StringEquals: 'events', Next: "Wait for EMR's events" });
+        assert.equal(def.States['Read the input'].Parameters.optionDefaults.completion, 'events');
+        const status = def.States['Prepare the run'].Parameters.status;
+        assert.ok(status.backstopSeconds > 0 && status.checkedAt === null);
+        for (const key of ['minBackstopSeconds', 'maxBackstopSeconds']) assert.equal(check.Parameters.options[`${key}.$`], `$.options.${key}`);
       });
     }
 

@@ -14,7 +14,8 @@ import { repoRoot } from '../lib/paths.mjs';
 import { ACTIVE, assertNothingLeftRunning, clusterNameFor, explain, playbook, sparkClusterText, step, varsFor, withEnvironment } from './support.mjs';
 
 const READS = ['DescribeCluster', 'ListSteps', 'ListClusters', 'DescribeStep'];
-const transient = (name, steps, options) => ({ cluster: sparkClusterText, playbook: playbook(steps), vars: varsFor(name), ...(options && { options }) });
+/** How runs learn of their end (options.completion): every row runs in both. */
+const MODES = ['events', 'poll'];
 const twoSteps = [step('Stage', { seconds: 600 }), step('Enrich', { seconds: 1800 })];
 /** The benchmark's reference run: an 8-minute start (the emulator's default), then three steps, two hours in all. */
 const referenceSteps = [step('Stage raw events', { seconds: 1790 }), step('Enrich with Spark', { seconds: 3600 }), step('Archive raw events', { seconds: 1795 })];
@@ -31,27 +32,43 @@ async function launchedBy(env, report) {
 }
 
 /** An `up` cluster for the run and down rows; returns its id. */
-async function upCluster(env, name) {
-  const up = await env.run('up', { cluster: sparkClusterText, vars: varsFor(name) });
+async function upCluster(env, name, completion) {
+  const up = await env.run('up', { cluster: sparkClusterText, vars: varsFor(name), options: { completion } });
   assert.equal(up.status, 'SUCCEEDED', explain(up));
   return up.output.clusterId;
 }
 
 /** Calls EMR as someone else in the account, with the cluster id of the run in flight. */
-const byHand = (operation, body) => async ({ fn, attempt, env }) => {
-  if (fn === 'check-status' && attempt === 4) {
-    const id = (await env.clusters()).filter((c) => ACTIVE.includes(c.Status.State)).at(-1)?.Id;
-    await env.emrAsOperator(operation, body(id, await env.clusters()));
-  }
-};
+async function actByHand(env, operation, body) {
+  const id = (await env.clusters()).filter((c) => ACTIVE.includes(c.Status.State)).at(-1)?.Id;
+  await env.emrAsOperator(operation, body(id, await env.clusters()));
+}
+
+/**
+ * The run options that act by hand mid-run: polling, before the 4th check; waiting for events, 30 minutes into the
+ * first wait after the cluster started (as an operator would, while no function runs).
+ */
+const byHand = (completion, operation, body) =>
+  completion === 'poll'
+    ? { beforeTask: async ({ fn, attempt, env }) => fn === 'check-status' && attempt === 4 && actByHand(env, operation, body) }
+    : {
+        callbackActions: ({ env }) => [{ after: 1800, run: () => actByHand(env, operation, body) }],
+      };
 
 const unhandled = (name) => () => new FunctionError(name, `${name}: the function did not finish`);
 
 /**
- * fault → outcome. `environment`: options of Environment.start; `run(env)`: the report(s) to judge (the last is the
- * row's run); `status`/`error`: its end; `attempts`: launch attempts, each exactly one cluster (0 for run and down).
+ * fault → outcome, for runs in `completion` mode. `environment`: options of Environment.start; `run(env)`: the
+ * report(s) to judge (the last is the row's run); `status`/`error`: its end; `attempts`: launch attempts, each
+ * exactly one cluster (0 for run and down).
  */
-export const MATRIX = [
+export function matrix(completion) {
+  const transient = (name, steps, options) => ({ cluster: sparkClusterText, playbook: playbook(steps), vars: varsFor(name), options: { completion, ...options } });
+  const runInput = (clusterId, steps) => ({ clusterId, playbook: playbook(steps), options: { completion } });
+  const upCluster_ = (env, name) => upCluster(env, name, completion);
+  /** A check-status invocation during the steps of a long run: polls are frequent, waits for events are few. */
+  const duringSteps = completion === 'poll' ? 5 : 3;
+  return [
   { fault: 'a step fails, CANCEL_AND_WAIT (run-transient)', outcome: 'FAILED StepFailed, cluster terminated', status: 'FAILED', error: 'StepFailed', attempts: 1,
     run: (env) => env.run('run-transient', transient('aof-cancel', [step('Stage', { fail: true }), step('Enrich')])) },
   { fault: 'a step fails, CONTINUE (run-transient)', outcome: 'FAILED StepFailed after the later steps ran', status: 'FAILED', error: 'StepFailed', attempts: 1,
@@ -59,11 +76,11 @@ export const MATRIX = [
   { fault: 'a step fails, TERMINATE_CLUSTER (run-transient)', outcome: 'FAILED StepFailed, cluster ended by EMR', status: 'FAILED', error: 'StepFailed', attempts: 1,
     run: (env) => env.run('run-transient', transient('aof-terminate', [step('Stage', { fail: true, action: 'TERMINATE_CLUSTER' }), step('Enrich')])) },
   { fault: 'a step fails, CANCEL_AND_WAIT (run)', outcome: 'FAILED StepFailed, the cluster stays up', status: 'FAILED', error: 'StepFailed', attempts: 0, keepsUp: true,
-    run: async (env) => env.run('run', { clusterId: await upCluster(env, 'run-cancel'), playbook: playbook([step('Load', { fail: true }), step('After')]) }) },
+    run: async (env) => env.run('run', runInput(await upCluster_(env, 'run-cancel'), [step('Load', { fail: true }), step('After')])) },
   { fault: 'a step fails, CONTINUE (run)', outcome: 'FAILED StepFailed, the cluster stays up', status: 'FAILED', error: 'StepFailed', attempts: 0, keepsUp: true,
-    run: async (env) => env.run('run', { clusterId: await upCluster(env, 'run-continue'), playbook: playbook([step('Load', { fail: true, action: 'CONTINUE' }), step('After')]) }) },
+    run: async (env) => env.run('run', runInput(await upCluster_(env, 'run-continue'), [step('Load', { fail: true, action: 'CONTINUE' }), step('After')])) },
   { fault: 'a step fails, TERMINATE_CLUSTER (run)', outcome: 'FAILED StepFailed, EMR ends the cluster', status: 'FAILED', error: 'StepFailed', attempts: 0,
-    run: async (env) => env.run('run', { clusterId: await upCluster(env, 'run-terminate'), playbook: playbook([step('Load', { fail: true, action: 'TERMINATE_CLUSTER' })]) }) },
+    run: async (env) => env.run('run', runInput(await upCluster_(env, 'run-terminate'), [step('Load', { fail: true, action: 'TERMINATE_CLUSTER' })])) },
   { fault: 'bootstrap fails once', outcome: 'SUCCEEDED on the second launch', status: 'SUCCEEDED', attempts: 2,
     environment: { scenario: { clusters: [{ match: { name: clusterNameFor('boot-once') }, bootstrapFailures: 1 }] } },
     run: (env) => env.run('run-transient', transient('boot-once', twoSteps)) },
@@ -87,15 +104,15 @@ export const MATRIX = [
     run: (env) => env.run('run-transient', transient('lost-launch', twoSteps)) },
   { fault: 'the answer to AddJobFlowSteps is lost (run)', outcome: 'SUCCEEDED with the steps queued once', status: 'SUCCEEDED', attempts: 0, keepsUp: true,
     run: async (env) => {
-      const clusterId = await upCluster(env, 'lost-steps');
+      const clusterId = await upCluster_(env, 'lost-steps');
       await env.emulator.setFaults({ lostResponses: { AddJobFlowSteps: 1 } });
-      const report = await env.run('run', { clusterId, playbook: playbook(twoSteps) });
+      const report = await env.run('run', runInput(clusterId, twoSteps));
       assert.equal((await env.clusters()).find((c) => c.Id === clusterId).Steps.length, 2, 'queued once');
       return report;
     } },
   { fault: 'the answer to TerminateJobFlows is lost (down)', outcome: 'SUCCEEDED, cluster terminated', status: 'SUCCEEDED', attempts: 0,
     run: async (env) => {
-      const clusterId = await upCluster(env, 'lost-down');
+      const clusterId = await upCluster_(env, 'lost-down');
       await env.emulator.setFaults({ lostResponses: { TerminateJobFlows: 1 } });
       return env.run('down', { clusterId });
     } },
@@ -103,15 +120,17 @@ export const MATRIX = [
     environment: { scenario: { clusters: [{ match: { name: clusterNameFor('instance') }, instanceFailureAfterSeconds: 900 }] } },
     run: (env) => env.run('run-transient', transient('instance', twoSteps)) },
   { fault: 'someone terminates the cluster by hand mid-run', outcome: 'FAILED ClusterFailed', status: 'FAILED', error: 'ClusterFailed', attempts: 1,
-    run: (env) => env.run('run-transient', transient('by-hand', [step('Long', { seconds: 7200 })]), { beforeTask: byHand('TerminateJobFlows', (id) => ({ JobFlowIds: [id] })) }) },
+    run: (env) => env.run('run-transient', transient('by-hand', [step('Long', { seconds: 7200 })]), byHand(completion, 'TerminateJobFlows', (id) => ({ JobFlowIds: [id] }))) },
   { fault: 'someone cancels a step by hand', outcome: 'FAILED StepFailed, cluster terminated', status: 'FAILED', error: 'StepFailed', attempts: 1,
     run: (env) =>
-      env.run('run-transient', transient('cancel-step', [step('Long', { seconds: 7200 }), step('Next', { seconds: 7200 })]), {
-        beforeTask: byHand('CancelSteps', (id, clusters) => ({ ClusterId: id, StepIds: [clusters.find((c) => c.Id === id).Steps.at(-1).Id] })),
-      }) },
+      env.run(
+        'run-transient',
+        transient('cancel-step', [step('Long', { seconds: 7200 }), step('Next', { seconds: 7200 })]),
+        byHand(completion, 'CancelSteps', (id, clusters) => ({ ClusterId: id, StepIds: [clusters.find((c) => c.Id === id).Steps.at(-1).Id] })),
+      ) },
   { fault: 'the cluster is stuck starting', outcome: 'FAILED Timeout, cluster terminated', status: 'FAILED', error: 'Timeout', attempts: 1,
     environment: { scenario: { clusters: [{ match: { name: clusterNameFor('stuck') }, bootstrapSeconds: 864000 }] } },
-    run: (env) => env.run('run-transient', transient('stuck', twoSteps, { maxStartupChecks: 20 })) },
+    run: (env) => env.run('run-transient', transient('stuck', twoSteps, { maxStartupChecks: 20, startupTimeoutSeconds: 1800 })) },
   { fault: 'check-status fails with Lambda.Unknown once', outcome: 'SUCCEEDED', status: 'SUCCEEDED', attempts: 1,
     run: (env) => env.run('run-transient', transient('unknown-once', twoSteps), { inject: ({ fn, attempt }) => fn === 'check-status' && attempt === 3 && unhandled('Lambda.Unknown')() }) },
   { fault: 'check-status fails with Lambda.Unknown on every call', outcome: 'FAILED StatusUnknown, cluster terminated', status: 'FAILED', error: 'StatusUnknown', attempts: 1,
@@ -124,7 +143,7 @@ export const MATRIX = [
     environment: { faults: { latencyMs: 1000, latencyOperations: ['RunJobFlow'] } },
     run: (env) => env.run('run-transient', transient('stop-launch', twoSteps), { stopWhen: ({ fn }) => fn === 'launch-cluster' }) },
   { fault: 'the execution is stopped during the steps', outcome: 'ABORTED; the cleanup terminates the cluster', status: 'ABORTED', attempts: 1,
-    run: (env) => env.run('run-transient', transient('stop-steps', [step('Long', { seconds: 7200 })]), { stopWhen: ({ fn, attempt }) => fn === 'check-status' && attempt === 5 }) },
+    run: (env) => env.run('run-transient', transient('stop-steps', [step('Long', { seconds: 7200 })]), { stopWhen: ({ fn, attempt }) => fn === 'check-status' && attempt === duringSteps }) },
   { fault: 'the execution times out', outcome: 'TIMED_OUT; the cleanup terminates the cluster', status: 'TIMED_OUT', attempts: 1,
     run: (env) => {
       const definition = { ...loadDefinition('run-transient'), TimeoutSeconds: 7200 };
@@ -139,16 +158,19 @@ export const MATRIX = [
     } },
   { fault: 'two executions with the same name in two state machines (up, run-transient)', outcome: 'SUCCEEDED, each with its own cluster', status: 'SUCCEEDED', attempts: 1,
     run: async (env) => {
-      const up = await env.run('up', { cluster: sparkClusterText, vars: varsFor('same-name') }, { name: 'nightly' });
+      const up = await env.run('up', { cluster: sparkClusterText, vars: varsFor('same-name'), options: { completion } }, { name: 'nightly' });
       assert.equal(up.status, 'SUCCEEDED', explain(up));
       const report = await env.run('run-transient', transient('same-name', twoSteps), { name: 'nightly' });
       assert.notEqual(report.output?.clusterId, up.output.clusterId, 'not adopted');
       return report;
     } },
-];
+  ];
+}
 
-for (const row of MATRIX) {
-  test(`fault: ${row.fault}`, async () => {
+export const MATRIX = matrix('events');
+
+for (const completion of MODES) for (const row of matrix(completion)) {
+  test(`fault (${completion}): ${row.fault}`, async () => {
     await withEnvironment(row.environment ?? {}, async (env) => {
       const report = await row.run(env);
       assert.equal(report.status, row.status, explain(report));

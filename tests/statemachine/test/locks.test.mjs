@@ -4,8 +4,7 @@
 // the lease, the IAM.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadDefinition } from '../lib/definitions.mjs';
@@ -13,7 +12,7 @@ import { plain } from '../lib/dynamodb.mjs';
 import { FunctionError } from '../lib/harness.mjs';
 import { repoRoot } from '../lib/paths.mjs';
 import { accessKeyOf, LOCK_OPERATOR_ACCESS_KEY } from '../lib/stack.mjs';
-import { assertNothingLeftRunning, explain, path, playbook, sparkClusterText, step, varsFor, withEnvironment } from './support.mjs';
+import { assertNothingLeftRunning, explain, path, playbook, sparkClusterText, step, varsFor, withEnvironment, withoutStatement } from './support.mjs';
 
 const LOCK = 'snowplow/enrich';
 const TEMPLATE = readFileSync(join(repoRoot, 'infra', 'template.yaml'), 'utf8');
@@ -58,19 +57,6 @@ function withLease(definition, seconds) {
   const d = structuredClone(definition);
   d.States['Acquire the lock'].Parameters.leaseSeconds = seconds;
   return d;
-}
-
-/** A copy of the template without the IAM statement `sid` (its `- Sid:` line and everything indented under it). */
-function withoutStatement(template, sid) {
-  const lines = template.split('\n');
-  const start = lines.findIndex((l) => l.trim() === `- Sid: ${sid}`);
-  assert.ok(start >= 0, `the template has a statement ${sid}`);
-  const indent = lines[start].indexOf('-');
-  let end = start + 1;
-  while (end < lines.length && (lines[end].trim() === '' || lines[end].search(/\S/) > indent)) end += 1;
-  const file = join(mkdtempSync(join(tmpdir(), 'template-')), 'template.yaml');
-  writeFileSync(file, [...lines.slice(0, start), ...lines.slice(end)].join('\n'));
-  return file;
 }
 
 test('lock race: 20 executions started at once for one lock, exactly one acquires and launches, the others end LockHeld having launched nothing', async () => {

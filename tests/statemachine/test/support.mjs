@@ -1,7 +1,8 @@
 // Shared by the scenario tests: configs, playbooks and the "nothing left running" check.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Environment } from '../lib/harness.mjs';
 import { examplesDir } from '../lib/paths.mjs';
@@ -83,4 +84,17 @@ export function path(report) {
 /** Short explanation for assertion messages. */
 export function explain(report) {
   return `${report.status} ${report.error ?? ''} ${report.cause ?? ''} after ${path(report).slice(-8).join(' → ')}`;
+}
+
+/** A copy of the template without the IAM statement `sid` (its `- Sid:` line and everything indented under it). */
+export function withoutStatement(template, sid) {
+  const lines = template.split('\n');
+  const start = lines.findIndex((l) => l.trim() === `- Sid: ${sid}`);
+  assert.ok(start >= 0, `the template has a statement ${sid}`);
+  const indent = lines[start].indexOf('-');
+  let end = start + 1;
+  while (end < lines.length && (lines[end].trim() === '' || lines[end].search(/\S/) > indent)) end += 1;
+  const file = join(mkdtempSync(join(tmpdir(), 'template-')), 'template.yaml');
+  writeFileSync(file, [...lines.slice(0, start), ...lines.slice(end)].join('\n'));
+  return file;
 }

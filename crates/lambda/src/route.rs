@@ -1,0 +1,590 @@
+//! event-router: EMR's `EMR Cluster State Change` and `EMR Step Status Change` events (EventBridge, best effort) end
+//! the waits of the runs they concern (see [`crate::wait`]).
+//!
+//! For each event: note it against its cluster, find the executions waiting on that cluster, and for each wait the
+//! event can matter to (a decisive cluster state for its mode; for a `run` wait, the last of its own steps ending)
+//! check the run exactly as check-status would, answering the token if the run is over. Events of clusters nobody
+//! waits on, events that cannot end a wait, stale and duplicate events cost no EMR call and answer nothing. Every
+//! EMR call goes to a cluster one of this stack's executions registered, never to the cluster an event names alone.
+
+use chrono::{DateTime, Utc};
+use dfr_core::status::{decisive_cluster_states, Mode, STEP_FINAL};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::check::check_status;
+use crate::emr::Emr;
+use crate::error::Error;
+use crate::event::is_cluster_id;
+use crate::wait::{answer, Callbacks, Delivery, Wait, Waits};
+
+/// The fields of an EMR event the router reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmrEvent {
+    Cluster {
+        cluster_id: String,
+        state: String,
+    },
+    Step {
+        cluster_id: String,
+        step_id: String,
+        state: String,
+    },
+}
+
+impl EmrEvent {
+    /// The event, or why it is not one the router acts on (anything can be sent to a function).
+    pub fn parse(event: &Value) -> Result<Self, String> {
+        let field = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+        if field(event, "source").as_deref() != Some("aws.emr") {
+            return Err("not an aws.emr event".into());
+        }
+        let detail = event.get("detail").ok_or("no detail")?;
+        let cluster_id = field(detail, "clusterId").ok_or("no detail.clusterId")?;
+        if !is_cluster_id(&cluster_id) {
+            return Err("detail.clusterId is not a cluster id".into());
+        }
+        let state = field(detail, "state").ok_or("no detail.state")?;
+        match field(event, "detail-type").as_deref() {
+            Some("EMR Cluster State Change") => Ok(Self::Cluster { cluster_id, state }),
+            Some("EMR Step Status Change") => {
+                let step_id = field(detail, "stepId").ok_or("no detail.stepId")?;
+                Ok(Self::Step {
+                    cluster_id,
+                    step_id,
+                    state,
+                })
+            }
+            _ => Err("a detail-type the router does not handle".into()),
+        }
+    }
+
+    pub fn cluster_id(&self) -> &str {
+        match self {
+            Self::Cluster { cluster_id, .. } | Self::Step { cluster_id, .. } => cluster_id,
+        }
+    }
+}
+
+/// What the router did with one event.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Routed {
+    /// Why the event was not acted on at all, if it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<String>,
+    /// Executions waiting on the cluster.
+    pub waits: usize,
+    /// Waits the event could end, so checked.
+    pub checked: usize,
+    /// Tokens answered (`delivered`) and tokens found dead.
+    pub delivered: usize,
+    pub stale: usize,
+}
+
+/// Whether `event` can end `wait`: a decisive cluster state for its mode, or (a `run` wait) the last of its steps
+/// ending. Steps are recorded as they end, so a lost step event only delays the end to the next one or the backstop.
+async fn can_end(event: &EmrEvent, wait: &Wait, waits: &impl Waits) -> Result<bool, Error> {
+    match event {
+        EmrEvent::Cluster { state, .. } => {
+            Ok(decisive_cluster_states(wait.request.mode).contains(&state.as_str()))
+        }
+        EmrEvent::Step { step_id, state, .. } => {
+            if wait.request.mode != Mode::Run
+                || !STEP_FINAL.contains(&state.as_str())
+                || !wait.request.step_ids.contains(step_id)
+            {
+                return Ok(false);
+            }
+            Ok(match waits.step_ended(wait, step_id).await? {
+                Some(ended) => wait.request.step_ids.iter().all(|id| ended.contains(id)),
+                None => false,
+            })
+        }
+    }
+}
+
+/// Handles one event. `emr` gives the EMR port of a region (the wait's own, as check-status would use it).
+/// Goes through every wait even when one fails, then reports the first failure (EventBridge's asynchronous
+/// invocation then tries the event again; answering again is harmless).
+pub async fn route<E: Emr>(
+    event: &Value,
+    emr: impl Fn(Option<&str>) -> E,
+    waits: &impl Waits,
+    callbacks: &impl Callbacks,
+    now: DateTime<Utc>,
+    jitter: f64,
+) -> Result<Routed, Error> {
+    let event = match EmrEvent::parse(event) {
+        Ok(e) => e,
+        Err(why) => {
+            tracing::info!(%why, "event ignored");
+            return Ok(Routed {
+                ignored: Some(why),
+                ..Routed::default()
+            });
+        }
+    };
+    waits.note_event(event.cluster_id(), now).await?;
+    let found = waits.waiting_on(event.cluster_id()).await?;
+    let mut routed = Routed {
+        waits: found.len(),
+        ..Routed::default()
+    };
+    let mut first_error = None;
+    for wait in &found {
+        let outcome = async {
+            if !can_end(&event, wait, waits).await? {
+                return Ok(None);
+            }
+            let status = check_status(
+                &wait.request.after_event(),
+                &emr(wait.request.region.as_deref()),
+                now,
+                jitter,
+            )
+            .await?;
+            if !status.finished {
+                return Ok(Some(None));
+            }
+            answer(wait, &status, waits, callbacks)
+                .await
+                .map(Some)
+                .map(Some)
+        }
+        .await;
+        match outcome {
+            Ok(None) => {}
+            Ok(Some(delivery)) => {
+                routed.checked += 1;
+                match delivery {
+                    Some(Delivery::Delivered) => routed.delivered += 1,
+                    Some(Delivery::Stale) => routed.stale += 1,
+                    None => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(execution = %wait.execution, error = %e, "a wait could not be checked");
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(routed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The routing and registration logic over in-memory ports (the real table, EMR and Step Functions run in
+    //! tests/statemachine: callbacks.test.mjs, events.test.mjs).
+    use std::cell::{Cell, RefCell};
+    use std::collections::{BTreeSet, HashMap};
+
+    use chrono::{DateTime, Duration, Utc};
+    use dfr_core::status::{Mode, StepOutcome};
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::check::CheckEvent;
+    use crate::emr::{ClusterInfo, ClusterSummary, StepInfo};
+    use crate::wait::{register, WaitFor};
+    use dfr_core::plan::{AddJobFlowStepsRequest, RunJobFlowRequest};
+
+    const CLUSTER: &str = "j-1ABCDEFGHIJKL";
+
+    #[derive(Default)]
+    struct FakeEmr {
+        state: RefCell<String>,
+        steps: RefCell<Vec<(String, String)>>,
+        calls: Cell<usize>,
+    }
+
+    impl Emr for &FakeEmr {
+        async fn list_clusters(
+            &self,
+            _: DateTime<Utc>,
+            _: &[&str],
+        ) -> Result<Vec<ClusterSummary>, Error> {
+            unreachable!("the router never lists clusters")
+        }
+        async fn describe_cluster(&self, id: &str) -> Result<ClusterInfo, Error> {
+            self.calls.set(self.calls.get() + 1);
+            Ok(ClusterInfo {
+                id: id.into(),
+                name: "nightly".into(),
+                state: self.state.borrow().clone(),
+                reason_code: Some("ALL_STEPS_COMPLETED".into()),
+                reason_message: None,
+                tags: vec![],
+                log_uri: None,
+                created_at: None,
+            })
+        }
+        async fn run_job_flow(&self, _: &RunJobFlowRequest) -> Result<String, Error> {
+            unreachable!("the router never writes to EMR")
+        }
+        async fn add_job_flow_steps(
+            &self,
+            _: &AddJobFlowStepsRequest,
+        ) -> Result<Vec<String>, Error> {
+            unreachable!("the router never writes to EMR")
+        }
+        async fn list_steps(
+            &self,
+            _: &str,
+            ids: Option<&[String]>,
+            _: Option<DateTime<Utc>>,
+        ) -> Result<Vec<StepInfo>, Error> {
+            self.calls.set(self.calls.get() + 1);
+            Ok(self
+                .steps
+                .borrow()
+                .iter()
+                .filter(|(id, _)| ids.is_none_or(|ids| ids.contains(id)))
+                .map(|(id, state)| StepInfo {
+                    outcome: StepOutcome {
+                        name: id.clone(),
+                        id: id.clone(),
+                        state: state.clone(),
+                        start: None,
+                        end: None,
+                        duration_seconds: None,
+                        failure: None,
+                    },
+                    created_at: None,
+                })
+                .collect())
+        }
+        async fn terminate_job_flows(&self, _: &str) -> Result<(), Error> {
+            unreachable!("the router never writes to EMR")
+        }
+    }
+
+    #[derive(Default)]
+    struct FakeTable {
+        waits: RefCell<HashMap<String, Wait>>,
+        note: Cell<Option<DateTime<Utc>>>,
+    }
+
+    impl Waits for FakeTable {
+        async fn put(&self, wait: &Wait, _: &Value, _: DateTime<Utc>) -> Result<(), Error> {
+            self.waits
+                .borrow_mut()
+                .insert(wait.execution.clone(), wait.clone());
+            Ok(())
+        }
+        async fn last_event(&self, _: &str) -> Result<Option<DateTime<Utc>>, Error> {
+            Ok(self.note.get())
+        }
+        async fn note_event(&self, _: &str, at: DateTime<Utc>) -> Result<(), Error> {
+            self.note.set(Some(at));
+            Ok(())
+        }
+        async fn waiting_on(&self, cluster_id: &str) -> Result<Vec<Wait>, Error> {
+            Ok(self
+                .waits
+                .borrow()
+                .values()
+                .filter(|w| w.cluster_id == cluster_id)
+                .cloned()
+                .collect())
+        }
+        async fn step_ended(
+            &self,
+            wait: &Wait,
+            step_id: &str,
+        ) -> Result<Option<BTreeSet<String>>, Error> {
+            let mut waits = self.waits.borrow_mut();
+            Ok(waits
+                .get_mut(&wait.execution)
+                .filter(|w| w.token == wait.token)
+                .map(|w| {
+                    w.steps_ended.insert(step_id.to_string());
+                    w.steps_ended.clone()
+                }))
+        }
+        async fn remove(&self, wait: &Wait) -> Result<(), Error> {
+            let mut waits = self.waits.borrow_mut();
+            if waits
+                .get(&wait.execution)
+                .is_some_and(|w| w.token == wait.token)
+            {
+                waits.remove(&wait.execution);
+            }
+            Ok(())
+        }
+    }
+
+    /// Step Functions: each token can be answered once; later answers find it dead.
+    #[derive(Default)]
+    struct FakeCallbacks {
+        answered: RefCell<Vec<(String, Value)>>,
+    }
+
+    impl Callbacks for FakeCallbacks {
+        async fn succeed(&self, token: &str, output: &Value) -> Result<Delivery, Error> {
+            let mut answered = self.answered.borrow_mut();
+            if answered.iter().any(|(t, _)| t == token) {
+                return Ok(Delivery::Stale);
+            }
+            answered.push((token.to_string(), output.clone()));
+            Ok(Delivery::Delivered)
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        "2026-12-02T12:00:00Z".parse().unwrap()
+    }
+
+    fn request(mode: Mode, step_ids: &[&str]) -> CheckEvent {
+        serde_json::from_value(json!({
+            "clusterId": CLUSTER, "mode": mode, "stepIds": step_ids,
+            "since": "2026-12-02T10:00:00Z", "previous": {"clusterState": "RUNNING", "pollsSinceSteps": 0}
+        }))
+        .unwrap()
+    }
+
+    fn waiting(table: &FakeTable, execution: &str, mode: Mode, step_ids: &[&str]) {
+        table.waits.borrow_mut().insert(
+            execution.into(),
+            Wait {
+                cluster_id: CLUSTER.into(),
+                execution: execution.into(),
+                token: format!("token-of-{execution}"),
+                request: request(mode, step_ids),
+                steps_ended: BTreeSet::new(),
+            },
+        );
+    }
+
+    fn cluster_event(state: &str) -> Value {
+        json!({"source": "aws.emr", "detail-type": "EMR Cluster State Change", "detail": {"clusterId": CLUSTER, "state": state}})
+    }
+
+    fn step_event(step: &str, state: &str) -> Value {
+        json!({"source": "aws.emr", "detail-type": "EMR Step Status Change",
+               "detail": {"clusterId": CLUSTER, "stepId": step, "state": state}})
+    }
+
+    async fn send(event: Value, emr: &FakeEmr, table: &FakeTable, sfn: &FakeCallbacks) -> Routed {
+        route(&event, |_| emr, table, sfn, now(), 0.0)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_transient_run_is_answered_once_its_cluster_ends_and_never_checked_before() {
+        let (emr, table, sfn) = (
+            FakeEmr::default(),
+            FakeTable::default(),
+            FakeCallbacks::default(),
+        );
+        waiting(&table, "exec-1", Mode::Transient, &[]);
+        *emr.state.borrow_mut() = "RUNNING".into();
+        emr.steps
+            .borrow_mut()
+            .push(("s-1".into(), "COMPLETED".into()));
+        for event in [cluster_event("RUNNING"), step_event("s-1", "COMPLETED")] {
+            let routed = send(event, &emr, &table, &sfn).await;
+            assert_eq!((routed.waits, routed.checked), (1, 0));
+        }
+        assert_eq!(
+            emr.calls.get(),
+            0,
+            "events that cannot end a transient run cost no EMR call"
+        );
+        *emr.state.borrow_mut() = "TERMINATING".into();
+        let routed = send(cluster_event("TERMINATING"), &emr, &table, &sfn).await;
+        assert_eq!((routed.checked, routed.delivered), (1, 1));
+        assert_eq!(emr.calls.get(), 2, "DescribeCluster and ListSteps");
+        let answered = sfn.answered.borrow().clone();
+        assert_eq!(answered.len(), 1);
+        assert_eq!(answered[0].0, "token-of-exec-1");
+        assert_eq!(answered[0].1["phase"], "succeeded");
+        assert_eq!(answered[0].1["finished"], true);
+        assert!(
+            table.waits.borrow().is_empty(),
+            "an answered wait is forgotten"
+        );
+        // the same event again (EventBridge delivers at least once), then the cluster's last one: nobody waits
+        for event in [cluster_event("TERMINATING"), cluster_event("TERMINATED")] {
+            let routed = send(event, &emr, &table, &sfn).await;
+            assert_eq!((routed.waits, routed.checked, routed.delivered), (0, 0, 0));
+        }
+        assert_eq!(emr.calls.get(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_run_wait_is_checked_only_when_the_last_of_its_own_steps_ends() {
+        let (emr, table, sfn) = (
+            FakeEmr::default(),
+            FakeTable::default(),
+            FakeCallbacks::default(),
+        );
+        waiting(&table, "exec-run", Mode::Run, &["s-1", "s-2"]);
+        *emr.state.borrow_mut() = "RUNNING".into();
+        emr.steps.borrow_mut().extend([
+            ("s-1".into(), "COMPLETED".into()),
+            ("s-2".into(), "RUNNING".into()),
+        ]);
+        let routed = send(step_event("s-1", "COMPLETED"), &emr, &table, &sfn).await;
+        assert_eq!(routed.checked, 0);
+        // a step of somebody else's run, and a step that only started
+        send(step_event("s-9", "COMPLETED"), &emr, &table, &sfn).await;
+        send(step_event("s-2", "RUNNING"), &emr, &table, &sfn).await;
+        assert_eq!(emr.calls.get(), 0);
+        emr.steps.borrow_mut()[1].1 = "COMPLETED".into();
+        let routed = send(step_event("s-2", "COMPLETED"), &emr, &table, &sfn).await;
+        assert_eq!((routed.checked, routed.delivered), (1, 1));
+        assert_eq!(sfn.answered.borrow()[0].1["phase"], "succeeded");
+    }
+
+    #[tokio::test]
+    async fn a_check_that_finds_the_run_going_on_answers_nothing_and_keeps_the_wait() {
+        let (emr, table, sfn) = (
+            FakeEmr::default(),
+            FakeTable::default(),
+            FakeCallbacks::default(),
+        );
+        waiting(&table, "exec-run", Mode::Run, &["s-1"]);
+        *emr.state.borrow_mut() = "WAITING".into();
+        emr.steps
+            .borrow_mut()
+            .push(("s-1".into(), "RUNNING".into()));
+        let routed = send(cluster_event("WAITING"), &emr, &table, &sfn).await;
+        assert_eq!((routed.checked, routed.delivered), (1, 0));
+        assert!(sfn.answered.borrow().is_empty());
+        assert_eq!(table.waits.borrow().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_dead_token_counts_as_stale_and_its_wait_is_forgotten() {
+        let (emr, table, sfn) = (
+            FakeEmr::default(),
+            FakeTable::default(),
+            FakeCallbacks::default(),
+        );
+        waiting(&table, "exec-1", Mode::Up, &[]);
+        sfn.answered
+            .borrow_mut()
+            .push(("token-of-exec-1".into(), Value::Null));
+        *emr.state.borrow_mut() = "WAITING".into();
+        let routed = send(cluster_event("WAITING"), &emr, &table, &sfn).await;
+        assert_eq!((routed.delivered, routed.stale), (0, 1));
+        assert!(table.waits.borrow().is_empty());
+    }
+
+    #[tokio::test]
+    async fn events_that_are_not_emr_cluster_or_step_changes_are_ignored_without_a_trace() {
+        let (emr, table, sfn) = (
+            FakeEmr::default(),
+            FakeTable::default(),
+            FakeCallbacks::default(),
+        );
+        waiting(&table, "exec-1", Mode::Transient, &[]);
+        for event in [
+            json!({"source": "aws.states", "detail-type": "EMR Cluster State Change", "detail": {"clusterId": CLUSTER, "state": "TERMINATED"}}),
+            json!({"source": "aws.emr", "detail-type": "EMR Auto Scaling Policy State Change", "detail": {"clusterId": CLUSTER, "state": "TERMINATED"}}),
+            json!({"source": "aws.emr", "detail-type": "EMR Cluster State Change", "detail": {"clusterId": "../j-1", "state": "TERMINATED"}}),
+            json!({"source": "aws.emr", "detail-type": "EMR Step Status Change", "detail": {"clusterId": CLUSTER, "state": "COMPLETED"}}),
+            json!("TERMINATED"),
+        ] {
+            let routed = send(event, &emr, &table, &sfn).await;
+            assert!(routed.ignored.is_some());
+        }
+        assert_eq!(table.note.get(), None);
+        assert_eq!(emr.calls.get(), 0);
+    }
+
+    fn wait_for(checked_at: Option<DateTime<Utc>>) -> WaitFor {
+        WaitFor {
+            task_token: "token-1".into(),
+            execution: "exec-1".into(),
+            checked_at,
+            seconds: 3600,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_registration_checks_emr_only_when_an_event_came_since_the_last_check() {
+        let (emr, table, sfn) = (
+            FakeEmr::default(),
+            FakeTable::default(),
+            FakeCallbacks::default(),
+        );
+        *emr.state.borrow_mut() = "RUNNING".into();
+        let event = request(Mode::Transient, &[]);
+        let quiet = register(&event, &wait_for(None), &&emr, &table, &sfn, now(), 0.0)
+            .await
+            .unwrap();
+        assert!(!quiet.checked);
+        assert_eq!(emr.calls.get(), 0);
+        assert_eq!(table.waits.borrow()["exec-1"].token, "token-1");
+        // an event noted before the last check: nothing new
+        table.note.set(Some(now() - Duration::minutes(10)));
+        let fresh = register(
+            &event,
+            &wait_for(Some(now() - Duration::minutes(5))),
+            &&emr,
+            &table,
+            &sfn,
+            now(),
+            0.0,
+        )
+        .await
+        .unwrap();
+        assert!(!fresh.checked);
+        // an event after it, while the run goes on: one check, no answer, the wait stays
+        table.note.set(Some(now() - Duration::minutes(1)));
+        let going_on = register(
+            &event,
+            &wait_for(Some(now() - Duration::minutes(5))),
+            &&emr,
+            &table,
+            &sfn,
+            now(),
+            0.0,
+        )
+        .await
+        .unwrap();
+        assert!(going_on.checked && going_on.answered.is_none());
+        assert_eq!(table.waits.borrow().len(), 1);
+        // the run ended before the token was stored: the registration answers it itself
+        *emr.state.borrow_mut() = "TERMINATING".into();
+        emr.steps
+            .borrow_mut()
+            .push(("s-1".into(), "COMPLETED".into()));
+        let ended = register(
+            &event,
+            &wait_for(Some(now() - Duration::minutes(5))),
+            &&emr,
+            &table,
+            &sfn,
+            now(),
+            0.0,
+        )
+        .await
+        .unwrap();
+        assert_eq!(ended.answered, Some(Delivery::Delivered));
+        assert_eq!(sfn.answered.borrow()[0].0, "token-1");
+        assert!(table.waits.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_wait_request_round_trips_through_the_table_without_its_token() {
+        let mut event = request(Mode::Run, &["s-1"]);
+        event.wait = Some(wait_for(None));
+        let json = event.to_json();
+        assert!(json.get("wait").is_none(), "{json}");
+        let back: CheckEvent = serde_json::from_value(json).unwrap();
+        assert_eq!(
+            back,
+            CheckEvent {
+                wait: None,
+                ..event
+            }
+        );
+    }
+}

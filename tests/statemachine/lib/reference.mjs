@@ -1,0 +1,71 @@
+// The reference run (run-transient, the emulator's 8-minute cluster start, three steps totalling two hours) and what
+// one run of it costs, measured from the report: state transitions, Lambda invocations (rule deliveries included),
+// EMR calls by operation and by virtual time, history events, and the detection latency (the last step's end → the
+// execution's end). The bench (bench.mjs) and the tests (test/events.test.mjs) measure it the same way.
+
+import { playbook, sparkClusterText, step, varsFor } from '../test/support.mjs';
+
+// Real steps do not last round numbers of seconds: with round ones every 30 s poll would land exactly on a step end.
+export const STEP_SECONDS = [1790, 3600, 1795];
+export const CLUSTER_START_SECONDS = 480;
+
+/** The reference run's execution input, with `options` (e.g. {completion: 'poll'}). */
+export function referenceInput(label, options) {
+  return {
+    cluster: sparkClusterText,
+    playbook: playbook([
+      step('Stage raw events', { seconds: STEP_SECONDS[0] }),
+      step('Enrich with Spark', { seconds: STEP_SECONDS[1] }),
+      step('Archive raw events', { seconds: STEP_SECONDS[2] }),
+    ]),
+    vars: varsFor(`bench-${label}`),
+    ...(options ? { options } : {}),
+  };
+}
+
+/** When the execution started, in the emulator's virtual epoch seconds. */
+export function virtualStart(report) {
+  const first = report.invocations[0];
+  return first.virtualTime - first.at;
+}
+
+/**
+ * Runs the reference run once in `env` and measures it. `options`: the execution's options; `definition`: a variant
+ * of the definition. Throws unless the run succeeded.
+ */
+export async function measureReference(env, label, { options, definition } = {}) {
+  await env.emulator.admin('POST', 'requests/reset');
+  const started = process.hrtime.bigint();
+  const report = await env.run('run-transient', referenceInput(label, options), { definition, countCallsPerInvocation: true, name: `bench-${label}` });
+  const realSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (report.status !== 'SUCCEEDED') throw new Error(`${label}: ${report.status} ${report.error} ${report.cause}`);
+  const start = virtualStart(report);
+  const end = start + report.virtualSeconds;
+  const cluster = (await env.clusters()).find((c) => c.Id === report.output.clusterId);
+  const lastStepEnd = Math.max(...cluster.Steps.map((s) => s.Status.Timeline.EndDateTime));
+  const checks = report.invocations.filter((i) => i.fn === 'check-status' && i.output?.phase);
+  // Steady state: a poll whose cluster state did not change since the previous one, the run going on.
+  const steady = checks.filter((i) => i.input.previous?.clusterState === i.output.clusterState && !i.output.finished);
+  const requests = (await env.emulator.requests()).filter((r) => r.at >= start - 1e-6 && r.at <= end + 1e-6);
+  const m = report.metrics;
+  return {
+    report,
+    stateTransitions: m.stateTransitions,
+    lambdaInvocations: m.lambdaInvocations,
+    polls: m.byState['Check the run'] ?? 0,
+    callbackWaits: m.callbackWaits ?? 0,
+    eventDeliveries: m.eventDeliveries ?? 0,
+    emrCalls: {
+      total: report.emrCalls.total,
+      byOperation: Object.fromEntries(Object.entries(report.emrCalls.operations).map(([op, c]) => [op, c.calls])),
+      perSteadyPollMax: steady.length ? Math.max(...steady.map((i) => i.emrCalls)) : 0,
+      steadyPolls: steady.length,
+    },
+    /** Each EMR call: its operation and the virtual seconds after the execution started. */
+    emrCallTimes: requests.map((r) => ({ operation: r.operation, at: Number((r.at - start).toFixed(3)) })),
+    historyEvents: m.historyEvents,
+    detectionLatencySeconds: Math.round(end - lastStepEnd),
+    simulatedSeconds: Math.round(report.virtualSeconds),
+    realSeconds: Number(realSeconds.toFixed(2)),
+  };
+}
