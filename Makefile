@@ -46,7 +46,8 @@ docs-check:
 $(SM)/.venv/.installed: $(SM)/requirements.txt
 	sh $(SM)/scripts/setup.sh
 
-$(SM)/node_modules/.package-lock.json: $(SM)/package-lock.json
+# Reinstalled when the lock file or the interpreter patch (applied on install) changes.
+$(SM)/node_modules/.package-lock.json: $(SM)/package-lock.json $(SM)/scripts/patch-interpreter.mjs
 	npm ci --prefix $(SM) --no-audit --no-fund
 
 statemachine-test: bins $(SM)/node_modules/.package-lock.json
