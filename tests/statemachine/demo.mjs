@@ -82,7 +82,7 @@ async function demo(env, server, example) {
   console.log(`\nCluster${mine.length > 1 ? 's' : ''}: ${mine.map((c) => `${c.Id} ${c.Status.State} (${c.Status.StateChangeReason?.Code ?? '-'})`).join(', ')}`);
   const m = report.metrics;
   console.log(
-    `Cost: ${m.stateTransitions} state transitions, ${m.lambdaInvocations.total} Lambda invocations (${m.polls} checks), ${report.emrCalls.total} EMR calls, ${m.historyEvents} history events`,
+    `Cost: ${m.stateTransitions} state transitions, ${m.lambdaInvocations.total} Lambda invocations (${m.byState['Check the run'] ?? 0} checks, ${m.callbackWaits ?? 0} waits for events, ${m.eventDeliveries ?? 0} events delivered), ${report.emrCalls.total} EMR calls, ${m.historyEvents} history events`,
   );
   if (report.status !== expect) {
     throw new Error(`examples/${example}: expected ${expect}, got ${report.status} ${report.error ?? ''} ${report.cause ?? ''}`);

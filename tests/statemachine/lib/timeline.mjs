@@ -27,7 +27,22 @@ function stepSummary(steps) {
   return `steps: ${parts.join(', ')}${running ? ` (running "${running.name}")` : ''}`;
 }
 
-function describeInvocation(inv) {
+/** A wait for EMR's events (a callback Task): how long it lasted and how it ended. */
+function describeWait(inv, waits) {
+  const w = waits.find((x) => x.token === inv.token);
+  if (!w) return 'waiting for EMR\'s events';
+  const how = {
+    succeeded: `answered by ${w.answeredBy}`,
+    'timed-out': `no event within its backstop (${duration(w.timeoutSeconds)}): one check`,
+    failed: `failed: ${w.error?.name ?? ''}`,
+    'invocation-failed': `✗ ${w.error?.name ?? 'the registration failed'}`,
+    'execution-ended': 'the execution ended',
+  }[w.outcome] ?? w.outcome;
+  return `waited ${duration(w.waitedSeconds)} for EMR's events → ${how}`;
+}
+
+function describeInvocation(inv, waits = []) {
+  if (inv.integration === 'callback' && !inv.error) return describeWait(inv, waits);
   if (inv.error) return `✗ ${inv.error.name}: ${inv.error.message.split('\n')[0]}`;
   const o = inv.output ?? {};
   switch (inv.fn) {
@@ -76,8 +91,8 @@ export function timeline(report) {
       // one invocation per attempt: the first on entering the state, one more per retry
       const inv = invocations.shift();
       if (!inv) continue;
-      const text = (e.type === 'StateRetried' ? 'retry: ' : '') + describeInvocation(inv);
-      if (inv.fn === 'check-status' && !inv.error) {
+      const text = (e.type === 'StateRetried' ? 'retry: ' : '') + describeInvocation(inv, report.callbackWaits ?? []);
+      if (inv.fn === 'check-status' && !inv.error && inv.integration !== 'callback') {
         const key = `${inv.output.clusterState}|${inv.output.phase}|${inv.output.stepsListed ? JSON.stringify(inv.output.steps.map((s) => s.state)) : ''}`;
         if (previousCheck && key === previousCheck.key && !inv.output.finished) {
           if (pending.count === 0) pending.first = inv.at;
@@ -110,7 +125,7 @@ export function timeline(report) {
 /** The steps as the last poll (or the output) saw them. */
 export function lastSteps(report) {
   if (report.output?.steps) return report.output.steps;
-  const checks = report.invocations.filter((i) => i.fn === 'check-status' && i.output?.stepsListed);
+  const checks = report.invocations.filter((i) => i.fn === 'check-status' && i.output?.stepsListed && i.integration !== 'callback');
   return checks.at(-1)?.output.steps ?? [];
 }
 
