@@ -74,36 +74,37 @@ export function pythonBlock(l) {
 
 /** infra/README.md's cost of one run-transient, from the reference run and the Lambdas' measured times. */
 export function costBlock(s, l) {
+  const e = s.runs.events;
   const a = s.runs.adaptive;
   const f = s.runs.fixed30s;
   const PRICE = { transition: 0.025 / 1000, request: 0.2 / 1e6, gbSecond: 0.0000133334, logGb: 0.5, wcu: 1.25 / 1e6, rcu: 0.25 / 1e6 };
   const BILLED_SECONDS = 0.1; // a generous 100 ms per call, billed at 128 MB
   const money = (v) => `$${v < 0.0001 ? v.toPrecision(1) : v.toPrecision(2)}`.replace(/(\.\d*?)0+$/, '$1');
-  const sfn = a.stateTransitions * PRICE.transition;
-  const lambda = a.lambdaInvocations.total * (PRICE.request + BILLED_SECONDS * 0.125 * PRICE.gbSecond);
-  const logs = 0.3e-3 * PRICE.logGb;
-  const dynamo = 3 * PRICE.wcu + 2 * PRICE.rcu;
-  const total = sfn + lambda + logs + dynamo;
   const warm = l.results.map((r) => r.warmMedianMs);
-  const checks = a.lambdaInvocations['check-status'];
-  const polls = a.polls;
-  const perPoll = (a.stateTransitions / polls).toFixed(1);
-  const e = s.runs.events;
+  const lock = { writes: 3, reads: 2 };
+  // Waiting for events: each wait writes its token and reads the cluster's note; each event delivered writes the note
+  // and queries the waits; the answered wait is deleted.
+  const waits = { writes: e.callbackWaits + e.eventDeliveries + 1, reads: e.callbackWaits + e.eventDeliveries };
+  const cost = (r, d) => {
+    const sfn = r.stateTransitions * PRICE.transition;
+    const lambda = r.lambdaInvocations.total * (PRICE.request + BILLED_SECONDS * 0.125 * PRICE.gbSecond);
+    const dynamo = (lock.writes + d.writes) * PRICE.wcu + (lock.reads + d.reads) * PRICE.rcu;
+    const logs = 0.3e-3 * PRICE.logGb;
+    return { sfn, lambda, dynamo, logs, total: sfn + lambda + dynamo + logs };
+  };
+  const ce = cost(e, waits);
+  const ca = cost(a, { writes: 0, reads: 0 });
   return [
-    ...(e
-      ? [
-          `For a run that polls (\`"poll"\`), the upper bound; waiting for EMR's events (the default) the same run took ${n(e.stateTransitions)} state transitions and ${n(e.lambdaInvocations.total)} Lambda invocations (event-router included): see [statemachine/README.md](../statemachine/README.md).`,
-          '',
-        ]
-      : []),
-    '| part | how much | price | for a 2-hour run |',
-    '|---|---|---|---|',
-    `| Step Functions | measured by \`make bench\` for the reference run (8-minute start, 3 steps totalling 2 hours): ${n(a.stateTransitions)} state transitions (a fixed 30 s loop: ${n(f.stateTransitions)}), ${polls} polls, about ${perPoll} transitions each in all (wait, check, decide; the run's start and end included; a lock adds 3); polls grow with the run's age (30 s while starting, then age/8 up to 5 min, up to 15 min after 6 h) | $0.025 per 1,000 transitions | ${money(sfn)} |`,
-    `| Lambda | ${n(a.lambdaInvocations.total)} invocations (${checks} checks and the launch), each a few milliseconds of the function's own time plus EMR's answer (EMR answers in tens of milliseconds; \`make bench\` measures ${Math.min(...warm)}–${Math.max(...warm)} ms end to end against a local EMR) — call it 100 ms billed at 128 MB arm64 | $0.20 per million requests + $0.0000133334 per GB-second | ${money(lambda)} |`,
-    `| CloudWatch Logs | about 0.3 MB with \`StateMachineLogLevel=ALL\` and execution data (nothing for a successful run at the default \`ERROR\`) | $0.50 per GB ingested | ${money(logs)} |`,
-    `| DynamoDB (with a lock) | a conditional write to acquire, a read and a write to release, a query when the execution ends (one query without a lock) | $1.25 per million write and $0.25 per million read request units | ${money(dynamo)} |`,
-    `| **orchestration total** | | | **about ${money(total)}** |`,
-    '| EMR cluster, for comparison | e.g. 3 × m5.xlarge for 2 hours | EC2 $0.192 + EMR $0.048 per instance-hour | $1.44 |',
+    `Measured by \`make bench\` for the reference run (8-minute start, 3 steps totalling 2 hours), waiting for EMR's events (the default) and polling (\`"poll"\`); a fixed 30 s loop would take ${n(f.stateTransitions)} transitions.`,
+    '',
+    "| part | waiting for events (default) | polling | price | events / polling |",
+    '|---|---|---|---|---|',
+    `| Step Functions | ${n(e.stateTransitions)} state transitions | ${n(a.stateTransitions)} state transitions (${a.polls} polls) | $0.025 per 1,000 transitions | ${money(ce.sfn)} / ${money(ca.sfn)} |`,
+    `| Lambda | ${n(e.lambdaInvocations.total)} invocations (${e.eventDeliveries} of them event-router's) | ${n(a.lambdaInvocations.total)} invocations | $0.20 per million requests + $0.0000133334 per GB-second; each call a few ms of the function's own time plus EMR's answer (\`make bench\`: ${Math.min(...warm)}–${Math.max(...warm)} ms end to end locally), call it 100 ms at 128 MB arm64 | ${money(ce.lambda)} / ${money(ca.lambda)} |`,
+    `| DynamoDB (with a lock) | the lock's ${lock.writes} writes and ${lock.reads} reads, and the waits' ${waits.writes} writes and ${waits.reads} reads | the lock's | $1.25 per million write and $0.25 per million read request units | ${money(ce.dynamo)} / ${money(ca.dynamo)} |`,
+    "| CloudWatch Logs | about 0.3 MB with `StateMachineLogLevel=ALL` and execution data (nothing for a successful run at the default `ERROR`) | the same | $0.50 per GB ingested | ${money(ce.logs)} / ${money(ca.logs)} |".replace('${money(ce.logs)} / ${money(ca.logs)}', `${money(ce.logs)} / ${money(ca.logs)}`),
+    `| **orchestration total** | | | | **about ${money(ce.total)} / ${money(ca.total)}** |`,
+    '| EMR cluster, for comparison | e.g. 3 × m5.xlarge for 2 hours | | EC2 $0.192 + EMR $0.048 per instance-hour | $1.44 |',
   ].join('\n');
 }
 
