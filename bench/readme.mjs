@@ -136,6 +136,7 @@ export function statemachineBlock(s) {
     `|---|${cols.map(() => '---').join('|')}|`,
     row('state transitions', (r) => n(r.stateTransitions)),
     row('Lambda invocations (event-router included)', (r) => n(r.lambdaInvocations.total)),
+    row('… and event-router after the run (its cluster ending)', (r) => n(r.eventRouterAfterEnd)),
     row('EMR API calls', (r) => n(r.emrCalls.total)),
     row('history events', (r) => n(r.historyEvents)),
     row("detection latency (last step's end → run reported)", (r) => minutes(r.detectionLatencySeconds)),

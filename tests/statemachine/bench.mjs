@@ -156,6 +156,7 @@ const heads = ['events (ours)', 'events, all lost', 'adaptive polls', 'fixed 30 
 const rows = [
   ['state transitions', (r) => r.stateTransitions],
   ['Lambda invocations', (r) => r.lambdaInvocations.total],
+  ['  event-router after the run (its cluster ending)', (r) => r.eventRouterAfterEnd],
   ['EMR API calls', (r) => r.emrCalls.total],
   ['history events', (r) => r.historyEvents],
   ['detection latency (last step end → run reported)', (r) => duration(r.detectionLatencySeconds)],

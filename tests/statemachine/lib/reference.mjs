@@ -47,6 +47,13 @@ export async function measureReference(env, label, { options, definition } = {})
   // Steady state: a poll whose cluster state did not change since the previous one, the run going on.
   const steady = checks.filter((i) => i.input.previous?.clusterState === i.output.clusterState && !i.output.finished);
   const requests = (await env.emulator.requests()).filter((r) => r.at >= start - 1e-6 && r.at <= end + 1e-6);
+  // The cluster's last events (TERMINATED) come after the run reported its end: they still invoke event-router.
+  const deliveredBefore = env.eventDeliveries.length;
+  await env.advance(900);
+  const afterEnd = env.eventDeliveries
+    .slice(deliveredBefore)
+    .filter((d) => d.event.detail?.clusterId === report.output.clusterId)
+    .reduce((n, d) => n + (d.attempts ?? 1), 0);
   const m = report.metrics;
   return {
     report,
@@ -55,6 +62,8 @@ export async function measureReference(env, label, { options, definition } = {})
     polls: m.byState['Check the run'] ?? 0,
     callbackWaits: m.callbackWaits ?? 0,
     eventDeliveries: m.eventDeliveries ?? 0,
+    /** event-router invocations for the run's cluster after the run ended (not in lambdaInvocations). */
+    eventRouterAfterEnd: afterEnd,
     emrCalls: {
       total: report.emrCalls.total,
       byOperation: Object.fromEntries(Object.entries(report.emrCalls.operations).map(([op, c]) => [op, c.calls])),
