@@ -104,6 +104,38 @@ async fn can_end(event: &EmrEvent, wait: &Wait, waits: &impl Waits) -> Result<bo
     }
 }
 
+/// What one event did to one wait.
+enum Handled {
+    /// The event cannot end it: no EMR call.
+    NotDecisive,
+    /// Checked: the run goes on, the wait stays.
+    GoesOn,
+    /// Checked: the run is over, its token answered.
+    Answered(Delivery),
+}
+
+async fn handle<E: Emr>(
+    event: &EmrEvent,
+    wait: &Wait,
+    emr: &impl Fn(Option<&str>) -> E,
+    waits: &impl Waits,
+    callbacks: &impl Callbacks,
+    now: DateTime<Utc>,
+    jitter: f64,
+) -> Result<Handled, Error> {
+    if !can_end(event, wait, waits).await? {
+        return Ok(Handled::NotDecisive);
+    }
+    let request = wait.request.after_event();
+    let status = check_status(&request, &emr(request.region.as_deref()), now, jitter).await?;
+    if !status.finished {
+        return Ok(Handled::GoesOn);
+    }
+    Ok(Handled::Answered(
+        answer(wait, &status, waits, callbacks).await?,
+    ))
+}
+
 /// Handles one event. `emr` gives the EMR port of a region (the wait's own, as check-status would use it).
 /// Goes through every wait even when one fails, then reports the first failure (EventBridge's asynchronous
 /// invocation then tries the event again; answering again is harmless).
@@ -133,34 +165,14 @@ pub async fn route<E: Emr>(
     };
     let mut first_error = None;
     for wait in &found {
-        let outcome = async {
-            if !can_end(&event, wait, waits).await? {
-                return Ok(None);
-            }
-            let status = check_status(
-                &wait.request.after_event(),
-                &emr(wait.request.region.as_deref()),
-                now,
-                jitter,
-            )
-            .await?;
-            if !status.finished {
-                return Ok(Some(None));
-            }
-            answer(wait, &status, waits, callbacks)
-                .await
-                .map(Some)
-                .map(Some)
-        }
-        .await;
-        match outcome {
-            Ok(None) => {}
-            Ok(Some(delivery)) => {
+        match handle(&event, wait, &emr, waits, callbacks, now, jitter).await {
+            Ok(Handled::NotDecisive) => {}
+            Ok(Handled::GoesOn) => routed.checked += 1,
+            Ok(Handled::Answered(delivery)) => {
                 routed.checked += 1;
                 match delivery {
-                    Some(Delivery::Delivered) => routed.delivered += 1,
-                    Some(Delivery::Stale) => routed.stale += 1,
-                    None => {}
+                    Delivery::Delivered => routed.delivered += 1,
+                    Delivery::Stale => routed.stale += 1,
                 }
             }
             Err(e) => {
@@ -269,7 +281,7 @@ mod tests {
     }
 
     impl Waits for FakeTable {
-        async fn put(&self, wait: &Wait, _: &Value, _: DateTime<Utc>) -> Result<(), Error> {
+        async fn put(&self, wait: &Wait, _: DateTime<Utc>) -> Result<(), Error> {
             self.waits
                 .borrow_mut()
                 .insert(wait.execution.clone(), wait.clone());

@@ -87,12 +87,8 @@ pub enum Delivery {
 /// The wait table.
 #[allow(async_fn_in_trait)]
 pub trait Waits {
-    async fn put(
-        &self,
-        wait: &Wait,
-        request: &Value,
-        expires_at: DateTime<Utc>,
-    ) -> Result<(), Error>;
+    /// Stores the wait (its request as JSON), replacing the execution's previous one.
+    async fn put(&self, wait: &Wait, expires_at: DateTime<Utc>) -> Result<(), Error>;
     /// When an event of the cluster was last seen, if one was.
     async fn last_event(&self, cluster_id: &str) -> Result<Option<DateTime<Utc>>, Error>;
     async fn note_event(&self, cluster_id: &str, at: DateTime<Utc>) -> Result<(), Error>;
@@ -151,7 +147,7 @@ pub async fn register(
         steps_ended: BTreeSet::new(),
     };
     let expires_at = now + Duration::seconds(i64::from(wait.seconds) + KEEP_AFTER_BACKSTOP_SECONDS);
-    waits.put(&stored, &request.to_json(), expires_at).await?;
+    waits.put(&stored, expires_at).await?;
     let seen = waits.last_event(&event.cluster_id).await?;
     let stale = match (seen, wait.checked_at) {
         (None, _) => false,
@@ -248,15 +244,10 @@ impl WaitTable {
 }
 
 impl Waits for WaitTable {
-    async fn put(
-        &self,
-        wait: &Wait,
-        request: &Value,
-        expires_at: DateTime<Utc>,
-    ) -> Result<(), Error> {
+    async fn put(&self, wait: &Wait, expires_at: DateTime<Utc>) -> Result<(), Error> {
         let mut item = Self::key(&wait.cluster_id, &wait.execution);
         item.insert("token".into(), s(&wait.token));
-        item.insert("request".into(), s(&request.to_string()));
+        item.insert("request".into(), s(&wait.request.to_json().to_string()));
         item.insert("expiresAt".into(), n(expires_at.timestamp()));
         self.client
             .put_item()
