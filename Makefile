@@ -3,7 +3,7 @@
 # tests/statemachine/ (pinned: requirements-*.txt, package-lock.json).
 SHELL := /bin/bash
 CARGO ?= cargo
-FUNCTIONS := launch-cluster add-steps check-status terminate-cluster lock event-router
+FUNCTIONS := launch-cluster add-steps check-status terminate-cluster lock event-router reconciler
 SM := tests/statemachine
 # Lambda architecture for `make package`: arm64 is what infra/template.yaml deploys. `make bench` builds for the
 # machine it runs on (LAMBDA_ARCH=host) so it can execute what it measures.

@@ -4,6 +4,8 @@
   TimeoutSeconds), and uses exactly the ${...} substitutions the template gives it.
 - Each state machine's role may invoke exactly the functions its definition substitutes.
 - Every checkov skip says why.
+- Every rule whose target names a dead-letter queue is allowed to send to it by the queue's policy
+  (aws:SourceArn): EventBridge drops an undeliverable event silently otherwise.
 
 cfn-lint does not read DefinitionUri files, so this also writes, for each definition, a plain
 CloudFormation template with it inlined (OUTPUT_DIR/<definition file name>.template.json), for
@@ -110,6 +112,44 @@ def check_state_machine(name, properties, resources, template_dir, problems):
     return definition
 
 
+def getatt_targets(value):
+    """Logical ids of every {"Fn::GetAtt": [X, "Arn"]} in a value, through Fn::If and lists."""
+    target = getatt_target(value)
+    if target:
+        yield target
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from getatt_targets(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from getatt_targets(item)
+
+
+def check_dead_letter_policies(resources, problems):
+    allowed = {}
+    for resource in resources.values():
+        if resource["Type"] != "AWS::SQS::QueuePolicy":
+            continue
+        properties = resource["Properties"]
+        queues = [q.get("Ref") for q in properties.get("Queues", []) if isinstance(q, dict)]
+        sources = set()
+        for statement in properties["PolicyDocument"]["Statement"]:
+            for condition in statement.get("Condition", {}).values():
+                sources.update(getatt_targets(condition.get("aws:SourceArn", [])))
+        for queue in queues:
+            allowed.setdefault(queue, set()).update(sources)
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::Events::Rule":
+            continue
+        for target in resource["Properties"].get("Targets", []):
+            queue = getatt_target(target.get("DeadLetterConfig", {}).get("Arn"))
+            if queue and name not in allowed.get(queue, set()):
+                problems.append(
+                    f"{name}: target {target.get('Id')} names the dead-letter queue {queue}, whose policy "
+                    f"does not allow it (add {name}.Arn to its aws:SourceArn)"
+                )
+
+
 def check_skips(name, resource, problems):
     skips = resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
     for skip in skips:
@@ -129,6 +169,7 @@ def main(template_path, output_dir):
     resources = template["Resources"]
     problems = []
     inlined = 0
+    check_dead_letter_policies(resources, problems)
     for name, resource in resources.items():
         check_skips(name, resource, problems)
         if resource["Type"] != "AWS::Serverless::StateMachine":

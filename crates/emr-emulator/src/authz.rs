@@ -199,6 +199,8 @@ fn checks(state: &mut State, op: &str, body: &[u8], region: &str) -> Vec<AccessR
     let checks = match op {
         "RunJobFlow" => ops::parse(body).map(|input| run_job_flow_checks(state, input, region)),
         "ListClusters" => Ok(vec![AccessRequest::new(&emr(op), "*")]),
+        // The tagging API's own action; it supports no resource-level permissions.
+        "GetResources" => Ok(vec![AccessRequest::new("tag:GetResources", "*")]),
         "DescribeCluster" | "GetAutoTerminationPolicy" => {
             ops::parse::<wire::ClusterIdInput>(body).map(|i| on(state, i.cluster_id))
         }

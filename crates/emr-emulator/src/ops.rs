@@ -15,8 +15,9 @@ pub const PAGE_SIZE: usize = 50;
 pub const MAX_ACTIVE_STEPS: usize = 256;
 pub const MAX_STEP_IDS_FILTER: usize = 10;
 
-/// Operations served, as named in `X-Amz-Target: ElasticMapReduce.<Operation>`.
-pub const OPERATIONS: [&str; 12] = [
+/// Operations served, as named in `X-Amz-Target: ElasticMapReduce.<Operation>`, and the one operation of the
+/// Resource Groups Tagging API served beside them (`ResourceGroupsTaggingAPI_20170126.GetResources`).
+pub const OPERATIONS: [&str; 13] = [
     "RunJobFlow",
     "DescribeCluster",
     "ListClusters",
@@ -29,6 +30,7 @@ pub const OPERATIONS: [&str; 12] = [
     "RemoveTags",
     "SetTerminationProtection",
     "GetAutoTerminationPolicy",
+    "GetResources",
 ];
 
 /// An error answer: HTTP status, `__type` and message.
@@ -143,6 +145,7 @@ pub fn execute(state: &mut State, op: &str, body: &[u8], region: &str) -> OpResu
         "AddTags" => add_tags(state, parse(body)?),
         "RemoveTags" => remove_tags(state, parse(body)?),
         "GetAutoTerminationPolicy" => get_auto_termination_policy(state, parse(body)?),
+        "GetResources" => get_resources(state, parse(body)?),
         other => Err(ApiError::new(
             400,
             "UnknownOperationException",
@@ -413,6 +416,66 @@ fn list_clusters(state: &State, input: wire::ListClustersInput) -> OpResult {
         out["Marker"] = json!(m);
     }
     Ok(out)
+}
+
+/// The tagging API's view of EMR: every cluster of the caller's region with its tags (EMR keeps a cluster's tags
+/// for as long as it lists the cluster, ended ones included), filtered by resource type and tags, oldest first,
+/// `ResourcesPerPage` (1 to 100, default 50) a page.
+fn get_resources(state: &State, input: wire::GetResourcesInput) -> OpResult {
+    let per_page = input.resources_per_page.unwrap_or(50);
+    if !(1..=100).contains(&per_page) {
+        return Err(ApiError::new(
+            400,
+            "InvalidParameterException",
+            "ResourcesPerPage must be between 1 and 100",
+        ));
+    }
+    let types = input.resource_type_filters.unwrap_or_default();
+    let emr_clusters = types.is_empty()
+        || types
+            .iter()
+            .any(|t| t == "elasticmapreduce" || t == "elasticmapreduce:cluster");
+    let filters = input.tag_filters.unwrap_or_default();
+    let start = match input.pagination_token.as_deref() {
+        None | Some("") => 0,
+        Some(t) => t
+            .strip_prefix("t-")
+            .and_then(|n| n.parse::<u64>().ok())
+            .ok_or_else(|| {
+                ApiError::new(
+                    400,
+                    "PaginationTokenExpiredException",
+                    "The pagination token is not valid.",
+                )
+            })?,
+    };
+    let mut matching = state
+        .clusters
+        .iter()
+        .filter(|_| emr_clusters)
+        .filter(|c| c.in_region(&state.caller_region) && c.seq >= start)
+        .filter(|c| {
+            filters.iter().all(|f| {
+                c.spec.tags.iter().any(|(k, v)| {
+                    Some(k) == f.key.as_ref()
+                        && f.values
+                            .as_ref()
+                            .is_none_or(|vs| vs.is_empty() || vs.contains(v))
+                })
+            })
+        });
+    let page: Vec<Value> = matching
+        .by_ref()
+        .take(per_page)
+        .map(|c| {
+            json!({
+                "ResourceARN": c.arn,
+                "Tags": c.spec.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let next = matching.next().map(|c| format!("t-{}", c.seq));
+    Ok(json!({ "ResourceTagMappingList": page, "PaginationToken": next.unwrap_or_default() }))
 }
 
 fn get_auto_termination_policy(state: &State, input: wire::ClusterIdInput) -> OpResult {

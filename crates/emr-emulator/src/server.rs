@@ -22,6 +22,8 @@ use crate::state::{lock, Shared, State};
 
 const JSON_11: &str = "application/x-amz-json-1.1";
 const TARGET_PREFIX: &str = "ElasticMapReduce.";
+/// The Resource Groups Tagging API, served beside EMR for its view of EMR's clusters (GetResources).
+const TAGGING_TARGET_PREFIX: &str = "ResourceGroupsTaggingAPI_20170126.";
 
 /// Returned by the service to make hyper close the connection without answering.
 #[derive(Debug)]
@@ -136,6 +138,11 @@ async fn handle(
     let body = read_body(req).await;
     let Some(op) = target
         .strip_prefix(TARGET_PREFIX)
+        .or_else(|| {
+            target
+                .strip_prefix(TAGGING_TARGET_PREFIX)
+                .filter(|op| *op == "GetResources")
+        })
         .filter(|op| !op.is_empty())
     else {
         let err = ApiError::new(

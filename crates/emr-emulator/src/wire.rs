@@ -134,6 +134,23 @@ pub struct ClusterIdInput {
     pub cluster_id: Option<String>,
 }
 
+/// The Resource Groups Tagging API's GetResources (the members the emulator reads).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetResourcesInput {
+    pub resource_type_filters: Option<Vec<String>>,
+    pub tag_filters: Option<Vec<TagFilter>>,
+    pub pagination_token: Option<String>,
+    pub resources_per_page: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TagFilter {
+    pub key: Option<String>,
+    pub values: Option<Vec<String>>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ListClustersInput {

@@ -49,10 +49,11 @@ pub struct StepInfo {
 /// What the Lambdas need from EMR, and nothing more.
 #[allow(async_fn_in_trait)]
 pub trait Emr {
-    /// Clusters created after `created_after`, in the given states (all states when empty), every page.
+    /// Clusters created after `created_after` (any time when `None`), in the given states (all states when empty),
+    /// every page.
     async fn list_clusters(
         &self,
-        created_after: DateTime<Utc>,
+        created_after: Option<DateTime<Utc>>,
         states: &[&str],
     ) -> Result<Vec<ClusterSummary>, Error>;
     async fn describe_cluster(&self, id: &str) -> Result<ClusterInfo, Error>;
@@ -156,7 +157,7 @@ fn to_smithy(t: DateTime<Utc>) -> aws_sdk_emr::primitives::DateTime {
 impl Emr for SdkEmr {
     async fn list_clusters(
         &self,
-        created_after: DateTime<Utc>,
+        created_after: Option<DateTime<Utc>>,
         states: &[&str],
     ) -> Result<Vec<ClusterSummary>, Error> {
         let mut out = Vec::new();
@@ -165,7 +166,7 @@ impl Emr for SdkEmr {
             let resp = self
                 .client
                 .list_clusters()
-                .created_after(to_smithy(created_after))
+                .set_created_after(created_after.map(to_smithy))
                 .set_cluster_states(if states.is_empty() {
                     None
                 } else {

@@ -175,7 +175,7 @@ pub async fn find_launched(
 ) -> Result<Option<String>, Error> {
     let key = run.launch_key();
     for c in emr
-        .list_clusters(run.look_back_from(now), &[])
+        .list_clusters(Some(run.look_back_from(now)), &[])
         .await?
         .iter()
         .filter(|c| c.name == name)

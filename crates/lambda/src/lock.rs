@@ -11,8 +11,7 @@ use crate::error::Error;
 use crate::event::ExecutionStatusChange;
 use crate::stack::Stack;
 
-/// CloudWatch namespace of the metrics the function writes (as embedded-metric log lines).
-pub const METRICS_NAMESPACE: &str = "DataflowRunner";
+pub use crate::metrics::METRICS_NAMESPACE;
 
 /// Longest lease a state machine may ask for: a Standard workflow's year and a day.
 pub const MAX_LEASE_SECONDS: u64 = 366 * 86_400;
@@ -232,6 +231,20 @@ pub async fn handle(
     }
 }
 
+/// The outcome a lock records for an execution that ended with `status` (and, when FAILED, its error and cause): the
+/// same for the lock rule and the reconciler.
+pub fn ended_outcome(status: &str, error: Option<String>, cause: Option<String>) -> Outcome {
+    match status {
+        "SUCCEEDED" => Outcome::Succeeded,
+        "FAILED" => Outcome::failed(error.unwrap_or_else(|| "FAILED".into()), cause),
+        "ABORTED" => Outcome::failed("ABORTED", Some("the execution was stopped".into())),
+        other => Outcome::failed(
+            other,
+            Some("the execution timed out (its state machine's TimeoutSeconds)".into()),
+        ),
+    }
+}
+
 /// What the execution's end does to the locks it still has: the same as its own last state would have.
 async fn cleanup(
     ended: &ExecutionStatusChange,
@@ -239,18 +252,7 @@ async fn cleanup(
     now: DateTime<Utc>,
     out: &mut CleanupOutput,
 ) -> Result<(), Error> {
-    let outcome = match ended.status.as_str() {
-        "SUCCEEDED" => Outcome::Succeeded,
-        "FAILED" => Outcome::failed(
-            ended.error.clone().unwrap_or_else(|| "FAILED".into()),
-            ended.cause.clone(),
-        ),
-        "ABORTED" => Outcome::failed("ABORTED", Some("the execution was stopped".into())),
-        other => Outcome::failed(
-            other,
-            Some("the execution timed out (its state machine's TimeoutSeconds)".into()),
-        ),
-    };
+    let outcome = ended_outcome(&ended.status, ended.error.clone(), ended.cause.clone());
     for name in table.locks_of(&ended.execution_arn).await? {
         if out.released.contains(&name) || out.kept.contains(&name) {
             continue;
@@ -347,27 +349,21 @@ fn stack_of(execution_arn: &str) -> &str {
 /// that are not LockHeld, and a lock held longer than expected (infra/README.md "Locks").
 pub fn held_metrics(owner: &str, holder: &LockRecord, now: DateTime<Utc>) -> Value {
     let held_for = (now - holder.acquired_at).num_seconds().max(0);
-    json!({
-        "_aws": {
-            "Timestamp": now.timestamp_millis(),
-            "CloudWatchMetrics": [{
-                "Namespace": METRICS_NAMESPACE,
-                "Dimensions": [["Stack"]],
-                "Metrics": [
-                    {"Name": "LockHeld", "Unit": "Count"},
-                    {"Name": "LockHeldForSeconds", "Unit": "Seconds"}
-                ]
-            }]
-        },
-        "Stack": stack_of(owner),
-        "LockHeld": 1,
-        "LockHeldForSeconds": held_for,
-        "lock": holder.name,
-        "holder": holder.owner,
-        "holderState": holder.state.as_str(),
-        "requester": owner,
-        "message": if holder.state == State::Failed { "kept after its owner failed" } else { "held" },
-    })
+    crate::metrics::embedded(
+        stack_of(owner),
+        &[
+            ("LockHeld", "Count", 1),
+            ("LockHeldForSeconds", "Seconds", held_for),
+        ],
+        json!({
+            "lock": holder.name,
+            "holder": holder.owner,
+            "holderState": holder.state.as_str(),
+            "requester": owner,
+            "message": if holder.state == State::Failed { "kept after its owner failed" } else { "held" },
+        }),
+        now,
+    )
 }
 
 #[cfg(test)]

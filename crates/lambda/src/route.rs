@@ -191,160 +191,16 @@ pub async fn route<E: Emr>(
 mod tests {
     //! The routing and registration logic over in-memory ports (the real table, EMR and Step Functions run in
     //! tests/statemachine: callbacks.test.mjs, events.test.mjs).
-    use std::cell::{Cell, RefCell};
-    use std::collections::{BTreeSet, HashMap};
+    use std::collections::BTreeSet;
 
     use chrono::{DateTime, Duration, Utc};
-    use dfr_core::status::{Mode, StepOutcome};
+    use dfr_core::status::Mode;
     use serde_json::{json, Value};
 
     use super::*;
     use crate::check::CheckEvent;
-    use crate::emr::{ClusterInfo, ClusterSummary, StepInfo};
+    use crate::fakes::{FakeCallbacks, FakeEmr, FakeTable, CLUSTER};
     use crate::wait::{register, WaitFor};
-    use dfr_core::plan::{AddJobFlowStepsRequest, RunJobFlowRequest};
-
-    const CLUSTER: &str = "j-1ABCDEFGHIJKL";
-
-    #[derive(Default)]
-    struct FakeEmr {
-        state: RefCell<String>,
-        steps: RefCell<Vec<(String, String)>>,
-        calls: Cell<usize>,
-    }
-
-    impl Emr for &FakeEmr {
-        async fn list_clusters(
-            &self,
-            _: DateTime<Utc>,
-            _: &[&str],
-        ) -> Result<Vec<ClusterSummary>, Error> {
-            unreachable!("the router never lists clusters")
-        }
-        async fn describe_cluster(&self, id: &str) -> Result<ClusterInfo, Error> {
-            self.calls.set(self.calls.get() + 1);
-            Ok(ClusterInfo {
-                id: id.into(),
-                name: "nightly".into(),
-                state: self.state.borrow().clone(),
-                reason_code: Some("ALL_STEPS_COMPLETED".into()),
-                reason_message: None,
-                tags: vec![],
-                log_uri: None,
-                created_at: None,
-            })
-        }
-        async fn run_job_flow(&self, _: &RunJobFlowRequest) -> Result<String, Error> {
-            unreachable!("the router never writes to EMR")
-        }
-        async fn add_job_flow_steps(
-            &self,
-            _: &AddJobFlowStepsRequest,
-        ) -> Result<Vec<String>, Error> {
-            unreachable!("the router never writes to EMR")
-        }
-        async fn list_steps(
-            &self,
-            _: &str,
-            ids: Option<&[String]>,
-            _: Option<DateTime<Utc>>,
-        ) -> Result<Vec<StepInfo>, Error> {
-            self.calls.set(self.calls.get() + 1);
-            Ok(self
-                .steps
-                .borrow()
-                .iter()
-                .filter(|(id, _)| ids.is_none_or(|ids| ids.contains(id)))
-                .map(|(id, state)| StepInfo {
-                    outcome: StepOutcome {
-                        name: id.clone(),
-                        id: id.clone(),
-                        state: state.clone(),
-                        start: None,
-                        end: None,
-                        duration_seconds: None,
-                        failure: None,
-                    },
-                    created_at: None,
-                })
-                .collect())
-        }
-        async fn terminate_job_flows(&self, _: &str) -> Result<(), Error> {
-            unreachable!("the router never writes to EMR")
-        }
-    }
-
-    #[derive(Default)]
-    struct FakeTable {
-        waits: RefCell<HashMap<String, Wait>>,
-        note: Cell<Option<DateTime<Utc>>>,
-    }
-
-    impl Waits for FakeTable {
-        async fn put(&self, wait: &Wait, _: DateTime<Utc>) -> Result<(), Error> {
-            self.waits
-                .borrow_mut()
-                .insert(wait.execution.clone(), wait.clone());
-            Ok(())
-        }
-        async fn last_event(&self, _: &str) -> Result<Option<DateTime<Utc>>, Error> {
-            Ok(self.note.get())
-        }
-        async fn note_event(&self, _: &str, at: DateTime<Utc>) -> Result<(), Error> {
-            self.note.set(Some(at));
-            Ok(())
-        }
-        async fn waiting_on(&self, cluster_id: &str) -> Result<Vec<Wait>, Error> {
-            Ok(self
-                .waits
-                .borrow()
-                .values()
-                .filter(|w| w.cluster_id == cluster_id)
-                .cloned()
-                .collect())
-        }
-        async fn step_ended(
-            &self,
-            wait: &Wait,
-            step_id: &str,
-        ) -> Result<Option<BTreeSet<String>>, Error> {
-            let mut waits = self.waits.borrow_mut();
-            Ok(waits
-                .get_mut(&wait.execution)
-                .filter(|w| w.token == wait.token)
-                .map(|w| {
-                    w.steps_ended.insert(step_id.to_string());
-                    w.steps_ended.clone()
-                }))
-        }
-        async fn remove(&self, wait: &Wait) -> Result<(), Error> {
-            let mut waits = self.waits.borrow_mut();
-            if waits
-                .get(&wait.execution)
-                .is_some_and(|w| w.token == wait.token)
-            {
-                waits.remove(&wait.execution);
-            }
-            Ok(())
-        }
-    }
-
-    /// Step Functions: each token can be answered once; later answers find it dead.
-    #[derive(Default)]
-    struct FakeCallbacks {
-        answered: RefCell<Vec<(String, Value)>>,
-    }
-
-    impl Callbacks for FakeCallbacks {
-        async fn succeed(&self, token: &str, output: &Value) -> Result<Delivery, Error> {
-            let mut answered = self.answered.borrow_mut();
-            if answered.iter().any(|(t, _)| t == token) {
-                return Ok(Delivery::Stale);
-            }
-            answered.push((token.to_string(), output.clone()));
-            Ok(Delivery::Delivered)
-        }
-    }
 
     fn now() -> DateTime<Utc> {
         "2026-12-02T12:00:00Z".parse().unwrap()
@@ -582,6 +438,52 @@ mod tests {
         assert_eq!(ended.answered, Some(Delivery::Delivered));
         assert_eq!(sfn.answered.borrow()[0].0, "token-1");
         assert!(table.waits.borrow().is_empty());
+    }
+
+    #[tokio::test]
+    async fn when_its_own_answer_is_refused_a_registration_should_keep_the_wait_and_not_fail_the_run(
+    ) {
+        let (emr, table, sfn) = (
+            FakeEmr::default(),
+            FakeTable::default(),
+            FakeCallbacks::default(),
+        );
+        sfn.refuse.set(true);
+        *emr.state.borrow_mut() = "WAITING".into();
+        table.note.set(Some(now() - Duration::minutes(1)));
+        let ready = register(
+            &request(Mode::Up, &[]),
+            &wait_for(Some(now() - Duration::minutes(5))),
+            &&emr,
+            &table,
+            &sfn,
+            now(),
+            0.0,
+        )
+        .await
+        .expect("a refused SendTaskSuccess must not fail check-status (the run would end, and up's cluster with it)");
+        assert!(ready.checked);
+        assert_eq!(ready.answered, None);
+        assert_eq!(ready.unanswered.as_deref(), Some("AccessDenied"));
+        assert_eq!(
+            table.waits.borrow()["exec-1"].token,
+            "token-1",
+            "the wait stays for event-router, the reconciler and the backstop"
+        );
+    }
+
+    #[test]
+    fn task_tokens_up_to_2048_characters_are_accepted_as_step_functions_gives_them() {
+        let with_token = |token: String| {
+            serde_json::from_value::<WaitFor>(json!({
+                "taskToken": token, "execution": "arn:aws:states:eu-west-1:123456789012:execution:dfr-up:x",
+                "checkedAt": null, "seconds": 3600
+            }))
+        };
+        assert_eq!(with_token("A".repeat(2048)).unwrap().task_token.len(), 2048);
+        let e = with_token("A".repeat(2049)).unwrap_err();
+        assert!(e.to_string().contains("1 to 2048"), "{e}");
+        assert!(with_token(String::new()).is_err());
     }
 
     #[test]

@@ -98,6 +98,23 @@ impl Aws {
         })
     }
 
+    /// Step Functions' DescribeExecution, for the reconciler.
+    pub fn executions(&self) -> crate::reconcile::SdkExecutions {
+        crate::reconcile::SdkExecutions {
+            client: aws_sdk_sfn::Client::new(&self.base),
+        }
+    }
+
+    /// The tagging API of a region, for the reconciler's discovery of this stack's clusters.
+    pub fn tagging(&self, region: &str) -> crate::reconcile::SdkTagging {
+        let conf = aws_sdk_resourcegroupstagging::config::Builder::from(&self.base)
+            .region(Region::new(region.to_string()))
+            .build();
+        crate::reconcile::SdkTagging {
+            client: aws_sdk_resourcegroupstagging::Client::from_conf(conf),
+        }
+    }
+
     /// The stack's lock table (`DFR_LOCK_TABLE`, which the template sets to its `LockTable`).
     pub fn locks(&self) -> Result<&LockTable, Error> {
         self.locks
@@ -127,7 +144,8 @@ fn table_name(variable: &str, whom: &str) -> Result<String, Error> {
 /// - credentials: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` (the function's role), read at
 ///   each signing so a missing one is the call's error, not a crash at start;
 /// - region: `AWS_REGION` (else `AWS_DEFAULT_REGION`);
-/// - endpoints: `AWS_ENDPOINT_URL_<SERVICE>` (`AWS_ENDPOINT_URL_EMR`, `…_S3`, `…_DYNAMODB`, `…_SFN`), else
+/// - endpoints: `AWS_ENDPOINT_URL_<SERVICE>` (`AWS_ENDPOINT_URL_EMR`, `…_S3`, `…_DYNAMODB`, `…_SFN`,
+///   `…_RESOURCE_GROUPS_TAGGING_API`), else
 ///   `AWS_ENDPOINT_URL`, as the SDK's own environment loader names them;
 /// - retries: standard mode, `AWS_MAX_ATTEMPTS` attempts (default 3);
 /// - HTTPS: rustls on ring, the process's only TLS and crypto stack.
@@ -170,7 +188,13 @@ pub fn lambda_sdk_config(env: &dyn Fn(&str) -> Option<String>) -> SdkConfig {
 }
 
 /// The services whose endpoint a Lambda may be pointed elsewhere for (the SDK's service ids).
-const ENDPOINT_SERVICES: &[&str] = &["EMR", "S3", "DynamoDB", "SFN"];
+const ENDPOINT_SERVICES: &[&str] = &[
+    "EMR",
+    "S3",
+    "DynamoDB",
+    "SFN",
+    "Resource Groups Tagging API",
+];
 
 /// `AWS_ENDPOINT_URL_DYNAMODB` for `DynamoDB`: the SDK's rule (upper case, spaces as `_`).
 fn endpoint_variable(service_id: &str) -> String {

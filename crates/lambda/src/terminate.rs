@@ -73,6 +73,26 @@ impl TerminateEvent {
 /// The execution statuses the cleanup acts on: what the stack's EventBridge rule forwards.
 pub const ENDED_UNFINISHED: [&str; 3] = ["ABORTED", "TIMED_OUT", "FAILED"];
 
+/// What the end of its execution means for a cluster it launched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// Stopped, timed out, or failed: nothing of the run will end it.
+    Terminate,
+    /// Failed, and the run asked to keep it for debugging (`keepClusterOnFailure`, the keep-on-failure tag).
+    Keep,
+    /// Succeeded (an `up` hands its cluster over; a transient cluster ends itself), or still running.
+    Leave,
+}
+
+/// The one rule for a cluster whose execution ended with `status`, for the cleanup rule and the reconciler alike.
+pub fn fate_of(status: &str, keep_on_failure_tag: Option<&str>) -> Fate {
+    match status {
+        "FAILED" if keep_on_failure_tag == Some("true") => Fate::Keep,
+        s if ENDED_UNFINISHED.contains(&s) => Fate::Terminate,
+        _ => Fate::Leave,
+    }
+}
+
 /// The state machines whose executions launch clusters (named `<stack>-run-transient` and `<stack>-up`, as the IAM
 /// conditions on the cluster tags expect).
 const LAUNCHING_MACHINES: [&str; 2] = ["-run-transient", "-up"];
@@ -184,7 +204,7 @@ async fn sweep<E: Emr>(
         started_at.unwrap_or(now - chrono::Duration::days(14)) - chrono::Duration::minutes(10);
     for region in regions.all() {
         let emr = emr_for(Some(region));
-        let candidates = match emr.list_clusters(since, &CLUSTER_ACTIVE).await {
+        let candidates = match emr.list_clusters(Some(since), &CLUSTER_ACTIVE).await {
             Ok(c) => c,
             Err(e) => {
                 errors.push(e);
@@ -215,7 +235,7 @@ async fn sweep<E: Emr>(
             {
                 continue;
             }
-            if status == "FAILED" && info.tag(TAG_KEEP_ON_FAILURE) == Some("true") {
+            if fate_of(status, info.tag(TAG_KEEP_ON_FAILURE)) == Fate::Keep {
                 tracing::info!(cluster_id = %info.id, "kept for debugging, as the run asked");
                 out.kept.push(info.id);
                 continue;

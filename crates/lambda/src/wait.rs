@@ -23,8 +23,9 @@ use crate::check::{check_status, CheckEvent, CheckOutput};
 use crate::emr::Emr;
 use crate::error::Error;
 
-/// Step Functions' limit on a task token.
-pub const MAX_TOKEN_CHARS: usize = 1024;
+/// Step Functions' limit on a task token (SendTaskSuccess's API reference: 1 to 2,048 characters; older SDK models
+/// said 1,024). A token Step Functions gave must never fail a run, so the bound is the API's, not the older one.
+pub const MAX_TOKEN_CHARS: usize = 2048;
 /// The sort key of a cluster's last-event note.
 pub const EVENTS_NOTE: &str = "#events";
 /// How long past its backstop a wait item is kept: long enough for a late event to find a token (it then learns the
@@ -87,11 +88,15 @@ pub enum Delivery {
 /// The wait table.
 #[allow(async_fn_in_trait)]
 pub trait Waits {
-    /// Stores the wait (its request as JSON), replacing the execution's previous one.
+    /// Stores the wait (its token and request), replacing the execution's previous token and request but keeping
+    /// the steps events said ended: a `run` wait registered again after a backstop check must still count the
+    /// steps that ended before.
     async fn put(&self, wait: &Wait, expires_at: DateTime<Utc>) -> Result<(), Error>;
     /// When an event of the cluster was last seen, if one was.
     async fn last_event(&self, cluster_id: &str) -> Result<Option<DateTime<Utc>>, Error>;
     async fn note_event(&self, cluster_id: &str, at: DateTime<Utc>) -> Result<(), Error>;
+    /// Every waiting execution of every cluster (the reconciler's sweep; the table holds only live waits).
+    async fn all(&self) -> Result<Vec<Wait>, Error>;
     /// Every execution waiting on the cluster (strongly consistent).
     async fn waiting_on(&self, cluster_id: &str) -> Result<Vec<Wait>, Error>;
     /// Records that `step_id` ended for the execution's wait; the steps recorded so far, or `None` when the
@@ -122,6 +127,9 @@ pub struct Registered {
     pub status: Option<CheckOutput>,
     /// Whether it answered its own token (the run had ended, or is ready, before any event could).
     pub answered: Option<Delivery>,
+    /// The error name when the run was over but answering failed (the wait stays stored; the run goes on waiting).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unanswered: Option<String>,
 }
 
 /// check-status with a task token: stores the token, then checks EMR only if an event came since the execution's
@@ -159,19 +167,30 @@ pub async fn register(
             checked: false,
             status: None,
             answered: None,
+            unanswered: None,
         });
     }
     let status = check_status(&request.after_event(), emr, now, jitter).await?;
-    let answered = if status.finished {
-        Some(answer(&stored, &status, waits, callbacks).await?)
-    } else {
-        None
-    };
-    Ok(Registered {
+    let mut registered = Registered {
         checked: true,
-        status: Some(status),
-        answered,
-    })
+        status: None,
+        answered: None,
+        unanswered: None,
+    };
+    if status.finished {
+        // The token is Step Functions' own and the wait is stored: a refused or failed answer must not fail the run
+        // (it would end an `up` whose cluster just became ready). The wait stays for event-router, the reconciler's
+        // next sweep and, last, the backstop.
+        match answer(&stored, &status, waits, callbacks).await {
+            Ok(delivery) => registered.answered = Some(delivery),
+            Err(e) => {
+                tracing::warn!(execution = %stored.execution, error = %e, "the run is over but its token could not be answered; the wait stays for the router, the reconciler or the backstop");
+                registered.unanswered = Some(e.name().to_string());
+            }
+        }
+    }
+    registered.status = Some(status);
+    Ok(registered)
 }
 
 /// Answers a wait's token with `status` and forgets the wait.
@@ -245,17 +264,20 @@ impl WaitTable {
 
 impl Waits for WaitTable {
     async fn put(&self, wait: &Wait, expires_at: DateTime<Utc>) -> Result<(), Error> {
-        let mut item = Self::key(&wait.cluster_id, &wait.execution);
-        item.insert("token".into(), s(&wait.token));
-        item.insert("request".into(), s(&wait.request.to_json().to_string()));
-        item.insert("expiresAt".into(), n(expires_at.timestamp()));
+        // UpdateItem, not PutItem: `stepsEnded` stays (see [`Waits::put`]).
         self.client
-            .put_item()
+            .update_item()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_key(Some(Self::key(&wait.cluster_id, &wait.execution)))
+            .update_expression("SET #token = :token, #request = :request, expiresAt = :expires")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_names("#request", "request")
+            .expression_attribute_values(":token", s(&wait.token))
+            .expression_attribute_values(":request", s(&wait.request.to_json().to_string()))
+            .expression_attribute_values(":expires", n(expires_at.timestamp()))
             .send()
             .await
-            .map_err(|e| Error::from_sdk("PutItem", e))?;
+            .map_err(|e| Error::from_sdk("UpdateItem", e))?;
         Ok(())
     }
 
@@ -292,6 +314,31 @@ impl Waits for WaitTable {
             .await
             .map_err(|e| Error::from_sdk("UpdateItem", e))?;
         Ok(())
+    }
+
+    async fn all(&self) -> Result<Vec<Wait>, Error> {
+        let mut waits = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("waiter <> :note")
+                .expression_attribute_values(":note", s(EVENTS_NOTE))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| Error::from_sdk("Scan", e))?;
+            for item in page.items() {
+                waits.push(Self::wait_of(item)?);
+            }
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(waits),
+            }
+        }
     }
 
     async fn waiting_on(&self, cluster_id: &str) -> Result<Vec<Wait>, Error> {

@@ -183,7 +183,7 @@ export class TaskTokens {
  */
 export class StatesApiServer {
   /**
-   * @param {{tokens: TaskTokens, fallback?: (op: string, body: object) => object | Promise<object>,
+   * @param {{tokens: TaskTokens, fallback?: (op: string, body: object, headers: object) => object | Promise<object>,
    *          onCall?: (op: string) => void}} options onCall: each request's operation, as it comes in
    */
   constructor({ tokens, fallback, onCall }) {
@@ -209,7 +209,7 @@ export class StatesApiServer {
         let answer;
         try {
           if (OPERATIONS.includes(op)) answer = await this.tokens.handle(op, body, req.headers);
-          else if (this.fallback) answer = await this.fallback(op, body);
+          else if (this.fallback) answer = await this.fallback(op, body, req.headers);
           else throw new StatesApiError('UnknownOperationException', `unknown operation ${op}`);
         } catch (e) {
           status = e.status ?? 500;

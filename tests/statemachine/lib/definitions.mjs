@@ -22,7 +22,7 @@ export const FUNCTIONS = Object.values(SUBSTITUTIONS);
  * Functions no state machine names: EventBridge rules start them (function name -> template logical id). The
  * environment runs each one the template declares.
  */
-export const RULE_FUNCTIONS = { 'event-router': 'EventRouterFunction' };
+export const RULE_FUNCTIONS = { 'event-router': 'EventRouterFunction', reconciler: 'ReconcilerFunction' };
 
 /** Step Functions' optimized Lambda integration: request-response, and callback (waits for a task token). */
 export const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';

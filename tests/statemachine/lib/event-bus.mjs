@@ -111,12 +111,17 @@ export class EventBus {
   /**
    * @param {{rules: {rule: string, pattern: object, fn: string, maxRetries: number, notRunning?: boolean}[],
    *          invoke: (fn: string, event: object) => Promise<unknown>,
-   *          now: () => number, onDelivery?: (delivery: object) => void}} options
+   *          now: () => number, onDelivery?: (delivery: object) => void, region?: string}} options
    *   rules: one entry per (rule, Lambda target): the target function's name and how many times Lambda retries a
    *   failed asynchronous invocation of it (notRunning: the environment runs without it); invoke: runs the function (rejects with its error);
-   *   now: virtual epoch seconds (recorded with each delivery); onDelivery: each delivery as it ends.
+   *   now: virtual epoch seconds (recorded with each delivery); onDelivery: each delivery as it ends; region: the
+   *   bus's region: rules are regional, so an event of a resource in another region (its `region`) never reaches
+   *   them (it goes to that region's default bus, where the stack has no rule) and is kept in `otherRegion`.
    */
-  constructor({ rules, invoke, now, onDelivery }) {
+  constructor({ rules, invoke, now, onDelivery, region }) {
+    this.region = region;
+    /** Events emitted in another region: no rule of this bus sees them. */
+    this.otherRegion = [];
     this.rules = rules;
     this.invoke = invoke;
     this.now = now;
@@ -136,6 +141,10 @@ export class EventBus {
     const made = [];
     const ordered = [...items].sort((a, b) => a.deliverAt - b.deliverAt || a.seq - b.seq);
     for (const item of ordered) {
+      if (this.region && item.event?.region !== this.region) {
+        this.otherRegion.push(item);
+        continue;
+      }
       const targets = this.rules.filter((r) => matches(r.pattern, item.event));
       if (targets.length === 0) this.unmatched.push(item);
       for (const target of targets) {

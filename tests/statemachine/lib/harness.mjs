@@ -32,13 +32,22 @@
 // events the emulator says are deliverable and hands them to the targets of the template's aws.emr rules
 // (lib/event-bus.mjs), as EventBridge and Lambda's asynchronous invocation do. Each delivery is in the run's
 // report.eventDeliveries and its invocations in report.metrics.lambdaInvocations.
+//
+// The reconciler's schedule. With the option `reconciler: true`, the stack's ReconcileRule (its rate, from the
+// template) starts the reconciler every period of virtual time, counted from the environment's start, wherever
+// virtual time passes (Wait states, callback waits, advance()): the clock stops at each tick, as at an emulator
+// change. Each sweep is in env.sweeps (and the running execution's report.sweeps). Without the option the schedule
+// does not run by itself (a stack deployed with ReconcileMinutes 0, or a window between ticks); env.sweep() runs one
+// sweep at once either way. The reconciler asks this environment's Step Functions endpoint (DescribeExecution, under
+// the stack's IAM) about the executions env.run() started: RUNNING while they run, then their end.
 
 import './polyfill.mjs';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine, StatesTimeoutError } from 'aws-local-stepfunctions';
 import { randomUUID } from 'node:crypto';
 import { Emulator } from './emulator.mjs';
 import { FUNCTIONS, RULE_FUNCTIONS, functionOfArn, integrationOf, loadDefinition, states } from './definitions.mjs';
-import { StatesApiServer, TaskTokens } from './callbacks.mjs';
+import { StatesApiError, StatesApiServer, TaskTokens } from './callbacks.mjs';
+import { callerOf } from './iam-guard.mjs';
 import { declares, EventBus, resourcesOfType } from './event-bus.mjs';
 import { createTable, dynamodb, DynamoDbGuard } from './dynamodb.mjs';
 import { LambdaPool } from './lambda-runtime.mjs';
@@ -145,6 +154,7 @@ export class Environment {
    *   functionEnv: more environment for every function (e.g. AWS_MAX_ATTEMPTS);
    *   functionBinaries: {function name: executable} run instead of the function's built binary (a stand-in speaking
    *   the Lambda Runtime API, e.g. a test's script);
+   *   reconciler: run the stack's reconciler schedule in virtual time (see the top of this file);
    *   optionalFunctions: functions started by rules (definitions.mjs RULE_FUNCTIONS) that the environment may go
    *   without when the template declares them but their binary is not built: each one is listed in
    *   env.missingFunctions and logged, and every event for it is recorded as dropped (`notRunning`). Without it, a
@@ -161,8 +171,8 @@ export class Environment {
     return env;
   }
 
-  constructor({ scenario, faults, s3 = false, log, template, parameters, functionEnv: extraEnv, functionBinaries = {}, optionalFunctions = [] } = {}) {
-    this.options = { scenario, faults, s3, template, parameters, extraEnv, functionBinaries, optionalFunctions };
+  constructor({ scenario, faults, s3 = false, log, template, parameters, functionEnv: extraEnv, functionBinaries = {}, optionalFunctions = [], reconciler = false } = {}) {
+    this.options = { scenario, faults, s3, template, parameters, extraEnv, functionBinaries, optionalFunctions, reconciler };
     this.log = log ?? (process.env.DFR_HARNESS_LOG ? (line) => process.stderr.write(`${line}\n`) : undefined);
     this.functions = {};
     this.pendingAdvance = 0;
@@ -170,6 +180,10 @@ export class Environment {
     this.missingFunctions = [];
     /** Every EMR event delivery since the environment started (runs and advance()). */
     this.eventDeliveries = [];
+    /** Every sweep of the reconciler: {at (virtual), output | error}. */
+    this.sweeps = [];
+    /** Executions env.run() started, by ARN: what DescribeExecution answers. */
+    this.executions = new Map();
   }
 
   async boot() {
@@ -197,13 +211,15 @@ export class Environment {
       authorize: (caller, action, resource) => this.emulator.admin('POST', 'iam/authorize', { ...caller, action, resource }),
       now: () => this.virtualNow,
     });
-    this.statesApi = await new StatesApiServer({ tokens: this.tokens }).start();
+    this.statesApi = await new StatesApiServer({ tokens: this.tokens, fallback: (op, body, headers) => this.describeExecution(op, body, headers) }).start();
     const endpoints = {
       AWS_ENDPOINT_URL_EMR: this.emulator.url,
       // Without moto, S3 points at a closed port: an s3:// config then fails like an unreachable S3.
       AWS_ENDPOINT_URL_S3: this.s3?.url ?? 'http://127.0.0.1:9',
       AWS_ENDPOINT_URL_DYNAMODB: this.dynamodb.url,
       AWS_ENDPOINT_URL_SFN: this.statesApi.url,
+      // The tagging API's GetResources, which the emulator serves beside EMR.
+      AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API: this.emulator.url,
     };
     this.ruleFunctions = Object.entries(RULE_FUNCTIONS)
       .filter(([, id]) => declares(iam.template, id))
@@ -229,16 +245,19 @@ export class Environment {
         ...functionEnv(fn, iam.parameters),
         ...this.options.extraEnv,
       };
-      if (fn === 'lock') env.DFR_LOCK_TABLE = this.lockTable;
+      if (fn === 'lock' || fn === 'reconciler') env.DFR_LOCK_TABLE = this.lockTable;
       const f = new LambdaPool(fn, path, env, { log: this.log });
       await f.start();
       this.functions[fn] = f;
     }
     this.rules = await this.loadRules();
+    this.sweepSeconds = await this.reconcilePeriod();
+    this.nextSweepAt = this.options.reconciler && this.sweepSeconds ? this.virtualNow + this.sweepSeconds : Infinity;
     this.bus = new EventBus({
       rules: await this.loadEventRules(),
       invoke: (fn, event) => this.functions[fn].invoke(event),
       now: () => this.virtualNow,
+      region: REGION,
       onDelivery: (delivery) => {
         this.eventDeliveries.push(delivery);
         this.activeReport?.eventDeliveries.push(delivery);
@@ -285,6 +304,73 @@ export class Environment {
     return Object.keys(this.functions).find((fn) => accessKeyOf(fn) === accessKeyId) ?? accessKeyId;
   }
 
+  /** The period of the template's ReconcileRule in seconds (`rate(N minute[s])`), or undefined without it. */
+  async reconcilePeriod() {
+    if (!this.functions.reconciler || !declares(this.iam.template, 'ReconcileRule')) return undefined;
+    const rule = (await this.emulator.resource(this.iam, 'ReconcileRule'))?.Properties;
+    const m = /^rate\((\d+) minutes?\)$/.exec(rule?.ScheduleExpression ?? '');
+    return m ? Number(m[1]) * 60 : undefined;
+  }
+
+  /** One sweep of the reconciler now, as its schedule starts it. Resolves with {at, output} or {at, error}. */
+  async sweep() {
+    const event = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: ACCOUNT,
+      time: new Date(this.virtualNow * 1000).toISOString(),
+      region: REGION,
+      resources: [`arn:aws:events:${REGION}:${ACCOUNT}:rule/dataflow-runner-ReconcileRule`],
+      detail: {},
+    };
+    const sweep = { at: this.virtualNow };
+    try {
+      sweep.output = await this.functions.reconciler.invoke(event);
+    } catch (e) {
+      sweep.error = { name: e.name, message: e.message };
+    }
+    this.sweeps.push(sweep);
+    this.activeReport?.sweeps.push(sweep);
+    return sweep;
+  }
+
+  /** The sweeps whose tick has come (the clock is at or past it), in order. */
+  async sweepsDue() {
+    while (this.virtualNow >= this.nextSweepAt) {
+      this.nextSweepAt += this.sweepSeconds;
+      await this.sweep();
+    }
+  }
+
+  /**
+   * DescribeExecution on the environment's Step Functions endpoint, for the executions env.run() started, under the
+   * stack's IAM (states:DescribeExecution on the execution's ARN). Other operations: UnknownOperationException.
+   */
+  async describeExecution(op, body, headers) {
+    if (op !== 'DescribeExecution') throw new StatesApiError('UnknownOperationException', `unknown operation ${op}`);
+    const arn = body?.executionArn;
+    if (typeof arn !== 'string') throw new StatesApiError('ValidationException', "1 validation error detected: Value null at 'executionArn' failed to satisfy constraint: Member must not be null");
+    const verdict = await this.emulator.admin('POST', 'iam/authorize', { ...callerOf(headers), action: 'states:DescribeExecution', resource: arn });
+    if (!verdict.allowed) {
+      throw new StatesApiError(verdict.error === 'UnrecognizedClientException' ? 'UnrecognizedClientException' : 'AccessDeniedException', verdict.message ?? 'Access denied');
+    }
+    const e = this.executions.get(arn);
+    if (!e) throw new StatesApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+    return {
+      executionArn: arn,
+      stateMachineArn: e.stateMachineArn,
+      name: e.name,
+      status: e.status,
+      startDate: e.startDate,
+      ...(e.stopDate ? { stopDate: e.stopDate } : {}),
+      ...(e.error != null ? { error: e.error } : {}),
+      ...(e.cause != null ? { cause: e.cause } : {}),
+      input: '{}',
+    };
+  }
+
   /** Takes the EMR events the emulator says are deliverable and delivers them. Returns the deliveries made. */
   async deliverEvents() {
     const items = await this.emulator.takeEvents();
@@ -300,12 +386,14 @@ export class Environment {
     let stalledAt;
     for (;;) {
       const { at } = await this.emulator.nextChange();
-      const stop = at != null && at < target && at !== stalledAt ? Math.max(at, this.virtualNow) : target;
+      const change = at != null && at < target && at !== stalledAt ? Math.max(at, this.virtualNow) : target;
+      const stop = Math.min(change, Math.max(this.nextSweepAt, this.virtualNow));
       if (stop > this.virtualNow) {
         await this.emulator.advance(stop - this.virtualNow);
         this.virtualNow = stop;
       }
       const delivered = await this.deliverEvents();
+      await this.sweepsDue();
       if (stop >= target) return;
       // A change announced for now that brought nothing: do not stop for it again.
       stalledAt = delivered.length === 0 && at <= this.virtualNow ? at : undefined;
@@ -434,7 +522,10 @@ export class Environment {
       invocations: [],
       callbackWaits: [],
       eventDeliveries: [],
+      sweeps: [],
     };
+    const described = { stateMachineArn: stateMachineArn(machine), name: executionName, status: 'RUNNING', startDate: Date.now() / 1000 };
+    this.executions.set(executionArn, described);
     const callsBefore = await this.emulator.calls();
     await this.syncClock();
     const startVirtual = this.virtualNow;
@@ -611,6 +702,7 @@ export class Environment {
     }
     await report.inFlightAtStop;
     this.tokens.closeExecution(executionArn, `execution ${report.status}`);
+    Object.assign(described, { status: report.status, stopDate: (ended?.stoppedAt ?? Date.now()) / 1000, error: report.error, cause: report.cause });
     await this.syncClock();
     this.activeReport = undefined;
     report.virtualSeconds = this.virtualNow - startVirtual;
@@ -775,10 +867,11 @@ export class Environment {
         if (delivered.length === 0) stalledAt = at;
         continue;
       }
-      const next = Math.min(change, timeoutAt, heartbeatAt(), executionDeadline, actions[0]?.at ?? Infinity);
+      const next = Math.min(change, timeoutAt, heartbeatAt(), executionDeadline, actions[0]?.at ?? Infinity, this.nextSweepAt);
       await this.emulator.advance(next - now);
       this.virtualNow = next;
       await this.deliverEvents();
+      await this.sweepsDue();
     }
   }
 

@@ -122,7 +122,7 @@ test("the deployed IAM holds: without its wait-table statement check-status fail
     const report = await env.run('run-transient', referenceInput('iam-waits'));
     assert.equal(report.status, 'FAILED', explain(report));
     assert.equal(report.error, 'AccessDenied');
-    assert.match(report.cause, /dynamodb:PutItem/);
+    assert.match(report.cause, /dynamodb:UpdateItem/);
     await assertNothingLeftRunning(env, report);
   });
   await withEnvironment({ template: withoutStatement(TEMPLATE, 'AnswerWaitingRuns') }, async (env) => {

@@ -1,0 +1,183 @@
+//! In-memory stand-ins for the ports, for unit tests of the decisions (the real table, EMR and Step Functions run in
+//! tests/statemachine).
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use dfr_core::plan::{AddJobFlowStepsRequest, RunJobFlowRequest};
+use dfr_core::status::StepOutcome;
+use serde_json::Value;
+
+use crate::emr::{ClusterInfo, ClusterSummary, Emr, StepInfo};
+use crate::error::Error;
+use crate::wait::{Callbacks, Delivery, Wait, Waits};
+
+pub const CLUSTER: &str = "j-1ABCDEFGHIJKL";
+
+/// One cluster's state and steps (DescribeCluster, ListSteps, counted in `calls`), a listing (`listed`, for
+/// ListClusters) and the clusters terminated.
+#[derive(Default)]
+pub struct FakeEmr {
+    pub state: RefCell<String>,
+    pub steps: RefCell<Vec<(String, String)>>,
+    pub calls: Cell<usize>,
+    pub listed: RefCell<Vec<ClusterSummary>>,
+    pub terminated: RefCell<Vec<String>>,
+}
+
+impl Emr for &FakeEmr {
+    async fn list_clusters(
+        &self,
+        _: Option<DateTime<Utc>>,
+        states: &[&str],
+    ) -> Result<Vec<ClusterSummary>, Error> {
+        Ok(self
+            .listed
+            .borrow()
+            .iter()
+            .filter(|c| states.is_empty() || states.contains(&c.state.as_str()))
+            .cloned()
+            .collect())
+    }
+    async fn describe_cluster(&self, id: &str) -> Result<ClusterInfo, Error> {
+        self.calls.set(self.calls.get() + 1);
+        Ok(ClusterInfo {
+            id: id.into(),
+            name: "nightly".into(),
+            state: self.state.borrow().clone(),
+            reason_code: Some("ALL_STEPS_COMPLETED".into()),
+            reason_message: None,
+            tags: vec![],
+            log_uri: None,
+            created_at: None,
+        })
+    }
+    async fn run_job_flow(&self, _: &RunJobFlowRequest) -> Result<String, Error> {
+        unreachable!("the router and the reconciler never launch")
+    }
+    async fn add_job_flow_steps(&self, _: &AddJobFlowStepsRequest) -> Result<Vec<String>, Error> {
+        unreachable!("the router and the reconciler never add steps")
+    }
+    async fn list_steps(
+        &self,
+        _: &str,
+        ids: Option<&[String]>,
+        _: Option<DateTime<Utc>>,
+    ) -> Result<Vec<StepInfo>, Error> {
+        self.calls.set(self.calls.get() + 1);
+        Ok(self
+            .steps
+            .borrow()
+            .iter()
+            .filter(|(id, _)| ids.is_none_or(|ids| ids.contains(id)))
+            .map(|(id, state)| StepInfo {
+                outcome: StepOutcome {
+                    name: id.clone(),
+                    id: id.clone(),
+                    state: state.clone(),
+                    start: None,
+                    end: None,
+                    duration_seconds: None,
+                    failure: None,
+                },
+                created_at: None,
+            })
+            .collect())
+    }
+    async fn terminate_job_flows(&self, id: &str) -> Result<(), Error> {
+        self.terminated.borrow_mut().push(id.to_string());
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct FakeTable {
+    pub waits: RefCell<HashMap<String, Wait>>,
+    pub note: Cell<Option<DateTime<Utc>>>,
+}
+
+impl Waits for FakeTable {
+    async fn put(&self, wait: &Wait, _: DateTime<Utc>) -> Result<(), Error> {
+        let mut waits = self.waits.borrow_mut();
+        let steps_ended = waits
+            .get(&wait.execution)
+            .map(|w| w.steps_ended.clone())
+            .unwrap_or_default();
+        waits.insert(
+            wait.execution.clone(),
+            Wait {
+                steps_ended,
+                ..wait.clone()
+            },
+        );
+        Ok(())
+    }
+    async fn all(&self) -> Result<Vec<Wait>, Error> {
+        Ok(self.waits.borrow().values().cloned().collect())
+    }
+    async fn last_event(&self, _: &str) -> Result<Option<DateTime<Utc>>, Error> {
+        Ok(self.note.get())
+    }
+    async fn note_event(&self, _: &str, at: DateTime<Utc>) -> Result<(), Error> {
+        self.note.set(Some(at));
+        Ok(())
+    }
+    async fn waiting_on(&self, cluster_id: &str) -> Result<Vec<Wait>, Error> {
+        Ok(self
+            .waits
+            .borrow()
+            .values()
+            .filter(|w| w.cluster_id == cluster_id)
+            .cloned()
+            .collect())
+    }
+    async fn step_ended(
+        &self,
+        wait: &Wait,
+        step_id: &str,
+    ) -> Result<Option<BTreeSet<String>>, Error> {
+        let mut waits = self.waits.borrow_mut();
+        Ok(waits
+            .get_mut(&wait.execution)
+            .filter(|w| w.token == wait.token)
+            .map(|w| {
+                w.steps_ended.insert(step_id.to_string());
+                w.steps_ended.clone()
+            }))
+    }
+    async fn remove(&self, wait: &Wait) -> Result<(), Error> {
+        let mut waits = self.waits.borrow_mut();
+        if waits
+            .get(&wait.execution)
+            .is_some_and(|w| w.token == wait.token)
+        {
+            waits.remove(&wait.execution);
+        }
+        Ok(())
+    }
+}
+
+/// Step Functions: each token can be answered once; later answers find it dead. With `refuse`, every answer is
+/// refused as IAM would without SendTaskSuccess.
+#[derive(Default)]
+pub struct FakeCallbacks {
+    pub answered: RefCell<Vec<(String, Value)>>,
+    pub refuse: Cell<bool>,
+}
+
+impl Callbacks for FakeCallbacks {
+    async fn succeed(&self, token: &str, output: &Value) -> Result<Delivery, Error> {
+        if self.refuse.get() {
+            return Err(Error::AccessDenied(
+                "SendTaskSuccess: not authorized to perform: states:SendTaskSuccess".into(),
+            ));
+        }
+        let mut answered = self.answered.borrow_mut();
+        if answered.iter().any(|(t, _)| t == token) {
+            return Ok(Delivery::Stale);
+        }
+        answered.push((token.to_string(), output.clone()));
+        Ok(Delivery::Delivered)
+    }
+}

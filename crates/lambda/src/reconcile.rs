@@ -1,0 +1,916 @@
+//! reconciler: every few minutes (the stack's `ReconcileMinutes`), compares what exists with what should and repairs
+//! what a lost event left behind. AWS delivers the events the stack's other safety nets ride on (Step Functions'
+//! execution status changes for the cleanup and lock rules, EMR's cluster and step changes for waiting runs) best
+//! effort: an event never emitted triggers nothing. So a sweep, in every region the stack launches in:
+//!
+//! - **waits**: a run waiting for EMR's events whose cluster reached what it waits for (a decisive state for its
+//!   mode, or all of a `run` wait's steps ended) is checked and answered, as event-router would have;
+//! - **clusters**: an active cluster of this stack whose execution ended without handing it over (stopped, timed
+//!   out, or failed without `keepClusterOnFailure`) is terminated, as the cleanup rule would have;
+//! - **locks**: a lock held by an execution that no longer runs is ended as that execution's end would have (released;
+//!   a hard lock after a failure kept, with the failure recorded).
+//!
+//! Discovery costs calls per region and page, not per cluster: ListClusters by state (one call per 50 active
+//! clusters of the account) for every cluster's state, and the tagging API's GetResources (one call per 100
+//! clusters tagged `dataflow-runner:managed`, outside EMR's rate limits) for their tags. DescribeCluster and
+//! ListSteps are spent only on waits the listing says can end, DescribeExecution once per execution owning a cluster
+//! or a lock. Every repair is idempotent against the cleanup path doing the same at the same moment: terminating a
+//! terminating cluster, answering an answered token and ending an ended lock are no-ops.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use dfr_core::status::{decisive_cluster_states, Mode, CLUSTER_ACTIVE, STEP_FINAL};
+use dfr_locks::{Ended, LockTable, State};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::check::check_status;
+use crate::emr::Emr;
+use crate::error::Error;
+use crate::lock::ended_outcome;
+use crate::run::{TAG_EXECUTION, TAG_MANAGED};
+use crate::terminate::{fate_of, Fate};
+use crate::wait::{answer, Callbacks, Delivery, Wait, Waits};
+
+/// An execution as DescribeExecution tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutionStatus {
+    /// RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED or PENDING_REDRIVE.
+    pub status: String,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+impl ExecutionStatus {
+    /// Still going: running, or about to run again (a redrive).
+    pub fn running(&self) -> bool {
+        matches!(self.status.as_str(), "RUNNING" | "PENDING_REDRIVE")
+    }
+}
+
+/// Step Functions' DescribeExecution.
+#[allow(async_fn_in_trait)]
+pub trait Executions {
+    /// `None` when Step Functions has no such execution (never started here, or deleted 90 days after it closed).
+    async fn describe(&self, execution_arn: &str) -> Result<Option<ExecutionStatus>, Error>;
+}
+
+/// A cluster the tagging API lists, with its tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaggedCluster {
+    pub id: String,
+    pub tags: Vec<(String, String)>,
+}
+
+impl TaggedCluster {
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The Resource Groups Tagging API of one region: the clusters tagged `dataflow-runner:managed=true`.
+#[allow(async_fn_in_trait)]
+pub trait ManagedClusters {
+    async fn managed_clusters(&self) -> Result<Vec<TaggedCluster>, Error>;
+}
+
+/// Which executions are this stack's: their ARNs start with `arn:…:states:<region>:<account>:execution:<stack>-`
+/// (`DFR_STACK_EXECUTIONS`, set by the template), followed by the state machine's command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackExecutions {
+    prefix: String,
+}
+
+impl StackExecutions {
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self {
+            prefix: prefix.into(),
+        }
+    }
+
+    pub fn from_process_env() -> Result<Self, Error> {
+        std::env::var("DFR_STACK_EXECUTIONS")
+            .ok()
+            .filter(|p| p.contains(":execution:"))
+            .map(Self::new)
+            .ok_or_else(|| {
+                Error::Internal(
+                    "DFR_STACK_EXECUTIONS is not set: the stack gives the reconciler the prefix of its executions' ARNs"
+                        .into(),
+                )
+            })
+    }
+
+    fn of(&self, arn: &str, commands: &[&str]) -> bool {
+        arn.strip_prefix(&self.prefix)
+            .and_then(|rest| rest.split_once(':'))
+            .is_some_and(|(command, name)| commands.contains(&command) && !name.is_empty())
+    }
+
+    /// An execution of this stack's run-transient or up: the only ones that launch clusters.
+    pub fn launches(&self, arn: &str) -> bool {
+        self.of(arn, &["run-transient", "up"])
+    }
+
+    /// An execution of this stack's run-transient, up or run: the ones that take locks.
+    pub fn locks(&self, arn: &str) -> bool {
+        self.of(arn, &["run-transient", "up", "run"])
+    }
+}
+
+/// Where one sweep looks.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    /// The regions the stack launches in (`EmrRegions`).
+    pub regions: Vec<String>,
+    /// The functions' own region: where a run without a `region` has its cluster.
+    pub home_region: String,
+    pub executions: StackExecutions,
+}
+
+/// The ports one sweep works through.
+pub struct Ports<'a, E, T, X, W, C> {
+    pub emr: &'a dyn Fn(&str) -> E,
+    pub tagging: &'a dyn Fn(&str) -> T,
+    pub executions: &'a X,
+    pub waits: &'a W,
+    pub callbacks: &'a C,
+    /// `None`: the stack has no lock table to look at (unit tests of the other parts).
+    pub locks: Option<&'a LockTable>,
+}
+
+/// One repair, as logged and answered.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Repair {
+    /// The cluster id, or the lock's name.
+    pub target: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    pub execution: String,
+    pub reason: String,
+}
+
+/// What a sweep found and did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reconciled {
+    /// Regions whose clusters were listed.
+    pub regions: Vec<String>,
+    /// Active clusters of this stack seen, and runs waiting for events.
+    pub clusters_seen: usize,
+    pub waits_seen: usize,
+    pub clusters_terminated: Vec<Repair>,
+    pub waits_answered: Vec<Repair>,
+    pub locks_released: Vec<Repair>,
+    pub locks_kept: Vec<Repair>,
+    /// Waits whose token was already dead (the run ended): forgotten, not a repair.
+    pub waits_forgotten: usize,
+    /// What could not be looked at or repaired this time (the next sweep tries again).
+    pub errors: Vec<String>,
+}
+
+impl Reconciled {
+    pub fn repairs(&self) -> usize {
+        self.clusters_terminated.len()
+            + self.waits_answered.len()
+            + self.locks_released.len()
+            + self.locks_kept.len()
+    }
+}
+
+/// One region's listing: the state of every active cluster, and which of them are tagged as managed.
+struct Listing {
+    active: HashMap<String, String>,
+    managed: Vec<TaggedCluster>,
+}
+
+/// One sweep. Goes on past every error (kept in `errors`): one region or cluster that cannot be read must not keep
+/// the others from being repaired.
+pub async fn reconcile<E: Emr, T: ManagedClusters, X: Executions, W: Waits, C: Callbacks>(
+    scope: &Scope,
+    ports: &Ports<'_, E, T, X, W, C>,
+    now: DateTime<Utc>,
+    jitter: f64,
+) -> Reconciled {
+    let mut out = Reconciled::default();
+    // Waits are read before the clusters are listed: a cluster missing from the listing then cannot be one created
+    // after its wait was read, so missing means no longer active.
+    let waits = match ports.waits.all().await {
+        Ok(w) => w,
+        Err(e) => {
+            out.errors.push(format!("the wait table: {e}"));
+            Vec::new()
+        }
+    };
+    out.waits_seen = waits.len();
+    let mut listings: BTreeMap<String, Listing> = BTreeMap::new();
+    for region in &scope.regions {
+        let active = match (ports.emr)(region)
+            .list_clusters(None, &CLUSTER_ACTIVE)
+            .await
+        {
+            Ok(list) => list.into_iter().map(|c| (c.id, c.state)).collect(),
+            Err(e) => {
+                out.errors.push(format!("{region}: ListClusters: {e}"));
+                continue;
+            }
+        };
+        let managed = match (ports.tagging)(region).managed_clusters().await {
+            Ok(m) => m,
+            Err(e) => {
+                out.errors.push(format!("{region}: GetResources: {e}"));
+                Vec::new()
+            }
+        };
+        out.regions.push(region.clone());
+        listings.insert(region.clone(), Listing { active, managed });
+    }
+    let mut statuses = ExecutionCache::default();
+    for wait in &waits {
+        reconcile_wait(scope, ports, &listings, wait, now, jitter, &mut out).await;
+    }
+    for (region, listing) in &listings {
+        for cluster in &listing.managed {
+            if !listing.active.contains_key(&cluster.id) {
+                continue;
+            }
+            reconcile_cluster(scope, ports, region, cluster, &mut statuses, &mut out).await;
+        }
+    }
+    if let Some(table) = ports.locks {
+        reconcile_locks(scope, ports.executions, table, &mut statuses, now, &mut out).await;
+    }
+    out
+}
+
+/// DescribeExecution once per execution and sweep.
+#[derive(Default)]
+struct ExecutionCache(HashMap<String, Option<ExecutionStatus>>);
+
+impl ExecutionCache {
+    async fn get(
+        &mut self,
+        executions: &impl Executions,
+        arn: &str,
+    ) -> Result<Option<ExecutionStatus>, Error> {
+        if let Some(known) = self.0.get(arn) {
+            return Ok(known.clone());
+        }
+        let status = executions.describe(arn).await?;
+        self.0.insert(arn.to_string(), status.clone());
+        Ok(status)
+    }
+}
+
+/// Whether the listing says `wait` can be over: its cluster gone from the active ones (ending or ended), or in a
+/// state decisive for its mode. `None` when the listing cannot tell (a `run` wait on a cluster still running others'
+/// steps: its own steps decide).
+fn wait_can_end(wait: &Wait, state: Option<&str>) -> Option<bool> {
+    match state {
+        None => Some(true),
+        Some(s) if decisive_cluster_states(wait.request.mode).contains(&s) => Some(true),
+        Some("RUNNING") if wait.request.mode == Mode::Run => None,
+        Some(_) => Some(false),
+    }
+}
+
+async fn reconcile_wait<E: Emr, T, X, W: Waits, C: Callbacks>(
+    scope: &Scope,
+    ports: &Ports<'_, E, T, X, W, C>,
+    listings: &BTreeMap<String, Listing>,
+    wait: &Wait,
+    now: DateTime<Utc>,
+    jitter: f64,
+    out: &mut Reconciled,
+) {
+    let region = wait
+        .request
+        .region
+        .clone()
+        .unwrap_or_else(|| scope.home_region.clone());
+    // A region not listed (outside the stack's, or its listing failed): nothing is known of the cluster.
+    let Some(listing) = listings.get(&region) else {
+        return;
+    };
+    let emr = (ports.emr)(&region);
+    let state = listing.active.get(&wait.cluster_id).map(String::as_str);
+    let can_end = match wait_can_end(wait, state) {
+        Some(b) => b,
+        None => match emr
+            .list_steps(&wait.cluster_id, Some(&wait.request.step_ids), None)
+            .await
+        {
+            Ok(steps) => {
+                steps.len() == wait.request.step_ids.len()
+                    && steps
+                        .iter()
+                        .all(|s| STEP_FINAL.contains(&s.outcome.state.as_str()))
+            }
+            Err(e) => {
+                out.errors
+                    .push(format!("{region}: ListSteps of {}: {e}", wait.cluster_id));
+                return;
+            }
+        },
+    };
+    if !can_end {
+        return;
+    }
+    let result = async {
+        let status = check_status(&wait.request.after_event(), &emr, now, jitter).await?;
+        if !status.finished {
+            return Ok(None);
+        }
+        answer(wait, &status, ports.waits, ports.callbacks)
+            .await
+            .map(|d| Some((d, status.cluster_state)))
+    }
+    .await;
+    match result {
+        Ok(Some((Delivery::Delivered, cluster_state))) => {
+            let reason = format!(
+                "the run's wait on {} was over (cluster {cluster_state}) but no event had ended it",
+                wait.cluster_id
+            );
+            tracing::warn!(execution = %wait.execution, cluster_id = %wait.cluster_id, %region, %reason, "answered a wait an event should have");
+            out.waits_answered.push(Repair {
+                target: wait.cluster_id.clone(),
+                region: Some(region),
+                execution: wait.execution.clone(),
+                reason,
+            });
+        }
+        Ok(Some((Delivery::Stale, _))) => out.waits_forgotten += 1,
+        Ok(None) => {}
+        Err(e) => out.errors.push(format!(
+            "the wait of {} on {}: {e}",
+            wait.execution, wait.cluster_id
+        )),
+    }
+}
+
+async fn reconcile_cluster<E: Emr, T, X: Executions, W, C>(
+    scope: &Scope,
+    ports: &Ports<'_, E, T, X, W, C>,
+    region: &str,
+    cluster: &TaggedCluster,
+    statuses: &mut ExecutionCache,
+    out: &mut Reconciled,
+) {
+    // Only clusters this stack launched: the managed tag and an execution of this stack's launching machines.
+    let Some(execution) = cluster.tag(TAG_EXECUTION) else {
+        return;
+    };
+    if cluster.tag(TAG_MANAGED) != Some("true") || !scope.executions.launches(execution) {
+        return;
+    }
+    out.clusters_seen += 1;
+    let status = match statuses.get(ports.executions, execution).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            tracing::warn!(cluster_id = %cluster.id, %execution, "left alone: Step Functions no longer knows its execution");
+            return;
+        }
+        Err(e) => {
+            out.errors
+                .push(format!("DescribeExecution of {execution}: {e}"));
+            return;
+        }
+    };
+    if status.running() {
+        return;
+    }
+    let keep = cluster.tag(crate::run::TAG_KEEP_ON_FAILURE);
+    if fate_of(&status.status, keep) != Fate::Terminate {
+        return;
+    }
+    match (ports.emr)(region).terminate_job_flows(&cluster.id).await {
+        Ok(()) => {
+            let reason = format!(
+                "its execution ended {} and its cluster was still running (the cleanup event never came or failed)",
+                status.status
+            );
+            tracing::warn!(cluster_id = %cluster.id, %region, %execution, %reason, "terminated a cluster the cleanup missed");
+            out.clusters_terminated.push(Repair {
+                target: cluster.id.clone(),
+                region: Some(region.to_string()),
+                execution: execution.to_string(),
+                reason,
+            });
+        }
+        Err(e) => out.errors.push(format!(
+            "{region}: TerminateJobFlows of {}: {e}",
+            cluster.id
+        )),
+    }
+}
+
+async fn reconcile_locks(
+    scope: &Scope,
+    executions: &impl Executions,
+    table: &LockTable,
+    statuses: &mut ExecutionCache,
+    now: DateTime<Utc>,
+    out: &mut Reconciled,
+) {
+    let records = match table.list().await {
+        Ok(r) => r,
+        Err(e) => {
+            out.errors.push(format!("the lock table: {e}"));
+            return;
+        }
+    };
+    for record in records {
+        if record.state != State::Held || !scope.executions.locks(&record.owner) {
+            continue;
+        }
+        let status = match statuses.get(executions, &record.owner).await {
+            Ok(Some(s)) if !s.running() => s,
+            Ok(Some(_)) => continue,
+            Ok(None) => {
+                tracing::warn!(lock = %record.name, owner = %record.owner, "left to its lease: Step Functions no longer knows its owner");
+                continue;
+            }
+            Err(e) => {
+                out.errors
+                    .push(format!("DescribeExecution of {}: {e}", record.owner));
+                continue;
+            }
+        };
+        let outcome = ended_outcome(&status.status, status.error.clone(), status.cause.clone());
+        let reason = format!(
+            "its owner ended {} and the lock was still held (the lock rule's event never came or failed)",
+            status.status
+        );
+        let repair = Repair {
+            target: record.name.to_string(),
+            region: None,
+            execution: record.owner.clone(),
+            reason,
+        };
+        match table
+            .end(&record.name, &record.owner, &outcome, "reconciler", now)
+            .await
+        {
+            Ok(Ended::Released { .. }) => {
+                tracing::warn!(lock = %record.name, execution = %record.owner, reason = %repair.reason, "released a lock the cleanup missed");
+                out.locks_released.push(repair);
+            }
+            Ok(Ended::Kept { .. }) => {
+                tracing::warn!(lock = %record.name, execution = %record.owner, reason = %repair.reason, "kept a hard lock with its owner's failure, as the cleanup would have");
+                out.locks_kept.push(repair);
+            }
+            // Ended by the cleanup path in the meantime.
+            Ok(Ended::NotOwned { .. }) => {}
+            Err(e) => out
+                .errors
+                .push(format!("lock {}: {}", record.name, Error::from(e))),
+        }
+    }
+}
+
+/// A CloudWatch embedded-metric log line: what the sweep repaired, per kind and in all (`Repairs`), and how many
+/// parts it could not look at (`SweepErrors`). The stack's ReconcilerRepairsAlarm fires on any repair: each one
+/// means an event was lost, or a bug.
+pub fn metrics(stack: &str, r: &Reconciled, now: DateTime<Utc>) -> Value {
+    let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+    crate::metrics::embedded(
+        stack,
+        &[
+            ("Repairs", "Count", n(r.repairs())),
+            (
+                "ClustersTerminated",
+                "Count",
+                n(r.clusters_terminated.len()),
+            ),
+            ("WaitsAnswered", "Count", n(r.waits_answered.len())),
+            ("LocksReleased", "Count", n(r.locks_released.len())),
+            ("LocksKept", "Count", n(r.locks_kept.len())),
+            ("SweepErrors", "Count", n(r.errors.len())),
+        ],
+        json!({}),
+        now,
+    )
+}
+
+/// The stack's name, from the prefix of its executions' ARNs (`…:execution:<stack>-`).
+pub fn stack_name(executions: &StackExecutions) -> &str {
+    executions
+        .prefix
+        .rsplit_once(":execution:")
+        .map(|(_, s)| s.trim_end_matches('-'))
+        .unwrap_or_default()
+}
+
+/// The sweep's answer: what it did, or, when some part could not be looked at, an error naming each (retryable when
+/// any part is), so the function's Errors metric and its retries see it. The repairs made are in the log either way.
+pub fn outcome(r: Reconciled) -> Result<Reconciled, Error> {
+    if r.errors.is_empty() {
+        return Ok(r);
+    }
+    Err(Error::EmrUnavailable(format!(
+        "the sweep did not finish ({} error(s)); repaired {} thing(s); {}",
+        r.errors.len(),
+        r.repairs(),
+        r.errors.join("; ")
+    )))
+}
+
+/// DescribeExecution over the SDK.
+#[derive(Debug, Clone)]
+pub struct SdkExecutions {
+    pub client: aws_sdk_sfn::Client,
+}
+
+impl Executions for SdkExecutions {
+    async fn describe(&self, execution_arn: &str) -> Result<Option<ExecutionStatus>, Error> {
+        let answer = self
+            .client
+            .describe_execution()
+            .execution_arn(execution_arn)
+            .send()
+            .await;
+        match answer {
+            Ok(d) => Ok(Some(ExecutionStatus {
+                status: d.status().as_str().to_string(),
+                error: d.error().map(str::to_string),
+                cause: d.cause().map(str::to_string),
+            })),
+            Err(e)
+                if e.as_service_error()
+                    .and_then(aws_sdk_sfn::error::ProvideErrorMetadata::code)
+                    == Some("ExecutionDoesNotExist") =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(Error::from_sdk("DescribeExecution", e)),
+        }
+    }
+}
+
+/// The Resource Groups Tagging API of one region over the SDK.
+#[derive(Debug, Clone)]
+pub struct SdkTagging {
+    pub client: aws_sdk_resourcegroupstagging::Client,
+}
+
+impl ManagedClusters for SdkTagging {
+    async fn managed_clusters(&self) -> Result<Vec<TaggedCluster>, Error> {
+        use aws_sdk_resourcegroupstagging::types::TagFilter;
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .get_resources()
+                .resource_type_filters("elasticmapreduce:cluster")
+                .tag_filters(TagFilter::builder().key(TAG_MANAGED).values("true").build())
+                .resources_per_page(100)
+                .set_pagination_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| Error::from_sdk("GetResources", e))?;
+            for r in page.resource_tag_mapping_list() {
+                let Some(id) = r.resource_arn().and_then(|a| a.rsplit_once(":cluster/")) else {
+                    continue;
+                };
+                out.push(TaggedCluster {
+                    id: id.1.to_string(),
+                    tags: r
+                        .tags()
+                        .iter()
+                        .map(|t| (t.key().to_string(), t.value().to_string()))
+                        .collect(),
+                });
+            }
+            token = page
+                .pagination_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::check::CheckEvent;
+    use crate::emr::ClusterSummary;
+    use crate::fakes::{FakeCallbacks, FakeEmr, FakeTable, CLUSTER};
+    use crate::run::TAG_KEEP_ON_FAILURE;
+
+    const PREFIX: &str = "arn:aws:states:eu-west-1:123456789012:execution:dfr-";
+
+    fn arn(command: &str, name: &str) -> String {
+        format!("{PREFIX}{command}:{name}")
+    }
+
+    #[derive(Default)]
+    struct FakeExecutions {
+        statuses: RefCell<HashMap<String, String>>,
+        asked: RefCell<Vec<String>>,
+    }
+
+    impl Executions for FakeExecutions {
+        async fn describe(&self, arn: &str) -> Result<Option<ExecutionStatus>, Error> {
+            self.asked.borrow_mut().push(arn.to_string());
+            Ok(self
+                .statuses
+                .borrow()
+                .get(arn)
+                .map(|status| ExecutionStatus {
+                    status: status.clone(),
+                    error: None,
+                    cause: None,
+                }))
+        }
+    }
+
+    #[derive(Default)]
+    struct FakeTagging {
+        clusters: Vec<TaggedCluster>,
+    }
+
+    impl ManagedClusters for &FakeTagging {
+        async fn managed_clusters(&self) -> Result<Vec<TaggedCluster>, Error> {
+            Ok(self.clusters.clone())
+        }
+    }
+
+    fn tagged(id: &str, execution: &str, keep: bool) -> TaggedCluster {
+        let mut tags = vec![
+            (TAG_MANAGED.to_string(), "true".to_string()),
+            (TAG_EXECUTION.to_string(), execution.to_string()),
+        ];
+        if keep {
+            tags.push((TAG_KEEP_ON_FAILURE.to_string(), "true".to_string()));
+        }
+        TaggedCluster {
+            id: id.into(),
+            tags,
+        }
+    }
+
+    fn scope() -> Scope {
+        Scope {
+            regions: vec!["eu-west-1".into()],
+            home_region: "eu-west-1".into(),
+            executions: StackExecutions::new(PREFIX),
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        "2026-12-02T12:00:00Z".parse().unwrap()
+    }
+
+    async fn sweep(
+        emr: &FakeEmr,
+        tagging: &FakeTagging,
+        executions: &FakeExecutions,
+        table: &FakeTable,
+        sfn: &FakeCallbacks,
+    ) -> Reconciled {
+        let emr_for = |_: &str| emr;
+        let tagging_for = |_: &str| tagging;
+        let ports = Ports {
+            emr: &emr_for,
+            tagging: &tagging_for,
+            executions,
+            waits: table,
+            callbacks: sfn,
+            locks: None,
+        };
+        reconcile(&scope(), &ports, now(), 0.0).await
+    }
+
+    fn active(emr: &FakeEmr, ids: &[(&str, &str)]) {
+        *emr.listed.borrow_mut() = ids
+            .iter()
+            .map(|(id, state)| ClusterSummary {
+                id: id.to_string(),
+                name: "nightly".into(),
+                state: state.to_string(),
+            })
+            .collect();
+    }
+
+    #[test]
+    fn only_this_stacks_executions_are_its_own() {
+        let own = StackExecutions::new(PREFIX);
+        assert!(own.launches(&arn("run-transient", "nightly")));
+        assert!(own.launches(&arn("up", "x")));
+        assert!(!own.launches(&arn("run", "x")), "run launches nothing");
+        assert!(own.locks(&arn("run", "x")));
+        assert!(!own
+            .launches("arn:aws:states:eu-west-1:123456789012:execution:dfr-other-run-transient:x"));
+        assert!(!own.locks("arn:aws:states:eu-west-1:123456789012:execution:dfrx-run:x"));
+        assert!(!own.launches(&arn("up", "")));
+        assert_eq!(stack_name(&own), "dfr");
+    }
+
+    #[tokio::test]
+    async fn when_an_execution_ended_without_handing_its_cluster_over_the_sweep_should_terminate_it_and_only_it(
+    ) {
+        let emr = FakeEmr::default();
+        let executions = FakeExecutions::default();
+        let cases = [
+            ("j-STOPPED", arn("up", "stopped"), "ABORTED", false, true),
+            (
+                "j-TIMEDOUT",
+                arn("run-transient", "late"),
+                "TIMED_OUT",
+                true,
+                true,
+            ),
+            ("j-FAILED", arn("up", "failed"), "FAILED", false, true),
+            ("j-KEPT", arn("up", "kept"), "FAILED", true, false),
+            ("j-HANDED", arn("up", "ready"), "SUCCEEDED", false, false),
+            (
+                "j-RUNNING",
+                arn("run-transient", "now"),
+                "RUNNING",
+                false,
+                false,
+            ),
+            (
+                "j-REDRIVE",
+                arn("run-transient", "again"),
+                "PENDING_REDRIVE",
+                false,
+                false,
+            ),
+        ];
+        let mut tagging = FakeTagging::default();
+        for (id, execution, status, keep, _) in &cases {
+            tagging.clusters.push(tagged(id, execution, *keep));
+            executions
+                .statuses
+                .borrow_mut()
+                .insert(execution.clone(), status.to_string());
+        }
+        // Another stack's cluster, and one whose tags say managed but name no execution of this stack.
+        tagging.clusters.push(tagged(
+            "j-FOREIGN",
+            "arn:aws:states:eu-west-1:123456789012:execution:other-up:x",
+            false,
+        ));
+        // A managed cluster that already ended: not in the active listing.
+        tagging
+            .clusters
+            .push(tagged("j-ENDED", &arn("up", "old"), false));
+        let mut listed: Vec<(&str, &str)> = cases.iter().map(|c| (c.0, "WAITING")).collect();
+        listed.push(("j-FOREIGN", "WAITING"));
+        listed.push(("j-UNTAGGED", "RUNNING"));
+        active(&emr, &listed);
+        let r = sweep(
+            &emr,
+            &tagging,
+            &executions,
+            &FakeTable::default(),
+            &FakeCallbacks::default(),
+        )
+        .await;
+        let expected: Vec<&str> = cases.iter().filter(|c| c.4).map(|c| c.0).collect();
+        assert_eq!(*emr.terminated.borrow(), expected);
+        assert_eq!(
+            r.clusters_terminated
+                .iter()
+                .map(|c| c.target.as_str())
+                .collect::<Vec<_>>(),
+            expected
+        );
+        assert!(r.clusters_terminated[0].reason.contains("ABORTED"));
+        assert_eq!(r.clusters_seen, cases.len());
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        assert!(
+            !executions
+                .asked
+                .borrow()
+                .iter()
+                .any(|a| a.contains("other-up")),
+            "another stack's execution is never asked about"
+        );
+        assert_eq!(
+            emr.calls.get(),
+            0,
+            "no DescribeCluster: the listing and the tags decide"
+        );
+    }
+
+    fn wait_of(execution: &str, mode: Mode, step_ids: &[&str]) -> Wait {
+        let request: CheckEvent = serde_json::from_value(json!({
+            "clusterId": CLUSTER, "mode": mode, "stepIds": step_ids,
+            "since": "2026-12-02T10:00:00Z"
+        }))
+        .unwrap();
+        Wait {
+            cluster_id: CLUSTER.into(),
+            execution: execution.into(),
+            token: format!("token-of-{execution}"),
+            request,
+            steps_ended: Default::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn when_a_waits_cluster_reached_what_it_waits_for_the_sweep_should_answer_it_and_otherwise_spend_nothing(
+    ) {
+        let emr = FakeEmr::default();
+        let table = FakeTable::default();
+        let sfn = FakeCallbacks::default();
+        let tagging = FakeTagging::default();
+        let executions = FakeExecutions::default();
+        let transient = wait_of("exec-transient", Mode::Transient, &[]);
+        table
+            .waits
+            .borrow_mut()
+            .insert(transient.execution.clone(), transient.clone());
+        // Still running: the listing alone says the transient run goes on, no EMR call.
+        active(&emr, &[(CLUSTER, "RUNNING")]);
+        *emr.state.borrow_mut() = "RUNNING".into();
+        let r = sweep(&emr, &tagging, &executions, &table, &sfn).await;
+        assert_eq!((r.waits_seen, r.waits_answered.len()), (1, 0));
+        assert_eq!(emr.calls.get(), 0);
+        // Its cluster ended and the event was lost: gone from the active listing, so checked and answered.
+        active(&emr, &[]);
+        *emr.state.borrow_mut() = "TERMINATED".into();
+        emr.steps
+            .borrow_mut()
+            .push(("s-1".into(), "COMPLETED".into()));
+        let r = sweep(&emr, &tagging, &executions, &table, &sfn).await;
+        assert_eq!(r.waits_answered.len(), 1, "{r:?}");
+        assert_eq!(r.waits_answered[0].execution, "exec-transient");
+        assert_eq!(sfn.answered.borrow()[0].0, "token-of-exec-transient");
+        assert_eq!(sfn.answered.borrow()[0].1["phase"], "succeeded");
+        assert!(table.waits.borrow().is_empty());
+    }
+
+    #[tokio::test]
+    async fn when_a_run_waits_steps_all_ended_on_a_busy_cluster_the_sweep_should_answer_it() {
+        let emr = FakeEmr::default();
+        let table = FakeTable::default();
+        let sfn = FakeCallbacks::default();
+        let run = wait_of("exec-run", Mode::Run, &["s-1", "s-2"]);
+        table
+            .waits
+            .borrow_mut()
+            .insert(run.execution.clone(), run.clone());
+        active(&emr, &[(CLUSTER, "RUNNING")]);
+        *emr.state.borrow_mut() = "RUNNING".into();
+        emr.steps.borrow_mut().extend([
+            ("s-1".into(), "COMPLETED".into()),
+            ("s-2".into(), "RUNNING".into()),
+            ("s-9".into(), "RUNNING".into()),
+        ]);
+        let (tagging, executions) = (FakeTagging::default(), FakeExecutions::default());
+        let r = sweep(&emr, &tagging, &executions, &table, &sfn).await;
+        assert!(r.waits_answered.is_empty());
+        assert_eq!(emr.calls.get(), 1, "one ListSteps of the run's own steps");
+        emr.steps.borrow_mut()[1].1 = "COMPLETED".into();
+        let r = sweep(&emr, &tagging, &executions, &table, &sfn).await;
+        assert_eq!(r.waits_answered.len(), 1, "{r:?}");
+        assert_eq!(sfn.answered.borrow()[0].1["phase"], "succeeded");
+    }
+
+    #[tokio::test]
+    async fn a_sweep_that_could_not_look_everywhere_fails_naming_each_part_after_repairing_the_rest(
+    ) {
+        let r = Reconciled {
+            errors: vec!["us-east-1: ListClusters: throttled".into()],
+            clusters_terminated: vec![Repair {
+                target: "j-1".into(),
+                region: Some("eu-west-1".into()),
+                execution: arn("up", "x"),
+                reason: "r".into(),
+            }],
+            ..Reconciled::default()
+        };
+        let m = metrics("dfr", &r, now());
+        assert_eq!(
+            (m["Repairs"].as_u64(), m["SweepErrors"].as_u64()),
+            (Some(1), Some(1))
+        );
+        for metric in m["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+        {
+            assert!(m[metric["Name"].as_str().unwrap()].is_number());
+        }
+        let e = outcome(r).unwrap_err();
+        assert!(e.retryable());
+        assert!(e.to_string().contains("us-east-1: ListClusters"), "{e}");
+        assert!(e.to_string().contains("repaired 1"), "{e}");
+    }
+}

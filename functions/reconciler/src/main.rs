@@ -1,0 +1,37 @@
+//! reconciler: composition root. The sweep is `dfr_lambda::reconcile`; the stack's schedule starts it every
+//! `ReconcileMinutes`.
+
+use dfr_lambda::reconcile::{
+    metrics, outcome, reconcile, stack_name, Ports, Scope, StackExecutions,
+};
+use dfr_lambda::runtime::{encode, jitter, serve, Aws};
+use dfr_lambda::stack::Stack;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let aws = &Aws::load().await;
+    let stack = &Stack::from_process_env();
+    serve(|_scheduled| async move {
+        let scope = Scope {
+            regions: stack.regions.all().to_vec(),
+            home_region: std::env::var("AWS_REGION").unwrap_or_default(),
+            executions: StackExecutions::from_process_env()?,
+        };
+        let emr = |region: &str| aws.emr(Some(region));
+        let tagging = |region: &str| aws.tagging(region);
+        let executions = aws.executions();
+        let ports = Ports {
+            emr: &emr,
+            tagging: &tagging,
+            executions: &executions,
+            waits: aws.waits()?,
+            callbacks: aws.callbacks(),
+            locks: Some(aws.locks()?),
+        };
+        let now = chrono::Utc::now();
+        let swept = reconcile(&scope, &ports, now, jitter()).await;
+        println!("{}", metrics(stack_name(&scope.executions), &swept, now));
+        encode(&outcome(swept)?)
+    })
+    .await
+}
