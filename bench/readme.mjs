@@ -118,6 +118,7 @@ export function statemachineBlock(s) {
   const cols = [
     ['events', 'events (ours, default)'],
     ['eventsAllLost', 'events, every event lost'],
+    ['eventsAllLostReconciled', `every event lost, the reconciler every ${s.sweepPeriodSeconds / 60} min`],
     ['adaptive', 'adaptive polling (`"poll"`)'],
     ['fixed30s', 'fixed 30 s polling'],
   ];
@@ -138,6 +139,7 @@ export function statemachineBlock(s) {
     row('Lambda invocations (event-router included)', (r) => n(r.lambdaInvocations.total)),
     row('… and event-router after the run (its cluster ending)', (r) => n(r.eventRouterAfterEnd)),
     row('EMR API calls', (r) => n(r.emrCalls.total)),
+    row("… and the reconciler's sweeps meanwhile (their EMR and tagging calls)", (r) => `${n(r.sweeps.count)} (${n(r.sweeps.emrCalls)})`),
     row('history events', (r) => n(r.historyEvents)),
     row("detection latency (last step's end → run reported)", (r) => minutes(r.detectionLatencySeconds)),
     '',

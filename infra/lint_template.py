@@ -131,7 +131,9 @@ def check_dead_letter_policies(resources, problems):
         if resource["Type"] != "AWS::SQS::QueuePolicy":
             continue
         properties = resource["Properties"]
-        queues = [q.get("Ref") for q in properties.get("Queues", []) if isinstance(q, dict)]
+        queues = [
+            q.get("Ref") for q in properties.get("Queues", []) if isinstance(q, dict)
+        ]
         sources = set()
         for statement in properties["PolicyDocument"]["Statement"]:
             for condition in statement.get("Condition", {}).values():

@@ -99,9 +99,10 @@ function simulateScale(callTimes, { runs, startWindowSeconds, seed }) {
 }
 
 const runs = {};
-async function measureIn(environment, label, options) {
+async function measureIn(environment, label, options, look) {
   const env = await Environment.start(environment);
   try {
+    look?.(env);
     return await measureReference(env, label, options);
   } finally {
     await env.stop();
@@ -109,6 +110,11 @@ async function measureIn(environment, label, options) {
 }
 runs.events = await measureIn({}, 'events', {});
 runs.eventsAllLost = await measureIn({ faults: { events: { dropRate: 1 } } }, 'events-lost', {});
+// The same with the stack's reconciler sweeping on its default schedule (the template's ReconcileRule).
+let sweepPeriod;
+runs.eventsAllLostReconciled = await measureIn({ reconciler: true, faults: { events: { dropRate: 1 } } }, 'events-lost-reconciled', {}, (env) => {
+  sweepPeriod = env.sweepSeconds;
+});
 runs.adaptive = await measureIn({}, 'adaptive', { options: { completion: 'poll' } });
 runs.fixed30s = await measureIn({}, 'fixed30s', { options: { completion: 'poll' }, definition: fixedPollingDefinition() });
 
@@ -128,6 +134,10 @@ const met = {
     maxDetectionLatencySeconds: e.detectionLatencySeconds <= TARGETS.events.maxDetectionLatencySeconds,
     allLostSucceeds: runs.eventsAllLost.report.status === 'SUCCEEDED',
   },
+  eventsAllLostReconciled: {
+    withinOneSweepPeriod: runs.eventsAllLostReconciled.detectionLatencySeconds <= sweepPeriod,
+    maxStateTransitions: runs.eventsAllLostReconciled.stateTransitions <= TARGETS.events.maxStateTransitions,
+  },
   adaptive: {
     maxEmrCallsPerSteadyPoll: runs.adaptive.emrCalls.perSteadyPollMax <= TARGETS.adaptive.maxEmrCallsPerSteadyPoll,
     maxStateTransitions: runs.adaptive.stateTransitions <= TARGETS.adaptive.maxStateTransitions,
@@ -144,6 +154,7 @@ const results = {
   runs: Object.fromEntries(Object.entries(runs).map(([k, { report, emrCallTimes, ...r }]) => [k, r])),
   scale,
   targets: TARGETS,
+  sweepPeriodSeconds: sweepPeriod,
   met,
 };
 
@@ -151,13 +162,14 @@ const dir = join(repoRoot, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
 writeFileSync(join(dir, 'statemachine.json'), `${JSON.stringify(results, null, 2)}\n`);
 
-const cols = ['events', 'eventsAllLost', 'adaptive', 'fixed30s'];
-const heads = ['events (ours)', 'events, all lost', 'adaptive polls', 'fixed 30 s'];
+const cols = ['events', 'eventsAllLost', 'eventsAllLostReconciled', 'adaptive', 'fixed30s'];
+const heads = ['events (ours)', 'events, all lost', 'all lost, swept', 'adaptive polls', 'fixed 30 s'];
 const rows = [
   ['state transitions', (r) => r.stateTransitions],
   ['Lambda invocations', (r) => r.lambdaInvocations.total],
   ['  event-router after the run (its cluster ending)', (r) => r.eventRouterAfterEnd],
   ['EMR API calls', (r) => r.emrCalls.total],
+  ['  reconciler sweeps meanwhile (their calls)', (r) => `${r.sweeps.count} (${r.sweeps.emrCalls})`],
   ['history events', (r) => r.historyEvents],
   ['detection latency (last step end → run reported)', (r) => duration(r.detectionLatencySeconds)],
   ['simulated run', (r) => duration(r.simulatedSeconds)],

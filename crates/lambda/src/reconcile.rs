@@ -474,12 +474,16 @@ async fn reconcile_locks(
     }
 }
 
-/// A CloudWatch embedded-metric log line: what the sweep repaired, per kind and in all (`Repairs`), and how many
-/// parts it could not look at (`SweepErrors`). The stack's ReconcilerRepairsAlarm fires on any repair: each one
-/// means an event was lost, or a bug.
-pub fn metrics(stack: &str, r: &Reconciled, now: DateTime<Utc>) -> Value {
+/// A CloudWatch embedded-metric log line of what the sweep repaired, per kind and in all (`Repairs`), or `None` when it
+/// repaired nothing: a custom metric is billed for each month it has data, so a quiet month costs nothing (the
+/// alarm treats missing data as not breaching). The stack's ReconcilerRepairsAlarm fires on any repair: each one
+/// means an event was lost, or a defect.
+pub fn metrics(stack: &str, r: &Reconciled, now: DateTime<Utc>) -> Option<Value> {
+    if r.repairs() == 0 {
+        return None;
+    }
     let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
-    crate::metrics::embedded(
+    Some(crate::metrics::embedded(
         stack,
         &[
             ("Repairs", "Count", n(r.repairs())),
@@ -491,11 +495,10 @@ pub fn metrics(stack: &str, r: &Reconciled, now: DateTime<Utc>) -> Value {
             ("WaitsAnswered", "Count", n(r.waits_answered.len())),
             ("LocksReleased", "Count", n(r.locks_released.len())),
             ("LocksKept", "Count", n(r.locks_kept.len())),
-            ("SweepErrors", "Count", n(r.errors.len())),
         ],
-        json!({}),
+        json!({ "sweepErrors": r.errors.len() }),
         now,
-    )
+    ))
 }
 
 /// The stack's name, from the prefix of its executions' ARNs (`…:execution:<stack>-`).
@@ -897,11 +900,17 @@ mod tests {
             }],
             ..Reconciled::default()
         };
-        let m = metrics("dfr", &r, now());
         assert_eq!(
-            (m["Repairs"].as_u64(), m["SweepErrors"].as_u64()),
+            metrics("dfr", &Reconciled::default(), now()),
+            None,
+            "a quiet sweep writes no metric"
+        );
+        let m = metrics("dfr", &r, now()).unwrap();
+        assert_eq!(
+            (m["Repairs"].as_u64(), m["ClustersTerminated"].as_u64()),
             (Some(1), Some(1))
         );
+        assert_eq!(m["Stack"], "dfr");
         for metric in m["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .unwrap()

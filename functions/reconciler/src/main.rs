@@ -30,7 +30,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         };
         let now = chrono::Utc::now();
         let swept = reconcile(&scope, &ports, now, jitter()).await;
-        println!("{}", metrics(stack_name(&scope.executions), &swept, now));
+        tracing::info!(
+            repairs = swept.repairs(),
+            clusters = swept.clusters_seen,
+            waits = swept.waits_seen,
+            errors = swept.errors.len(),
+            "swept"
+        );
+        if let Some(line) = metrics(stack_name(&scope.executions), &swept, now) {
+            println!("{line}");
+        }
         encode(&outcome(swept)?)
     })
     .await

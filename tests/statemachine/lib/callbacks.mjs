@@ -43,10 +43,16 @@ export function stateMachineOf(executionArn) {
   return `${m[1]}:stateMachine:${m[2]}`;
 }
 
-/** A token of the form this endpoint issues, for `executionArn`'s task `state` (what `issue` makes, unregistered). */
-export function wellFormedToken(executionArn, state, nonce = randomUUID()) {
-  const body = Buffer.from(JSON.stringify({ v: 1, x: executionArn, s: state, n: nonce }), 'utf8').toString('base64url');
-  return `${PREFIX}${body}`;
+/**
+ * A token of the form this endpoint issues, for `executionArn`'s task `state` (what `issue` makes, unregistered).
+ * With `length`, the nonce is padded so the token is as long as that allows (at most `length` characters): Step
+ * Functions' tokens vary in length, up to TOKEN_MAX_LENGTH.
+ */
+export function wellFormedToken(executionArn, state, nonce = randomUUID(), length = 0) {
+  const make = (n) => `${PREFIX}${Buffer.from(JSON.stringify({ v: 1, x: executionArn, s: state, n }), 'utf8').toString('base64url')}`;
+  let pad = 0;
+  while (length && make(`${nonce}${'x'.repeat(pad + 1)}`).length <= length) pad += 1;
+  return make(`${nonce}${'x'.repeat(pad)}`);
 }
 
 /** What a token says (execution, state), or null if it is not one of this endpoint's form. */
@@ -71,9 +77,11 @@ export class TaskTokens {
    *   authorize: the IAM decision (the emulator's POST /_emulator/iam/authorize); now: virtual epoch seconds, recorded
    *   with each answer and heartbeat.
    */
-  constructor({ authorize, now }) {
+  constructor({ authorize, now, tokenLength = 0 }) {
     this.authorize = authorize;
     this.now = now;
+    /** How long issued tokens are (0: as short as their content). */
+    this.tokenLength = tokenLength;
     /** token -> task: {token, executionArn, stateMachineArn, state, open, answer?, heartbeats, lastHeartbeat, ended?} */
     this.tasks = new Map();
     /** Every SendTask* call: {op, accessKeyId, at, error?}. */
@@ -82,7 +90,7 @@ export class TaskTokens {
 
   /** Issues and registers the token of one attempt of the callback Task `state` of `executionArn`. */
   issue({ executionArn, state }) {
-    const token = wellFormedToken(executionArn, state);
+    const token = wellFormedToken(executionArn, state, randomUUID(), this.tokenLength);
     const now = this.now();
     const task = { token, executionArn, stateMachineArn: stateMachineOf(executionArn), state, open: true, issuedAt: now, heartbeats: 0, lastHeartbeat: now };
     task.answered = new Promise((resolve) => {

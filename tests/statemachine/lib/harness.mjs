@@ -155,6 +155,7 @@ export class Environment {
    *   functionBinaries: {function name: executable} run instead of the function's built binary (a stand-in speaking
    *   the Lambda Runtime API, e.g. a test's script);
    *   reconciler: run the stack's reconciler schedule in virtual time (see the top of this file);
+   *   taskTokenLength: make every task token this long (Step Functions' tokens reach 2,048 characters);
    *   optionalFunctions: functions started by rules (definitions.mjs RULE_FUNCTIONS) that the environment may go
    *   without when the template declares them but their binary is not built: each one is listed in
    *   env.missingFunctions and logged, and every event for it is recorded as dropped (`notRunning`). Without it, a
@@ -171,8 +172,8 @@ export class Environment {
     return env;
   }
 
-  constructor({ scenario, faults, s3 = false, log, template, parameters, functionEnv: extraEnv, functionBinaries = {}, optionalFunctions = [], reconciler = false } = {}) {
-    this.options = { scenario, faults, s3, template, parameters, extraEnv, functionBinaries, optionalFunctions, reconciler };
+  constructor({ scenario, faults, s3 = false, log, template, parameters, functionEnv: extraEnv, functionBinaries = {}, optionalFunctions = [], reconciler = false, taskTokenLength = 0 } = {}) {
+    this.options = { scenario, faults, s3, template, parameters, extraEnv, functionBinaries, optionalFunctions, reconciler, taskTokenLength };
     this.log = log ?? (process.env.DFR_HARNESS_LOG ? (line) => process.stderr.write(`${line}\n`) : undefined);
     this.functions = {};
     this.pendingAdvance = 0;
@@ -210,6 +211,7 @@ export class Environment {
     this.tokens = new TaskTokens({
       authorize: (caller, action, resource) => this.emulator.admin('POST', 'iam/authorize', { ...caller, action, resource }),
       now: () => this.virtualNow,
+      tokenLength: this.options.taskTokenLength,
     });
     this.statesApi = await new StatesApiServer({ tokens: this.tokens, fallback: (op, body, headers) => this.describeExecution(op, body, headers) }).start();
     const endpoints = {

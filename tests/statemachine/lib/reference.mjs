@@ -3,6 +3,7 @@
 // EMR calls by operation and by virtual time, history events, and the detection latency (the last step's end → the
 // execution's end). The bench (bench.mjs) and the tests (test/events.test.mjs) measure it the same way.
 
+import { accessKeyOf } from './stack.mjs';
 import { playbook, sparkClusterText, step, varsFor } from '../test/support.mjs';
 
 // Real steps do not last round numbers of seconds: with round ones every 30 s poll would land exactly on a step end.
@@ -46,7 +47,12 @@ export async function measureReference(env, label, { options, definition } = {})
   const checks = report.invocations.filter((i) => i.fn === 'check-status' && i.output?.phase);
   // Steady state: a poll whose cluster state did not change since the previous one, the run going on.
   const steady = checks.filter((i) => i.input.previous?.clusterState === i.output.clusterState && !i.output.finished);
-  const requests = (await env.emulator.requests()).filter((r) => r.at >= start - 1e-6 && r.at <= end + 1e-6);
+  const window = (await env.emulator.requests()).filter((r) => r.at >= start - 1e-6 && r.at <= end + 1e-6);
+  // The reconciler's sweeps are the stack's, not the run's (one per period whatever runs): counted apart.
+  const swept = (r) => r.accessKeyId === accessKeyOf('reconciler');
+  const requests = window.filter((r) => !swept(r));
+  const sweepCalls = window.filter(swept);
+  const byOperation = Object.fromEntries(Object.entries(report.emrCalls.operations).map(([op, c]) => [op, c.calls - sweepCalls.filter((r) => r.operation === op).length]));
   // The cluster's last events (TERMINATED) come after the run reported its end: they still invoke event-router.
   const deliveredBefore = env.eventDeliveries.length;
   await env.advance(900);
@@ -64,9 +70,11 @@ export async function measureReference(env, label, { options, definition } = {})
     eventDeliveries: m.eventDeliveries ?? 0,
     /** event-router invocations for the run's cluster after the run ended (not in lambdaInvocations). */
     eventRouterAfterEnd: afterEnd,
+    /** The reconciler's sweeps while the run ran, and their EMR and tagging API calls (not in emrCalls). */
+    sweeps: { count: report.sweeps.length, emrCalls: sweepCalls.length },
     emrCalls: {
-      total: report.emrCalls.total,
-      byOperation: Object.fromEntries(Object.entries(report.emrCalls.operations).map(([op, c]) => [op, c.calls])),
+      total: report.emrCalls.total - sweepCalls.length,
+      byOperation: Object.fromEntries(Object.entries(byOperation).filter(([, n]) => n > 0)),
       perSteadyPollMax: steady.length ? Math.max(...steady.map((i) => i.emrCalls)) : 0,
       steadyPolls: steady.length,
     },

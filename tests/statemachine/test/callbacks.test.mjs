@@ -14,7 +14,7 @@ import { FUNCTIONS, functionArn, LAMBDA_INVOKE, LAMBDA_INVOKE_CALLBACK } from '.
 import { EventBus, matches } from '../lib/event-bus.mjs';
 import { binary, repoRoot } from '../lib/paths.mjs';
 import { StepFunctionsServer } from '../lib/sfn-server.mjs';
-import { accessKeyOf, callJson, executionArn, stateMachineArn } from '../lib/stack.mjs';
+import { accessKeyOf, callJson, executionArn, REGION, stateMachineArn } from '../lib/stack.mjs';
 import { explain, sparkClusterText, varsFor, withEnvironment } from './support.mjs';
 
 const WORKER = fileURLToPath(new URL('./fixtures/callback-worker.mjs', import.meta.url));
@@ -392,9 +392,9 @@ test('EMR events (emulator API stubbed): the wait jumps to the event, the rule d
     // into the wait, after a flaky one that Lambda's retries get through.
     const start = env.virtualNow;
     const stub = [
-      { seq: 1, deliverAt: start + 600, event: { source: 'aws.emr', 'detail-type': 'EMR Cluster State Change', detail: { clusterId: 'j-1', state: 'RUNNING', flaky: true } } },
-      { seq: 2, deliverAt: start + 1234, event: { source: 'aws.emr', 'detail-type': 'EMR Cluster State Change', detail: { clusterId: 'j-1', state: 'TERMINATED' } } },
-      { seq: 3, deliverAt: start + 1300, event: { source: 'aws.emr', 'detail-type': 'EMR Cluster State Change', detail: { clusterId: 'j-1', state: 'STARTING' } } },
+      { seq: 1, deliverAt: start + 600, event: { source: 'aws.emr', region: REGION, 'detail-type': 'EMR Cluster State Change', detail: { clusterId: 'j-1', state: 'RUNNING', flaky: true } } },
+      { seq: 2, deliverAt: start + 1234, event: { source: 'aws.emr', region: REGION, 'detail-type': 'EMR Cluster State Change', detail: { clusterId: 'j-1', state: 'TERMINATED' } } },
+      { seq: 3, deliverAt: start + 1300, event: { source: 'aws.emr', region: REGION, 'detail-type': 'EMR Cluster State Change', detail: { clusterId: 'j-1', state: 'STARTING' } } },
     ];
     env.emulator.nextChange = async () => ({ at: stub[0]?.deliverAt ?? null, now: env.virtualNow });
     env.emulator.takeEvents = async () => {
@@ -437,11 +437,12 @@ test('a rule function whose binary is missing fails start(), unless named in opt
     symlinkSync(binary('emr-emulator'), join(dir, 'debug', 'emr-emulator'));
     process.env.CARGO_TARGET_DIR = dir;
     delete process.env.DFR_PROFILE;
-    const functionBinaries = Object.fromEntries(FUNCTIONS.map((f) => [f, WORKER]));
+    // The reconciler is there too (as the worker): only event-router is missing.
+    const functionBinaries = Object.fromEntries([...FUNCTIONS, 'reconciler'].map((f) => [f, WORKER]));
     await assert.rejects(withEnvironment({ template, functionBinaries }, async () => {}), /event-router: no binary/);
     await withEnvironment({ template, functionBinaries, optionalFunctions: ['event-router'] }, async (env) => {
       assert.deepEqual(env.missingFunctions, ['event-router']);
-      const event = { source: 'aws.emr', 'detail-type': 'EMR Cluster State Change', detail: { state: 'TERMINATED' } };
+      const event = { source: 'aws.emr', region: REGION, 'detail-type': 'EMR Cluster State Change', detail: { state: 'TERMINATED' } };
       const [delivery] = await env.bus.deliver([{ seq: 1, deliverAt: 0, event }]);
       assert.deepEqual([delivery.fn, delivery.notRunning, delivery.dropped, delivery.attempts], ['event-router', true, true, 0]);
     });

@@ -134,3 +134,40 @@ test("the deployed IAM holds: without its wait-table statement check-status fail
     assert.ok(report.callbackWaits.every((w) => w.answeredBy !== 'event-router'), 'no wait answered by event-router');
   });
 });
+
+test('a run wait registered again after its backstop check still counts the steps that ended before: the last step\'s event ends it', async () => {
+  await withEnvironment({}, async (env) => {
+    const up = await env.run('up', { cluster: sparkClusterText, vars: varsFor('events-reregistered') });
+    assert.equal(up.status, 'SUCCEEDED', explain(up));
+    // The first step ends before the first backstop (3,600 s), the second after it: the wait is registered again
+    // between the two step events. Someone else's long step queued behind them keeps the cluster RUNNING, so only
+    // the step events can end the run (no WAITING event).
+    const clusterId = up.output.clusterId;
+    let queued = false;
+    const queueTheirs = () => {
+      if (queued) return [];
+      queued = true;
+      const theirs = { Name: 'theirs', ActionOnFailure: 'CONTINUE', HadoopJarStep: { Jar: 'command-runner.jar', Args: ['true', '--emulator-duration=20000'] } };
+      return [{ after: 0, run: () => env.emrAsOperator('AddJobFlowSteps', { JobFlowId: clusterId, Steps: [theirs] }) }];
+    };
+    const run = await env.run(
+      'run',
+      { clusterId, playbook: playbook([step('Load', { seconds: 1800 }), step('Report', { seconds: 5400 })]) },
+      { callbackActions: queueTheirs },
+    );
+    assert.ok(queued);
+    assert.equal(run.status, 'SUCCEEDED', explain(run));
+    assert.ok(run.callbackWaits.length >= 2 && run.callbackWaits[0].outcome === 'timed-out', 'the backstop ran between the two steps');
+    assert.equal(run.callbackWaits.at(-1).answeredBy, 'event-router', 'the last step\'s event ended the run');
+    assert.ok(run.virtualSeconds <= 7200 + 5, `found at ${run.virtualSeconds} s, the steps ended at 7,200 s`);
+  });
+});
+
+test('task tokens of 2,048 characters, as long as Step Functions makes them: the reference run succeeds', async () => {
+  await withEnvironment({ taskTokenLength: 2048 }, async (env) => {
+    const m = await measureReference(env, 'long-tokens');
+    const tokens = m.report.invocations.filter((i) => i.token).map((i) => i.token.length);
+    assert.ok(tokens.length >= 2 && tokens.every((n) => n > 2000 && n <= 2048), JSON.stringify(tokens));
+    assert.equal(m.report.callbackWaits.at(-1).answeredBy, 'event-router');
+  });
+});

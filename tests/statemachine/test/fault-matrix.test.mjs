@@ -149,6 +149,27 @@ export function matrix(completion) {
       const definition = { ...loadDefinition('run-transient'), TimeoutSeconds: 7200 };
       return env.run('run-transient', transient('timeout', [step('Long', { seconds: 86400 })]), { definition });
     } },
+  { fault: 'the execution is stopped during the steps, its end event lost', outcome: 'ABORTED; the reconciler terminates the cluster at its next sweep', status: 'ABORTED', attempts: 1,
+    environment: { reconciler: true },
+    run: (env) => env.run('run-transient', transient('stop-lost', [step('Long', { seconds: 7200 })]), {
+      stopWhen: ({ fn, attempt }) => fn === 'check-status' && attempt === duringSteps,
+      lostEvents: ['terminate-cluster', 'lock'],
+    }) },
+  { fault: 'up is stopped while its cluster starts, its end event lost', outcome: 'ABORTED; the reconciler terminates the cluster at its next sweep', status: 'ABORTED', attempts: 1,
+    environment: { reconciler: true },
+    run: (env) => env.run('up', { cluster: sparkClusterText, vars: varsFor('up-stop-lost'), options: { completion } }, {
+      stopWhen: ({ fn }) => fn === 'check-status',
+      lostEvents: ['terminate-cluster', 'lock'],
+    }) },
+  { fault: 'the execution times out, its end event lost', outcome: 'TIMED_OUT; the reconciler terminates the cluster at its next sweep', status: 'TIMED_OUT', attempts: 1,
+    environment: { reconciler: true },
+    run: (env) => {
+      const definition = { ...loadDefinition('run-transient'), TimeoutSeconds: 7200 };
+      return env.run('run-transient', transient('timeout-lost', [step('Long', { seconds: 86400 })]), { definition, lostEvents: ['terminate-cluster', 'lock'] });
+    } },
+  { fault: 'every EMR event is lost (the reference run)', outcome: 'SUCCEEDED; waiting for events, the reconciler answers the wait at its next sweep', status: 'SUCCEEDED', attempts: 1,
+    environment: { reconciler: true, faults: { events: { dropRate: 1 } } },
+    run: (env) => env.run('run-transient', transient('events-lost', referenceSteps)) },
   { fault: 'redrive after a stop: every state runs again', outcome: 'FAILED ClusterFailed (the stopped run\'s cluster was cleaned up); no second cluster', status: 'FAILED', error: 'ClusterFailed', attempts: 1,
     run: async (env) => {
       const input = transient('redrive', [step('Long', { seconds: 7200 })]);

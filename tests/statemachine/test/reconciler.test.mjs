@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { repoRoot } from '../lib/paths.mjs';
 import { LOCK_OPERATOR_ACCESS_KEY } from '../lib/stack.mjs';
+import { loadDefinition } from '../lib/definitions.mjs';
 import { measureReference } from '../lib/reference.mjs';
 import { ACTIVE, assertNothingLeftRunning, clusterById, explain, playbook, sparkClusterText, step, varsFor, withEnvironment, withoutStatement } from './support.mjs';
 
@@ -89,6 +90,27 @@ test('a stopped run-transient whose end events are all lost: its cluster is gone
     assert.equal(lock.state.S, 'failed', 'a hard lock is kept after a failure, as the lock rule would keep it');
     assert.match(JSON.stringify(lock), /ABORTED/);
     assert.deepEqual(repairs(env, 'locksKept').map((r) => r.target), ['pipelines/enrich']);
+  });
+});
+
+test('a locked run that times out, its lock event lost: after one sweep the hard lock is kept with the timeout recorded', async () => {
+  await withEnvironment({ reconciler: true }, async (env) => {
+    const up = await env.run('up', { cluster: sparkClusterText, vars: varsFor('lost-run') });
+    assert.equal(up.status, 'SUCCEEDED', explain(up));
+    // The state machine's own TimeoutSeconds (here 30 minutes) ends the execution TIMED_OUT: none of its states run.
+    const definition = { ...loadDefinition('run'), TimeoutSeconds: 1800 };
+    const run = await env.run(
+      'run',
+      { clusterId: up.output.clusterId, playbook: playbook([step('Long', { seconds: 4 * 3600 })]), lock: { name: 'pipelines/run' } },
+      { definition, lostEvents: ALL_END_EVENTS },
+    );
+    assert.equal(run.status, 'TIMED_OUT', explain(run));
+    assert.equal((await lockItem(env, 'pipelines/run')).state.S, 'held', 'nothing ended the lock');
+    await oneSweepLater(env);
+    const lock = await lockItem(env, 'pipelines/run');
+    assert.equal(lock.state.S, 'failed');
+    assert.match(JSON.stringify(lock), /TIMED_OUT/);
+    assert.deepEqual(repairs(env, 'locksKept').map((r) => r.execution), [run.executionArn]);
   });
 });
 
