@@ -11,6 +11,7 @@ use aws_sdk_emr::types::{
     Tag, VolumeSpecification,
 };
 use common::*;
+use serde_json::{json, Value};
 
 fn group_with_volume(volume_type: &str, iops: Option<i32>) -> JobFlowInstancesConfig {
     let volume = VolumeSpecification::builder()
@@ -514,4 +515,81 @@ async fn when_a_cluster_lives_in_another_region_should_be_invisible_here() {
         .clusters()
         .iter()
         .any(|c| c.id() == Some(id.as_str())));
+}
+
+/// The tagging API's GetResources, served beside EMR: the caller region's clusters with their tags, filtered by
+/// resource type and tag, a page at a time.
+#[tokio::test]
+async fn get_resources_lists_the_tagged_clusters_of_the_region_a_page_at_a_time() {
+    let (emr, client) = start(frozen()).await;
+    let mut managed = Vec::new();
+    for i in 0..3 {
+        let id = run(&client, &format!("managed-{i}"), true, vec![]).await;
+        client
+            .add_tags()
+            .resource_id(&id)
+            .tags(
+                Tag::builder()
+                    .key("dataflow-runner:managed")
+                    .value("true")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        managed.push(id);
+    }
+    let other = run(&client, "untagged", true, vec![]).await;
+    let call = |body: String| {
+        let emr = &emr;
+        async move {
+            let headers = [
+                ("Content-Type", "application/x-amz-json-1.1"),
+                ("X-Amz-Target", "ResourceGroupsTaggingAPI_20170126.GetResources"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIDTEST/20261207/eu-west-1/tagging/aws4_request, SignedHeaders=host, Signature=0",
+                ),
+            ];
+            let (status, text) = raw(emr, "POST", "/", &headers, &body).await;
+            (
+                status,
+                serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let filter = r#""ResourceTypeFilters":["elasticmapreduce:cluster"],"TagFilters":[{"Key":"dataflow-runner:managed","Values":["true"]}]"#;
+    let (status, first) = call(format!(r#"{{{filter},"ResourcesPerPage":2}}"#)).await;
+    assert_eq!(status, Some(200), "{first}");
+    let page = first["ResourceTagMappingList"].as_array().unwrap();
+    assert_eq!(page.len(), 2);
+    let token = first["PaginationToken"].as_str().unwrap().to_string();
+    assert!(!token.is_empty(), "a second page is announced");
+    let (_, second) = call(format!(
+        r#"{{{filter},"ResourcesPerPage":2,"PaginationToken":"{token}"}}"#
+    ))
+    .await;
+    let rest = second["ResourceTagMappingList"].as_array().unwrap();
+    assert_eq!(second["PaginationToken"], "", "the last page");
+    let ids: Vec<String> = page
+        .iter()
+        .chain(rest)
+        .map(|r| {
+            assert_eq!(r["Tags"][0]["Key"], "dataflow-runner:managed");
+            r["ResourceARN"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        ids, managed,
+        "every tagged cluster once, the untagged {other} not"
+    );
+    // Another resource type, or a region with no clusters, lists nothing.
+    let (_, none) = call(r#"{"ResourceTypeFilters":["ec2:instance"]}"#.to_string()).await;
+    assert_eq!(none["ResourceTagMappingList"], json!([]));
 }
