@@ -202,6 +202,16 @@ impl LineIndex {
             }
         }
     }
+
+    /// The deepest value that starts on `line`, or else the last one that starts before it: where a problem
+    /// known only by its line is.
+    pub fn deepest_on(&self, line: usize) -> Option<String> {
+        self.lines
+            .iter()
+            .filter(|(_, l)| **l <= line)
+            .max_by_key(|(p, l)| (**l, p.matches('/').count(), std::cmp::Reverse((*p).clone())))
+            .map(|(p, _)| p.clone())
+    }
 }
 
 fn line_starts(text: &str) -> Vec<usize> {
@@ -261,7 +271,7 @@ pub fn did_you_mean<'a>(
                 strsim::damerau_levenshtein(&lower, &c.to_ascii_lowercase()),
             )
         })
-        .filter(|(c, d)| *d <= (c.len().max(wrong.len()) / 3).max(1))
+        .filter(|(c, d)| *d <= (c.chars().count().max(wrong.chars().count()) / 3).max(1))
         .min_by_key(|(_, d)| *d)
         .map(|(c, _)| c);
     // An abbreviation ("args" for "arguments") is too far by edit distance, but plainly meant.
@@ -274,7 +284,9 @@ pub fn did_you_mean<'a>(
 
 /// `short` starts like `long` (three letters at least) and the rest of its letters appear in `long` in order.
 fn abbreviates(short: &str, long: &str) -> bool {
-    if short.len() < 3 || long.len() <= short.len() || !long.starts_with(&short[..3]) {
+    // By characters: `short` is the user's text, whose third byte may be inside a character.
+    let head: String = short.chars().take(3).collect();
+    if head.chars().count() < 3 || long.len() <= short.len() || !long.starts_with(&head) {
         return false;
     }
     let mut rest = long.chars();
@@ -333,6 +345,16 @@ mod tests {
         );
         assert_eq!(did_you_mean("zzzzzz", keys), None);
         assert_eq!(did_you_mean("args", keys), Some("arguments"));
+    }
+
+    #[test]
+    fn when_a_wrong_name_has_multibyte_characters_did_you_mean_should_answer_without_panicking() {
+        let keys = ["actionOnFailure", "arguments", "jar", "name", "type"];
+        // Byte 3 is inside the character in each.
+        for wrong in ["ar€", "aé€", "€€€€", "jé"] {
+            assert_eq!(did_you_mean(wrong, keys), None, "{wrong}");
+        }
+        assert_eq!(did_you_mean("argumenté", keys), Some("arguments"));
     }
 
     #[test]

@@ -9,4 +9,5 @@ pub mod model;
 pub mod plan;
 pub mod schema;
 pub mod status;
+pub mod structure;
 pub mod template;

@@ -1,5 +1,6 @@
-//! From the text of a config file to a validated config: render the template, parse JSON, check the
-//! self-describing envelope, validate against the schema, deserialize, then the cross-field checks.
+//! From the text of a config file to a validated config: render the template (its vars giving values only, see
+//! [`crate::structure`]), parse JSON, check the self-describing envelope, validate against the schema,
+//! deserialize, then the cross-field checks.
 
 use std::collections::BTreeMap;
 
@@ -232,6 +233,7 @@ fn render(
         ConfigErrors::from(d)
     })?;
     check_size(file, &rendered, "the file after templating")?;
+    crate::structure::check(file, text, vars, env, &rendered)?;
     Ok(rendered)
 }
 

@@ -1,8 +1,9 @@
-//! Rendering cost is bounded: hostile or runaway templates end quickly with a named limit, and no input panics
-//! or overflows the stack.
+//! Rendering cost is bounded by counted limits (bytes, nesting, template calls, evaluation steps, distinct
+//! lookups): hostile or runaway templates end with the named limit, and no input panics or overflows the stack.
+//! Nothing here is timed (a loaded machine would fail at random); how fast a render is belongs to `make bench`.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use dfr_core::template::{render, TemplateEnv, TemplateError, TemplateErrorKind};
@@ -30,17 +31,8 @@ fn ten_vars() -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Renders, requiring it to take well under a second.
-fn timed(text: &str, vars: &BTreeMap<String, String>) -> Result<String, TemplateError> {
-    let start = Instant::now();
-    let result = render("t.json", text, vars, &Everything);
-    let took = start.elapsed();
-    assert!(
-        took < Duration::from_millis(900),
-        "took {took:?} for a template of {} bytes",
-        text.len()
-    );
-    result
+fn rendered(text: &str, vars: &BTreeMap<String, String>) -> Result<String, TemplateError> {
+    render("t.json", text, vars, &Everything)
 }
 
 fn too_expensive(result: Result<String, TemplateError>, what: &str, limit: &str) -> TemplateError {
@@ -73,7 +65,7 @@ fn ten_thousand_nested_ifs_are_refused_by_depth() {
         "{{end}}".repeat(10_000)
     );
     let e = too_expensive(
-        timed(&text, &BTreeMap::new()),
+        rendered(&text, &BTreeMap::new()),
         "nesting depth",
         "100 levels",
     );
@@ -87,42 +79,79 @@ fn ten_thousand_nested_ifs_are_refused_by_depth() {
         format!("{}{{{{end}}}}", "{{block \"b\" .}}".repeat(5_000)),
     ] {
         too_expensive(
-            timed(&text, &BTreeMap::new()),
+            rendered(&text, &BTreeMap::new()),
             "nesting depth",
             "100 levels",
         );
     }
     // A hundred levels are fine.
     let text = format!("{}x{}", "{{if true}}".repeat(99), "{{end}}".repeat(99));
-    assert_eq!(timed(&text, &BTreeMap::new()).unwrap(), "x");
+    assert_eq!(rendered(&text, &BTreeMap::new()).unwrap(), "x");
 }
 
 #[test]
 fn a_five_megabyte_template_is_refused_by_size() {
     let text = format!("{{{{\"x\"}}}}{}", " ".repeat(5 << 20));
-    too_expensive(timed(&text, &BTreeMap::new()), "template size", "1 MiB");
+    too_expensive(rendered(&text, &BTreeMap::new()), "template size", "1 MiB");
     let plain = "x".repeat(5 << 20);
-    too_expensive(timed(&plain, &BTreeMap::new()), "template size", "1 MiB");
+    too_expensive(rendered(&plain, &BTreeMap::new()), "template size", "1 MiB");
+}
+
+/// [`Everything`], counting the questions asked of it.
+#[derive(Default)]
+struct Counting {
+    env_vars: Cell<usize>,
+    files: Cell<usize>,
+}
+
+impl TemplateEnv for Counting {
+    fn now(&self) -> DateTime<FixedOffset> {
+        Everything.now()
+    }
+
+    fn env_var(&self, name: &str) -> Option<String> {
+        self.env_vars.set(self.env_vars.get() + 1);
+        Everything.env_var(name)
+    }
+
+    fn read_file(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        self.files.set(self.files.get() + 1);
+        Everything.read_file(path)
+    }
 }
 
 #[test]
-fn five_thousand_distinct_lookups_are_fast() {
+fn each_distinct_lookup_is_asked_once_and_more_than_ten_thousand_are_refused() {
     let text: String = (0..5_000)
         .map(|i| format!("{{{{systemEnv \"V{i}\"}}}}{{{{base64File \"f{i}\"}}}}\n"))
         .collect();
-    let out = timed(&text, &BTreeMap::new()).unwrap();
+    let counting = Counting::default();
+    let out = render("t.json", &text, &BTreeMap::new(), &counting).unwrap();
     assert!(out.starts_with("V0ZjA=\nV1ZjE=\n"), "{}", &out[..20]);
+    assert_eq!(
+        (counting.env_vars.get(), counting.files.get()),
+        (5_000, 5_000)
+    );
     // The same name read again and again is one lookup.
     let text = "{{systemEnv \"SAME\"}}".repeat(40_000);
-    assert_eq!(timed(&text, &BTreeMap::new()).unwrap().len(), 4 * 40_000);
+    let counting = Counting::default();
+    let out = render("t.json", &text, &BTreeMap::new(), &counting).unwrap();
+    assert_eq!(out.len(), 4 * 40_000);
+    assert_eq!(counting.env_vars.get(), 1);
     // Over ten thousand distinct names is refused.
     let text: String = (0..10_001)
         .map(|i| format!("{{{{systemEnv \"V{i}\"}}}}"))
         .collect();
+    let counting = Counting::default();
     too_expensive(
-        timed(&text, &BTreeMap::new()),
+        render("t.json", &text, &BTreeMap::new(), &counting),
         "distinct systemEnv and base64File lookups",
         "10000",
+    );
+    assert!(
+        counting.env_vars.get() <= 10_000,
+        "{}",
+        counting.env_vars.get()
     );
 }
 
@@ -130,14 +159,14 @@ fn five_thousand_distinct_lookups_are_fast() {
 fn a_range_that_would_run_for_minutes_is_refused_by_steps() {
     // 10^8 iterations.
     let text = format!("{}x{}", "{{range $}}".repeat(8), "{{end}}".repeat(8));
-    too_expensive(timed(&text, &ten_vars()), "evaluation", "1000000 steps");
+    too_expensive(rendered(&text, &ten_vars()), "evaluation", "1000000 steps");
     // Template calls that double at each level: 2^40 calls.
     let mut text: String = (0..40)
         .map(|i| format!("{{{{define \"t{i}\"}}}}{{{{template \"t{}\"}}}}{{{{template \"t{}\"}}}}{{{{end}}}}", i + 1, i + 1))
         .collect();
     text.push_str("{{define \"t40\"}}{{end}}{{template \"t0\"}}");
     too_expensive(
-        timed(&text, &BTreeMap::new()),
+        rendered(&text, &BTreeMap::new()),
         "evaluation",
         "1000000 steps",
     );
@@ -147,21 +176,21 @@ fn a_range_that_would_run_for_minutes_is_refused_by_steps() {
 fn runaway_output_and_values_are_refused_by_size() {
     // 100 × 1 MB of output.
     let text = "{{range $}}{{range $}}{{printf \"%1000000s\" \"\"}}{{end}}{{end}}";
-    too_expensive(timed(text, &ten_vars()), "rendered output", "5 MiB");
+    too_expensive(rendered(text, &ten_vars()), "rendered output", "5 MiB");
     // A string that doubles at every iteration, never printed.
     let text = "{{$x := \"ab\"}}{{range $}}{{range $}}{{$x = printf \"%s%s\" $x $x}}{{end}}{{end}}";
-    too_expensive(timed(text, &ten_vars()), "a string value", "5 MiB");
+    too_expensive(rendered(text, &ten_vars()), "a string value", "5 MiB");
     // One printf asking for 80,000 million-wide fields stops at the limit (Go would build 80 GB).
     let text = format!("{{{{printf \"{}\" 1}}}}", "%1000000[1]d".repeat(80_000));
-    too_expensive(timed(&text, &BTreeMap::new()), "a string value", "5 MiB");
+    too_expensive(rendered(&text, &BTreeMap::new()), "a string value", "5 MiB");
     let text = format!(
         "{{{{$x := printf \"%1000000d\" 1}}}}{{{{print{}}}}}",
         " $x".repeat(100_000)
     );
-    too_expensive(timed(&text, &BTreeMap::new()), "a string value", "5 MiB");
+    too_expensive(rendered(&text, &BTreeMap::new()), "a string value", "5 MiB");
     // A loop with an empty body still counts its iterations.
     let text = format!("{}{}", "{{range $}}".repeat(9), "{{end}}".repeat(9));
-    too_expensive(timed(&text, &ten_vars()), "evaluation", "1000000 steps");
+    too_expensive(rendered(&text, &ten_vars()), "evaluation", "1000000 steps");
     // A large file: its base64 is a large value.
     struct BigFile;
     impl TemplateEnv for BigFile {
@@ -192,7 +221,7 @@ fn runaway_output_and_values_are_refused_by_size() {
 fn unbounded_template_recursion_is_refused_by_depth() {
     let text = "{{define \"r\"}}{{template \"r\" .}}{{end}}{{template \"r\" .}}";
     let e = too_expensive(
-        timed(text, &BTreeMap::new()),
+        rendered(text, &BTreeMap::new()),
         "template call nesting",
         "100 levels",
     );
@@ -301,7 +330,6 @@ fn random_input_never_panics() {
     ];
     let vars = ten_vars();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let start = Instant::now();
     let (mut ok, mut err) = (0, 0);
     for _ in 0..4_000 {
         let n = 1 + rng.below(40);
@@ -336,11 +364,6 @@ fn random_input_never_panics() {
         ok > 50 && err > 50,
         "a useful mix: {ok} rendered, {err} failed"
     );
-    assert!(
-        start.elapsed() < Duration::from_secs(20),
-        "took {:?}",
-        start.elapsed()
-    );
 }
 
 #[test]
@@ -354,7 +377,7 @@ fn nesting_across_template_calls_is_bounded() {
         "{{end}}".repeat(50)
     );
     too_expensive(
-        timed(&text, &BTreeMap::new()),
+        rendered(&text, &BTreeMap::new()),
         "nesting depth across {{template}} calls",
         "300 levels",
     );

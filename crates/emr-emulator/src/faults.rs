@@ -388,6 +388,10 @@ impl SplitMix64 {
     }
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// Counters for one operation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -406,6 +410,9 @@ pub struct OperationCalls {
     pub lost_responses: u64,
     /// Refused by IAM (unknown access key or not authorized), with no effect.
     pub denied: u64,
+    /// Latency added before answering, in milliseconds, summed over the calls (a count, so a test needs no clock).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub delayed_ms: u64,
 }
 
 /// Per-operation call counters. Admin requests are not counted.

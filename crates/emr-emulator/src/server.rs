@@ -185,8 +185,11 @@ async fn api_call(
     let latency = {
         let mut st = lock(shared);
         st.calls.total += 1;
-        st.calls.entry(op).calls += 1;
-        st.faults.latency_ms(op)
+        let latency = st.faults.latency_ms(op);
+        let entry = st.calls.entry(op);
+        entry.calls += 1;
+        entry.delayed_ms += latency;
+        latency
     };
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_emr::config::retry::RetryConfig;
 use aws_sdk_emr::error::{ProvideErrorMetadata, SdkError};
@@ -259,11 +259,20 @@ async fn when_shares_are_limited_to_operations_should_spare_the_others() {
 }
 
 #[tokio::test]
-async fn when_latency_is_set_should_delay_answers() {
-    let (_emr, client) = start(frozen().faults(Faults::none().with_latency_ms(80))).await;
-    let t = Instant::now();
+async fn when_latency_is_set_should_delay_each_answer_by_it() {
+    let (emr, client) = start(frozen().faults(Faults::none().with_latency_ms(80))).await;
     client.list_clusters().send().await.unwrap();
-    assert!(t.elapsed() >= Duration::from_millis(80));
+    client.list_clusters().send().await.unwrap();
+    assert_eq!(emr.calls().get("ListClusters").delayed_ms, 2 * 80);
+    let mut only_steps = Faults::none().with_latency_ms(80);
+    only_steps.latency_operations = vec!["ListSteps".into()];
+    emr.set_faults(only_steps).unwrap();
+    client.list_clusters().send().await.unwrap();
+    assert_eq!(
+        emr.calls().get("ListClusters").delayed_ms,
+        2 * 80,
+        "only the operations named are delayed"
+    );
 }
 
 #[tokio::test]

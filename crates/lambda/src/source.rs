@@ -114,9 +114,11 @@ pub async fn load_playbook(
 /// Names `systemEnv` never reads in a Lambda (compared case-insensitively): the runtime's credentials and settings.
 pub const REFUSED_ENV_PREFIX: &str = "AWS_";
 
+/// Whether `name` starts with [`REFUSED_ENV_PREFIX`], in any case. By characters: a name is the user's text, and the
+/// prefix's length in bytes may end inside one of its characters (`Aé€`).
 fn refused_env_name(name: &str) -> bool {
-    name.len() >= REFUSED_ENV_PREFIX.len()
-        && name[..REFUSED_ENV_PREFIX.len()].eq_ignore_ascii_case(REFUSED_ENV_PREFIX)
+    name.get(..REFUSED_ENV_PREFIX.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(REFUSED_ENV_PREFIX))
 }
 
 /// Refuses an execution input whose `env` names a reserved variable, before anything else happens.

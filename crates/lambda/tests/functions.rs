@@ -924,3 +924,64 @@ async fn when_the_stack_is_deployed_for_its_region_only_should_deny_a_launch_els
     .await
     .unwrap();
 }
+
+/// A name check must not slice a name by bytes: "Aé€" has a character across byte 4, where the `AWS_` prefix ends.
+/// Through the handler as its binary runs it (`guarded`): no panic (`Internal`), but the outcome the name deserves.
+#[tokio::test]
+async fn when_an_env_name_has_multibyte_characters_should_refuse_only_aws_names_and_never_panic() {
+    let h = emulator(json!({})).await;
+    let aws = aws(&h, true).await;
+    let run = |key: &str, name: &str, env: Value| {
+        // The config's text, as a file holds it: the template's quotes are not JSON-escaped.
+        let cluster = serde_json::to_string_pretty(&cluster_config("NAME"))
+            .unwrap()
+            .replace(
+                "\"NAME\"",
+                &format!("\"nightly-{{{{systemEnv \"{name}\"}}}}\""),
+            );
+        let mut e = json!({"cluster": cluster, "lifecycle": "persistent",
+                           "run": {"key": key, "attempt": 1, "executionArn": execution_arn("up", key)}});
+        e["env"] = env;
+        let (aws, h) = (&aws, &h);
+        async move {
+            dfr_lambda::runtime::guarded(async {
+                let event: LaunchEvent = decode("launch-cluster", e)?;
+                dfr_lambda::runtime::encode(&launch(aws, h, &event).await?)
+            })
+            .await
+        }
+    };
+    for (i, (name, reserved)) in [
+        ("Aé€", false),
+        ("aé€_x", false),
+        ("AWé€", false),
+        ("aws_é", true),
+        ("Aws_€", true),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // As a key of the execution input's env, read by systemEnv.
+        let given = run(&format!("env-{i}"), name, json!({name: "v1"})).await;
+        if reserved {
+            let err = given.unwrap_err();
+            assert_eq!(err.name(), "InvalidConfig", "{name}: {err}");
+            assert!(
+                err.to_string().contains("$.env") && err.to_string().contains(name),
+                "{name}: {err}"
+            );
+        } else {
+            let out = given.unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(out["clusterName"], "nightly-v1", "{name}");
+        }
+        // As the argument of systemEnv only, with no env: refused by name, or merely not set.
+        let err = run(&format!("arg-{i}"), name, json!({})).await.unwrap_err();
+        assert_eq!(err.name(), "InvalidConfig", "{name}: {err}");
+        let why = if reserved {
+            "may not be read here"
+        } else {
+            "not set"
+        };
+        assert!(err.to_string().contains(why), "{name}: {err}");
+    }
+}

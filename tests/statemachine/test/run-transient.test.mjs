@@ -258,7 +258,9 @@ test('a cluster that never finishes starting, waiting for events: Timeout at sta
     assert.equal(report.status, 'FAILED', explain(report));
     assert.equal(report.error, 'Timeout');
     assert.equal(report.causeJson.clusterId, report.launchedClusterIds[0]);
-    assert.ok(report.causeJson.elapsedSeconds >= 1800 && report.causeJson.elapsedSeconds <= 1805, explain(report));
+    // At the startup timeout: the counts below bound it (one wait cut to it, a check or two), not the real seconds the
+    // functions took on this machine, which the elapsed time also holds.
+    assert.ok(report.causeJson.elapsedSeconds >= 1800, explain(report));
     assert.ok(report.metrics.byState['Wait no longer than startupTimeoutSeconds'] === 1, 'the first wait was cut to the startup timeout');
     const checks = report.metrics.byState['Check the run'];
     assert.ok(checks >= 1 && checks <= 2, `backstop checks at the startup timeout only: ${checks}`);
