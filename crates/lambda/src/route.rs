@@ -200,7 +200,7 @@ mod tests {
 
     use super::*;
     use crate::check::CheckEvent;
-    use crate::emr::{ClusterInfo, ClusterSummary, StepInfo};
+    use crate::emr::{ClusterInfo, ClusterSummary, StepCancellation, StepInfo};
     use crate::wait::{register, WaitFor};
     use dfr_core::plan::{AddJobFlowStepsRequest, RunJobFlowRequest};
 
@@ -270,6 +270,13 @@ mod tests {
                 .collect())
         }
         async fn terminate_job_flows(&self, _: &str) -> Result<(), Error> {
+            unreachable!("the router never writes to EMR")
+        }
+        async fn cancel_steps(
+            &self,
+            _: &str,
+            _: &[String],
+        ) -> Result<Vec<StepCancellation>, Error> {
             unreachable!("the router never writes to EMR")
         }
     }
