@@ -36,6 +36,9 @@ pub struct AddStepsEvent {
     #[serde(default)]
     pub rendered: bool,
     pub run: Run,
+    /// The execution's options, checked before anything else.
+    #[serde(default)]
+    pub execution: Option<crate::event::ExecutionOptions>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +57,9 @@ pub async fn add_steps(
     env: &dyn TemplateEnv,
     now: DateTime<Utc>,
 ) -> Result<AddStepsOutput, Error> {
+    if let Some(execution) = &event.execution {
+        execution.check()?;
+    }
     let configs = [("playbook", size_of(&event.playbook))];
     let env = &mut source::prepare(env, &configs, &event.vars, &event.files, &event.env)?;
     let playbook =
