@@ -55,6 +55,8 @@ enum Command {
         #[command(flatten)]
         files: Files,
         #[command(flatten)]
+        execution: ExecutionArgs,
+        #[command(flatten)]
         lock: LockArgs,
         #[command(flatten)]
         common: RunArgs,
@@ -64,12 +66,16 @@ enum Command {
         #[command(flatten)]
         files: Files,
         #[command(flatten)]
+        execution: ExecutionArgs,
+        #[command(flatten)]
         common: RunArgs,
     },
     /// Add the playbook's steps to a running cluster and follow them until they end (unless --async).
     Run {
         #[command(flatten)]
         files: Files,
+        #[command(flatten)]
+        execution: ExecutionArgs,
         /// The cluster to add the steps to.
         #[arg(long = "emr-cluster", value_name = "j-…")]
         emr_cluster: Option<String>,
@@ -85,6 +91,8 @@ enum Command {
     Down {
         #[command(flatten)]
         files: Files,
+        #[command(flatten)]
+        execution: ExecutionArgs,
         /// The cluster to terminate.
         #[arg(long = "emr-cluster", value_name = "j-…")]
         emr_cluster: Option<String>,
@@ -142,6 +150,15 @@ enum LockAction {
         #[arg(long)]
         force: bool,
     },
+}
+
+/// The execution's options beyond the original's flags.
+#[derive(Args, Default)]
+struct ExecutionArgs {
+    /// The execution input's options as a JSON object, e.g. '{"completion": "poll", "timeoutSeconds": 7200}'
+    /// (statemachine/README.md, Execution input); validated with the rest of the input before anything starts.
+    #[arg(long = "options", value_name = "JSON")]
+    options: Option<String>,
 }
 
 /// `--lock NAME` / `--softLock NAME`, as in the original; `--consul` is refused.
@@ -262,6 +279,7 @@ async fn on_the_stack(command: Command) -> Exit {
     match command {
         Command::RunTransient {
             files,
+            execution,
             lock,
             common,
         } => {
@@ -281,9 +299,13 @@ async fn on_the_stack(command: Command) -> Exit {
                 }
                 Ok((input, cluster.config.name))
             })();
-            start(prepared, &common, &lock, Machine::RunTransient).await
+            start(prepared, &execution, &common, &lock, Machine::RunTransient).await
         }
-        Command::Up { files, common } => {
+        Command::Up {
+            files,
+            execution,
+            common,
+        } => {
             let prepared = (|| {
                 require(&files.emr_config, "up needs --emr-config FILE")?;
                 let loaded = load_files(&files)?;
@@ -294,10 +316,18 @@ async fn on_the_stack(command: Command) -> Exit {
                 }
                 Ok((input, cluster.config.name))
             })();
-            start(prepared, &common, &LockArgs::default(), Machine::Up).await
+            start(
+                prepared,
+                &execution,
+                &common,
+                &LockArgs::default(),
+                Machine::Up,
+            )
+            .await
         }
         Command::Run {
             files,
+            execution,
             emr_cluster,
             asynchronous,
             lock,
@@ -319,10 +349,11 @@ async fn on_the_stack(command: Command) -> Exit {
                 }
                 Ok((input, id))
             })();
-            start(prepared, &common, &lock, Machine::Run).await
+            start(prepared, &execution, &common, &lock, Machine::Run).await
         }
         Command::Down {
             files,
+            execution,
             emr_cluster,
             common,
         } => {
@@ -335,7 +366,14 @@ async fn on_the_stack(command: Command) -> Exit {
                 }
                 Ok((input, id))
             })();
-            start(prepared, &common, &LockArgs::default(), Machine::Down).await
+            start(
+                prepared,
+                &execution,
+                &common,
+                &LockArgs::default(),
+                Machine::Down,
+            )
+            .await
         }
         Command::Status { execution, common } => {
             execute::status(
@@ -387,11 +425,14 @@ async fn on_the_stack(command: Command) -> Exit {
 /// Starts what `prepared` describes, or reports why it cannot be started.
 async fn start(
     prepared: Result<(Value, String), Failure>,
+    execution: &ExecutionArgs,
     common: &RunArgs,
     lock: &LockArgs,
     machine: Machine,
 ) -> Exit {
-    let (input, what) = match prepared {
+    let (input, what) = match prepared
+        .and_then(|(input, what)| Ok((with_options(input, execution, machine)?, what)))
+    {
         Ok(p) => p,
         Err(f) => return done(Err(f)),
     };
@@ -402,6 +443,37 @@ async fn start(
         ..common.follow()
     };
     execute::start_and_follow(&sfn, &common.target(), machine, &name, input, &options).await
+}
+
+/// The input with `--options` merged under the options the CLI set from its flags, validated against the schema
+/// of `machine`'s execution input (and the history budget it documents): nothing is started when it is invalid.
+fn with_options(
+    mut input: Value,
+    execution: &ExecutionArgs,
+    machine: Machine,
+) -> Result<Value, Failure> {
+    if let Some(text) = &execution.options {
+        let given: Value = serde_json::from_str(text).map_err(|e| {
+            Failure::Usage(format!(
+                "--options: not JSON ({e}); give an object, e.g. --options '{{\"completion\": \"poll\"}}'"
+            ))
+        })?;
+        let Value::Object(mut options) = given else {
+            return Err(Failure::Usage(
+                "--options: give a JSON object, e.g. --options '{\"completion\": \"poll\"}'".into(),
+            ));
+        };
+        if let Some(Value::Object(from_flags)) = input.get("options") {
+            options.extend(from_flags.clone());
+        }
+        input["options"] = Value::Object(options);
+    }
+    let problems = dfr_core::execution::validate_input(machine.state_machine(), &input);
+    if problems.is_empty() {
+        Ok(input)
+    } else {
+        Err(Failure::Config(ConfigErrors(problems)))
+    }
 }
 
 fn require(given: &Option<String>, message: &str) -> Result<(), Failure> {

@@ -25,13 +25,19 @@ impl Machine {
         Machine::Down,
     ];
 
-    pub fn command(self) -> &'static str {
+    /// The machine as the core's execution-input rules name it.
+    pub fn state_machine(self) -> dfr_core::execution::StateMachine {
+        use dfr_core::execution::StateMachine as M;
         match self {
-            Machine::RunTransient => "run-transient",
-            Machine::Up => "up",
-            Machine::Run => "run",
-            Machine::Down => "down",
+            Machine::RunTransient => M::RunTransient,
+            Machine::Up => M::Up,
+            Machine::Run => M::Run,
+            Machine::Down => M::Down,
         }
+    }
+
+    pub fn command(self) -> &'static str {
+        self.state_machine().command()
     }
 }
 

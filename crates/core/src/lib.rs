@@ -4,6 +4,7 @@
 
 pub mod checks;
 pub mod diagnostics;
+pub mod execution;
 pub mod load;
 pub mod model;
 pub mod plan;

@@ -766,10 +766,18 @@ impl Cluster {
 
     fn request_cancel(&mut self, step_id: &str, now: f64) -> Result<(), String> {
         let cancel_at = now + self.plan.cancel_seconds;
+        // "When you use Amazon EMR releases 5.28.0 and later, you can cancel steps that are in a PENDING or RUNNING
+        // state. In earlier versions of Amazon EMR, you can only cancel steps that are in a PENDING state."
+        let running_cancellable = cancels_running_steps(self.spec.release_label.as_deref());
+        let release = self.spec.release_label.clone();
         let Some(step) = self.steps.iter_mut().find(|s| s.id == step_id) else {
             return Err(format!("Step id '{step_id}' is not valid."));
         };
         match step.state {
+            StepState::Running if !running_cancellable => Err(format!(
+                "Step {step_id} is RUNNING: on {} only PENDING steps can be cancelled (running steps from emr-5.28.0).",
+                release.as_deref().unwrap_or("an AMI-version cluster")
+            )),
             StepState::Pending | StepState::Running => {
                 step.state = StepState::CancelPending;
                 step.cancel_at = Some(cancel_at);
@@ -781,4 +789,15 @@ impl Cluster {
             )),
         }
     }
+}
+
+/// Whether CancelSteps may cancel a RUNNING step on a cluster of this release label: emr-5.28.0 and later
+/// (emr-6.x and 7.x included). A cluster launched with an AMI version has no release label: an old one.
+fn cancels_running_steps(release_label: Option<&str>) -> bool {
+    let Some(version) = release_label.and_then(|l| l.strip_prefix("emr-")) else {
+        return false;
+    };
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (5, 28)
 }

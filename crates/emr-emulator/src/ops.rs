@@ -567,6 +567,14 @@ fn describe_step(state: &State, input: wire::DescribeStepInput) -> OpResult {
 fn cancel_steps(state: &mut State, input: wire::CancelStepsInput, now: f64) -> OpResult {
     let id = required(input.cluster_id, "clusterId")?;
     let step_ids = required(input.step_ids, "stepIds")?;
+    // SEND_INTERRUPT is EMR's default; either option only concerns RUNNING steps.
+    if let Some(o) = input.step_cancellation_option.as_deref() {
+        if !["SEND_INTERRUPT", "TERMINATE_PROCESS"].contains(&o) {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{o}' at 'stepCancellationOption' failed to satisfy constraint: Member must satisfy enum value set: [SEND_INTERRUPT, TERMINATE_PROCESS]"
+            )));
+        }
+    }
     let i = find(state, &id, false)?;
     let cluster = &mut state.clusters[i];
     let infos: Vec<wire::CancelStepsInfo> = step_ids

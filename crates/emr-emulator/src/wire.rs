@@ -188,6 +188,7 @@ pub struct DescribeStepInput {
 pub struct CancelStepsInput {
     pub cluster_id: Option<String>,
     pub step_ids: Option<Vec<String>>,
+    pub step_cancellation_option: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

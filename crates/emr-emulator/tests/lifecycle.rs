@@ -599,6 +599,83 @@ async fn when_pending_step_is_cancelled_should_pass_through_cancel_pending_to_ca
 }
 
 #[tokio::test]
+async fn when_a_running_step_is_cancelled_should_interrupt_it_only_from_release_5_28() {
+    let (emr, client) = start(frozen()).await;
+    let mut states = Vec::new();
+    for label in ["emr-6.15.0", "emr-5.27.0"] {
+        let id = client
+            .run_job_flow()
+            .name(label)
+            .release_label(label)
+            .instances(instances(true))
+            .steps(step("A", Aof::Continue, &[]))
+            .steps(step("B", Aof::Continue, &[]))
+            .send()
+            .await
+            .unwrap()
+            .job_flow_id
+            .unwrap();
+        emr.advance(READY_AFTER);
+        let steps = all_steps(&client, &id).await;
+        let ids: Vec<String> = steps.iter().map(|s| s.id.clone().unwrap()).collect();
+        let out = client
+            .cancel_steps()
+            .cluster_id(&id)
+            .set_step_ids(Some(ids))
+            .step_cancellation_option(aws_sdk_emr::types::StepCancellationOption::SendInterrupt)
+            .send()
+            .await
+            .unwrap();
+        let statuses: Vec<String> = out
+            .cancel_steps_info_list
+            .unwrap()
+            .iter()
+            .map(|i| i.status.as_ref().unwrap().as_str().to_string())
+            .collect();
+        emr.advance(5.0);
+        states.push((label, statuses, step_states(&client, &id).await));
+    }
+    // Statuses newest first (B pending, A running); states oldest first.
+    assert_eq!(
+        states[0],
+        (
+            "emr-6.15.0",
+            vec!["SUBMITTED".to_string(), "SUBMITTED".to_string()],
+            vec!["CANCELLED".to_string(), "CANCELLED".to_string()]
+        )
+    );
+    assert_eq!(
+        states[1],
+        (
+            "emr-5.27.0",
+            vec!["SUBMITTED".to_string(), "FAILED".to_string()],
+            vec!["RUNNING".to_string(), "CANCELLED".to_string()]
+        )
+    );
+}
+
+#[tokio::test]
+async fn when_the_cancellation_option_is_unknown_should_answer_a_validation_error() {
+    let (emr, client) = start(frozen()).await;
+    let id = run(&client, "c", true, vec![step("A", Aof::Continue, &[])]).await;
+    emr.advance(READY_AFTER);
+    let a = all_steps(&client, &id).await[0].id.clone().unwrap();
+    let err = client
+        .cancel_steps()
+        .cluster_id(&id)
+        .step_ids(&a)
+        .step_cancellation_option("KILL".into())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.into_service_error().meta().code(),
+        Some("ValidationException")
+    );
+    assert_eq!(step_states(&client, &id).await, ["RUNNING"]);
+}
+
+#[tokio::test]
 async fn when_step_concurrency_is_two_should_run_two_steps_at_once() {
     let (emr, client) = start(frozen()).await;
     let id = client

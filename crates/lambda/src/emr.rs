@@ -46,6 +46,15 @@ pub struct StepInfo {
     pub created_at: Option<DateTime<Utc>>,
 }
 
+/// EMR's answer to CancelSteps for one step: whether the cancellation was submitted (EMR cancels asynchronously,
+/// so the step ends CANCELLED later), and why not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepCancellation {
+    pub step_id: String,
+    pub submitted: bool,
+    pub reason: Option<String>,
+}
+
 /// What the Lambdas need from EMR, and nothing more.
 #[allow(async_fn_in_trait)]
 pub trait Emr {
@@ -73,6 +82,13 @@ pub trait Emr {
         stop_before: Option<DateTime<Utc>>,
     ) -> Result<Vec<StepInfo>, Error>;
     async fn terminate_job_flows(&self, cluster_id: &str) -> Result<(), Error>;
+    /// CancelSteps (at most 256 ids): pending steps are cancelled, running ones interrupted (SEND_INTERRUPT, on
+    /// releases that can cancel a running step). Idempotent: cancelling a step twice is harmless.
+    async fn cancel_steps(
+        &self,
+        cluster_id: &str,
+        step_ids: &[String],
+    ) -> Result<Vec<StepCancellation>, Error>;
 }
 
 /// The port over the real SDK client for one region.
@@ -287,6 +303,31 @@ impl Emr for SdkEmr {
             .await
             .map_err(|e| Error::from_sdk("TerminateJobFlows", e))?;
         Ok(())
+    }
+
+    async fn cancel_steps(
+        &self,
+        cluster_id: &str,
+        step_ids: &[String],
+    ) -> Result<Vec<StepCancellation>, Error> {
+        let resp = self
+            .client
+            .cancel_steps()
+            .cluster_id(cluster_id)
+            .set_step_ids(Some(step_ids.to_vec()))
+            .step_cancellation_option(aws_sdk_emr::types::StepCancellationOption::SendInterrupt)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("CancelSteps", e))?;
+        Ok(resp
+            .cancel_steps_info_list()
+            .iter()
+            .map(|i| StepCancellation {
+                step_id: i.step_id().unwrap_or_default().to_string(),
+                submitted: i.status().is_some_and(|s| s.as_str() == "SUBMITTED"),
+                reason: i.reason().map(str::to_string),
+            })
+            .collect())
     }
 }
 

@@ -179,6 +179,40 @@ pub fn cluster_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     }
 }
 
+/// The execution's `options` as its state machine merged them with the defaults, and which machine it is: what
+/// the first function a run calls checks against `schemas/execution-input.schema.json` (and the history budget it
+/// documents), so a run with bad options spends nothing.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExecutionOptions {
+    #[serde(deserialize_with = "state_machine")]
+    pub machine: dfr_core::execution::StateMachine,
+    pub options: serde_json::Value,
+}
+
+impl ExecutionOptions {
+    /// `InvalidConfig` listing every problem with its JSON path and fix.
+    pub fn check(&self) -> Result<(), crate::Error> {
+        let problems = dfr_core::execution::validate_options(self.machine, &self.options);
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(dfr_core::diagnostics::ConfigErrors(problems).into())
+    }
+}
+
+fn state_machine<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<dfr_core::execution::StateMachine, D::Error> {
+    let name = String::deserialize(d)?;
+    dfr_core::execution::StateMachine::from_command(&name).ok_or_else(|| {
+        D::Error::custom(format!(
+            "{} is not a state machine: run-transient, up, run or down",
+            quoted(&name)
+        ))
+    })
+}
+
 /// An optional region: absent or null means the function's own region.
 pub fn region<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let region = Option::<String>::deserialize(d)?;

@@ -9,7 +9,7 @@ use dfr_core::plan::{AddJobFlowStepsRequest, RunJobFlowRequest};
 use dfr_core::status::StepOutcome;
 use serde_json::Value;
 
-use crate::emr::{ClusterInfo, ClusterSummary, Emr, StepInfo};
+use crate::emr::{ClusterInfo, ClusterSummary, Emr, StepCancellation, StepInfo};
 use crate::error::Error;
 use crate::wait::{Callbacks, Delivery, Wait, Waits};
 
@@ -88,6 +88,9 @@ impl Emr for &FakeEmr {
     async fn terminate_job_flows(&self, id: &str) -> Result<(), Error> {
         self.terminated.borrow_mut().push(id.to_string());
         Ok(())
+    }
+    async fn cancel_steps(&self, _: &str, _: &[String]) -> Result<Vec<StepCancellation>, Error> {
+        unreachable!("the router and the reconciler never cancel steps")
     }
 }
 

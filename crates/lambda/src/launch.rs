@@ -49,6 +49,9 @@ pub struct LaunchEvent {
     /// Keep the cluster when the run fails (tagged so the cleanup rule leaves it alone).
     #[serde(default)]
     pub keep_on_failure: bool,
+    /// The execution's options, checked before anything else.
+    #[serde(default)]
+    pub execution: Option<crate::event::ExecutionOptions>,
 }
 
 /// 0 (no safety net) or what EMR takes as an idle timeout: 60 s to 7 days. Anything else would make EMR refuse the
@@ -81,6 +84,9 @@ pub async fn launch_cluster<E: Emr>(
     stack: &Stack,
     now: DateTime<Utc>,
 ) -> Result<LaunchOutput, Error> {
+    if let Some(execution) = &event.execution {
+        execution.check()?;
+    }
     let configs = [
         ("cluster", size_of(&event.cluster)),
         ("playbook", size_of(&event.playbook)),

@@ -60,6 +60,9 @@ struct DirectEvent {
     lease_seconds: Option<u64>,
     #[serde(default)]
     asynchronous: bool,
+    /// The execution's options: the acquire is the first call of a locked run, so it checks them.
+    #[serde(default)]
+    execution: Option<crate::event::ExecutionOptions>,
     #[serde(default)]
     outcome: Option<RunOutcome>,
     #[serde(default)]
@@ -101,6 +104,9 @@ impl LockEvent {
         let invalid = |m: &str| Err(Error::InvalidConfig(format!("lock: {m}")));
         match d.action {
             Action::Acquire => {
+                if let Some(execution) = &d.execution {
+                    execution.check()?;
+                }
                 if d.asynchronous {
                     return invalid(
                         "a lock cannot be used with options.async: the lock would be released when the steps are \
@@ -128,9 +134,9 @@ impl LockEvent {
                 })
             }
             Action::Release => {
-                if d.lease_seconds.is_some() || d.asynchronous {
+                if d.lease_seconds.is_some() || d.asynchronous || d.execution.is_some() {
                     return invalid(
-                        "$.leaseSeconds and $.asynchronous belong to \"acquire\", not \"release\"",
+                        "$.leaseSeconds, $.asynchronous and $.execution belong to \"acquire\", not \"release\"",
                     );
                 }
                 let outcome = match d.outcome {

@@ -1,16 +1,23 @@
 //! add-steps: composition root. The handler is `dfr_lambda::add_steps`.
 
 use dfr_core::template::ProcessEnv;
-use dfr_lambda::add_steps::{add_steps, AddStepsEvent};
-use dfr_lambda::runtime::{decode, encode, serve, Aws};
+use dfr_lambda::add_steps::{add_steps, cancel_steps, AddStepsRequest};
+use dfr_lambda::runtime::{encode, serve, Aws};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let aws = &Aws::load().await;
     serve(|payload| async move {
-        let event: AddStepsEvent = decode("add-steps", payload)?;
-        let emr = aws.emr(event.region.as_deref());
-        encode(&add_steps(&event, &emr, aws.s3(), &ProcessEnv, chrono::Utc::now()).await?)
+        match AddStepsRequest::parse(payload)? {
+            AddStepsRequest::Add(event) => {
+                let emr = aws.emr(event.region.as_deref());
+                encode(&add_steps(&event, &emr, aws.s3(), &ProcessEnv, chrono::Utc::now()).await?)
+            }
+            AddStepsRequest::Cancel(event) => {
+                let emr = aws.emr(event.region.as_deref());
+                encode(&cancel_steps(&event, &emr).await?)
+            }
+        }
     })
     .await
 }

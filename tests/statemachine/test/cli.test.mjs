@@ -137,6 +137,21 @@ test('cli: invalid configs exit 1 with every problem, and nothing is started', a
   });
 });
 
+test('cli: options that would outgrow the history limit (polling every 30 s for 14 days) exit 1 naming the option and the fix, and nothing is started', async () => {
+  await withStack({}, async (server) => {
+    const options = JSON.stringify({ completion: 'poll', maxPollSeconds: 30, timeoutSeconds: 14 * 86400 });
+    const r = await cli(server, ['run-transient', ...CONFIGS, '--options', options]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /execution input: options\.maxPollSeconds: polling every 30\.\.30 s .*history events/);
+    assert.match(r.stderr, /fix: raise options\.maxPollSeconds/);
+    assert.ok(!server.calls.includes('StartExecution'), server.calls.join(','));
+    const unknown = await cli(server, ['run-transient', ...CONFIGS, '--options', '{"maxPollSecond": 300}']);
+    assert.equal(unknown.code, 1, unknown.stderr);
+    assert.match(unknown.stderr, /execution input: options: .*maxPollSecond/);
+    assert.ok(!server.calls.includes('StartExecution'), server.calls.join(','));
+  });
+});
+
 test('cli: usage errors exit 2 (the original exited 0), with the original\'s exclusions', async () => {
   const cases = [
     [['run-transient', '--emr-config', spark('cluster.json')], /needs --emr-playbook/],

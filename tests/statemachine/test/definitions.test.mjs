@@ -176,6 +176,16 @@ for (const machine of MACHINES) {
       assert.deepEqual(defaults, documented);
     });
 
+    if (machine !== 'down') {
+      test('the first function a run calls gets the options to check against the schema, and timeoutSeconds ends inside the execution timeout', () => {
+        const schema = JSON.parse(readFileSync(join(repoRoot, 'schemas', 'execution-input.schema.json'), 'utf8'));
+        const firsts = ['Acquire the lock', machine === 'run' ? 'Add steps' : 'Launch cluster'];
+        for (const name of firsts) assert.deepEqual(def.States[name].Parameters.execution, { machine, 'options.$': '$.options' }, name);
+        // An hour is left for the Timeout path (cancelling a run's steps, terminating a cluster, ending a lock).
+        assert.ok(schema.$defs.timeoutSeconds.maximum + 3600 <= def.TimeoutSeconds || machine === 'up');
+      });
+    }
+
     if (machine === 'run-transient' || machine === 'up') {
       test('every failure after the launch passes through a Task that terminates the cluster', () => {
         for (const [name, s] of tasks) {

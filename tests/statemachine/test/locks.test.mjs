@@ -309,3 +309,104 @@ test('IAM: only the lock function reaches the lock table, an operator with LockO
     assert.equal((await lockItem(env)).state, 'held', 'without it, a stopped run keeps its lock until the lease ends');
   });
 });
+
+/** A step someone else adds to the cluster by hand (not the run's): it must never be cancelled by the run. */
+async function addOtherStep(env, clusterId) {
+  const { StepIds } = await env.emrAsOperator('AddJobFlowSteps', {
+    JobFlowId: clusterId,
+    Steps: [{ Name: 'Ad hoc query', ActionOnFailure: 'CONTINUE', HadoopJarStep: { Jar: 'command-runner.jar', Args: ['hive', '--emulator-duration=86400'] } }],
+  });
+  return StepIds[0];
+}
+
+/** The cluster's steps by id → state, after `seconds` more of virtual time (a cancellation takes a few). */
+async function stepStates(env, clusterId, seconds = 60) {
+  await env.advance(seconds);
+  const { Steps } = await env.emrAsOperator('ListSteps', { ClusterId: clusterId });
+  return Object.fromEntries(Steps.map((s) => [s.Id, s.Status.State]));
+}
+
+/**
+ * A locked `run` of two day-long steps on an `up` cluster, someone else's step queued behind them, that gives up on
+ * its steps: with `options` (e.g. a short timeoutSeconds) and `harness` options (e.g. failing checks).
+ */
+async function runThatGivesUp(env, tag, kind, options, harness = {}) {
+  const up = await env.run('up', { cluster: sparkClusterText, vars: varsFor(tag) });
+  assert.equal(up.status, 'SUCCEEDED', explain(up));
+  const { clusterId } = up.output;
+  let other;
+  const run = await env.run(
+    'run',
+    { clusterId, playbook: playbook([step('Enrich', { seconds: 86400 }), step('Shred', { seconds: 86400 })]), lock: { name: LOCK, kind }, options },
+    {
+      ...harness,
+      beforeTask: async ({ fn }) => {
+        if (fn === 'check-status' && !other) other = await addOtherStep(env, clusterId);
+      },
+    },
+  );
+  const added = run.invocations.find((i) => i.state === 'Add steps' && i.output)?.output.stepIds;
+  assert.equal(added?.length, 2, explain(run));
+  return { run, clusterId, added, other };
+}
+
+/** The run cancelled both of its steps (the running one interrupted) before its lock ended, and no other step. */
+async function assertCancelledBeforeTheLockEnded(env, { run, clusterId, added, other }) {
+  const p = path(run);
+  assert.ok(p.includes("Cancel this run's steps"), explain(run));
+  assert.ok(p.indexOf("Cancel this run's steps") < p.indexOf('Release or keep the lock'), 'the steps are cancelled before the lock ends');
+  const { cancellation } = run.causeJson;
+  assert.deepEqual(
+    cancellation.cancelled,
+    [
+      { stepId: added[0], state: 'RUNNING' },
+      { stepId: added[1], state: 'PENDING' },
+    ],
+    run.cause,
+  );
+  assert.deepEqual(cancellation.notCancelled, []);
+  assert.match(cancellation.message, new RegExp(`Cancelled this run's steps ${added[0]} \\(RUNNING\\), ${added[1]} \\(PENDING\\)`));
+  const states = await stepStates(env, clusterId);
+  assert.equal(states[added[0]], 'CANCELLED', 'the running step was interrupted');
+  assert.equal(states[added[1]], 'CANCELLED', 'the pending step was cancelled');
+  assert.equal(states[other], 'RUNNING', "someone else's step is untouched (and runs once the run's steps are gone)");
+}
+
+test("run: a locked run that times out cancels its own running and pending steps before it releases the lock, leaves other steps alone, and says so in the Cause", async () => {
+  await withEnvironment({}, async (env) => {
+    const given = await runThatGivesUp(env, 'timeout-cancel', 'soft', { timeoutSeconds: 3600 });
+    assert.equal(given.run.status, 'FAILED', explain(given.run));
+    assert.equal(given.run.error, 'Timeout', explain(given.run));
+    await assertCancelledBeforeTheLockEnded(env, given);
+    assert.equal((await lockItem(env)).state, 'released');
+    await env.run('down', { clusterId: given.clusterId });
+  });
+});
+
+test('run: a locked run whose status cannot be read (failed checks spent) cancels its own steps before it keeps its hard lock', async () => {
+  await withEnvironment({}, async (env) => {
+    const failing = ({ fn }) => fn === 'check-status' && new FunctionError('Lambda.Unknown', 'Lambda.Unknown: the function did not finish');
+    const given = await runThatGivesUp(env, 'unknown-cancel', 'hard', { maxFailedChecks: 2 }, { inject: failing });
+    assert.equal(given.run.error, 'StatusUnknown', explain(given.run));
+    await assertCancelledBeforeTheLockEnded(env, given);
+    const kept = await lockItem(env);
+    assert.equal(kept.state, 'failed');
+    assert.match(kept.failureCause, /Cancelled this run's steps/, 'the kept lock records what was cancelled');
+    await env.run('down', { clusterId: given.clusterId });
+  });
+});
+
+test('IAM: without CancelSteps the cancellation is refused (AccessDenied), and the run still ends with its own error and ends its lock', async () => {
+  await withEnvironment({ template: withoutStatement(TEMPLATE, 'CancelStepsOnThisStacksClustersOnly') }, async (env) => {
+    const { run, clusterId, added } = await runThatGivesUp(env, 'timeout-denied', 'hard', { timeoutSeconds: 3600 });
+    assert.equal(run.error, 'Timeout', explain(run));
+    assert.equal(run.causeJson.cancellation.error, 'AccessDenied', run.cause);
+    assert.match(run.causeJson.cancellation.message, /elasticmapreduce:CancelSteps/);
+    assert.match(run.causeJson.cancellation.note, /may still be running/);
+    const kept = await lockItem(env);
+    assert.equal(kept.state, 'failed', 'the hard lock is kept, with the failure');
+    assert.equal(kept.failureError, 'Timeout');
+    assert.equal((await stepStates(env, clusterId))[added[0]], 'RUNNING', 'nothing was cancelled');
+    await env.run('down', { clusterId });
+  });
+});
