@@ -95,9 +95,9 @@ pub async fn follow_to_end(
     let mut progress = Progress::default();
     let mut last_id = 0;
     let interval = follow::poll_interval();
-    // One listener for the whole follow: a Ctrl-C that comes while a request is under way is kept until the next
-    // pause sees it (a listener made at each pause would miss it).
-    let ctrl_c = tokio::signal::ctrl_c();
+    // One listener for the whole follow, listening from here on: a Ctrl-C that comes while a request is under way
+    // is kept until the next pause sees it (a listener made at each pause would miss it).
+    let ctrl_c = interrupts();
     tokio::pin!(ctrl_c);
     let outcome = loop {
         match follow::new_events(sfn, arn, last_id).await {
@@ -146,6 +146,26 @@ pub async fn follow_to_end(
 }
 
 /// The tails of the failed steps' logs a failure's cause names.
+/// Resolves at the next Ctrl-C. The process listens from this call on: tokio's `ctrl_c()` starts listening only when
+/// first awaited, and a Ctrl-C before that (during the first look at the run, on a slow connection or machine) would
+/// kill the CLI instead of detaching it.
+fn interrupts() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    let mut listener =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    async move {
+        #[cfg(unix)]
+        match listener.as_mut() {
+            Some(l) => {
+                l.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 async fn show_failed_step_logs(cause: &str, lines: usize) {
     let cause: Value = serde_json::from_str(cause).unwrap_or(Value::Null);
     let s3 = logs::s3_client().await;
