@@ -9,7 +9,6 @@ use serde_json::{json, Value};
 use crate::emr::Emr;
 use crate::error::Error;
 use crate::payload;
-use crate::wait::WaitFor;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -29,7 +28,7 @@ pub struct CheckEvent {
     pub previous: Option<Previous>,
     #[serde(default)]
     pub options: PollOptions,
-    /// Present when the state machine waits for EMR's events on a task token (see [`crate::wait`]).
+    /// Present when the state machine waits for EMR's events on a task token (registration: `wait.rs`).
     #[serde(default, skip_serializing)]
     pub wait: Option<WaitFor>,
 }
@@ -49,6 +48,39 @@ impl CheckEvent {
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
+}
+
+/// Step Functions' limit on a task token (SendTaskSuccess's API reference: 1 to 2,048 characters; older SDK models
+/// said 1,024). A token Step Functions gave must never fail a run, so the bound is the API's, not the older one.
+pub const MAX_TOKEN_CHARS: usize = 2048;
+/// The `wait` field of check-status's event: present when the state machine waits on a task token.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WaitFor {
+    /// `$$.Task.Token`.
+    #[serde(deserialize_with = "task_token")]
+    pub task_token: String,
+    /// `$$.Execution.Id`: one wait per execution and cluster; a new token replaces the last one.
+    #[serde(deserialize_with = "crate::event::run_key")]
+    pub execution: String,
+    /// When the status the execution holds was read from EMR (`null` before the first check): events seen since
+    /// then may have ended the run already.
+    #[serde(default, deserialize_with = "crate::event::time")]
+    pub checked_at: Option<DateTime<Utc>>,
+    /// The wait's TimeoutSeconds (its backstop): the item outlives it by an hour.
+    pub seconds: u32,
+}
+
+fn task_token<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    use serde::de::Error as _;
+    let token = String::deserialize(d)?;
+    let n = token.chars().count();
+    if n == 0 || n > MAX_TOKEN_CHARS || token.chars().any(char::is_control) {
+        return Err(D::Error::custom(format!(
+            "a task token of {n} characters: give $$.Task.Token (1 to {MAX_TOKEN_CHARS} printable characters)"
+        )));
+    }
+    Ok(token)
 }
 
 /// What the last poll saw; the state machine passes the last output's fields back.
@@ -332,6 +364,20 @@ fn fit(output: &mut CheckOutput, rebuild_error: impl Fn(&mut CheckOutput)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn task_tokens_up_to_2048_characters_are_accepted_as_step_functions_gives_them() {
+        let with_token = |token: String| {
+            serde_json::from_value::<WaitFor>(serde_json::json!({
+                "taskToken": token, "execution": "arn:aws:states:eu-west-1:123456789012:execution:dfr-up:x",
+                "checkedAt": null, "seconds": 3600
+            }))
+        };
+        assert_eq!(with_token("A".repeat(2048)).unwrap().task_token.len(), 2048);
+        let e = with_token("A".repeat(2049)).unwrap_err();
+        assert!(e.to_string().contains("1 to 2048"), "{e}");
+        assert!(with_token(String::new()).is_err());
+    }
 
     fn step(id: &str) -> StepOutcome {
         serde_json::from_value(json!({"name": id, "id": id, "state": "COMPLETED"})).unwrap()

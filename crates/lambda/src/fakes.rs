@@ -6,12 +6,15 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use dfr_core::plan::{AddJobFlowStepsRequest, RunJobFlowRequest};
+use dfr_core::status::Mode;
 use dfr_core::status::StepOutcome;
+use serde_json::json;
 use serde_json::Value;
 
+use crate::check::CheckEvent;
 use crate::emr::{ClusterInfo, ClusterSummary, Emr, StepCancellation, StepInfo};
 use crate::error::Error;
-use crate::wait::{Callbacks, Delivery, Wait, Waits};
+use crate::wait::{Answering, Callbacks, Delivery, Wait, Waits};
 
 pub const CLUSTER: &str = "j-1ABCDEFGHIJKL";
 
@@ -183,4 +186,28 @@ impl Callbacks for FakeCallbacks {
         answered.push((token.to_string(), output.clone()));
         Ok(Delivery::Delivered)
     }
+}
+
+pub fn now() -> DateTime<Utc> {
+    "2026-12-02T12:00:00Z".parse().unwrap()
+}
+
+pub fn answering<'a>(
+    table: &'a FakeTable,
+    sfn: &'a FakeCallbacks,
+) -> Answering<'a, FakeTable, FakeCallbacks> {
+    Answering {
+        waits: table,
+        callbacks: sfn,
+        now: now(),
+        jitter: 0.0,
+    }
+}
+
+pub fn request(mode: Mode, step_ids: &[&str]) -> CheckEvent {
+    serde_json::from_value(json!({
+        "clusterId": CLUSTER, "mode": mode, "stepIds": step_ids,
+        "since": "2026-12-02T10:00:00Z", "previous": {"clusterState": "RUNNING", "pollsSinceSteps": 0}
+    }))
+    .unwrap()
 }

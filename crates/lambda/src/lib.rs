@@ -1,7 +1,20 @@
-//! What the Lambdas share: their error names, the EMR port and its SDK adapter, configs from the execution
-//! input, a run's identity, and the handlers themselves (the reconciler's sweep too) (each binary in functions/ is only its composition root).
+//! What the Lambdas share, in rooms:
+//!
+//! - **handlers** (one per function, flat): `launch`, `add_steps`, `check`, `terminate`, `lock`, `route`
+//!   (event-router), `reconcile` (the reconciler), with `wait` (a run's wait for EMR's events: registration and
+//!   answers) beside them;
+//! - **ports**, beside the logic that uses them: `emr` (the EMR trait and its types), `wait` (the wait table and
+//!   Step Functions' callbacks), `reconcile` (executions, tagged clusters), `source` (S3);
+//! - **adapters**, together in `aws`: each port over its AWS SDK client (decisions never see an SDK type);
+//! - **shared rules**: `error` (the error names, the contract with the state machines), `event` (ids and times in
+//!   events), `run` (a run's identity and tags), `stack` (what the stack tells the functions), `payload` (Step
+//!   Functions' size budgets), `metrics` (embedded CloudWatch metrics), `runtime` (the process: clients, logs,
+//!   decoding).
+//!
+//! Each binary in functions/ is only its composition root. No two files here import each other.
 
 pub mod add_steps;
+pub mod aws;
 pub mod check;
 pub mod emr;
 pub mod error;
@@ -16,7 +29,6 @@ pub mod reconcile;
 pub mod route;
 pub mod run;
 pub mod runtime;
-mod sdk;
 pub mod source;
 pub mod stack;
 pub mod terminate;

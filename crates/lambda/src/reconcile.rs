@@ -25,13 +25,12 @@ use dfr_locks::{Ended, LockTable, State};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::check::check_status;
 use crate::emr::Emr;
 use crate::error::Error;
 use crate::lock::ended_outcome;
 use crate::run::{TAG_EXECUTION, TAG_MANAGED};
 use crate::terminate::{fate_of, Fate};
-use crate::wait::{answer, Callbacks, Delivery, Wait, Waits};
+use crate::wait::{Answering, Callbacks, Delivery, Wait, Waits};
 
 /// An execution as DescribeExecution tells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,13 +131,13 @@ pub struct Scope {
     pub executions: StackExecutions,
 }
 
-/// The ports one sweep works through.
+/// The ports one sweep works through, and its time.
 pub struct Ports<'a, E, T, X, W, C> {
     pub emr: &'a dyn Fn(&str) -> E,
     pub tagging: &'a dyn Fn(&str) -> T,
     pub executions: &'a X,
-    pub waits: &'a W,
-    pub callbacks: &'a C,
+    /// The wait table, Step Functions' callbacks, the time of the sweep and the checks' jitter.
+    pub answering: Answering<'a, W, C>,
     /// `None`: the stack has no lock table to look at (unit tests of the other parts).
     pub locks: Option<&'a LockTable>,
 }
@@ -194,13 +193,11 @@ struct Listing {
 pub async fn reconcile<E: Emr, T: ManagedClusters, X: Executions, W: Waits, C: Callbacks>(
     scope: &Scope,
     ports: &Ports<'_, E, T, X, W, C>,
-    now: DateTime<Utc>,
-    jitter: f64,
 ) -> Reconciled {
     let mut out = Reconciled::default();
     // Waits are read before the clusters are listed: a cluster missing from the listing then cannot be one created
     // after its wait was read, so missing means no longer active.
-    let waits = match ports.waits.all().await {
+    let waits = match ports.answering.waits.all().await {
         Ok(w) => w,
         Err(e) => {
             out.errors.push(format!("the wait table: {e}"));
@@ -232,7 +229,7 @@ pub async fn reconcile<E: Emr, T: ManagedClusters, X: Executions, W: Waits, C: C
     }
     let mut statuses = ExecutionCache::default();
     for wait in &waits {
-        reconcile_wait(scope, ports, &listings, wait, now, jitter, &mut out).await;
+        reconcile_wait(scope, ports, &listings, wait, &mut out).await;
     }
     for (region, listing) in &listings {
         for cluster in &listing.managed {
@@ -243,6 +240,7 @@ pub async fn reconcile<E: Emr, T: ManagedClusters, X: Executions, W: Waits, C: C
         }
     }
     if let Some(table) = ports.locks {
+        let now = ports.answering.now;
         reconcile_locks(scope, ports.executions, table, &mut statuses, now, &mut out).await;
     }
     out
@@ -284,8 +282,6 @@ async fn reconcile_wait<E: Emr, T, X, W: Waits, C: Callbacks>(
     ports: &Ports<'_, E, T, X, W, C>,
     listings: &BTreeMap<String, Listing>,
     wait: &Wait,
-    now: DateTime<Utc>,
-    jitter: f64,
     out: &mut Reconciled,
 ) {
     let region = wait
@@ -321,16 +317,11 @@ async fn reconcile_wait<E: Emr, T, X, W: Waits, C: Callbacks>(
     if !can_end {
         return;
     }
-    let result = async {
-        let status = check_status(&wait.request.after_event(), &emr, now, jitter).await?;
-        if !status.finished {
-            return Ok(None);
-        }
-        answer(wait, &status, ports.waits, ports.callbacks)
-            .await
-            .map(|d| Some((d, status.cluster_state)))
-    }
-    .await;
+    let result = ports
+        .answering
+        .check_and_answer(wait, &emr)
+        .await
+        .map(|answered| answered.map(|(d, status)| (d, status.cluster_state)));
     match result {
         Ok(Some((Delivery::Delivered, cluster_state))) => {
             let reason = format!(
@@ -524,84 +515,6 @@ pub fn outcome(r: Reconciled) -> Result<Reconciled, Error> {
     )))
 }
 
-/// DescribeExecution over the SDK.
-#[derive(Debug, Clone)]
-pub struct SdkExecutions {
-    pub client: aws_sdk_sfn::Client,
-}
-
-impl Executions for SdkExecutions {
-    async fn describe(&self, execution_arn: &str) -> Result<Option<ExecutionStatus>, Error> {
-        let answer = self
-            .client
-            .describe_execution()
-            .execution_arn(execution_arn)
-            .send()
-            .await;
-        match answer {
-            Ok(d) => Ok(Some(ExecutionStatus {
-                status: d.status().as_str().to_string(),
-                error: d.error().map(str::to_string),
-                cause: d.cause().map(str::to_string),
-            })),
-            Err(e)
-                if e.as_service_error()
-                    .and_then(aws_sdk_sfn::error::ProvideErrorMetadata::code)
-                    == Some("ExecutionDoesNotExist") =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(Error::from_sdk("DescribeExecution", e)),
-        }
-    }
-}
-
-/// The Resource Groups Tagging API of one region over the SDK.
-#[derive(Debug, Clone)]
-pub struct SdkTagging {
-    pub client: aws_sdk_resourcegroupstagging::Client,
-}
-
-impl ManagedClusters for SdkTagging {
-    async fn managed_clusters(&self) -> Result<Vec<TaggedCluster>, Error> {
-        use aws_sdk_resourcegroupstagging::types::TagFilter;
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .get_resources()
-                .resource_type_filters("elasticmapreduce:cluster")
-                .tag_filters(TagFilter::builder().key(TAG_MANAGED).values("true").build())
-                .resources_per_page(100)
-                .set_pagination_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| Error::from_sdk("GetResources", e))?;
-            for r in page.resource_tag_mapping_list() {
-                let Some(id) = r.resource_arn().and_then(|a| a.rsplit_once(":cluster/")) else {
-                    continue;
-                };
-                out.push(TaggedCluster {
-                    id: id.1.to_string(),
-                    tags: r
-                        .tags()
-                        .iter()
-                        .map(|t| (t.key().to_string(), t.value().to_string()))
-                        .collect(),
-                });
-            }
-            token = page
-                .pagination_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_string);
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::cell::RefCell;
@@ -691,11 +604,15 @@ mod tests {
             emr: &emr_for,
             tagging: &tagging_for,
             executions,
-            waits: table,
-            callbacks: sfn,
+            answering: Answering {
+                waits: table,
+                callbacks: sfn,
+                now: now(),
+                jitter: 0.0,
+            },
             locks: None,
         };
-        reconcile(&scope(), &ports, now(), 0.0).await
+        reconcile(&scope(), &ports).await
     }
 
     fn active(emr: &FakeEmr, ids: &[(&str, &str)]) {

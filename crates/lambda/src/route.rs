@@ -7,16 +7,14 @@
 //! waits on, events that cannot end a wait, stale and duplicate events cost no EMR call and answer nothing. Every
 //! EMR call goes to a cluster one of this stack's executions registered, never to the cluster an event names alone.
 
-use chrono::{DateTime, Utc};
 use dfr_core::status::{decisive_cluster_states, Mode, STEP_FINAL};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::check::check_status;
 use crate::emr::Emr;
 use crate::error::Error;
 use crate::event::is_cluster_id;
-use crate::wait::{answer, Callbacks, Delivery, Wait, Waits};
+use crate::wait::{Answering, Callbacks, Delivery, Wait, Waits};
 
 /// The fields of an EMR event the router reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,38 +112,33 @@ enum Handled {
     Answered(Delivery),
 }
 
-async fn handle<E: Emr>(
+async fn handle<E: Emr, W: Waits, C: Callbacks>(
     event: &EmrEvent,
     wait: &Wait,
     emr: &impl Fn(Option<&str>) -> E,
-    waits: &impl Waits,
-    callbacks: &impl Callbacks,
-    now: DateTime<Utc>,
-    jitter: f64,
+    with: &Answering<'_, W, C>,
 ) -> Result<Handled, Error> {
-    if !can_end(event, wait, waits).await? {
+    if !can_end(event, wait, with.waits).await? {
         return Ok(Handled::NotDecisive);
     }
-    let request = wait.request.after_event();
-    let status = check_status(&request, &emr(request.region.as_deref()), now, jitter).await?;
-    if !status.finished {
-        return Ok(Handled::GoesOn);
-    }
-    Ok(Handled::Answered(
-        answer(wait, &status, waits, callbacks).await?,
-    ))
+    Ok(
+        match with
+            .check_and_answer(wait, &emr(wait.request.region.as_deref()))
+            .await?
+        {
+            None => Handled::GoesOn,
+            Some((delivery, _)) => Handled::Answered(delivery),
+        },
+    )
 }
 
 /// Handles one event. `emr` gives the EMR port of a region (the wait's own, as check-status would use it).
 /// Goes through every wait even when one fails, then reports the first failure (EventBridge's asynchronous
 /// invocation then tries the event again; answering again is harmless).
-pub async fn route<E: Emr>(
+pub async fn route<E: Emr, W: Waits, C: Callbacks>(
     event: &Value,
     emr: impl Fn(Option<&str>) -> E,
-    waits: &impl Waits,
-    callbacks: &impl Callbacks,
-    now: DateTime<Utc>,
-    jitter: f64,
+    with: &Answering<'_, W, C>,
 ) -> Result<Routed, Error> {
     let event = match EmrEvent::parse(event) {
         Ok(e) => e,
@@ -157,15 +150,15 @@ pub async fn route<E: Emr>(
             });
         }
     };
-    waits.note_event(event.cluster_id(), now).await?;
-    let found = waits.waiting_on(event.cluster_id()).await?;
+    with.waits.note_event(event.cluster_id(), with.now).await?;
+    let found = with.waits.waiting_on(event.cluster_id()).await?;
     let mut routed = Routed {
         waits: found.len(),
         ..Routed::default()
     };
     let mut first_error = None;
     for wait in &found {
-        match handle(&event, wait, &emr, waits, callbacks, now, jitter).await {
+        match handle(&event, wait, &emr, with).await {
             Ok(Handled::NotDecisive) => {}
             Ok(Handled::GoesOn) => routed.checked += 1,
             Ok(Handled::Answered(delivery)) => {
@@ -193,26 +186,11 @@ mod tests {
     //! tests/statemachine: callbacks.test.mjs, events.test.mjs).
     use std::collections::BTreeSet;
 
-    use chrono::{DateTime, Duration, Utc};
     use dfr_core::status::Mode;
     use serde_json::{json, Value};
 
     use super::*;
-    use crate::check::CheckEvent;
-    use crate::fakes::{FakeCallbacks, FakeEmr, FakeTable, CLUSTER};
-    use crate::wait::{register, WaitFor};
-
-    fn now() -> DateTime<Utc> {
-        "2026-12-02T12:00:00Z".parse().unwrap()
-    }
-
-    fn request(mode: Mode, step_ids: &[&str]) -> CheckEvent {
-        serde_json::from_value(json!({
-            "clusterId": CLUSTER, "mode": mode, "stepIds": step_ids,
-            "since": "2026-12-02T10:00:00Z", "previous": {"clusterState": "RUNNING", "pollsSinceSteps": 0}
-        }))
-        .unwrap()
-    }
+    use crate::fakes::{answering as with, request, FakeCallbacks, FakeEmr, FakeTable, CLUSTER};
 
     fn waiting(table: &FakeTable, execution: &str, mode: Mode, step_ids: &[&str]) {
         table.waits.borrow_mut().insert(
@@ -237,9 +215,7 @@ mod tests {
     }
 
     async fn send(event: Value, emr: &FakeEmr, table: &FakeTable, sfn: &FakeCallbacks) -> Routed {
-        route(&event, |_| emr, table, sfn, now(), 0.0)
-            .await
-            .unwrap()
+        route(&event, |_| emr, &with(table, sfn)).await.unwrap()
     }
 
     #[tokio::test]
@@ -364,141 +340,5 @@ mod tests {
         }
         assert_eq!(table.note.get(), None);
         assert_eq!(emr.calls.get(), 0);
-    }
-
-    fn wait_for(checked_at: Option<DateTime<Utc>>) -> WaitFor {
-        WaitFor {
-            task_token: "token-1".into(),
-            execution: "exec-1".into(),
-            checked_at,
-            seconds: 3600,
-        }
-    }
-
-    #[tokio::test]
-    async fn a_registration_checks_emr_only_when_an_event_came_since_the_last_check() {
-        let (emr, table, sfn) = (
-            FakeEmr::default(),
-            FakeTable::default(),
-            FakeCallbacks::default(),
-        );
-        *emr.state.borrow_mut() = "RUNNING".into();
-        let event = request(Mode::Transient, &[]);
-        let quiet = register(&event, &wait_for(None), &&emr, &table, &sfn, now(), 0.0)
-            .await
-            .unwrap();
-        assert!(!quiet.checked);
-        assert_eq!(emr.calls.get(), 0);
-        assert_eq!(table.waits.borrow()["exec-1"].token, "token-1");
-        // an event noted before the last check: nothing new
-        table.note.set(Some(now() - Duration::minutes(10)));
-        let fresh = register(
-            &event,
-            &wait_for(Some(now() - Duration::minutes(5))),
-            &&emr,
-            &table,
-            &sfn,
-            now(),
-            0.0,
-        )
-        .await
-        .unwrap();
-        assert!(!fresh.checked);
-        // an event after it, while the run goes on: one check, no answer, the wait stays
-        table.note.set(Some(now() - Duration::minutes(1)));
-        let going_on = register(
-            &event,
-            &wait_for(Some(now() - Duration::minutes(5))),
-            &&emr,
-            &table,
-            &sfn,
-            now(),
-            0.0,
-        )
-        .await
-        .unwrap();
-        assert!(going_on.checked && going_on.answered.is_none());
-        assert_eq!(table.waits.borrow().len(), 1);
-        // the run ended before the token was stored: the registration answers it itself
-        *emr.state.borrow_mut() = "TERMINATING".into();
-        emr.steps
-            .borrow_mut()
-            .push(("s-1".into(), "COMPLETED".into()));
-        let ended = register(
-            &event,
-            &wait_for(Some(now() - Duration::minutes(5))),
-            &&emr,
-            &table,
-            &sfn,
-            now(),
-            0.0,
-        )
-        .await
-        .unwrap();
-        assert_eq!(ended.answered, Some(Delivery::Delivered));
-        assert_eq!(sfn.answered.borrow()[0].0, "token-1");
-        assert!(table.waits.borrow().is_empty());
-    }
-
-    #[tokio::test]
-    async fn when_its_own_answer_is_refused_a_registration_should_keep_the_wait_and_not_fail_the_run(
-    ) {
-        let (emr, table, sfn) = (
-            FakeEmr::default(),
-            FakeTable::default(),
-            FakeCallbacks::default(),
-        );
-        sfn.refuse.set(true);
-        *emr.state.borrow_mut() = "WAITING".into();
-        table.note.set(Some(now() - Duration::minutes(1)));
-        let ready = register(
-            &request(Mode::Up, &[]),
-            &wait_for(Some(now() - Duration::minutes(5))),
-            &&emr,
-            &table,
-            &sfn,
-            now(),
-            0.0,
-        )
-        .await
-        .expect("a refused SendTaskSuccess must not fail check-status (the run would end, and up's cluster with it)");
-        assert!(ready.checked);
-        assert_eq!(ready.answered, None);
-        assert_eq!(ready.unanswered.as_deref(), Some("AccessDenied"));
-        assert_eq!(
-            table.waits.borrow()["exec-1"].token,
-            "token-1",
-            "the wait stays for event-router, the reconciler and the backstop"
-        );
-    }
-
-    #[test]
-    fn task_tokens_up_to_2048_characters_are_accepted_as_step_functions_gives_them() {
-        let with_token = |token: String| {
-            serde_json::from_value::<WaitFor>(json!({
-                "taskToken": token, "execution": "arn:aws:states:eu-west-1:123456789012:execution:dfr-up:x",
-                "checkedAt": null, "seconds": 3600
-            }))
-        };
-        assert_eq!(with_token("A".repeat(2048)).unwrap().task_token.len(), 2048);
-        let e = with_token("A".repeat(2049)).unwrap_err();
-        assert!(e.to_string().contains("1 to 2048"), "{e}");
-        assert!(with_token(String::new()).is_err());
-    }
-
-    #[test]
-    fn a_wait_request_round_trips_through_the_table_without_its_token() {
-        let mut event = request(Mode::Run, &["s-1"]);
-        event.wait = Some(wait_for(None));
-        let json = event.to_json();
-        assert!(json.get("wait").is_none(), "{json}");
-        let back: CheckEvent = serde_json::from_value(json).unwrap();
-        assert_eq!(
-            back,
-            CheckEvent {
-                wait: None,
-                ..event
-            }
-        );
     }
 }

@@ -16,10 +16,9 @@ use serde_json::Value;
 
 use dfr_locks::LockTable;
 
-use crate::emr::SdkEmr;
+use crate::aws::{SdkCallbacks, SdkEmr, SdkExecutions, SdkTagging, WaitTable};
 use crate::error::Error;
 use crate::source::{S3Scope, SdkS3};
-use crate::wait::{SdkCallbacks, WaitTable};
 
 /// SDK configuration loaded once per process; EMR clients are made once per region on first use. Every client is
 /// made here, from `base`, so all of them share its HTTP client, credentials, endpoints and retries.
@@ -99,18 +98,18 @@ impl Aws {
     }
 
     /// Step Functions' DescribeExecution, for the reconciler.
-    pub fn executions(&self) -> crate::reconcile::SdkExecutions {
-        crate::reconcile::SdkExecutions {
+    pub fn executions(&self) -> SdkExecutions {
+        SdkExecutions {
             client: aws_sdk_sfn::Client::new(&self.base),
         }
     }
 
     /// The tagging API of a region, for the reconciler's discovery of this stack's clusters.
-    pub fn tagging(&self, region: &str) -> crate::reconcile::SdkTagging {
+    pub fn tagging(&self, region: &str) -> SdkTagging {
         let conf = aws_sdk_resourcegroupstagging::config::Builder::from(&self.base)
             .region(Region::new(region.to_string()))
             .build();
-        crate::reconcile::SdkTagging {
+        SdkTagging {
             client: aws_sdk_resourcegroupstagging::Client::from_conf(conf),
         }
     }

@@ -138,6 +138,28 @@ pub fn check_env(env: &BTreeMap<String, String>) -> Result<(), Error> {
     )))
 }
 
+/// Refuses an execution input whose configs would leave no room for the run's status in the state data.
+fn check_input(parts: &[(&str, usize)]) -> Result<(), Error> {
+    let total: usize = parts.iter().map(|(_, n)| n).sum();
+    if total <= crate::payload::INPUT_BUDGET {
+        return Ok(());
+    }
+    let mut sizes: Vec<String> = parts
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(name, n)| format!("{name} {} KiB", n.div_ceil(1024)))
+        .collect();
+    sizes.sort();
+    Err(Error::InvalidConfig(format!(
+        "the execution input's configs take {} KiB ({}), more than the {} KiB a run can carry within Step \
+         Functions' {} KiB state limit; pass large configs and files as s3:// URIs instead of inline text",
+        total.div_ceil(1024),
+        sizes.join(", "),
+        crate::payload::INPUT_BUDGET / 1024,
+        crate::payload::STATE_LIMIT / 1024,
+    )))
+}
+
 /// Checks what an event gives the configs (their sizes within the run's budget, no reserved `env` names) and makes
 /// the environment they render in. `configs`: each config's name and serialized size.
 pub fn prepare<'a>(
@@ -154,7 +176,7 @@ pub fn prepare<'a>(
         ("files", size_of(files)),
         ("env", size_of(env)),
     ]);
-    crate::payload::check_input(&parts)?;
+    check_input(&parts)?;
     check_env(env)?;
     Ok(ExecutionEnv::new(clock, env, files))
 }
@@ -366,6 +388,18 @@ impl ObjectStore for SdkS3 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_input_over_budget_is_refused_with_its_sizes_and_the_fix() {
+        assert!(check_input(&[("cluster", 4000), ("files", 100_000)]).is_ok());
+        let err = check_input(&[("cluster", 4000), ("files", 200_000)]).unwrap_err();
+        assert_eq!(err.name(), "InvalidConfig");
+        let text = err.to_string();
+        assert!(
+            text.contains("files 196 KiB") && text.contains("s3:// URIs"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn s3_uris_split_into_bucket_and_key() {

@@ -12,57 +12,23 @@
 //! A token answered twice (a duplicate event, the router and a registration at once) is harmless: Step Functions
 //! answers the second SendTaskSuccess with TaskTimedOut, which counts as delivered.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
-use crate::check::{check_status, CheckEvent, CheckOutput};
+use crate::check::{check_status, CheckEvent, CheckOutput, WaitFor};
 use crate::emr::Emr;
 use crate::error::Error;
 
-/// Step Functions' limit on a task token (SendTaskSuccess's API reference: 1 to 2,048 characters; older SDK models
-/// said 1,024). A token Step Functions gave must never fail a run, so the bound is the API's, not the older one.
-pub const MAX_TOKEN_CHARS: usize = 2048;
 /// The sort key of a cluster's last-event note.
 pub const EVENTS_NOTE: &str = "#events";
 /// How long past its backstop a wait item is kept: long enough for a late event to find a token (it then learns the
 /// token is dead), short enough that the table holds only live runs.
 const KEEP_AFTER_BACKSTOP_SECONDS: i64 = 3600;
 /// How long the note of a cluster's last event is kept.
-const KEEP_NOTE_SECONDS: i64 = 7 * 24 * 3600;
-
-/// The `wait` field of check-status's event: present when the state machine waits on a task token.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct WaitFor {
-    /// `$$.Task.Token`.
-    #[serde(deserialize_with = "task_token")]
-    pub task_token: String,
-    /// `$$.Execution.Id`: one wait per execution and cluster; a new token replaces the last one.
-    #[serde(deserialize_with = "crate::event::run_key")]
-    pub execution: String,
-    /// When the status the execution holds was read from EMR (`null` before the first check): events seen since
-    /// then may have ended the run already.
-    #[serde(default, deserialize_with = "crate::event::time")]
-    pub checked_at: Option<DateTime<Utc>>,
-    /// The wait's TimeoutSeconds (its backstop): the item outlives it by an hour.
-    pub seconds: u32,
-}
-
-fn task_token<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    use serde::de::Error as _;
-    let token = String::deserialize(d)?;
-    let n = token.chars().count();
-    if n == 0 || n > MAX_TOKEN_CHARS || token.chars().any(char::is_control) {
-        return Err(D::Error::custom(format!(
-            "a task token of {n} characters: give $$.Task.Token (1 to {MAX_TOKEN_CHARS} printable characters)"
-        )));
-    }
-    Ok(token)
-}
+pub(crate) const KEEP_NOTE_SECONDS: i64 = 7 * 24 * 3600;
 
 /// One waiting execution, as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -132,17 +98,46 @@ pub struct Registered {
     pub unanswered: Option<String>,
 }
 
+/// What checking and answering waits needs besides EMR (check-status's registration, event-router, the
+/// reconciler): the wait table, Step Functions' callbacks, the time of the check and the poll jitter.
+pub struct Answering<'a, W, C> {
+    pub waits: &'a W,
+    pub callbacks: &'a C,
+    pub now: DateTime<Utc>,
+    pub jitter: f64,
+}
+
+impl<W: Waits, C: Callbacks> Answering<'_, W, C> {
+    /// Checks the run `wait` waits for, as check-status would after an event, and answers its token if the run is
+    /// over: `None` when it goes on.
+    pub async fn check_and_answer(
+        &self,
+        wait: &Wait,
+        emr: &impl Emr,
+    ) -> Result<Option<(Delivery, CheckOutput)>, Error> {
+        let status = check_status(&wait.request.after_event(), emr, self.now, self.jitter).await?;
+        if !status.finished {
+            return Ok(None);
+        }
+        let delivery = answer(wait, &status, self.waits, self.callbacks).await?;
+        Ok(Some((delivery, status)))
+    }
+}
+
 /// check-status with a task token: stores the token, then checks EMR only if an event came since the execution's
 /// last status (zero EMR calls otherwise), answering the token at once if the run is over.
-pub async fn register(
+pub async fn register<W: Waits, C: Callbacks>(
     event: &CheckEvent,
     wait: &WaitFor,
     emr: &impl Emr,
-    waits: &impl Waits,
-    callbacks: &impl Callbacks,
-    now: DateTime<Utc>,
-    jitter: f64,
+    with: &Answering<'_, W, C>,
 ) -> Result<Registered, Error> {
+    let Answering {
+        waits,
+        callbacks,
+        now,
+        jitter,
+    } = *with;
     let request = CheckEvent {
         wait: None,
         ..event.clone()
@@ -206,260 +201,123 @@ pub async fn answer(
     Ok(delivery)
 }
 
-/// The wait table over DynamoDB (`DFR_WAIT_TABLE`).
-#[derive(Debug, Clone)]
-pub struct WaitTable {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
-}
+#[cfg(test)]
+mod tests {
+    //! Registration and the stored request over in-memory ports (the real table and Step Functions run in
+    //! tests/statemachine: events.test.mjs).
+    use chrono::Duration;
+    use dfr_core::status::Mode;
 
-fn s(v: &str) -> AttributeValue {
-    AttributeValue::S(v.to_string())
-}
+    use super::*;
+    use crate::fakes::{answering as with, now, request, FakeCallbacks, FakeEmr, FakeTable};
 
-fn n(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn text<'a>(item: &'a HashMap<String, AttributeValue>, key: &str) -> Result<&'a str, Error> {
-    item.get(key)
-        .and_then(|v| v.as_s().ok())
-        .map(String::as_str)
-        .ok_or_else(|| Error::Internal(format!("a wait item without its {key}")))
-}
-
-impl WaitTable {
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
+    fn wait_for(checked_at: Option<DateTime<Utc>>) -> WaitFor {
+        WaitFor {
+            task_token: "token-1".into(),
+            execution: "exec-1".into(),
+            checked_at,
+            seconds: 3600,
         }
     }
 
-    fn key(cluster_id: &str, waiter: &str) -> HashMap<String, AttributeValue> {
-        HashMap::from([
-            ("clusterId".to_string(), s(cluster_id)),
-            ("waiter".to_string(), s(waiter)),
-        ])
-    }
-
-    fn wait_of(item: &HashMap<String, AttributeValue>) -> Result<Wait, Error> {
-        let request: Value = serde_json::from_str(text(item, "request")?)
-            .map_err(|e| Error::Internal(format!("a wait item's request: {e}")))?;
-        let request: CheckEvent = serde_json::from_value(request)
-            .map_err(|e| Error::Internal(format!("a wait item's request: {e}")))?;
-        Ok(Wait {
-            cluster_id: text(item, "clusterId")?.to_string(),
-            execution: text(item, "waiter")?.to_string(),
-            token: text(item, "token")?.to_string(),
-            request,
-            steps_ended: item
-                .get("stepsEnded")
-                .and_then(|v| v.as_ss().ok())
-                .map(|ids| ids.iter().cloned().collect())
-                .unwrap_or_default(),
-        })
-    }
-}
-
-impl Waits for WaitTable {
-    async fn put(&self, wait: &Wait, expires_at: DateTime<Utc>) -> Result<(), Error> {
-        // UpdateItem, not PutItem: `stepsEnded` stays (see [`Waits::put`]).
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(&wait.cluster_id, &wait.execution)))
-            .update_expression("SET #token = :token, #request = :request, expiresAt = :expires")
-            .expression_attribute_names("#token", "token")
-            .expression_attribute_names("#request", "request")
-            .expression_attribute_values(":token", s(&wait.token))
-            .expression_attribute_values(":request", s(&wait.request.to_json().to_string()))
-            .expression_attribute_values(":expires", n(expires_at.timestamp()))
-            .send()
+    #[tokio::test]
+    async fn a_registration_checks_emr_only_when_an_event_came_since_the_last_check() {
+        let (emr, table, sfn) = (
+            FakeEmr::default(),
+            FakeTable::default(),
+            FakeCallbacks::default(),
+        );
+        *emr.state.borrow_mut() = "RUNNING".into();
+        let event = request(Mode::Transient, &[]);
+        let quiet = register(&event, &wait_for(None), &&emr, &with(&table, &sfn))
             .await
-            .map_err(|e| Error::from_sdk("UpdateItem", e))?;
-        Ok(())
+            .unwrap();
+        assert!(!quiet.checked);
+        assert_eq!(emr.calls.get(), 0);
+        assert_eq!(table.waits.borrow()["exec-1"].token, "token-1");
+        // an event noted before the last check: nothing new
+        table.note.set(Some(now() - Duration::minutes(10)));
+        let fresh = register(
+            &event,
+            &wait_for(Some(now() - Duration::minutes(5))),
+            &&emr,
+            &with(&table, &sfn),
+        )
+        .await
+        .unwrap();
+        assert!(!fresh.checked);
+        // an event after it, while the run goes on: one check, no answer, the wait stays
+        table.note.set(Some(now() - Duration::minutes(1)));
+        let going_on = register(
+            &event,
+            &wait_for(Some(now() - Duration::minutes(5))),
+            &&emr,
+            &with(&table, &sfn),
+        )
+        .await
+        .unwrap();
+        assert!(going_on.checked && going_on.answered.is_none());
+        assert_eq!(table.waits.borrow().len(), 1);
+        // the run ended before the token was stored: the registration answers it itself
+        *emr.state.borrow_mut() = "TERMINATING".into();
+        emr.steps
+            .borrow_mut()
+            .push(("s-1".into(), "COMPLETED".into()));
+        let ended = register(
+            &event,
+            &wait_for(Some(now() - Duration::minutes(5))),
+            &&emr,
+            &with(&table, &sfn),
+        )
+        .await
+        .unwrap();
+        assert_eq!(ended.answered, Some(Delivery::Delivered));
+        assert_eq!(sfn.answered.borrow()[0].0, "token-1");
+        assert!(table.waits.borrow().is_empty());
     }
 
-    async fn last_event(&self, cluster_id: &str) -> Result<Option<DateTime<Utc>>, Error> {
-        let answer = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(cluster_id, EVENTS_NOTE)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("GetItem", e))?;
-        Ok(answer
-            .item()
-            .and_then(|i| i.get("lastEventAt"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse::<i64>().ok())
-            .and_then(DateTime::<Utc>::from_timestamp_millis))
+    #[tokio::test]
+    async fn when_its_own_answer_is_refused_a_registration_should_keep_the_wait_and_not_fail_the_run(
+    ) {
+        let (emr, table, sfn) = (
+            FakeEmr::default(),
+            FakeTable::default(),
+            FakeCallbacks::default(),
+        );
+        sfn.refuse.set(true);
+        *emr.state.borrow_mut() = "WAITING".into();
+        table.note.set(Some(now() - Duration::minutes(1)));
+        let ready = register(
+            &request(Mode::Up, &[]),
+            &wait_for(Some(now() - Duration::minutes(5))),
+            &&emr,
+            &with(&table, &sfn),
+        )
+        .await
+        .expect("a refused SendTaskSuccess must not fail check-status (the run would end, and up's cluster with it)");
+        assert!(ready.checked);
+        assert_eq!(ready.answered, None);
+        assert_eq!(ready.unanswered.as_deref(), Some("AccessDenied"));
+        assert_eq!(
+            table.waits.borrow()["exec-1"].token,
+            "token-1",
+            "the wait stays for event-router, the reconciler and the backstop"
+        );
     }
 
-    async fn note_event(&self, cluster_id: &str, at: DateTime<Utc>) -> Result<(), Error> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(cluster_id, EVENTS_NOTE)))
-            .update_expression("SET lastEventAt = :at, expiresAt = :expires")
-            .expression_attribute_values(":at", n(at.timestamp_millis()))
-            .expression_attribute_values(
-                ":expires",
-                n((at + Duration::seconds(KEEP_NOTE_SECONDS)).timestamp()),
-            )
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("UpdateItem", e))?;
-        Ok(())
-    }
-
-    async fn all(&self) -> Result<Vec<Wait>, Error> {
-        let mut waits = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("waiter <> :note")
-                .expression_attribute_values(":note", s(EVENTS_NOTE))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| Error::from_sdk("Scan", e))?;
-            for item in page.items() {
-                waits.push(Self::wait_of(item)?);
+    #[test]
+    fn a_wait_request_round_trips_through_the_table_without_its_token() {
+        let mut event = request(Mode::Run, &["s-1"]);
+        event.wait = Some(wait_for(None));
+        let json = event.to_json();
+        assert!(json.get("wait").is_none(), "{json}");
+        let back: CheckEvent = serde_json::from_value(json).unwrap();
+        assert_eq!(
+            back,
+            CheckEvent {
+                wait: None,
+                ..event
             }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(waits),
-            }
-        }
-    }
-
-    async fn waiting_on(&self, cluster_id: &str) -> Result<Vec<Wait>, Error> {
-        let mut waits = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("clusterId = :c")
-                .expression_attribute_values(":c", s(cluster_id))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| Error::from_sdk("Query", e))?;
-            for item in page.items() {
-                if text(item, "waiter")? != EVENTS_NOTE {
-                    waits.push(Self::wait_of(item)?);
-                }
-            }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(waits),
-            }
-        }
-    }
-
-    async fn step_ended(
-        &self,
-        wait: &Wait,
-        step_id: &str,
-    ) -> Result<Option<BTreeSet<String>>, Error> {
-        let answer = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(&wait.cluster_id, &wait.execution)))
-            .update_expression("ADD stepsEnded :s")
-            .condition_expression("#token = :token")
-            .expression_attribute_names("#token", "token")
-            .expression_attribute_values(":s", AttributeValue::Ss(vec![step_id.to_string()]))
-            .expression_attribute_values(":token", s(&wait.token))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await;
-        match answer {
-            Ok(a) => Ok(Some(
-                a.attributes()
-                    .and_then(|i| i.get("stepsEnded"))
-                    .and_then(|v| v.as_ss().ok())
-                    .map(|ids| ids.iter().cloned().collect())
-                    .unwrap_or_default(),
-            )),
-            Err(e) if is_condition_failed(&e) => Ok(None),
-            Err(e) => Err(Error::from_sdk("UpdateItem", e)),
-        }
-    }
-
-    async fn remove(&self, wait: &Wait) -> Result<(), Error> {
-        let answer = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(&wait.cluster_id, &wait.execution)))
-            .condition_expression("#token = :token")
-            .expression_attribute_names("#token", "token")
-            .expression_attribute_values(":token", s(&wait.token))
-            .send()
-            .await;
-        match answer {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failed(&e) => Ok(()),
-            Err(e) => Err(Error::from_sdk("DeleteItem", e)),
-        }
-    }
-}
-
-fn is_condition_failed<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    e.as_service_error()
-        .and_then(|s| s.code())
-        .is_some_and(|c| c == "ConditionalCheckFailedException")
-}
-
-/// Step Functions' callback API over the SDK.
-#[derive(Debug, Clone)]
-pub struct SdkCallbacks {
-    pub client: aws_sdk_sfn::Client,
-}
-
-impl Callbacks for SdkCallbacks {
-    async fn succeed(&self, token: &str, output: &Value) -> Result<Delivery, Error> {
-        let answer = self
-            .client
-            .send_task_success()
-            .task_token(token)
-            .output(output.to_string())
-            .send()
-            .await;
-        match answer {
-            Ok(_) => Ok(Delivery::Delivered),
-            Err(e) => {
-                let code = e
-                    .as_service_error()
-                    .and_then(aws_sdk_sfn::error::ProvideErrorMetadata::code)
-                    .map(str::to_string);
-                match code.as_deref() {
-                    Some("TaskTimedOut" | "TaskDoesNotExist" | "InvalidToken") => {
-                        Ok(Delivery::Stale)
-                    }
-                    Some("InvalidOutput") => Err(Error::Internal(format!(
-                        "SendTaskSuccess refused the status as output: {}",
-                        crate::error::Error::from_sdk("SendTaskSuccess", e)
-                    ))),
-                    _ => Err(Error::from_sdk("SendTaskSuccess", e)),
-                }
-            }
-        }
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use dfr_lambda::check::{check_status, CheckEvent};
 use dfr_lambda::runtime::{decode, encode, jitter, serve, Aws};
-use dfr_lambda::wait::register;
+use dfr_lambda::wait::{register, Answering};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -15,8 +15,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         match &event.wait {
             None => encode(&check_status(&event, &emr, now, jitter()).await?),
             Some(wait) => {
-                let waits = aws.waits()?;
-                encode(&register(&event, wait, &emr, waits, aws.callbacks(), now, jitter()).await?)
+                let with = Answering {
+                    waits: aws.waits()?,
+                    callbacks: aws.callbacks(),
+                    now,
+                    jitter: jitter(),
+                };
+                encode(&register(&event, wait, &emr, &with).await?)
             }
         }
     })

@@ -2,20 +2,19 @@
 
 use dfr_lambda::route::route;
 use dfr_lambda::runtime::{encode, jitter, serve, Aws};
+use dfr_lambda::wait::Answering;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let aws = &Aws::load().await;
     serve(|payload| async move {
-        let routed = route(
-            &payload,
-            |region| aws.emr(region),
-            aws.waits()?,
-            aws.callbacks(),
-            chrono::Utc::now(),
-            jitter(),
-        )
-        .await?;
+        let with = Answering {
+            waits: aws.waits()?,
+            callbacks: aws.callbacks(),
+            now: chrono::Utc::now(),
+            jitter: jitter(),
+        };
+        let routed = route(&payload, |region| aws.emr(region), &with).await?;
         encode(&routed)
     })
     .await

@@ -6,6 +6,7 @@ use dfr_lambda::reconcile::{
 };
 use dfr_lambda::runtime::{encode, jitter, serve, Aws};
 use dfr_lambda::stack::Stack;
+use dfr_lambda::wait::Answering;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -20,16 +21,20 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let emr = |region: &str| aws.emr(Some(region));
         let tagging = |region: &str| aws.tagging(region);
         let executions = aws.executions();
+        let now = chrono::Utc::now();
         let ports = Ports {
             emr: &emr,
             tagging: &tagging,
             executions: &executions,
-            waits: aws.waits()?,
-            callbacks: aws.callbacks(),
+            answering: Answering {
+                waits: aws.waits()?,
+                callbacks: aws.callbacks(),
+                now,
+                jitter: jitter(),
+            },
             locks: Some(aws.locks()?),
         };
-        let now = chrono::Utc::now();
-        let swept = reconcile(&scope, &ports, now, jitter()).await;
+        let swept = reconcile(&scope, &ports).await;
         tracing::info!(
             repairs = swept.repairs(),
             clusters = swept.clusters_seen,

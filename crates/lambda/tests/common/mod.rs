@@ -10,7 +10,7 @@ use aws_config::BehaviorVersion;
 use aws_sdk_emr::config::{Credentials, Region};
 use chrono::{DateTime, TimeZone, Utc};
 use dfr_core::template::ProcessEnv;
-use dfr_lambda::emr::SdkEmr;
+use dfr_lambda::aws::SdkEmr;
 use dfr_lambda::launch::{launch_cluster, LaunchEvent};
 use dfr_lambda::runtime::{decode, Aws};
 use dfr_lambda::source::ObjectStore;

@@ -1,0 +1,232 @@
+//! The wait table ([`crate::wait::Waits`]) over DynamoDB: layout in infra/README.md "Waits".
+
+use std::collections::{BTreeSet, HashMap};
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+
+use crate::check::CheckEvent;
+use crate::error::Error;
+use crate::wait::{Wait, Waits, EVENTS_NOTE, KEEP_NOTE_SECONDS};
+
+/// The wait table over DynamoDB (`DFR_WAIT_TABLE`).
+#[derive(Debug, Clone)]
+pub struct WaitTable {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_string())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn text<'a>(item: &'a HashMap<String, AttributeValue>, key: &str) -> Result<&'a str, Error> {
+    item.get(key)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .ok_or_else(|| Error::Internal(format!("a wait item without its {key}")))
+}
+
+impl WaitTable {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn key(cluster_id: &str, waiter: &str) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            ("clusterId".to_string(), s(cluster_id)),
+            ("waiter".to_string(), s(waiter)),
+        ])
+    }
+
+    fn wait_of(item: &HashMap<String, AttributeValue>) -> Result<Wait, Error> {
+        let request: Value = serde_json::from_str(text(item, "request")?)
+            .map_err(|e| Error::Internal(format!("a wait item's request: {e}")))?;
+        let request: CheckEvent = serde_json::from_value(request)
+            .map_err(|e| Error::Internal(format!("a wait item's request: {e}")))?;
+        Ok(Wait {
+            cluster_id: text(item, "clusterId")?.to_string(),
+            execution: text(item, "waiter")?.to_string(),
+            token: text(item, "token")?.to_string(),
+            request,
+            steps_ended: item
+                .get("stepsEnded")
+                .and_then(|v| v.as_ss().ok())
+                .map(|ids| ids.iter().cloned().collect())
+                .unwrap_or_default(),
+        })
+    }
+}
+
+impl Waits for WaitTable {
+    async fn put(&self, wait: &Wait, expires_at: DateTime<Utc>) -> Result<(), Error> {
+        // UpdateItem, not PutItem: `stepsEnded` stays (see [`Waits::put`]).
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(&wait.cluster_id, &wait.execution)))
+            .update_expression("SET #token = :token, #request = :request, expiresAt = :expires")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_names("#request", "request")
+            .expression_attribute_values(":token", s(&wait.token))
+            .expression_attribute_values(":request", s(&wait.request.to_json().to_string()))
+            .expression_attribute_values(":expires", n(expires_at.timestamp()))
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("UpdateItem", e))?;
+        Ok(())
+    }
+
+    async fn last_event(&self, cluster_id: &str) -> Result<Option<DateTime<Utc>>, Error> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(cluster_id, EVENTS_NOTE)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("GetItem", e))?;
+        Ok(answer
+            .item()
+            .and_then(|i| i.get("lastEventAt"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+            .and_then(DateTime::<Utc>::from_timestamp_millis))
+    }
+
+    async fn note_event(&self, cluster_id: &str, at: DateTime<Utc>) -> Result<(), Error> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(cluster_id, EVENTS_NOTE)))
+            .update_expression("SET lastEventAt = :at, expiresAt = :expires")
+            .expression_attribute_values(":at", n(at.timestamp_millis()))
+            .expression_attribute_values(
+                ":expires",
+                n((at + Duration::seconds(KEEP_NOTE_SECONDS)).timestamp()),
+            )
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("UpdateItem", e))?;
+        Ok(())
+    }
+
+    async fn all(&self) -> Result<Vec<Wait>, Error> {
+        let mut waits = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("waiter <> :note")
+                .expression_attribute_values(":note", s(EVENTS_NOTE))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| Error::from_sdk("Scan", e))?;
+            for item in page.items() {
+                waits.push(Self::wait_of(item)?);
+            }
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(waits),
+            }
+        }
+    }
+
+    async fn waiting_on(&self, cluster_id: &str) -> Result<Vec<Wait>, Error> {
+        let mut waits = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("clusterId = :c")
+                .expression_attribute_values(":c", s(cluster_id))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| Error::from_sdk("Query", e))?;
+            for item in page.items() {
+                if text(item, "waiter")? != EVENTS_NOTE {
+                    waits.push(Self::wait_of(item)?);
+                }
+            }
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(waits),
+            }
+        }
+    }
+
+    async fn step_ended(
+        &self,
+        wait: &Wait,
+        step_id: &str,
+    ) -> Result<Option<BTreeSet<String>>, Error> {
+        let answer = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(&wait.cluster_id, &wait.execution)))
+            .update_expression("ADD stepsEnded :s")
+            .condition_expression("#token = :token")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":s", AttributeValue::Ss(vec![step_id.to_string()]))
+            .expression_attribute_values(":token", s(&wait.token))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match answer {
+            Ok(a) => Ok(Some(
+                a.attributes()
+                    .and_then(|i| i.get("stepsEnded"))
+                    .and_then(|v| v.as_ss().ok())
+                    .map(|ids| ids.iter().cloned().collect())
+                    .unwrap_or_default(),
+            )),
+            Err(e) if is_condition_failed(&e) => Ok(None),
+            Err(e) => Err(Error::from_sdk("UpdateItem", e)),
+        }
+    }
+
+    async fn remove(&self, wait: &Wait) -> Result<(), Error> {
+        let answer = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(&wait.cluster_id, &wait.execution)))
+            .condition_expression("#token = :token")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":token", s(&wait.token))
+            .send()
+            .await;
+        match answer {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failed(&e) => Ok(()),
+            Err(e) => Err(Error::from_sdk("DeleteItem", e)),
+        }
+    }
+}
+
+fn is_condition_failed<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    e.as_service_error()
+        .and_then(|s| s.code())
+        .is_some_and(|c| c == "ConditionalCheckFailedException")
+}
