@@ -15,6 +15,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use dfr_core::diagnostics::{ConfigErrors, Diagnostic};
+use dfr_core::ids::is_cluster_id;
 use dfr_core::load::{self, Loaded};
 use dfr_core::model::{ClusterConfig, PlaybookConfig};
 use dfr_core::plan::{self, Lifecycle, Plan};
@@ -604,11 +605,6 @@ fn plan_command(files: &Files, transient: bool, cluster_id: Option<&str>) -> Res
         serde_json::to_string_pretty(&plan).expect("a plan serializes")
     );
     Ok(())
-}
-
-fn is_cluster_id(id: &str) -> bool {
-    id.strip_prefix("j-")
-        .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 /// Loads both files, reporting the problems of both at once, then checks them against each other.

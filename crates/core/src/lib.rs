@@ -5,6 +5,7 @@
 pub mod checks;
 pub mod diagnostics;
 pub mod execution;
+pub mod ids;
 pub mod load;
 pub mod model;
 pub mod plan;

@@ -13,20 +13,7 @@ pub const MAX_STEP_IDS: usize = 256;
 /// 256-character tag value whole, or two keys could share a cluster.
 pub const MAX_RUN_KEY_CHARS: usize = 250;
 
-/// `j-` and letters and digits, as EMR and `up`'s output spell a cluster id.
-pub fn is_cluster_id(id: &str) -> bool {
-    id.strip_prefix("j-")
-        .is_some_and(|rest| (1..=32).contains(&rest.len()) && rest.bytes().all(upper_or_digit))
-}
-
-fn upper_or_digit(b: u8) -> bool {
-    b.is_ascii_uppercase() || b.is_ascii_digit()
-}
-
-fn is_step_id(id: &str) -> bool {
-    id.strip_prefix("s-")
-        .is_some_and(|rest| (1..=32).contains(&rest.len()) && rest.bytes().all(upper_or_digit))
-}
+pub use dfr_core::ids::{is_cluster_id, is_step_id};
 
 /// Why `key` cannot be a run key, if it cannot: the rules of a Step Functions execution name, so that a key is
 /// never truncated in the cluster's run tag and `#` always separates it from the attempt.
