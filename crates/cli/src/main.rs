@@ -18,8 +18,8 @@ use dfr_core::diagnostics::{ConfigErrors, Diagnostic};
 use dfr_core::load::{self, Loaded};
 use dfr_core::model::{ClusterConfig, PlaybookConfig};
 use dfr_core::plan::{self, Lifecycle, Plan};
-use dfr_core::template::{self, ProcessEnv};
 use execute::{Exit, FollowOptions, Output};
+use gotemplate::{self as template, ProcessEnv};
 use serde_json::{json, Value};
 use stack::{Machine, Target};
 

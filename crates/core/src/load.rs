@@ -11,7 +11,7 @@ use crate::checks;
 use crate::diagnostics::{ConfigErrors, Diagnostic, LineIndex};
 use crate::model::{ClusterConfig, PlaybookConfig};
 use crate::schema::{self, AcceptedSchema, ConfigKind, ACCEPTED};
-use crate::template::{self, TemplateEnv};
+use gotemplate::TemplateEnv;
 
 /// A validated config and what is worth telling the user about it.
 #[derive(Debug, Clone)]
@@ -224,7 +224,7 @@ fn render(
     env: &dyn TemplateEnv,
 ) -> Result<String, ConfigErrors> {
     check_size(file, text, "the file")?;
-    let rendered = template::render(file, text, vars, env).map_err(|e| {
+    let rendered = gotemplate::render(file, text, vars, env).map_err(|e| {
         let d = Diagnostic::new(file, "", format!("template: {}", e.problem())).with_line(e.line());
         let d = match e.fix() {
             Some(fix) => d.with_hint(fix),
@@ -427,14 +427,9 @@ mod tests {
             "{{\"schema\": \"x\", \"data\": {{}}}}{}",
             " ".repeat(MAX_CONFIG_BYTES)
         );
-        let err = load_cluster(
-            "big.json",
-            &text,
-            &BTreeMap::new(),
-            &crate::template::ProcessEnv,
-        )
-        .unwrap_err()
-        .to_string();
+        let err = load_cluster("big.json", &text, &BTreeMap::new(), &gotemplate::ProcessEnv)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("big.json: the file is"), "{err}");
         assert!(err.contains("too large"), "{err}");
     }

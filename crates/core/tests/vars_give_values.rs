@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use dfr_core::load::load_cluster;
-use dfr_core::template::ProcessEnv;
+use gotemplate::ProcessEnv;
 
 /// A cluster config whose name, subnet, core count, Spark property and arguments come from vars.
 const CLUSTER: &str = r#"{

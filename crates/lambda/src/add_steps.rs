@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use dfr_core::plan;
 use dfr_core::status::CLUSTER_ACTIVE;
-use dfr_core::template::TemplateEnv;
+use gotemplate::TemplateEnv;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

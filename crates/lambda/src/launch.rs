@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use dfr_core::plan::{self, AutoTerminationPolicy, Lifecycle};
-use dfr_core::template::TemplateEnv;
+use gotemplate::TemplateEnv;
 use serde::{Deserialize, Serialize};
 
 use crate::emr::Emr;

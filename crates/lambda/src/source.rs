@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, FixedOffset, Utc};
 use dfr_core::load::{self, Loaded};
 use dfr_core::model::{ClusterConfig, PlaybookConfig};
-use dfr_core::template::TemplateEnv;
+use gotemplate::TemplateEnv;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -410,7 +410,7 @@ mod tests {
         let env_vars: BTreeMap<String, String> =
             [("OWNER".to_string(), "data-team".to_string())].into();
         let store = OneObject(Default::default());
-        let mut env = ExecutionEnv::new(&dfr_core::template::ProcessEnv, &env_vars, &files);
+        let mut env = ExecutionEnv::new(&gotemplate::ProcessEnv, &env_vars, &files);
         let loaded = load_playbook(
             &playbook_reading("/home/snowplow/iglu_resolver.json"),
             &BTreeMap::new(),
@@ -443,7 +443,7 @@ mod tests {
     #[tokio::test]
     async fn when_the_configs_were_rendered_already_should_validate_without_rendering_again() {
         let (env_vars, files) = (BTreeMap::new(), BTreeMap::new());
-        let mut env = ExecutionEnv::new(&dfr_core::template::ProcessEnv, &env_vars, &files);
+        let mut env = ExecutionEnv::new(&gotemplate::ProcessEnv, &env_vars, &files);
         // What the CLI sends for `{{"{{nowWithFormat \"2006\"}}"}}`: the rendered text, holding `{{`.
         let rendered = ConfigInput::Text(
             r#"{"schema": "iglu:com.snowplowanalytics.dataflowrunner/PlaybookConfig/avro/1-0-1",
@@ -471,7 +471,7 @@ mod tests {
     #[test]
     fn when_system_env_asks_for_the_functions_own_variables_should_refuse() {
         let (env_vars, files) = (BTreeMap::new(), BTreeMap::new());
-        let env = ExecutionEnv::new(&dfr_core::template::ProcessEnv, &env_vars, &files);
+        let env = ExecutionEnv::new(&gotemplate::ProcessEnv, &env_vars, &files);
         for name in ["AWS_SECRET_ACCESS_KEY", "aws_session_token", "Aws_Region"] {
             assert!(env.refuse_env_var(name).is_some(), "{name}");
         }

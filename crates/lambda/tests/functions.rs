@@ -4,7 +4,6 @@ mod common;
 
 use common::*;
 use dfr_core::status::{Mode, Phase, RunFailure};
-use dfr_core::template::ProcessEnv;
 use dfr_lambda::add_steps::{add_steps, AddStepsEvent};
 use dfr_lambda::check::{check_status, CheckEvent, CheckOutput};
 use dfr_lambda::emr::SdkEmr;
@@ -12,6 +11,7 @@ use dfr_lambda::launch::LaunchEvent;
 use dfr_lambda::runtime::decode;
 use dfr_lambda::terminate::{terminate, TerminateEvent};
 use emr_emulator::{EmulatorHandle, Faults};
+use gotemplate::ProcessEnv;
 use serde_json::{json, Value};
 
 async fn check(

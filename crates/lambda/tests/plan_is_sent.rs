@@ -11,10 +11,10 @@
 mod common;
 
 use common::*;
-use dfr_core::template::ProcessEnv;
 use dfr_lambda::add_steps::{add_steps, AddStepsEvent};
 use dfr_lambda::runtime::decode;
 use emr_emulator::EmulatorHandle;
+use gotemplate::ProcessEnv;
 use serde_json::{json, Value};
 
 fn reference(path: &str) -> Value {

@@ -1,8 +1,8 @@
 //! add-steps: composition root. The handler is `dfr_lambda::add_steps`.
 
-use dfr_core::template::ProcessEnv;
 use dfr_lambda::add_steps::{add_steps, cancel_steps, AddStepsRequest};
 use dfr_lambda::runtime::{encode, serve, Aws};
+use gotemplate::ProcessEnv;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

@@ -1,9 +1,9 @@
 //! launch-cluster: composition root. The handler is `dfr_lambda::launch`.
 
-use dfr_core::template::ProcessEnv;
 use dfr_lambda::launch::{launch_cluster, LaunchEvent};
 use dfr_lambda::runtime::{decode, encode, serve, Aws};
 use dfr_lambda::stack::Stack;
+use gotemplate::ProcessEnv;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

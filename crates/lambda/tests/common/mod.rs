@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use aws_config::BehaviorVersion;
 use aws_sdk_emr::config::{Credentials, Region};
 use chrono::{DateTime, TimeZone, Utc};
-use dfr_core::template::ProcessEnv;
 use dfr_lambda::emr::SdkEmr;
 use dfr_lambda::launch::{launch_cluster, LaunchEvent};
 use dfr_lambda::runtime::{decode, Aws};
@@ -19,6 +18,7 @@ use dfr_lambda::terminate::{terminate, TerminateEvent};
 use dfr_lambda::Error;
 use emr_emulator::iam::{Iam, StackContext};
 use emr_emulator::{Emulator, EmulatorHandle, Scenario};
+use gotemplate::ProcessEnv;
 use serde_json::{json, Value};
 
 pub const T0: f64 = 1_700_000_000.0;
