@@ -6,6 +6,7 @@ mod execute;
 mod follow;
 mod locks;
 mod logs;
+mod process_env;
 mod stack;
 mod view;
 
@@ -19,7 +20,7 @@ use dfr_core::load::{self, Loaded};
 use dfr_core::model::{ClusterConfig, PlaybookConfig};
 use dfr_core::plan::{self, Lifecycle, Plan};
 use execute::{Exit, FollowOptions, Output};
-use gotemplate::{self as template, ProcessEnv};
+use process_env::ProcessEnv;
 use serde_json::{json, Value};
 use stack::{Machine, Target};
 
@@ -713,7 +714,7 @@ fn vars(files: &Files) -> Result<BTreeMap<String, String>, Failure> {
         }
     }
     if let Some(s) = &files.vars {
-        vars.extend(template::parse_vars(s).map_err(|e| Failure::Usage(e.to_string()))?);
+        vars.extend(gotemplate::parse_vars(s).map_err(|e| Failure::Usage(e.to_string()))?);
     }
     Ok(vars)
 }

@@ -421,13 +421,28 @@ mod tests {
         assert_eq!(text_from_bytes("c.json", b"{}".to_vec()).unwrap(), "{}");
     }
 
+    /// A template environment that must not be asked anything.
+    struct NeverAsked;
+
+    impl TemplateEnv for NeverAsked {
+        fn now(&self) -> chrono::DateTime<chrono::FixedOffset> {
+            unreachable!("the clock was read")
+        }
+        fn env_var(&self, name: &str) -> Option<String> {
+            unreachable!("systemEnv {name} was read")
+        }
+        fn read_file(&self, path: &str) -> std::io::Result<Vec<u8>> {
+            unreachable!("base64File {path} was read")
+        }
+    }
+
     #[test]
     fn a_config_larger_than_the_bound_is_refused_before_rendering() {
         let text = format!(
             "{{\"schema\": \"x\", \"data\": {{}}}}{}",
             " ".repeat(MAX_CONFIG_BYTES)
         );
-        let err = load_cluster("big.json", &text, &BTreeMap::new(), &gotemplate::ProcessEnv)
+        let err = load_cluster("big.json", &text, &BTreeMap::new(), &NeverAsked)
             .unwrap_err()
             .to_string();
         assert!(err.contains("big.json: the file is"), "{err}");

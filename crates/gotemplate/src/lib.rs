@@ -3,8 +3,10 @@
 //! gives the text Go gives, or the error Go gives ([`TemplateError::go_message`]), within counted bounds (the
 //! `MAX_*` constants). A language runtime that knows nothing of its users: no config, schema or AWS. [`render`]
 //! reads nothing of the machine itself: the clock, environment variables and files reach it only through the
-//! [`TemplateEnv`] its caller passes, so each caller decides what a template may see. The crate's README says what
-//! is implemented, how the differential test holds it to Go, its limits and its deliberate differences from Go.
+//! [`TemplateEnv`] its caller passes, so each caller decides what a template may see ([`Clock`] is the narrow part
+//! a caller gives when it gives only its clock; [`SystemClock`], the machine's, is for callers to pass on, never
+//! read by [`render`]). The crate's README says what is implemented, how the differential test holds it to Go,
+//! its limits and its deliberate differences from Go.
 
 mod exec;
 mod fmt;
@@ -52,32 +54,27 @@ pub trait TemplateEnv {
     }
 }
 
-/// The real environment: the system clock in the local time zone, the process environment, and files relative
-/// to the working directory. `DATAFLOW_RUNNER_NOW` (RFC 3339) fixes the clock, so that a plan can be reproduced
-/// for a given moment (the reference tests rely on it).
+/// The clock a template reads: the instant of `nowWithFormat` and the local zone of `timeWithFormat`. All a
+/// caller gives when it gives a template its clock and nothing else of its machine (the Lambdas).
+pub trait Clock {
+    /// The current time in the local time zone (Go's `time.Now()`).
+    fn now(&self) -> DateTime<FixedOffset>;
+
+    /// The local time zone's offset at an instant (Go's `time.Unix(s, 0)` is in local time). Defaults to the
+    /// offset of [`now`](Self::now).
+    fn local_offset(&self, instant: DateTime<Utc>) -> FixedOffset {
+        let _ = instant;
+        self.now().offset().fix()
+    }
+}
+
+/// The machine's clock in its local time zone. [`render`] never reads it; a caller passes it on.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ProcessEnv;
+pub struct SystemClock;
 
-/// The variable that fixes [`ProcessEnv`]'s clock.
-pub const FIXED_NOW_VAR: &str = "DATAFLOW_RUNNER_NOW";
-
-impl TemplateEnv for ProcessEnv {
+impl Clock for SystemClock {
     fn now(&self) -> DateTime<FixedOffset> {
-        match std::env::var(FIXED_NOW_VAR)
-            .ok()
-            .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
-        {
-            Some(fixed) => fixed.with_timezone(&Local).fixed_offset(),
-            None => Local::now().fixed_offset(),
-        }
-    }
-
-    fn env_var(&self, name: &str) -> Option<String> {
-        std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
-    }
-
-    fn read_file(&self, path: &str) -> std::io::Result<Vec<u8>> {
-        std::fs::read(path)
+        Local::now().fixed_offset()
     }
 
     fn local_offset(&self, instant: DateTime<Utc>) -> FixedOffset {

@@ -21,7 +21,7 @@ use dfr_lambda::source::{ObjectStore, S3Scope};
 use dfr_lambda::terminate::{terminate, TerminateEvent};
 use dfr_lambda::Error;
 use emr_emulator::EmulatorHandle;
-use gotemplate::ProcessEnv;
+use gotemplate::SystemClock;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -451,7 +451,7 @@ async fn run(name: &str, case: &Case) -> Outcome {
                 &e,
                 |r| aws.launch.emr(r),
                 &store,
-                &ProcessEnv,
+                &SystemClock,
                 &stack(),
                 now,
             )
@@ -462,7 +462,7 @@ async fn run(name: &str, case: &Case) -> Outcome {
         Handler::AddSteps => match decode::<AddStepsEvent>("add-steps", event) {
             Ok(e) => {
                 let emr = aws.add.emr(e.region.as_deref());
-                add_steps(&e, &emr, &store, &ProcessEnv, now)
+                add_steps(&e, &emr, &store, &SystemClock, now)
                     .await
                     .and_then(|o| encode(&o))
             }
