@@ -1,6 +1,7 @@
 //! `dataflow-runner`: validate configs and show the exact EMR requests they make, before anything is spent; run them
 //! on the deployed stack (`up`, `run`, `down`, `run-transient`) with the original's flags and exit codes, and look
-//! after the runs (`status`, `stop`, `list`).
+//! after the runs (`status`, `stop`, `list`). The one place a template reads the user's environment, files and
+//! clock (`process_env`): configs are rendered where the CLI runs, as the original did.
 
 mod execute;
 mod follow;
