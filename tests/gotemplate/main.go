@@ -1,5 +1,5 @@
 // Renders each case of a template corpus the way Dataflow Runner's Go CLI did, so that the Rust engine can be
-// compared with Go itself (crates/core/tests/go_differential.rs runs it).
+// compared with Go itself (crates/gotemplate/tests/go_differential.rs runs it).
 //
 // Usage: go run main.go corpus.json > results.json
 //

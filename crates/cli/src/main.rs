@@ -1,11 +1,13 @@
 //! `dataflow-runner`: validate configs and show the exact EMR requests they make, before anything is spent; run them
 //! on the deployed stack (`up`, `run`, `down`, `run-transient`) with the original's flags and exit codes, and look
-//! after the runs (`status`, `stop`, `list`).
+//! after the runs (`status`, `stop`, `list`). The one place a template reads the user's environment, files and
+//! clock (`process_env`): configs are rendered where the CLI runs, as the original did.
 
 mod execute;
 mod follow;
 mod locks;
 mod logs;
+mod process_env;
 mod stack;
 mod view;
 
@@ -19,8 +21,8 @@ use dfr_core::ids::is_cluster_id;
 use dfr_core::load::{self, Loaded};
 use dfr_core::model::{ClusterConfig, PlaybookConfig};
 use dfr_core::plan::{self, Lifecycle, Plan};
-use dfr_core::template::{self, ProcessEnv};
 use execute::{Exit, FollowOptions, Output};
+use process_env::ProcessEnv;
 use serde_json::{json, Value};
 use stack::{Machine, Target};
 
@@ -709,7 +711,7 @@ fn vars(files: &Files) -> Result<BTreeMap<String, String>, Failure> {
         }
     }
     if let Some(s) = &files.vars {
-        vars.extend(template::parse_vars(s).map_err(|e| Failure::Usage(e.to_string()))?);
+        vars.extend(gotemplate::parse_vars(s).map_err(|e| Failure::Usage(e.to_string()))?);
     }
     Ok(vars)
 }

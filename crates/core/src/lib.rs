@@ -1,6 +1,7 @@
-//! The shared core of Dataflow Runner, serverless: config model, templating, validation, EMR request planning and
-//! the decisions about what an EMR status means. Pure: no network, no clock or environment except through
-//! `template::TemplateEnv`.
+//! The shared core of Dataflow Runner, serverless: the config model, loading a config (rendered with the
+//! `gotemplate` crate, then parsed and validated against the embedded JSON Schemas), EMR request planning and the
+//! decisions about what an EMR status means. Pure: no network, and no clock, environment or disk of its own; a
+//! template reads them only through the `gotemplate::TemplateEnv` the caller passes. No template engine here.
 
 pub mod checks;
 pub mod diagnostics;
@@ -12,4 +13,3 @@ pub mod plan;
 pub mod schema;
 pub mod status;
 pub mod structure;
-pub mod template;

@@ -11,7 +11,7 @@ use crate::checks;
 use crate::diagnostics::{ConfigErrors, Diagnostic, LineIndex};
 use crate::model::{ClusterConfig, PlaybookConfig};
 use crate::schema::{self, AcceptedSchema, ConfigKind, ACCEPTED};
-use crate::template::{self, TemplateEnv};
+use gotemplate::TemplateEnv;
 
 /// A validated config and what is worth telling the user about it.
 #[derive(Debug, Clone)]
@@ -224,7 +224,7 @@ fn render(
     env: &dyn TemplateEnv,
 ) -> Result<String, ConfigErrors> {
     check_size(file, text, "the file")?;
-    let rendered = template::render(file, text, vars, env).map_err(|e| {
+    let rendered = gotemplate::render(file, text, vars, env).map_err(|e| {
         let d = Diagnostic::new(file, "", format!("template: {}", e.problem())).with_line(e.line());
         let d = match e.fix() {
             Some(fix) => d.with_hint(fix),
@@ -421,20 +421,30 @@ mod tests {
         assert_eq!(text_from_bytes("c.json", b"{}".to_vec()).unwrap(), "{}");
     }
 
+    /// A template environment that must not be asked anything.
+    struct NeverAsked;
+
+    impl TemplateEnv for NeverAsked {
+        fn now(&self) -> chrono::DateTime<chrono::FixedOffset> {
+            unreachable!("the clock was read")
+        }
+        fn env_var(&self, name: &str) -> Option<String> {
+            unreachable!("systemEnv {name} was read")
+        }
+        fn read_file(&self, path: &str) -> std::io::Result<Vec<u8>> {
+            unreachable!("base64File {path} was read")
+        }
+    }
+
     #[test]
     fn a_config_larger_than_the_bound_is_refused_before_rendering() {
         let text = format!(
             "{{\"schema\": \"x\", \"data\": {{}}}}{}",
             " ".repeat(MAX_CONFIG_BYTES)
         );
-        let err = load_cluster(
-            "big.json",
-            &text,
-            &BTreeMap::new(),
-            &crate::template::ProcessEnv,
-        )
-        .unwrap_err()
-        .to_string();
+        let err = load_cluster("big.json", &text, &BTreeMap::new(), &NeverAsked)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("big.json: the file is"), "{err}");
         assert!(err.contains("too large"), "{err}");
     }

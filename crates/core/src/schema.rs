@@ -582,20 +582,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn every_schema_file_on_disk_is_embedded() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas");
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let name = entry.unwrap().file_name().into_string().unwrap();
-            if name.ends_with(".schema.json") && !name.starts_with("execution-") {
-                assert!(
-                    DOCUMENTS.iter().any(|(n, _)| *n == name),
-                    "{name} is not embedded"
-                );
-            }
-        }
-    }
-
     /// A document with every property the schema declares, filled with a valid value (`examples` where a pattern
     /// needs one), nested objects and arrays included.
     fn maximal(node: Node<'_>, depth: usize) -> Value {

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::diagnostics::{pointer_segment, ConfigErrors, Diagnostic, LineIndex};
-use crate::template::{self, TemplateEnv};
+use gotemplate::TemplateEnv;
 
 /// The characters a value needs to change JSON structure (see the module docs).
 pub const STRUCTURAL: [char; 8] = ['"', '\\', '{', '}', '[', ']', ',', '%'];
@@ -108,7 +108,7 @@ fn compare_rendering(
     real: &Value,
     lines: &LineIndex,
 ) -> Option<Difference> {
-    let Ok(other) = template::render(file, text, vars, env) else {
+    let Ok(other) = gotemplate::render(file, text, vars, env) else {
         return Some(Difference {
             pointer: String::new(),
             line: None,

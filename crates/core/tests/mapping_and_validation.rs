@@ -389,7 +389,7 @@ fn tag_keys_under_the_reserved_prefix_are_refused_with_their_path() {
 /// An environment with one secret, the shape a Lambda's credentials have.
 struct SecretEnv;
 
-impl dfr_core::template::TemplateEnv for SecretEnv {
+impl gotemplate::TemplateEnv for SecretEnv {
     fn now(&self) -> chrono::DateTime<chrono::FixedOffset> {
         chrono::DateTime::parse_from_rfc3339("2024-03-05T06:07:08Z").unwrap()
     }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use dfr_core::load::load_cluster;
-use dfr_core::template::ProcessEnv;
+use gotemplate::TemplateEnv;
 
 /// A cluster config whose name, subnet, core count, Spark property and arguments come from vars.
 const CLUSTER: &str = r#"{
@@ -34,6 +34,21 @@ const CLUSTER: &str = r#"{
   }
 }"#;
 
+/// A fixed clock and no environment variables or files: the config reads none of them.
+struct NothingOutside;
+
+impl TemplateEnv for NothingOutside {
+    fn now(&self) -> chrono::DateTime<chrono::FixedOffset> {
+        chrono::DateTime::parse_from_rfc3339("2024-03-05T06:07:08Z").unwrap()
+    }
+    fn env_var(&self, _name: &str) -> Option<String> {
+        None
+    }
+    fn read_file(&self, _path: &str) -> std::io::Result<Vec<u8>> {
+        Err(std::io::ErrorKind::NotFound.into())
+    }
+}
+
 fn vars(changes: &[(&str, &str)]) -> BTreeMap<String, String> {
     let mut vars: BTreeMap<String, String> = [
         ("owner", "data-team"),
@@ -54,7 +69,7 @@ fn vars(changes: &[(&str, &str)]) -> BTreeMap<String, String> {
 
 /// The error for `changes`, which must not quote the value (`absent`: its distinctive parts).
 fn refused(changes: &[(&str, &str)], absent: &[&str]) -> String {
-    let err = load_cluster("cluster.json", CLUSTER, &vars(changes), &ProcessEnv)
+    let err = load_cluster("cluster.json", CLUSTER, &vars(changes), &NothingOutside)
         .expect_err("refused")
         .to_string();
     assert!(
@@ -155,7 +170,7 @@ fn when_vars_give_values_should_render_as_before() {
             ("property", "spark.driver.memory"),
         ],
     ] {
-        let loaded = load_cluster("cluster.json", CLUSTER, &vars(&changes), &ProcessEnv)
+        let loaded = load_cluster("cluster.json", CLUSTER, &vars(&changes), &NothingOutside)
             .unwrap_or_else(|e| panic!("{changes:?}: {e}"));
         let data = &loaded.document["data"];
         let expected_tags = if changes.iter().any(|(k, v)| *k == "env" && *v == "dev") {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use dfr_core::plan;
 use dfr_core::status::CLUSTER_ACTIVE;
-use dfr_core::template::TemplateEnv;
+use gotemplate::Clock;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -54,14 +54,14 @@ pub async fn add_steps(
     event: &AddStepsEvent,
     emr: &impl Emr,
     store: &impl ObjectStore,
-    env: &dyn TemplateEnv,
+    clock: &dyn Clock,
     now: DateTime<Utc>,
 ) -> Result<AddStepsOutput, Error> {
     if let Some(execution) = &event.execution {
         execution.check()?;
     }
     let configs = [("playbook", size_of(&event.playbook))];
-    let env = &mut source::prepare(env, &configs, &event.vars, &event.files, &event.env)?;
+    let env = &mut source::prepare(clock, &configs, &event.vars, &event.files, &event.env)?;
     let playbook =
         source::load_playbook(&event.playbook, &event.vars, store, env, event.rendered).await?;
     let mut request = plan::add_job_flow_steps(&event.cluster_id, &playbook.config);

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use dfr_core::plan::{self, AutoTerminationPolicy, Lifecycle};
-use dfr_core::template::TemplateEnv;
+use gotemplate::Clock;
 use serde::{Deserialize, Serialize};
 
 use crate::emr::Emr;
@@ -80,7 +80,7 @@ pub async fn launch_cluster<E: Emr>(
     event: &LaunchEvent,
     emr_for: impl Fn(Option<&str>) -> E,
     store: &impl ObjectStore,
-    env: &dyn TemplateEnv,
+    clock: &dyn Clock,
     stack: &Stack,
     now: DateTime<Utc>,
 ) -> Result<LaunchOutput, Error> {
@@ -91,7 +91,7 @@ pub async fn launch_cluster<E: Emr>(
         ("cluster", size_of(&event.cluster)),
         ("playbook", size_of(&event.playbook)),
     ];
-    let env = &mut source::prepare(env, &configs, &event.vars, &event.files, &event.env)?;
+    let env = &mut source::prepare(clock, &configs, &event.vars, &event.files, &event.env)?;
     let cluster =
         source::load_cluster(&event.cluster, &event.vars, store, env, event.rendered).await?;
     let playbook = match &event.playbook {

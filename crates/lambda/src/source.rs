@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, FixedOffset, Utc};
 use dfr_core::load::{self, Loaded};
 use dfr_core::model::{ClusterConfig, PlaybookConfig};
-use dfr_core::template::TemplateEnv;
+use gotemplate::{Clock, TemplateEnv};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -163,7 +163,7 @@ fn check_input(parts: &[(&str, usize)]) -> Result<(), Error> {
 /// Checks what an event gives the configs (their sizes within the run's budget, no reserved `env` names) and makes
 /// the environment they render in. `configs`: each config's name and serialized size.
 pub fn prepare<'a>(
-    clock: &'a dyn TemplateEnv,
+    clock: &'a dyn Clock,
     configs: &[(&str, usize)],
     vars: &BTreeMap<String, String>,
     files: &'a BTreeMap<String, String>,
@@ -183,10 +183,11 @@ pub fn prepare<'a>(
 
 /// What the templates read in a Lambda, which has no environment or files of the user's: `systemEnv` reads the
 /// execution input's `env` (never the function's own environment, which holds its credentials), `base64File` reads
-/// its `files` (path as written in the config → the file's text, or an `s3://` URI), and the clock is the process's.
+/// its `files` (path as written in the config → the file's text, or an `s3://` URI), and the clock is the one given:
+/// a [`Clock`], nothing else of the machine.
 /// An `s3://` file is fetched only when a config reads it.
 pub struct ExecutionEnv<'a> {
-    clock: &'a dyn TemplateEnv,
+    clock: &'a dyn Clock,
     env: &'a BTreeMap<String, String>,
     files: &'a BTreeMap<String, String>,
     fetched: HashMap<String, Vec<u8>>,
@@ -196,7 +197,7 @@ pub struct ExecutionEnv<'a> {
 
 impl<'a> ExecutionEnv<'a> {
     pub fn new(
-        clock: &'a dyn TemplateEnv,
+        clock: &'a dyn Clock,
         env: &'a BTreeMap<String, String>,
         files: &'a BTreeMap<String, String>,
     ) -> Self {
@@ -444,7 +445,7 @@ mod tests {
         let env_vars: BTreeMap<String, String> =
             [("OWNER".to_string(), "data-team".to_string())].into();
         let store = OneObject(Default::default());
-        let mut env = ExecutionEnv::new(&dfr_core::template::ProcessEnv, &env_vars, &files);
+        let mut env = ExecutionEnv::new(&gotemplate::SystemClock, &env_vars, &files);
         let loaded = load_playbook(
             &playbook_reading("/home/snowplow/iglu_resolver.json"),
             &BTreeMap::new(),
@@ -477,7 +478,7 @@ mod tests {
     #[tokio::test]
     async fn when_the_configs_were_rendered_already_should_validate_without_rendering_again() {
         let (env_vars, files) = (BTreeMap::new(), BTreeMap::new());
-        let mut env = ExecutionEnv::new(&dfr_core::template::ProcessEnv, &env_vars, &files);
+        let mut env = ExecutionEnv::new(&gotemplate::SystemClock, &env_vars, &files);
         // What the CLI sends for `{{"{{nowWithFormat \"2006\"}}"}}`: the rendered text, holding `{{`.
         let rendered = ConfigInput::Text(
             r#"{"schema": "iglu:com.snowplowanalytics.dataflowrunner/PlaybookConfig/avro/1-0-1",
@@ -505,7 +506,7 @@ mod tests {
     #[test]
     fn when_system_env_asks_for_the_functions_own_variables_should_refuse() {
         let (env_vars, files) = (BTreeMap::new(), BTreeMap::new());
-        let env = ExecutionEnv::new(&dfr_core::template::ProcessEnv, &env_vars, &files);
+        let env = ExecutionEnv::new(&gotemplate::SystemClock, &env_vars, &files);
         for name in ["AWS_SECRET_ACCESS_KEY", "aws_session_token", "Aws_Region"] {
             assert!(env.refuse_env_var(name).is_some(), "{name}");
         }

@@ -4,7 +4,6 @@ mod common;
 
 use common::*;
 use dfr_core::status::{Mode, Phase, RunFailure};
-use dfr_core::template::ProcessEnv;
 use dfr_lambda::add_steps::{add_steps, AddStepsEvent};
 use dfr_lambda::aws::SdkEmr;
 use dfr_lambda::check::{check_status, CheckEvent, CheckOutput};
@@ -12,6 +11,7 @@ use dfr_lambda::launch::LaunchEvent;
 use dfr_lambda::runtime::decode;
 use dfr_lambda::terminate::{terminate, TerminateEvent};
 use emr_emulator::{EmulatorHandle, Faults};
+use gotemplate::SystemClock;
 use serde_json::{json, Value};
 
 async fn check(
@@ -190,14 +190,14 @@ async fn when_add_steps_is_retried_after_a_lost_response_should_queue_the_steps_
         playbook(&[("One", "CONTINUE", &[]), ("Two", "CONTINUE", &[])]),
         "run-1",
     );
-    let first = add_steps(&e, &emr, &NoS3, &ProcessEnv, now(&h))
+    let first = add_steps(&e, &emr, &NoS3, &SystemClock, now(&h))
         .await
         .unwrap();
     assert!(
         first.already_added,
         "the call that got no answer finds its steps"
     );
-    let retried = add_steps(&e, &emr, &NoS3, &ProcessEnv, now(&h))
+    let retried = add_steps(&e, &emr, &NoS3, &SystemClock, now(&h))
         .await
         .unwrap();
     assert!(retried.already_added);
@@ -221,7 +221,7 @@ async fn when_add_steps_is_retried_after_a_lost_response_should_queue_the_steps_
         ),
         &emr,
         &NoS3,
-        &ProcessEnv,
+        &SystemClock,
         now(&h),
     )
     .await
@@ -263,7 +263,7 @@ async fn when_sixty_steps_run_should_page_through_all_of_them() {
         &add_event(&up_id, playbook(&steps), "big-run"),
         &add,
         &NoS3,
-        &ProcessEnv,
+        &SystemClock,
         now(&h),
     )
     .await
@@ -563,7 +563,7 @@ async fn when_a_config_uses_base64_file_should_read_the_execution_input_files() 
         &decode("add-steps", event.clone()).unwrap(),
         &aws.add(),
         &NoS3,
-        &ProcessEnv,
+        &SystemClock,
         now(&h),
     )
     .await
@@ -583,7 +583,7 @@ async fn when_a_config_uses_base64_file_should_read_the_execution_input_files() 
         &decode("add-steps", without).unwrap(),
         &aws.add(),
         &NoS3,
-        &ProcessEnv,
+        &SystemClock,
         now(&h),
     )
     .await
@@ -688,7 +688,7 @@ async fn when_a_statement_is_taken_out_of_the_template_should_fail_with_access_d
                 &add_event(id, playbook(&[("s", "CONTINUE", &[])]), sid),
                 &aws.add(),
                 &NoS3,
-                &ProcessEnv,
+                &SystemClock,
                 now(&h),
             )
             .await

@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use dfr_core::template::ProcessEnv;
 use dfr_lambda::add_steps::{add_steps, AddStepsEvent};
 use dfr_lambda::check::{check_status, CheckEvent};
 use dfr_lambda::launch::{launch_cluster, LaunchEvent};
@@ -22,6 +21,7 @@ use dfr_lambda::source::{ObjectStore, S3Scope};
 use dfr_lambda::terminate::{terminate, TerminateEvent};
 use dfr_lambda::Error;
 use emr_emulator::EmulatorHandle;
+use gotemplate::SystemClock;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -451,7 +451,7 @@ async fn run(name: &str, case: &Case) -> Outcome {
                 &e,
                 |r| aws.launch.emr(r),
                 &store,
-                &ProcessEnv,
+                &SystemClock,
                 &stack(),
                 now,
             )
@@ -462,7 +462,7 @@ async fn run(name: &str, case: &Case) -> Outcome {
         Handler::AddSteps => match decode::<AddStepsEvent>("add-steps", event) {
             Ok(e) => {
                 let emr = aws.add.emr(e.region.as_deref());
-                add_steps(&e, &emr, &store, &ProcessEnv, now)
+                add_steps(&e, &emr, &store, &SystemClock, now)
                     .await
                     .and_then(|o| encode(&o))
             }

@@ -11,10 +11,10 @@
 mod common;
 
 use common::*;
-use dfr_core::template::ProcessEnv;
 use dfr_lambda::add_steps::{add_steps, AddStepsEvent};
 use dfr_lambda::runtime::decode;
 use emr_emulator::EmulatorHandle;
+use gotemplate::SystemClock;
 use serde_json::{json, Value};
 
 fn reference(path: &str) -> Value {
@@ -137,7 +137,7 @@ async fn add_job_flow_steps_is_sent_as_planned() {
         json!({"clusterId": cluster_id, "playbook": reference("full/playbook.json"), "run": {"key": key}}),
     )
     .unwrap();
-    add_steps(&event, &aws.add(), &NoS3, &ProcessEnv, now(&h))
+    add_steps(&event, &aws.add(), &NoS3, &SystemClock, now(&h))
         .await
         .unwrap();
     let mut planned = reference("expected/full-run.json")["AddJobFlowSteps"].clone();

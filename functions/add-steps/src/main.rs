@@ -1,8 +1,8 @@
 //! add-steps: composition root. The handler is `dfr_lambda::add_steps`.
 
-use dfr_core::template::ProcessEnv;
 use dfr_lambda::add_steps::{add_steps, cancel_steps, AddStepsRequest};
 use dfr_lambda::runtime::{encode, serve, Aws};
+use gotemplate::SystemClock;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -11,7 +11,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         match AddStepsRequest::parse(payload)? {
             AddStepsRequest::Add(event) => {
                 let emr = aws.emr(event.region.as_deref());
-                encode(&add_steps(&event, &emr, aws.s3(), &ProcessEnv, chrono::Utc::now()).await?)
+                encode(&add_steps(&event, &emr, aws.s3(), &SystemClock, chrono::Utc::now()).await?)
             }
             AddStepsRequest::Cancel(event) => {
                 let emr = aws.emr(event.region.as_deref());

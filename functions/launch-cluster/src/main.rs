@@ -1,9 +1,9 @@
 //! launch-cluster: composition root. The handler is `dfr_lambda::launch`.
 
-use dfr_core::template::ProcessEnv;
 use dfr_lambda::launch::{launch_cluster, LaunchEvent};
 use dfr_lambda::runtime::{decode, encode, serve, Aws};
 use dfr_lambda::stack::Stack;
+use gotemplate::SystemClock;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -13,7 +13,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let event: LaunchEvent = decode("launch-cluster", payload)?;
         let emr_for = |region: Option<&str>| aws.emr(region);
         let now = chrono::Utc::now();
-        encode(&launch_cluster(&event, emr_for, aws.s3(), &ProcessEnv, stack, now).await?)
+        encode(&launch_cluster(&event, emr_for, aws.s3(), &SystemClock, stack, now).await?)
     })
     .await
 }

@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use aws_config::BehaviorVersion;
 use aws_sdk_emr::config::{Credentials, Region};
 use chrono::{DateTime, TimeZone, Utc};
-use dfr_core::template::ProcessEnv;
 use dfr_lambda::aws::SdkEmr;
 use dfr_lambda::launch::{launch_cluster, LaunchEvent};
 use dfr_lambda::runtime::{decode, Aws};
@@ -19,6 +18,7 @@ use dfr_lambda::terminate::{terminate, TerminateEvent};
 use dfr_lambda::Error;
 use emr_emulator::iam::{Iam, StackContext};
 use emr_emulator::{Emulator, EmulatorHandle, Scenario};
+use gotemplate::SystemClock;
 use serde_json::{json, Value};
 
 pub const T0: f64 = 1_700_000_000.0;
@@ -223,7 +223,7 @@ pub async fn launch(
         e,
         |r| aws.launch.emr(r),
         &NoS3,
-        &ProcessEnv,
+        &SystemClock,
         &stack(),
         now(h),
     )
@@ -275,8 +275,10 @@ impl TestHelpers for SdkEmr {
     async fn launch_tagged_for_test(&self, name: &str, tags: &[(&str, &str)]) -> String {
         use dfr_lambda::emr::Emr;
         let text = cluster_config(name).to_string();
-        let c =
-            dfr_core::load::load_cluster("c.json", &text, &BTreeMap::new(), &ProcessEnv).unwrap();
+        // What a function gives a template: a clock, and an execution input's (here empty) env and files.
+        let (env_vars, files) = (BTreeMap::new(), BTreeMap::new());
+        let env = dfr_lambda::source::ExecutionEnv::new(&SystemClock, &env_vars, &files);
+        let c = dfr_core::load::load_cluster("c.json", &text, &BTreeMap::new(), &env).unwrap();
         let mut request =
             dfr_core::plan::run_job_flow(&c.config, dfr_core::plan::Lifecycle::Persistent, None);
         request

@@ -1,53 +1,12 @@
-//! Templating of config files, compatible with Dataflow Runner's Go `text/template` pass.
-//!
-//! The original renders the raw text of both config files with Go's `text/template` before JSON parsing, with
-//! `Option("missingkey=error")`, the `--vars` pairs as a `map[string]interface{}` of strings and five functions:
-//! `nowWithFormat`, `timeWithFormat`, `systemEnv`, `base64` and `base64File`. [`render`] does the same with a port
-//! of Go 1.19's `text/template` and of the parts of `fmt` and `strconv` it uses, rule by rule:
-//!
-//! * `lex` and `parse`: Go's lexer and parser (trim markers, comments, literals and numbers in Go syntax,
-//!   `define`/`block`/`template`, `break`/`continue`, `$x = …` assignment), with Go's error messages and lines;
-//! * `exec`: Go's evaluation (argument checks and conversions, `and`/`or` stopping early, `eq`/`lt` type rules,
-//!   `range` over the vars map in sorted key order, `missingkey=error`), with Go's error messages, positions and
-//!   `at <node>` contexts, and the builtins `index`, `slice`, `len`, `not`, `call`, `html`, `js`, `urlquery`,
-//!   `print`, `printf`, `println`, `eq`, `ne`, `lt`, `le`, `gt`, `ge`;
-//! * `fmt`: `Sprint`, `Sprintln` and `Sprintf` with every verb, flag, width, precision and argument index, and
-//!   Go's `%!verb(type=value)`, `%!verb(MISSING)`, `%!(EXTRA …)`, `%!(BADWIDTH)`, … forms;
-//! * `funcs`: the five functions, reading the clock, environment variables and files through the injected
-//!   [`TemplateEnv`], so tests need no real clock, environment or files, and the Lambdas supply their own.
-//!
-//! `tests/gotemplate/` holds a Go program that renders a corpus of cases with Go itself, and
-//! `crates/core/tests/go_differential.rs` requires this engine to give the same text, or the same error message,
-//! for every case.
-//!
-//! # Bounded cost
-//!
-//! Every outside lookup is answered within the one pass (each distinct question once per render), and a render is
-//! bounded where Go is not: the text is at most [`MAX_TEMPLATE_BYTES`], the output and any string value at most
-//! [`MAX_OUTPUT_BYTES`], control structures and parentheses nest at most 100 levels in a template and
-//! [`MAX_EXEC_NESTING`] levels across `{{template}}` calls, which nest at most [`MAX_TEMPLATE_CALLS`], and a
-//! render takes at most [`MAX_STEPS`] evaluation steps and [`MAX_LOOKUPS`] distinct `systemEnv`/`base64File`
-//! lookups. A breach is a [`TemplateErrorKind::TooExpensive`] naming the limit,
-//! so no input can run for minutes, exhaust memory or overflow the stack.
-//!
-//! # Deliberate differences from Go (none matter for real configs)
-//!
-//! * The limits above (Go recurses `{{template}}` up to 100,000 deep and has no other bound).
-//! * `MST` prints the zone abbreviation from [`TemplateEnv::zone_abbreviation`]: `UTC` for a zero offset by
-//!   default, otherwise the numeric `+0100` form that Go uses for zones without a name.
-//! * Go's `unicode.IsPrint` (for `%q`, `%+q`, `%#U` and `js`) and `unicode.IsLetter`/`IsDigit` (for names in
-//!   actions) are approximated without Unicode tables: unassigned code points count as printable, and Rust's
-//!   alphanumeric characters as letters and digits.
-//! * Rendered text that is not valid UTF-8 (only `\x` escapes and `slice` inside a multi-byte character can make
-//!   it) has each invalid sequence replaced by U+FFFD; Go writes the bytes as they are.
-//! * Each distinct question to the outside is asked once per render: every `nowWithFormat` of a render sees the
-//!   same instant (Go reads the clock at each call), and a variable or file read twice gives the same answer.
-//! * [`TemplateEnv::refuse_env_var`] may refuse `systemEnv` names (the Lambdas refuse their own credentials);
-//!   Go has no such rule.
-//! * `printf "%p"` prints a fixed address for the vars map (Go prints where the map is in memory).
-//! * `timeWithFormat` of an epoch beyond chrono's range (about ±262,000 years) is an error.
-//! * Error messages of the same failures keep Go's text in [`TemplateError::go_message`]; [`TemplateError`]'s
-//!   own display is shorter (`file:line: problem (fix)`).
+//! A port of Go 1.19's `text/template`, and of the parts of `fmt` and `strconv` it uses, with Dataflow Runner's
+//! five template functions (`nowWithFormat`, `timeWithFormat`, `systemEnv`, `base64`, `base64File`): [`render`]
+//! gives the text Go gives, or the error Go gives ([`TemplateError::go_message`]), within counted bounds (the
+//! `MAX_*` constants). A language runtime that knows nothing of its users: no config, schema or AWS. [`render`]
+//! reads nothing of the machine itself: the clock, environment variables and files reach it only through the
+//! [`TemplateEnv`] its caller passes, so each caller decides what a template may see ([`Clock`] is the narrow part
+//! a caller gives when it gives only its clock; [`SystemClock`], the machine's, is for callers to pass on, never
+//! read by [`render`]). The crate's README says what is implemented, how the differential test holds it to Go,
+//! its limits and its deliberate differences from Go.
 
 mod exec;
 mod fmt;
@@ -61,8 +20,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, Local, Offset, Utc};
 
-/// Everything the templates read from the outside world, injected so the core stays pure and testable, and so
-/// the Lambda functions can supply their own.
+/// Everything the templates read from the outside world, injected so that each caller decides what a template
+/// sees (the CLI: the user's machine; the Lambdas: the execution input) and tests need no real clock, environment or
+/// files.
 pub trait TemplateEnv {
     /// The current time in the local time zone (Go's `time.Now()`), used by `nowWithFormat`.
     fn now(&self) -> DateTime<FixedOffset>;
@@ -94,32 +54,27 @@ pub trait TemplateEnv {
     }
 }
 
-/// The real environment: the system clock in the local time zone, the process environment, and files relative
-/// to the working directory. `DATAFLOW_RUNNER_NOW` (RFC 3339) fixes the clock, so that a plan can be reproduced
-/// for a given moment (the reference tests rely on it).
+/// The clock a template reads: the instant of `nowWithFormat` and the local zone of `timeWithFormat`. All a
+/// caller gives when it gives a template its clock and nothing else of its machine (the Lambdas).
+pub trait Clock {
+    /// The current time in the local time zone (Go's `time.Now()`).
+    fn now(&self) -> DateTime<FixedOffset>;
+
+    /// The local time zone's offset at an instant (Go's `time.Unix(s, 0)` is in local time). Defaults to the
+    /// offset of [`now`](Self::now).
+    fn local_offset(&self, instant: DateTime<Utc>) -> FixedOffset {
+        let _ = instant;
+        self.now().offset().fix()
+    }
+}
+
+/// The machine's clock in its local time zone. [`render`] never reads it; a caller passes it on.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ProcessEnv;
+pub struct SystemClock;
 
-/// The variable that fixes [`ProcessEnv`]'s clock.
-pub const FIXED_NOW_VAR: &str = "DATAFLOW_RUNNER_NOW";
-
-impl TemplateEnv for ProcessEnv {
+impl Clock for SystemClock {
     fn now(&self) -> DateTime<FixedOffset> {
-        match std::env::var(FIXED_NOW_VAR)
-            .ok()
-            .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
-        {
-            Some(fixed) => fixed.with_timezone(&Local).fixed_offset(),
-            None => Local::now().fixed_offset(),
-        }
-    }
-
-    fn env_var(&self, name: &str) -> Option<String> {
-        std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
-    }
-
-    fn read_file(&self, path: &str) -> std::io::Result<Vec<u8>> {
-        std::fs::read(path)
+        Local::now().fixed_offset()
     }
 
     fn local_offset(&self, instant: DateTime<Utc>) -> FixedOffset {

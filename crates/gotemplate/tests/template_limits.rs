@@ -6,7 +6,7 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
-use dfr_core::template::{render, TemplateEnv, TemplateError, TemplateErrorKind};
+use gotemplate::{render, TemplateEnv, TemplateError, TemplateErrorKind};
 
 /// Every environment variable is set (to its own name) and every file exists (holding its own path).
 struct Everything;

@@ -16,7 +16,7 @@ use std::process::Command;
 
 use base64::Engine as _;
 use chrono::{DateTime, FixedOffset, Utc};
-use dfr_core::template::{render, TemplateEnv};
+use gotemplate::{render, TemplateEnv};
 use serde_json::Value;
 
 struct CorpusEnv {

@@ -771,37 +771,6 @@ fn realistic_playbook_renders() {
 }
 
 #[test]
-fn process_env_reads_the_real_world() {
-    let out = render(
-        "p.json",
-        r#"{{nowWithFormat "2006"}} {{base64File "Cargo.toml" | len | printf "%d" | ne "0"}}"#,
-        &BTreeMap::new(),
-        &ProcessEnv,
-    )
-    .unwrap();
-    let (year, nonempty) = out.split_once(' ').unwrap();
-    assert!(
-        year.len() == 4 && year.chars().all(|c| c.is_ascii_digit()),
-        "{out}"
-    );
-    assert_eq!(nonempty, "true");
-    let e = render(
-        "p.json",
-        r#"{{base64File "no-such-file.json"}}"#,
-        &BTreeMap::new(),
-        &ProcessEnv,
-    )
-    .unwrap_err();
-    assert_eq!(
-        *e.kind(),
-        TemplateErrorKind::UnreadableFile {
-            path: "no-such-file.json".into(),
-            message: "no such file or directory".into()
-        }
-    );
-}
-
-#[test]
 fn parse_vars_pairs() {
     assert_eq!(parse_vars("").unwrap(), BTreeMap::new());
     assert_eq!(
