@@ -16,9 +16,9 @@ use serde_json::Value;
 
 use dfr_locks::LockTable;
 
-use crate::aws::{SdkCallbacks, SdkEmr, SdkExecutions, SdkTagging, WaitTable};
+use crate::aws::{SdkCallbacks, SdkEmr, SdkExecutions, SdkS3, SdkTagging, WaitTable};
 use crate::error::Error;
-use crate::source::{S3Scope, SdkS3};
+use crate::source::S3Scope;
 
 /// SDK configuration loaded once per process; EMR clients are made once per region on first use. Every client is
 /// made here, from `base`, so all of them share its HTTP client, credentials, endpoints and retries.
