@@ -28,11 +28,13 @@ pub struct ClusterInfo {
 
 impl ClusterInfo {
     pub fn tag(&self, key: &str) -> Option<&str> {
-        self.tags
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        tag(&self.tags, key)
     }
+}
+
+/// The value of the tag `key` among a cluster's tags.
+pub fn tag<'a>(tags: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 /// A step with its creation time, which `add-steps` uses to stop paging early.

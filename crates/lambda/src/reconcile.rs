@@ -64,10 +64,7 @@ pub struct TaggedCluster {
 
 impl TaggedCluster {
     pub fn tag(&self, key: &str) -> Option<&str> {
-        self.tags
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        crate::emr::tag(&self.tags, key)
     }
 }
 

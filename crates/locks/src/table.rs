@@ -85,11 +85,11 @@ pub struct LockTable {
 }
 
 /// Every item of a paginated Query or Scan: `page` reads the page after a key (the first when `None`) and answers its
-/// items and the key to go on from.
-async fn all_pages<F, Fut>(mut page: F) -> Result<Vec<Item>, LockError>
+/// items and the key to go on from. (The stack's other table, the wait table, pages the same way.)
+pub async fn all_pages<F, Fut, E>(mut page: F) -> Result<Vec<Item>, E>
 where
     F: FnMut(Option<Item>) -> Fut,
-    Fut: Future<Output = Result<(Vec<Item>, Option<Item>), LockError>>,
+    Fut: Future<Output = Result<(Vec<Item>, Option<Item>), E>>,
 {
     let mut items = Vec::new();
     let mut start = None;

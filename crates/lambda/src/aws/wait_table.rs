@@ -6,6 +6,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
+use dfr_locks::all_pages;
+
 use crate::check::CheckEvent;
 use crate::error::Error;
 use crate::wait::{Wait, Waits, EVENTS_NOTE, KEEP_NOTE_SECONDS};
@@ -121,9 +123,7 @@ impl Waits for WaitTable {
     }
 
     async fn all(&self) -> Result<Vec<Wait>, Error> {
-        let mut waits = Vec::new();
-        let mut start = None;
-        loop {
+        let items = all_pages::<_, _, Error>(|start| async move {
             let page = self
                 .client
                 .scan()
@@ -135,20 +135,14 @@ impl Waits for WaitTable {
                 .send()
                 .await
                 .map_err(|e| Error::from_sdk("Scan", e))?;
-            for item in page.items() {
-                waits.push(Self::wait_of(item)?);
-            }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(waits),
-            }
-        }
+            Ok((page.items().to_vec(), page.last_evaluated_key().cloned()))
+        })
+        .await?;
+        items.iter().map(Self::wait_of).collect()
     }
 
     async fn waiting_on(&self, cluster_id: &str) -> Result<Vec<Wait>, Error> {
-        let mut waits = Vec::new();
-        let mut start = None;
-        loop {
+        let items = all_pages::<_, _, Error>(|start| async move {
             let page = self
                 .client
                 .query()
@@ -160,16 +154,16 @@ impl Waits for WaitTable {
                 .send()
                 .await
                 .map_err(|e| Error::from_sdk("Query", e))?;
-            for item in page.items() {
-                if text(item, "waiter")? != EVENTS_NOTE {
-                    waits.push(Self::wait_of(item)?);
-                }
-            }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(waits),
+            Ok((page.items().to_vec(), page.last_evaluated_key().cloned()))
+        })
+        .await?;
+        let mut waits = Vec::new();
+        for item in &items {
+            if text(item, "waiter")? != EVENTS_NOTE {
+                waits.push(Self::wait_of(item)?);
             }
         }
+        Ok(waits)
     }
 
     async fn step_ended(
