@@ -39,7 +39,7 @@ pub struct FollowOptions {
 
 /// The AWS clients, from the usual chain (environment, profile); `AWS_ENDPOINT_URL_SFN` points them elsewhere.
 pub async fn sfn_client() -> Client {
-    let config = aws_config::load_from_env().await;
+    let config = crate::aws::sdk_config().await;
     Client::new(&config)
 }
 

@@ -9,7 +9,7 @@ use crate::execute::{Exit, Output};
 
 /// The stack's lock table: `--lock-table`, or `<stack>-locks` as the template names it.
 pub async fn table(stack: &str, explicit: Option<&str>) -> LockTable {
-    let config = aws_config::load_from_env().await;
+    let config = crate::aws::sdk_config().await;
     let name = explicit
         .map(str::to_string)
         .unwrap_or_else(|| format!("{stack}-locks"));

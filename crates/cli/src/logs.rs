@@ -147,7 +147,7 @@ pub fn wait_for_logs() -> Duration {
 }
 
 pub async fn s3_client() -> Client {
-    let config = aws_config::load_from_env().await;
+    let config = crate::aws::sdk_config().await;
     // Path-style addressing works for every bucket name and for local endpoints.
     let conf = aws_sdk_s3::config::Builder::from(&config)
         .force_path_style(true)

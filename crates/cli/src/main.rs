@@ -3,6 +3,7 @@
 //! after the runs (`status`, `stop`, `list`). The one place a template reads the user's environment, files and
 //! clock (`process_env`): configs are rendered where the CLI runs, as the original did.
 
+mod aws;
 mod execute;
 mod follow;
 mod locks;
@@ -15,7 +16,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use dfr_core::diagnostics::{ConfigErrors, Diagnostic};
 use dfr_core::ids::is_cluster_id;
 use dfr_core::load::{self, Loaded};
@@ -35,6 +36,10 @@ use stack::{Machine, Target};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The AWS profile to sign in with (default: $AWS_PROFILE, else default): static keys, IAM Identity Center
+    /// (SSO), credential_process, assume-role or web identity, as the AWS CLI reads ~/.aws/config.
+    #[arg(long, value_name = "NAME", global = true)]
+    profile: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -129,6 +134,9 @@ enum Command {
         #[command(flatten)]
         common: RunArgs,
     },
+    /// Print the shell completion script for bash, zsh, fish, elvish or PowerShell, e.g.
+    /// `dataflow-runner completions bash > /etc/bash_completion.d/dataflow-runner`.
+    Completions { shell: clap_complete::Shell },
     /// The last lines of the logs of each failed step of an execution (name or ARN).
     Logs {
         execution: String,
@@ -242,7 +250,19 @@ enum Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(profile) = cli.profile {
+        aws::use_profile(profile);
+    }
     let exit = match cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "dataflow-runner",
+                &mut std::io::stdout(),
+            );
+            Exit::Success
+        }
         Command::Validate(files) => done(validate(&files)),
         Command::Plan {
             files,
@@ -421,7 +441,9 @@ async fn on_the_stack(command: Command) -> Exit {
                 }
             }
         }
-        Command::Validate(_) | Command::Plan { .. } => unreachable!("local commands"),
+        Command::Validate(_) | Command::Plan { .. } | Command::Completions { .. } => {
+            unreachable!("local commands")
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! Finding the deployed stack's state machines and executions by name, so nobody has to copy ARNs around.
 
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_sfn::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_sfn::Client;
 
@@ -120,7 +121,7 @@ impl Target {
 pub fn aws_error<E, R>(operation: &str, e: &SdkError<E, R>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     match e {
         SdkError::ServiceError(s) => format!(
@@ -128,8 +129,31 @@ where
             s.err().code().unwrap_or("error"),
             s.err().message().unwrap_or("no message")
         ),
-        other => format!("{operation}: {}", DisplayErrorContext(other)),
+        other => match credentials_problem(other) {
+            Some(why) => format!(
+                "{operation}: no AWS credentials: {why}. The CLI signs in as the AWS CLI does: --profile NAME or \
+                 AWS_PROFILE (IAM Identity Center after `aws sso login`, credential_process, assume-role, web \
+                 identity), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            ),
+            None => format!("{operation}: {}", DisplayErrorContext(other)),
+        },
     }
+}
+
+/// Why no credentials could be had, when that is why a call failed: the innermost message of the providers' error.
+fn credentials_problem(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut source = Some(e);
+    while let Some(err) = source {
+        if err.is::<CredentialsError>() {
+            let mut innermost = err;
+            while let Some(next) = innermost.source() {
+                innermost = next;
+            }
+            return Some(innermost.to_string());
+        }
+        source = err.source();
+    }
+    None
 }
 
 /// `arn:…:stateMachine:<machine>` + name → `arn:…:execution:<machine>:<name>`.
@@ -163,6 +187,23 @@ pub fn execution_name(command: &str, what: &str, now: chrono::DateTime<chrono::U
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_without_credentials_says_how_to_sign_in_with_the_providers_reason() {
+        use aws_sdk_sfn::config::http::HttpResponse;
+        use aws_sdk_sfn::error::ConnectorError;
+        use aws_sdk_sfn::operation::list_state_machines::ListStateMachinesError;
+        let why = CredentialsError::provider_error("the SSO session has expired");
+        let e: SdkError<ListStateMachinesError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::other(Box::new(why), None));
+        let message = aws_error("ListStateMachines", &e);
+        assert!(
+            message
+                .starts_with("ListStateMachines: no AWS credentials: the SSO session has expired."),
+            "{message}"
+        );
+        assert!(message.contains("--profile NAME"), "{message}");
+    }
 
     #[test]
     fn execution_names_are_readable_unique_and_valid() {

@@ -192,7 +192,8 @@ export class TaskTokens {
 export class StatesApiServer {
   /**
    * @param {{tokens: TaskTokens, fallback?: (op: string, body: object, headers: object) => object | Promise<object>,
-   *          onCall?: (op: string) => void}} options onCall: each request's operation, as it comes in
+   *          onCall?: (op: string, headers: object) => void}} options onCall: each request's operation and headers, as
+ *   it comes in
    */
   constructor({ tokens, fallback, onCall }) {
     this.tokens = tokens;
@@ -206,7 +207,7 @@ export class StatesApiServer {
       req.on('data', (c) => chunks.push(c));
       req.on('end', async () => {
         const op = String(req.headers['x-amz-target'] ?? '').replace(/^AWSStepFunctions\./, '');
-        this.onCall?.(op);
+        this.onCall?.(op, req.headers);
         let body;
         try {
           body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');

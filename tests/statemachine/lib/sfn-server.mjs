@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { StatesApiError as ApiError, StatesApiServer } from './callbacks.mjs';
 import { MACHINES } from './definitions.mjs';
+import { callerOf } from './iam-guard.mjs';
 import { ACCOUNT, REGION, STACK, executionArn } from './stack.mjs';
 
 const machineArn = (machine) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${STACK}-${machine}`;
@@ -66,10 +67,15 @@ export class StepFunctionsServer {
     this.executions = new Map();
     this.queue = Promise.resolve();
     this.calls = [];
+    // Who signed each call: the access key id of its SigV4 credential scope, in the order of `calls`.
+    this.callers = [];
   }
 
   async start() {
-    this.api = await new StatesApiServer({ tokens: this.env.tokens, fallback: (op, body) => this.handle(op, body), onCall: (op) => this.calls.push(op) }).start();
+    this.api = await new StatesApiServer({ tokens: this.env.tokens, fallback: (op, body) => this.handle(op, body), onCall: (op, headers) => {
+        this.calls.push(op);
+        this.callers.push(callerOf(headers).accessKeyId);
+      } }).start();
     this.url = this.api.url;
     return this;
   }

@@ -3,14 +3,12 @@
 // function binaries and the EMR emulator under the deployed IAM. Exit codes, output, and what reaches EMR.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { binary, examplesDir } from '../lib/paths.mjs';
-import { StepFunctionsServer } from '../lib/sfn-server.mjs';
-import { withEnvironment } from './support.mjs';
+import { cli, withStack } from '../lib/cli.mjs';
 
 const spark = (f) => join(examplesDir, 'spark', f);
 const CONFIGS = ['--emr-config', spark('cluster.json'), '--emr-playbook', spark('playbook.json'), '--vars-file', spark('vars.json')];
@@ -33,45 +31,6 @@ function playbookFile(name, steps) {
       credentials: { accessKeyId: 'env', secretAccessKey: 'env' },
       steps: steps.map(([stepName, ...args]) => ({ type: 'CUSTOM_JAR', name: stepName, actionOnFailure: 'CANCEL_AND_WAIT', jar: 'command-runner.jar', arguments: args })),
     },
-  });
-}
-
-/** Runs the CLI against the local stack; resolves with its exit code and output. */
-function cli(server, args, { env = {}, signalAfterMs, command } = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(command ?? binary('dataflow-runner'), args, {
-      env: {
-        PATH: process.env.PATH,
-        AWS_ENDPOINT_URL_SFN: server?.url ?? 'http://127.0.0.1:9',
-        AWS_ENDPOINT_URL_S3: server?.env.moto?.url ?? 'http://127.0.0.1:9',
-        AWS_REGION: 'eu-west-1',
-        AWS_ACCESS_KEY_ID: 'AKIDUSER',
-        AWS_SECRET_ACCESS_KEY: 'user-secret',
-        AWS_EC2_METADATA_DISABLED: 'true',
-        DATAFLOW_RUNNER_POLL_SECONDS: '0.1',
-        DATAFLOW_RUNNER_NOW: '2026-12-02T03:00:00Z',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    if (signalAfterMs) setTimeout(() => child.kill('SIGINT'), signalAfterMs);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function withStack(options, fn, serverOptions) {
-  await withEnvironment(options, async (env) => {
-    const server = await new StepFunctionsServer(env, serverOptions).start();
-    try {
-      await fn(server, env);
-    } finally {
-      await server.idle();
-      await server.stop();
-    }
   });
 }
 
