@@ -12,6 +12,7 @@ use crate::event::ExecutionStatusChange;
 use crate::stack::Stack;
 
 pub use crate::metrics::METRICS_NAMESPACE;
+use crate::metrics::Metric;
 
 /// Longest lease a state machine may ask for: a Standard workflow's year and a day.
 pub const MAX_LEASE_SECONDS: u64 = 366 * 86_400;
@@ -358,8 +359,8 @@ pub fn held_metrics(owner: &str, holder: &LockRecord, now: DateTime<Utc>) -> Val
     crate::metrics::embedded(
         stack_of(owner),
         &[
-            ("LockHeld", "Count", 1),
-            ("LockHeldForSeconds", "Seconds", held_for),
+            (Metric::LockHeld, 1.0),
+            (Metric::LockHeldForSeconds, held_for as f64),
         ],
         json!({
             "lock": holder.name,

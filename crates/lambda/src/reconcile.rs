@@ -470,19 +470,16 @@ pub fn metrics(stack: &str, r: &Reconciled, now: DateTime<Utc>) -> Option<Value>
     if r.repairs() == 0 {
         return None;
     }
-    let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+    use crate::metrics::Metric;
+    let n = |v: usize| v as f64;
     Some(crate::metrics::embedded(
         stack,
         &[
-            ("Repairs", "Count", n(r.repairs())),
-            (
-                "ClustersTerminated",
-                "Count",
-                n(r.clusters_terminated.len()),
-            ),
-            ("WaitsAnswered", "Count", n(r.waits_answered.len())),
-            ("LocksReleased", "Count", n(r.locks_released.len())),
-            ("LocksKept", "Count", n(r.locks_kept.len())),
+            (Metric::Repairs, n(r.repairs())),
+            (Metric::ClustersTerminated, n(r.clusters_terminated.len())),
+            (Metric::WaitsAnswered, n(r.waits_answered.len())),
+            (Metric::LocksReleased, n(r.locks_released.len())),
+            (Metric::LocksKept, n(r.locks_kept.len())),
         ],
         json!({ "sweepErrors": r.errors.len() }),
         now,
