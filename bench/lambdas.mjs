@@ -1,38 +1,55 @@
-// `make bench`, first part: each Lambda's release artifact measured under a local Lambda Runtime API
-// (the protocol lambda_runtime speaks inside real Lambda), against the local EMR emulator.
+// `make bench`, first part: each Lambda's release artifact (every function of the Makefile's FUNCTIONS) measured under
+// a local Lambda Runtime API (the protocol lambda_runtime speaks inside real Lambda), in the local stack the
+// state-machine tests use (tests/statemachine/lib/harness.mjs: the EMR emulator, which also serves the tagging API;
+// moto's DynamoDB with the template's tables; the local Step Functions endpoint), under the deployed IAM.
 //   init        = process start -> its first GET /next (ready for an event), median of 5 starts
 //   cold start  = process start -> first invocation answered, median of 5 starts
-//   warm        = one invocation, median and p95 of 30, end to end (with its calls to the emulator on loopback),
-//                 and the median less those calls at the emulator's measured round trip (an estimate of the
+//   warm        = one invocation, median and p95 of 30, end to end (with its calls to the local services on loopback),
+//                 and the median less those calls at each service's measured round trip (an estimate of the
 //                 function's own time)
-//   EMR calls   = the requests the emulator received during the warm invocations, divided by their number; every
-//                 one of them must have succeeded (a call EMR refused would measure the wrong thing)
+//   calls       = the requests the local services received during the warm invocations (EMR, the tagging API,
+//                 DynamoDB, Step Functions), divided by their number; every one of them must have succeeded (a call
+//                 AWS refused would measure the wrong thing)
 //   peak RSS    = VmHWM of the process after those invocations
-//   zip         = target/lambda/<name>/bootstrap.zip, as deployed
-// Every invocation does real work: launch-cluster launches a new cluster (its own name), add-steps adds a new run's
-// steps, check-status polls a live cluster, terminate-cluster terminates a fresh cluster each time.
-// Beside them, in the same run, the same check-status job written as most teams would: a Python Lambda with boto3
-// (bench/python/handler.py), run by awslambdaric, the runtime interface client of the managed Python runtimes,
-// under the same Runtime API against the same emulator (`make bench-python` installs it into .tools/).
+//   zip         = target/lambda/<name>/bootstrap.zip, as deployed; the bootstrap inside it by ELF section
+// Every invocation does real work (WORK below says what). Beside them, in the same run, the same check-status job
+// written as most teams would: a Python Lambda with boto3 (bench/python/handler.py), run by awslambdaric, the runtime
+// interface client of the managed Python runtimes, under the same Runtime API against the same emulator
+// (`make bench-python` installs it into .tools/).
 // Results: bench/results/lambdas.json and a table on stdout.
 //   node bench/lambdas.mjs --zips DIR --out FILE --label TEXT   measures the zips under DIR/<name>/bootstrap.zip
-//   instead (another build of the functions, e.g. an earlier commit's, for a before/after), without the Python side.
+//   instead (another build of the functions, e.g. an earlier commit's, for a before/after; the functions it has),
+//   without the Python side. The stack's state is set up by this build's zips (target/lambda) where there are some.
 import '../tests/statemachine/lib/polyfill.mjs';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Emulator } from '../tests/statemachine/lib/emulator.mjs';
+import { dirname, join } from 'node:path';
+import { loadDefinition } from '../tests/statemachine/lib/definitions.mjs';
+import { dynamodb } from '../tests/statemachine/lib/dynamodb.mjs';
+import { Environment, scheduledEvent } from '../tests/statemachine/lib/harness.mjs';
 import { LambdaFunction } from '../tests/statemachine/lib/lambda-runtime.mjs';
 import { repoRoot } from '../tests/statemachine/lib/paths.mjs';
-import { REGION, accessKeyOf, executionArn, functionEnv, stackIam } from '../tests/statemachine/lib/stack.mjs';
+import { accessKeyOf, callJson, executionArn, stateMachineArn } from '../tests/statemachine/lib/stack.mjs';
+import { makefileFunctions } from './readme.mjs';
 
-const FUNCTIONS = ['launch-cluster', 'add-steps', 'check-status', 'terminate-cluster'];
+const FUNCTIONS = makefileFunctions();
+/** What each measured invocation does (the results' `how` says it too). */
+const WORK = {
+  'launch-cluster': 'launches a new run\'s cluster (its own name: the idempotency look-up finds none)',
+  'add-steps': 'adds a new run\'s steps to a fresh cluster',
+  'check-status': 'polls a live cluster',
+  'terminate-cluster': 'terminates a fresh cluster',
+  lock: 'acquires a free lock, then releases it, in turn (a run\'s first and last call)',
+  'event-router': 'gets EMR\'s TERMINATED event of a transient cluster a run waits on: checks it and answers the run\'s task token',
+  reconciler: 'sweeps a quiet stack (a live cluster, a held lock and a waiting run, none to repair) in both of its regions',
+};
 const arg = (name) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : undefined;
 };
-const ZIPS = arg('--zips') ?? join(repoRoot, 'target', 'lambda');
+const OWN_ZIPS = join(repoRoot, 'target', 'lambda');
+const ZIPS = arg('--zips') ?? OWN_ZIPS;
 const OUT = arg('--out') ?? join(repoRoot, 'bench/results/lambdas.json');
 const LABEL = arg('--label');
 const WITH_PYTHON = arg('--zips') === undefined;
@@ -45,17 +62,56 @@ const ms = (ns) => Number(ns) / 1e6;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))];
 const mib = (bytes) => +(bytes / 1048576).toFixed(2);
+const per = (n, of) => +(n / of).toFixed(2);
 
 function peakRssKiB(pid) {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : null;
 }
 
-function extract(name) {
-  const zip = join(ZIPS, name, 'bootstrap.zip');
-  const dir = mkdtempSync(join(tmpdir(), `${name}-`));
-  execFileSync('unzip', ['-q', '-o', zip, '-d', dir]);
-  return { zipBytes: statSync(zip).size, command: join(dir, 'bootstrap'), args: [] };
+/**
+ * An ELF64 executable's bytes by what they are: code (.text), read-only data (.rodata), the unwinding tables
+ * (.eh_frame, .eh_frame_hdr, .gcc_except_table: kept, a panic must reach Step Functions as a named error) and the
+ * rest (headers, relocations, the other sections), in MiB.
+ */
+export function elfSections(path) {
+  const b = readFileSync(path);
+  if (b.readUInt32BE(0) !== 0x7f454c46 || b[4] !== 2 || b[5] !== 1) throw new Error(`${path}: not a little-endian ELF64 file`);
+  const shoff = Number(b.readBigUInt64LE(0x28));
+  const shentsize = b.readUInt16LE(0x3a);
+  const shnum = b.readUInt16LE(0x3c);
+  const shstrndx = b.readUInt16LE(0x3e);
+  const header = (i) => {
+    const o = shoff + i * shentsize;
+    return { name: b.readUInt32LE(o), type: b.readUInt32LE(o + 4), offset: Number(b.readBigUInt64LE(o + 24)), size: Number(b.readBigUInt64LE(o + 32)) };
+  };
+  const strtab = header(shstrndx);
+  const nameOf = (h) => {
+    const start = strtab.offset + h.name;
+    return b.toString('latin1', start, b.indexOf(0, start));
+  };
+  const size = {};
+  for (let i = 1; i < shnum; i++) {
+    const h = header(i);
+    if (h.type === 8) continue; // SHT_NOBITS (.bss): takes no bytes of the file
+    size[nameOf(h)] = h.size;
+  }
+  const text = size['.text'] ?? 0;
+  const rodata = size['.rodata'] ?? 0;
+  const unwind = ['.eh_frame', '.eh_frame_hdr', '.gcc_except_table'].reduce((n, s) => n + (size[s] ?? 0), 0);
+  return { binaryMiB: mib(b.length), textMiB: mib(text), rodataMiB: mib(rodata), unwindMiB: mib(unwind), otherMiB: mib(b.length - text - rodata - unwind) };
+}
+
+const extracted = {};
+/** The zip of `name` under `dir` and its bootstrap, unzipped once. */
+function extract(name, dir = ZIPS) {
+  const zip = join(dir, name, 'bootstrap.zip');
+  if (!extracted[zip]) {
+    const to = mkdtempSync(join(tmpdir(), `${name}-`));
+    execFileSync('unzip', ['-q', '-o', zip, '-d', to]);
+    extracted[zip] = { zipBytes: statSync(zip).size, command: join(to, 'bootstrap'), args: [] };
+  }
+  return extracted[zip];
 }
 
 function python() {
@@ -75,55 +131,71 @@ function python() {
 
 const cluster = JSON.parse(readFileSync(join(repoRoot, 'tests/reference/real/01-dfr-sample-cluster-1-1-0.json'), 'utf8'));
 const playbook = JSON.parse(readFileSync(join(repoRoot, 'tests/reference/real/02-dfr-sample-playbook-1-0-1.json'), 'utf8'));
+/** The lease run-transient's definition gives its lock. */
+const LEASE_SECONDS = Number(/"leaseSeconds":\s*(\d+)/.exec(JSON.stringify(loadDefinition('run-transient')))[1]);
 
-async function emulatorCallMs(url, clusterId, region) {
+// The local stack under the deployed IAM, as on AWS: each function signs with its own role's key. Its own functions
+// (this build's zips) set up the state the measured invocations need.
+const env = await Environment.start({
+  functionBinaries: Object.fromEntries(FUNCTIONS.map((f) => [f, extract(f, existsSync(join(OWN_ZIPS, f, 'bootstrap.zip')) ? OWN_ZIPS : ZIPS).command])),
+  functionEnv: { RUST_LOG: 'warn' },
+});
+const setup = (fn, event) => env.functions[fn].invoke(event);
+
+/** Makes the local Step Functions endpoint answer DescribeExecution for `machine`'s execution `name`: RUNNING. */
+function running(machine, name) {
+  const arn = executionArn(machine, name);
+  env.executions.set(arn, { stateMachineArn: stateMachineArn(machine), name, status: 'RUNNING', startDate: Date.now() / 1000 });
+  return arn;
+}
+
+/** Where each local service's request log is now (the emulator's is emptied). */
+async function mark() {
+  await env.emulator.admin('POST', 'requests/reset');
+  return { dynamodb: env.dynamodb.requests.length, states: env.statesApi.requests.length };
+}
+
+/** Every request the local services received since `since`, refusing any that AWS did not answer with success. */
+async function callsSince(since, what) {
+  const calls = [
+    ...(await env.emulator.requests()).map((r) => ({
+      service: r.operation === 'GetResources' ? 'tagging' : 'EMR',
+      operation: r.operation,
+      ok: r.status >= 200 && r.status < 300,
+      why: `${r.status} ${r.errorType ?? ''}`,
+    })),
+    ...env.dynamodb.requests.slice(since.dynamodb).map((r) => ({ service: 'DynamoDB', operation: r.operation, ok: r.allowed && r.status === 200, why: r.allowed ? r.status : 'denied' })),
+    ...env.statesApi.requests.slice(since.states).map((r) => ({ service: 'Step Functions', operation: r.op, ok: r.status === 200, why: r.status })),
+  ];
+  const failed = calls.filter((c) => !c.ok);
+  if (failed.length) {
+    throw new Error(`${what}: ${failed.length} call(s) refused: ${failed.slice(0, 3).map((c) => `${c.service} ${c.operation} ${c.why}`).join('; ')}`);
+  }
+  return calls;
+}
+
+/** The median round trip of `call` (one request to a local service), from Node. */
+async function roundTripMs(call) {
   const times = [];
   for (let i = 0; i < 50; i++) {
     const t = process.hrtime.bigint();
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-amz-json-1.1',
-        'x-amz-target': 'ElasticMapReduce.DescribeCluster',
-        // as check-status, so the round trip includes the authorization every function's call gets
-        authorization: `AWS4-HMAC-SHA256 Credential=${accessKeyOf('check-status')}/20261202/${region}/elasticmapreduce/aws4_request, SignedHeaders=host, Signature=0`,
-      },
-      body: JSON.stringify({ ClusterId: clusterId }),
-    });
-    await res.text();
-    if (!res.ok) throw new Error(`DescribeCluster for the round trip: ${res.status}`);
+    await call();
     times.push(ms(process.hrtime.bigint() - t));
   }
-  return median(times);
-}
-
-// Under the deployed IAM, as on AWS: each function signs with its own role's key.
-const emulator = await new Emulator().start();
-const iam = stackIam();
-await emulator.setIam(iam);
-const envOf = (name) => ({ ...functionEnv(name, iam.parameters), AWS_ENDPOINT_URL_EMR: emulator.url, RUST_LOG: 'warn' });
-
-/** The emulator's requests since the last reset, refusing any that EMR did not answer with success. */
-async function emrRequests(what) {
-  const requests = await emulator.requests();
-  const failed = requests.filter((r) => !(r.status >= 200 && r.status < 300));
-  if (failed.length) {
-    throw new Error(`${what}: EMR refused ${failed.length} call(s): ${failed.slice(0, 3).map((r) => `${r.operation} ${r.status} ${r.errorType ?? ''}`).join('; ')}`);
-  }
-  return requests;
+  return +median(times).toFixed(2);
 }
 
 /** Starts a function COLD times (init and first answer of each: their medians), then invokes the last process WARM
  * times more; events `eventOf(0)` … `eventOf(COLD + WARM - 1)`, each used once. */
-async function measure(label, { command, args }, env, eventOf) {
+async function measure(label, { command, args }, fnEnv, eventOf) {
   const inits = [];
   const colds = [];
   let fn;
   let first;
-  await emulator.admin('POST', 'requests/reset');
+  let since = await mark();
   for (let c = 0; c < COLD; c++) {
     if (fn) await fn.stop();
-    fn = new LambdaFunction(label, command, env, { args });
+    fn = new LambdaFunction(label, command, fnEnv, { args });
     const t0 = process.hrtime.bigint();
     await fn.start();
     while (!fn.waiting) await sleep(0.2);
@@ -131,8 +203,8 @@ async function measure(label, { command, args }, env, eventOf) {
     first = await fn.invoke(eventOf(c));
     colds.push(ms(process.hrtime.bigint() - t0));
   }
-  await emrRequests(`${label}, cold`);
-  await emulator.admin('POST', 'requests/reset');
+  await callsSince(since, `${label}, cold`);
+  since = await mark();
   const warm = [];
   let last = first;
   for (let i = COLD; i < COLD + WARM; i++) {
@@ -141,18 +213,28 @@ async function measure(label, { command, args }, env, eventOf) {
     last = await fn.invoke(event);
     warm.push(ms(process.hrtime.bigint() - t));
   }
-  const requests = await emrRequests(`${label}, warm`);
+  const calls = await callsSince(since, `${label}, warm`);
   const rss = peakRssKiB(fn.process.pid);
   await fn.stop();
+  const byService = {};
   const byOperation = {};
-  for (const r of requests) byOperation[r.operation] = (byOperation[r.operation] ?? 0) + 1;
+  for (const c of calls) {
+    byService[c.service] = (byService[c.service] ?? 0) + 1;
+    byOperation[`${c.service} ${c.operation}`] = (byOperation[`${c.service} ${c.operation}`] ?? 0) + 1;
+  }
+  const warmMedianMs = +median(warm).toFixed(2);
+  const perService = Object.fromEntries(Object.entries(byService).map(([s, n]) => [s, per(n, WARM)]));
+  const unmeasured = Object.keys(perService).filter((s) => roundTrips[s] === undefined);
+  if (unmeasured.length) throw new Error(`${label}: calls to ${unmeasured.join(', ')}, whose round trip the bench does not measure`);
   return {
     initMs: +median(inits).toFixed(1),
     coldStartMs: +median(colds).toFixed(1),
-    warmMedianMs: +median(warm).toFixed(2),
+    warmMedianMs,
     warmP95Ms: +p95(warm).toFixed(2),
-    emrCallsPerInvocation: +(requests.length / WARM).toFixed(2),
-    emrCallsByOperation: Object.fromEntries(Object.entries(byOperation).map(([op, n]) => [op, +(n / WARM).toFixed(2)])),
+    warmExclCallsMs: +Math.max(0, warmMedianMs - Object.entries(perService).reduce((t, [s, n]) => t + n * roundTrips[s], 0)).toFixed(2),
+    callsPerInvocation: per(calls.length, WARM),
+    callsByService: perService,
+    callsByOperation: Object.fromEntries(Object.entries(byOperation).map(([op, n]) => [op, per(n, WARM)])),
     peakRssMiB: +(rss / 1024).toFixed(1),
     firstAnswer: first,
     lastAnswer: last,
@@ -160,21 +242,13 @@ async function measure(label, { command, args }, env, eventOf) {
 }
 
 /** The same check-status job in Python with boto3: same event, same emulator, same Runtime API; same answer. */
-async function pythonComparison(ours, checkEvent, emrCallMs) {
+async function pythonComparison(ours, checkEvent) {
   const py = python();
-  const pyEnv = { ...envOf('check-status'), PYTHONPATH: join(PYTHON_DIR, 'package'), PYTHONDONTWRITEBYTECODE: '1' };
+  const pyEnv = { ...(await env.functionEnvironment('check-status')), PYTHONPATH: join(PYTHON_DIR, 'package'), PYTHONDONTWRITEBYTECODE: '1' };
   const pm = await measure('check-status-python', py, pyEnv, checkEvent);
   // Same job, same answer: the fields that do not depend on the clock's jitter must agree.
   const same = (a) => JSON.stringify([a.phase, a.finished, a.clusterId, a.clusterState, a.steps, a.error]);
-  const rustAnswer = await (async () => {
-    const fn = new LambdaFunction('check-status', extract('check-status').command, envOf('check-status'));
-    await fn.start();
-    try {
-      return await fn.invoke(checkEvent());
-    } finally {
-      await fn.stop();
-    }
-  })();
+  const rustAnswer = await setup('check-status', checkEvent());
   if (same(rustAnswer) !== same(pm.lastAnswer)) {
     throw new Error(`the Python check-status answers differently: ${same(pm.lastAnswer)} vs ${same(rustAnswer)}`);
   }
@@ -185,7 +259,6 @@ async function pythonComparison(ours, checkEvent, emrCallMs) {
     boto3: py.version[1],
     awslambdaric: py.version[2],
     ...pyFigures,
-    warmExclEmrMs: +Math.max(0, pm.warmMedianMs - pm.emrCallsPerInvocation * emrCallMs).toFixed(2),
     zipMiB: mib(py.zipBytes),
     zipNote: 'the handler with boto3 and its dependencies, pinned (bench/python/requirements.txt); the runtime brings awslambdaric',
     handlerOnlyKiB: +(py.handlerBytes / 1024).toFixed(1),
@@ -200,22 +273,88 @@ async function pythonComparison(ours, checkEvent, emrCallMs) {
   };
 }
 
+const roundTrips = {};
 const results = [];
 let comparison;
 try {
-  // Clusters, launched as the state machines do: one live cluster that check-status polls, and for add-steps and
-  // terminate-cluster a fresh one per invocation (adding steps to one cluster again and again would time ever longer
-  // step listings; terminating a terminated cluster would time a no-op). They are launched after launch-cluster is
-  // measured, so its idempotency look-up lists as few clusters as a stack's usual day has.
-  const setup = new LambdaFunction('launch-cluster', extract('launch-cluster').command, envOf('launch-cluster'));
-  await setup.start();
-  const launch = async (key) =>
-    setup.invoke({ cluster, lifecycle: 'persistent', run: { key, executionArn: executionArn('up', key), startedAt: new Date().toISOString() } });
+  const measured = FUNCTIONS.filter((f) => existsSync(join(ZIPS, f, 'bootstrap.zip')));
+  const launch = async (key, machine = 'up') =>
+    setup('launch-cluster', {
+      cluster: { ...cluster, data: { ...cluster.data, name: key } },
+      ...(machine === 'run-transient' ? { playbook, lifecycle: 'transient' } : { lifecycle: 'persistent' }),
+      run: { key, executionArn: running(machine, key), startedAt: new Date().toISOString() },
+    });
+
+  // The stack's usual day: one live cluster of a running `up`, which a run waits on, and a lock a running
+  // execution holds.
   const live = await launch('bench-setup');
   const { clusterId, region } = live;
-  const emrCallMs = await emulatorCallMs(emulator.url, clusterId, region);
-  const fresh = { 'add-steps': [], 'terminate-cluster': [] };
+  const liveExecution = executionArn('up', 'bench-setup');
+  const waitOn = (c, mode, execution) =>
+    setup('check-status', {
+      clusterId: c.clusterId,
+      region: c.region,
+      mode,
+      wait: { taskToken: env.tokens.issue({ executionArn: execution, state: "Wait for EMR's events" }).token, execution, checkedAt: null, seconds: 3600 },
+    });
+  if ((await waitOn(live, 'up', liveExecution)).checked !== false) throw new Error('the live cluster\'s wait was checked: no event came');
+  const held = await setup('lock', { action: 'acquire', lock: { name: 'bench/held', kind: 'hard' }, owner: running('run-transient', 'bench-held'), leaseSeconds: LEASE_SECONDS });
+  if (!held.acquired) throw new Error(`the held lock: ${JSON.stringify(held)}`);
 
+  // Each service's round trip from Node, with the authorization every function's call gets.
+  // EMR and the tagging API in the live cluster's region; Step Functions in the stack's
+  const as = (fn, target, contentType, service, inRegion = region) => ({ target, contentType, service, accessKeyId: accessKeyOf(fn), region: inRegion });
+  const JSON11 = 'application/x-amz-json-1.1';
+  const JSON10 = 'application/x-amz-json-1.0';
+  roundTrips.EMR = await roundTripMs(() => callJson(env.emulator.url, as('check-status', 'ElasticMapReduce.DescribeCluster', JSON11, 'elasticmapreduce'), { ClusterId: clusterId }));
+  roundTrips.tagging = await roundTripMs(() =>
+    callJson(env.emulator.url, as('reconciler', 'ResourceGroupsTaggingAPI_20170126.GetResources', JSON11, 'tagging'), {
+      TagFilters: [{ Key: 'dataflow-runner:managed', Values: ['true'] }],
+      ResourceTypeFilters: ['elasticmapreduce:cluster'],
+    }),
+  );
+  roundTrips.DynamoDB = await roundTripMs(() =>
+    dynamodb(env.dynamodb.url, 'GetItem', { TableName: env.lockTable, Key: { lockName: { S: 'bench/held' } }, ConsistentRead: true }, accessKeyOf('lock')),
+  );
+  roundTrips['Step Functions'] = await roundTripMs(() =>
+    callJson(`${env.statesApi.url}/`, as('reconciler', 'AWSStepFunctions.DescribeExecution', JSON10, 'states', env.iam.region), { executionArn: liveExecution }),
+  );
+
+  // Clusters, launched as the state machines do: for add-steps and terminate-cluster a fresh one per invocation
+  // (adding steps to one cluster again and again would time ever longer step listings; terminating a terminated
+  // cluster would time a no-op), for event-router a transient one per invocation, ended. They are launched after
+  // the reconciler and launch-cluster are measured, so that the sweep and launch-cluster's idempotency look-up list
+  // as few clusters as a stack's usual day has; event-router comes last, as its clusters' end moves the clock.
+  const fresh = { 'add-steps': [], 'terminate-cluster': [] };
+  const ended = [];
+  const prepare = {
+    'add-steps': async () => {
+      for (let i = 0; i < COLD + WARM; i++) fresh['add-steps'].push(await launch(`bench-add-steps-${i}`));
+    },
+    'terminate-cluster': async () => {
+      for (let i = 0; i < COLD + WARM; i++) fresh['terminate-cluster'].push(await launch(`bench-terminate-cluster-${i}`));
+    },
+    'event-router': async () => {
+      const transient = [];
+      for (let i = 0; i < COLD + WARM; i++) {
+        const key = `bench-event-router-${i}`;
+        const c = await launch(key, 'run-transient');
+        if ((await waitOn(c, 'transient', executionArn('run-transient', key))).checked !== false) throw new Error('a wait was checked: no event came');
+        transient.push(c.clusterId);
+      }
+      // The clusters run their steps and end; the emulator emits EMR's events meanwhile.
+      const { clusters } = await env.emulator.admin('GET', 'state');
+      const byId = Object.fromEntries(clusters.map((c) => [c.Id, c]));
+      if (!transient.every((id) => byId[id])) throw new Error('a transient cluster is missing');
+      await env.emulator.advance(6 * 3600);
+      const events = (await env.emulator.takeEvents()).map((e) => e.event);
+      for (const id of transient) {
+        const end = events.find((e) => e['detail-type'] === 'EMR Cluster State Change' && e.detail.clusterId === id && e.detail.state === 'TERMINATED');
+        if (!end) throw new Error(`no TERMINATED event for ${id}`);
+        ended.push(end);
+      }
+    },
+  };
   const checkEvent = () => ({ clusterId, region, mode: 'up' });
   const eventOf = {
     // each invocation a new run with its own cluster name, as distinct jobs have: its idempotency look-up finds none
@@ -230,37 +369,49 @@ try {
     },
     'check-status': checkEvent,
     'terminate-cluster': (i) => ({ clusterId: fresh['terminate-cluster'][i].clusterId, region: fresh['terminate-cluster'][i].region }),
+    lock: (i) => {
+      const owner = executionArn('run-transient', `bench-lock-${Math.floor(i / 2)}`);
+      return i % 2 === 0
+        ? { action: 'acquire', lock: { name: 'bench/nightly', kind: 'soft' }, owner, leaseSeconds: LEASE_SECONDS }
+        : { action: 'release', lock: { name: 'bench/nightly' }, owner, outcome: 'succeeded' };
+    },
+    'event-router': (i) => ended[i],
+    reconciler: () => scheduledEvent(Date.now() / 1000),
   };
-
-  for (const name of FUNCTIONS) {
-    if (name in fresh) {
-      for (let i = 0; i < COLD + WARM; i++) fresh[name].push(await launch(`bench-${name}-${i}`));
-    }
+  /** Each function's answer must show it did its work. */
+  const worked = {
+    'add-steps': (a) => a.stepIds?.length > 0,
+    'terminate-cluster': (a) => a.terminated?.includes(fresh['terminate-cluster'][COLD + WARM - 1].clusterId),
+    // the last invocation acquires: the lock was free, so the release before it worked
+    lock: (a) => a.acquired === true,
+    'event-router': (a) => a.delivered === 1,
+    reconciler: (a) =>
+      a.errors.length === 0 && a.clustersSeen >= 1 && a.waitsSeen >= 1 && ['clustersTerminated', 'waitsAnswered', 'locksReleased', 'locksKept'].every((k) => a[k].length === 0),
+  };
+  const order = ['reconciler', 'launch-cluster', 'add-steps', 'check-status', 'terminate-cluster', 'lock', 'event-router'];
+  if (order.length !== FUNCTIONS.length || !FUNCTIONS.every((f) => order.includes(f))) {
+    throw new Error(`the bench knows ${order.join(', ')}; the Makefile's FUNCTIONS are ${FUNCTIONS.join(', ')}: give each one its event`);
+  }
+  for (const name of order.filter((f) => measured.includes(f))) {
+    await prepare[name]?.();
     const artifact = extract(name);
-    const m = await measure(name, artifact, envOf(name), eventOf[name]);
+    const m = await measure(name, artifact, await env.functionEnvironment(name), eventOf[name]);
     const { firstAnswer: _first, lastAnswer, ...figures } = m;
-    if (name === 'add-steps' && !(lastAnswer.stepIds?.length > 0)) throw new Error(`add-steps added no steps: ${JSON.stringify(lastAnswer)}`);
-    if (name === 'terminate-cluster' && !lastAnswer.terminated?.includes(fresh[name][COLD + WARM - 1].clusterId)) {
-      throw new Error(`terminate-cluster did not terminate its cluster: ${JSON.stringify(lastAnswer)}`);
+    if (worked[name] && !worked[name](lastAnswer)) throw new Error(`${name} did not do its work: ${JSON.stringify(lastAnswer)}`);
+    results.push({ function: name, work: WORK[name], ...figures, zipMiB: mib(artifact.zipBytes), bootstrap: elfSections(artifact.command) });
+    if (name === 'terminate-cluster' && WITH_PYTHON) {
+      // Before event-router moves the clock: the live cluster is polled in the same state as by ours.
+      comparison = await pythonComparison(results.find((r) => r.function === 'check-status'), checkEvent);
     }
-    results.push({
-      function: name,
-      ...figures,
-      warmExclEmrMs: +Math.max(0, m.warmMedianMs - m.emrCallsPerInvocation * emrCallMs).toFixed(2),
-      zipMiB: mib(artifact.zipBytes),
-    });
   }
-  await setup.stop();
-
-  if (WITH_PYTHON) {
-    comparison = await pythonComparison(results.find((r) => r.function === 'check-status'), checkEvent, emrCallMs);
-  }
+  results.sort((a, b) => FUNCTIONS.indexOf(a.function) - FUNCTIONS.indexOf(b.function));
 
   const report = {
     measured: new Date().toISOString(),
-    how: `release zips from \`make package\` (${process.arch}), run under a local Lambda Runtime API against the EMR emulator on loopback; init and cold start = medians of ${COLD} process starts; warm = ${WARM} invocations end to end, each doing real work (a new cluster launched, a new run's steps added to a fresh cluster, a live cluster polled, a fresh cluster terminated); EMR calls counted by the emulator, every one successful; "excl. EMR" subtracts ${emrCallMs.toFixed(2)} ms per EMR call (the emulator's median DescribeCluster round trip from Node)`,
+    how: `release zips from \`make package\` (${process.arch}), run under a local Lambda Runtime API against the EMR emulator (which also serves the tagging API), moto's DynamoDB and a local Step Functions endpoint on loopback, under the deployed IAM; init and cold start = medians of ${COLD} process starts; warm = ${WARM} invocations end to end, each doing real work (${order.map((f) => `${f} ${WORK[f]}`).join('; ')}); calls counted by the local services, every one successful; "excl. calls" subtracts each call at its service's median round trip from Node (${Object.entries(roundTrips).map(([s, t]) => `${s} ${t} ms`).join(', ')})`,
     machine: `${cpus().length} cores, Node ${process.version}`,
     ...(LABEL ? { label: LABEL } : {}),
+    roundTripMs: roundTrips,
     results,
     ...(comparison ? { python: comparison } : {}),
   };
@@ -272,8 +423,8 @@ try {
     ['cold start ms', 'coldStartMs', 14],
     ['warm median ms', 'warmMedianMs', 15],
     ['warm p95 ms', 'warmP95Ms', 12],
-    ['excl. EMR ms', 'warmExclEmrMs', 13],
-    ['EMR calls', 'emrCallsPerInvocation', 10],
+    ['excl. calls ms', 'warmExclCallsMs', 15],
+    ['calls', 'callsPerInvocation', 6],
     ['peak RSS MiB', 'peakRssMiB', 13],
     ['zip MiB', 'zipMiB', 8],
   ];
@@ -283,5 +434,6 @@ try {
   }
   if (comparison) console.log(`\nPython / ours: ${JSON.stringify(comparison.ratios)}`);
 } finally {
-  await emulator.stop();
+  await env.stop();
+  for (const { command } of Object.values(extracted)) rmSync(dirname(command), { recursive: true, force: true });
 }

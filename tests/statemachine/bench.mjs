@@ -6,11 +6,14 @@
 //   - fixed 30 s: the same definition with a fixed 30-second polling loop (what a hand-written loop does).
 // Then a scale simulation: 1,000 such runs started over an hour, each making its EMR calls at the virtual times the
 // measured run made them, gives the account's EMR calls per second for each mode beside EMR's default rate limits.
+// Then the history budget's 14-day runs (lib/fortnight.mjs, the runs test/history-budget.test.mjs checks): what a
+// two-week job writes polling, waiting for events with every event lost, and as `run` on a long-running cluster.
 // Writes bench/results/statemachine.json and prints a table. Exits 1 if a target is missed.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDefinition } from './lib/definitions.mjs';
+import { fortnightRun, fortnightTransient, HISTORY_LIMIT } from './lib/fortnight.mjs';
 import { Environment } from './lib/harness.mjs';
 import { repoRoot } from './lib/paths.mjs';
 import { CLUSTER_START_SECONDS, measureReference, STEP_SECONDS } from './lib/reference.mjs';
@@ -118,6 +121,25 @@ runs.eventsAllLostReconciled = await measureIn({ reconciler: true, faults: { eve
 runs.adaptive = await measureIn({}, 'adaptive', { options: { completion: 'poll' } });
 runs.fixed30s = await measureIn({}, 'fixed30s', { options: { completion: 'poll' }, definition: fixedPollingDefinition() });
 
+/** A 14-day run, measured in its own environment: what it wrote, and the real time it took to simulate. */
+async function fortnight(environment, measure) {
+  const env = await Environment.start(environment);
+  try {
+    const started = process.hrtime.bigint();
+    const { report, ...counts } = await measure(env);
+    if (report.status !== 'SUCCEEDED') throw new Error(`a 14-day ${report.machine}: ${report.status} ${report.error} ${report.cause}`);
+    return { machine: report.machine, ...counts, realSeconds: Number((Number(process.hrtime.bigint() - started) / 1e9).toFixed(1)) };
+  } finally {
+    await env.stop();
+  }
+}
+const fortnights = {
+  historyLimit: HISTORY_LIMIT,
+  polling: await fortnight({}, (env) => fortnightTransient(env, 'bench-fortnight', { completion: 'poll' })),
+  eventsAllLost: await fortnight({ faults: { events: { dropRate: 1 } } }, (env) => fortnightTransient(env, 'bench-fortnight-events')),
+  runPolling: await fortnight({}, (env) => fortnightRun(env, 'bench-fortnight-run')),
+};
+
 const scale = {
   ...SCALE,
   limits: EMR_RATE_LIMITS,
@@ -142,6 +164,9 @@ const met = {
     maxEmrCallsPerSteadyPoll: runs.adaptive.emrCalls.perSteadyPollMax <= TARGETS.adaptive.maxEmrCallsPerSteadyPoll,
     maxStateTransitions: runs.adaptive.stateTransitions <= TARGETS.adaptive.maxStateTransitions,
   },
+  fortnight: {
+    underHistoryLimit: [fortnights.polling, fortnights.eventsAllLost, fortnights.runPolling].every((f) => f.historyEvents < HISTORY_LIMIT),
+  },
 };
 const results = {
   generatedBy: 'tests/statemachine/bench.mjs',
@@ -153,6 +178,7 @@ const results = {
   },
   runs: Object.fromEntries(Object.entries(runs).map(([k, { report, emrCallTimes, ...r }]) => [k, r])),
   scale,
+  fortnight: fortnights,
   targets: TARGETS,
   sweepPeriodSeconds: sweepPeriod,
   met,
@@ -186,6 +212,10 @@ for (const op of ops) {
   console.log(`  ${op.padEnd(48)}${cols.map((c) => String(scale.modes[c].operations[op]?.peak60sPerSecond ?? 0).padStart(18)).join('')}   (limit ${limit}/s)`);
 }
 console.log(`  limits: ${EMR_RATE_LIMITS.source}`);
+console.log('\n14-day runs (checks, state transitions, history events; real time to simulate)');
+for (const [label, f] of Object.entries(fortnights).filter(([, f]) => typeof f === 'object')) {
+  console.log(`  ${`${label} (${f.machine})`.padEnd(48)}${String(f.checks).padStart(8)}${String(f.stateTransitions).padStart(8)}${String(f.historyEvents).padStart(8)}   ${f.realSeconds}s`);
+}
 const missed = Object.entries(met).flatMap(([mode, m]) => Object.entries(m).filter(([, ok]) => !ok).map(([k]) => `${mode}.${k}`));
 console.log(`\n  targets: ${missed.length ? `MISSED ${missed.join(', ')}` : 'all met'}; written to bench/results/statemachine.json`);
 if (missed.length) process.exitCode = 1;

@@ -199,6 +199,8 @@ export class StatesApiServer {
     this.tokens = tokens;
     this.fallback = fallback;
     this.onCall = onCall;
+    /** Every request answered: {op, accessKeyId, status}. */
+    this.requests = [];
   }
 
   async start() {
@@ -224,6 +226,7 @@ export class StatesApiServer {
           status = e.status ?? 500;
           answer = { __type: e.type ?? 'InternalFailure', message: e.message };
         }
+        this.requests.push({ op, accessKeyId: callerOf(req.headers).accessKeyId, status });
         res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() });
         res.end(JSON.stringify(answer));
       });

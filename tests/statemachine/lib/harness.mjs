@@ -142,6 +142,21 @@ function invokeResult(payload) {
   };
 }
 
+/** What the stack's ReconcileRule sends the reconciler at `epochSeconds`: EventBridge's `Scheduled Event`. */
+export function scheduledEvent(epochSeconds) {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: ACCOUNT,
+    time: new Date(epochSeconds * 1000).toISOString(),
+    region: REGION,
+    resources: [`arn:aws:events:${REGION}:${ACCOUNT}:rule/dataflow-runner-ReconcileRule`],
+    detail: {},
+  };
+}
+
 export class Environment {
   /**
    * @param {{scenario?: object, faults?: object, s3?: boolean, log?: (line: string) => void,
@@ -214,19 +229,9 @@ export class Environment {
       tokenLength: this.options.taskTokenLength,
     });
     this.statesApi = await new StatesApiServer({ tokens: this.tokens, fallback: (op, body, headers) => this.describeExecution(op, body, headers) }).start();
-    const endpoints = {
-      AWS_ENDPOINT_URL_EMR: this.emulator.url,
-      // Without moto, S3 points at a closed port: an s3:// config then fails like an unreachable S3.
-      AWS_ENDPOINT_URL_S3: this.s3?.url ?? 'http://127.0.0.1:9',
-      AWS_ENDPOINT_URL_DYNAMODB: this.dynamodb.url,
-      AWS_ENDPOINT_URL_SFN: this.statesApi.url,
-      // The tagging API's GetResources, which the emulator serves beside EMR.
-      AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API: this.emulator.url,
-    };
     this.ruleFunctions = Object.entries(RULE_FUNCTIONS)
       .filter(([, id]) => declares(iam.template, id))
       .map(([fn]) => fn);
-    const logicalIds = { ...FUNCTION_LOGICAL_IDS, ...RULE_FUNCTIONS };
     for (const fn of [...FUNCTIONS, ...this.ruleFunctions]) {
       let path = this.options.functionBinaries[fn];
       if (!path) {
@@ -239,16 +244,7 @@ export class Environment {
           continue;
         }
       }
-      // The function's own variables from the template (e.g. DFR_LOCK_TABLE: the table's name), then the Globals.
-      const own = (await this.emulator.resource(iam, logicalIds[fn])).Properties?.Environment?.Variables ?? {};
-      const env = {
-        ...endpoints,
-        ...Object.fromEntries(Object.entries(own).filter(([, v]) => typeof v === 'string')),
-        ...functionEnv(fn, iam.parameters),
-        ...this.options.extraEnv,
-      };
-      if (fn === 'lock' || fn === 'reconciler') env.DFR_LOCK_TABLE = this.lockTable;
-      const f = new LambdaPool(fn, path, env, { log: this.log });
+      const f = new LambdaPool(fn, path, await this.functionEnvironment(fn), { log: this.log });
       await f.start();
       this.functions[fn] = f;
     }
@@ -265,6 +261,31 @@ export class Environment {
         this.activeReport?.eventDeliveries.push(delivery);
       },
     });
+  }
+
+  /**
+   * The environment `fn` runs with here: the local endpoints, the function's own variables from the template (e.g.
+   * DFR_LOCK_TABLE: the table's name), the Globals and Lambda's, and the options' functionEnv.
+   */
+  async functionEnvironment(fn) {
+    const endpoints = {
+      AWS_ENDPOINT_URL_EMR: this.emulator.url,
+      // Without moto, S3 points at a closed port: an s3:// config then fails like an unreachable S3.
+      AWS_ENDPOINT_URL_S3: this.s3?.url ?? 'http://127.0.0.1:9',
+      AWS_ENDPOINT_URL_DYNAMODB: this.dynamodb.url,
+      AWS_ENDPOINT_URL_SFN: this.statesApi.url,
+      // The tagging API's GetResources, which the emulator serves beside EMR.
+      AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API: this.emulator.url,
+    };
+    const own = (await this.emulator.resource(this.iam, { ...FUNCTION_LOGICAL_IDS, ...RULE_FUNCTIONS }[fn])).Properties?.Environment?.Variables ?? {};
+    const env = {
+      ...endpoints,
+      ...Object.fromEntries(Object.entries(own).filter(([, v]) => typeof v === 'string')),
+      ...functionEnv(fn, this.iam.parameters),
+      ...this.options.extraEnv,
+    };
+    if (fn === 'lock' || fn === 'reconciler') env.DFR_LOCK_TABLE = this.lockTable;
+    return env;
   }
 
   /** The function a deployed function ARN names (the template's functions, by logical id). */
@@ -316,20 +337,9 @@ export class Environment {
 
   /** One sweep of the reconciler now, as its schedule starts it. Resolves with {at, output} or {at, error}. */
   async sweep() {
-    const event = {
-      version: '0',
-      id: randomUUID(),
-      'detail-type': 'Scheduled Event',
-      source: 'aws.events',
-      account: ACCOUNT,
-      time: new Date(this.virtualNow * 1000).toISOString(),
-      region: REGION,
-      resources: [`arn:aws:events:${REGION}:${ACCOUNT}:rule/dataflow-runner-ReconcileRule`],
-      detail: {},
-    };
     const sweep = { at: this.virtualNow };
     try {
-      sweep.output = await this.functions.reconciler.invoke(event);
+      sweep.output = await this.functions.reconciler.invoke(scheduledEvent(this.virtualNow));
     } catch (e) {
       sweep.error = { name: e.name, message: e.message };
     }

@@ -1,7 +1,7 @@
 // IAM in front of a local AWS service that checks no permissions itself (moto's S3 and DynamoDB): the functions reach
 // it through this proxy, which asks the EMR emulator's IAM (the same principals, read from infra/template.yaml)
 // whether the caller's role may do what it asks, answers as the service does when not, and forwards the request when
-// it may. It records every request it sees.
+// it may. It records every request it sees, with the service's HTTP status once it answered.
 
 import { createServer, request as httpRequest } from 'node:http';
 
@@ -56,17 +56,22 @@ export class IamGuard {
     const caller = callerOf(req.headers);
     const access = this.access(req, body, caller);
     const verdict = await this.emulator.admin('POST', 'iam/authorize', { ...caller, action: access.action, resource: access.resource });
-    this.requests.push({ method: req.method, url: req.url, ...access, accessKeyId: caller.accessKeyId, allowed: verdict.allowed });
+    const record = { method: req.method, url: req.url, ...access, accessKeyId: caller.accessKeyId, allowed: verdict.allowed };
+    this.requests.push(record);
     if (!verdict.allowed) {
       this.deny(res, verdict, access);
       return;
     }
-    if (!this.oneAtATime) return this.forward(req, body, res);
-    const turn = this.queue.then(() => this.forward(req, body, res));
+    const forward = async () => {
+      record.status = await this.forward(req, body, res);
+    };
+    if (!this.oneAtATime) return forward();
+    const turn = this.queue.then(forward);
     this.queue = turn.catch(() => undefined);
     return turn;
   }
 
+  /** Forwards the request to the service and its answer to the caller; resolves with the answer's HTTP status. */
   forward(req, body, res) {
     return new Promise((resolve, reject) => {
       const upstream = httpRequest(
@@ -78,14 +83,14 @@ export class IamGuard {
           up.on('end', () => {
             res.writeHead(up.statusCode ?? 502, up.headers);
             res.end(Buffer.concat(chunks));
-            resolve();
+            resolve(up.statusCode ?? 502);
           });
         },
       );
       upstream.on('error', (e) => {
         res.writeHead(502, { 'content-type': 'text/plain' });
         res.end(String(e));
-        resolve();
+        resolve(502);
       });
       upstream.end(body);
     });

@@ -5,12 +5,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { FOURTEEN_DAYS, fortnightRun, fortnightTransient, HISTORY_LIMIT } from '../lib/fortnight.mjs';
 import { repoRoot } from '../lib/paths.mjs';
 import { LOCK_OPERATOR_ACCESS_KEY } from '../lib/stack.mjs';
 import { explain, playbook, sparkClusterText, step, varsFor, withEnvironment } from './support.mjs';
-
-const FOURTEEN_DAYS = 14 * 86400;
-const HISTORY_LIMIT = 25_000;
 
 /** The README's arithmetic: checks made while a run of `seconds` (after `readyAt`) is watched. */
 function expectedPolls(seconds, readyAt) {
@@ -28,14 +26,10 @@ function expectedPolls(seconds, readyAt) {
 
 test('run-transient: a 14-day job stays under the history limit (polling)', async (t) => {
   await withEnvironment({}, async (env) => {
-    const report = await env.run('run-transient', {
-      cluster: sparkClusterText,
-      playbook: playbook([step('Two weeks of backfill', { seconds: FOURTEEN_DAYS })]),
-      vars: varsFor('fortnight'),
-      options: { completion: 'poll' },
-    });
+    const { report, checks } = await fortnightTransient(env, 'fortnight', { completion: 'poll' });
     assert.equal(report.status, 'SUCCEEDED', explain(report));
     const m = report.metrics;
+    assert.equal(checks, m.polls, 'every check-status call of the run is a poll');
     t.diagnostic(`virtual ${(report.virtualSeconds / 86400).toFixed(2)} days: ${m.polls} polls, ${m.stateTransitions} transitions, ${m.historyEvents} history events, ${report.emrCalls.total} EMR calls`);
     assert.ok(report.virtualSeconds > FOURTEEN_DAYS && report.virtualSeconds < 15 * 86400, 'ran 14 days, inside the 15-day execution timeout');
     assert.ok(m.historyEvents < HISTORY_LIMIT * 0.6, `${m.historyEvents} history events`);
@@ -48,14 +42,9 @@ test('run-transient: a 14-day job stays under the history limit (polling)', asyn
 
 test('run-transient: a 14-day job waiting for events with every event lost stays under the history limit; one backstop check per maxBackstopSeconds', async (t) => {
   await withEnvironment({ faults: { events: { dropRate: 1 } } }, async (env) => {
-    const report = await env.run('run-transient', {
-      cluster: sparkClusterText,
-      playbook: playbook([step('Two weeks of backfill', { seconds: FOURTEEN_DAYS })]),
-      vars: varsFor('fortnight-events'),
-    });
+    const { report, checks } = await fortnightTransient(env, 'fortnight-events');
     assert.equal(report.status, 'SUCCEEDED', explain(report));
     const m = report.metrics;
-    const checks = m.byState['Check the run'];
     t.diagnostic(`virtual ${(report.virtualSeconds / 86400).toFixed(2)} days: ${checks} backstop checks, ${m.stateTransitions} transitions, ${m.historyEvents} history events, ${report.emrCalls.total} EMR calls`);
     assert.ok(report.virtualSeconds > FOURTEEN_DAYS && report.virtualSeconds < FOURTEEN_DAYS + 7200 + 600, 'found the end within one backstop');
     // 3600 s, then twice the age up to 7200 s: one check every two hours after the first two hours.
@@ -68,17 +57,12 @@ test('run-transient: a 14-day job waiting for events with every event lost stays
 
 test('run: waiting 14 days for a step on a long-running cluster stays under the history limit', async (t) => {
   await withEnvironment({}, async (env) => {
-    const up = await env.run('up', { cluster: sparkClusterText, vars: varsFor('fortnight-run') });
-    const report = await env.run('run', {
-      clusterId: up.output.clusterId,
-      playbook: playbook([step('Two weeks', { seconds: FOURTEEN_DAYS })]),
-      options: { completion: 'poll' },
-    });
+    const { report } = await fortnightRun(env, 'fortnight-run');
     assert.equal(report.status, 'SUCCEEDED', explain(report));
     const m = report.metrics;
     t.diagnostic(`virtual ${(report.virtualSeconds / 86400).toFixed(2)} days: ${m.polls} polls, ${m.stateTransitions} transitions, ${m.historyEvents} history events, ${report.emrCalls.total} EMR calls`);
+    assert.ok(report.virtualSeconds > FOURTEEN_DAYS, 'waited 14 days');
     assert.ok(m.historyEvents < HISTORY_LIMIT * 0.6, `${m.historyEvents} history events`);
-    await env.run('down', { clusterId: up.output.clusterId });
   });
 });
 
