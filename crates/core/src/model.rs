@@ -4,7 +4,7 @@
 //! own JSON Schema has accepted it (see `schema`). `null` and absent mean the same thing everywhere.
 
 use indexmap::IndexMap;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -93,7 +93,8 @@ pub struct InstanceGroup {
     pub ebs_configuration: Option<EbsConfiguration>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// An instance's purchase option, as EMR writes it (`MarketType`): in a config and in a run's `cost`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Market {
     OnDemand,
