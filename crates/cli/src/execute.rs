@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 
 use aws_sdk_sfn::Client;
+use dfr_core::error_names::ErrorName;
 use serde_json::{json, Value};
 
 use crate::follow::{self, Outcome, Progress};
@@ -18,6 +19,20 @@ pub enum Exit {
     Failed = 1,
     Usage = 2,
     LockHeld = 17,
+}
+
+impl Exit {
+    /// How an execution's end maps to an exit code: a run that found its lock held is a clean no-op (17, as the
+    /// original), any other failure 1.
+    pub fn of(outcome: &Outcome) -> Self {
+        match outcome {
+            Outcome::Succeeded(_) => Exit::Success,
+            Outcome::Failed { error, .. } if error == ErrorName::LockHeld.as_str() => {
+                Exit::LockHeld
+            }
+            _ => Exit::Failed,
+        }
+    }
 }
 
 /// How the end is printed: for people (text) or as one JSON object for scripts.
@@ -235,11 +250,7 @@ fn report(command: &str, arn: &str, outcome: &Outcome, output: Output) -> Exit {
             }
         }
     }
-    match outcome {
-        Outcome::Succeeded(_) => Exit::Success,
-        Outcome::Failed { error, .. } if error == "LockHeld" => Exit::LockHeld,
-        _ => Exit::Failed,
-    }
+    Exit::of(outcome)
 }
 
 /// The execution name: `--name`, or `<command>-<what>-<UTC time>`.
@@ -372,4 +383,39 @@ fn command_of(arn: &str, stack: &str) -> String {
         .strip_prefix(&format!("{stack}-"))
         .unwrap_or(machine)
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_failure_exits_1_but_a_held_lock_which_exits_17_as_documented() {
+        for &name in ErrorName::ALL {
+            let failed = Outcome::Failed {
+                error: name.as_str().into(),
+                cause: "{}".into(),
+            };
+            let expected = if name == ErrorName::LockHeld {
+                Exit::LockHeld
+            } else {
+                Exit::Failed
+            };
+            assert_eq!(Exit::of(&failed), expected, "{name}");
+        }
+        assert_eq!(Exit::of(&Outcome::Succeeded(Value::Null)), Exit::Success);
+        assert_eq!(Exit::of(&Outcome::TimedOut), Exit::Failed);
+        let code = Exit::LockHeld as u8;
+        let readme = include_str!("../../../README.md");
+        assert!(
+            readme.contains(&format!("**{code} the lock is held**")),
+            "README.md: exit codes"
+        );
+        let machines = include_str!("../../../statemachine/README.md");
+        let row = machines
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{}` |", ErrorName::LockHeld)))
+            .expect("statemachine/README.md has a LockHeld row");
+        assert!(row.contains(&format!("the CLI exits {code}")), "{row}");
+    }
 }

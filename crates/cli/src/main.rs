@@ -18,13 +18,17 @@ use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use dfr_core::diagnostics::{ConfigErrors, Diagnostic};
+use dfr_core::execution::input::{
+    DownInput, ExecutionInput, Lock, LockKind, Options, RunInput, RunTransientInput, Shared,
+    UpInput,
+};
 use dfr_core::ids::is_cluster_id;
 use dfr_core::load::{self, Loaded};
 use dfr_core::model::{ClusterConfig, PlaybookConfig};
 use dfr_core::plan::{self, Lifecycle, Plan};
 use execute::{Exit, FollowOptions, Output};
 use process_env::ProcessEnv;
-use serde_json::{json, Value};
+use serde_json::Value;
 use stack::{Machine, Target};
 
 #[derive(Parser)]
@@ -299,105 +303,10 @@ fn done(result: Result<(), Failure>) -> Exit {
 /// The commands that run on the deployed stack. Configs are rendered and validated here first: nothing is started
 /// when they are invalid.
 async fn on_the_stack(command: Command) -> Exit {
+    if let Some(run) = RunCommand::of(&command) {
+        return start(run).await;
+    }
     match command {
-        Command::RunTransient {
-            files,
-            execution,
-            lock,
-            common,
-        } => {
-            let prepared = (|| {
-                require(&files.emr_config, "run-transient needs --emr-config FILE")?;
-                require(
-                    &files.emr_playbook,
-                    "run-transient needs --emr-playbook FILE",
-                )?;
-                let lock = lock_input(&lock, false)?;
-                let loaded = load_files(&files)?;
-                let cluster = loaded.cluster.expect("required above");
-                let playbook = loaded.playbook.expect("required above");
-                let mut input = json!({"cluster": cluster.document, "playbook": playbook.document, "rendered": true});
-                if let Some(l) = lock {
-                    input["lock"] = l;
-                }
-                Ok((input, cluster.config.name))
-            })();
-            start(prepared, &execution, &common, &lock, Machine::RunTransient).await
-        }
-        Command::Up {
-            files,
-            execution,
-            common,
-        } => {
-            let prepared = (|| {
-                require(&files.emr_config, "up needs --emr-config FILE")?;
-                let loaded = load_files(&files)?;
-                let cluster = loaded.cluster.expect("required above");
-                let mut input = json!({"cluster": cluster.document, "rendered": true});
-                if let Some(p) = loaded.playbook {
-                    input["playbook"] = p.document;
-                }
-                Ok((input, cluster.config.name))
-            })();
-            start(
-                prepared,
-                &execution,
-                &common,
-                &LockArgs::default(),
-                Machine::Up,
-            )
-            .await
-        }
-        Command::Run {
-            files,
-            execution,
-            emr_cluster,
-            asynchronous,
-            lock,
-            common,
-        } => {
-            let prepared = (|| {
-                let id = cluster_id(&emr_cluster)?;
-                require(&files.emr_playbook, "run needs --emr-playbook FILE")?;
-                let lock = lock_input(&lock, asynchronous)?;
-                let loaded = load_files(&files)?;
-                let playbook = loaded.playbook.expect("required above");
-                let mut options = json!({"async": asynchronous});
-                if let Some(r) = &playbook.config.region {
-                    options["region"] = json!(r);
-                }
-                let mut input = json!({"clusterId": id, "playbook": playbook.document, "rendered": true, "options": options});
-                if let Some(l) = lock {
-                    input["lock"] = l;
-                }
-                Ok((input, id))
-            })();
-            start(prepared, &execution, &common, &lock, Machine::Run).await
-        }
-        Command::Down {
-            files,
-            execution,
-            emr_cluster,
-            common,
-        } => {
-            let prepared = (|| {
-                let id = cluster_id(&emr_cluster)?;
-                let loaded = load_files(&files)?;
-                let mut input = json!({"clusterId": id});
-                if let Some(r) = loaded.cluster.and_then(|c| c.config.region) {
-                    input["options"] = json!({"region": r});
-                }
-                Ok((input, id))
-            })();
-            start(
-                prepared,
-                &execution,
-                &common,
-                &LockArgs::default(),
-                Machine::Down,
-            )
-            .await
-        }
         Command::Status { execution, common } => {
             execute::status(
                 &execute::sfn_client().await,
@@ -444,39 +353,181 @@ async fn on_the_stack(command: Command) -> Exit {
         Command::Validate(_) | Command::Plan { .. } | Command::Completions { .. } => {
             unreachable!("local commands")
         }
+        Command::RunTransient { .. }
+        | Command::Up { .. }
+        | Command::Run { .. }
+        | Command::Down { .. } => {
+            unreachable!("run commands")
+        }
     }
 }
 
-/// Starts what `prepared` describes, or reports why it cannot be started.
-async fn start(
-    prepared: Result<(Value, String), Failure>,
-    execution: &ExecutionArgs,
-    common: &RunArgs,
-    lock: &LockArgs,
+/// A run command (`run-transient`, `up`, `run`, `down`): its state machine, its execution input and what it runs on
+/// (for the execution name), or why it cannot start, and how to follow it.
+struct RunCommand<'a> {
     machine: Machine,
-) -> Exit {
-    let (input, what) = match prepared
-        .and_then(|(input, what)| Ok((with_options(input, execution, machine)?, what)))
-    {
+    prepared: Result<(ExecutionInput, String), Failure>,
+    common: &'a RunArgs,
+    log_failed_steps: Option<usize>,
+}
+
+impl<'a> RunCommand<'a> {
+    /// `None` for the other commands.
+    fn of(command: &'a Command) -> Option<Self> {
+        let logs = |lock: &LockArgs| lock.log_failed_steps.then_some(lock.log_lines);
+        let (machine, prepared, execution, common, log_failed_steps) = match command {
+            Command::RunTransient {
+                files,
+                execution,
+                lock,
+                common,
+            } => (
+                Machine::RunTransient,
+                run_transient_input(files, lock),
+                execution,
+                common,
+                logs(lock),
+            ),
+            Command::Up {
+                files,
+                execution,
+                common,
+            } => (Machine::Up, up_input(files), execution, common, None),
+            Command::Run {
+                files,
+                execution,
+                emr_cluster,
+                asynchronous,
+                lock,
+                common,
+            } => (
+                Machine::Run,
+                run_input(files, emr_cluster, *asynchronous, lock),
+                execution,
+                common,
+                logs(lock),
+            ),
+            Command::Down {
+                files,
+                execution,
+                emr_cluster,
+                common,
+            } => (
+                Machine::Down,
+                down_input(files, emr_cluster),
+                execution,
+                common,
+                None,
+            ),
+            _ => return None,
+        };
+        let prepared =
+            prepared.and_then(|(input, what)| Ok((with_options(input, execution)?, what)));
+        Some(Self {
+            machine,
+            prepared,
+            common,
+            log_failed_steps,
+        })
+    }
+}
+
+fn run_transient_input(
+    files: &Files,
+    lock: &LockArgs,
+) -> Result<(ExecutionInput, String), Failure> {
+    require(&files.emr_config, "run-transient needs --emr-config FILE")?;
+    require(
+        &files.emr_playbook,
+        "run-transient needs --emr-playbook FILE",
+    )?;
+    let lock = lock_input(lock, false)?;
+    let loaded = load_files(files)?;
+    let cluster = loaded.cluster.expect("required above");
+    let playbook = loaded.playbook.expect("required above");
+    let input = ExecutionInput::RunTransient(RunTransientInput {
+        cluster: cluster.document,
+        playbook: playbook.document,
+        shared: Shared::rendered(lock, Options::new()),
+    });
+    Ok((input, cluster.config.name))
+}
+
+fn up_input(files: &Files) -> Result<(ExecutionInput, String), Failure> {
+    require(&files.emr_config, "up needs --emr-config FILE")?;
+    let loaded = load_files(files)?;
+    let cluster = loaded.cluster.expect("required above");
+    let input = ExecutionInput::Up(UpInput {
+        cluster: cluster.document,
+        playbook: loaded.playbook.map(|p| p.document),
+        shared: Shared::rendered(None, Options::new()),
+    });
+    Ok((input, cluster.config.name))
+}
+
+fn run_input(
+    files: &Files,
+    emr_cluster: &Option<String>,
+    asynchronous: bool,
+    lock: &LockArgs,
+) -> Result<(ExecutionInput, String), Failure> {
+    let id = cluster_id(emr_cluster)?;
+    require(&files.emr_playbook, "run needs --emr-playbook FILE")?;
+    let lock = lock_input(lock, asynchronous)?;
+    let loaded = load_files(files)?;
+    let playbook = loaded.playbook.expect("required above");
+    let mut options = Options::new();
+    options.insert("async".into(), Value::Bool(asynchronous));
+    if let Some(r) = playbook.config.region {
+        options.insert("region".into(), Value::String(r));
+    }
+    let input = ExecutionInput::Run(RunInput {
+        cluster_id: id.clone(),
+        playbook: playbook.document,
+        shared: Shared::rendered(lock, options),
+    });
+    Ok((input, id))
+}
+
+fn down_input(
+    files: &Files,
+    emr_cluster: &Option<String>,
+) -> Result<(ExecutionInput, String), Failure> {
+    let id = cluster_id(emr_cluster)?;
+    let loaded = load_files(files)?;
+    let mut options = Options::new();
+    if let Some(r) = loaded.cluster.and_then(|c| c.config.region) {
+        options.insert("region".into(), Value::String(r));
+    }
+    let input = ExecutionInput::Down(DownInput {
+        cluster_id: id.clone(),
+        options,
+    });
+    Ok((input, id))
+}
+
+/// Starts what `run` describes, or reports why it cannot be started.
+async fn start(run: RunCommand<'_>) -> Exit {
+    let (input, what) = match run.prepared {
         Ok(p) => p,
         Err(f) => return done(Err(f)),
     };
-    let name = execute::name_for(common.name.as_deref(), machine.command(), &what);
+    let name = execute::name_for(run.common.name.as_deref(), run.machine.command(), &what);
     let sfn = execute::sfn_client().await;
     let options = FollowOptions {
-        log_failed_steps: lock.log_failed_steps.then_some(lock.log_lines),
-        ..common.follow()
+        log_failed_steps: run.log_failed_steps,
+        ..run.common.follow()
     };
-    execute::start_and_follow(&sfn, &common.target(), machine, &name, input, &options).await
+    let target = run.common.target();
+    execute::start_and_follow(&sfn, &target, run.machine, &name, input.to_json(), &options).await
 }
 
 /// The input with `--options` merged under the options the CLI set from its flags, validated against the schema
-/// of `machine`'s execution input (and the history budget it documents): nothing is started when it is invalid.
+/// of its machine's execution input (and the history budget it documents): nothing is started when it is invalid.
 fn with_options(
-    mut input: Value,
+    mut input: ExecutionInput,
     execution: &ExecutionArgs,
-    machine: Machine,
-) -> Result<Value, Failure> {
+) -> Result<ExecutionInput, Failure> {
     if let Some(text) = &execution.options {
         let given: Value = serde_json::from_str(text).map_err(|e| {
             Failure::Usage(format!(
@@ -488,12 +539,11 @@ fn with_options(
                 "--options: give a JSON object, e.g. --options '{\"completion\": \"poll\"}'".into(),
             ));
         };
-        if let Some(Value::Object(from_flags)) = input.get("options") {
-            options.extend(from_flags.clone());
-        }
-        input["options"] = Value::Object(options);
+        let from_flags = input.options_mut();
+        options.extend(std::mem::take(from_flags));
+        *from_flags = options;
     }
-    let problems = dfr_core::execution::validate_input(machine.state_machine(), &input);
+    let problems = input.validate();
     if problems.is_empty() {
         Ok(input)
     } else {
@@ -522,7 +572,7 @@ fn cluster_id(given: &Option<String>) -> Result<String, Failure> {
 
 /// The execution input's `lock`, with the original's rules: one of --lock and --softLock, never with --async,
 /// and no Consul (the stack's own lock table replaces it).
-fn lock_input(lock: &LockArgs, asynchronous: bool) -> Result<Option<Value>, Failure> {
+fn lock_input(lock: &LockArgs, asynchronous: bool) -> Result<Option<Lock>, Failure> {
     if lock.consul.is_some() {
         return Err(Failure::Usage(
             "--consul is not supported: locks live in the stack's own lock table (atomic, and recovered when their \
@@ -531,10 +581,14 @@ fn lock_input(lock: &LockArgs, asynchronous: bool) -> Result<Option<Value>, Fail
         ));
     }
     let chosen = match (&lock.lock, &lock.soft_lock) {
-        (Some(n), None) => Some(json!({"name": n, "kind": "hard"})),
-        (None, Some(n)) => Some(json!({"name": n, "kind": "soft"})),
+        (Some(name), None) => Some((name, LockKind::Hard)),
+        (None, Some(name)) => Some((name, LockKind::Soft)),
         _ => None,
-    };
+    }
+    .map(|(name, kind)| Lock {
+        name: name.clone(),
+        kind,
+    });
     if chosen.is_some() && asynchronous {
         return Err(Failure::Usage(
             "--async cannot hold a lock: the run would end before its steps do, and the lock with it".into(),
@@ -736,4 +790,121 @@ fn vars(files: &Files) -> Result<BTreeMap<String, String>, Failure> {
         vars.extend(gotemplate::parse_vars(s).map_err(|e| Failure::Usage(e.to_string()))?);
     }
     Ok(vars)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn example(file: &str) -> String {
+        format!("{}/../../examples/spark/{file}", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    /// The execution input the CLI builds for this command line (after `dataflow-runner`; CLUSTER, PLAYBOOK and VARS
+    /// are the spark example's files), or why it starts nothing.
+    fn input_for(line: &str) -> Result<(Machine, Value), String> {
+        let args: Vec<String> = std::iter::once("dataflow-runner".to_string())
+            .chain(line.split_whitespace().map(|a| match a {
+                "CLUSTER" => example("cluster.json"),
+                "PLAYBOOK" => example("playbook.json"),
+                "VARS" => example("vars.json"),
+                other => other.to_string(),
+            }))
+            .collect();
+        let cli = Cli::try_parse_from(args).map_err(|e| e.to_string())?;
+        let run = RunCommand::of(&cli.command).expect("a run command");
+        match run.prepared {
+            Ok((input, _)) => {
+                assert_eq!(input.machine(), run.machine.state_machine());
+                Ok((run.machine, input.to_json()))
+            }
+            Err(Failure::Usage(m)) => Err(m),
+            Err(Failure::Config(e)) => Err(e.to_string()),
+        }
+    }
+
+    /// Every command's input, with and without locks, `--async`, regions and `--options`, serialized from the type
+    /// and valid against schemas/execution-input.schema.json (and the history budget), shaped as the CLI promises.
+    #[test]
+    fn the_input_of_every_run_command_is_valid_against_the_execution_input_schema() {
+        const CLUSTER: &str = "--emr-config CLUSTER --vars-file VARS";
+        const PLAYBOOK: &str = "--emr-playbook PLAYBOOK --vars-file VARS";
+        const BOTH: &str = "--emr-config CLUSTER --emr-playbook PLAYBOOK --vars-file VARS";
+        let cases = [
+            (format!("run-transient {BOTH}"), json!({"rendered": true})),
+            (
+                format!("run-transient --lock snowplow/enrich {BOTH}"),
+                json!({"lock": {"name": "snowplow/enrich", "kind": "hard"}}),
+            ),
+            (
+                format!(
+                    r#"run-transient --softLock a/b --options {{"completion":"poll","timeoutSeconds":7200}} {BOTH}"#
+                ),
+                json!({"lock": {"name": "a/b", "kind": "soft"}, "options": {"completion": "poll", "timeoutSeconds": 7200}}),
+            ),
+            (format!("up {CLUSTER}"), json!({"rendered": true})),
+            (
+                format!(r#"up --options {{"maxLaunchAttempts":2}} {BOTH}"#),
+                json!({"options": {"maxLaunchAttempts": 2}}),
+            ),
+            (
+                format!("run --emr-cluster j-1ABC {PLAYBOOK}"),
+                json!({"clusterId": "j-1ABC", "rendered": true, "options": {"async": false, "region": "eu-west-1"}}),
+            ),
+            (
+                format!("run --emr-cluster j-1ABC --async {PLAYBOOK}"),
+                json!({"options": {"async": true, "region": "eu-west-1"}}),
+            ),
+            (
+                // the flags win over --options
+                format!(
+                    r#"run --emr-cluster j-1ABC --lock p/run --options {{"async":true,"maxFailedChecks":3}} {PLAYBOOK}"#
+                ),
+                json!({"lock": {"name": "p/run", "kind": "hard"}, "options": {"async": false, "maxFailedChecks": 3, "region": "eu-west-1"}}),
+            ),
+            (
+                "down --emr-cluster j-1ABC".to_string(),
+                json!({"clusterId": "j-1ABC"}),
+            ),
+            (
+                format!(r#"down --emr-cluster j-1ABC --options {{"force":true}} {CLUSTER}"#),
+                json!({"options": {"force": true, "region": "eu-west-1"}}),
+            ),
+        ];
+        for (line, expected) in cases {
+            let (machine, input) = input_for(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            let problems = dfr_core::execution::validate_input(machine.state_machine(), &input);
+            assert!(problems.is_empty(), "{line}: {problems:?}");
+            for (key, value) in expected.as_object().unwrap() {
+                assert_eq!(&input[key], value, "{line}: {key}");
+            }
+            let launches = matches!(machine, Machine::RunTransient | Machine::Up);
+            let sent = ["cluster", "playbook"].map(|k| input.get(k).is_some());
+            let given = ["CLUSTER", "PLAYBOOK"].map(|k| line.contains(k));
+            assert_eq!(
+                sent,
+                [launches && given[0], machine != Machine::Down && given[1]],
+                "{line}"
+            );
+            if expected.get("options").is_none() && machine != Machine::Run {
+                assert!(
+                    input.get("options").is_none(),
+                    "{line}: no options unless asked"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_input_the_schema_refuses_starts_nothing_and_says_why() {
+        let run = "run --emr-cluster j-1ABC --emr-playbook PLAYBOOK --vars-file VARS";
+        let misspelt = input_for(&format!(r#"{run} --options {{"maxPollSecond":30}}"#));
+        assert!(misspelt.unwrap_err().contains("maxPollSecond"));
+        let bound = input_for(r#"down --emr-cluster j-1ABC --options {"maxPollSeconds":56}"#);
+        assert!(bound.unwrap_err().contains("options.maxPollSeconds"));
+        let locked = input_for(&format!("{run} --lock x --async"));
+        assert!(locked.unwrap_err().contains("--async cannot hold a lock"));
+    }
 }

@@ -1,7 +1,11 @@
 //! The execution input of the state machines. `schemas/execution-input.schema.json` is its one home: validators
 //! generated from it at build time (as for the configs, `schema`) check what the CLI starts and the options the
-//! functions receive, and this module adds the one rule a JSON Schema cannot say: a run's options must keep its
-//! waiting loop within Step Functions' history limit, whatever the run's length (the schema documents the rule).
+//! functions receive, the options' defaults and bounds are read from it (`defaults`), and this module adds the one
+//! rule a JSON Schema cannot say: a run's options must keep its waiting loop within Step Functions' history limit,
+//! whatever the run's length (the schema documents the rule). `input` is the input's type, as the CLI builds it.
+
+pub mod defaults;
+pub mod input;
 
 use serde_json::Value;
 
@@ -18,6 +22,8 @@ pub enum StateMachine {
 }
 
 impl StateMachine {
+    pub const ALL: [Self; 4] = [Self::RunTransient, Self::Up, Self::Run, Self::Down];
+
     /// The machine's command name, as the state machines and the CLI write it.
     pub fn command(self) -> &'static str {
         match self {
@@ -29,9 +35,7 @@ impl StateMachine {
     }
 
     pub fn from_command(command: &str) -> Option<Self> {
-        [Self::RunTransient, Self::Up, Self::Run, Self::Down]
-            .into_iter()
-            .find(|m| m.command() == command)
+        Self::ALL.into_iter().find(|m| m.command() == command)
     }
 }
 
@@ -143,7 +147,7 @@ fn diagnostics<'i>(
     out
 }
 
-/// The options a run's timed checks depend on, with the state machines' defaults.
+/// The options a run's timed checks depend on, with the schema's defaults.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct WaitOptions {
     poll: bool,
@@ -158,19 +162,21 @@ struct WaitOptions {
 
 impl WaitOptions {
     fn of(options: &Value) -> Self {
+        let d = defaults::defaults();
         let int =
             |key: &str, default: u64| options.get(key).and_then(Value::as_u64).unwrap_or(default);
-        let small = |key: &str, default: u64| int(key, default).min(u64::from(u32::MAX)) as u32;
+        let small =
+            |key: &str, default: u32| int(key, u64::from(default)).min(u64::from(u32::MAX)) as u32;
         Self {
             poll: options.get("completion").and_then(Value::as_str) == Some("poll"),
-            min_poll: small("minPollSeconds", 30),
-            max_poll: small("maxPollSeconds", 900),
-            timeout: int("timeoutSeconds", 1_213_200),
-            startup_checks: int("maxStartupChecks", 120)
-                .saturating_mul(int("maxLaunchAttempts", 3)),
-            min_backstop: small("minBackstopSeconds", 3600),
-            max_backstop: small("maxBackstopSeconds", 7200),
-            startup_timeout: int("startupTimeoutSeconds", 3600),
+            min_poll: small("minPollSeconds", d.min_poll_seconds),
+            max_poll: small("maxPollSeconds", d.max_poll_seconds),
+            timeout: int("timeoutSeconds", d.timeout_seconds),
+            startup_checks: int("maxStartupChecks", d.max_startup_checks)
+                .saturating_mul(int("maxLaunchAttempts", d.max_launch_attempts)),
+            min_backstop: small("minBackstopSeconds", d.min_backstop_seconds),
+            max_backstop: small("maxBackstopSeconds", d.max_backstop_seconds),
+            startup_timeout: int("startupTimeoutSeconds", d.startup_timeout_seconds),
         }
     }
 }
@@ -242,9 +248,11 @@ fn history_budget(machine: StateMachine, options: &Value) -> Option<Diagnostic> 
                 "polling every {}..{} s for up to timeoutSeconds {} s",
                 o.min_poll, o.max_poll, o.timeout
             ),
-            "raise options.maxPollSeconds (the default, 900, allows the longest timeoutSeconds), lower \
-             options.timeoutSeconds, or use completion \"events\""
-                .to_string(),
+            format!(
+                "raise options.maxPollSeconds (the default, {}, allows the longest timeoutSeconds), lower \
+                 options.timeoutSeconds, or use completion \"events\"",
+                defaults::defaults().max_poll_seconds
+            ),
         ),
         (StateMachine::Up, false) => (
             "minBackstopSeconds",
@@ -260,9 +268,11 @@ fn history_budget(machine: StateMachine, options: &Value) -> Option<Diagnostic> 
                 "a backstop check every {}..{} s for up to timeoutSeconds {} s",
                 o.min_backstop, o.max_backstop, o.timeout
             ),
-            "raise options.maxBackstopSeconds (the default, 7200, allows the longest timeoutSeconds) or lower \
-             options.timeoutSeconds"
-                .to_string(),
+            format!(
+                "raise options.maxBackstopSeconds (the default, {}, allows the longest timeoutSeconds) or lower \
+                 options.timeoutSeconds",
+                defaults::defaults().max_backstop_seconds
+            ),
         ),
     };
     Some(
@@ -321,6 +331,20 @@ mod tests {
         ] {
             assert!(refused(machine, json!({})).is_empty());
             assert!(refused(machine, json!({"completion": "poll"})).is_empty());
+        }
+    }
+
+    #[test]
+    fn when_the_defaults_wait_the_longest_timeout_should_be_accepted_as_the_hints_say() {
+        let longest = *defaults::bounds("timeoutSeconds").end();
+        for machine in [StateMachine::RunTransient, StateMachine::Run] {
+            for completion in ["poll", "events"] {
+                let options = json!({"completion": completion, "timeoutSeconds": longest});
+                assert!(
+                    refused(machine, options).is_empty(),
+                    "{machine:?} {completion}"
+                );
+            }
         }
     }
 

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error_names::ErrorName;
+
 /// What the run is waiting for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -40,12 +42,43 @@ impl Phase {
     }
 }
 
-/// The failure names a run ends with (the state machines' `Error`).
+/// The failure names a run ends with (the state machines' `Error`): the names of [`Origin::Run`](crate::error_names::Origin::Run), spelled as the
+/// one list spells them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "ErrorName", try_from = "ErrorName")]
 pub enum RunFailure {
     BootstrapFailure,
     ClusterFailed,
     StepFailed,
+}
+
+impl RunFailure {
+    pub const ALL: [Self; 3] = [
+        Self::BootstrapFailure,
+        Self::ClusterFailed,
+        Self::StepFailed,
+    ];
+}
+
+impl From<RunFailure> for ErrorName {
+    fn from(f: RunFailure) -> Self {
+        match f {
+            RunFailure::BootstrapFailure => Self::BootstrapFailure,
+            RunFailure::ClusterFailed => Self::ClusterFailed,
+            RunFailure::StepFailed => Self::StepFailed,
+        }
+    }
+}
+
+impl TryFrom<ErrorName> for RunFailure {
+    type Error = String;
+
+    fn try_from(name: ErrorName) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|f| ErrorName::from(*f) == name)
+            .ok_or_else(|| format!("{name} is not a run's failure on EMR"))
+    }
 }
 
 pub const CLUSTER_ACTIVE: [&str; 4] = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"];
@@ -211,8 +244,16 @@ fn judge_steps(
     }
 }
 
+/// The polling delay while a cluster starts (within the run's `minPollSeconds..maxPollSeconds`).
+pub const STARTING_POLL_SECONDS: u32 = 30;
+/// How long a run is young: its polls are at most [`YOUNG_MAX_POLL_SECONDS`] apart (or `maxPollSeconds` if smaller).
+pub const YOUNG_RUN_SECONDS: i64 = 6 * 3600;
+pub const YOUNG_MAX_POLL_SECONDS: u32 = 300;
+/// The most a poll delay is jittered, as a fraction of it (±).
+pub const POLL_JITTER: f64 = 0.1;
+
 /// The next polling delay: short while a cluster starts, then growing with the run's age (an eighth of the time
-/// elapsed since launch), bounded, with up to ±10 % jitter so many runs do not poll in step.
+/// elapsed since launch), bounded, with up to ±10 % jitter ([`POLL_JITTER`]) so many runs do not poll in step.
 /// `jitter` is in [-1, 1]. See statemachine/README.md for the history-budget arithmetic.
 pub fn next_poll_seconds(
     phase: Phase,
@@ -224,18 +265,18 @@ pub fn next_poll_seconds(
     let min = min.max(1);
     let max = max.max(min);
     let base = match phase {
-        Phase::Starting => 30.0,
+        Phase::Starting => f64::from(STARTING_POLL_SECONDS),
         _ => elapsed_seconds.max(0) as f64 / 8.0,
     };
     // The first six hours poll at most every 5 minutes; past them the cap rises to `max` (900 s by default) so a
     // 14-day run stays far inside the execution-history limit. `max` is the user's bound at every age.
-    let cap = if elapsed_seconds > 6 * 3600 {
+    let cap = if elapsed_seconds > YOUNG_RUN_SECONDS {
         max
     } else {
-        max.min(300).max(min)
+        max.min(YOUNG_MAX_POLL_SECONDS).max(min)
     } as f64;
     let bounded = base.clamp(min as f64, cap);
-    let jittered = bounded * (1.0 + 0.1 * jitter.clamp(-1.0, 1.0));
+    let jittered = bounded * (1.0 + POLL_JITTER * jitter.clamp(-1.0, 1.0));
     (jittered.round() as u32).clamp(min, cap as u32)
 }
 
@@ -245,7 +286,9 @@ pub fn next_poll_seconds(
 /// the run (`startup_timeout` while the cluster starts, `timeout` at any time), so timeouts are judged on time.
 pub fn backstop_seconds(phase: Phase, elapsed_seconds: i64, limits: &BackstopLimits) -> u32 {
     let elapsed = elapsed_seconds.max(0);
-    let min = i64::from(limits.min.max(60));
+    // Never below the schema's least minBackstopSeconds, whatever a hand-written event says.
+    let least = *crate::execution::defaults::bounds("minBackstopSeconds").start();
+    let min = i64::from(limits.min).max(i64::try_from(least).unwrap_or(i64::MAX));
     let max = i64::from(limits.max).max(min);
     let mut seconds = (2 * elapsed).clamp(min, max);
     let until = |limit: u64| (limit as i64 - elapsed).max(0) + 1;
@@ -296,6 +339,24 @@ pub const STEP_FINAL: [&str; 4] = ["COMPLETED", "CANCELLED", "FAILED", "INTERRUP
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_runs_failures_are_the_lists_run_names_and_read_as_them() {
+        use crate::error_names::Origin;
+        let names: Vec<ErrorName> = RunFailure::ALL.into_iter().map(ErrorName::from).collect();
+        let listed: Vec<ErrorName> = ErrorName::ALL
+            .iter()
+            .copied()
+            .filter(|n| n.origin() == Origin::Run)
+            .collect();
+        assert_eq!(names, listed);
+        for f in RunFailure::ALL {
+            let text = serde_json::to_value(f).unwrap();
+            assert_eq!(text, ErrorName::from(f).as_str());
+            assert_eq!(serde_json::from_value::<RunFailure>(text).unwrap(), f);
+        }
+        assert!(serde_json::from_value::<RunFailure>("Timeout".into()).is_err());
+    }
 
     fn step(state: &str) -> StepOutcome {
         StepOutcome {

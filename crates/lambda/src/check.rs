@@ -2,6 +2,7 @@
 //! answer depends on them.
 
 use chrono::{DateTime, Utc};
+use dfr_core::execution::defaults::defaults;
 use dfr_core::status::{self, Mode, Phase, Reason, RunFailure, StepOutcome, CLUSTER_ACTIVE};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -124,20 +125,21 @@ impl Default for PollOptions {
     }
 }
 
+// The schema's defaults (`dfr_core::execution::defaults`): what the state machines pass when no option is given.
 fn default_min_backstop() -> u32 {
-    3600
+    defaults().min_backstop_seconds
 }
 
 fn default_max_backstop() -> u32 {
-    7200
+    defaults().max_backstop_seconds
 }
 
 fn default_min() -> u32 {
-    30
+    defaults().min_poll_seconds
 }
 
 fn default_max() -> u32 {
-    900
+    defaults().max_poll_seconds
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,8 +1,10 @@
-//! The error names the Lambdas return. Step Functions' Retry and Catch match these names (the Lambda `errorType`),
-//! so they are a contract: documented in functions/README.md, one variant each.
+//! The errors the Lambdas return. Step Functions' Retry and Catch match their names (the Lambda `errorType`), so the
+//! names are a contract: each variant takes its name from the one list (`dfr_core::error_names`, origin `Function`),
+//! documented in functions/README.md.
 
 use aws_sdk_emr::config::http::HttpResponse;
 use aws_sdk_emr::error::{ProvideErrorMetadata, SdkError};
+use dfr_core::error_names::ErrorName;
 use dfr_locks::{LockError, SdkFailure};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,25 +32,30 @@ pub enum Error {
 }
 
 impl Error {
+    /// The name in the one list.
+    pub fn kind(&self) -> ErrorName {
+        match self {
+            Self::InvalidConfig(_) => ErrorName::InvalidConfig,
+            Self::ConfigNotFound(_) => ErrorName::ConfigNotFound,
+            Self::EmrThrottled(_) => ErrorName::EmrThrottled,
+            Self::EmrUnavailable(_) => ErrorName::EmrUnavailable,
+            Self::EmrRejected(_) => ErrorName::EmrRejected,
+            Self::AccessDenied(_) => ErrorName::AccessDenied,
+            Self::ClusterNotFound(_) => ErrorName::ClusterNotFound,
+            Self::ClusterNotActive(_) => ErrorName::ClusterNotActive,
+            Self::ClusterNotManaged(_) => ErrorName::ClusterNotManaged,
+            Self::Internal(_) => ErrorName::Internal,
+        }
+    }
+
     /// The stable name Step Functions sees.
     pub fn name(&self) -> &'static str {
-        match self {
-            Self::InvalidConfig(_) => "InvalidConfig",
-            Self::ConfigNotFound(_) => "ConfigNotFound",
-            Self::EmrThrottled(_) => "EmrThrottled",
-            Self::EmrUnavailable(_) => "EmrUnavailable",
-            Self::EmrRejected(_) => "EmrRejected",
-            Self::AccessDenied(_) => "AccessDenied",
-            Self::ClusterNotFound(_) => "ClusterNotFound",
-            Self::ClusterNotActive(_) => "ClusterNotActive",
-            Self::ClusterNotManaged(_) => "ClusterNotManaged",
-            Self::Internal(_) => "Internal",
-        }
+        self.kind().as_str()
     }
 
     /// Whether the same call may succeed later (the state machines retry exactly these).
     pub fn retryable(&self) -> bool {
-        matches!(self, Self::EmrThrottled(_) | Self::EmrUnavailable(_))
+        self.kind().retryable()
     }
 
     /// Classifies an AWS SDK failure from any EMR, S3 or DynamoDB operation.
@@ -206,6 +213,16 @@ mod tests {
             Error::ClusterNotManaged(String::new()),
             Error::Internal(String::new()),
         ];
+        let kinds: Vec<ErrorName> = all.iter().map(Error::kind).collect();
+        let functions: Vec<ErrorName> = ErrorName::ALL
+            .iter()
+            .copied()
+            .filter(|n| n.origin() == dfr_core::error_names::Origin::Function)
+            .collect();
+        assert_eq!(
+            kinds, functions,
+            "one variant per function error name of the list"
+        );
         for e in all {
             let row = format!("| `{}` |", e.name());
             let line = readme

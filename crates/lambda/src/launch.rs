@@ -54,13 +54,19 @@ pub struct LaunchEvent {
     pub execution: Option<crate::event::ExecutionOptions>,
 }
 
-/// 0 (no safety net) or what EMR takes as an idle timeout: 60 s to 7 days. Anything else would make EMR refuse the
-/// launch, or quietly leave a transient cluster without its safety net.
+/// 0 (no safety net) or what EMR takes as an idle timeout (the execution-input schema's `idleTimeoutSeconds`: 60 s
+/// to 7 days). Anything else would make EMR refuse the launch, or quietly leave a transient cluster without its
+/// safety net.
 fn idle_timeout<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let emr = dfr_core::execution::defaults::idle_timeout_seconds();
     match Option::<i64>::deserialize(d)? {
-        Some(s) if s != 0 && !(60..=604_800).contains(&s) => Err(serde::de::Error::custom(format!(
-            "{s} seconds: EMR takes an idle timeout of 60 to 604800 seconds (7 days); 0 or absent: none"
-        ))),
+        Some(s) if s != 0 && !u64::try_from(s).is_ok_and(|s| emr.contains(&s)) => {
+            Err(serde::de::Error::custom(format!(
+                "{s} seconds: EMR takes an idle timeout of {} to {} seconds (7 days); 0 or absent: none",
+                emr.start(),
+                emr.end()
+            )))
+        }
         other => Ok(other),
     }
 }

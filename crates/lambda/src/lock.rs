@@ -432,6 +432,16 @@ mod tests {
     }
 
     #[test]
+    fn a_lock_without_a_kind_is_of_the_schemas_default_kind() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../../schemas/execution-input.schema.json"))
+                .unwrap();
+        let default = &schema["$defs"]["lock"]["properties"]["kind"]["default"];
+        let lock: LockInput = serde_json::from_value(json!({"name": "snowplow/enrich"})).unwrap();
+        assert_eq!(default.as_str(), Some(lock.kind.as_str()));
+    }
+
+    #[test]
     fn the_lock_rule_acts_on_ended_executions_of_the_three_locking_machines() {
         let event = |arn: &str, status: &str| {
             json!({"detail-type": "Step Functions Execution Status Change", "source": "aws.states",

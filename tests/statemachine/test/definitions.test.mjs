@@ -27,6 +27,9 @@ const EXPECTED_SUBSTITUTIONS = {
 };
 
 const SCHEMA_DEFS = { 'run-transient': 'runTransient', up: 'up', run: 'run', down: 'down' };
+const schema = JSON.parse(readFileSync(join(repoRoot, 'schemas', 'execution-input.schema.json'), 'utf8'));
+/** A property's schema, its `$ref` into the schema's own `$defs` followed. */
+const resolve = (s) => (s.$ref ? schema.$defs[s.$ref.replace('#/$defs/', '')] : s);
 
 /** The error names of functions/README.md's table, and which of them are retryable. */
 function documentedErrors() {
@@ -169,16 +172,25 @@ for (const machine of MACHINES) {
       }
     });
 
-    test('option defaults match the execution-input schema', () => {
-      const schema = JSON.parse(readFileSync(join(repoRoot, 'schemas', 'execution-input.schema.json'), 'utf8'));
-      const documented = Object.keys(schema.$defs[SCHEMA_DEFS[machine]].properties.options.properties).sort();
-      const defaults = Object.keys(def.States['Read the input'].Parameters.optionDefaults).sort();
-      assert.deepEqual(defaults, documented);
+    test("option defaults are the execution-input schema's, by value, for every option and field it takes", () => {
+      const input = schema.$defs[SCHEMA_DEFS[machine]];
+      const options = input.properties.options.properties;
+      const fromSchema = Object.fromEntries(Object.entries(options).map(([key, s]) => [key, resolve(s).default]));
+      for (const [key, value] of Object.entries(fromSchema)) assert.notEqual(value, undefined, `the schema states ${key}'s default`);
+      assert.deepEqual(def.States['Read the input'].Parameters.optionDefaults, fromSchema);
+      // The other fields: the schema's default, or null when it has none (a required field stays null and the first
+      // function rejects it; an absent lock is no lock).
+      const fields = def.States['Apply the defaults'].Parameters.defaults;
+      assert.deepEqual(Object.keys(fields).sort(), Object.keys(input.properties).sort());
+      for (const [field, value] of Object.entries(fields)) assert.deepEqual(value, resolve(input.properties[field]).default ?? null, field);
+      if (machine !== 'down') {
+        // The first wait for events, before any check: the backstop of a run's first moment with the default bounds.
+        assert.equal(def.States['Prepare the run'].Parameters.status.backstopSeconds, fromSchema.minBackstopSeconds);
+      }
     });
 
     if (machine !== 'down') {
       test('the first function a run calls gets the options to check against the schema, and timeoutSeconds ends inside the execution timeout', () => {
-        const schema = JSON.parse(readFileSync(join(repoRoot, 'schemas', 'execution-input.schema.json'), 'utf8'));
         const firsts = ['Acquire the lock', machine === 'run' ? 'Add steps' : 'Launch cluster'];
         for (const name of firsts) assert.deepEqual(def.States[name].Parameters.execution, { machine, 'options.$': '$.options' }, name);
         // An hour is left for the Timeout path (cancelling a run's steps, terminating a cluster, ending a lock).

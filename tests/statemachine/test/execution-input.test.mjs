@@ -74,3 +74,49 @@ test('the schema refuses inputs the state machines cannot run', () => {
   assert.equal(check('run', { clusterId: 'j-1ABC', playbook, lock, options: { async: true } }).ok, false, 'a lock is refused with async');
   assert.equal(check('down', { clusterId: 'j-1ABC', lock }).ok, false, 'down takes no lock');
 });
+
+/** A property's schema, its `$ref` into the schema's own `$defs` followed. */
+const resolve = (s) => (s.$ref ? schema.$defs[s.$ref.replace('#/$defs/', '')] : s);
+
+/** statemachine/README.md's options table: for each row, its options, machines, default cell and whole text. */
+function optionRows() {
+  const readme = readFileSync(join(repoRoot, 'statemachine', 'README.md'), 'utf8');
+  const table = readme.split('| option | machines | default | meaning |')[1].split('\n\n')[0];
+  return table.split('\n').slice(2).filter((l) => l.startsWith('|')).map((line) => {
+    const [keys, machines, defaults] = line.split(' | ').map((c) => c.replace(/^\| /, ''));
+    const ticked = (text) => [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+    return {
+      line,
+      keys: ticked(keys),
+      machines: machines === 'all' ? Object.keys(DEFS) : machines.split(', '),
+      defaults,
+    };
+  });
+}
+
+test("statemachine/README.md's table of options states the schema's defaults and bounds, one row per option and machine", () => {
+  const seen = new Set();
+  for (const { line, keys, machines, defaults } of optionRows()) {
+    const [given, note = ''] = defaults.split(/ \((.*)\)$/);
+    const values = [...given.matchAll(/`([^`]+)`/g)].map((m) => JSON.parse(m[1]));
+    for (const machine of machines) {
+      assert.ok(DEFS[machine], `${line}: ${machine} is a state machine`);
+      keys.forEach((key, i) => {
+        const property = schema.$defs[DEFS[machine]].properties.options.properties[key];
+        assert.ok(property, `${line}: ${machine} has no option ${key}`);
+        const option = resolve(property);
+        // A default the table says in words (the functions' region) is the schema's null.
+        assert.deepEqual(values.length ? values[i] : null, option.default, `${line}: ${machine}'s ${key}`);
+        assert.ok(!seen.has(`${machine} ${key}`), `${machine} ${key} has one row`);
+        seen.add(`${machine} ${key}`);
+      });
+      const last = resolve(schema.$defs[DEFS[machine]].properties.options.properties[keys.at(-1)]);
+      for (const [, most] of line.matchAll(/at most `?(\d+)`?/g)) assert.equal(Number(most), last.maximum, `${line}: at most`);
+      const days = /^(\d+) days \+ (\d+) hours?$/.exec(note);
+      if (days) assert.equal(Number(days[1]) * 86400 + Number(days[2]) * 3600, last.default, `${line}: ${note}`);
+      else if (note && !/^at most \d+$/.test(note)) assert.doesNotMatch(note, /\d/, `${line}: a number the test does not check`);
+    }
+  }
+  const all = Object.entries(DEFS).flatMap(([machine, def]) => Object.keys(schema.$defs[def].properties.options.properties).map((key) => `${machine} ${key}`));
+  assert.deepEqual([...seen].sort(), all.sort(), 'every option of every machine is in the table');
+});
