@@ -70,6 +70,8 @@ error_names! {
     ClusterFailed => Run,
     /// A step ended FAILED, CANCELLED or INTERRUPTED.
     StepFailed => Run,
+    /// The run's cluster cost more than `options.maxInstanceHours` or `maxCostUsd` allow.
+    BudgetExceeded => Run,
     /// The run's lock is held by another run: nothing was launched (the CLI exits 17).
     LockHeld => StateMachine,
     /// The run did not end within its bounds.

@@ -50,13 +50,16 @@ pub enum RunFailure {
     BootstrapFailure,
     ClusterFailed,
     StepFailed,
+    /// Judged by check-status from the run's cost, not from EMR's states (`cost::over_budget`).
+    BudgetExceeded,
 }
 
 impl RunFailure {
-    pub const ALL: [Self; 3] = [
+    pub const ALL: [Self; 4] = [
         Self::BootstrapFailure,
         Self::ClusterFailed,
         Self::StepFailed,
+        Self::BudgetExceeded,
     ];
 }
 
@@ -66,6 +69,7 @@ impl From<RunFailure> for ErrorName {
             RunFailure::BootstrapFailure => Self::BootstrapFailure,
             RunFailure::ClusterFailed => Self::ClusterFailed,
             RunFailure::StepFailed => Self::StepFailed,
+            RunFailure::BudgetExceeded => Self::BudgetExceeded,
         }
     }
 }
