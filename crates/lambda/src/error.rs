@@ -85,6 +85,7 @@ impl Error {
             | "RequestThrottled" => Self::EmrThrottled(message),
             "InternalServerError"
             | "InternalServerException"
+            | "InternalErrorException"
             | "InternalFailure"
             | "InternalError"
             | "ServiceUnavailable"
@@ -92,6 +93,8 @@ impl Error {
             | "RequestTimeout" => Self::EmrUnavailable(message),
             "AccessDeniedException"
             | "AccessDenied"
+            | "UnauthorizedOperation"
+            | "AuthFailure"
             | "UnrecognizedClientException"
             | "InvalidAccessKeyId"
             | "ExpiredToken"

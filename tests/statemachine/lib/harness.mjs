@@ -220,8 +220,11 @@ export class Environment {
       AWS_ENDPOINT_URL_S3: this.s3?.url ?? 'http://127.0.0.1:9',
       AWS_ENDPOINT_URL_DYNAMODB: this.dynamodb.url,
       AWS_ENDPOINT_URL_SFN: this.statesApi.url,
-      // The tagging API's GetResources, which the emulator serves beside EMR.
+      // The tagging API's GetResources, the Price List's GetProducts and EC2's DescribeSpotPriceHistory, which the
+      // emulator serves beside EMR.
       AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API: this.emulator.url,
+      AWS_ENDPOINT_URL_PRICING: this.emulator.url,
+      AWS_ENDPOINT_URL_EC2: this.emulator.url,
     };
     this.ruleFunctions = Object.entries(RULE_FUNCTIONS)
       .filter(([, id]) => declares(iam.template, id))
