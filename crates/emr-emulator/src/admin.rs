@@ -135,7 +135,7 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, (u16, Value)>
 pub fn state_dump(st: &mut State) -> Value {
     let now = st.clock.now();
     st.advance_all(now);
-    let clusters: Vec<_> = st.clusters.iter().map(view::dump).collect();
+    let clusters: Vec<_> = st.clusters.iter().map(|c| view::dump(c, now)).collect();
     json!({
         "now": now,
         "timeScale": st.clock.scale(),

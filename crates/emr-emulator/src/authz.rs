@@ -55,22 +55,48 @@ pub fn authorize(
     let Some(iam) = state.iam.clone() else {
         return Ok(());
     };
-    let (access_key_id, principal) = principal_of(&iam, caller)?;
+    let (access_key_id, principal) =
+        principal_of(&iam, caller).map_err(|e| in_service_terms(op, e))?;
     for mut request in checks(state, op, body, &caller.region) {
         add_global_keys(&mut request.context, principal, &caller.region);
         match principal.decide(&request) {
             Decision::Allow => {}
             d => {
-                return Err(access_denied(
+                let denied = access_denied(
                     principal,
                     access_key_id,
                     &request,
                     d == Decision::ExplicitDeny,
-                ))
+                );
+                return Err(in_service_terms(op, denied));
             }
         }
     }
     Ok(())
+}
+
+/// A refusal as the operation's service words it: EC2 answers `AuthFailure` and `UnauthorizedOperation` (HTTP 401
+/// and 403) where the JSON services answer `UnrecognizedClientException` and `AccessDeniedException`.
+fn in_service_terms(op: &str, e: ApiError) -> ApiError {
+    if ops::service(op) != ops::Service::Ec2 {
+        return e;
+    }
+    match e.kind.as_str() {
+        "UnrecognizedClientException" => ApiError::new(
+            401,
+            "AuthFailure",
+            "AWS was not able to validate the provided access credentials",
+        ),
+        "AccessDeniedException" => ApiError::new(
+            403,
+            "UnauthorizedOperation",
+            format!(
+                "You are not authorized to perform this operation. {}",
+                e.message
+            ),
+        ),
+        _ => e,
+    }
 }
 
 /// Authorizes one request of another service (e.g. `s3:GetObject` for a local S3 that cannot
@@ -199,9 +225,18 @@ fn checks(state: &mut State, op: &str, body: &[u8], region: &str) -> Vec<AccessR
     let checks = match op {
         "RunJobFlow" => ops::parse(body).map(|input| run_job_flow_checks(state, input, region)),
         "ListClusters" => Ok(vec![AccessRequest::new(&emr(op), "*")]),
-        // The tagging API's own action; it supports no resource-level permissions.
+        // Other services' actions that support no resource-level permissions.
         "GetResources" => Ok(vec![AccessRequest::new("tag:GetResources", "*")]),
-        "DescribeCluster" | "GetAutoTerminationPolicy" => {
+        "GetProducts" => Ok(vec![AccessRequest::new("pricing:GetProducts", "*")]),
+        "DescribeSpotPriceHistory" => Ok(vec![AccessRequest::new(
+            "ec2:DescribeSpotPriceHistory",
+            "*",
+        )]),
+        "DescribeCluster"
+        | "GetAutoTerminationPolicy"
+        | "ListInstances"
+        | "ListInstanceGroups"
+        | "ListInstanceFleets" => {
             ops::parse::<wire::ClusterIdInput>(body).map(|i| on(state, i.cluster_id))
         }
         "ListSteps" => ops::parse::<wire::ListStepsInput>(body).map(|i| on(state, i.cluster_id)),

@@ -10,6 +10,7 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::clock::{civil, iso8601};
 use crate::faults::EVENT_DETAIL_TYPES;
 use crate::model::{Cluster, ClusterState, Step, StepState, Transition};
 
@@ -319,39 +320,10 @@ impl EventBus {
     }
 }
 
-/// `2026-12-02T10:00:00Z`: the envelope's `time`, whole seconds (rounded down).
-pub fn iso8601(t: f64) -> String {
-    let (date, h, m, s) = civil(t);
-    format!("{date}T{h:02}:{m:02}:{s:02}Z")
-}
-
 /// `2026-12-02 10:00 UTC`: times inside EMR's event messages.
 fn minutes(t: f64) -> String {
     let (date, h, m, _) = civil(t);
     format!("{date} {h:02}:{m:02} UTC")
-}
-
-/// Epoch seconds → (`YYYY-MM-DD`, hour, minute, second), UTC, proleptic Gregorian calendar
-/// (days-to-civil after Howard Hinnant's `chrono`-compatible algorithms).
-fn civil(t: f64) -> (String, i64, i64, i64) {
-    let secs = t.floor() as i64;
-    let days = secs.div_euclid(86_400);
-    let of_day = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (
-        format!("{year:04}-{month:02}-{day:02}"),
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60,
-    )
 }
 
 #[cfg(test)]
@@ -359,12 +331,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn when_formatting_virtual_times_should_give_utc_seconds() {
-        assert_eq!(iso8601(0.0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(1_700_000_000.9), "2023-11-14T22:13:20Z");
-        // A leap day, and the end of a century year.
-        assert_eq!(iso8601(951_782_400.0), "2000-02-29T00:00:00Z");
-        assert_eq!(iso8601(978_307_199.0), "2000-12-31T23:59:59Z");
+    fn when_formatting_message_times_should_give_utc_minutes() {
         assert_eq!(minutes(1_796_205_600.0), "2026-12-02 10:00 UTC");
     }
 

@@ -17,7 +17,11 @@ pub struct RateLimit {
 /// The bucket shared by all EMR calls, in [`Faults::rate_limit_overrides`].
 pub const ALL_CALLS: &str = "*";
 
-/// EMR's default API rate limits (per account and region), from the EMR documentation.
+/// The default API rate limits (per account and region): EMR's from the EMR documentation (ListInstances,
+/// ListInstanceGroups and ListInstanceFleets at 10 / 0.5 like EMR's other reads: an assumption), the Price List
+/// Query API's GetProducts (10 / 5, from the Billing User Guide) and EC2's DescribeSpotPriceHistory (100 / 20, EC2's
+/// bucket for non-mutating actions). `"*"` is EMR's bucket of all its calls together; other services' calls take no
+/// token from it.
 pub fn default_rate_limits() -> BTreeMap<String, RateLimit> {
     let rl = |burst, per_second| RateLimit { burst, per_second };
     [
@@ -28,6 +32,11 @@ pub fn default_rate_limits() -> BTreeMap<String, RateLimit> {
         ("RunJobFlow", rl(10.0, 0.5)),
         ("AddJobFlowSteps", rl(10.0, 0.5)),
         ("TerminateJobFlows", rl(10.0, 0.5)),
+        ("ListInstances", rl(10.0, 0.5)),
+        ("ListInstanceGroups", rl(10.0, 0.5)),
+        ("ListInstanceFleets", rl(10.0, 0.5)),
+        ("GetProducts", rl(10.0, 5.0)),
+        ("DescribeSpotPriceHistory", rl(100.0, 20.0)),
         (ALL_CALLS, rl(25.0, 5.0)),
     ]
     .into_iter()
@@ -307,12 +316,13 @@ impl FaultState {
         Verdict::Proceed
     }
 
-    /// Take one token from the operation's bucket (if it has one) and from the all-calls bucket,
-    /// or from neither.
+    /// Take one token from the operation's bucket (if it has one) and, for an EMR call, from EMR's all-calls
+    /// bucket, or from neither.
     fn take_tokens(&mut self, op: &str, now: Instant) -> bool {
+        let emr = crate::ops::service(op) == crate::ops::Service::Emr;
         let names: Vec<&str> = [op, ALL_CALLS]
             .into_iter()
-            .filter(|n| self.limits.contains_key(*n))
+            .filter(|n| self.limits.contains_key(*n) && (emr || *n != ALL_CALLS))
             .collect();
         for name in &names {
             let limit = self.limits[*name];

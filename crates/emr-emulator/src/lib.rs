@@ -14,12 +14,15 @@
 mod admin;
 mod authz;
 mod clock;
+mod ec2;
 mod events;
 mod faults;
 pub mod iam;
+mod instances;
 pub mod logs;
 mod model;
 mod ops;
+mod prices;
 mod scenario;
 mod server;
 mod state;
@@ -44,7 +47,7 @@ pub use scenario::{
     ClusterRule, DurationOverrides, Durations, NameMatch, Scenario, StartupFailure, StepRule,
     MARKER_DURATION, MARKER_MESSAGE, MARKER_OUTCOME, MARKER_REASON,
 };
-pub use view::{ClusterSnapshot, StepSnapshot};
+pub use view::{ClusterSnapshot, InstanceSnapshot, StepSnapshot};
 
 use crate::clock::Clock;
 use crate::faults::FaultState;

@@ -9,6 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::instances::Instances;
 use crate::wire::ErrorDetail;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -174,6 +175,8 @@ pub struct ClusterPlan {
     pub bootstrap_failure: Option<(usize, String)>,
     /// Instance failure this many seconds after the cluster became ready.
     pub instance_failure_after: Option<f64>,
+    /// The core and task spot instances are interrupted this many seconds after the cluster became ready.
+    pub spot_interruption_after: Option<f64>,
 }
 
 /// A step's scripted future, fixed when it is added.
@@ -301,6 +304,8 @@ pub struct Cluster {
     pub ended: Option<f64>,
     pub state_since: f64,
     pub steps: Vec<Step>,
+    /// Its instance groups or fleets and their instances, whose timelines follow the cluster's.
+    pub instances: Instances,
     termination: Option<PendingTermination>,
     /// State changes not yet taken by [`Cluster::take_transitions`], oldest first.
     transitions: Vec<Transition>,
@@ -313,6 +318,7 @@ enum Event {
     StepDone(usize),
     CancelDone(usize),
     InstanceFailure,
+    SpotInterruption,
     IdleTimeout,
     TerminatingDone,
 }
@@ -354,6 +360,7 @@ impl Cluster {
             ended: None,
             state_since: now,
             steps: Vec::new(),
+            instances: Instances::default(),
             termination: None,
             transitions: vec![Transition::Cluster {
                 at: now,
@@ -486,6 +493,12 @@ impl Cluster {
                 if let (Some(after), Some(ready)) = (self.plan.instance_failure_after, self.ready) {
                     consider(ready + after, Event::InstanceFailure);
                 }
+                if let (Some(after), Some(ready)) = (self.plan.spot_interruption_after, self.ready)
+                {
+                    if self.instances.has_interruptible_spot() {
+                        consider(ready + after, Event::SpotInterruption);
+                    }
+                }
                 if let Some(idle) = self.spec.idle_timeout {
                     if self.state == ClusterState::Waiting
                         && !self.spec.termination_protected
@@ -529,6 +542,7 @@ impl Cluster {
                 Some((index, name)) => self.fail_bootstrap(t, index, &name),
                 None => {
                     self.ready = Some(t);
+                    self.instances.on_ready(t);
                     self.set_state(
                         t,
                         ClusterState::Waiting,
@@ -556,6 +570,7 @@ impl Cluster {
                     Vec::new(),
                 );
             }
+            Event::SpotInterruption => self.instances.interrupt_spot(t),
             Event::IdleTimeout => {
                 let idle = self.spec.idle_timeout.unwrap_or_default();
                 let message = format!("Cluster was terminated due to idle timeout ({idle:.0} seconds without activity).");
@@ -575,6 +590,7 @@ impl Cluster {
                 self.state = final_state;
                 self.state_since = t;
                 self.ended = Some(t);
+                self.instances.on_cluster_end(t);
             }
         }
     }

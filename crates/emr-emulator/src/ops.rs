@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
+use crate::ec2;
+use crate::instances::{self, Instances};
 use crate::model::{ActionOnFailure, Cluster, ClusterSpec, ClusterState, Step, StepState};
+use crate::prices;
 use crate::scenario::{marker_duration, marker_outcome, BootstrapInfo};
 use crate::state::{State, ACCOUNT_ID};
 use crate::view;
@@ -15,9 +18,9 @@ pub const PAGE_SIZE: usize = 50;
 pub const MAX_ACTIVE_STEPS: usize = 256;
 pub const MAX_STEP_IDS_FILTER: usize = 10;
 
-/// Operations served, as named in `X-Amz-Target: ElasticMapReduce.<Operation>`, and the one operation of the
-/// Resource Groups Tagging API served beside them (`ResourceGroupsTaggingAPI_20170126.GetResources`).
-pub const OPERATIONS: [&str; 13] = [
+/// Operations served, as named in `X-Amz-Target: ElasticMapReduce.<Operation>`, and the operations of other services
+/// served beside them (see [`service`]).
+pub const OPERATIONS: [&str; 18] = [
     "RunJobFlow",
     "DescribeCluster",
     "ListClusters",
@@ -30,8 +33,34 @@ pub const OPERATIONS: [&str; 13] = [
     "RemoveTags",
     "SetTerminationProtection",
     "GetAutoTerminationPolicy",
+    "ListInstances",
+    "ListInstanceGroups",
+    "ListInstanceFleets",
     "GetResources",
+    "GetProducts",
+    "DescribeSpotPriceHistory",
 ];
+
+/// The AWS service an operation belongs to: its protocol, its error names and its rate buckets follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    Emr,
+    /// The Resource Groups Tagging API (`ResourceGroupsTaggingAPI_20170126.GetResources`), for EMR's tags.
+    Tagging,
+    /// The Price List Query API (`AWSPriceListService.GetProducts`), JSON 1.1 like EMR.
+    Pricing,
+    /// EC2 (`Action=DescribeSpotPriceHistory`), its Query protocol: form-encoded requests, XML answers.
+    Ec2,
+}
+
+pub fn service(op: &str) -> Service {
+    match op {
+        "GetResources" => Service::Tagging,
+        "GetProducts" => Service::Pricing,
+        "DescribeSpotPriceHistory" => Service::Ec2,
+        _ => Service::Emr,
+    }
+}
 
 /// An error answer: HTTP status, `__type` and message.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,12 +87,36 @@ impl ApiError {
         Self::new(400, "InvalidRequestException", message)
     }
 
-    pub fn throttling() -> Self {
-        Self::new(400, "ThrottlingException", "Rate exceeded")
+    /// A throttled call, as the operation's service answers it.
+    pub fn throttling(op: &str) -> Self {
+        match service(op) {
+            Service::Ec2 => Self::new(503, "RequestLimitExceeded", "Request limit exceeded."),
+            _ => Self::new(400, "ThrottlingException", "Rate exceeded"),
+        }
     }
 
     /// An injected server fault, named as the operation's model names it.
     pub fn server(op: &str, status: u16) -> Self {
+        match (service(op), status) {
+            (Service::Ec2, 503) => {
+                return Self::new(
+                    503,
+                    "Unavailable",
+                    "The server is overloaded and can't handle the request.",
+                )
+            }
+            (Service::Ec2, _) => {
+                return Self::new(500, "InternalError", "An internal error has occurred.")
+            }
+            (Service::Pricing, 500) => {
+                return Self::new(
+                    500,
+                    "InternalErrorException",
+                    "An internal error occurred. Please try again.",
+                )
+            }
+            _ => {}
+        }
         if status == 503 {
             return Self::new(
                 503,
@@ -102,7 +155,7 @@ pub(crate) fn parse<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, Api
     })
 }
 
-fn required<T>(value: Option<T>, member: &str) -> Result<T, ApiError> {
+pub(crate) fn required<T>(value: Option<T>, member: &str) -> Result<T, ApiError> {
     value.ok_or_else(|| {
         ApiError::validation(format!(
             "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
@@ -121,7 +174,7 @@ fn unknown_cluster(id: &str, legacy: bool) -> ApiError {
     }
 }
 
-fn find(state: &State, id: &str, legacy: bool) -> Result<usize, ApiError> {
+pub(crate) fn find(state: &State, id: &str, legacy: bool) -> Result<usize, ApiError> {
     state
         .cluster_index_in(id, &state.caller_region)
         .ok_or_else(|| unknown_cluster(id, legacy))
@@ -134,8 +187,8 @@ pub fn execute(state: &mut State, op: &str, body: &[u8], region: &str) -> OpResu
     state.caller_region = region.to_string();
     let out = match op {
         "RunJobFlow" => run_job_flow(state, parse(body)?, now, region),
-        "DescribeCluster" => describe_cluster(state, parse(body)?),
-        "ListClusters" => list_clusters(state, parse(body)?),
+        "DescribeCluster" => describe_cluster(state, parse(body)?, now),
+        "ListClusters" => list_clusters(state, parse(body)?, now),
         "AddJobFlowSteps" => add_job_flow_steps(state, parse(body)?, now),
         "ListSteps" => list_steps(state, parse(body)?),
         "DescribeStep" => describe_step(state, parse(body)?),
@@ -145,7 +198,14 @@ pub fn execute(state: &mut State, op: &str, body: &[u8], region: &str) -> OpResu
         "AddTags" => add_tags(state, parse(body)?),
         "RemoveTags" => remove_tags(state, parse(body)?),
         "GetAutoTerminationPolicy" => get_auto_termination_policy(state, parse(body)?),
+        "ListInstances" => instances::list_instances(state, parse(body)?, now),
+        "ListInstanceGroups" => instances::list_instance_groups(state, parse(body)?),
+        "ListInstanceFleets" => instances::list_instance_fleets(state, parse(body)?),
         "GetResources" => get_resources(state, parse(body)?),
+        "GetProducts" => prices::get_products(parse(body)?),
+        "DescribeSpotPriceHistory" => {
+            prices::describe_spot_price_history(state, &ec2::form(body), region, now)
+        }
         other => Err(ApiError::new(
             400,
             "UnknownOperationException",
@@ -352,8 +412,17 @@ fn run_job_flow(
         tags,
         master_instance_id: state.new_instance_id(),
     };
+    let launched = Instances::launch(
+        state,
+        &instances,
+        input.job_flow_role.as_deref(),
+        region,
+        &spec.master_instance_id,
+        now,
+    );
     let seq = state.next_seq();
     let mut cluster = Cluster::new(seq, id.clone(), arn.clone(), name.clone(), spec, plan, now);
+    cluster.instances = launched;
     let steps = steps
         .into_iter()
         .map(|cfg| build_step(state, &name, cfg, now))
@@ -365,13 +434,13 @@ fn run_job_flow(
 
 // ------------------------------------------------------------- cluster reads
 
-fn describe_cluster(state: &State, input: wire::ClusterIdInput) -> OpResult {
+fn describe_cluster(state: &State, input: wire::ClusterIdInput, now: f64) -> OpResult {
     let id = required(input.cluster_id, "clusterId")?;
     let i = find(state, &id, false)?;
-    Ok(json!({ "Cluster": view::cluster(&state.clusters[i]) }))
+    Ok(json!({ "Cluster": view::cluster(&state.clusters[i], now) }))
 }
 
-fn parse_marker(marker: Option<&str>) -> Result<Option<u64>, ApiError> {
+pub(crate) fn parse_marker(marker: Option<&str>) -> Result<Option<u64>, ApiError> {
     match marker {
         None => Ok(None),
         Some(m) => m
@@ -392,7 +461,7 @@ fn page<T>(items: Vec<(u64, T)>, marker: Option<u64>) -> (Vec<T>, Option<String>
     (page, next)
 }
 
-fn list_clusters(state: &State, input: wire::ListClustersInput) -> OpResult {
+fn list_clusters(state: &State, input: wire::ListClustersInput, now: f64) -> OpResult {
     let mut states = Vec::new();
     for s in input.cluster_states.unwrap_or_default() {
         states.push(ClusterState::parse(&s).ok_or_else(|| {
@@ -408,7 +477,7 @@ fn list_clusters(state: &State, input: wire::ListClustersInput) -> OpResult {
         .filter(|c| states.is_empty() || states.contains(&c.state))
         .filter(|c| input.created_after.is_none_or(|t| c.created >= t))
         .filter(|c| input.created_before.is_none_or(|t| c.created <= t))
-        .map(|c| (c.seq, view::cluster_summary(c)))
+        .map(|c| (c.seq, view::cluster_summary(c, now)))
         .collect();
     let (clusters, next) = page(items, marker);
     let mut out = json!({ "Clusters": clusters });

@@ -114,6 +114,9 @@ pub struct ClusterRule {
     /// Instance failure this many virtual seconds after the cluster became ready.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_failure_after_seconds: Option<f64>,
+    /// The cluster's core and task spot instances are interrupted this many virtual seconds after it became ready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spot_interruption_after_seconds: Option<f64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -233,6 +236,7 @@ impl ScenarioRuntime {
             startup_failure: None,
             bootstrap_failure: None,
             instance_failure_after: None,
+            spot_interruption_after: None,
         };
         let found = self.scenario.clusters.iter().enumerate().find(|(i, r)| {
             r.matcher.matches(name, name) && r.times.is_none_or(|n| self.cluster_hits[*i] < n)
@@ -244,6 +248,7 @@ impl ScenarioRuntime {
             plan.bootstrap_seconds = rule.bootstrap_seconds.unwrap_or(plan.bootstrap_seconds);
             plan.terminating_seconds = rule.terminating_seconds.unwrap_or(plan.terminating_seconds);
             plan.instance_failure_after = rule.instance_failure_after_seconds;
+            plan.spot_interruption_after = rule.spot_interruption_after_seconds;
             plan.startup_failure = rule.startup_failure.as_ref().map(|f| {
                 let message = f
                     .message

@@ -1,4 +1,5 @@
-//! HTTP/1.1 server: the EMR JSON 1.1 endpoint on `POST /`, the admin API under `/_emulator/`.
+//! HTTP/1.1 server: the EMR JSON 1.1 endpoint on `POST /` (with the tagging API's GetResources, the Price List's
+//! GetProducts and EC2's DescribeSpotPriceHistory beside it), the admin API under `/_emulator/`.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -16,14 +17,25 @@ use tokio::task::JoinSet;
 
 use crate::admin;
 use crate::authz::{self, Caller};
+use crate::ec2;
 use crate::faults::{RecordedRequest, Verdict};
 use crate::ops::{self, ApiError};
 use crate::state::{lock, Shared, State};
 
 const JSON_11: &str = "application/x-amz-json-1.1";
 const TARGET_PREFIX: &str = "ElasticMapReduce.";
-/// The Resource Groups Tagging API, served beside EMR for its view of EMR's clusters (GetResources).
-const TAGGING_TARGET_PREFIX: &str = "ResourceGroupsTaggingAPI_20170126.";
+/// Other services' JSON operations served beside EMR: `X-Amz-Target` → operation.
+const OTHER_TARGETS: [(&str, &str); 2] = [
+    // The Resource Groups Tagging API, for its view of EMR's clusters.
+    (
+        "ResourceGroupsTaggingAPI_20170126.GetResources",
+        "GetResources",
+    ),
+    // The Price List Query API.
+    ("AWSPriceListService.GetProducts", "GetProducts"),
+];
+/// EC2's operations served (Query protocol: `Action=` in a form-encoded body).
+const EC2_ACTIONS: [&str; 1] = ["DescribeSpotPriceHistory"];
 
 /// Returned by the service to make hyper close the connection without answering.
 #[derive(Debug)]
@@ -61,17 +73,52 @@ pub async fn serve(listener: TcpListener, shared: Shared) {
     }
 }
 
-fn json_response(status: u16, body: &Value, request_id: u64) -> Response<Full<Bytes>> {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
+fn request_id_of(n: u64) -> String {
+    format!("00000000-0000-4000-8000-{n:012x}")
+}
+
+fn response(
+    status: u16,
+    content_type: &str,
+    bytes: Vec<u8>,
+    request_id: u64,
+) -> Response<Full<Bytes>> {
     Response::builder()
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-        .header("content-type", JSON_11)
-        .header(
-            "x-amzn-requestid",
-            format!("00000000-0000-4000-8000-{request_id:012x}"),
-        )
+        .header("content-type", content_type)
+        .header("x-amzn-requestid", request_id_of(request_id))
         .body(Full::new(Bytes::from(bytes)))
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+fn json_response(status: u16, body: &Value, request_id: u64) -> Response<Full<Bytes>> {
+    response(
+        status,
+        JSON_11,
+        serde_json::to_vec(body).unwrap_or_default(),
+        request_id,
+    )
+}
+
+/// An operation's answer in its service's protocol: JSON, or EC2's XML.
+fn answer(op: &str, result: Result<Value, ApiError>, request_id: u64) -> Response<Full<Bytes>> {
+    if ops::service(op) == ops::Service::Ec2 {
+        let id = request_id_of(request_id);
+        let (status, xml) = match result {
+            Ok(v) => (200, ec2::response(op, &v, &id)),
+            Err(e) => (e.status, ec2::error(&e.kind, &e.message, &id)),
+        };
+        return response(
+            status,
+            "text/xml;charset=UTF-8",
+            xml.into_bytes(),
+            request_id,
+        );
+    }
+    match result {
+        Ok(v) => json_response(200, &v, request_id),
+        Err(e) => json_response(e.status, &e.body(), request_id),
+    }
 }
 
 /// The caller named by the SigV4 credential scope (`Credential=AKID/date/region/service/...`).
@@ -128,20 +175,44 @@ async fn handle(
             .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())));
         return Ok(response);
     }
-    let target = req
-        .headers()
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let target = header("x-amz-target");
+    let form_encoded = header("content-type").starts_with("application/x-www-form-urlencoded");
     let caller = caller_of(&req);
     let body = read_body(req).await;
+    if target.is_empty() && form_encoded {
+        let form = ec2::form(&body);
+        let action = ec2::param(&form, "Action").unwrap_or_default().to_string();
+        if let Some(op) = EC2_ACTIONS.iter().find(|a| **a == action) {
+            return api_call(&shared, op, &body, &caller).await;
+        }
+        let err = ApiError::new(
+            400,
+            "InvalidAction",
+            format!("The action {action} is not valid for this web service."),
+        );
+        record(&mut lock(&shared), &action, &caller, &body, Some(&err));
+        let xml = ec2::error(&err.kind, &err.message, &request_id_of(0));
+        return Ok(response(
+            err.status,
+            "text/xml;charset=UTF-8",
+            xml.into_bytes(),
+            0,
+        ));
+    }
     let Some(op) = target
         .strip_prefix(TARGET_PREFIX)
         .or_else(|| {
-            target
-                .strip_prefix(TAGGING_TARGET_PREFIX)
-                .filter(|op| *op == "GetResources")
+            OTHER_TARGETS
+                .iter()
+                .find(|(t, _)| *t == target)
+                .map(|(_, op)| *op)
         })
         .filter(|op| !op.is_empty())
     else {
@@ -201,7 +272,7 @@ async fn api_call(
         Verdict::Throttle => {
             st.calls.throttled += 1;
             st.calls.entry(op).throttled += 1;
-            (Err(ApiError::throttling()), false)
+            (Err(ApiError::throttling(op)), false)
         }
         Verdict::ServerError(status) => {
             st.calls.entry(op).server_errors += 1;
@@ -256,9 +327,5 @@ async fn api_call(
     if lost {
         return Err(LostResponse);
     }
-    let (status, value) = match result {
-        Ok(v) => (200, v),
-        Err(e) => (e.status, e.body()),
-    };
-    Ok(json_response(status, &value, request_id))
+    Ok(answer(op, result, request_id))
 }

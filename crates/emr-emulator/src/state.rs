@@ -15,6 +15,8 @@ const ID_ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 pub struct State {
     pub clock: Clock,
+    /// Virtual time at start: the prices' spot history is anchored there (see `prices`).
+    pub started_at: f64,
     pub base: Durations,
     pub clusters: Vec<Cluster>,
     pub index: HashMap<String, usize>,
@@ -46,6 +48,7 @@ impl State {
     ) -> Self {
         let seed = clock.now().to_bits() ^ u64::from(std::process::id());
         State {
+            started_at: clock.now(),
             clock,
             base,
             clusters: Vec::new(),
@@ -101,7 +104,12 @@ impl State {
     }
 
     pub fn new_instance_id(&mut self) -> String {
-        format!("i-{:017x}", self.ids.next_u64() >> 4)
+        self.new_ec2_id("i-")
+    }
+
+    /// An EC2 id: `prefix` (`i-`, `vol-`) + 17 hex digits.
+    pub fn new_ec2_id(&mut self, prefix: &str) -> String {
+        format!("{prefix}{:017x}", self.ids.next_u64() >> 4)
     }
 
     /// An EventBridge event id: random, in the UUID shape EventBridge uses.

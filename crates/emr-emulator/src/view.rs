@@ -32,7 +32,8 @@ fn tags(c: &Cluster) -> Vec<wire::Tag> {
         .collect()
 }
 
-pub fn cluster(c: &Cluster) -> wire::Cluster {
+/// DescribeCluster's `Cluster` at virtual time `now` (NormalizedInstanceHours grows while instances run).
+pub fn cluster(c: &Cluster, now: f64) -> wire::Cluster {
     let up = c.ready.is_some() && !c.state.is_terminal();
     wire::Cluster {
         id: c.id.clone(),
@@ -49,7 +50,8 @@ pub fn cluster(c: &Cluster) -> wire::Cluster {
         applications: c.spec.applications.clone(),
         tags: tags(c),
         service_role: c.spec.service_role.clone(),
-        normalized_instance_hours: 0,
+        normalized_instance_hours: c.instances.normalized_instance_hours(now),
+        ec2_instance_attributes: c.instances.ec2_attributes(),
         master_public_dns_name: up
             .then(|| format!("ec2-emulated-{}.compute.internal", c.id.to_lowercase())),
         configurations: c.spec.configurations.clone(),
@@ -58,12 +60,12 @@ pub fn cluster(c: &Cluster) -> wire::Cluster {
     }
 }
 
-pub fn cluster_summary(c: &Cluster) -> wire::ClusterSummary {
+pub fn cluster_summary(c: &Cluster, now: f64) -> wire::ClusterSummary {
     wire::ClusterSummary {
         id: c.id.clone(),
         name: c.name.clone(),
         status: cluster_status(c),
-        normalized_instance_hours: 0,
+        normalized_instance_hours: c.instances.normalized_instance_hours(now),
         cluster_arn: c.arn.clone(),
     }
 }
@@ -108,9 +110,9 @@ pub struct DumpCluster {
     pub steps: Vec<wire::Step>,
 }
 
-pub fn dump(c: &Cluster) -> DumpCluster {
+pub fn dump(c: &Cluster, now: f64) -> DumpCluster {
     DumpCluster {
-        cluster: cluster(c),
+        cluster: cluster(c, now),
         steps: c.steps.iter().map(step).collect(),
     }
 }
@@ -148,6 +150,27 @@ pub struct ClusterSnapshot {
     pub step_concurrency_level: i64,
     pub tags: Vec<(String, String)>,
     pub steps: Vec<StepSnapshot>,
+    /// The zone its instances run in (DescribeCluster's `Ec2InstanceAttributes.Ec2AvailabilityZone`).
+    pub availability_zone: String,
+    /// In launch order, the master first.
+    pub instances: Vec<InstanceSnapshot>,
+}
+
+/// An EC2 instance of a cluster, as [`crate::EmulatorHandle::clusters`] returns it. Times are virtual epoch seconds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InstanceSnapshot {
+    pub id: String,
+    pub ec2_instance_id: String,
+    /// `MASTER`, `CORE` or `TASK`.
+    pub role: &'static str,
+    /// `ON_DEMAND` or `SPOT`.
+    pub market: &'static str,
+    pub instance_type: String,
+    /// The EBS volumes attached, as (volume type, size in GiB).
+    pub volumes: Vec<(String, i64)>,
+    pub created: f64,
+    pub ready: Option<f64>,
+    pub ended: Option<f64>,
 }
 
 pub fn snapshot(c: &Cluster) -> ClusterSnapshot {
@@ -165,6 +188,28 @@ pub fn snapshot(c: &Cluster) -> ClusterSnapshot {
         termination_protected: c.spec.termination_protected,
         step_concurrency_level: c.spec.step_concurrency_level,
         tags: c.spec.tags.clone(),
+        availability_zone: c.instances.ec2.availability_zone.clone(),
+        instances: c
+            .instances
+            .list
+            .iter()
+            .map(|i| InstanceSnapshot {
+                id: i.id.clone(),
+                ec2_instance_id: i.ec2_instance_id.clone(),
+                role: i.role.as_str(),
+                market: i.market.as_str(),
+                instance_type: i.instance_type.clone(),
+                volumes: c
+                    .instances
+                    .volume_specs(i)
+                    .iter()
+                    .map(|v| (v.volume_type.clone(), v.size_gib))
+                    .collect(),
+                created: i.created,
+                ready: i.ready,
+                ended: i.ended,
+            })
+            .collect(),
         steps: c
             .steps
             .iter()

@@ -41,6 +41,17 @@ pub struct JobFlowInstancesConfig {
     pub instance_fleets: Option<Vec<InstanceFleetConfig>>,
     pub keep_job_flow_alive_when_no_steps: Option<bool>,
     pub termination_protected: Option<bool>,
+    pub ec2_key_name: Option<String>,
+    pub ec2_subnet_id: Option<String>,
+    pub ec2_subnet_ids: Option<Vec<String>>,
+    pub placement: Option<PlacementType>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PlacementType {
+    pub availability_zone: Option<String>,
+    pub availability_zones: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -51,6 +62,8 @@ pub struct InstanceGroupConfig {
     pub instance_type: Option<String>,
     pub instance_count: Option<i64>,
     pub ebs_configuration: Option<EbsConfiguration>,
+    pub market: Option<String>,
+    pub bid_price: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -59,6 +72,10 @@ pub struct InstanceFleetConfig {
     pub name: Option<String>,
     pub instance_fleet_type: Option<String>,
     pub instance_type_configs: Option<Vec<InstanceTypeConfig>>,
+    pub target_on_demand_capacity: Option<i64>,
+    pub target_spot_capacity: Option<i64>,
+    /// Echoed by ListInstanceFleets as given.
+    pub launch_specifications: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -66,18 +83,23 @@ pub struct InstanceFleetConfig {
 pub struct InstanceTypeConfig {
     pub instance_type: Option<String>,
     pub ebs_configuration: Option<EbsConfiguration>,
+    pub weighted_capacity: Option<i64>,
+    pub bid_price: Option<String>,
+    pub bid_price_as_percentage_of_on_demand_price: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct EbsConfiguration {
     pub ebs_block_device_configs: Option<Vec<EbsBlockDeviceConfig>>,
+    pub ebs_optimized: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct EbsBlockDeviceConfig {
     pub volume_specification: Option<VolumeSpecification>,
+    pub volumes_per_instance: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -88,6 +110,8 @@ pub struct VolumeSpecification {
     pub iops: Option<i64>,
     #[serde(rename = "SizeInGB")]
     pub size_in_gb: Option<i64>,
+    #[serde(rename = "Throughput")]
+    pub throughput: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -132,6 +156,46 @@ pub struct ScriptBootstrapActionConfig {
 #[serde(rename_all = "PascalCase")]
 pub struct ClusterIdInput {
     pub cluster_id: Option<String>,
+}
+
+/// ListInstanceGroups and ListInstanceFleets.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ClusterMarkerInput {
+    pub cluster_id: Option<String>,
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListInstancesInput {
+    pub cluster_id: Option<String>,
+    pub instance_group_id: Option<String>,
+    pub instance_group_types: Option<Vec<String>>,
+    pub instance_fleet_id: Option<String>,
+    pub instance_fleet_type: Option<String>,
+    pub instance_states: Option<Vec<String>>,
+    pub marker: Option<String>,
+}
+
+/// The Price List Query API's GetProducts (`AWSPriceListService.GetProducts`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetProductsInput {
+    pub service_code: Option<String>,
+    pub filters: Option<Vec<PriceFilter>>,
+    pub format_version: Option<String>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PriceFilter {
+    #[serde(rename = "Type")]
+    pub kind: Option<String>,
+    pub field: Option<String>,
+    pub value: Option<String>,
 }
 
 /// The Resource Groups Tagging API's GetResources (the members the emulator reads).
@@ -264,6 +328,7 @@ pub struct Cluster {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_role: Option<String>,
     pub normalized_instance_hours: i64,
+    pub ec2_instance_attributes: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub master_public_dns_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -53,6 +53,66 @@ pub struct StepCancellation {
     pub reason: Option<String>,
 }
 
+/// How an instance is bought.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Market {
+    OnDemand,
+    Spot,
+}
+
+impl Market {
+    /// EMR's name: `ON_DEMAND`, `SPOT`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OnDemand => "ON_DEMAND",
+            Self::Spot => "SPOT",
+        }
+    }
+}
+
+/// One EBS volume attached to an instance, as its instance group (or its fleet's instance type) specifies it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EbsVolume {
+    /// `gp2`, `gp3`, `io1`, `st1`, …
+    pub volume_type: String,
+    pub size_gib: u32,
+    pub iops: Option<u32>,
+    pub throughput_mibps: Option<u32>,
+}
+
+/// One EC2 instance of a cluster, as ListInstances reports it (whatever its state), with the EBS volumes of its
+/// group or fleet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterInstance {
+    /// EMR's id of the instance (`ci-…`).
+    pub id: String,
+    pub ec2_instance_id: Option<String>,
+    /// `MASTER`, `CORE` or `TASK`: its group's or fleet's; `None` if EMR did not list that group or fleet.
+    pub role: Option<String>,
+    pub instance_type: String,
+    pub market: Market,
+    /// `AWAITING_FULFILLMENT`, `PROVISIONING`, `BOOTSTRAPPING`, `RUNNING` or `TERMINATED`.
+    pub state: String,
+    pub created_at: Option<DateTime<Utc>>,
+    pub ready_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub volumes: Vec<EbsVolume>,
+}
+
+/// What EMR knows of a cluster's use of EC2: where its instances ran, EMR's own approximation of it
+/// (NormalizedInstanceHours: m1.small-hours, rounded up per instance-hour; not a price), and every instance EMR still
+/// lists (those ended within the last 30 days).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterUsage {
+    pub cluster_id: String,
+    /// The cluster's state when asked.
+    pub state: String,
+    /// The availability zone all its instances run in.
+    pub availability_zone: Option<String>,
+    pub normalized_instance_hours: Option<i64>,
+    pub instances: Vec<ClusterInstance>,
+}
+
 /// What the Lambdas need from EMR, and nothing more.
 #[allow(async_fn_in_trait)]
 pub trait Emr {
@@ -87,4 +147,8 @@ pub trait Emr {
         cluster_id: &str,
         step_ids: &[String],
     ) -> Result<Vec<StepCancellation>, Error>;
+    /// The cluster's instances (ListInstances, every page and state), their groups' or fleets' EBS volumes
+    /// (ListInstanceGroups or ListInstanceFleets) and its zone and NormalizedInstanceHours (DescribeCluster): what
+    /// pricing a run needs from EMR.
+    async fn cluster_usage(&self, cluster_id: &str) -> Result<ClusterUsage, Error>;
 }

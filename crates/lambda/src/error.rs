@@ -92,6 +92,7 @@ impl Error {
             | "RequestThrottled" => Self::EmrThrottled(message),
             "InternalServerError"
             | "InternalServerException"
+            | "InternalErrorException"
             | "InternalFailure"
             | "InternalError"
             | "ServiceUnavailable"
@@ -99,6 +100,8 @@ impl Error {
             | "RequestTimeout" => Self::EmrUnavailable(message),
             "AccessDeniedException"
             | "AccessDenied"
+            | "UnauthorizedOperation"
+            | "AuthFailure"
             | "UnrecognizedClientException"
             | "InvalidAccessKeyId"
             | "ExpiredToken"

@@ -12,7 +12,7 @@ use serde_json::json;
 use serde_json::Value;
 
 use crate::check::CheckEvent;
-use crate::emr::{ClusterInfo, ClusterSummary, Emr, StepCancellation, StepInfo};
+use crate::emr::{ClusterInfo, ClusterSummary, ClusterUsage, Emr, StepCancellation, StepInfo};
 use crate::error::Error;
 use crate::wait::{Answering, Callbacks, Delivery, Wait, Waits};
 
@@ -27,6 +27,8 @@ pub struct FakeEmr {
     pub calls: Cell<usize>,
     pub listed: RefCell<Vec<ClusterSummary>>,
     pub terminated: RefCell<Vec<String>>,
+    /// What `cluster_usage` answers (ClusterNotFound when `None`).
+    pub usage: RefCell<Option<ClusterUsage>>,
 }
 
 impl Emr for &FakeEmr {
@@ -94,6 +96,13 @@ impl Emr for &FakeEmr {
     }
     async fn cancel_steps(&self, _: &str, _: &[String]) -> Result<Vec<StepCancellation>, Error> {
         unreachable!("the router and the reconciler never cancel steps")
+    }
+    async fn cluster_usage(&self, id: &str) -> Result<ClusterUsage, Error> {
+        self.calls.set(self.calls.get() + 1);
+        self.usage
+            .borrow()
+            .clone()
+            .ok_or_else(|| Error::ClusterNotFound(format!("no usage of {id} in this test")))
     }
 }
 

@@ -25,6 +25,7 @@ pub mod launch;
 pub mod lock;
 pub mod metrics;
 pub mod payload;
+pub mod prices;
 pub mod reconcile;
 pub mod route;
 pub mod run;

@@ -16,7 +16,10 @@ use serde_json::Value;
 
 use dfr_locks::LockTable;
 
-use crate::aws::{SdkCallbacks, SdkEmr, SdkExecutions, SdkS3, SdkTagging, WaitTable};
+use crate::aws::pricing::PRICE_LIST_REGION;
+use crate::aws::{
+    SdkCallbacks, SdkEmr, SdkExecutions, SdkPrices, SdkS3, SdkSpotPrices, SdkTagging, WaitTable,
+};
 use crate::error::Error;
 use crate::source::S3Scope;
 
@@ -30,6 +33,7 @@ pub struct Aws {
     locks: OnceLock<Result<LockTable, Error>>,
     waits: OnceLock<Result<WaitTable, Error>>,
     callbacks: OnceLock<SdkCallbacks>,
+    prices: OnceLock<SdkPrices>,
 }
 
 impl Aws {
@@ -46,6 +50,7 @@ impl Aws {
             locks: OnceLock::new(),
             waits: OnceLock::new(),
             callbacks: OnceLock::new(),
+            prices: OnceLock::new(),
         }
     }
 
@@ -114,6 +119,29 @@ impl Aws {
         }
     }
 
+    /// The AWS Price List, whatever the region priced: its endpoint is in us-east-1 (`AWS_ENDPOINT_URL_PRICING`
+    /// points it elsewhere).
+    pub fn prices(&self) -> &SdkPrices {
+        self.prices.get_or_init(|| {
+            let conf = aws_sdk_pricing::config::Builder::from(&self.base)
+                .region(Region::new(PRICE_LIST_REGION))
+                .build();
+            SdkPrices {
+                client: aws_sdk_pricing::Client::from_conf(conf),
+            }
+        })
+    }
+
+    /// EC2's spot prices in a region (the cluster's).
+    pub fn spot_prices(&self, region: &str) -> SdkSpotPrices {
+        let conf = aws_sdk_ec2::config::Builder::from(&self.base)
+            .region(Region::new(region.to_string()))
+            .build();
+        SdkSpotPrices {
+            client: aws_sdk_ec2::Client::from_conf(conf),
+        }
+    }
+
     /// The stack's lock table (`DFR_LOCK_TABLE`, which the template sets to its `LockTable`).
     pub fn locks(&self) -> Result<&LockTable, Error> {
         self.locks
@@ -144,7 +172,7 @@ fn table_name(variable: &str, whom: &str) -> Result<String, Error> {
 ///   each signing so a missing one is the call's error, not a crash at start;
 /// - region: `AWS_REGION` (else `AWS_DEFAULT_REGION`);
 /// - endpoints: `AWS_ENDPOINT_URL_<SERVICE>` (`AWS_ENDPOINT_URL_EMR`, `…_S3`, `…_DYNAMODB`, `…_SFN`,
-///   `…_RESOURCE_GROUPS_TAGGING_API`), else
+///   `…_RESOURCE_GROUPS_TAGGING_API`, `…_PRICING`, `…_EC2`), else
 ///   `AWS_ENDPOINT_URL`, as the SDK's own environment loader names them;
 /// - retries: standard mode, `AWS_MAX_ATTEMPTS` attempts (default 3);
 /// - HTTPS: rustls on ring, the process's only TLS and crypto stack.
@@ -193,6 +221,8 @@ const ENDPOINT_SERVICES: &[&str] = &[
     "DynamoDB",
     "SFN",
     "Resource Groups Tagging API",
+    "Pricing",
+    "EC2",
 ];
 
 /// `AWS_ENDPOINT_URL_DYNAMODB` for `DynamoDB`: the SDK's rule (upper case, spaces as `_`).
@@ -407,6 +437,19 @@ mod tests {
         // the per-service variables the SDK's own loader reads
         assert_eq!(endpoint_variable("DynamoDB"), "AWS_ENDPOINT_URL_DYNAMODB");
         assert_eq!(endpoint_variable("SFN"), "AWS_ENDPOINT_URL_SFN");
+        // the price adapters' services (the SDKs' ids "Pricing" and "EC2")
+        let config = lambda_sdk_config(&env_of(&[
+            ("AWS_ENDPOINT_URL_PRICING", "http://127.0.0.1:4"),
+            ("AWS_ENDPOINT_URL_EC2", "http://127.0.0.1:5"),
+        ]));
+        assert_eq!(
+            endpoint_of(&config, "Pricing").as_deref(),
+            Some("http://127.0.0.1:4")
+        );
+        assert_eq!(
+            endpoint_of(&config, "EC2").as_deref(),
+            Some("http://127.0.0.1:5")
+        );
     }
 
     #[test]

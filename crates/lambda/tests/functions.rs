@@ -598,25 +598,6 @@ async fn when_a_config_uses_base64_file_should_read_the_execution_input_files() 
     assert_eq!(h.calls().count("AddJobFlowSteps"), 1);
 }
 
-/// `template` without the policy statement `sid` (the lines of its list item).
-fn without_statement(template: &str, sid: &str) -> String {
-    let lines: Vec<&str> = template.lines().collect();
-    let start = lines
-        .iter()
-        .position(|l| l.trim() == format!("- Sid: {sid}"))
-        .unwrap_or_else(|| panic!("no statement {sid} in the template"));
-    let indent = lines[start].len() - lines[start].trim_start().len();
-    let end = (start + 1..lines.len())
-        .find(|&i| {
-            let l = lines[i];
-            !l.trim().is_empty() && l.len() - l.trim_start().len() <= indent
-        })
-        .unwrap_or(lines.len());
-    let mut out: Vec<&str> = lines[..start].to_vec();
-    out.extend(&lines[end..]);
-    out.join("\n")
-}
-
 /// Each statement the functions rely on, taken out of the template one at a time, makes the call that needs it
 /// fail with AccessDenied naming the action, before anything is created: the local IAM is the deployed one.
 #[tokio::test]

@@ -34,4 +34,4 @@ pub use error::{sdk_failure, LockError, SdkFailure};
 pub use model::{
     Failure, Kind, LockName, LockRecord, Outcome, OwnerStatus, Release, State, LEASE_MARGIN_SECONDS,
 };
-pub use table::{all_pages, Acquisition, Ended, LockTable, OperatorRelease};
+pub use table::{all_pages, Acquisition, Ended, LockTable, OperatorRelease, PageKey};

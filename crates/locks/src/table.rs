@@ -84,12 +84,32 @@ pub struct LockTable {
     table: String,
 }
 
-/// Every item of a paginated Query or Scan: `page` reads the page after a key (the first when `None`) and answers its
-/// items and the key to go on from. (The stack's other table, the wait table, pages the same way.)
-pub async fn all_pages<F, Fut, E>(mut page: F) -> Result<Vec<Item>, E>
+/// Where a paginated listing goes on from: DynamoDB's `LastEvaluatedKey`, or a `NextToken`/`Marker`. An empty one,
+/// like none, ends the listing.
+pub trait PageKey {
+    fn is_empty_key(&self) -> bool;
+}
+
+impl PageKey for Item {
+    fn is_empty_key(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+impl PageKey for String {
+    fn is_empty_key(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+/// Every item of a paginated listing (a Query or Scan, or a listing that pages with a token): `page` reads the page
+/// after a key (the first when `None`) and answers its items and the key to go on from. (The stack's other table, the
+/// wait table, pages the same way, and so do the functions' adapters of EMR's and the Price List's listings.)
+pub async fn all_pages<F, Fut, E, T, K>(mut page: F) -> Result<Vec<T>, E>
 where
-    F: FnMut(Option<Item>) -> Fut,
-    Fut: Future<Output = Result<(Vec<Item>, Option<Item>), E>>,
+    F: FnMut(Option<K>) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<K>), E>>,
+    K: PageKey,
 {
     let mut items = Vec::new();
     let mut start = None;
@@ -97,7 +117,7 @@ where
         let (mut these, next) = page(start).await?;
         items.append(&mut these);
         match next {
-            Some(k) if !k.is_empty() => start = Some(k),
+            Some(k) if !k.is_empty_key() => start = Some(k),
             _ => return Ok(items),
         }
     }

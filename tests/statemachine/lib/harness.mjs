@@ -276,6 +276,8 @@ export class Environment {
       AWS_ENDPOINT_URL_SFN: this.statesApi.url,
       // The tagging API's GetResources, which the emulator serves beside EMR.
       AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API: this.emulator.url,
+      AWS_ENDPOINT_URL_PRICING: this.emulator.url,
+      AWS_ENDPOINT_URL_EC2: this.emulator.url,
     };
     const own = (await this.emulator.resource(this.iam, { ...FUNCTION_LOGICAL_IDS, ...RULE_FUNCTIONS }[fn])).Properties?.Environment?.Variables ?? {};
     const env = {

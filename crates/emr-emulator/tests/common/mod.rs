@@ -257,3 +257,53 @@ pub async fn binary_get(args: &[&str], admin_path: &str) -> (String, String) {
     let _ = child.wait();
     (line, answer)
 }
+
+/// The SigV4 `Authorization` header of a call signed by `access_key_id` in `region` (the emulator reads the credential
+/// scope only).
+pub fn signed_by(access_key_id: &str, region: &str, service: &str) -> String {
+    format!("AWS4-HMAC-SHA256 Credential={access_key_id}/20231114/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0")
+}
+
+/// A Price List Query API call (`AWSPriceListService.<op>`) over raw HTTP, signed by `access_key_id`.
+pub async fn pricing_raw(
+    handle: &EmulatorHandle,
+    access_key_id: &str,
+    body: &Value,
+) -> (Option<u16>, Value) {
+    let auth = signed_by(access_key_id, "us-east-1", "pricing");
+    let headers = [
+        ("Content-Type", "application/x-amz-json-1.1"),
+        ("X-Amz-Target", "AWSPriceListService.GetProducts"),
+        ("Authorization", auth.as_str()),
+    ];
+    let (status, text) = raw(handle, "POST", "/", &headers, &body.to_string()).await;
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// An EC2 Query call over raw HTTP in `region`, signed by `access_key_id`: (status, XML text).
+pub async fn ec2_raw(
+    handle: &EmulatorHandle,
+    access_key_id: &str,
+    region: &str,
+    form: &str,
+) -> (Option<u16>, String) {
+    let auth = signed_by(access_key_id, region, "ec2");
+    let headers = [
+        (
+            "Content-Type",
+            "application/x-www-form-urlencoded; charset=utf-8",
+        ),
+        ("Authorization", auth.as_str()),
+    ];
+    raw(handle, "POST", "/", &headers, form).await
+}
+
+/// The texts of every `<name>` element of an XML answer, in order.
+pub fn xml_all(xml: &str, name: &str) -> Vec<String> {
+    let open = format!("<{name}>");
+    let close = format!("</{name}>");
+    xml.split(&open)
+        .skip(1)
+        .filter_map(|rest| rest.split_once(&close).map(|(v, _)| v.to_string()))
+        .collect()
+}

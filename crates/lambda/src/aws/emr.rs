@@ -8,7 +8,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use dfr_core::plan::{AddJobFlowStepsRequest, RunJobFlowRequest};
 use dfr_core::status::{StepFailure, StepOutcome};
 
-use crate::emr::{ClusterInfo, ClusterSummary, Emr, StepCancellation, StepInfo};
+use crate::emr::{
+    ClusterInfo, ClusterInstance, ClusterSummary, ClusterUsage, EbsVolume, Emr, Market,
+    StepCancellation, StepInfo,
+};
 use crate::error::Error;
 
 /// The port over the real SDK client for one region.
@@ -18,7 +21,22 @@ pub struct SdkEmr {
     /// Clusters seen TERMINATED or TERMINATED_WITH_ERRORS, which never change again: a warm function answers
     /// DescribeCluster for them from memory. The end of a run then needs only ListSteps to succeed, which matters
     /// when EMR throttles most reads.
-    ended: std::sync::Arc<std::sync::Mutex<HashMap<String, ClusterInfo>>>,
+    ended: Memory<ClusterInfo>,
+    /// The usage of clusters seen ended, which never changes again either.
+    ended_usage: Memory<ClusterUsage>,
+}
+
+type Memory<T> = std::sync::Arc<std::sync::Mutex<HashMap<String, T>>>;
+
+/// Keeps what EMR said of an ended cluster. A few runs' worth is all a warm function needs; it starts over rather
+/// than grow.
+fn remember<T: Clone>(memory: &Memory<T>, id: &str, value: &T) {
+    if let Ok(mut m) = memory.lock() {
+        if m.len() >= 256 {
+            m.clear();
+        }
+        m.insert(id.to_string(), value.clone());
+    }
 }
 
 /// Cluster states that are final: nothing about the cluster changes after them.
@@ -29,7 +47,108 @@ impl SdkEmr {
         Self {
             client,
             ended: Default::default(),
+            ended_usage: Default::default(),
         }
+    }
+
+    /// Every instance group's role and volumes, by group id.
+    async fn group_volumes(&self, id: &str) -> Result<HashMap<String, Holder>, Error> {
+        let groups = dfr_locks::all_pages::<_, _, Error, _, _>(|marker| async move {
+            let resp = self
+                .client
+                .list_instance_groups()
+                .cluster_id(id)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| Error::from_sdk("ListInstanceGroups", e))?;
+            let groups = resp.instance_groups().iter().map(|g| {
+                let holder = Holder {
+                    role: g.instance_group_type().map(|t| t.as_str().to_string()),
+                    volumes: HashMap::from([(String::new(), volumes(g.ebs_block_devices()))]),
+                };
+                (g.id().unwrap_or_default().to_string(), holder)
+            });
+            Ok((groups.collect(), resp.marker().map(str::to_string)))
+        })
+        .await?;
+        Ok(groups.into_iter().collect())
+    }
+
+    /// Every instance fleet's role and volumes per instance type, by fleet id.
+    async fn fleet_volumes(&self, id: &str) -> Result<HashMap<String, Holder>, Error> {
+        let fleets = dfr_locks::all_pages::<_, _, Error, _, _>(|marker| async move {
+            let resp = self
+                .client
+                .list_instance_fleets()
+                .cluster_id(id)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| Error::from_sdk("ListInstanceFleets", e))?;
+            let fleets = resp.instance_fleets().iter().map(|f| {
+                let per_type = f.instance_type_specifications().iter().map(|t| {
+                    let instance_type = t.instance_type().unwrap_or_default().to_string();
+                    (instance_type, volumes(t.ebs_block_devices()))
+                });
+                let holder = Holder {
+                    role: f.instance_fleet_type().map(|t| t.as_str().to_string()),
+                    volumes: per_type.collect(),
+                };
+                (f.id().unwrap_or_default().to_string(), holder)
+            });
+            Ok((fleets.collect(), resp.marker().map(str::to_string)))
+        })
+        .await?;
+        Ok(fleets.into_iter().collect())
+    }
+
+    async fn cluster_usage_remotely(&self, id: &str) -> Result<ClusterUsage, Error> {
+        let resp = self
+            .client
+            .describe_cluster()
+            .cluster_id(id)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("DescribeCluster", e))?;
+        let c = resp
+            .cluster()
+            .ok_or_else(|| Error::ClusterNotFound(format!("DescribeCluster: no cluster {id}")))?;
+        let fleets = c.instance_collection_type()
+            == Some(&aws_sdk_emr::types::InstanceCollectionType::InstanceFleet);
+        let holders = if fleets {
+            self.fleet_volumes(id).await?
+        } else {
+            self.group_volumes(id).await?
+        };
+        let holders = &holders;
+        let instances = dfr_locks::all_pages::<_, _, Error, _, _>(|marker| async move {
+            let resp = self
+                .client
+                .list_instances()
+                .cluster_id(id)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| Error::from_sdk("ListInstances", e))?;
+            let page = resp.instances().iter().map(|i| instance(i, holders));
+            Ok((page.collect(), resp.marker().map(str::to_string)))
+        })
+        .await?;
+        Ok(ClusterUsage {
+            cluster_id: c.id().unwrap_or(id).to_string(),
+            state: c
+                .status()
+                .and_then(|s| s.state())
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            availability_zone: c
+                .ec2_instance_attributes()
+                .and_then(|a| a.ec2_availability_zone())
+                .map(str::to_string),
+            normalized_instance_hours: c.normalized_instance_hours().map(i64::from),
+            instances,
+        })
     }
 
     /// DescribeCluster on EMR itself.
@@ -74,6 +193,62 @@ impl SdkEmr {
                     .and_then(|t| t.creation_date_time()),
             ),
         })
+    }
+}
+
+/// An instance group or fleet as pricing sees it: its role, and the volumes each of its instances gets (a group's
+/// under the key `""`, a fleet's per instance type).
+struct Holder {
+    role: Option<String>,
+    volumes: HashMap<String, Vec<EbsVolume>>,
+}
+
+fn volumes(devices: &[aws_sdk_emr::types::EbsBlockDevice]) -> Vec<EbsVolume> {
+    let size = |n: Option<i32>| n.and_then(|n| u32::try_from(n).ok());
+    devices
+        .iter()
+        .filter_map(|d| d.volume_specification())
+        .map(|v| EbsVolume {
+            volume_type: v.volume_type().unwrap_or_default().to_string(),
+            size_gib: size(v.size_in_gb()).unwrap_or(0),
+            iops: size(v.iops()),
+            throughput_mibps: size(v.throughput()),
+        })
+        .collect()
+}
+
+fn instance(
+    i: &aws_sdk_emr::types::Instance,
+    holders: &HashMap<String, Holder>,
+) -> ClusterInstance {
+    let instance_type = i.instance_type().unwrap_or_default().to_string();
+    let holder = i
+        .instance_group_id()
+        .or(i.instance_fleet_id())
+        .and_then(|h| holders.get(h));
+    let volumes = holder
+        .and_then(|h| h.volumes.get("").or_else(|| h.volumes.get(&instance_type)))
+        .cloned()
+        .unwrap_or_default();
+    let status = i.status();
+    let timeline = status.and_then(|s| s.timeline());
+    ClusterInstance {
+        id: i.id().unwrap_or_default().to_string(),
+        ec2_instance_id: i.ec2_instance_id().map(str::to_string),
+        role: holder.and_then(|h| h.role.clone()),
+        market: match i.market() {
+            Some(aws_sdk_emr::types::MarketType::Spot) => Market::Spot,
+            _ => Market::OnDemand,
+        },
+        state: status
+            .and_then(|s| s.state())
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        created_at: to_chrono(timeline.and_then(|t| t.creation_date_time())),
+        ready_at: to_chrono(timeline.and_then(|t| t.ready_date_time())),
+        ended_at: to_chrono(timeline.and_then(|t| t.end_date_time())),
+        instance_type,
+        volumes,
     }
 }
 
@@ -136,13 +311,7 @@ impl Emr for SdkEmr {
         }
         let info = self.describe_cluster_remotely(id).await?;
         if FINAL_STATES.contains(&info.state.as_str()) {
-            if let Ok(mut m) = self.ended.lock() {
-                // A few runs' worth is all a warm function needs; start over rather than grow.
-                if m.len() >= 256 {
-                    m.clear();
-                }
-                m.insert(id.to_string(), info.clone());
-            }
+            remember(&self.ended, id, &info);
         }
         Ok(info)
     }
@@ -249,6 +418,22 @@ impl Emr for SdkEmr {
                 reason: i.reason().map(str::to_string),
             })
             .collect())
+    }
+
+    async fn cluster_usage(&self, cluster_id: &str) -> Result<ClusterUsage, Error> {
+        if let Some(known) = self
+            .ended_usage
+            .lock()
+            .ok()
+            .and_then(|m| m.get(cluster_id).cloned())
+        {
+            return Ok(known);
+        }
+        let usage = self.cluster_usage_remotely(cluster_id).await?;
+        if FINAL_STATES.contains(&usage.state.as_str()) {
+            remember(&self.ended_usage, cluster_id, &usage);
+        }
+        Ok(usage)
     }
 }
 

@@ -123,7 +123,7 @@ impl Waits for WaitTable {
     }
 
     async fn all(&self) -> Result<Vec<Wait>, Error> {
-        let items = all_pages::<_, _, Error>(|start| async move {
+        let items = all_pages::<_, _, Error, _, _>(|start| async move {
             let page = self
                 .client
                 .scan()
@@ -142,7 +142,7 @@ impl Waits for WaitTable {
     }
 
     async fn waiting_on(&self, cluster_id: &str) -> Result<Vec<Wait>, Error> {
-        let items = all_pages::<_, _, Error>(|start| async move {
+        let items = all_pages::<_, _, Error, _, _>(|start| async move {
             let page = self
                 .client
                 .query()

@@ -46,6 +46,7 @@ pub enum Function {
     AddSteps,
     Check,
     Terminate,
+    Reconciler,
     /// Someone else in the account, with full EMR access (clusters this project did not launch).
     Operator,
 }
@@ -57,16 +58,18 @@ impl Function {
             Function::AddSteps => "AKIDADDSTEPS",
             Function::Check => "AKIDCHECKSTATUS",
             Function::Terminate => "AKIDTERMINATECLUSTER",
+            Function::Reconciler => "AKIDRECONCILER",
             Function::Operator => "AKIDOPERATOR",
         }
     }
 }
 
-pub const FUNCTIONS: [(Function, &str); 4] = [
+pub const FUNCTIONS: [(Function, &str); 5] = [
     (Function::Launch, "LaunchClusterFunction"),
     (Function::AddSteps, "AddStepsFunction"),
     (Function::Check, "CheckStatusFunction"),
     (Function::Terminate, "TerminateClusterFunction"),
+    (Function::Reconciler, "ReconcilerFunction"),
 ];
 
 /// The IAM of a stack deployed from `template` with `parameters`.
@@ -289,4 +292,23 @@ impl TestHelpers for SdkEmr {
             }));
         self.run_job_flow(&request).await.unwrap()
     }
+}
+
+/// `template` without the policy statement `sid` (the lines of its list item).
+pub fn without_statement(template: &str, sid: &str) -> String {
+    let lines: Vec<&str> = template.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.trim() == format!("- Sid: {sid}"))
+        .unwrap_or_else(|| panic!("no statement {sid} in the template"));
+    let indent = lines[start].len() - lines[start].trim_start().len();
+    let end = (start + 1..lines.len())
+        .find(|&i| {
+            let l = lines[i];
+            !l.trim().is_empty() && l.len() - l.trim_start().len() <= indent
+        })
+        .unwrap_or(lines.len());
+    let mut out: Vec<&str> = lines[..start].to_vec();
+    out.extend(&lines[end..]);
+    out.join("\n")
 }

@@ -1,0 +1,84 @@
+//! EC2's spot prices ([`crate::prices::SpotPrices`]) over `aws-sdk-ec2`: DescribeSpotPriceHistory, Linux/UNIX, in the
+//! region of the client (the cluster's).
+
+use std::collections::HashMap;
+
+use aws_sdk_ec2::types::InstanceType;
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::error::Error;
+use crate::prices::{SpotPrice, SpotPrices};
+
+/// What EMR's instances run: EC2's product description of Linux spot prices.
+pub const PRODUCT_DESCRIPTION: &str = "Linux/UNIX";
+
+/// EC2's spot price history of one region over the SDK.
+#[derive(Debug, Clone)]
+pub struct SdkSpotPrices {
+    pub client: aws_sdk_ec2::Client,
+}
+
+impl SpotPrices for SdkSpotPrices {
+    async fn spot_prices(
+        &self,
+        availability_zone: &str,
+        instance_types: &[String],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<SpotPrice>, Error> {
+        if instance_types.is_empty() {
+            return Ok(Vec::new());
+        }
+        let at_smithy = aws_smithy_types::DateTime::from_secs(at.timestamp());
+        let types: Vec<InstanceType> = instance_types
+            .iter()
+            .map(|t| InstanceType::from(t.as_str()))
+            .collect();
+        let types = &types;
+        // A window of one instant: EC2 answers the change in effect then (and any made at that very second).
+        let history = dfr_locks::all_pages::<_, _, Error, _, _>(|token| async move {
+            let page = self
+                .client
+                .describe_spot_price_history()
+                .availability_zone(availability_zone)
+                .set_instance_types(Some(types.clone()))
+                .product_descriptions(PRODUCT_DESCRIPTION)
+                .start_time(at_smithy)
+                .end_time(at_smithy)
+                .max_results(1000)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| Error::from_sdk("DescribeSpotPriceHistory", e))?;
+            let prices = page.spot_price_history().iter().filter_map(|p| {
+                Some(SpotPrice {
+                    usd_per_hour: p.spot_price()?.parse::<f64>().ok()?,
+                    since: p
+                        .timestamp()
+                        .and_then(|t| Utc.timestamp_opt(t.secs(), t.subsec_nanos()).single()),
+                    availability_zone: p
+                        .availability_zone()
+                        .unwrap_or(availability_zone)
+                        .to_string(),
+                    instance_type: p.instance_type()?.as_str().to_string(),
+                })
+            });
+            Ok((prices.collect(), page.next_token().map(str::to_string)))
+        })
+        .await?;
+        let mut newest: HashMap<String, SpotPrice> = HashMap::new();
+        for price in history
+            .into_iter()
+            .filter(|p| p.since.is_none_or(|s| s <= at))
+        {
+            match newest.get(&price.instance_type) {
+                Some(known) if known.since >= price.since => {}
+                _ => {
+                    newest.insert(price.instance_type.clone(), price);
+                }
+            }
+        }
+        let mut out: Vec<SpotPrice> = newest.into_values().collect();
+        out.sort_by(|a, b| a.instance_type.cmp(&b.instance_type));
+        Ok(out)
+    }
+}
