@@ -467,6 +467,11 @@ pub struct Budget {
 }
 
 impl Budget {
+    /// Whether any limit is set.
+    pub fn is_set(&self) -> bool {
+        self.max_instance_hours.is_some() || self.max_cost_usd.is_some()
+    }
+
     /// The budget in a run's `options` (`null` or absent: no limit).
     pub fn of_options(options: &Value) -> Budget {
         let limit = |key: &str| options.get(key).and_then(Value::as_f64);

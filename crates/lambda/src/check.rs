@@ -7,7 +7,10 @@ use dfr_core::status::{self, Mode, Phase, Reason, RunFailure, StepOutcome, CLUST
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use dfr_core::cost::{over_budget, Budget, RunCost};
+
 use crate::emr::Emr;
+use crate::prices::{self as pricing, PriceSource};
 use crate::error::Error;
 use crate::payload;
 
@@ -110,6 +113,20 @@ pub struct PollOptions {
     pub startup_timeout_seconds: Option<u64>,
     #[serde(default)]
     pub timeout_seconds: Option<u64>,
+    /// The run's budget (run-transient, run), judged at every check: `BudgetExceeded` past it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_instance_hours: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cost_usd: Option<f64>,
+}
+
+impl PollOptions {
+    fn budget(&self) -> Budget {
+        Budget {
+            max_instance_hours: self.max_instance_hours,
+            max_cost_usd: self.max_cost_usd,
+        }
+    }
 }
 
 impl Default for PollOptions {
@@ -121,6 +138,8 @@ impl Default for PollOptions {
             max_backstop_seconds: default_max_backstop(),
             startup_timeout_seconds: None,
             timeout_seconds: None,
+            max_instance_hours: None,
+            max_cost_usd: None,
         }
     }
 }
@@ -168,6 +187,10 @@ pub struct CheckOutput {
     /// What was left out to keep the answer within Step Functions' state limit, if anything.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub truncated: Option<String>,
+    /// What the run cost (statemachine/README.md, "What a run cost"): at the end of the run, and at every check of a
+    /// run with a budget (so far); `null` otherwise, or when EMR's record of the instances could not be read.
+    #[serde(default)]
+    pub cost: Option<RunCost>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -191,6 +214,7 @@ fn in_run_order(steps: &mut [StepOutcome], ids: Option<&[String]>) {
 pub async fn check_status(
     event: &CheckEvent,
     emr: &impl Emr,
+    prices: &impl PriceSource,
     now: DateTime<Utc>,
     jitter: f64,
 ) -> Result<CheckOutput, Error> {
@@ -281,8 +305,43 @@ pub async fn check_status(
         error: None,
         failed_checks: 0,
         truncated: None,
+        cost: None,
     };
-    let failure = verdict.failure;
+    let mut failure = verdict.failure;
+    let budget = event.options.budget();
+    let timed_out = event
+        .options
+        .timeout_seconds
+        .is_some_and(|t| elapsed_seconds > i64::try_from(t).unwrap_or(i64::MAX));
+    let mut overrun = None;
+    if output.finished || budget.is_set() || timed_out {
+        // The window: the cluster's whole life, or from the run's start for `run` on a cluster it did not launch.
+        let since = (event.mode == Mode::Run).then_some(since);
+        let with_prices = output.finished || timed_out || budget.max_cost_usd.is_some();
+        match pricing::run_cost(
+            emr,
+            prices,
+            event.region.as_deref(),
+            &event.cluster_id,
+            since,
+            now,
+            with_prices,
+        ).await {
+            Ok(cost) => {
+                if !output.finished {
+                    overrun = over_budget(&cost, &budget);
+                }
+                output.cost = Some(cost);
+            }
+            // The cost never fails a check: the run goes on, or ends, without it.
+            Err(e) => tracing::warn!(error = %e, "the run's cost could not be read"),
+        }
+    }
+    if overrun.is_some() {
+        output.phase = Phase::Failed;
+        output.finished = true;
+        failure = Some(RunFailure::BudgetExceeded);
+    }
     let log_uri = cluster.log_uri.clone();
     let with_error = |o: &mut CheckOutput| {
         o.error = failure.map(|name| {
@@ -309,6 +368,10 @@ pub async fn check_status(
             if failed.len() < unsuccessful.len() {
                 cause["moreFailedSteps"] = json!(unsuccessful.len() - failed.len());
             }
+            if let Some(over) = &overrun {
+                cause["overrun"] = json!(over);
+            }
+            cause["cost"] = json!(o.cost);
             RunError { name, cause }
         });
     };
@@ -405,6 +468,7 @@ mod tests {
             error: None,
             failed_checks: 0,
             truncated: None,
+            cost: None,
         }
     }
 

@@ -53,22 +53,8 @@ pub struct StepCancellation {
     pub reason: Option<String>,
 }
 
-/// How an instance is bought.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Market {
-    OnDemand,
-    Spot,
-}
-
-impl Market {
-    /// EMR's name: `ON_DEMAND`, `SPOT`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::OnDemand => "ON_DEMAND",
-            Self::Spot => "SPOT",
-        }
-    }
-}
+/// How an instance is bought: the core's, which prices it.
+pub use dfr_core::cost::Market;
 
 /// One EBS volume attached to an instance, as its instance group (or its fleet's instance type) specifies it.
 #[derive(Debug, Clone, PartialEq)]

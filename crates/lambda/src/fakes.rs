@@ -12,6 +12,9 @@ use serde_json::json;
 use serde_json::Value;
 
 use crate::check::CheckEvent;
+use dfr_core::cost::PriceBook;
+
+use crate::prices::PriceSource;
 use crate::emr::{ClusterInfo, ClusterSummary, ClusterUsage, Emr, StepCancellation, StepInfo};
 use crate::error::Error;
 use crate::wait::{Answering, Callbacks, Delivery, Wait, Waits};
@@ -204,12 +207,27 @@ pub fn now() -> DateTime<Utc> {
 pub fn answering<'a>(
     table: &'a FakeTable,
     sfn: &'a FakeCallbacks,
-) -> Answering<'a, FakeTable, FakeCallbacks> {
+) -> Answering<'a, FakeTable, FakeCallbacks, NoPrices> {
     Answering {
         waits: table,
         callbacks: sfn,
+        prices: &NoPrices,
         now: now(),
         jitter: 0.0,
+    }
+}
+
+/// Prices that cannot be read: a cost then has its instance-hours and `pricesUnavailable`.
+pub struct NoPrices;
+
+impl PriceSource for NoPrices {
+    async fn price_book(
+        &self,
+        _region: Option<&str>,
+        _usage: &ClusterUsage,
+        _now: DateTime<Utc>,
+    ) -> Result<PriceBook, String> {
+        Err("no prices in this test".into())
     }
 }
 

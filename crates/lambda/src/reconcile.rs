@@ -30,6 +30,7 @@ use crate::error::Error;
 use crate::lock::ended_outcome;
 use crate::run::{TAG_EXECUTION, TAG_MANAGED};
 use crate::terminate::{fate_of, Fate};
+use crate::prices::PriceSource;
 use crate::wait::{Answering, Callbacks, Delivery, Wait, Waits};
 
 /// An execution as DescribeExecution tells it.
@@ -129,12 +130,12 @@ pub struct Scope {
 }
 
 /// The ports one sweep works through, and its time.
-pub struct Ports<'a, E, T, X, W, C> {
+pub struct Ports<'a, E, T, X, W, C, P> {
     pub emr: &'a dyn Fn(&str) -> E,
     pub tagging: &'a dyn Fn(&str) -> T,
     pub executions: &'a X,
     /// The wait table, Step Functions' callbacks, the time of the sweep and the checks' jitter.
-    pub answering: Answering<'a, W, C>,
+    pub answering: Answering<'a, W, C, P>,
     /// `None`: the stack has no lock table to look at (unit tests of the other parts).
     pub locks: Option<&'a LockTable>,
 }
@@ -187,9 +188,9 @@ struct Listing {
 
 /// One sweep. Goes on past every error (kept in `errors`): one region or cluster that cannot be read must not keep
 /// the others from being repaired.
-pub async fn reconcile<E: Emr, T: ManagedClusters, X: Executions, W: Waits, C: Callbacks>(
+pub async fn reconcile<E: Emr, T: ManagedClusters, X: Executions, W: Waits, C: Callbacks, P: PriceSource>(
     scope: &Scope,
-    ports: &Ports<'_, E, T, X, W, C>,
+    ports: &Ports<'_, E, T, X, W, C, P>,
 ) -> Reconciled {
     let mut out = Reconciled::default();
     // Waits are read before the clusters are listed: a cluster missing from the listing then cannot be one created
@@ -274,9 +275,9 @@ fn wait_can_end(wait: &Wait, state: Option<&str>) -> Option<bool> {
     }
 }
 
-async fn reconcile_wait<E: Emr, T, X, W: Waits, C: Callbacks>(
+async fn reconcile_wait<E: Emr, T, X, W: Waits, C: Callbacks, P: PriceSource>(
     scope: &Scope,
-    ports: &Ports<'_, E, T, X, W, C>,
+    ports: &Ports<'_, E, T, X, W, C, P>,
     listings: &BTreeMap<String, Listing>,
     wait: &Wait,
     out: &mut Reconciled,
@@ -342,9 +343,9 @@ async fn reconcile_wait<E: Emr, T, X, W: Waits, C: Callbacks>(
     }
 }
 
-async fn reconcile_cluster<E: Emr, T, X: Executions, W, C>(
+async fn reconcile_cluster<E: Emr, T, X: Executions, W, C, P>(
     scope: &Scope,
-    ports: &Ports<'_, E, T, X, W, C>,
+    ports: &Ports<'_, E, T, X, W, C, P>,
     region: &str,
     cluster: &TaggedCluster,
     statuses: &mut ExecutionCache,
@@ -601,6 +602,7 @@ mod tests {
             answering: Answering {
                 waits: table,
                 callbacks: sfn,
+                prices: &crate::fakes::NoPrices,
                 now: now(),
                 jitter: 0.0,
             },

@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::emr::Emr;
 use crate::error::Error;
 use crate::event::is_cluster_id;
+use crate::prices::PriceSource;
 use crate::wait::{Answering, Callbacks, Delivery, Wait, Waits};
 
 /// The fields of an EMR event the router reads.
@@ -112,11 +113,11 @@ enum Handled {
     Answered(Delivery),
 }
 
-async fn handle<E: Emr, W: Waits, C: Callbacks>(
+async fn handle<E: Emr, W: Waits, C: Callbacks, P: PriceSource>(
     event: &EmrEvent,
     wait: &Wait,
     emr: &impl Fn(Option<&str>) -> E,
-    with: &Answering<'_, W, C>,
+    with: &Answering<'_, W, C, P>,
 ) -> Result<Handled, Error> {
     if !can_end(event, wait, with.waits).await? {
         return Ok(Handled::NotDecisive);
@@ -135,10 +136,10 @@ async fn handle<E: Emr, W: Waits, C: Callbacks>(
 /// Handles one event. `emr` gives the EMR port of a region (the wait's own, as check-status would use it).
 /// Goes through every wait even when one fails, then reports the first failure (EventBridge's asynchronous
 /// invocation then tries the event again; answering again is harmless).
-pub async fn route<E: Emr, W: Waits, C: Callbacks>(
+pub async fn route<E: Emr, W: Waits, C: Callbacks, P: PriceSource>(
     event: &Value,
     emr: impl Fn(Option<&str>) -> E,
-    with: &Answering<'_, W, C>,
+    with: &Answering<'_, W, C, P>,
 ) -> Result<Routed, Error> {
     let event = match EmrEvent::parse(event) {
         Ok(e) => e,
@@ -242,7 +243,11 @@ mod tests {
         *emr.state.borrow_mut() = "TERMINATING".into();
         let routed = send(cluster_event("TERMINATING"), &emr, &table, &sfn).await;
         assert_eq!((routed.checked, routed.delivered), (1, 1));
-        assert_eq!(emr.calls.get(), 2, "DescribeCluster and ListSteps");
+        assert_eq!(
+            emr.calls.get(),
+            3,
+            "DescribeCluster, ListSteps, and the instances the run's cost is read from"
+        );
         let answered = sfn.answered.borrow().clone();
         assert_eq!(answered.len(), 1);
         assert_eq!(answered[0].0, "token-of-exec-1");
@@ -257,7 +262,7 @@ mod tests {
             let routed = send(event, &emr, &table, &sfn).await;
             assert_eq!((routed.waits, routed.checked, routed.delivered), (0, 0, 0));
         }
-        assert_eq!(emr.calls.get(), 2);
+        assert_eq!(emr.calls.get(), 3, "no call after the answer");
     }
 
     #[tokio::test]

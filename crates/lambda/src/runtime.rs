@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use dfr_locks::LockTable;
 
+use crate::prices::ListPrices;
 use crate::aws::pricing::PRICE_LIST_REGION;
 use crate::aws::{
     SdkCallbacks, SdkEmr, SdkExecutions, SdkPrices, SdkS3, SdkSpotPrices, SdkTagging, WaitTable,
@@ -133,6 +134,19 @@ impl Aws {
     }
 
     /// EC2's spot prices in a region (the cluster's).
+    /// The prices a run's cost is read with: the Price List, and EC2's spot prices of the run's region.
+    pub fn list_prices(&self) -> ListPrices<'_, SdkPrices, impl Fn(&str) -> SdkSpotPrices + '_> {
+        ListPrices {
+            home_region: self
+                .base
+                .region()
+                .map(|r| r.to_string())
+                .unwrap_or_default(),
+            prices: self.prices(),
+            spot: move |region: &str| self.spot_prices(region),
+        }
+    }
+
     pub fn spot_prices(&self, region: &str) -> SdkSpotPrices {
         let conf = aws_sdk_ec2::config::Builder::from(&self.base)
             .region(Region::new(region.to_string()))

@@ -21,6 +21,7 @@ use serde_json::Value;
 use crate::check::{check_status, CheckEvent, CheckOutput, WaitFor};
 use crate::emr::Emr;
 use crate::error::Error;
+use crate::prices::PriceSource;
 
 /// The sort key of a cluster's last-event note.
 pub const EVENTS_NOTE: &str = "#events";
@@ -99,15 +100,17 @@ pub struct Registered {
 }
 
 /// What checking and answering waits needs besides EMR (check-status's registration, event-router, the
-/// reconciler): the wait table, Step Functions' callbacks, the time of the check and the poll jitter.
-pub struct Answering<'a, W, C> {
+/// reconciler): the wait table, Step Functions' callbacks, the prices a finished run's cost is read with, the time of
+/// the check and the poll jitter.
+pub struct Answering<'a, W, C, P> {
     pub waits: &'a W,
     pub callbacks: &'a C,
+    pub prices: &'a P,
     pub now: DateTime<Utc>,
     pub jitter: f64,
 }
 
-impl<W: Waits, C: Callbacks> Answering<'_, W, C> {
+impl<W: Waits, C: Callbacks, P: PriceSource> Answering<'_, W, C, P> {
     /// Checks the run `wait` waits for, as check-status would after an event, and answers its token if the run is
     /// over: `None` when it goes on.
     pub async fn check_and_answer(
@@ -115,7 +118,13 @@ impl<W: Waits, C: Callbacks> Answering<'_, W, C> {
         wait: &Wait,
         emr: &impl Emr,
     ) -> Result<Option<(Delivery, CheckOutput)>, Error> {
-        let status = check_status(&wait.request.after_event(), emr, self.now, self.jitter).await?;
+        let status = check_status(
+            &wait.request.after_event(),
+            emr,
+            self.prices,
+            self.now,
+            self.jitter,
+        ).await?;
         if !status.finished {
             return Ok(None);
         }
@@ -126,15 +135,16 @@ impl<W: Waits, C: Callbacks> Answering<'_, W, C> {
 
 /// check-status with a task token: stores the token, then checks EMR only if an event came since the execution's
 /// last status (zero EMR calls otherwise), answering the token at once if the run is over.
-pub async fn register<W: Waits, C: Callbacks>(
+pub async fn register<W: Waits, C: Callbacks, P: PriceSource>(
     event: &CheckEvent,
     wait: &WaitFor,
     emr: &impl Emr,
-    with: &Answering<'_, W, C>,
+    with: &Answering<'_, W, C, P>,
 ) -> Result<Registered, Error> {
     let Answering {
         waits,
         callbacks,
+        prices,
         now,
         jitter,
     } = *with;
@@ -165,7 +175,7 @@ pub async fn register<W: Waits, C: Callbacks>(
             unanswered: None,
         });
     }
-    let status = check_status(&request.after_event(), emr, now, jitter).await?;
+    let status = check_status(&request.after_event(), emr, prices, now, jitter).await?;
     let mut registered = Registered {
         checked: true,
         status: None,

@@ -28,7 +28,7 @@ async fn check(
             json!({"clusterState": p.cluster_state, "pollsSinceSteps": p.polls_since_steps});
     }
     let e: CheckEvent = decode("check-status", e).unwrap();
-    check_status(&e, emr, now(h), 0.0).await.unwrap()
+    check_status(&e, emr, &common::NoPrices, now(h), 0.0).await.unwrap()
 }
 
 /// Polls like the state machine does, advancing virtual time by each answer's nextPollSeconds.
@@ -92,9 +92,12 @@ async fn when_a_transient_run_succeeds_should_report_every_step_and_poll_cheaply
     let calls = h.calls();
     assert_eq!(
         calls.count("DescribeCluster"),
-        u64::from(polls),
-        "one DescribeCluster per poll"
+        u64::from(polls) + 1,
+        "one DescribeCluster per poll, and one for the run's cost at its end"
     );
+    let cost = last.cost.as_ref().expect("the end of a run says what it cost");
+    assert!(cost.is_final && cost.instance_hours > 0.0, "{cost:?}");
+    assert_eq!(calls.count("ListInstances"), 1, "the cost is read once");
     assert!(
         calls.count("ListSteps") <= 3,
         "steps listed only on changes and at the end: {}",
@@ -357,13 +360,13 @@ async fn when_emr_throttles_or_fails_should_surface_retryable_names() {
     h.set_faults(Faults::none().with_throttle_share(1.0, 7))
         .unwrap();
     let e: CheckEvent = decode("check-status", json!({"clusterId": up_id, "mode": "up"})).unwrap();
-    let err = check_status(&e, &aws_no_retry.check(), now(&h), 0.0)
+    let err = check_status(&e, &aws_no_retry.check(), &common::NoPrices, now(&h), 0.0)
         .await
         .unwrap_err();
     assert_eq!((err.name(), err.retryable()), ("EmrThrottled", true));
     h.set_faults(Faults::none().with_server_error_share(1.0, 500, 7))
         .unwrap();
-    let err = check_status(&e, &aws_no_retry.check(), now(&h), 0.0)
+    let err = check_status(&e, &aws_no_retry.check(), &common::NoPrices, now(&h), 0.0)
         .await
         .unwrap_err();
     assert_eq!((err.name(), err.retryable()), ("EmrUnavailable", true));
@@ -373,7 +376,7 @@ async fn when_emr_throttles_or_fails_should_surface_retryable_names() {
     }))
     .unwrap();
     h.set_faults(faults).unwrap();
-    let err = check_status(&e, &aws_no_retry.check(), now(&h), 0.0)
+    let err = check_status(&e, &aws_no_retry.check(), &common::NoPrices, now(&h), 0.0)
         .await
         .unwrap_err();
     assert_eq!(
@@ -387,7 +390,7 @@ async fn when_emr_throttles_or_fails_should_surface_retryable_names() {
         json!({"clusterId": "j-NOSUCHCLUSTER", "mode": "up"}),
     )
     .unwrap();
-    let err = check_status(&missing, &aws_no_retry.check(), now(&h), 0.0)
+    let err = check_status(&missing, &aws_no_retry.check(), &common::NoPrices, now(&h), 0.0)
         .await
         .unwrap_err();
     // IAM decides before EMR looks: a cluster without this stack's tags, or none at all, is AccessDenied (as on AWS).
@@ -409,7 +412,7 @@ async fn when_the_poll_counter_is_at_its_maximum_should_not_overflow() {
         json!({"clusterId": id, "mode": "up", "previous": {"clusterState": "STARTING", "pollsSinceSteps": u32::MAX}}),
     )
     .unwrap();
-    let out = check_status(&e, &aws.check(), now(&h), 0.0).await.unwrap();
+    let out = check_status(&e, &aws.check(), &common::NoPrices, now(&h), 0.0).await.unwrap();
     assert_eq!(out.polls_since_steps, u32::MAX);
 }
 
@@ -677,7 +680,7 @@ async fn when_a_statement_is_taken_out_of_the_template_should_fail_with_access_d
             ("check-status", Some(id)) => {
                 let e: CheckEvent =
                     decode("check-status", json!({"clusterId": id, "mode": "up"})).unwrap();
-                check_status(&e, &aws.check(), now(&h), 0.0)
+                check_status(&e, &aws.check(), &common::NoPrices, now(&h), 0.0)
                     .await
                     .unwrap_err()
             }

@@ -471,7 +471,7 @@ async fn run(name: &str, case: &Case) -> Outcome {
         Handler::CheckStatus => match decode::<CheckEvent>("check-status", event) {
             Ok(e) => {
                 let emr = aws.check.emr(e.region.as_deref());
-                check_status(&e, &emr, now, 0.0)
+                check_status(&e, &emr, &common::NoPrices, now, 0.0)
                     .await
                     .and_then(|o| encode(&o))
             }

@@ -71,7 +71,7 @@ async fn when_a_run_ends_should_report_every_instance_with_its_market_volumes_an
             Some(want.ec2_instance_id.as_str())
         );
         assert_eq!(got.role.as_deref(), Some(want.role));
-        assert_eq!(got.market.as_str(), want.market);
+        assert_eq!(serde_json::json!(got.market), want.market);
         assert_eq!(got.instance_type, want.instance_type);
         assert_eq!(got.state, "TERMINATED");
         assert_eq!(got.created_at, Some(at(want.created)));

@@ -12,12 +12,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let event: CheckEvent = decode("check-status", payload)?;
         let emr = aws.emr(event.region.as_deref());
         let now = chrono::Utc::now();
+        let prices = aws.list_prices();
         match &event.wait {
-            None => encode(&check_status(&event, &emr, now, jitter()).await?),
+            None => encode(&check_status(&event, &emr, &prices, now, jitter()).await?),
             Some(wait) => {
                 let with = Answering {
                     waits: aws.waits()?,
                     callbacks: aws.callbacks(),
+                    prices: &prices,
                     now,
                     jitter: jitter(),
                 };

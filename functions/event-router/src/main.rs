@@ -8,9 +8,11 @@ use dfr_lambda::wait::Answering;
 async fn main() -> Result<(), lambda_runtime::Error> {
     let aws = &Aws::load().await;
     serve(|payload| async move {
+        let prices = aws.list_prices();
         let with = Answering {
             waits: aws.waits()?,
             callbacks: aws.callbacks(),
+            prices: &prices,
             now: chrono::Utc::now(),
             jitter: jitter(),
         };

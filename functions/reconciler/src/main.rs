@@ -22,6 +22,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let tagging = |region: &str| aws.tagging(region);
         let executions = aws.executions();
         let now = chrono::Utc::now();
+        let prices = aws.list_prices();
         let ports = Ports {
             emr: &emr,
             tagging: &tagging,
@@ -29,6 +30,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             answering: Answering {
                 waits: aws.waits()?,
                 callbacks: aws.callbacks(),
+                prices: &prices,
                 now,
                 jitter: jitter(),
             },

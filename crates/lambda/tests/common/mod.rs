@@ -312,3 +312,17 @@ pub fn without_statement(template: &str, sid: &str) -> String {
     out.extend(&lines[end..]);
     out.join("\n")
 }
+
+/// Prices that cannot be read: a check then costs its run in instance-hours only (`pricesUnavailable`).
+pub struct NoPrices;
+
+impl dfr_lambda::prices::PriceSource for NoPrices {
+    async fn price_book(
+        &self,
+        _region: Option<&str>,
+        _usage: &dfr_lambda::emr::ClusterUsage,
+        _now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<dfr_core::cost::PriceBook, String> {
+        Err("no prices in this test".into())
+    }
+}
