@@ -397,7 +397,11 @@ fn the_definitions_use_only_listed_names_and_every_state_machine_name_is_written
                         listed(value, &[Origin::Run], &at);
                     }
                     "$.failure.error" => {
-                        listed(value, &[Origin::Function, Origin::Run, Origin::StateMachine], &at);
+                        listed(
+                            value,
+                            &[Origin::Function, Origin::Run, Origin::StateMachine],
+                            &at,
+                        );
                     }
                     _ => assert!(
                         !variable.contains("error"),

@@ -10,9 +10,10 @@ use serde_json::{json, Value};
 use dfr_core::cost::{over_budget, Budget, RunCost};
 
 use crate::emr::Emr;
-use crate::prices::{self as pricing, PriceSource};
 use crate::error::Error;
+use crate::metrics;
 use crate::payload;
+use crate::prices::{self as pricing, PriceSource};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -326,7 +327,9 @@ pub async fn check_status(
             since,
             now,
             with_prices,
-        ).await {
+        )
+        .await
+        {
             Ok(cost) => {
                 if !output.finished {
                     overrun = over_budget(&cost, &budget);
@@ -377,6 +380,32 @@ pub async fn check_status(
     };
     with_error(&mut output);
     fit(&mut output, with_error);
+    if output.finished {
+        if let Some(cost) = &output.cost {
+            let outcome = output.error.as_ref().map_or("SUCCEEDED".to_string(), |e| {
+                dfr_core::error_names::ErrorName::from(e.name).to_string()
+            });
+            let run = metrics::RunEnded {
+                pipeline: &cluster.name,
+                command: match event.mode {
+                    Mode::Transient => "run-transient",
+                    Mode::Up => "up",
+                    Mode::Run => "run",
+                    Mode::Down => "down",
+                },
+                outcome: &outcome,
+                cluster_id: &output.cluster_id,
+                duration_seconds: elapsed_seconds,
+                execution: None,
+                cost,
+            };
+            // One line per run's end (a lost-event race may write a second one).
+            println!(
+                "{}",
+                metrics::run_ended(&metrics::stack_from_process_env(), &run, now)
+            );
+        }
+    }
     Ok(output)
 }
 

@@ -14,9 +14,9 @@ use serde_json::Value;
 use crate::check::CheckEvent;
 use dfr_core::cost::PriceBook;
 
-use crate::prices::PriceSource;
 use crate::emr::{ClusterInfo, ClusterSummary, ClusterUsage, Emr, StepCancellation, StepInfo};
 use crate::error::Error;
+use crate::prices::PriceSource;
 use crate::wait::{Answering, Callbacks, Delivery, Wait, Waits};
 
 pub const CLUSTER: &str = "j-1ABCDEFGHIJKL";

@@ -22,21 +22,15 @@ pub enum Metric {
     WaitsAnswered,
     LocksReleased,
     LocksKept,
-    /// reconciler, every sweep: the locks held now, and how long the oldest has been held.
-    LocksHeld,
-    OldestLockSeconds,
-    /// The end of a run (check-status, terminate-cluster, the reconciler): what it cost, per stack and pipeline.
+    /// The end of a run (check-status): what it cost, per stack and pipeline.
     RunCostUsd,
     RunInstanceHours,
     /// A run ended by its budget (1).
     BudgetExceeded,
-    /// A call to EMR throttled (after the SDK's own retries): the function fails with EmrThrottled and its task
-    /// retries.
-    EmrThrottled,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 13] = [
+    pub const ALL: [Metric; 10] = [
         Metric::LockHeld,
         Metric::LockHeldForSeconds,
         Metric::Repairs,
@@ -44,12 +38,9 @@ impl Metric {
         Metric::WaitsAnswered,
         Metric::LocksReleased,
         Metric::LocksKept,
-        Metric::LocksHeld,
-        Metric::OldestLockSeconds,
         Metric::RunCostUsd,
         Metric::RunInstanceHours,
         Metric::BudgetExceeded,
-        Metric::EmrThrottled,
     ];
 
     pub fn name(self) -> &'static str {
@@ -61,18 +52,15 @@ impl Metric {
             Metric::WaitsAnswered => "WaitsAnswered",
             Metric::LocksReleased => "LocksReleased",
             Metric::LocksKept => "LocksKept",
-            Metric::LocksHeld => "LocksHeld",
-            Metric::OldestLockSeconds => "OldestLockSeconds",
             Metric::RunCostUsd => "RunCostUsd",
             Metric::RunInstanceHours => "RunInstanceHours",
             Metric::BudgetExceeded => "BudgetExceeded",
-            Metric::EmrThrottled => "EmrThrottled",
         }
     }
 
     pub fn unit(self) -> &'static str {
         match self {
-            Metric::LockHeldForSeconds | Metric::OldestLockSeconds => "Seconds",
+            Metric::LockHeldForSeconds => "Seconds",
             Metric::RunCostUsd | Metric::RunInstanceHours => "None",
             _ => "Count",
         }
@@ -138,5 +126,172 @@ fn number(value: f64) -> Value {
         json!(value as i64)
     } else {
         json!(value)
+    }
+}
+
+/// The stack the functions belong to (`DFR_STACK`, which the template sets).
+pub fn stack_from_process_env() -> String {
+    std::env::var("DFR_STACK").unwrap_or_else(|_| "dataflow-runner".into())
+}
+
+/// The log line of a run's end: what it cost (`RunCostUsd` when priced, `RunInstanceHours`), per stack and pipeline
+/// (the cluster's name), `BudgetExceeded` when its budget ended it, and the fields the dashboard's table of the last
+/// runs reads.
+pub fn run_ended(stack: &str, run: &RunEnded<'_>, now: DateTime<Utc>) -> Value {
+    let mut metrics = vec![(Metric::RunInstanceHours, run.cost.instance_hours)];
+    if let Some(usd) = run.cost.usd {
+        metrics.push((Metric::RunCostUsd, usd));
+    }
+    if run.outcome == "BudgetExceeded" {
+        metrics.push((Metric::BudgetExceeded, 1.0));
+    }
+    embedded(
+        stack,
+        &metrics,
+        json!({
+            "Pipeline": run.pipeline,
+            "Command": run.command,
+            "Outcome": run.outcome,
+            "ClusterId": run.cluster_id,
+            "DurationSeconds": run.duration_seconds,
+            "Execution": run.execution,
+        }),
+        now,
+    )
+}
+
+/// A run that ended, as [`run_ended`] writes it.
+pub struct RunEnded<'a> {
+    pub pipeline: &'a str,
+    /// The command: `run-transient`, `up`, `run` or `down`.
+    pub command: &'a str,
+    /// `SUCCEEDED`, or the failure's name.
+    pub outcome: &'a str,
+    pub cluster_id: &'a str,
+    pub duration_seconds: i64,
+    pub execution: Option<&'a str>,
+    pub cost: &'a dfr_core::cost::RunCost,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every DataflowRunner metric the stack's alarms and dashboard read, with its dimensions, is one the functions
+    /// write with those dimensions.
+    #[test]
+    fn the_dashboard_and_the_alarms_read_only_metrics_the_functions_write() {
+        let template = include_str!("../../../infra/template.yaml");
+        let written = |name: &str, dims: &[&str]| {
+            Metric::ALL
+                .iter()
+                .any(|m| m.name() == name && m.dimensions().iter().any(|d| *d == dims))
+        };
+        // The dashboard: each metric array ["DataflowRunner", name, dimension, value, …], and each SEARCH expression.
+        let body_start = template.find("DashboardBody: !Sub |").expect("a dashboard");
+        let body: String = template[body_start..]
+            .lines()
+            .skip(1)
+            .take_while(|l| l.starts_with("        "))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let dashboard: Value = serde_json::from_str(&body).expect("the dashboard body is JSON");
+        let mut read = 0;
+        for widget in dashboard["widgets"].as_array().unwrap() {
+            for m in widget["properties"]["metrics"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let parts = m.as_array().unwrap();
+                if parts[0] == "DataflowRunner" {
+                    let dims: Vec<&str> = parts[2..]
+                        .iter()
+                        .step_by(2)
+                        .filter_map(Value::as_str)
+                        .collect();
+                    let name = parts[1].as_str().unwrap();
+                    assert!(
+                        written(name, &dims),
+                        "the dashboard reads {name} by {dims:?}"
+                    );
+                    read += 1;
+                }
+                if let Some(e) = parts[0]["expression"].as_str() {
+                    let dims: Vec<&str> = e
+                        .split('{')
+                        .nth(1)
+                        .and_then(|r| r.split('}').next())
+                        .unwrap()
+                        .split(',')
+                        .skip(1)
+                        .collect();
+                    let name = e
+                        .split("MetricName=\"")
+                        .nth(1)
+                        .unwrap()
+                        .split('"')
+                        .next()
+                        .unwrap();
+                    assert!(
+                        written(name, &dims),
+                        "the dashboard searches {name} by {dims:?}"
+                    );
+                    read += 1;
+                }
+            }
+        }
+        // The alarms: `Namespace: DataflowRunner` followed by `MetricName: X` and a Stack dimension.
+        let lines: Vec<&str> = template.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            if l.trim() == "Namespace: DataflowRunner" {
+                let name = lines[i + 1]
+                    .trim()
+                    .strip_prefix("MetricName: ")
+                    .expect("MetricName next");
+                assert!(written(name, &["Stack"]), "an alarm reads {name}");
+                read += 1;
+            }
+        }
+        assert!(
+            read >= Metric::ALL.len(),
+            "every metric the functions write is read: {read}"
+        );
+    }
+
+    #[test]
+    fn a_runs_end_is_written_per_stack_and_per_pipeline() {
+        let cost: dfr_core::cost::RunCost = serde_json::from_value(json!({
+            "instanceHours": 1.5, "billedSeconds": 5400, "normalizedInstanceHours": 8, "usd": 0.37,
+            "usdIsLowerBound": false, "ec2Usd": 0.3, "emrUsd": 0.07, "ebsUsd": 0.0, "byInstanceType": [],
+            "unpriced": [], "estimate": true, "final": true, "since": null, "until": "2026-12-02T12:00:00Z",
+            "region": "eu-west-1", "pricesAsOf": null, "pricesUnavailable": null, "leavesOut": []
+        }))
+        .unwrap();
+        let run = RunEnded {
+            pipeline: "nightly-enrich-prod",
+            command: "run-transient",
+            outcome: "BudgetExceeded",
+            cluster_id: "j-1",
+            duration_seconds: 5400,
+            execution: None,
+            cost: &cost,
+        };
+        let line = run_ended("dfr", &run, "2026-12-02T12:00:00Z".parse().unwrap());
+        assert_eq!(line["RunCostUsd"], 0.37);
+        assert_eq!(line["RunInstanceHours"], 1.5);
+        assert_eq!(line["BudgetExceeded"], 1);
+        assert_eq!(line["Pipeline"], "nightly-enrich-prod");
+        let directives = line["_aws"]["CloudWatchMetrics"].as_array().unwrap();
+        assert_eq!(
+            directives.len(),
+            2,
+            "per pipeline, and per stack alone: {directives:?}"
+        );
+        assert_eq!(
+            directives[0]["Dimensions"],
+            json!([["Stack"], ["Stack", "Pipeline"]])
+        );
+        assert_eq!(directives[1]["Dimensions"], json!([["Stack"]]));
     }
 }

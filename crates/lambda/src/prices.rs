@@ -203,13 +203,23 @@ pub async fn run_cost(
             })
         })
         .collect();
-    let ended = CLUSTER_ENDED.contains(&usage.state.as_str()) && lives.iter().all(|l| l.end.is_some());
+    let ended =
+        CLUSTER_ENDED.contains(&usage.state.as_str()) && lives.iter().all(|l| l.end.is_some());
     let until = if ended {
-        lives.iter().filter_map(|l| l.end).max().unwrap_or(now).min(now)
+        lives
+            .iter()
+            .filter_map(|l| l.end)
+            .max()
+            .unwrap_or(now)
+            .min(now)
     } else {
         now
     };
-    let window = Window { since, until, ended };
+    let window = Window {
+        since,
+        until,
+        ended,
+    };
     let book = if with_prices {
         prices.price_book(region, &usage, now).await
     } else {

@@ -28,9 +28,9 @@ use serde_json::{json, Value};
 use crate::emr::Emr;
 use crate::error::Error;
 use crate::lock::ended_outcome;
+use crate::prices::PriceSource;
 use crate::run::{TAG_EXECUTION, TAG_MANAGED};
 use crate::terminate::{fate_of, Fate};
-use crate::prices::PriceSource;
 use crate::wait::{Answering, Callbacks, Delivery, Wait, Waits};
 
 /// An execution as DescribeExecution tells it.
@@ -188,7 +188,14 @@ struct Listing {
 
 /// One sweep. Goes on past every error (kept in `errors`): one region or cluster that cannot be read must not keep
 /// the others from being repaired.
-pub async fn reconcile<E: Emr, T: ManagedClusters, X: Executions, W: Waits, C: Callbacks, P: PriceSource>(
+pub async fn reconcile<
+    E: Emr,
+    T: ManagedClusters,
+    X: Executions,
+    W: Waits,
+    C: Callbacks,
+    P: PriceSource,
+>(
     scope: &Scope,
     ports: &Ports<'_, E, T, X, W, C, P>,
 ) -> Reconciled {

@@ -16,12 +16,12 @@ use serde_json::Value;
 
 use dfr_locks::LockTable;
 
-use crate::prices::ListPrices;
 use crate::aws::pricing::PRICE_LIST_REGION;
 use crate::aws::{
     SdkCallbacks, SdkEmr, SdkExecutions, SdkPrices, SdkS3, SdkSpotPrices, SdkTagging, WaitTable,
 };
 use crate::error::Error;
+use crate::prices::ListPrices;
 use crate::source::S3Scope;
 
 /// SDK configuration loaded once per process; EMR clients are made once per region on first use. Every client is

@@ -124,7 +124,8 @@ impl<W: Waits, C: Callbacks, P: PriceSource> Answering<'_, W, C, P> {
             self.prices,
             self.now,
             self.jitter,
-        ).await?;
+        )
+        .await?;
         if !status.finished {
             return Ok(None);
         }

@@ -28,7 +28,9 @@ async fn check(
             json!({"clusterState": p.cluster_state, "pollsSinceSteps": p.polls_since_steps});
     }
     let e: CheckEvent = decode("check-status", e).unwrap();
-    check_status(&e, emr, &common::NoPrices, now(h), 0.0).await.unwrap()
+    check_status(&e, emr, &common::NoPrices, now(h), 0.0)
+        .await
+        .unwrap()
 }
 
 /// Polls like the state machine does, advancing virtual time by each answer's nextPollSeconds.
@@ -95,7 +97,10 @@ async fn when_a_transient_run_succeeds_should_report_every_step_and_poll_cheaply
         u64::from(polls) + 1,
         "one DescribeCluster per poll, and one for the run's cost at its end"
     );
-    let cost = last.cost.as_ref().expect("the end of a run says what it cost");
+    let cost = last
+        .cost
+        .as_ref()
+        .expect("the end of a run says what it cost");
     assert!(cost.is_final && cost.instance_hours > 0.0, "{cost:?}");
     assert_eq!(calls.count("ListInstances"), 1, "the cost is read once");
     assert!(
@@ -390,9 +395,15 @@ async fn when_emr_throttles_or_fails_should_surface_retryable_names() {
         json!({"clusterId": "j-NOSUCHCLUSTER", "mode": "up"}),
     )
     .unwrap();
-    let err = check_status(&missing, &aws_no_retry.check(), &common::NoPrices, now(&h), 0.0)
-        .await
-        .unwrap_err();
+    let err = check_status(
+        &missing,
+        &aws_no_retry.check(),
+        &common::NoPrices,
+        now(&h),
+        0.0,
+    )
+    .await
+    .unwrap_err();
     // IAM decides before EMR looks: a cluster without this stack's tags, or none at all, is AccessDenied (as on AWS).
     assert_eq!(
         (err.name(), err.retryable()),
@@ -412,7 +423,9 @@ async fn when_the_poll_counter_is_at_its_maximum_should_not_overflow() {
         json!({"clusterId": id, "mode": "up", "previous": {"clusterState": "STARTING", "pollsSinceSteps": u32::MAX}}),
     )
     .unwrap();
-    let out = check_status(&e, &aws.check(), &common::NoPrices, now(&h), 0.0).await.unwrap();
+    let out = check_status(&e, &aws.check(), &common::NoPrices, now(&h), 0.0)
+        .await
+        .unwrap();
     assert_eq!(out.polls_since_steps, u32::MAX);
 }
 

@@ -951,16 +951,22 @@ export class Environment {
   }
 }
 
+/** What the emulator serves beside EMR: the tagging API, the Price List and EC2's spot prices (not EMR calls). */
+const NOT_EMR = new Set(['GetResources', 'GetProducts', 'DescribeSpotPriceHistory']);
+
 function diffCalls(before, after) {
   const operations = {};
+  let other = 0;
   for (const [op, c] of Object.entries(after.operations ?? {})) {
     const b = before.operations?.[op] ?? {};
     const d = {};
     for (const [k, v] of Object.entries(c)) d[k] = v - (b[k] ?? 0);
     if (d.calls > 0) operations[op] = d;
+    if (d.calls > 0 && NOT_EMR.has(op)) other += d.calls;
   }
   return {
-    total: (after.total ?? 0) - (before.total ?? 0),
+    // EMR's own calls; `operations` lists the others too.
+    total: (after.total ?? 0) - (before.total ?? 0) - other,
     throttled: (after.throttled ?? 0) - (before.throttled ?? 0),
     operations,
   };
