@@ -11,8 +11,8 @@ use crate::error::Error;
 use crate::event::ExecutionStatusChange;
 use crate::stack::Stack;
 
-pub use crate::metrics::METRICS_NAMESPACE;
 use crate::metrics::Metric;
+pub use crate::metrics::METRICS_NAMESPACE;
 
 /// Longest lease a state machine may ask for: a Standard workflow's year and a day.
 pub const MAX_LEASE_SECONDS: u64 = 366 * 86_400;
