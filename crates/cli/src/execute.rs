@@ -149,9 +149,7 @@ pub async fn follow_to_end(
             _ = &mut ctrl_c => return interrupted(sfn, arn, options).await,
         }
     };
-    if let Outcome::Succeeded(out) = &outcome {
-        progress.take_output_steps(out);
-    }
+    progress.take_outcome(&outcome);
     view.finish(&progress);
     let exit = report(command, arn, &outcome, options.output);
     if let (Some(lines), Outcome::Failed { cause, .. }) = (options.log_failed_steps, &outcome) {
@@ -328,7 +326,7 @@ pub async fn list(sfn: &Client, target: &Target, output: Output) -> Exit {
             for r in &rows {
                 let start = r["startDate"].as_i64().unwrap_or(0);
                 let started = chrono::DateTime::from_timestamp(start, 0)
-                    .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
+                    .map(view::moment)
                     .unwrap_or_default();
                 let took = r["stopDate"]
                     .as_i64()

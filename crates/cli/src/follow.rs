@@ -7,6 +7,8 @@ use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent, HistoryEventType};
 use aws_sdk_sfn::Client;
 use serde_json::Value;
 
+use crate::cost::Cost;
+
 /// One step of the run as the last check reported it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepView {
@@ -33,6 +35,8 @@ pub struct Progress {
     pub last_error: Option<String>,
     /// The last Task state entered.
     pub last_task: Option<String>,
+    /// What the run cost, once it ended with one.
+    pub cost: Option<Cost>,
 }
 
 /// How an execution ended.
@@ -209,8 +213,16 @@ impl Progress {
         changes
     }
 
+    /// How the run ended: the steps as its output reports them, and its cost (output or Cause) when it has one.
+    pub fn take_outcome(&mut self, outcome: &Outcome) {
+        if let Outcome::Succeeded(output) = outcome {
+            self.take_output_steps(output);
+        }
+        self.cost = Cost::of_outcome(outcome);
+    }
+
     /// The steps as the execution's output reports them, when it has them.
-    pub fn take_output_steps(&mut self, output: &Value) {
+    fn take_output_steps(&mut self, output: &Value) {
         if let Some(steps) = output["steps"].as_array() {
             self.steps = steps
                 .iter()

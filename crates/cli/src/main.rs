@@ -4,11 +4,13 @@
 //! clock (`process_env`): configs are rendered where the CLI runs, as the original did.
 
 mod aws;
+mod cost;
 mod execute;
 mod follow;
 mod locks;
 mod logs;
 mod process_env;
+mod report;
 mod stack;
 mod view;
 
@@ -128,6 +130,13 @@ enum Command {
         #[command(flatten)]
         common: RunArgs,
     },
+    /// The stack's runs of the last days and what they cost, as a table, JSON or CSV.
+    ///
+    /// One row per run since --since (default: the last 7 days): start, command, pipeline, outcome, duration,
+    /// instance-hours and cost (from the run's output or failure Cause; stopped, timed-out and running runs have
+    /// none); then the totals. --output csv for spreadsheets. Step Functions keeps an execution for 90 days after it
+    /// ends.
+    Report(report::ReportArgs),
     /// The stack's run locks: list them, show one, release one (refused while its owner runs, unless --force).
     Lock {
         #[command(subcommand)]
@@ -327,6 +336,7 @@ async fn on_the_stack(command: Command) -> Exit {
             )
             .await
         }
+        Command::Report(args) => report::report(args).await,
         Command::Logs {
             execution,
             log_lines,

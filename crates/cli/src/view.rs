@@ -14,7 +14,8 @@ pub trait View {
     fn finish(&mut self, progress: &Progress);
 }
 
-fn duration(seconds: i64) -> String {
+/// A duration as people read it: `45s`, `12m 05s`, `3h 07m`.
+pub fn duration(seconds: i64) -> String {
     match seconds {
         s if s >= 3600 => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
         s if s >= 60 => format!("{}m {:02}s", s / 60, s % 60),
@@ -74,12 +75,28 @@ fn step_rows(progress: &Progress, marks: bool) -> Vec<String> {
         .collect()
 }
 
-/// The step table printed at the end.
+/// The lines under the step table once the run ended with a cost.
+fn cost_rows(progress: &Progress) -> Vec<String> {
+    progress
+        .cost
+        .iter()
+        .flat_map(|c| c.lines())
+        .map(|line| format!("  {line}"))
+        .collect()
+}
+
+/// The step table printed at the end, and what the run cost.
 pub fn step_table(progress: &Progress) -> String {
     step_rows(progress, false)
         .iter()
+        .chain(&cost_rows(progress))
         .map(|row| format!("{row}\n"))
         .collect()
+}
+
+/// A moment as the CLI prints it: `2026-12-02 03:00:00Z`.
+pub fn moment(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%SZ").to_string()
 }
 
 /// One line per change, with the time: for pipes, CI logs and cron mail.
@@ -142,6 +159,7 @@ impl<W: Write> Live<W> {
             lines.push(format!("  cluster {id}  {state}{reason}{attempt}"));
         }
         lines.extend(step_rows(progress, true));
+        lines.extend(cost_rows(progress));
         if let Some(backstop) = progress.waiting_for_events.filter(|_| !self.finished) {
             lines.push(format!(
                 "  waiting for EMR's events (a check within {backstop}s if none comes)"
@@ -280,5 +298,21 @@ mod tests {
             &Outcome::Succeeded(serde_json::json!({"clusterId": "j-2"})),
         );
         assert_eq!(up, "EMR cluster launched successfully; Jobflow ID: j-2");
+    }
+
+    #[test]
+    fn the_final_table_ends_with_what_the_run_cost() {
+        let output = serde_json::json!({"clusterId": "j-1", "cost": crate::cost::sample(),
+            "steps": [{"name": "Enrich", "state": "COMPLETED", "durationSeconds": 65}]});
+        let mut progress = Progress::default();
+        progress.take_outcome(&Outcome::Succeeded(output));
+        assert_eq!(
+            step_table(&progress),
+            "  Enrich  COMPLETED   1m 05s\n  Cost: 1.5056 instance-hours, ≈ $0.37 (estimate, prices as of 2026-11-01)\n    \
+             leaves out: data transfer; S3 requests and storage; taxes\n"
+        );
+        let mut stopped = Progress::default();
+        stopped.take_outcome(&Outcome::Aborted);
+        assert_eq!(step_table(&stopped), "");
     }
 }

@@ -58,12 +58,17 @@ export class StepFunctionsServer {
    * @param env the harness Environment
    * @param {{stepLogs?: boolean, definitions?: Record<string, object>}} options stepLogs: after each execution, let
    *   EMR's log upload delay pass (virtual time) and put the step logs into the environment's S3, as EMR would;
-   *   definitions: a definition to run instead of a state machine's file, by machine (a test's own)
+   *   definitions: a definition to run instead of a state machine's file, by machine (a test's own);
+   *   listPageSize: the most executions one ListExecutions answer holds, fewer than asked for (AWS may answer so)
    */
-  constructor(env, { stepLogs = false, definitions = {} } = {}) {
+  constructor(env, { stepLogs = false, definitions = {}, listPageSize = 1000 } = {}) {
     this.env = env;
     this.stepLogs = stepLogs;
     this.definitions = definitions;
+    this.listPageSize = listPageSize;
+    // The dates this endpoint gives executions and their events: the machine's clock (not the harness's virtual
+    // one), in epoch seconds with milliseconds. A test may move it (executions of days ago).
+    this.now = () => Date.now() / 1000;
     this.executions = new Map();
     this.queue = Promise.resolve();
     this.calls = [];
@@ -113,15 +118,19 @@ export class StepFunctionsServer {
           e.stopRequested = true;
           e.control.stop?.();
         }
-        return { stopDate: Date.now() / 1000 };
+        return { stopDate: this.now() };
       }
       case 'ListExecutions': {
-        const executions = [...this.executions.values()]
+        // Newest first, in pages (maxResults: 100 by default, at most 1000); nextToken is where the next page starts.
+        const all = [...this.executions.values()]
           .filter((e) => machineArn(e.machine) === body.stateMachineArn)
-          .sort((a, b) => b.startDate - a.startDate)
-          .slice(0, body.maxResults || 100)
+          .sort((a, b) => b.startDate - a.startDate);
+        const from = Number(body.nextToken ?? 0);
+        const size = Math.min(body.maxResults || 100, 1000, this.listPageSize);
+        const executions = all
+          .slice(from, from + size)
           .map((e) => ({ executionArn: e.arn, stateMachineArn: machineArn(e.machine), name: e.name, status: e.status, startDate: e.startDate, ...(e.stopDate && { stopDate: e.stopDate }) }));
-        return { executions };
+        return from + size < all.length ? { executions, nextToken: String(from + size) } : { executions };
       }
       default:
         throw new ApiError('UnknownOperationException', `unknown operation ${op}`);
@@ -152,7 +161,7 @@ export class StepFunctionsServer {
       if (existing.status === 'RUNNING' && JSON.stringify(existing.input) === JSON.stringify(parsed)) return { executionArn: arn, startDate: existing.startDate };
       throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${arn}'`);
     }
-    const e = { arn, machine, name, input: parsed, status: 'RUNNING', startDate: Date.now() / 1000, history: [], control: {} };
+    const e = { arn, machine, name, input: parsed, status: 'RUNNING', startDate: this.now(), history: [], control: {} };
     this.executions.set(arn, e);
     this.queue = this.queue.then(() => this.run(e));
     return { executionArn: arn, startDate: e.startDate };
@@ -161,10 +170,10 @@ export class StepFunctionsServer {
   async run(e) {
     const record = (ev) => {
       const h = historyEvent(ev);
-      if (h) e.history.push({ id: e.history.length + 1, timestamp: Date.now() / 1000, ...h });
+      if (h) e.history.push({ id: e.history.length + 1, timestamp: this.now(), ...h });
     };
     if (e.stopRequested) {
-      Object.assign(e, { status: 'ABORTED', stopDate: Date.now() / 1000 });
+      Object.assign(e, { status: 'ABORTED', stopDate: this.now() });
       return;
     }
     try {
@@ -178,14 +187,14 @@ export class StepFunctionsServer {
             ? { executionFailedEventDetails: { error: report.error, cause: report.cause ?? '' } }
             : {};
       record({ type: '__end' });
-      e.history.push({ id: e.history.length + 1, timestamp: Date.now() / 1000, type: end, ...details });
-      Object.assign(e, { status: report.status, stopDate: Date.now() / 1000, output: report.output, error: report.error, cause: report.cause });
+      e.history.push({ id: e.history.length + 1, timestamp: this.now(), type: end, ...details });
+      Object.assign(e, { status: report.status, stopDate: this.now(), output: report.output, error: report.error, cause: report.cause });
       if (this.stepLogs) {
         await this.env.advance(600);
         await this.env.uploadStepLogs();
       }
     } catch (err) {
-      Object.assign(e, { status: 'FAILED', stopDate: Date.now() / 1000, error: 'States.Runtime', cause: String(err?.stack ?? err) });
+      Object.assign(e, { status: 'FAILED', stopDate: this.now(), error: 'States.Runtime', cause: String(err?.stack ?? err) });
     }
   }
 

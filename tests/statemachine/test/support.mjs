@@ -44,6 +44,13 @@ export function playbook(steps) {
   };
 }
 
+/** Writes a file (an object as JSON) into a new temporary folder, for a command to read; returns its path. */
+export function tempFile(name, content) {
+  const file = join(mkdtempSync(join(tmpdir(), 'dfr-file-')), name);
+  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
+  return file;
+}
+
 /** Runs `fn` with a fresh emulator and fresh Lambda processes, always stopping them. */
 export async function withEnvironment(options, fn) {
   const env = await Environment.start(options);
