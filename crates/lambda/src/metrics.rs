@@ -185,7 +185,7 @@ mod tests {
         let written = |name: &str, dims: &[&str]| {
             Metric::ALL
                 .iter()
-                .any(|m| m.name() == name && m.dimensions().iter().any(|d| *d == dims))
+                .any(|m| m.name() == name && m.dimensions().contains(&dims))
         };
         // The dashboard: each metric array ["DataflowRunner", name, dimension, value, …], and each SEARCH expression.
         let body_start = template.find("DashboardBody: !Sub |").expect("a dashboard");
