@@ -22,6 +22,18 @@ pub enum Mode {
     Down,
 }
 
+impl Mode {
+    /// The command (and state machine) that waits this way.
+    pub fn command(self) -> &'static str {
+        match self {
+            Mode::Transient => "run-transient",
+            Mode::Up => "up",
+            Mode::Run => "run",
+            Mode::Down => "down",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
@@ -87,6 +99,8 @@ impl TryFrom<ErrorName> for RunFailure {
 
 pub const CLUSTER_ACTIVE: [&str; 4] = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"];
 pub const CLUSTER_ENDING: [&str; 3] = ["TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS"];
+/// The states after which nothing about a cluster changes: all its instances have ended.
+pub const CLUSTER_ENDED: [&str; 2] = ["TERMINATED", "TERMINATED_WITH_ERRORS"];
 pub const STEP_TERMINAL: [&str; 4] = ["COMPLETED", "CANCELLED", "FAILED", "INTERRUPTED"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -333,7 +347,7 @@ pub fn decisive_cluster_states(mode: Mode) -> &'static [&'static str] {
             "TERMINATED_WITH_ERRORS",
         ],
         Mode::Transient => &CLUSTER_ENDING,
-        Mode::Down => &["TERMINATED", "TERMINATED_WITH_ERRORS"],
+        Mode::Down => &CLUSTER_ENDED,
     }
 }
 

@@ -387,12 +387,7 @@ pub async fn check_status(
             });
             let run = metrics::RunEnded {
                 pipeline: &cluster.name,
-                command: match event.mode {
-                    Mode::Transient => "run-transient",
-                    Mode::Up => "up",
-                    Mode::Run => "run",
-                    Mode::Down => "down",
-                },
+                command: event.mode.command(),
                 outcome: &outcome,
                 cluster_id: &output.cluster_id,
                 duration_seconds: elapsed_seconds,

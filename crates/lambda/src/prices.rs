@@ -8,6 +8,7 @@ use std::sync::{Mutex, OnceLock};
 use chrono::{DateTime, Duration, Utc};
 use dfr_core::cost::price_list::{newest_spot_prices, price_book_from_price_list, SpotPricePoint};
 use dfr_core::cost::{self, EbsVolume as CoreEbsVolume, InstanceLife, PriceBook, RunCost, Window};
+use dfr_core::status::CLUSTER_ENDED;
 
 use crate::emr::{ClusterUsage, Emr, Market};
 use crate::error::Error;
@@ -232,6 +233,3 @@ pub async fn run_cost(
         book.as_ref().map_err(String::as_str),
     ))
 }
-
-/// The states in which a cluster's instances have all ended.
-const CLUSTER_ENDED: [&str; 2] = ["TERMINATED", "TERMINATED_WITH_ERRORS"];

@@ -6,7 +6,7 @@ use aws_sdk_emr::types::ClusterState;
 use aws_sdk_emr::Client;
 use chrono::{DateTime, TimeZone, Utc};
 use dfr_core::plan::{AddJobFlowStepsRequest, RunJobFlowRequest};
-use dfr_core::status::{StepFailure, StepOutcome};
+use dfr_core::status::{StepFailure, StepOutcome, CLUSTER_ENDED};
 
 use crate::emr::{
     ClusterInfo, ClusterInstance, ClusterSummary, ClusterUsage, EbsVolume, Emr, Market,
@@ -38,9 +38,6 @@ fn remember<T: Clone>(memory: &Memory<T>, id: &str, value: &T) {
         m.insert(id.to_string(), value.clone());
     }
 }
-
-/// Cluster states that are final: nothing about the cluster changes after them.
-const FINAL_STATES: [&str; 2] = ["TERMINATED", "TERMINATED_WITH_ERRORS"];
 
 impl SdkEmr {
     pub fn new(client: Client) -> Self {
@@ -310,7 +307,7 @@ impl Emr for SdkEmr {
             return Ok(known);
         }
         let info = self.describe_cluster_remotely(id).await?;
-        if FINAL_STATES.contains(&info.state.as_str()) {
+        if CLUSTER_ENDED.contains(&info.state.as_str()) {
             remember(&self.ended, id, &info);
         }
         Ok(info)
@@ -430,7 +427,7 @@ impl Emr for SdkEmr {
             return Ok(known);
         }
         let usage = self.cluster_usage_remotely(cluster_id).await?;
-        if FINAL_STATES.contains(&usage.state.as_str()) {
+        if CLUSTER_ENDED.contains(&usage.state.as_str()) {
             remember(&self.ended_usage, cluster_id, &usage);
         }
         Ok(usage)
