@@ -51,12 +51,12 @@ $(SM)/.venv/.installed: $(SM)/requirements.txt
 $(SM)/node_modules/.package-lock.json: $(SM)/package-lock.json $(SM)/scripts/patch-interpreter.mjs
 	npm ci --prefix $(SM) --no-audit --no-fund
 
-statemachine-test: bins $(SM)/node_modules/.package-lock.json
+statemachine-test: bins $(SM)/.venv/.installed $(SM)/node_modules/.package-lock.json
 	npm test --prefix $(SM)
 
 # The main job, locally: run-transient of examples/spark through the real state machine, the real Lambda binaries
 # and the EMR emulator; then the failing example, to show what a user sees.
-demo: bins $(SM)/node_modules/.package-lock.json
+demo: bins $(SM)/.venv/.installed $(SM)/node_modules/.package-lock.json
 	npm run demo --prefix $(SM)
 
 $(LAMBDA_TOOLS): requirements-lambda.txt
@@ -94,7 +94,7 @@ $(PY_BENCH): bench/python/requirements.txt bench/python/handler.py
 	python3 -c 'import shutil; shutil.make_archive(".tools/python-bench/package", "zip", ".tools/python-bench/package")'
 	touch $@
 
-bench-statemachine: bins $(SM)/node_modules/.package-lock.json
+bench-statemachine: bins $(SM)/.venv/.installed $(SM)/node_modules/.package-lock.json
 	npm run bench --prefix $(SM)
 
 clean:

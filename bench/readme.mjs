@@ -227,7 +227,7 @@ export function statemachineBlock(s) {
     row('EMR API calls', (r) => n(r.emrCalls.total)),
     row("… and the reconciler's sweeps meanwhile (their EMR and tagging calls)", (r) => `${n(r.sweeps.count)} (${n(r.sweeps.emrCalls)})`),
     row('history events', (r) => n(r.historyEvents)),
-    row("detection latency (last step's end → run reported)", (r) => minutes(r.detectionLatencySeconds)),
+    row("detection latency (the cluster's end → run reported)", (r) => minutes(r.detectionLatencySeconds)),
     '',
     `${n(scale.runs)} such runs started over ${scale.startWindowSeconds / 60} minutes, each making its EMR calls when the measured run made them: the highest 60-second average of EMR calls per second in the account (⚠: over the refill rate, so throttled). Limits: ${scale.limits.source}.`,
     '',
@@ -243,7 +243,7 @@ export function statemachineBlock(s) {
 export function statemachineSummary(s) {
   const { events: e, eventsAllLost: lost, adaptive, fixed30s } = s.runs;
   return (
-    `the run is found over when EMR announces it (${minutes(e.detectionLatencySeconds)} after the last step in the emulator; EventBridge ` +
+    `the run is found over when EMR announces it (${minutes(e.detectionLatencySeconds)} after its cluster ended in the emulator; EventBridge ` +
     `delivers within seconds), for ${n(e.stateTransitions)} transitions and ${n(e.emrCalls.total)} EMR calls; with every event lost it is found by its backstop, for ` +
     `${n(lost.stateTransitions)} transitions and ${n(lost.emrCalls.total)} EMR calls. Polling pays ${Math.floor(fixed30s.stateTransitions / adaptive.stateTransitions)}× fewer transitions than a 30 s loop`
   );

@@ -197,7 +197,7 @@ const rows = [
   ['EMR API calls', (r) => r.emrCalls.total],
   ['  reconciler sweeps meanwhile (their calls)', (r) => `${r.sweeps.count} (${r.sweeps.emrCalls})`],
   ['history events', (r) => r.historyEvents],
-  ['detection latency (last step end → run reported)', (r) => duration(r.detectionLatencySeconds)],
+  ['detection latency (cluster end → run reported)', (r) => duration(r.detectionLatencySeconds)],
   ['simulated run', (r) => duration(r.simulatedSeconds)],
   ['real time to simulate', (r) => `${r.realSeconds}s`],
 ];

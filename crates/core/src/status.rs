@@ -160,7 +160,8 @@ fn failed(f: RunFailure) -> Verdict {
 }
 
 /// Whether this poll must list the steps: only at the end of a run, when the cluster's state changed (a change to
-/// report), or as a periodic check in `run` mode (another workload can keep a shared cluster RUNNING).
+/// report), or as a periodic check in `run` mode (another workload can keep a shared cluster RUNNING). A transient
+/// run ends when its cluster has ended (TERMINATED, or TERMINATED_WITH_ERRORS), not while it terminates.
 pub fn needs_steps(
     mode: Mode,
     state: &str,
@@ -170,7 +171,7 @@ pub fn needs_steps(
     let changed = previous_state != Some(state);
     match mode {
         Mode::Up | Mode::Down => false,
-        Mode::Transient => CLUSTER_ENDING.contains(&state) || (changed && state == "RUNNING"),
+        Mode::Transient => CLUSTER_ENDED.contains(&state) || (changed && state == "RUNNING"),
         Mode::Run => state != "RUNNING" || changed || polls_since_steps >= 4,
     }
 }
@@ -209,7 +210,15 @@ pub fn judge(
                 return verdict(Phase::Starting);
             }
             match steps {
-                Some(steps) if ending => judge_steps(steps, state, reason_code, true),
+                // A transient run ends when its cluster has ended, as the original's run-transient does: every
+                // instance has ended then, so the run's cost is final. Steps listed while it terminates (a
+                // hand-written event) still wait for the end, unless a step already failed.
+                Some(steps) if ending => match judge_steps(steps, state, reason_code, true) {
+                    v if v.phase == Phase::Succeeded && state == "TERMINATING" => {
+                        verdict(Phase::Running)
+                    }
+                    v => v,
+                },
                 _ if ending && state != "TERMINATING" => failed(RunFailure::ClusterFailed),
                 _ => verdict(Phase::Running),
             }
@@ -298,6 +307,16 @@ pub fn next_poll_seconds(
     (jittered.round() as u32).clamp(min, cap as u32)
 }
 
+/// The phase a poll's delay is reckoned by: a terminating cluster ends within minutes, so a run waiting for its end
+/// is checked as often as a starting cluster, whatever the run's age.
+pub fn delay_phase(phase: Phase, cluster_state: &str) -> Phase {
+    if phase == Phase::Running && cluster_state == "TERMINATING" {
+        Phase::Starting
+    } else {
+        phase
+    }
+}
+
 /// What a run in event mode waits with: how long the wait lasts before a backstop poll, given the phase and the
 /// run's age. Twice the run's age, within `min`..=`max` (so a run that lost its events learns of its end at most
 /// `max` seconds late, and a two-hour run needs one backstop poll), and never past the moment a timeout would end
@@ -346,8 +365,7 @@ pub fn decisive_cluster_states(mode: Mode) -> &'static [&'static str] {
             "TERMINATED",
             "TERMINATED_WITH_ERRORS",
         ],
-        Mode::Transient => &CLUSTER_ENDING,
-        Mode::Down => &CLUSTER_ENDED,
+        Mode::Transient | Mode::Down => &CLUSTER_ENDED,
     }
 }
 
@@ -400,6 +418,26 @@ mod tests {
             )
             .phase,
             Phase::Succeeded
+        );
+        // Every step done while the cluster terminates: the run waits for TERMINATED (its instances still bill), and
+        // is checked again soon, as a starting cluster is; a failure does not wait.
+        let ending = judge(
+            Mode::Transient,
+            "TERMINATING",
+            Some("ALL_STEPS_COMPLETED"),
+            Some(&done),
+        );
+        assert_eq!(ending.phase, Phase::Running);
+        assert_eq!(delay_phase(ending.phase, "TERMINATING"), Phase::Starting);
+        assert_eq!(delay_phase(Phase::Running, "RUNNING"), Phase::Running);
+        assert_eq!(
+            judge(
+                Mode::Transient,
+                "TERMINATING",
+                Some("STEP_FAILURE"),
+                Some(&[step("COMPLETED"), step("FAILED")])
+            ),
+            failed(RunFailure::StepFailed)
         );
         // EMR reports ALL_STEPS_COMPLETED even when a CANCEL_AND_WAIT step failed: the steps decide.
         let one_failed = [step("COMPLETED"), step("FAILED"), step("CANCELLED")];
@@ -568,10 +606,16 @@ mod tests {
             Some("BOOTSTRAPPING"),
             0
         ));
-        assert!(needs_steps(
+        assert!(!needs_steps(
             Mode::Transient,
             "TERMINATING",
             Some("RUNNING"),
+            0
+        ));
+        assert!(needs_steps(
+            Mode::Transient,
+            "TERMINATED",
+            Some("TERMINATING"),
             0
         ));
         assert!(!needs_steps(
@@ -643,7 +687,9 @@ mod tests {
     #[test]
     fn only_the_cluster_states_that_can_end_a_wait_are_decisive() {
         assert!(!decisive_cluster_states(Mode::Transient).contains(&"RUNNING"));
-        assert!(decisive_cluster_states(Mode::Transient).contains(&"TERMINATING"));
+        // a transient run ends with its cluster's end, not while it terminates
+        assert!(!decisive_cluster_states(Mode::Transient).contains(&"TERMINATING"));
+        assert!(decisive_cluster_states(Mode::Transient).contains(&"TERMINATED"));
         assert!(decisive_cluster_states(Mode::Up).contains(&"RUNNING"));
         assert!(decisive_cluster_states(Mode::Run).contains(&"WAITING"));
         assert!(!decisive_cluster_states(Mode::Down).contains(&"TERMINATING"));

@@ -286,7 +286,7 @@ pub async fn check_status(
         steps: steps.unwrap_or_default(),
         elapsed_seconds,
         next_poll_seconds: status::next_poll_seconds(
-            verdict.phase,
+            status::delay_phase(verdict.phase, &cluster.state),
             elapsed_seconds,
             event.options.min_poll_seconds,
             event.options.max_poll_seconds,
@@ -323,7 +323,7 @@ pub async fn check_status(
             emr,
             prices,
             event.region.as_deref(),
-            &event.cluster_id,
+            &cluster,
             since,
             now,
             with_prices,

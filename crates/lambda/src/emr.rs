@@ -24,6 +24,11 @@ pub struct ClusterInfo {
     pub tags: Vec<(String, String)>,
     pub log_uri: Option<String>,
     pub created_at: Option<DateTime<Utc>>,
+    /// What a run's cost is read with ([`Emr::cluster_usage`]): the zone its instances run in, EMR's own count of
+    /// its instance-hours, and whether its instances come from fleets (else groups).
+    pub availability_zone: Option<String>,
+    pub normalized_instance_hours: Option<i64>,
+    pub instance_fleets: bool,
 }
 
 impl ClusterInfo {
@@ -133,8 +138,8 @@ pub trait Emr {
         cluster_id: &str,
         step_ids: &[String],
     ) -> Result<Vec<StepCancellation>, Error>;
-    /// The cluster's instances (ListInstances, every page and state), their groups' or fleets' EBS volumes
-    /// (ListInstanceGroups or ListInstanceFleets) and its zone and NormalizedInstanceHours (DescribeCluster): what
-    /// pricing a run needs from EMR.
-    async fn cluster_usage(&self, cluster_id: &str) -> Result<ClusterUsage, Error>;
+    /// The instances of a cluster just described (ListInstances, every page and state) and their groups' or fleets'
+    /// EBS volumes (ListInstanceGroups or ListInstanceFleets), with the zone and NormalizedInstanceHours the
+    /// description holds: what pricing a run needs from EMR, in two calls beyond the check's own DescribeCluster.
+    async fn cluster_usage(&self, cluster: &ClusterInfo) -> Result<ClusterUsage, Error>;
 }

@@ -59,6 +59,9 @@ impl Emr for &FakeEmr {
             tags: vec![],
             log_uri: None,
             created_at: None,
+            availability_zone: None,
+            normalized_instance_hours: None,
+            instance_fleets: false,
         })
     }
     async fn run_job_flow(&self, _: &RunJobFlowRequest) -> Result<String, Error> {
@@ -100,12 +103,11 @@ impl Emr for &FakeEmr {
     async fn cancel_steps(&self, _: &str, _: &[String]) -> Result<Vec<StepCancellation>, Error> {
         unreachable!("the router and the reconciler never cancel steps")
     }
-    async fn cluster_usage(&self, id: &str) -> Result<ClusterUsage, Error> {
+    async fn cluster_usage(&self, cluster: &ClusterInfo) -> Result<ClusterUsage, Error> {
         self.calls.set(self.calls.get() + 1);
-        self.usage
-            .borrow()
-            .clone()
-            .ok_or_else(|| Error::ClusterNotFound(format!("no usage of {id} in this test")))
+        self.usage.borrow().clone().ok_or_else(|| {
+            Error::ClusterNotFound(format!("no usage of {} in this test", cluster.id))
+        })
     }
 }
 

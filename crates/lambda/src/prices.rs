@@ -10,7 +10,7 @@ use dfr_core::cost::price_list::{newest_spot_prices, price_book_from_price_list,
 use dfr_core::cost::{self, EbsVolume as CoreEbsVolume, InstanceLife, PriceBook, RunCost, Window};
 use dfr_core::status::CLUSTER_ENDED;
 
-use crate::emr::{ClusterUsage, Emr, Market};
+use crate::emr::{ClusterInfo, ClusterUsage, Emr, Market};
 use crate::error::Error;
 
 /// What to price, in one region.
@@ -172,18 +172,19 @@ impl<P: Prices, S: SpotPrices, F: Fn(&str) -> S> PriceSource for ListPrices<'_, 
     }
 }
 
-/// What a cluster's instances cost from `window.since` (the whole cluster when `None`) to now, or to their end: EMR's
-/// record of each instance (3 EMR calls) priced with `prices` when `with_prices`, else its instance-hours only.
+/// What a cluster just described cost from `window.since` (the whole cluster when `None`) to now, or to its
+/// instances' end: EMR's record of each instance (2 EMR calls) priced with `prices` when `with_prices`, else its
+/// instance-hours only.
 pub async fn run_cost(
     emr: &impl Emr,
     prices: &impl PriceSource,
     region: Option<&str>,
-    cluster_id: &str,
+    cluster: &ClusterInfo,
     since: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
     with_prices: bool,
 ) -> Result<RunCost, Error> {
-    let usage = emr.cluster_usage(cluster_id).await?;
+    let usage = emr.cluster_usage(cluster).await?;
     let lives: Vec<InstanceLife> = usage
         .instances
         .iter()

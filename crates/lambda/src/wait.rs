@@ -270,7 +270,7 @@ mod tests {
         assert!(going_on.checked && going_on.answered.is_none());
         assert_eq!(table.waits.borrow().len(), 1);
         // the run ended before the token was stored: the registration answers it itself
-        *emr.state.borrow_mut() = "TERMINATING".into();
+        *emr.state.borrow_mut() = "TERMINATED".into();
         emr.steps
             .borrow_mut()
             .push(("s-1".into(), "COMPLETED".into()));

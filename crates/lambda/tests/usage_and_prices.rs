@@ -50,11 +50,12 @@ async fn when_a_run_ends_should_report_every_instance_with_its_market_volumes_an
     h.advance(60.0);
 
     let before = h.calls().total;
-    let usage: ClusterUsage = aws.check().cluster_usage(&id).await.unwrap();
+    let described = aws.check().describe_cluster(&id).await.unwrap();
+    let usage: ClusterUsage = aws.check().cluster_usage(&described).await.unwrap();
     let asked = h.calls().total - before;
     assert_eq!(
         asked, 3,
-        "DescribeCluster, ListInstanceGroups, ListInstances"
+        "DescribeCluster (the check's own), ListInstanceGroups, ListInstances"
     );
     let truth = h.cluster(&id).unwrap();
     assert_eq!(usage.state, "TERMINATED");
@@ -108,14 +109,21 @@ async fn when_a_run_ends_should_report_every_instance_with_its_market_volumes_an
     assert_eq!(usage.normalized_instance_hours, Some(2 * (8 + 6 * 16)));
 
     // An ended cluster's usage never changes: asked again, the warm adapter answers from memory.
-    assert_eq!(aws.check().cluster_usage(&id).await.unwrap(), usage);
+    assert_eq!(aws.check().cluster_usage(&described).await.unwrap(), usage);
     assert_eq!(h.calls().total - before, asked);
 
     // The other functions that price a run may read it too.
-    assert_eq!(aws.terminate().cluster_usage(&id).await.unwrap(), usage);
+    assert_eq!(
+        aws.terminate().cluster_usage(&described).await.unwrap(),
+        usage
+    );
     let reconciler = client(&h, false, Function::Reconciler).await;
     assert_eq!(
-        reconciler.emr(None).cluster_usage(&id).await.unwrap(),
+        reconciler
+            .emr(None)
+            .cluster_usage(&described)
+            .await
+            .unwrap(),
         usage
     );
 }
@@ -126,7 +134,8 @@ async fn when_a_cluster_has_more_instances_than_a_page_should_read_every_page() 
     let aws = aws(&h, false).await;
     let id = launch_priced(&aws, &h, priced_cluster("wide", 60), "wide").await;
     h.advance(480.0);
-    let usage = aws.check().cluster_usage(&id).await.unwrap();
+    let described = aws.check().describe_cluster(&id).await.unwrap();
+    let usage = aws.check().cluster_usage(&described).await.unwrap();
     assert_eq!(usage.instances.len(), 1 + 2 + 60);
     assert_eq!(
         h.calls().get("ListInstances").succeeded,
@@ -144,8 +153,14 @@ async fn when_a_role_may_not_price_a_cluster_should_fail_with_access_denied() {
     let h = emulator(json!({})).await;
     let aws = aws(&h, false).await;
     let id = launch_priced(&aws, &h, priced_cluster("guarded", 0), "guarded").await;
-    // launch-cluster never prices a run.
-    let err = aws.launch.emr(None).cluster_usage(&id).await.unwrap_err();
+    // launch-cluster never prices a run (what a cluster is comes from anyone's DescribeCluster).
+    let described = aws.operator.emr(None).describe_cluster(&id).await.unwrap();
+    let err = aws
+        .launch
+        .emr(None)
+        .cluster_usage(&described)
+        .await
+        .unwrap_err();
     assert_eq!(err.name(), "AccessDenied", "{err}");
     // Nor may check-status price a cluster this stack did not launch.
     let foreign = aws
@@ -153,6 +168,12 @@ async fn when_a_role_may_not_price_a_cluster_should_fail_with_access_denied() {
         .emr(None)
         .launch_unmanaged_for_test("foreign")
         .await;
+    let foreign = aws
+        .operator
+        .emr(None)
+        .describe_cluster(&foreign)
+        .await
+        .unwrap();
     let err = aws.check().cluster_usage(&foreign).await.unwrap_err();
     assert_eq!(err.name(), "AccessDenied", "{err}");
 
@@ -161,7 +182,7 @@ async fn when_a_role_may_not_price_a_cluster_should_fail_with_access_denied() {
         &without_statement(TEMPLATE, "PriceThisStacksClusters"),
         &[],
     )));
-    let err = aws.check().cluster_usage(&id).await.unwrap_err();
+    let err = aws.check().cluster_usage(&described).await.unwrap_err();
     assert_eq!(err.name(), "AccessDenied", "{err}");
     assert!(
         err.to_string().contains("elasticmapreduce:ListInstance"),

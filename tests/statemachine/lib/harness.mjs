@@ -10,10 +10,11 @@
 // 14-day job takes seconds. Retry pauses are not simulated (they are cut to 1 ms and cost no
 // virtual time).
 //
-// The Lambdas read the machine's clock, not the emulator's. check-status is the one function whose
-// result depends on "now": its polling delay grows with now - `since`. So the harness hands it
-// `since` translated into the Lambda's clock (now minus the virtual time elapsed since `since`),
-// which makes the Lambda compute exactly the virtual elapsed time. Nothing else is changed.
+// The Lambdas read the emulator's clock: every function process runs under libfaketime, its wall clock set to
+// virtual time whenever virtual time moves (lib/clock.mjs). So a run's cost is priced to the virtual now, a budget
+// and a lock's lease are measured in it, as on AWS. The interpreter's own context ($$.Execution.StartTime) is the
+// machine's: check-status's `since` is handed over translated into virtual time (the moment the execution started,
+// plus the machine time between its start and `since`), so now - `since` is the virtual time elapsed.
 //
 // Callbacks. A Task on `arn:aws:states:::lambda:invoke.waitForTaskToken` gets a fresh task token per attempt
 // ($$.Task.Token, see scripts/patch-interpreter.mjs), registered (lib/callbacks.mjs) before its function is
@@ -45,6 +46,7 @@ import './polyfill.mjs';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine, StatesTimeoutError } from 'aws-local-stepfunctions';
 import { randomUUID } from 'node:crypto';
 import { Emulator } from './emulator.mjs';
+import { FunctionClock } from './clock.mjs';
 import { FUNCTIONS, RULE_FUNCTIONS, functionOfArn, integrationOf, loadDefinition, states } from './definitions.mjs';
 import { StatesApiError, StatesApiServer, TaskTokens } from './callbacks.mjs';
 import { callerOf } from './iam-guard.mjs';
@@ -175,6 +177,8 @@ export class Environment {
    *   without when the template declares them but their binary is not built: each one is listed in
    *   env.missingFunctions and logged, and every event for it is recorded as dropped (`notRunning`). Without it, a
    *   missing binary fails start().
+   *   virtualClock: run the functions on virtual time (lib/clock.mjs; default true). The benchmarks turn it off: they
+   *   measure the binaries as deployed, without a preloaded library reading a file at every clock read.
    */
   static async start(options = {}) {
     const env = new Environment(options);
@@ -187,8 +191,8 @@ export class Environment {
     return env;
   }
 
-  constructor({ scenario, faults, s3 = false, log, template, parameters, functionEnv: extraEnv, functionBinaries = {}, optionalFunctions = [], reconciler = false, taskTokenLength = 0 } = {}) {
-    this.options = { scenario, faults, s3, template, parameters, extraEnv, functionBinaries, optionalFunctions, reconciler, taskTokenLength };
+  constructor({ scenario, faults, s3 = false, log, template, parameters, functionEnv: extraEnv, functionBinaries = {}, optionalFunctions = [], reconciler = false, taskTokenLength = 0, virtualClock = true } = {}) {
+    this.options = { scenario, faults, s3, template, parameters, extraEnv, functionBinaries, optionalFunctions, reconciler, taskTokenLength, virtualClock };
     this.log = log ?? (process.env.DFR_HARNESS_LOG ? (line) => process.stderr.write(`${line}\n`) : undefined);
     this.functions = {};
     this.pendingAdvance = 0;
@@ -202,6 +206,16 @@ export class Environment {
     this.executions = new Map();
   }
 
+  /** Virtual now, epoch seconds: the emulator's clock, and the functions' (lib/clock.mjs). */
+  get virtualNow() {
+    return this.virtualEpoch;
+  }
+
+  set virtualNow(epochSeconds) {
+    this.virtualEpoch = epochSeconds;
+    this.clock?.set(epochSeconds);
+  }
+
   async boot() {
     if (alive > 0) throw new Error('one Environment at a time per process: they share moto, which each one empties');
     alive += 1;
@@ -210,6 +224,7 @@ export class Environment {
     this.iam = iam;
     this.emulator = await new Emulator({ log: this.log }).start();
     await this.emulator.setIam(iam);
+    if (this.options.virtualClock) this.clock = new FunctionClock();
     this.virtualNow = this.emulator.startedAt;
     if (this.options.scenario) await this.emulator.setScenario(this.options.scenario);
     if (this.options.faults) await this.emulator.setFaults(this.options.faults);
@@ -281,6 +296,7 @@ export class Environment {
     };
     const own = (await this.emulator.resource(this.iam, { ...FUNCTION_LOGICAL_IDS, ...RULE_FUNCTIONS }[fn])).Properties?.Environment?.Variables ?? {};
     const env = {
+      ...this.clock?.environment(),
       ...endpoints,
       ...Object.fromEntries(Object.entries(own).filter(([, v]) => typeof v === 'string')),
       ...functionEnv(fn, this.iam.parameters),
@@ -568,8 +584,7 @@ export class Environment {
       let event = taskInput;
       if (fn === 'check-status' && typeof taskInput?.since === 'string') {
         const sinceVirtual = startVirtual + (Date.parse(taskInput.since) / 1000 - startReal);
-        const sinceForLambda = Date.now() / 1000 - (this.virtualNow - sinceVirtual);
-        event = { ...taskInput, since: new Date(sinceForLambda * 1000).toISOString() };
+        event = { ...taskInput, since: new Date(sinceVirtual * 1000).toISOString() };
       }
       const attempt = report.invocations.filter((i) => i.fn === fn).length;
       await beforeTask?.({ fn, state: stateName, attempt, env: this });
@@ -946,6 +961,7 @@ export class Environment {
     await this.s3?.stop();
     await this.dynamodb?.stop();
     await this.statesApi?.stop();
+    this.clock?.close();
     if (this.counted) alive -= 1;
     this.counted = false;
   }

@@ -118,7 +118,7 @@ test('every EMR event lost: the reference run is reported within one sweep perio
   await withEnvironment({ reconciler: true, faults: { events: { dropRate: 1 } } }, async (env) => {
     const m = await measureReference(env, 'events-lost-reconciled');
     assert.equal(m.report.eventDeliveries.length, 0, 'nothing delivered');
-    assert.ok(m.detectionLatencySeconds <= PERIOD, `found ${m.detectionLatencySeconds} s after the last step ended`);
+    assert.ok(m.detectionLatencySeconds <= PERIOD, `found ${m.detectionLatencySeconds} s after the cluster ended`);
     const last = m.report.callbackWaits.at(-1);
     assert.equal(last.answeredBy, 'reconciler');
     assert.ok(m.stateTransitions <= 20, `${m.stateTransitions} transitions`);

@@ -100,20 +100,9 @@ impl SdkEmr {
         Ok(fleets.into_iter().collect())
     }
 
-    async fn cluster_usage_remotely(&self, id: &str) -> Result<ClusterUsage, Error> {
-        let resp = self
-            .client
-            .describe_cluster()
-            .cluster_id(id)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("DescribeCluster", e))?;
-        let c = resp
-            .cluster()
-            .ok_or_else(|| Error::ClusterNotFound(format!("DescribeCluster: no cluster {id}")))?;
-        let fleets = c.instance_collection_type()
-            == Some(&aws_sdk_emr::types::InstanceCollectionType::InstanceFleet);
-        let holders = if fleets {
+    async fn cluster_usage_remotely(&self, cluster: &ClusterInfo) -> Result<ClusterUsage, Error> {
+        let id = cluster.id.as_str();
+        let holders = if cluster.instance_fleets {
             self.fleet_volumes(id).await?
         } else {
             self.group_volumes(id).await?
@@ -133,17 +122,10 @@ impl SdkEmr {
         })
         .await?;
         Ok(ClusterUsage {
-            cluster_id: c.id().unwrap_or(id).to_string(),
-            state: c
-                .status()
-                .and_then(|s| s.state())
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default(),
-            availability_zone: c
-                .ec2_instance_attributes()
-                .and_then(|a| a.ec2_availability_zone())
-                .map(str::to_string),
-            normalized_instance_hours: c.normalized_instance_hours().map(i64::from),
+            cluster_id: cluster.id.clone(),
+            state: cluster.state.clone(),
+            availability_zone: cluster.availability_zone.clone(),
+            normalized_instance_hours: cluster.normalized_instance_hours,
             instances,
         })
     }
@@ -189,6 +171,13 @@ impl SdkEmr {
                     .and_then(|s| s.timeline())
                     .and_then(|t| t.creation_date_time()),
             ),
+            availability_zone: c
+                .ec2_instance_attributes()
+                .and_then(|a| a.ec2_availability_zone())
+                .map(str::to_string),
+            normalized_instance_hours: c.normalized_instance_hours().map(i64::from),
+            instance_fleets: c.instance_collection_type()
+                == Some(&aws_sdk_emr::types::InstanceCollectionType::InstanceFleet),
         })
     }
 }
@@ -417,18 +406,18 @@ impl Emr for SdkEmr {
             .collect())
     }
 
-    async fn cluster_usage(&self, cluster_id: &str) -> Result<ClusterUsage, Error> {
+    async fn cluster_usage(&self, cluster: &ClusterInfo) -> Result<ClusterUsage, Error> {
         if let Some(known) = self
             .ended_usage
             .lock()
             .ok()
-            .and_then(|m| m.get(cluster_id).cloned())
+            .and_then(|m| m.get(&cluster.id).cloned())
         {
             return Ok(known);
         }
-        let usage = self.cluster_usage_remotely(cluster_id).await?;
+        let usage = self.cluster_usage_remotely(cluster).await?;
         if CLUSTER_ENDED.contains(&usage.state.as_str()) {
-            remember(&self.ended_usage, cluster_id, &usage);
+            remember(&self.ended_usage, &cluster.id, &usage);
         }
         Ok(usage)
     }

@@ -1,0 +1,103 @@
+// What a run cost (statemachine/README.md, "What a run cost"), end to end: the real definitions, the real
+// check-status reading EMR's record of each instance (ListInstances, ListInstanceGroups, DescribeCluster) and the
+// AWS Price List and spot history from the emulator's committed price fixture, under the deployed IAM. The expected
+// figures are computed here by hand from the emulator's own timeline and the fixture, not typed in.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { repoRoot } from '../lib/paths.mjs';
+import { assertNothingLeftRunning, explain, playbook, sparkClusterText, step, varsFor, withEnvironment } from './support.mjs';
+
+const FIXTURE = JSON.parse(readFileSync(join(repoRoot, 'crates', 'emr-emulator', 'fixtures', 'prices.json'), 'utf8'));
+const REGION = 'eu-west-1';
+
+function input(env, steps, options) {
+  return { cluster: sparkClusterText, playbook: playbook(steps), vars: varsFor(env), ...(options ? { options } : {}) };
+}
+
+/** Every page of an EMR list call, as another principal of the account. */
+async function all(env, operation, body, key) {
+  const items = [];
+  let marker;
+  do {
+    const page = await env.emrAsOperator(operation, { ...body, ...(marker ? { Marker: marker } : {}) }, REGION);
+    items.push(...page[key]);
+    marker = page.Marker;
+  } while (marker);
+  return items;
+}
+
+/**
+ * The cost of a cluster as AWS bills EMR on EC2, from EMR's record and the fixture's prices:
+ *   seconds(instance) = max(60, ceil(end − creation))                       per second, one-minute minimum
+ *   usd(instance)     = seconds / 3600 × (EC2 on-demand or newest spot in the zone + EMR uplift)
+ *                     + Σ volumes: GiB × seconds / 3600 × (USD per GB-month / 730)
+ */
+async function handComputed(env, clusterId) {
+  const cluster = (await env.emrAsOperator('DescribeCluster', { ClusterId: clusterId }, REGION)).Cluster;
+  const zone = cluster.Ec2InstanceAttributes.Ec2AvailabilityZone;
+  const groups = await all(env, 'ListInstanceGroups', { ClusterId: clusterId }, 'InstanceGroups');
+  const instances = await all(env, 'ListInstances', { ClusterId: clusterId }, 'Instances');
+  const type = (t) => FIXTURE.instanceTypes.find((x) => x.instanceType === t);
+  const ebs = (v) => Number(FIXTURE.ebsVolumes.find((x) => x.volumeApiName === v).usdPerGbMonth[REGION]);
+  let seconds = 0;
+  let usd = 0;
+  for (const i of instances) {
+    const t = i.Status.Timeline;
+    const s = Math.max(60, Math.ceil(t.EndDateTime - t.CreationDateTime));
+    const hourly = i.Market === 'SPOT' ? Number(FIXTURE.spot.prices[zone][i.InstanceType][0]) : Number(type(i.InstanceType).ec2[REGION]);
+    const uplift = Number(type(i.InstanceType).emr[REGION]);
+    const group = groups.find((g) => g.Id === i.InstanceGroupId);
+    const volumes = (group.EbsBlockDevices ?? []).map((d) => d.VolumeSpecification);
+    seconds += s;
+    usd += (s / 3600) * (hourly + uplift);
+    for (const v of volumes) usd += ((v.SizeInGB * s) / 3600) * (ebs(v.VolumeType) / 730);
+  }
+  return { instances: instances.length, seconds, usd, normalized: cluster.NormalizedInstanceHours, spot: instances.some((i) => i.Market === 'SPOT') };
+}
+
+test('cost: the reference run reports the cost a hand computation from the instance timeline and the fixture prices gives', async () => {
+  await withEnvironment({}, async (env) => {
+    const report = await env.run('run-transient', input('cost', [step('Enrich', { seconds: 1800 }), step('Load', { seconds: 600 })]));
+    assert.equal(report.status, 'SUCCEEDED', explain(report));
+    const cost = report.output.cost;
+    const want = await handComputed(env, report.output.clusterId);
+    // The example cluster: an m5.xlarge master, two r5.2xlarge cores with 200 GiB gp3 each, four r5.2xlarge spot tasks.
+    assert.equal(want.instances, 7);
+    assert.ok(want.spot);
+    assert.equal(cost.final, true);
+    assert.equal(cost.estimate, true);
+    assert.equal(cost.billedSeconds, want.seconds);
+    assert.equal(cost.instanceHours, Math.round((want.seconds / 3600) * 1e4) / 1e4);
+    // Each figure is rounded to 4 decimals from the exact amount; this sum in binary floating point may differ from
+    // that exact amount in the last place only.
+    assert.ok(Math.abs(cost.usd - want.usd) <= 0.0001, `${cost.usd} vs ${want.usd}`);
+    assert.equal(cost.usdIsLowerBound, false);
+    assert.deepEqual(cost.unpriced, []);
+    assert.equal(cost.normalizedInstanceHours, want.normalized);
+    assert.ok(cost.leavesOut.includes('data transfer'));
+    assert.deepEqual(
+      cost.byInstanceType.map((l) => `${l.instanceType} ${l.market} ${l.instances}`).sort(),
+      ['m5.xlarge ON_DEMAND 1', 'r5.2xlarge ON_DEMAND 2', 'r5.2xlarge SPOT 4'],
+    );
+    await assertNothingLeftRunning(env, report);
+  });
+});
+
+test('cost: a run over its instance-hour budget ends BudgetExceeded, with the spend and the limit, and no cluster left', async () => {
+  await withEnvironment({}, async (env) => {
+    // Seven instances pass 2 instance-hours within the first 20 minutes of a 5-hour step.
+    const report = await env.run('run-transient', input('budget', [step('Enrich', { seconds: 18000 })], { maxInstanceHours: 2, completion: 'poll' }));
+    assert.equal(report.status, 'FAILED', explain(report));
+    assert.equal(report.error, 'BudgetExceeded', explain(report));
+    const cause = JSON.parse(report.cause);
+    assert.equal(cause.overrun.exceeded[0].option, 'maxInstanceHours');
+    assert.equal(cause.overrun.exceeded[0].limit, 2);
+    assert.ok(cause.overrun.exceeded[0].spent > 2, JSON.stringify(cause.overrun));
+    assert.match(cause.overrun.message, /limit 2/);
+    assert.equal(cause.cost.final, false, 'the cost so far, the cluster still running when judged');
+    await assertNothingLeftRunning(env, report);
+  });
+});
