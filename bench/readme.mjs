@@ -1,5 +1,5 @@
 // The READMEs' measured figures, made from the committed results (bench/results/*.json) and test inputs so they
-// cannot drift.
+// cannot drift; and infra/README.md's picture of the dashboard, drawn from the template.
 //   node bench/readme.mjs          rewrite the marked blocks of the documents below (make bench runs it)
 //   node bench/readme.mjs --check  exit 1 if a document differs from what the results say, if the results leave out a
 //                                  function of the Makefile's FUNCTIONS, or if a README states a figure outside the
@@ -174,8 +174,8 @@ export function reconcilerCostBlock(l) {
     `**The reconciler, per month at the default ${minutes} minutes** (${n(m.sweeps)} sweeps). \`make bench\` measured a sweep of a quiet stack in two regions: ${r.callsPerInvocation} calls (${Object.entries(r.callsByOperation).map(([k, v]) => `${v} ${k}`).join(', ')}), ${ms(r.warmMedianMs)} end to end locally.`,
     `Lambda requests ${money(m.requests)} and, calling a sweep 200 ms at 128 MB, ${money(m.compute)} of compute; its ${scans} strongly consistent Scans a sweep (the wait and lock tables, a few KB each),`,
     `${n(m.reads)} read request units, ${money(m.reads * PRICE.rcu)}; its log line and Lambda's own, about 1 KB a sweep, ${money(m.logs * PRICE.logGb)}; EMR's, the tagging`,
-    "API's and Step Functions' read calls are not billed; its metrics are written only in a sweep that repairs something,",
-    `so a quiet month has none. With its two alarms ($0.20, counted in the fixed costs below) that is **about ${money(m.total)} a month**; every`,
+    "API's and Step Functions' read calls are not billed; its metrics are written only in a sweep that repairs something",
+    `or finds a lock held, so a quiet month has none. With its two alarms ($0.20, counted in the fixed costs below) that is **about ${money(m.total)} a month**; every`,
     `minute instead of every ${minutes}, about ${money(month(1).total)}. A sweep makes one ListClusters and one GetResources per region and page (${listings} calls`,
     'in the two regions of the measured sweep), whatever the number of clusters; EMR\'s ListClusters rate (refill about 1',
     'call a second) is not troubled by one call a region every few minutes.',
@@ -273,6 +273,133 @@ export function fortnightReal(s) {
   return `${Math.round(s.fortnight.polling.realSeconds)} s`;
 }
 
+/** The stack's dashboard as the template declares it: the body of `Dashboard`'s `DashboardBody: !Sub |`. */
+export function dashboardBody(template = readFileSync(join(root, 'infra', 'template.yaml'), 'utf8')) {
+  const lines = template.split('\n');
+  const start = lines.findIndex((l) => l.trim() === 'DashboardBody: !Sub |');
+  if (start < 0) throw new Error('infra/template.yaml: no DashboardBody: !Sub |');
+  const body = [];
+  for (const l of lines.slice(start + 1)) {
+    if (!l.startsWith('        ')) break;
+    body.push(l);
+  }
+  return JSON.parse(body.join('\n'));
+}
+
+/** What a widget is called on the picture: its title, or a text widget's first line; the stack's name as <stack>. */
+function widgetTitle(w) {
+  const title = w.properties.title ?? w.properties.markdown?.split('\n')[0].replace(/^#+\s*/, '') ?? w.type;
+  return title.replaceAll('${AWS::StackName}', '<stack>');
+}
+
+/** `text` cut into lines of at most `width` characters, at spaces where it can be. */
+function wrap(text, width) {
+  const out = [];
+  let line = '';
+  for (let word of text.split(/\s+/)) {
+    while (word.length > width) {
+      if (line) out.push(line);
+      out.push(word.slice(0, width));
+      word = word.slice(width);
+      line = '';
+    }
+    if (!line) line = word;
+    else if (line.length + 1 + word.length <= width) line += ` ${word}`;
+    else {
+      out.push(line);
+      line = word;
+    }
+  }
+  if (line) out.push(line);
+  return out;
+}
+
+/**
+ * The dashboard's layout as text: each widget's title in a box at its place on CloudWatch's 24-column grid, a column
+ * `cell` characters wide and a grid row one line high. A widget outside the grid, or on another, is an error.
+ */
+export function dashboardPicture(body, cell = 4) {
+  const widgets = body.widgets;
+  const rows = Math.max(...widgets.map((w) => w.y + w.height));
+  const taken = new Map();
+  for (const w of widgets) {
+    if (w.x < 0 || w.width < 1 || w.x + w.width > 24) throw new Error(`dashboard: "${widgetTitle(w)}" is outside the 24 columns`);
+    for (let y = w.y; y < w.y + w.height; y += 1) {
+      for (let x = w.x; x < w.x + w.width; x += 1) {
+        const other = taken.get(`${x},${y}`);
+        if (other) throw new Error(`dashboard: "${widgetTitle(w)}" overlaps "${other}"`);
+        taken.set(`${x},${y}`, widgetTitle(w));
+      }
+    }
+  }
+  const grid = Array.from({ length: rows + 1 }, () => Array(24 * cell + 1).fill(' '));
+  const put = (r, c, ch) => {
+    const was = grid[r][c];
+    grid[r][c] = was === ' ' || was === ch ? ch : '+';
+  };
+  for (const w of widgets) {
+    const [top, bottom, left, right] = [w.y, w.y + w.height, w.x * cell, (w.x + w.width) * cell];
+    for (let c = left; c <= right; c += 1) {
+      put(top, c, c === left || c === right ? '+' : '-');
+      put(bottom, c, c === left || c === right ? '+' : '-');
+    }
+    for (let r = top + 1; r < bottom; r += 1) {
+      put(r, left, '|');
+      put(r, right, '|');
+    }
+    const text = wrap(widgetTitle(w), right - left - 3).slice(0, bottom - top - 1);
+    text.forEach((line, i) => [...line].forEach((ch, j) => (grid[top + 1 + i][left + 2 + j] = ch)));
+  }
+  return grid.map((r) => r.join('').trimEnd()).join('\n');
+}
+
+/**
+ * The metrics a metric widget reads, each {namespace, name, dims} (dims: the dimensions' names): its metric arrays
+ * ([namespace, name, dimension, value, …, {options}]) and its SEARCH expressions; other expressions (FILL…) only
+ * compute on those.
+ */
+export function metricsRead(widget) {
+  const read = [];
+  for (const m of widget.properties.metrics ?? []) {
+    if (typeof m[0] === 'string') {
+      const dims = m.slice(2).filter((d, i) => i % 2 === 0 && typeof d === 'string' && typeof m[3 + i] === 'string');
+      read.push({ namespace: m[0], name: m[1], dims });
+    }
+    const search = /^SEARCH\('\{([^}]*)\} MetricName="(\w+)"/.exec(m[0]?.expression ?? '');
+    if (search) {
+      const [namespace, ...dims] = search[1].split(',');
+      read.push({ namespace, name: search[2], dims });
+    }
+  }
+  return read;
+}
+
+/** What a widget reads, in a sentence: metrics by namespace and dimensions, or the log groups a query reads. */
+export function widgetReads(w) {
+  if (w.type === 'text') return '';
+  if (w.type === 'log') return `Logs Insights over ${[...w.properties.query.matchAll(/SOURCE '\$\{(\w+)\}'/g)].map((m) => `\`${m[1]}\``).join(', ')}`;
+  const groups = new Map();
+  for (const { namespace, name, dims } of metricsRead(w)) {
+    const key = `${namespace} by ${dims.join(', ')}`;
+    if (!groups.has(key)) groups.set(key, { namespace, dims, names: [] });
+    if (!groups.get(key).names.includes(name)) groups.get(key).names.push(name);
+  }
+  return [...groups.values()].map((g) => `${g.namespace} ${g.names.map((n) => `\`${n}\``).join(', ')} by ${g.dims.join(', ')}`).join('; ');
+}
+
+/** infra/README.md's picture of the dashboard, and what each widget reads, from the template. */
+export function dashboardBlock(body = dashboardBody()) {
+  return [
+    '```text',
+    dashboardPicture(body),
+    '```',
+    '',
+    '| widget | reads |',
+    '|---|---|',
+    ...body.widgets.filter((w) => w.type !== 'text').map((w) => `| ${widgetTitle(w)} | ${widgetReads(w)} |`),
+  ].join('\n');
+}
+
 /**
  * The generated blocks, by name; a document holds any of them between `<!-- bench:NAME -->` and
  * `<!-- /bench:NAME -->`, on lines of their own, or inline (a figure in a sentence) for the names in INLINE.
@@ -293,6 +420,7 @@ function blocks() {
     hostile: hostileCount(),
     'gotemplate-cases': gotemplateCases(),
     'real-configs': realConfigs(),
+    dashboard: dashboardBlock(),
   };
 }
 
@@ -301,7 +429,7 @@ const INLINE = new Set(['fortnight', 'statemachine-summary', 'fortnight-real', '
 export const DOCUMENTS = {
   'README.md': ['lambdas', 'bytes', 'statemachine', 'fortnight-summary', 'hostile', 'gotemplate-cases', 'real-configs'],
   'statemachine/README.md': ['fortnight', 'statemachine', 'statemachine-summary', 'fortnight-real'],
-  'infra/README.md': ['cost', 'reconciler-cost'],
+  'infra/README.md': ['cost', 'reconciler-cost', 'dashboard'],
 };
 
 export function render(text, names) {

@@ -373,6 +373,59 @@ pub fn held_metrics(owner: &str, holder: &LockRecord, now: DateTime<Utc>) -> Val
     )
 }
 
+/// The locks a reconciler's sweep leaves held: held by a run, or kept after a failure (a hard lock, until someone
+/// releases it); each keeps the next run of its name from starting.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeldLocks {
+    pub count: usize,
+    /// Of them, hard locks kept after a failure.
+    pub kept: usize,
+    /// The one held longest, and for how many seconds (since its owner acquired it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oldest: Option<LockName>,
+    pub oldest_seconds: i64,
+}
+
+impl HeldLocks {
+    /// Of the lock table's `records` as the sweep read them, but for those it `freed` (released) since.
+    pub fn of(records: &[LockRecord], freed: &[&str], now: DateTime<Utc>) -> Self {
+        let mut held = HeldLocks::default();
+        for record in records {
+            if !matches!(record.state, State::Held | State::Failed)
+                || freed.contains(&record.name.as_str())
+            {
+                continue;
+            }
+            held.count += 1;
+            held.kept += usize::from(record.state == State::Failed);
+            let seconds = (now - record.acquired_at).num_seconds().max(0);
+            if held.oldest.is_none() || seconds > held.oldest_seconds {
+                held.oldest = Some(record.name.clone());
+                held.oldest_seconds = seconds;
+            }
+        }
+        held
+    }
+
+    /// The embedded-metric log line of `HeldLocks` and `OldestHeldLockSeconds` for `stack`, or `None` when no lock
+    /// is held: a gauge written only while there is something to tell (the dashboard reads no line as none held),
+    /// so a stack without locks pays for no custom metric.
+    pub fn metrics(&self, stack: &str, now: DateTime<Utc>) -> Option<Value> {
+        (self.count > 0).then(|| {
+            crate::metrics::embedded(
+                stack,
+                &[
+                    (Metric::HeldLocks, self.count as f64),
+                    (Metric::OldestHeldLockSeconds, self.oldest_seconds as f64),
+                ],
+                json!({ "oldestLock": self.oldest, "locksKept": self.kept }),
+                now,
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -475,17 +528,7 @@ mod tests {
         assert_eq!(m["Stack"], "dfr");
         assert_eq!(m["LockHeld"], 1);
         assert_eq!(m["LockHeldForSeconds"], 86_400);
-        let directive = &m["_aws"]["CloudWatchMetrics"][0];
-        assert_eq!(directive["Namespace"], METRICS_NAMESPACE);
-        for metric in directive["Metrics"].as_array().unwrap() {
-            let name = metric["Name"].as_str().unwrap();
-            assert!(m[name].is_number(), "{name} has a value");
-        }
-        for dims in directive["Dimensions"].as_array().unwrap() {
-            for d in dims.as_array().unwrap() {
-                assert!(m[d.as_str().unwrap()].is_string(), "{d} has a value");
-            }
-        }
+        crate::metrics::assert_well_formed(&m);
         assert_eq!(
             stack_of("arn:aws:states:r:1:execution:my-stack-up:x"),
             "my-stack"
@@ -493,6 +536,50 @@ mod tests {
         assert_eq!(
             stack_of("arn:aws:states:r:1:execution:my-stack-run:x"),
             "my-stack"
+        );
+    }
+
+    #[test]
+    fn the_locks_a_sweep_leaves_held_are_counted_with_the_oldest() {
+        let t = |s: &str| -> DateTime<Utc> { s.parse().unwrap() };
+        let lock = |name: &str, acquired: &str| {
+            LockRecord::held(
+                &LockName::new(name).unwrap(),
+                Kind::Hard,
+                OWNER,
+                t(acquired),
+                Duration::seconds(3600),
+            )
+        };
+        let now = t("2026-11-25T03:00:00Z");
+        let mut kept = lock("acme/kept", "2026-11-24T03:00:00Z");
+        kept.state = State::Failed;
+        let released = lock("acme/free", "2026-11-20T00:00:00Z").released(now, OWNER, "done");
+        let records = [lock("acme/enrich", "2026-11-25T02:00:00Z"), kept, released];
+        let held = HeldLocks::of(&records, &[], now);
+        assert_eq!((held.count, held.kept), (2, 1), "a released lock is free");
+        let swept = HeldLocks::of(&records, &["acme/kept"], now);
+        assert_eq!(swept.count, 1, "as is one the sweep released");
+        assert_eq!(
+            swept.oldest.as_ref().map(LockName::as_str),
+            Some("acme/enrich")
+        );
+        assert_eq!(
+            held.oldest.as_ref().map(LockName::as_str),
+            Some("acme/kept")
+        );
+        assert_eq!(held.oldest_seconds, 86_400);
+        let m = held.metrics("dfr", now).unwrap();
+        assert_eq!(
+            (&m["HeldLocks"], &m["OldestHeldLockSeconds"]),
+            (&json!(2), &json!(86_400))
+        );
+        assert_eq!(m["oldestLock"], "acme/kept");
+        crate::metrics::assert_well_formed(&m);
+        assert_eq!(
+            HeldLocks::of(&records[2..], &[], now).metrics("dfr", now),
+            None,
+            "no line while no lock is held"
         );
     }
 }

@@ -1,7 +1,8 @@
 //! CloudWatch metrics the functions write without an API call: one JSON log line in the Embedded Metric Format,
-//! namespace `DataflowRunner`, dimension `Stack` (and `Stack` + `Pipeline` for a run's own figures). [`Metric`] is
-//! the one list of what the functions write: the stack's alarms and dashboard read only metrics of this list, which
-//! `tests/statemachine/test/dashboard.test.mjs` checks against the template and the log lines the functions write.
+//! namespace `DataflowRunner`, dimension `Stack` (and `Stack` + `Pipeline` for a run's own figures, `Stack` +
+//! `FunctionName` for EMR's throttling). [`Metric`] is the one list of what the functions write: the stack's alarms
+//! and dashboard read only metrics of this list (the test below reads the template), and the functions write only
+//! what they read (`tests/statemachine/test/dashboard.test.mjs` reads the lines the functions write).
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -27,10 +28,17 @@ pub enum Metric {
     RunInstanceHours,
     /// A run ended by its budget (1).
     BudgetExceeded,
+    /// reconciler, each sweep that finds any: the locks held (a run's, or a hard lock kept after a failure) and how
+    /// long the oldest of them has been.
+    HeldLocks,
+    OldestHeldLockSeconds,
+    /// Every function that calls EMR, after an invocation in which EMR throttled any attempt: how many (the SDK's
+    /// retries included), per stack and function.
+    EmrThrottled,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 10] = [
+    pub const ALL: [Metric; 13] = [
         Metric::LockHeld,
         Metric::LockHeldForSeconds,
         Metric::Repairs,
@@ -41,6 +49,9 @@ impl Metric {
         Metric::RunCostUsd,
         Metric::RunInstanceHours,
         Metric::BudgetExceeded,
+        Metric::HeldLocks,
+        Metric::OldestHeldLockSeconds,
+        Metric::EmrThrottled,
     ];
 
     pub fn name(self) -> &'static str {
@@ -55,22 +66,29 @@ impl Metric {
             Metric::RunCostUsd => "RunCostUsd",
             Metric::RunInstanceHours => "RunInstanceHours",
             Metric::BudgetExceeded => "BudgetExceeded",
+            Metric::HeldLocks => "HeldLocks",
+            Metric::OldestHeldLockSeconds => "OldestHeldLockSeconds",
+            Metric::EmrThrottled => "EmrThrottled",
         }
     }
 
     pub fn unit(self) -> &'static str {
         match self {
-            Metric::LockHeldForSeconds => "Seconds",
+            Metric::LockHeldForSeconds | Metric::OldestHeldLockSeconds => "Seconds",
             Metric::RunCostUsd | Metric::RunInstanceHours => "None",
             _ => "Count",
         }
     }
 
     /// The dimension sets it is written with: a run's figures also per pipeline (its cluster's name), one metric
-    /// per pipeline and stack, which stays small for scheduled pipelines.
+    /// per pipeline and stack, which stays small for scheduled pipelines; EMR's throttling per function (the
+    /// stack's own few, `FunctionName` as AWS/Lambda names them). Locks are per stack only: a lock's name comes from
+    /// each execution's input, so a metric per name could grow without bound (and each costs a month's fee); the
+    /// oldest's name is a field of the line instead.
     pub fn dimensions(self) -> &'static [&'static [&'static str]] {
         match self {
             Metric::RunCostUsd | Metric::RunInstanceHours => &[&["Stack"], &["Stack", "Pipeline"]],
+            Metric::EmrThrottled => &[&["Stack", "FunctionName"]],
             _ => &[&["Stack"]],
         }
     }
@@ -134,6 +152,16 @@ pub fn stack_from_process_env() -> String {
     std::env::var("DFR_STACK").unwrap_or_else(|_| "dataflow-runner".into())
 }
 
+/// The log line of an invocation in which EMR throttled `attempts` of `function`'s calls.
+pub fn emr_throttled(stack: &str, function: &str, attempts: u64, now: DateTime<Utc>) -> Value {
+    embedded(
+        stack,
+        &[(Metric::EmrThrottled, attempts as f64)],
+        json!({ "FunctionName": function }),
+        now,
+    )
+}
+
 /// The log line of a run's end: what it cost (`RunCostUsd` when priced, `RunInstanceHours`), per stack and pipeline
 /// (the cluster's name), `BudgetExceeded` when its budget ended it, and the fields the dashboard's table of the last
 /// runs reads.
@@ -173,6 +201,24 @@ pub struct RunEnded<'a> {
     pub cost: &'a dfr_core::cost::RunCost,
 }
 
+/// Asserts that an embedded-metric line is one CloudWatch reads: in our namespace, every metric and every dimension
+/// of its directives with a value in the line.
+#[cfg(test)]
+pub(crate) fn assert_well_formed(line: &Value) {
+    for directive in line["_aws"]["CloudWatchMetrics"].as_array().unwrap() {
+        assert_eq!(directive["Namespace"], METRICS_NAMESPACE);
+        for metric in directive["Metrics"].as_array().unwrap() {
+            let name = metric["Name"].as_str().unwrap();
+            assert!(line[name].is_number(), "{name} has a value");
+        }
+        for dims in directive["Dimensions"].as_array().unwrap() {
+            for d in dims.as_array().unwrap() {
+                assert!(line[d.as_str().unwrap()].is_string(), "{d} has a value");
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,7 +233,9 @@ mod tests {
                 .iter()
                 .any(|m| m.name() == name && m.dimensions().contains(&dims))
         };
-        // The dashboard: each metric array ["DataflowRunner", name, dimension, value, …], and each SEARCH expression.
+        let mut read = std::collections::BTreeSet::new();
+        // The dashboard: each metric array ["DataflowRunner", name, dimension, value, …], and each SEARCH expression
+        // (other expressions, e.g. FILL, compute on the metrics of the widget, read here as arrays).
         let body_start = template.find("DashboardBody: !Sub |").expect("a dashboard");
         let body: String = template[body_start..]
             .lines()
@@ -196,7 +244,6 @@ mod tests {
             .collect::<Vec<_>>()
             .join("\n");
         let dashboard: Value = serde_json::from_str(&body).expect("the dashboard body is JSON");
-        let mut read = 0;
         for widget in dashboard["widgets"].as_array().unwrap() {
             for m in widget["properties"]["metrics"]
                 .as_array()
@@ -215,30 +262,33 @@ mod tests {
                         written(name, &dims),
                         "the dashboard reads {name} by {dims:?}"
                     );
-                    read += 1;
+                    read.insert(name);
                 }
-                if let Some(e) = parts[0]["expression"].as_str() {
-                    let dims: Vec<&str> = e
-                        .split('{')
-                        .nth(1)
-                        .and_then(|r| r.split('}').next())
-                        .unwrap()
-                        .split(',')
-                        .skip(1)
-                        .collect();
-                    let name = e
-                        .split("MetricName=\"")
-                        .nth(1)
-                        .unwrap()
-                        .split('"')
-                        .next()
-                        .unwrap();
-                    assert!(
-                        written(name, &dims),
-                        "the dashboard searches {name} by {dims:?}"
-                    );
-                    read += 1;
-                }
+                let Some(search) = parts[0]["expression"]
+                    .as_str()
+                    .and_then(|e| e.strip_prefix("SEARCH("))
+                else {
+                    continue;
+                };
+                let schema = search
+                    .split('{')
+                    .nth(1)
+                    .and_then(|r| r.split('}').next())
+                    .unwrap();
+                let dims: Vec<&str> = schema.split(',').skip(1).collect();
+                assert_eq!(schema.split(',').next(), Some(METRICS_NAMESPACE));
+                let name = search
+                    .split("MetricName=\"")
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap();
+                assert!(
+                    written(name, &dims),
+                    "the dashboard searches {name} by {dims:?}"
+                );
+                read.insert(name);
             }
         }
         // The alarms: `Namespace: DataflowRunner` followed by `MetricName: X` and a Stack dimension.
@@ -250,12 +300,17 @@ mod tests {
                     .strip_prefix("MetricName: ")
                     .expect("MetricName next");
                 assert!(written(name, &["Stack"]), "an alarm reads {name}");
-                read += 1;
+                read.insert(name);
             }
         }
+        let unread: Vec<&str> = Metric::ALL
+            .iter()
+            .map(|m| m.name())
+            .filter(|n| !read.contains(n))
+            .collect();
         assert!(
-            read >= Metric::ALL.len(),
-            "every metric the functions write is read: {read}"
+            unread.is_empty(),
+            "written, but neither the dashboard nor an alarm reads {unread:?}"
         );
     }
 
@@ -293,5 +348,17 @@ mod tests {
             json!([["Stack"], ["Stack", "Pipeline"]])
         );
         assert_eq!(directives[1]["Dimensions"], json!([["Stack"]]));
+    }
+
+    #[test]
+    fn emrs_throttling_is_written_per_stack_and_function() {
+        let line = emr_throttled("dfr", "dfr-CheckStatusFunction-x", 3, Utc::now());
+        assert_eq!(line["EmrThrottled"], 3);
+        assert_eq!(line["FunctionName"], "dfr-CheckStatusFunction-x");
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Stack", "FunctionName"]])
+        );
+        assert_well_formed(&line);
     }
 }

@@ -27,7 +27,7 @@ use serde_json::{json, Value};
 
 use crate::emr::Emr;
 use crate::error::Error;
-use crate::lock::ended_outcome;
+use crate::lock::{ended_outcome, HeldLocks};
 use crate::prices::PriceSource;
 use crate::run::{TAG_EXECUTION, TAG_MANAGED};
 use crate::terminate::{fate_of, Fate};
@@ -165,6 +165,8 @@ pub struct Reconciled {
     pub waits_answered: Vec<Repair>,
     pub locks_released: Vec<Repair>,
     pub locks_kept: Vec<Repair>,
+    /// The locks the sweep leaves held (the dashboard's gauge: `HeldLocks::metrics`).
+    pub held_locks: HeldLocks,
     /// Waits whose token was already dead (the run ended): forgotten, not a repair.
     pub waits_forgotten: usize,
     /// What could not be looked at or repaired this time (the next sweep tries again).
@@ -421,7 +423,7 @@ async fn reconcile_locks(
             return;
         }
     };
-    for record in records {
+    for record in &records {
         if record.state != State::Held || !scope.executions.locks(&record.owner) {
             continue;
         }
@@ -468,6 +470,12 @@ async fn reconcile_locks(
                 .push(format!("lock {}: {}", record.name, Error::from(e))),
         }
     }
+    let freed: Vec<&str> = out
+        .locks_released
+        .iter()
+        .map(|r| r.target.as_str())
+        .collect();
+    out.held_locks = HeldLocks::of(&records, &freed, now);
 }
 
 /// A CloudWatch embedded-metric log line of what the sweep repaired, per kind and in all (`Repairs`), or `None` when it

@@ -18,7 +18,8 @@ use dfr_locks::LockTable;
 
 use crate::aws::pricing::PRICE_LIST_REGION;
 use crate::aws::{
-    SdkCallbacks, SdkEmr, SdkExecutions, SdkPrices, SdkS3, SdkSpotPrices, SdkTagging, WaitTable,
+    SdkCallbacks, SdkEmr, SdkExecutions, SdkPrices, SdkS3, SdkSpotPrices, SdkTagging,
+    ThrottleCounter, WaitTable,
 };
 use crate::error::Error;
 use crate::prices::ListPrices;
@@ -29,6 +30,8 @@ use crate::source::S3Scope;
 pub struct Aws {
     base: SdkConfig,
     emr: Mutex<HashMap<String, SdkEmr>>,
+    /// The attempts EMR answered with throttling, over every region's client ([`Aws::take_emr_throttled`]).
+    emr_throttled: ThrottleCounter,
     /// Made on first use, so the functions that never read S3 do not carry its client.
     s3: OnceLock<SdkS3>,
     locks: OnceLock<Result<LockTable, Error>>,
@@ -47,6 +50,7 @@ impl Aws {
         Self {
             base,
             emr: Mutex::new(HashMap::new()),
+            emr_throttled: ThrottleCounter::default(),
             s3: OnceLock::new(),
             locks: OnceLock::new(),
             waits: OnceLock::new(),
@@ -62,13 +66,20 @@ impl Aws {
         clients
             .entry(key)
             .or_insert_with(|| {
-                let mut conf = aws_sdk_emr::config::Builder::from(&self.base);
+                let mut conf = aws_sdk_emr::config::Builder::from(&self.base)
+                    .interceptor(self.emr_throttled.clone());
                 if let Some(r) = region {
                     conf = conf.region(Region::new(r.to_string()));
                 }
                 SdkEmr::new(aws_sdk_emr::Client::from_conf(conf.build()))
             })
             .clone()
+    }
+
+    /// The attempts of this process's EMR calls that EMR answered with throttling since the last take (retried
+    /// ones included), and a fresh count.
+    pub fn take_emr_throttled(&self) -> u64 {
+        self.emr_throttled.take()
     }
 
     pub fn s3(&self) -> &SdkS3 {
@@ -313,16 +324,29 @@ pub fn log_level(rust_log: Option<&str>) -> tracing_subscriber::filter::LevelFil
 }
 
 /// Runs a function: tracing, then `handler` for every event, its errors and panics reported under their documented
-/// names. This is all a function's `main` does besides building its clients.
-pub async fn serve<F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+/// names, and after each invocation the `EmrThrottled` metric when EMR throttled any of its calls (`aws`'s EMR
+/// clients count them). This is all a function's `main` does besides building its clients.
+pub async fn serve<F, Fut>(aws: &Aws, handler: F) -> Result<(), lambda_runtime::Error>
 where
     F: Fn(Value) -> Fut,
     Fut: std::future::Future<Output = Result<Value, Error>>,
 {
     init_tracing();
+    let stack = crate::metrics::stack_from_process_env();
+    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
+    let (stack, function, handler) = (&stack, &function, &handler);
     lambda_runtime::run(lambda_runtime::service_fn(
-        // Boxed: the handler's future nested in the runtime's is too deep a type for the compiler otherwise.
-        |event: lambda_runtime::LambdaEvent<Value>| guarded(Box::pin(handler(event.payload))),
+        |event: lambda_runtime::LambdaEvent<Value>| async move {
+            // Boxed: the handler's future nested in the runtime's is too deep a type for the compiler otherwise.
+            let result = guarded(Box::pin(handler(event.payload))).await;
+            let throttled = aws.take_emr_throttled();
+            if throttled > 0 {
+                let line =
+                    crate::metrics::emr_throttled(stack, function, throttled, chrono::Utc::now());
+                println!("{line}");
+            }
+            result
+        },
     ))
     .await
 }

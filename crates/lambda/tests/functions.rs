@@ -413,6 +413,35 @@ async fn when_emr_throttles_or_fails_should_surface_retryable_names() {
     assert!(err.to_string().contains("cluster/j-NOSUCHCLUSTER"), "{err}");
 }
 
+/// The functions' `EmrThrottled` metric counts every attempt EMR throttled, the SDK's retries included, each once:
+/// the count is what the emulator answered.
+#[tokio::test]
+async fn when_emr_throttles_every_throttled_attempt_should_be_counted_retries_included() {
+    let h = emulator(json!({})).await;
+    let id = up(&aws(&h, false).await, &h, "t", "t").await;
+    // As the functions retry (standard, 3 attempts), with a 1 ms backoff.
+    let retry = aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(std::time::Duration::from_millis(1));
+    let check = common::client_retrying(&h, retry, common::Function::Check).await;
+    h.set_faults(Faults::none().with_throttle_share(0.5, 11))
+        .unwrap();
+    let before = h.calls().throttled;
+    let e: CheckEvent = decode("check-status", json!({"clusterId": id, "mode": "up"})).unwrap();
+    let mut failed = 0;
+    for _ in 0..10 {
+        let checked = check_status(&e, &check.emr(None), &common::NoPrices, now(&h), 0.0).await;
+        failed += u64::from(checked.is_err());
+    }
+    let throttled = h.calls().throttled - before;
+    assert_eq!(check.take_emr_throttled(), throttled);
+    assert!(
+        throttled > 3 * failed,
+        "some throttled attempts were retried to success: {throttled} throttled, {failed} calls failed"
+    );
+    assert_eq!(check.take_emr_throttled(), 0, "a take starts over");
+}
+
 #[tokio::test]
 async fn when_the_poll_counter_is_at_its_maximum_should_not_overflow() {
     let h = emulator(json!({})).await;

@@ -7,7 +7,7 @@ use gotemplate::SystemClock;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let aws = &Aws::load().await;
-    serve(|payload| async move {
+    serve(aws, |payload| async move {
         match AddStepsRequest::parse(payload)? {
             AddStepsRequest::Add(event) => {
                 let emr = aws.emr(event.region.as_deref());

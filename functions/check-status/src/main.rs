@@ -8,7 +8,7 @@ use dfr_lambda::wait::{register, Answering};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let aws = &Aws::load().await;
-    serve(|payload| async move {
+    serve(aws, |payload| async move {
         let event: CheckEvent = decode("check-status", payload)?;
         let emr = aws.emr(event.region.as_deref());
         let now = chrono::Utc::now();

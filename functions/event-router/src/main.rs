@@ -7,7 +7,7 @@ use dfr_lambda::wait::Answering;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let aws = &Aws::load().await;
-    serve(|payload| async move {
+    serve(aws, |payload| async move {
         let prices = aws.list_prices();
         let with = Answering {
             waits: aws.waits()?,

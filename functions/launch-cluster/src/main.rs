@@ -9,7 +9,7 @@ use gotemplate::SystemClock;
 async fn main() -> Result<(), lambda_runtime::Error> {
     let aws = &Aws::load().await;
     let stack = &Stack::from_process_env();
-    serve(|payload| async move {
+    serve(aws, |payload| async move {
         let event: LaunchEvent = decode("launch-cluster", payload)?;
         let emr_for = |region: Option<&str>| aws.emr(region);
         let now = chrono::Utc::now();

@@ -8,7 +8,7 @@ use dfr_lambda::stack::Stack;
 async fn main() -> Result<(), lambda_runtime::Error> {
     let aws = &Aws::load().await;
     let stack = &Stack::from_process_env();
-    serve(|payload| async move {
+    serve(aws, |payload| async move {
         let event = LockEvent::parse(&payload)?;
         handle(&event, aws.locks()?, stack, chrono::Utc::now()).await
     })

@@ -12,7 +12,7 @@ use dfr_lambda::wait::Answering;
 async fn main() -> Result<(), lambda_runtime::Error> {
     let aws = &Aws::load().await;
     let stack = &Stack::from_process_env();
-    serve(|_scheduled| async move {
+    serve(aws, |_scheduled| async move {
         let scope = Scope {
             regions: stack.regions.all().to_vec(),
             home_region: std::env::var("AWS_REGION").unwrap_or_default(),
@@ -44,7 +44,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             errors = swept.errors.len(),
             "swept"
         );
-        if let Some(line) = metrics(stack_name(&scope.executions), &swept, now) {
+        let stack = stack_name(&scope.executions);
+        let lines = [
+            metrics(stack, &swept, now),
+            swept.held_locks.metrics(stack, now),
+        ];
+        for line in lines.into_iter().flatten() {
             println!("{line}");
         }
         encode(&outcome(swept)?)

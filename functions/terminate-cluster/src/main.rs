@@ -8,7 +8,7 @@ use dfr_lambda::terminate::{terminate, TerminateEvent};
 async fn main() -> Result<(), lambda_runtime::Error> {
     let aws = &Aws::load().await;
     let stack = &Stack::from_process_env();
-    serve(|payload| async move {
+    serve(aws, |payload| async move {
         let event = TerminateEvent::parse(&payload)?;
         let emr_for = |region: Option<&str>| aws.emr(region);
         encode(&terminate(&event, emr_for, stack, chrono::Utc::now()).await?)

@@ -10,6 +10,7 @@ pub mod pricing;
 pub mod s3;
 pub mod spot;
 pub mod tagging;
+pub mod throttles;
 pub mod wait_table;
 
 pub use callbacks::SdkCallbacks;
@@ -19,4 +20,5 @@ pub use pricing::SdkPrices;
 pub use s3::SdkS3;
 pub use spot::SdkSpotPrices;
 pub use tagging::SdkTagging;
+pub use throttles::ThrottleCounter;
 pub use wait_table::WaitTable;

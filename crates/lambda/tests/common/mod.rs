@@ -133,7 +133,20 @@ impl Stack {
 }
 
 pub async fn client(handle: &EmulatorHandle, retries: bool, as_: Function) -> Aws {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+    let retry = if retries {
+        aws_config::retry::RetryConfig::standard()
+    } else {
+        aws_config::retry::RetryConfig::disabled()
+    };
+    client_retrying(handle, retry, as_).await
+}
+
+pub async fn client_retrying(
+    handle: &EmulatorHandle,
+    retry: aws_config::retry::RetryConfig,
+    as_: Function,
+) -> Aws {
+    let loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("eu-west-1"))
         .credentials_provider(Credentials::new(
             as_.access_key(),
@@ -142,10 +155,8 @@ pub async fn client(handle: &EmulatorHandle, retries: bool, as_: Function) -> Aw
             None,
             "test",
         ))
-        .endpoint_url(handle.endpoint_url());
-    if !retries {
-        loader = loader.retry_config(aws_config::retry::RetryConfig::disabled());
-    }
+        .endpoint_url(handle.endpoint_url())
+        .retry_config(retry);
     Aws::from_config(loader.load().await)
 }
 

@@ -1,0 +1,110 @@
+// The dashboard's metrics as the functions write them: the embedded-metric log lines of the real binaries, against
+// what the emulator answered (EMR's throttling, per function) and what the lock table holds (the locks a sweep finds
+// held), and every metric a function writes is one the stack's dashboard or an alarm reads. The converse (what the
+// template reads is what the code writes) is crates/lambda/src/metrics.rs's test.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { dashboardBody, metricsRead } from '../../../bench/readme.mjs';
+import { repoRoot } from '../lib/paths.mjs';
+import { LOCK_OPERATOR_ACCESS_KEY } from '../lib/stack.mjs';
+import { explain, playbook, sparkClusterText, step, varsFor, withEnvironment } from './support.mjs';
+
+const TEMPLATE = readFileSync(join(repoRoot, 'infra', 'template.yaml'), 'utf8');
+const NAMESPACE = 'DataflowRunner';
+
+/** Every metric of ours the dashboard and the alarms read, as "name by Dim,Dim". */
+function readByTheStack() {
+  const read = new Set();
+  for (const widget of dashboardBody(TEMPLATE).widgets) {
+    for (const m of metricsRead(widget)) if (m.namespace === NAMESPACE) read.add(`${m.name} by ${m.dims.join(',')}`);
+  }
+  // The alarms read theirs by Stack (their Dimensions follow).
+  for (const [, name] of TEMPLATE.matchAll(/Namespace: DataflowRunner\n\s+MetricName: (\w+)/g)) read.add(`${name} by Stack`);
+  return read;
+}
+
+/** The embedded-metric lines every function of `env` wrote, each {fn, line}. */
+function embeddedLines(env) {
+  return Object.entries(env.functions).flatMap(([fn, f]) =>
+    f.logLines.flatMap((text) => {
+      try {
+        const line = JSON.parse(text);
+        return line._aws ? [{ fn, line }] : [];
+      } catch {
+        return [];
+      }
+    }),
+  );
+}
+
+test('EMR throttling and held locks reach the dashboard: each function counts the attempts EMR throttled, the reconciler the lock a run holds; every metric written is one the stack reads', async () => {
+  // Polling: check-status calls EMR at every check, so many of its invocations meet a throttle.
+  const faults = { throttleShare: 0.5, operations: ['DescribeCluster', 'ListSteps'], seed: 19 };
+  // Two attempts per call: the SDK retries a throttle once, and the retried attempt is counted too.
+  await withEnvironment({ reconciler: true, faults, functionEnv: { AWS_MAX_ATTEMPTS: '2' } }, async (env) => {
+    const lock = 'pipelines/dashboard';
+    const input = { cluster: sparkClusterText, playbook: playbook([step('Enrich', { seconds: 1800 })]), vars: varsFor('dashboard'), lock: { name: lock }, options: { completion: 'poll' } };
+    const report = await env.run('run-transient', input);
+    assert.equal(report.status, 'SUCCEEDED', explain(report));
+    // A sweep after the run: its lock is free, and a sweep without a held lock writes no gauge.
+    const during = env.sweeps.length;
+    await env.advance(300);
+    assert.ok(env.sweeps.length > during, 'a sweep after the run');
+    assert.ok(env.sweeps.slice(during).every((s) => s.output?.heldLocks?.count === 0), JSON.stringify(env.sweeps.slice(during)));
+    const lines = embeddedLines(env);
+
+    // EMR's throttling: per function, what its lines add up to is what the emulator answered it.
+    const answered = {};
+    for (const r of await env.emulator.requests()) {
+      if (r.errorType === 'ThrottlingException') answered[env.callerName(r.accessKeyId)] = (answered[env.callerName(r.accessKeyId)] ?? 0) + 1;
+    }
+    const counted = {};
+    for (const { fn, line } of lines.filter(({ line }) => 'EmrThrottled' in line)) {
+      assert.equal(line.FunctionName, fn, 'the function as Lambda names it');
+      assert.ok(line.EmrThrottled > 0, 'no line for an invocation EMR did not throttle');
+      counted[fn] = (counted[fn] ?? 0) + line.EmrThrottled;
+    }
+    assert.ok(Object.keys(answered).length > 0, 'EMR throttled some calls');
+    assert.deepEqual(counted, answered);
+
+    // Held locks: a line for each sweep that found the run's lock held, with the lock's age at the sweep.
+    const holding = env.sweeps.filter((s) => s.output?.heldLocks?.count > 0);
+    assert.ok(holding.length > 0, `a sweep ran while the run held its lock: ${JSON.stringify(env.sweeps)}`);
+    const gauges = lines.filter(({ line }) => 'HeldLocks' in line);
+    assert.ok(gauges.every(({ fn }) => fn === 'reconciler'));
+    assert.deepEqual(
+      gauges.map(({ line }) => [line.HeldLocks, line.OldestHeldLockSeconds]),
+      holding.map((s) => [s.output.heldLocks.count, s.output.heldLocks.oldestSeconds]),
+    );
+    const { Item } = await env.locks('GetItem', { Key: { lockName: { S: lock } }, ConsistentRead: true }, LOCK_OPERATOR_ACCESS_KEY);
+    const acquiredMs = Date.parse(Item.acquiredAt.S);
+    for (const { line } of gauges) {
+      assert.deepEqual([line.HeldLocks, line.oldestLock, line.locksKept], [1, lock, 0]);
+      assert.equal(line.OldestHeldLockSeconds, Math.floor((line._aws.Timestamp - acquiredMs) / 1000));
+    }
+    assert.equal(Item.state.S, 'released', 'the run released it at its end');
+
+    // Every metric written, by each of its dimension sets, is read by the dashboard or an alarm.
+    const read = readByTheStack();
+    const written = new Set();
+    for (const { fn, line } of lines) {
+      for (const directive of line._aws.CloudWatchMetrics) {
+        assert.equal(directive.Namespace, NAMESPACE);
+        for (const dims of directive.Dimensions) {
+          for (const m of directive.Metrics) {
+            assert.ok(dims.every((d) => typeof line[d] === 'string'), `${fn}: ${m.Name} has a value for each of ${dims}`);
+            written.add(`${m.Name} by ${dims.join(',')}`);
+          }
+        }
+      }
+    }
+    const unread = [...written].filter((w) => !read.has(w));
+    assert.deepEqual(unread, [], 'written, and read by neither the dashboard nor an alarm');
+    for (const w of ['EmrThrottled by Stack,FunctionName', 'HeldLocks by Stack', 'RunInstanceHours by Stack,Pipeline']) {
+      assert.ok(written.has(w), `this run wrote ${w}: ${[...written]}`);
+    }
+  });
+});
