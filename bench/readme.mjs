@@ -225,6 +225,7 @@ export function statemachineBlock(s) {
     row('Lambda invocations (event-router included)', (r) => n(r.lambdaInvocations.total)),
     row('… and event-router after the run (its cluster ending)', (r) => n(r.eventRouterAfterEnd)),
     row('EMR API calls', (r) => n(r.emrCalls.total)),
+    row('… of which read its cost at its end', (r) => n(r.emrCalls.costReads)),
     row("… and the reconciler's sweeps meanwhile (their EMR and tagging calls)", (r) => `${n(r.sweeps.count)} (${n(r.sweeps.emrCalls)})`),
     row('history events', (r) => n(r.historyEvents)),
     row("detection latency (the cluster's end → run reported)", (r) => minutes(r.detectionLatencySeconds)),

@@ -968,7 +968,7 @@ export class Environment {
 }
 
 /** What the emulator serves beside EMR: the tagging API, the Price List and EC2's spot prices (not EMR calls). */
-const NOT_EMR = new Set(['GetResources', 'GetProducts', 'DescribeSpotPriceHistory']);
+export const NOT_EMR = new Set(['GetResources', 'GetProducts', 'DescribeSpotPriceHistory']);
 
 function diffCalls(before, after) {
   const operations = {};

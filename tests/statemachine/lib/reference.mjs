@@ -3,12 +3,16 @@
 // EMR calls by operation and by virtual time, history events, and the detection latency (the cluster's end → the
 // execution's end: a transient run ends when its cluster has ended, every instance billed to its end). The bench (bench.mjs) and the tests (test/events.test.mjs) measure it the same way.
 
+import { NOT_EMR } from './harness.mjs';
 import { accessKeyOf } from './stack.mjs';
 import { playbook, sparkClusterText, step, varsFor } from '../test/support.mjs';
 
 // Real steps do not last round numbers of seconds: with round ones every 30 s poll would land exactly on a step end.
 export const STEP_SECONDS = [1790, 3600, 1795];
 export const CLUSTER_START_SECONDS = 480;
+
+/** The EMR operations that read a run's cost at its end (crates/lambda/src/aws/emr.rs, cluster_usage). */
+const COST_READS = ['ListInstanceGroups', 'ListInstanceFleets', 'ListInstances'];
 
 /** The reference run's execution input, with `options` (e.g. {completion: 'poll'}). */
 export function referenceInput(label, options) {
@@ -51,7 +55,8 @@ export async function measureReference(env, label, { options, definition } = {})
   const window = (await env.emulator.requests()).filter((r) => r.at >= start - 1e-6 && r.at <= end + 1e-6);
   // The reconciler's sweeps are the stack's, not the run's (one per period whatever runs): counted apart.
   const swept = (r) => r.accessKeyId === accessKeyOf('reconciler');
-  const requests = window.filter((r) => !swept(r));
+  // EMR's own calls: the tagging API, the Price List and EC2's spot prices, which the emulator serves too, are not.
+  const requests = window.filter((r) => !swept(r) && !NOT_EMR.has(r.operation));
   const sweepCalls = window.filter(swept);
   const byOperation = Object.fromEntries(Object.entries(report.emrCalls.operations).map(([op, c]) => [op, c.calls - sweepCalls.filter((r) => r.operation === op).length]));
   // The cluster's last events (TERMINATED) come after the run reported its end: they still invoke event-router.
@@ -74,7 +79,9 @@ export async function measureReference(env, label, { options, definition } = {})
     /** The reconciler's sweeps while the run ran, and their EMR and tagging API calls (not in emrCalls). */
     sweeps: { count: report.sweeps.length, emrCalls: sweepCalls.length },
     emrCalls: {
-      total: report.emrCalls.total - sweepCalls.length,
+      total: report.emrCalls.total - sweepCalls.filter((r) => !NOT_EMR.has(r.operation)).length,
+      /** Of `total`, the calls that read what the run cost at its end (beside the last check's DescribeCluster). */
+      costReads: COST_READS.reduce((n, op) => n + (byOperation[op] ?? 0), 0),
       byOperation: Object.fromEntries(Object.entries(byOperation).filter(([, n]) => n > 0)),
       perSteadyPollMax: steady.length ? Math.max(...steady.map((i) => i.emrCalls)) : 0,
       steadyPolls: steady.length,
