@@ -203,6 +203,36 @@ struct LockArgs {
     /// How many lines of each log file --log-failed-steps prints.
     #[arg(long = "log-lines", value_name = "N", default_value_t = 20)]
     log_lines: usize,
+    #[command(flatten)]
+    budget: BudgetArgs,
+}
+
+/// A run's budget: the execution input's `maxInstanceHours` and `maxCostUsd` (statemachine/README.md, What a run
+/// cost). Past either, the run cancels its steps, terminates the cluster it launched and fails with BudgetExceeded.
+#[derive(Args, Default)]
+struct BudgetArgs {
+    /// The most instance-hours the run's cluster may be billed (options.maxInstanceHours).
+    #[arg(long = "max-instance-hours", value_name = "HOURS")]
+    max_instance_hours: Option<f64>,
+    /// The most the run's cluster may cost, in US dollars, by the Price List estimate (options.maxCostUsd).
+    #[arg(long = "max-cost", value_name = "USD")]
+    max_cost: Option<f64>,
+}
+
+impl BudgetArgs {
+    /// The options these flags set (the schema checks their bounds with the rest of the input).
+    fn options(&self) -> Options {
+        let mut options = Options::new();
+        for (key, value) in [
+            ("maxInstanceHours", self.max_instance_hours),
+            ("maxCostUsd", self.max_cost),
+        ] {
+            if let Some(v) = value.and_then(serde_json::Number::from_f64) {
+                options.insert(key.into(), Value::Number(v));
+            }
+        }
+        options
+    }
 }
 
 /// Where and how a run is started and followed.
@@ -451,6 +481,7 @@ fn run_transient_input(
         &files.emr_playbook,
         "run-transient needs --emr-playbook FILE",
     )?;
+    let budget = lock.budget.options();
     let lock = lock_input(lock, false)?;
     let loaded = load_files(files)?;
     let cluster = loaded.cluster.expect("required above");
@@ -458,7 +489,7 @@ fn run_transient_input(
     let input = ExecutionInput::RunTransient(RunTransientInput {
         cluster: cluster.document,
         playbook: playbook.document,
-        shared: Shared::rendered(lock, Options::new()),
+        shared: Shared::rendered(lock, budget),
     });
     Ok((input, cluster.config.name))
 }
@@ -483,10 +514,10 @@ fn run_input(
 ) -> Result<(ExecutionInput, String), Failure> {
     let id = cluster_id(emr_cluster)?;
     require(&files.emr_playbook, "run needs --emr-playbook FILE")?;
+    let mut options = lock.budget.options();
     let lock = lock_input(lock, asynchronous)?;
     let loaded = load_files(files)?;
     let playbook = loaded.playbook.expect("required above");
-    let mut options = Options::new();
     options.insert("async".into(), Value::Bool(asynchronous));
     if let Some(r) = playbook.config.region {
         options.insert("region".into(), Value::String(r));
@@ -853,6 +884,17 @@ mod tests {
                     r#"run-transient --softLock a/b --options {{"completion":"poll","timeoutSeconds":7200}} {BOTH}"#
                 ),
                 json!({"lock": {"name": "a/b", "kind": "soft"}, "options": {"completion": "poll", "timeoutSeconds": 7200}}),
+            ),
+            (
+                format!("run-transient --max-instance-hours 12.5 --max-cost 40 {BOTH}"),
+                json!({"options": {"maxInstanceHours": 12.5, "maxCostUsd": 40.0}}),
+            ),
+            (
+                // the budget flags win over --options too
+                format!(
+                    r#"run --emr-cluster j-1ABC --max-cost 5 --options {{"maxCostUsd":50}} {PLAYBOOK}"#
+                ),
+                json!({"options": {"async": false, "maxCostUsd": 5.0, "region": "eu-west-1"}}),
             ),
             (format!("up {CLUSTER}"), json!({"rendered": true})),
             (
