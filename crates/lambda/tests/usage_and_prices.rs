@@ -9,7 +9,7 @@ use common::*;
 use dfr_lambda::emr::{ClusterUsage, EbsVolume, Emr, Market};
 use dfr_lambda::prices::{PriceQuery, Prices, SpotPrices};
 use dfr_lambda::Error;
-use emr_emulator::EmulatorHandle;
+use emr_emulator::{Emulator, EmulatorHandle};
 use serde_json::{json, Value};
 
 /// A master m5.xlarge, two r5.2xlarge core instances with a 200 GiB gp3 volume each, and `task` r5.2xlarge spot
@@ -344,4 +344,24 @@ async fn when_asking_spot_prices_should_get_the_newest_in_effect_per_type() {
         .collect();
     assert_eq!(asked.len(), 3);
     assert!(asked.iter().all(|r| r.region == "eu-west-1"));
+
+    // A change made earlier within the second asked about counts: an emulator started 0.4 s into a second (its
+    // newest prices take effect then), asked half a second later, answers its newest price.
+    let late = Emulator::builder()
+        .time_scale(0.0)
+        .start_time(T0 + 0.4)
+        .iam(iam_of(TEMPLATE, &[]))
+        .start()
+        .await
+        .unwrap();
+    let checker = client(&late, false, Function::Check).await;
+    let got = checker
+        .spot_prices("eu-west-1")
+        .spot_prices(Some("eu-west-1b"), &types[..1], at(T0 + 0.9))
+        .await
+        .unwrap();
+    assert_eq!(
+        got[0].usd_per_hour,
+        fixture_spot("eu-west-1b", "m5.xlarge")[0]
+    );
 }

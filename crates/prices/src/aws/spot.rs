@@ -42,13 +42,20 @@ impl SpotPrices for SdkSpotPrices {
         if instance_types.is_empty() {
             return Ok(Vec::new());
         }
-        let at_smithy = aws_smithy_types::DateTime::from_secs(at.timestamp());
+        // The second `at` is in, whole seconds at both ends: EC2 answers the change in effect at its start and any
+        // made within it; those after `at` are dropped below. (A window of `at` truncated to its second would miss
+        // a change made earlier in that second.)
+        let from = at.timestamp();
+        let to = from + i64::from(at.timestamp_subsec_nanos() > 0);
+        let (from, to) = (
+            aws_smithy_types::DateTime::from_secs(from),
+            aws_smithy_types::DateTime::from_secs(to),
+        );
         let types: Vec<InstanceType> = instance_types
             .iter()
             .map(|t| InstanceType::from(t.as_str()))
             .collect();
         let types = &types;
-        // A window of one instant: EC2 answers the change in effect then (and any made at that very second).
         let history = dfr_locks::all_pages::<_, _, SdkFailure, _, _>(|token| async move {
             let page = self
                 .client
@@ -56,8 +63,8 @@ impl SpotPrices for SdkSpotPrices {
                 .set_availability_zone(availability_zone.map(str::to_string))
                 .set_instance_types(Some(types.clone()))
                 .product_descriptions(PRODUCT_DESCRIPTION)
-                .start_time(at_smithy)
-                .end_time(at_smithy)
+                .start_time(from)
+                .end_time(to)
                 .max_results(1000)
                 .set_next_token(token)
                 .send()
