@@ -12,6 +12,7 @@
 use std::sync::OnceLock;
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 
 static PROFILE: OnceLock<String> = OnceLock::new();
 
@@ -28,4 +29,22 @@ pub async fn sdk_config() -> SdkConfig {
         Some(name) => loader.profile_name(name).load().await,
         None => loader.load().await,
     }
+}
+
+/// The SDK configuration with the credentials its chain gives now, fixed (the chain is asked once, however many
+/// clients are made), or why there are none and how to sign in: for a command whose AWS calls are optional, which
+/// says so in one line instead of failing each call.
+pub async fn signed_in_config() -> Result<SdkConfig, String> {
+    let config = sdk_config().await;
+    let provider = config
+        .credentials_provider()
+        .ok_or_else(|| crate::stack::no_credentials("no credential provider is configured"))?;
+    let credentials = provider.provide_credentials().await.map_err(|e| {
+        let why = crate::stack::credentials_problem(&e).unwrap_or_else(|| e.to_string());
+        crate::stack::no_credentials(&why)
+    })?;
+    Ok(config
+        .into_builder()
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .build())
 }

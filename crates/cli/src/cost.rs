@@ -1,8 +1,10 @@
-//! A run's `cost` as the CLI shows it: the object a run's output (success) and its failure's Cause carry
-//! (statemachine/README.md, "What a run cost"), read for the run commands' final table and for `report`. Read
+//! Costs as the CLI shows them. A run's `cost`: the object a run's output (success) and its failure's Cause carry
+//! (statemachine/README.md, "What a run cost"), read for the run commands' final table and for `report`; read
 //! leniently: only the figures the CLI prints are read, and a run without a `cost` (stopped, timed out, still
-//! running, or from a stack that did not record one) simply has none.
+//! running, or from a stack that did not record one) simply has none. And the price per hour of a cluster about to
+//! be launched (`plan --estimate`), in the same words.
 
+use dfr_core::cost::{dollars, market_name, HourlyChoice, HourlyEstimate};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -79,27 +81,18 @@ impl Cost {
         }
     }
 
-    /// What the dollars rest on: the prices' date, the missing prices, or why there are none.
+    /// What the dollars rest on.
     fn basis(&self) -> String {
-        let mut parts = vec![match &self.prices_as_of {
-            Some(at) => format!("estimate, prices as of {}", day(at)),
-            None => "estimate".to_string(),
-        }];
         let missing: Vec<String> = self
             .unpriced
             .iter()
-            .map(|u| format!("no {} for {} {}", u.missing, u.instance_type, u.market))
+            .map(|u| missing(&u.missing, &u.instance_type, &u.market))
             .collect();
-        if !missing.is_empty() {
-            parts.push(missing.join(", "));
-        }
-        if self.usd.is_none() {
-            parts.push(match &self.prices_unavailable {
-                Some(why) => format!("prices could not be read: {why}"),
-                None => "prices could not be read".into(),
-            });
-        }
-        parts.join("; ")
+        let unavailable = self
+            .usd
+            .is_none()
+            .then(|| self.prices_unavailable.as_deref().unwrap_or_default());
+        basis(self.prices_as_of.as_deref().map(day), &missing, unavailable)
     }
 
     /// The lines the run commands print under their step table:
@@ -132,6 +125,99 @@ impl Cost {
             format!("{figure}*")
         }
     }
+}
+
+/// What an estimate rests on: the prices' date, the missing prices, or why there are none (`Some("")`: no reason
+/// known).
+fn basis(prices_as_of: Option<&str>, missing: &[String], unavailable: Option<&str>) -> String {
+    let mut parts = vec![match prices_as_of {
+        Some(date) => format!("estimate, prices as of {date}"),
+        None => "estimate".to_string(),
+    }];
+    if !missing.is_empty() {
+        parts.push(missing.join(", "));
+    }
+    match unavailable {
+        Some("") => parts.push("prices could not be read".into()),
+        Some(why) => parts.push(format!("prices could not be read: {why}")),
+        None => {}
+    }
+    parts.join("; ")
+}
+
+/// A price that could not be found: `no EMR price for m7i.xlarge ON_DEMAND`.
+fn missing(price: &str, instance_type: &str, market: &str) -> String {
+    format!("no {price} for {instance_type} {market}")
+}
+
+/// The lines `plan --estimate` and `validate --estimate` print: the price per hour (a range where EMR chooses),
+/// where, each group's figures, what the estimate assumes and leaves out; or why prices could not be read.
+pub fn estimate_lines(estimate: &Result<HourlyEstimate, String>) -> Vec<String> {
+    let e = match estimate {
+        Ok(e) => e,
+        Err(why) => {
+            return vec![format!(
+                "Price per hour: not priced ({})",
+                basis(None, &[], Some(why))
+            )]
+        }
+    };
+    let (least, most) = (cents(e.usd_per_hour.least), cents(e.usd_per_hour.most));
+    let figure = if least == most {
+        format!("${least}")
+    } else {
+        format!("${least} to ${most}")
+    };
+    let about = if e.usd_is_lower_bound {
+        "at least"
+    } else {
+        "≈"
+    };
+    let missing: Vec<String> = e
+        .unpriced
+        .iter()
+        .map(|u| missing(&u.missing, &u.instance_type, market_name(u.market)))
+        .collect();
+    let date = e.prices_as_of.format("%Y-%m-%d").to_string();
+    let mut lines = vec![format!(
+        "Price per hour: {about} {figure} ({})",
+        basis(Some(&date), &missing, None)
+    )];
+    let zones = match (&e.spot_zone.least, &e.spot_zone.most) {
+        (Some(a), Some(b)) if a != b => {
+            format!(", spot at its newest price: the least in {a}, the most in {b}")
+        }
+        (Some(a), _) => format!(", spot at its newest price in {a}"),
+        _ => String::new(),
+    };
+    lines.push(format!("  in {}{zones}", e.region));
+    for l in &e.lines {
+        let market = market_name(l.market);
+        lines.push(choice_line(&l.role, market, &l.least));
+        if l.most != l.least {
+            lines.push(choice_line("    to", market, &l.most));
+        }
+    }
+    lines.extend(e.notes.iter().map(|n| format!("  note: {n}")));
+    if !e.leaves_out.is_empty() {
+        lines.push(format!("  leaves out: {}", e.leaves_out.join("; ")));
+    }
+    lines
+}
+
+/// `  CORE   r5.2xlarge     ON_DEMAND    2 × (EC2 $0.564 + EMR $0.126 + EBS $0.0241) = $1.4282/h`
+fn choice_line(role: &str, market: &str, c: &HourlyChoice) -> String {
+    let cell =
+        |v: Option<f64>| v.map_or("no price".to_string(), |usd| format!("${}", dollars(usd)));
+    format!(
+        "  {role:<6} {:<14} {market:<9} {:>4} × (EC2 {} + EMR {} + EBS {}) = ${}/h",
+        c.instance_type,
+        c.instances,
+        cell(c.ec2_usd_per_hour),
+        cell(c.emr_usd_per_hour),
+        cell(c.ebs_usd_per_hour),
+        dollars(c.usd_per_hour)
+    )
 }
 
 /// Dollars to the cent, half a cent rounded up (0.125 → "0.13"), as a bill rounds.
@@ -229,6 +315,166 @@ mod tests {
             vec!["Cost: 1.5056 instance-hours, not priced (estimate; prices could not be read: pricing:GetProducts: AccessDenied)"]
         );
         assert_eq!(cost.usd_cell(), "?");
+    }
+
+    /// eu-west-1's prices from the emulator's fixture (crates/emr-emulator/fixtures/prices.json), one book per spot
+    /// zone, each with that zone's newest spot prices.
+    fn fixture_books(zones: &[&str]) -> Vec<dfr_core::cost::PriceBook> {
+        use dfr_core::cost::{InstancePrice, PriceBook, SpotPrice, Usd};
+        let f: Value =
+            serde_json::from_str(include_str!("../../emr-emulator/fixtures/prices.json")).unwrap();
+        let usd = |v: &Value| Usd::parse(v.as_str().unwrap()).unwrap();
+        let at = chrono::DateTime::parse_from_rfc3339(&format!(
+            "{}T00:00:00Z",
+            f["pricesAsOf"].as_str().unwrap()
+        ))
+        .unwrap()
+        .to_utc();
+        let instances = f["instanceTypes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["ec2"].get("eu-west-1").is_some())
+            .map(|t| {
+                let price = InstancePrice {
+                    ec2_on_demand: Some(usd(&t["ec2"]["eu-west-1"])),
+                    emr: Some(usd(&t["emr"]["eu-west-1"])),
+                };
+                (t["instanceType"].as_str().unwrap().to_string(), price)
+            })
+            .collect();
+        let ebs = f["ebsVolumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                (
+                    v["volumeApiName"].as_str().unwrap().to_string(),
+                    usd(&v["usdPerGbMonth"]["eu-west-1"]),
+                )
+            })
+            .collect();
+        zones
+            .iter()
+            .map(|zone| PriceBook {
+                region: "eu-west-1".into(),
+                prices_as_of: at,
+                instances: Clone::clone(&instances),
+                spot_zone: Some(zone.to_string()),
+                spot: f["spot"]["prices"][zone]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(t, history)| {
+                        let newest = SpotPrice {
+                            usd_per_hour: usd(&history[0]),
+                            timestamp: at,
+                        };
+                        (t.clone(), newest)
+                    })
+                    .collect(),
+                ebs_per_gb_month: Clone::clone(&ebs),
+            })
+            .collect()
+    }
+
+    /// The spark example's instances (examples/spark/cluster.json), planned.
+    fn spark_cluster() -> dfr_core::plan::RunJobFlowRequest {
+        let config: dfr_core::model::ClusterConfig = serde_json::from_value(json!({
+            "name": "nightly-enrich-prod", "region": "eu-west-1",
+            "roles": {"jobflow": "EMR_EC2_DefaultRole", "service": "EMR_DefaultRole"},
+            "ec2": {"location": {"vpc": {"subnetId": "subnet-0abc1234"}}, "instances": {
+                "master": {"type": "m5.xlarge"},
+                "core": {"type": "r5.2xlarge", "count": 2, "ebsConfiguration": {"ebsBlockDeviceConfigs": [
+                    {"volumesPerInstance": 1, "volumeSpecification": {"sizeInGB": 200, "volumeType": "gp3"}}]}},
+                "task": {"type": "r5.2xlarge", "count": 4, "market": "SPOT"}
+            }}
+        }))
+        .unwrap();
+        dfr_core::plan::run_job_flow(&config, dfr_core::plan::Lifecycle::Persistent, None)
+    }
+
+    #[test]
+    fn an_estimate_prints_the_price_per_hour_of_each_group_and_the_range_across_spot_zones() {
+        // eu-west-1 in the fixture:
+        // MASTER 1 × m5.xlarge: EC2 0.214 + EMR 0.048 = 0.262.
+        // CORE 2 × r5.2xlarge: 0.564 + 0.126 + EBS 200 GiB gp3 at 0.088 / 730 h = 17.6 / 730 = 0.0241095… → 0.0241;
+        //   0.7141095… each, 1.4282191… → 1.4282.
+        // TASK 4 × r5.2xlarge spot at the newest price: eu-west-1b 0.1748 + 0.126 = 0.3008, × 4 = 1.2032 (the
+        //   cheapest zone); eu-west-1a 0.2030 + 0.126 = 0.329, × 4 = 1.316 (the dearest).
+        // Total: 0.262 + 1.4282191… + 1.2032 = 2.8934191… → 2.8934 ($2.89), to 0.262 + 1.4282191… + 1.316 =
+        //   3.0062191… → 3.0062 ($3.01).
+        let estimate = dfr_core::cost::hourly_estimate(
+            &spark_cluster(),
+            &fixture_books(&["eu-west-1a", "eu-west-1b"]),
+        )
+        .unwrap();
+        assert_eq!(
+            (estimate.usd_per_hour.least, estimate.usd_per_hour.most),
+            (2.8934, 3.0062)
+        );
+        let lines = estimate_lines(&Ok(estimate.clone()));
+        assert_eq!(
+            lines[..6],
+            [
+                "Price per hour: ≈ $2.89 to $3.01 (estimate, prices as of 2025-01-01)",
+                "  in eu-west-1, spot at its newest price: the least in eu-west-1b, the most in eu-west-1a",
+                "  MASTER m5.xlarge      ON_DEMAND    1 × (EC2 $0.214 + EMR $0.048 + EBS $0.00) = $0.262/h",
+                "  CORE   r5.2xlarge     ON_DEMAND    2 × (EC2 $0.564 + EMR $0.126 + EBS $0.0241) = $1.4282/h",
+                "  TASK   r5.2xlarge     SPOT         4 × (EC2 $0.1748 + EMR $0.126 + EBS $0.00) = $1.2032/h",
+                "      to r5.2xlarge     SPOT         4 × (EC2 $0.203 + EMR $0.126 + EBS $0.00) = $1.316/h",
+            ]
+        );
+        assert_eq!(
+            lines[6..lines.len() - 1],
+            [
+                format!("  note: {}", dfr_core::cost::SPOT_RULE),
+                format!("  note: {}", dfr_core::cost::EBS_RULE)
+            ]
+        );
+        assert!(lines[lines.len() - 1].starts_with("  leaves out: data transfer; "));
+
+        // In one zone there is no range; with a price missing the figure is a lower bound that says what is missing.
+        let one =
+            dfr_core::cost::hourly_estimate(&spark_cluster(), &fixture_books(&["eu-west-1a"]))
+                .unwrap();
+        let lines = estimate_lines(&Ok(one));
+        assert_eq!(
+            lines[0],
+            "Price per hour: ≈ $3.01 (estimate, prices as of 2025-01-01)"
+        );
+        assert_eq!(
+            lines[1],
+            "  in eu-west-1, spot at its newest price in eu-west-1a"
+        );
+        let mut books = fixture_books(&["eu-west-1a"]);
+        books[0].instances.remove("m5.xlarge");
+        let lines = estimate_lines(&Ok(dfr_core::cost::hourly_estimate(
+            &spark_cluster(),
+            &books,
+        )
+        .unwrap()));
+        // 3.0062191… − 0.262 = 2.7442191… → $2.74.
+        assert_eq!(
+            lines[0],
+            "Price per hour: at least $2.74 (estimate, prices as of 2025-01-01; no EC2 on-demand price for m5.xlarge \
+             ON_DEMAND, no EMR price for m5.xlarge ON_DEMAND)"
+        );
+        assert_eq!(
+            lines[2],
+            "  MASTER m5.xlarge      ON_DEMAND    1 × (EC2 no price + EMR no price + EBS $0.00) = $0.00/h"
+        );
+    }
+
+    #[test]
+    fn an_estimate_without_prices_says_why_in_one_line() {
+        let why = "the AWS Price List could not be read: GetProducts: AccessDeniedException: not authorized";
+        assert_eq!(
+            estimate_lines(&Err(why.to_string())),
+            [format!(
+                "Price per hour: not priced (estimate; prices could not be read: {why})"
+            )]
+        );
     }
 
     #[test]

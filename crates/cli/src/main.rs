@@ -1,10 +1,12 @@
 //! `dataflow-runner`: validate configs and show the exact EMR requests they make, before anything is spent; run them
 //! on the deployed stack (`up`, `run`, `down`, `run-transient`) with the original's flags and exit codes, and look
-//! after the runs (`status`, `stop`, `list`). The one place a template reads the user's environment, files and
-//! clock (`process_env`): configs are rendered where the CLI runs, as the original did.
+//! after the runs (`status`, `stop`, `list`); price a cluster before launching it (`plan --estimate`). The one place
+//! a template reads the user's environment, files and clock (`process_env`): configs are rendered where the CLI runs,
+//! as the original did.
 
 mod aws;
 mod cost;
+mod estimate;
 mod execute;
 mod follow;
 mod locks;
@@ -50,9 +52,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Check the config files: templating, schema, and EMR's own rules. Prints one OK line, or every problem.
-    Validate(Files),
-    /// Print the EMR requests the configs make, as one JSON object: operation name → request body.
+    /// Check the config files: templating, schema, and EMR's own rules. Prints one OK line, or every problem;
+    /// with --estimate, then the cluster's price per hour.
+    Validate {
+        #[command(flatten)]
+        files: Files,
+        #[command(flatten)]
+        estimate: EstimateArg,
+    },
+    /// Print the EMR requests the configs make, as one JSON object: operation name → request body; with
+    /// --estimate, then the cluster's price per hour.
     Plan {
         #[command(flatten)]
         files: Files,
@@ -62,6 +71,11 @@ enum Command {
         /// Plan AddJobFlowSteps of the playbook to this existing cluster.
         #[arg(long = "emr-cluster", value_name = "j-…")]
         emr_cluster: Option<String>,
+        #[command(flatten)]
+        estimate: EstimateArg,
+        /// text: the plan, then the estimate's lines; json: one JSON object, the estimate under "estimate".
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
     },
     /// Launch a cluster with the playbook's steps embedded, follow it until it ends itself, report every step.
     #[command(name = "run-transient")]
@@ -174,6 +188,17 @@ enum LockAction {
         #[arg(long)]
         force: bool,
     },
+}
+
+/// `--estimate`, for the commands that read a ClusterConfig without launching it.
+#[derive(Args)]
+struct EstimateArg {
+    /// Then print the cluster's price per hour from AWS's prices read now (pricing:GetProducts, and
+    /// ec2:DescribeSpotPriceHistory for spot): each group's count × (EC2 or spot + EMR + EBS) and the total, a range
+    /// where EMR chooses (fleets, spot zones). Advisory: prices that cannot be read print why, and the exit code
+    /// stays the command's.
+    #[arg(long)]
+    estimate: bool,
 }
 
 /// The execution's options beyond the original's flags.
@@ -306,12 +331,20 @@ fn main() -> ExitCode {
             );
             Exit::Success
         }
-        Command::Validate(files) => done(validate(&files)),
+        Command::Validate { files, estimate } => done(validate(&files, estimate.estimate)),
         Command::Plan {
             files,
             transient,
             emr_cluster,
-        } => done(plan_command(&files, transient, emr_cluster.as_deref())),
+            estimate,
+            output,
+        } => done(plan_command(
+            &files,
+            transient,
+            emr_cluster.as_deref(),
+            estimate.estimate,
+            output,
+        )),
         other => runtime().block_on(on_the_stack(other)),
     };
     ExitCode::from(exit as u8)
@@ -390,7 +423,7 @@ async fn on_the_stack(command: Command) -> Exit {
                 }
             }
         }
-        Command::Validate(_) | Command::Plan { .. } | Command::Completions { .. } => {
+        Command::Validate { .. } | Command::Plan { .. } | Command::Completions { .. } => {
             unreachable!("local commands")
         }
         Command::RunTransient { .. }
@@ -643,11 +676,18 @@ struct LoadedFiles {
     playbook: Option<Loaded<PlaybookConfig>>,
 }
 
-fn validate(files: &Files) -> Result<(), Failure> {
+/// `--estimate` prices a cluster to launch: it needs the ClusterConfig.
+const ESTIMATE_NEEDS_CONFIG: &str =
+    "--estimate prices the cluster a ClusterConfig launches: give --emr-config FILE";
+
+fn validate(files: &Files, estimate: bool) -> Result<(), Failure> {
     if files.emr_config.is_none() && files.emr_playbook.is_none() {
         return Err(Failure::Usage(
             "give --emr-config FILE and/or --emr-playbook FILE".into(),
         ));
+    }
+    if estimate && files.emr_config.is_none() {
+        return Err(Failure::Usage(ESTIMATE_NEEDS_CONFIG.into()));
     }
     let loaded = load_files(files)?;
     let mut parts = Vec::new();
@@ -658,10 +698,36 @@ fn validate(files: &Files) -> Result<(), Failure> {
         parts.push(format!("{path} ({})", p.schema.uri));
     }
     println!("OK: {} valid", parts.join(" and "));
+    if let (true, Some(cluster)) = (estimate, &loaded.cluster) {
+        let request = plan::run_job_flow(&cluster.config, Lifecycle::Persistent, None);
+        let priced = price(&request, cluster.config.region.as_deref());
+        for line in cost::estimate_lines(&priced) {
+            println!("{line}");
+        }
+    }
     Ok(())
 }
 
-fn plan_command(files: &Files, transient: bool, cluster_id: Option<&str>) -> Result<(), Failure> {
+/// The estimate of the cluster `request` launches (see `estimate`).
+fn price(
+    request: &plan::RunJobFlowRequest,
+    region: Option<&str>,
+) -> Result<dfr_core::cost::HourlyEstimate, String> {
+    runtime().block_on(estimate::hourly(request, region))
+}
+
+fn plan_command(
+    files: &Files,
+    transient: bool,
+    cluster_id: Option<&str>,
+    estimate: bool,
+    output: Output,
+) -> Result<(), Failure> {
+    if estimate && cluster_id.is_some() {
+        return Err(Failure::Usage(format!(
+            "{ESTIMATE_NEEDS_CONFIG}, not --emr-cluster (adding steps launches nothing)"
+        )));
+    }
     if let Some(id) = cluster_id {
         if transient {
             return Err(Failure::Usage(
@@ -698,6 +764,10 @@ fn plan_command(files: &Files, transient: bool, cluster_id: Option<&str>) -> Res
     }
     let loaded = load_files(files)?;
     let playbook = loaded.playbook.as_ref().map(|p| &p.config);
+    let region = loaded
+        .cluster
+        .as_ref()
+        .and_then(|c| c.config.region.as_deref());
     let plan = match cluster_id {
         Some(id) => Plan {
             run_job_flow: None,
@@ -719,10 +789,26 @@ fn plan_command(files: &Files, transient: bool, cluster_id: Option<&str>) -> Res
             }
         }
     };
+    let priced = match (estimate, &plan.run_job_flow) {
+        (true, Some(request)) => Some(price(request, region)),
+        _ => None,
+    };
+    let mut document = serde_json::to_value(&plan).expect("a plan serializes");
+    if let (Output::Json, Some(priced)) = (output, &priced) {
+        document["estimate"] = match priced {
+            Ok(e) => serde_json::to_value(e).expect("an estimate serializes"),
+            Err(why) => serde_json::json!({ "pricesUnavailable": why }),
+        };
+    }
     println!(
         "{}",
-        serde_json::to_string_pretty(&plan).expect("a plan serializes")
+        serde_json::to_string_pretty(&document).expect("JSON serializes")
     );
+    if let (Output::Text, Some(priced)) = (output, &priced) {
+        for line in cost::estimate_lines(priced) {
+            println!("{line}");
+        }
+    }
     Ok(())
 }
 

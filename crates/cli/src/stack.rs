@@ -130,18 +130,23 @@ where
             s.err().message().unwrap_or("no message")
         ),
         other => match credentials_problem(other) {
-            Some(why) => format!(
-                "{operation}: no AWS credentials: {why}. The CLI signs in as the AWS CLI does: --profile NAME or \
-                 AWS_PROFILE (IAM Identity Center after `aws sso login`, credential_process, assume-role, web \
-                 identity), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-            ),
+            Some(why) => format!("{operation}: {}", no_credentials(&why)),
             None => format!("{operation}: {}", DisplayErrorContext(other)),
         },
     }
 }
 
+/// That no credentials could be had, why, and how the CLI signs in.
+pub fn no_credentials(why: &str) -> String {
+    format!(
+        "no AWS credentials: {why}. The CLI signs in as the AWS CLI does: --profile NAME or AWS_PROFILE (IAM \
+         Identity Center after `aws sso login`, credential_process, assume-role, web identity), or \
+         AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    )
+}
+
 /// Why no credentials could be had, when that is why a call failed: the innermost message of the providers' error.
-fn credentials_problem(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+pub fn credentials_problem(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut source = Some(e);
     while let Some(err) = source {
         if err.is::<CredentialsError>() {

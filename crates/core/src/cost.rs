@@ -9,7 +9,13 @@
 //! on its own, so parts may differ from their total in the last decimal. The user's documentation of every field:
 //! statemachine/README.md, "What a run cost".
 
+mod hourly;
 pub mod price_list;
+
+pub use hourly::{
+    hourly_estimate, Ends, HourlyChoice, HourlyEstimate, HourlyLine, PriceNeeds, EBS_RULE,
+    FLEET_RULE, SPOT_RULE,
+};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -19,7 +25,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 pub use crate::model::Market;
-use crate::plan::{EmrEbsConfiguration, InstanceFleetConfig, RunJobFlowRequest};
 
 /// What every estimate leaves out, written into each result (`leavesOut`).
 pub const LEAVES_OUT: [&str; 7] = [
@@ -232,7 +237,7 @@ impl PriceBook {
                 .map(|s| s.usd_per_hour)
                 .ok_or_else(|| match &self.spot_zone {
                     Some(zone) => format!("spot price in {zone}"),
-                    None => "spot price (no zone given)".to_string(),
+                    None => "spot price in any zone".to_string(),
                 }),
         }
     }
@@ -593,7 +598,8 @@ fn missing_note(cost: &RunCost) -> String {
     format!("; {}", missing.join(", "))
 }
 
-fn market_name(market: Market) -> &'static str {
+/// The market as EMR writes it (`MarketType`).
+pub fn market_name(market: Market) -> &'static str {
     match market {
         Market::OnDemand => "ON_DEMAND",
         Market::Spot => "SPOT",
@@ -601,321 +607,12 @@ fn market_name(market: Market) -> &'static str {
 }
 
 /// A dollar figure with at least two decimals: 4 → "4.00", 4.21 → "4.21", 4.2105 → "4.2105".
-fn dollars(usd: f64) -> String {
+pub fn dollars(usd: f64) -> String {
     let text = format!("{usd}");
     match text.split_once('.') {
         None => format!("{text}.00"),
         Some((_, fraction)) if fraction.len() == 1 => format!("{text}0"),
         Some(_) => text,
-    }
-}
-
-/// One group of a cluster about to be launched.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HourlyLine {
-    /// MASTER, CORE or TASK.
-    pub role: String,
-    pub instance_type: String,
-    pub market: Market,
-    pub instances: u32,
-    /// Per instance: EC2 (on-demand or spot), EMR's uplift, the EBS volumes configured; `null` when not priced.
-    pub ec2_usd_per_hour: Option<f64>,
-    pub emr_usd_per_hour: Option<f64>,
-    pub ebs_usd_per_hour: Option<f64>,
-    /// All the group's instances, the parts priced.
-    pub usd_per_hour: f64,
-    /// For a fleet: how many instance types it allows (the line prices the cheapest; see [`hourly_estimate`]).
-    pub fleet_instance_types: Option<u32>,
-}
-
-/// `dataflow-runner plan --estimate`: what a cluster costs per hour once all its instances run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HourlyEstimate {
-    pub lines: Vec<HourlyLine>,
-    pub usd_per_hour: f64,
-    pub usd_is_lower_bound: bool,
-    pub unpriced: Vec<Unpriced>,
-    pub estimate: bool,
-    pub region: String,
-    pub prices_as_of: DateTime<Utc>,
-    pub spot_zone: Option<String>,
-    /// How the estimate was made where the config leaves EMR a choice.
-    pub notes: Vec<String>,
-    pub leaves_out: Vec<String>,
-}
-
-/// What an instance fleet's estimate assumes.
-pub const FLEET_RULE: &str = "an instance fleet is priced with its cheapest priced instance type per unit of \
-    capacity, for each target capacity (on-demand, spot): EMR may choose dearer ones, so a fleet's figure is its least";
-/// What a launch-time estimate cannot see.
-pub const EBS_RULE: &str =
-    "EBS counts the volumes the config gives; EMR adds default volumes to an instance type \
-    that has no EBS configuration and no instance store, which this estimate does not count";
-
-/// A group's per-instance prices, found or named as missing.
-struct Rates {
-    ec2: Result<Usd, String>,
-    emr: Result<Usd, String>,
-    /// (volume type, GiB) per instance.
-    ebs: Result<Vec<(Usd, u128)>, String>,
-}
-
-impl Rates {
-    fn of(
-        book: &PriceBook,
-        instance_type: &str,
-        market: Market,
-        ebs: Option<&EmrEbsConfiguration>,
-    ) -> Rates {
-        let volumes = ebs
-            .map(|e| e.ebs_block_device_configs.as_slice())
-            .unwrap_or_default();
-        Rates {
-            ec2: book.ec2(instance_type, market),
-            emr: book.emr(instance_type),
-            ebs: volumes
-                .iter()
-                .map(|d| {
-                    let spec = &d.volume_specification;
-                    let gib = u128::from(spec.size_in_gb.max(0).unsigned_abs())
-                        * u128::from(d.volumes_per_instance.unwrap_or(1).max(0).unsigned_abs());
-                    book.ebs(&spec.volume_type).map(|rate| (rate, gib))
-                })
-                .collect(),
-        }
-    }
-
-    /// One instance-hour of each part.
-    fn hour(&self) -> [Option<Amount>; 3] {
-        [
-            self.ec2
-                .as_ref()
-                .ok()
-                .map(|r| Amount::hourly(*r, SECONDS_PER_HOUR)),
-            self.emr
-                .as_ref()
-                .ok()
-                .map(|r| Amount::hourly(*r, SECONDS_PER_HOUR)),
-            self.ebs.as_ref().ok().map(|volumes| {
-                volumes
-                    .iter()
-                    .map(|(rate, gib)| Amount::monthly(*rate, gib * u128::from(SECONDS_PER_HOUR)))
-                    .fold(Amount::default(), Amount::add)
-            }),
-        ]
-    }
-
-    /// The instance's compute price per hour (EC2 + EMR), when both are known: what a fleet's choice compares.
-    fn compute(&self) -> Option<u128> {
-        match (&self.ec2, &self.emr) {
-            (Ok(ec2), Ok(emr)) => Some(u128::from(ec2.0) + u128::from(emr.0)),
-            _ => None,
-        }
-    }
-
-    fn missing(&self) -> Vec<String> {
-        [
-            self.ec2.as_ref().err(),
-            self.emr.as_ref().err(),
-            self.ebs.as_ref().err(),
-        ]
-        .into_iter()
-        .flatten()
-        .map(|m| m.to_string())
-        .collect()
-    }
-}
-
-/// The price per hour of the cluster `request` launches, once every instance runs: each instance group at its
-/// count, each fleet's target capacities filled as [`FLEET_RULE`] says. Spot at the book's zone's newest price.
-pub fn hourly_estimate(request: &RunJobFlowRequest, prices: &PriceBook) -> HourlyEstimate {
-    let mut groups = Vec::new();
-    for g in &request.instances.instance_groups {
-        let market = match g.market.as_deref() {
-            Some("SPOT") => Market::Spot,
-            _ => Market::OnDemand,
-        };
-        groups.push(Group {
-            role: g.instance_role.clone(),
-            fleet_instance_types: None,
-            instance_type: g.instance_type.clone(),
-            market,
-            instances: u32::try_from(g.instance_count).unwrap_or(0),
-            rates: Rates::of(
-                prices,
-                &g.instance_type,
-                market,
-                g.ebs_configuration.as_ref(),
-            ),
-        });
-    }
-    let fleets = &request.instances.instance_fleets;
-    for f in fleets {
-        for (market, target) in [
-            (Market::OnDemand, f.target_on_demand_capacity),
-            (Market::Spot, f.target_spot_capacity),
-        ] {
-            let target = u32::try_from(target.unwrap_or(0)).unwrap_or(0);
-            groups.extend(fill_fleet(prices, f, market, target));
-        }
-    }
-    let mut unpriced = Vec::new();
-    let mut total = Amount::default();
-    let lines = groups
-        .into_iter()
-        .map(|g| {
-            for missing in g.rates.missing() {
-                let entry = Unpriced {
-                    instance_type: g.instance_type.clone(),
-                    market: g.market,
-                    missing,
-                };
-                if !unpriced.contains(&entry) {
-                    unpriced.push(entry);
-                }
-            }
-            let [ec2, emr, ebs] = g.rates.hour();
-            let each = sum([ec2, emr, ebs]).unwrap_or_default();
-            let all = Amount(each.0.saturating_mul(u128::from(g.instances)));
-            total = total.add(all);
-            HourlyLine {
-                role: g.role,
-                instance_type: g.instance_type,
-                market: g.market,
-                instances: g.instances,
-                ec2_usd_per_hour: ec2.map(Amount::usd),
-                emr_usd_per_hour: emr.map(Amount::usd),
-                ebs_usd_per_hour: ebs.map(Amount::usd),
-                usd_per_hour: all.usd(),
-                fleet_instance_types: g.fleet_instance_types,
-            }
-        })
-        .collect();
-    let mut notes = vec![EBS_RULE.to_string()];
-    if !fleets.is_empty() {
-        notes.insert(0, FLEET_RULE.to_string());
-    }
-    HourlyEstimate {
-        lines,
-        usd_per_hour: total.usd(),
-        usd_is_lower_bound: !unpriced.is_empty(),
-        unpriced,
-        estimate: true,
-        region: prices.region.clone(),
-        prices_as_of: prices.prices_as_of,
-        spot_zone: prices.spot_zone.clone(),
-        notes,
-        leaves_out: LEAVES_OUT.iter().map(|s| s.to_string()).collect(),
-    }
-}
-
-/// A group of like instances of a cluster about to be launched, priced.
-struct Group {
-    role: String,
-    fleet_instance_types: Option<u32>,
-    instance_type: String,
-    market: Market,
-    instances: u32,
-    rates: Rates,
-}
-
-/// The instance type a fleet's `target` capacity in `market` is priced with, and how many instances fill it: the
-/// lowest EC2 + EMR price per unit of weighted capacity among the types priced (the first one listed on a tie), or
-/// the first type listed when none is priced. `None` for no target.
-fn fill_fleet(
-    book: &PriceBook,
-    fleet: &InstanceFleetConfig,
-    market: Market,
-    target: u32,
-) -> Option<Group> {
-    if target == 0 {
-        return None;
-    }
-    let weight = |w: Option<i32>| u32::try_from(w.unwrap_or(1)).unwrap_or(1).max(1);
-    let candidates: Vec<_> = fleet
-        .instance_type_configs
-        .iter()
-        .map(|t| {
-            let rates = Rates::of(book, &t.instance_type, market, t.ebs_configuration.as_ref());
-            (t, weight(t.weighted_capacity), rates)
-        })
-        .collect();
-    // Compare price / weight without dividing: a/wa < b/wb ⇔ a·wb < b·wa.
-    let cheapest = candidates
-        .iter()
-        .enumerate()
-        .filter_map(|(i, (_, w, rates))| rates.compute().map(|price| (i, price, *w)))
-        .reduce(|best, next| {
-            if next.1 * u128::from(best.2) < best.1 * u128::from(next.2) {
-                next
-            } else {
-                best
-            }
-        })
-        .map_or(0, |(i, _, _)| i);
-    let (config, w, rates) = candidates.into_iter().nth(cheapest)?;
-    Some(Group {
-        role: fleet.instance_fleet_type.clone(),
-        fleet_instance_types: Some(
-            u32::try_from(fleet.instance_type_configs.len()).unwrap_or(u32::MAX),
-        ),
-        instance_type: config.instance_type.clone(),
-        market,
-        instances: target.div_ceil(w),
-        rates,
-    })
-}
-
-impl fmt::Display for HourlyEstimate {
-    /// The table `plan --estimate` prints.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let cell =
-            |v: Option<f64>| v.map_or("no price".to_string(), |usd| format!("${}", dollars(usd)));
-        writeln!(
-            f,
-            "Estimated price per hour in {} (prices as of {}{}):",
-            self.region,
-            self.prices_as_of.format("%Y-%m-%d"),
-            self.spot_zone
-                .as_ref()
-                .map(|z| format!(", spot in {z}"))
-                .unwrap_or_default()
-        )?;
-        for l in &self.lines {
-            writeln!(
-                f,
-                "  {:<6} {:<14} {:<9} {:>4} × (EC2 {} + EMR {} + EBS {}) = ${}/h",
-                l.role,
-                l.instance_type,
-                market_name(l.market),
-                l.instances,
-                cell(l.ec2_usd_per_hour),
-                cell(l.emr_usd_per_hour),
-                cell(l.ebs_usd_per_hour),
-                dollars(l.usd_per_hour)
-            )?;
-        }
-        let at_least = if self.usd_is_lower_bound {
-            "at least "
-        } else {
-            ""
-        };
-        writeln!(f, "  total {at_least}${}/h", dollars(self.usd_per_hour))?;
-        for u in &self.unpriced {
-            writeln!(
-                f,
-                "  no {} for {} {}",
-                u.missing,
-                u.instance_type,
-                market_name(u.market)
-            )?;
-        }
-        for note in &self.notes {
-            writeln!(f, "  note: {note}")?;
-        }
-        write!(f, "  leaves out: {}", self.leaves_out.join("; "))
     }
 }
 

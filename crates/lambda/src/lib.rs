@@ -4,8 +4,10 @@
 //!   (event-router), `reconcile` (the reconciler), with `wait` (a run's wait for EMR's events: registration and
 //!   answers) beside them;
 //! - **ports**, beside the logic that uses them: `emr` (the EMR trait and its types), `wait` (the wait table and
-//!   Step Functions' callbacks), `reconcile` (executions, tagged clusters), `source` (S3);
-//! - **adapters**, together in `aws`: each port over its AWS SDK client (decisions never see an SDK type);
+//!   Step Functions' callbacks), `reconcile` (executions, tagged clusters), `source` (S3), `prices` (a run's price
+//!   source, over the Price List and spot price ports of `dfr_prices`, which the CLI shares);
+//! - **adapters**, together in `aws`: each port over its AWS SDK client (decisions never see an SDK type); the price
+//!   adapters live with their ports in `dfr_prices` and are re-exported there;
 //! - **shared rules**: `error` (the error names, the contract with the state machines), `event` (ids and times in
 //!   events), `run` (a run's identity and tags), `stack` (what the stack tells the functions), `payload` (Step
 //!   Functions' size budgets), `metrics` (embedded CloudWatch metrics), `runtime` (the process: clients, logs,

@@ -16,13 +16,12 @@ use serde_json::Value;
 
 use dfr_locks::LockTable;
 
-use crate::aws::pricing::PRICE_LIST_REGION;
 use crate::aws::{
     SdkCallbacks, SdkEmr, SdkExecutions, SdkPrices, SdkS3, SdkSpotPrices, SdkTagging,
     ThrottleCounter, WaitTable,
 };
 use crate::error::Error;
-use crate::prices::ListPrices;
+use crate::prices::{FunctionPrices, ListPrices};
 use crate::source::S3Scope;
 
 /// SDK configuration loaded once per process; EMR clients are made once per region on first use. Every client is
@@ -134,37 +133,29 @@ impl Aws {
     /// The AWS Price List, whatever the region priced: its endpoint is in us-east-1 (`AWS_ENDPOINT_URL_PRICING`
     /// points it elsewhere).
     pub fn prices(&self) -> &SdkPrices {
-        self.prices.get_or_init(|| {
-            let conf = aws_sdk_pricing::config::Builder::from(&self.base)
-                .region(Region::new(PRICE_LIST_REGION))
-                .build();
-            SdkPrices {
-                client: aws_sdk_pricing::Client::from_conf(conf),
-            }
-        })
+        self.prices.get_or_init(|| SdkPrices::new(&self.base))
     }
 
-    /// EC2's spot prices in a region (the cluster's).
     /// The prices a run's cost is read with: the Price List, and EC2's spot prices of the run's region.
-    pub fn list_prices(&self) -> ListPrices<'_, SdkPrices, impl Fn(&str) -> SdkSpotPrices + '_> {
-        ListPrices {
+    pub fn list_prices(
+        &self,
+    ) -> FunctionPrices<'_, SdkPrices, impl Fn(&str) -> SdkSpotPrices + '_> {
+        FunctionPrices {
             home_region: self
                 .base
                 .region()
                 .map(|r| r.to_string())
                 .unwrap_or_default(),
-            prices: self.prices(),
-            spot: move |region: &str| self.spot_prices(region),
+            list: ListPrices {
+                prices: self.prices(),
+                spot: move |region: &str| self.spot_prices(region),
+            },
         }
     }
 
+    /// EC2's spot prices in a region (the cluster's).
     pub fn spot_prices(&self, region: &str) -> SdkSpotPrices {
-        let conf = aws_sdk_ec2::config::Builder::from(&self.base)
-            .region(Region::new(region.to_string()))
-            .build();
-        SdkSpotPrices {
-            client: aws_sdk_ec2::Client::from_conf(conf),
-        }
+        SdkSpotPrices::new(&self.base, region)
     }
 
     /// The stack's lock table (`DFR_LOCK_TABLE`, which the template sets to its `LockTable`).

@@ -8,7 +8,8 @@ use chrono::{Duration, TimeZone, Utc};
 use common::*;
 use dfr_lambda::emr::{ClusterUsage, EbsVolume, Emr, Market};
 use dfr_lambda::prices::{PriceQuery, Prices, SpotPrices};
-use emr_emulator::EmulatorHandle;
+use dfr_lambda::Error;
+use emr_emulator::{Emulator, EmulatorHandle};
 use serde_json::{json, Value};
 
 /// A master m5.xlarge, two r5.2xlarge core instances with a 200 GiB gp3 volume each, and `task` r5.2xlarge spot
@@ -197,20 +198,22 @@ async fn when_a_role_may_not_price_a_cluster_should_fail_with_access_denied() {
         instance_types: vec!["m5.xlarge".into()],
         volume_types: vec![],
     };
-    let err = aws
-        .check
-        .prices()
-        .price_documents(&query)
-        .await
-        .unwrap_err();
+    let err = Error::from_failure(
+        aws.check
+            .prices()
+            .price_documents(&query)
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(err.name(), "AccessDenied", "{err}");
     assert!(err.to_string().contains("pricing:GetProducts"), "{err}");
-    let err = aws
-        .check
-        .spot_prices("eu-west-1")
-        .spot_prices("eu-west-1a", &["m5.xlarge".to_string()], now(&h))
-        .await
-        .unwrap_err();
+    let err = Error::from_failure(
+        aws.check
+            .spot_prices("eu-west-1")
+            .spot_prices(Some("eu-west-1a"), &["m5.xlarge".to_string()], now(&h))
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(err.name(), "AccessDenied", "{err}");
     assert!(
         err.to_string().contains("ec2:DescribeSpotPriceHistory"),
@@ -307,7 +310,7 @@ async fn when_asking_spot_prices_should_get_the_newest_in_effect_per_type() {
         "x9.none".to_string(),
     ];
     let now_prices = spot
-        .spot_prices("eu-west-1b", &types, now(&h))
+        .spot_prices(Some("eu-west-1b"), &types, now(&h))
         .await
         .unwrap();
     let got: Vec<(String, f64)> = now_prices
@@ -333,7 +336,7 @@ async fn when_asking_spot_prices_should_get_the_newest_in_effect_per_type() {
     assert_eq!(now_prices[0].since, Some(at(T0)));
     // Seven hours before the emulator's start, the third price (the history changes every six hours) was in effect.
     let earlier = spot
-        .spot_prices("eu-west-1b", &types[..1], at(T0) - Duration::hours(7))
+        .spot_prices(Some("eu-west-1b"), &types[..1], at(T0) - Duration::hours(7))
         .await
         .unwrap();
     assert_eq!(earlier.len(), 1);
@@ -342,11 +345,44 @@ async fn when_asking_spot_prices_should_get_the_newest_in_effect_per_type() {
         fixture_spot("eu-west-1b", "m5.xlarge")[2]
     );
     assert_eq!(earlier[0].since, Some(at(T0) - Duration::hours(12)));
+    // Without a zone (a cluster not yet launched): the newest price of each zone of the region, one per zone.
+    let every_zone = spot.spot_prices(None, &types[..1], now(&h)).await.unwrap();
+    let got: Vec<(&str, f64)> = every_zone
+        .iter()
+        .map(|p| (p.availability_zone.as_str(), p.usd_per_hour))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("eu-west-1a", fixture_spot("eu-west-1a", "m5.xlarge")[0]),
+            ("eu-west-1b", fixture_spot("eu-west-1b", "m5.xlarge")[0]),
+        ]
+    );
     let asked: Vec<_> = h
         .requests()
         .into_iter()
         .filter(|r| r.operation == "DescribeSpotPriceHistory")
         .collect();
-    assert_eq!(asked.len(), 2);
+    assert_eq!(asked.len(), 3);
     assert!(asked.iter().all(|r| r.region == "eu-west-1"));
+
+    // A change made earlier within the second asked about counts: an emulator started 0.4 s into a second (its
+    // newest prices take effect then), asked half a second later, answers its newest price.
+    let late = Emulator::builder()
+        .time_scale(0.0)
+        .start_time(T0 + 0.4)
+        .iam(iam_of(TEMPLATE, &[]))
+        .start()
+        .await
+        .unwrap();
+    let checker = client(&late, false, Function::Check).await;
+    let got = checker
+        .spot_prices("eu-west-1")
+        .spot_prices(Some("eu-west-1b"), &types[..1], at(T0 + 0.9))
+        .await
+        .unwrap();
+    assert_eq!(
+        got[0].usd_per_hour,
+        fixture_spot("eu-west-1b", "m5.xlarge")[0]
+    );
 }

@@ -1,11 +1,13 @@
 //! Every rule of `cost`, each with its hand computation.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::*;
 use crate::model::ClusterConfig;
-use crate::plan::{run_job_flow, Lifecycle};
+use crate::plan::{run_job_flow, Lifecycle, RunJobFlowRequest};
 
 fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().to_utc()
@@ -551,66 +553,190 @@ fn cluster(ec2: serde_json::Value) -> RunJobFlowRequest {
     run_job_flow(&config, Lifecycle::Transient, None)
 }
 
-#[test]
-fn when_a_cluster_of_instance_groups_is_planned_should_price_each_group_per_hour_with_its_ebs() {
-    // MASTER 1 × m5.xlarge on-demand: 0.192 + 0.048 + EBS 2 × 32 GiB gp2 at 0.10 / 730 h = 6.4 / 730 =
-    // 0.0087671… → 0.0088; 0.2487671… → 0.2488.
-    // CORE 2 × r5.2xlarge spot: 0.1298 + 0.126 = 0.2558 each, 0.5116.
-    // Total 0.7603671… → 0.7604.
-    let request = cluster(json!({
+/// The book's prices with these spot prices in `zone` instead.
+fn in_zone(zone: &str, spot: &[(&str, &str)]) -> PriceBook {
+    let mut b = book();
+    b.spot_zone = Some(zone.to_string());
+    b.spot = spot
+        .iter()
+        .map(|(t, p)| {
+            let price = SpotPrice {
+                usd_per_hour: usd(p),
+                timestamp: at("2026-10-31T22:14:03Z"),
+            };
+            (t.to_string(), price)
+        })
+        .collect();
+    b
+}
+
+/// A master with two 32 GiB gp2 volumes and two spot core instances with `bid` (none: the on-demand price).
+fn groups(bid: Option<&str>) -> RunJobFlowRequest {
+    let mut core = json!({"type": "r5.2xlarge", "count": 2, "market": "SPOT"});
+    if let Some(bid) = bid {
+        core["bid"] = json!(bid);
+    }
+    cluster(json!({
         "location": {"vpc": {"subnetId": "subnet-1"}},
         "instances": {
             "master": {"type": "m5.xlarge", "ebsConfiguration": {"ebsBlockDeviceConfigs": [
                 {"volumesPerInstance": 2, "volumeSpecification": {"sizeInGB": 32, "volumeType": "gp2"}}
             ]}},
-            "core": {"type": "r5.2xlarge", "count": 2, "market": "SPOT", "bid": "0.3"}
+            "core": core
         }
-    }));
-    let estimate = hourly_estimate(&request, &book());
+    }))
+}
+
+fn figures(c: &HourlyChoice) -> (&str, u32, Option<f64>, Option<f64>, Option<f64>, f64) {
+    (
+        c.instance_type.as_str(),
+        c.instances,
+        c.ec2_usd_per_hour,
+        c.emr_usd_per_hour,
+        c.ebs_usd_per_hour,
+        c.usd_per_hour,
+    )
+}
+
+#[test]
+fn when_a_cluster_of_instance_groups_is_planned_should_price_each_group_per_hour_from_the_cheapest_zone_to_the_dearest(
+) {
+    // MASTER 1 × m5.xlarge on-demand: 0.192 + 0.048 + EBS 2 × 32 GiB gp2 at 0.10 / 730 h = 6.4 / 730 =
+    // 0.0087671… → 0.0088; 0.2487671… → 0.2488, in every zone.
+    // CORE 2 × r5.2xlarge spot (the maximum: the on-demand 0.504):
+    //   us-east-1a 0.1298 + 0.126 = 0.2558 each, 0.5116; total 0.7603671… → 0.7604 (the cheapest whole cluster);
+    //   us-east-1b 0.15 + 0.126 = 0.276 each, 0.552; total 0.8007671… → 0.8008 (the dearest);
+    //   us-east-1c has no spot price of r5.2xlarge: it prices less (0.2488 + 2 × 0.126 = 0.5008) but not all of the
+    //   cluster, so it is neither end.
+    let books = [
+        in_zone("us-east-1a", &[("r5.2xlarge", "0.1298")]),
+        in_zone("us-east-1b", &[("r5.2xlarge", "0.15")]),
+        in_zone("us-east-1c", &[("m5.xlarge", "0.05")]),
+    ];
+    let estimate = hourly_estimate(&groups(None), &books).unwrap();
     let master = &estimate.lines[0];
     assert_eq!(
-        (master.role.as_str(), master.instances, master.market),
-        ("MASTER", 1, Market::OnDemand)
-    );
-    assert_eq!(
         (
-            master.ec2_usd_per_hour,
-            master.emr_usd_per_hour,
-            master.ebs_usd_per_hour,
-            master.usd_per_hour
+            master.role.as_str(),
+            master.market,
+            master.fleet_instance_types
         ),
-        (Some(0.192), Some(0.048), Some(0.0088), 0.2488)
+        ("MASTER", Market::OnDemand, None)
     );
+    let master_figures = (
+        "m5.xlarge",
+        1,
+        Some(0.192),
+        Some(0.048),
+        Some(0.0088),
+        0.2488,
+    );
+    assert_eq!(figures(&master.least), master_figures);
+    assert_eq!(figures(&master.most), master_figures);
     let core = &estimate.lines[1];
+    assert_eq!((core.role.as_str(), core.market), ("CORE", Market::Spot));
     assert_eq!(
-        (core.role.as_str(), core.instances, core.market),
-        ("CORE", 2, Market::Spot)
+        figures(&core.least),
+        (
+            "r5.2xlarge",
+            2,
+            Some(0.1298),
+            Some(0.126),
+            Some(0.0),
+            0.5116
+        )
     );
     assert_eq!(
-        (core.ec2_usd_per_hour, core.usd_per_hour),
-        (Some(0.1298), 0.5116)
+        figures(&core.most),
+        ("r5.2xlarge", 2, Some(0.15), Some(0.126), Some(0.0), 0.552)
     );
-    assert_eq!(estimate.usd_per_hour, 0.7604);
-    assert!(!estimate.usd_is_lower_bound);
-    assert_eq!(estimate.notes, [EBS_RULE]);
     assert_eq!(
-        estimate.to_string().lines().take(4).collect::<Vec<_>>(),
-        [
-            "Estimated price per hour in us-east-1 (prices as of 2026-11-01, spot in us-east-1a):",
-            "  MASTER m5.xlarge      ON_DEMAND    1 × (EC2 $0.192 + EMR $0.048 + EBS $0.0088) = $0.2488/h",
-            "  CORE   r5.2xlarge     SPOT         2 × (EC2 $0.1298 + EMR $0.126 + EBS $0.00) = $0.5116/h",
-            "  total $0.7604/h",
-        ]
+        estimate.usd_per_hour,
+        Ends {
+            least: 0.7604,
+            most: 0.8008
+        }
+    );
+    assert_eq!(
+        estimate.spot_zone,
+        Ends {
+            least: Some("us-east-1a".to_string()),
+            most: Some("us-east-1b".to_string())
+        }
+    );
+    assert_eq!(
+        estimate.spot_zones,
+        ["us-east-1a", "us-east-1b", "us-east-1c"]
+    );
+    assert!(!estimate.usd_is_lower_bound && estimate.unpriced.is_empty());
+    assert_eq!(estimate.notes, [SPOT_RULE, EBS_RULE]);
+
+    // With the zone alone that misses a price, the estimate says so.
+    let alone = hourly_estimate(&groups(None), &books[2..]).unwrap();
+    assert_eq!(alone.usd_per_hour.least, 0.5008);
+    assert!(alone.usd_is_lower_bound);
+    assert_eq!(alone.unpriced.len(), 1);
+    assert_eq!(alone.unpriced[0].missing, "spot price in us-east-1c");
+    assert_eq!(hourly_estimate(&groups(None), &[]), None);
+}
+
+#[test]
+fn when_the_spot_price_is_above_the_maximum_price_should_price_the_maximum_and_say_emr_waits() {
+    // CORE bid 0.10 under the spot price 0.1298: 0.10 + 0.126 = 0.226 each, 0.452; total 0.2487671… + 0.452 =
+    // 0.7007671… → 0.7008.
+    let estimate = hourly_estimate(
+        &groups(Some("0.10")),
+        &[in_zone("us-east-1a", &[("r5.2xlarge", "0.1298")])],
+    )
+    .unwrap();
+    assert_eq!(estimate.lines[1].most.ec2_usd_per_hour, Some(0.1));
+    assert_eq!(estimate.usd_per_hour.least, 0.7008);
+    assert_eq!(
+        estimate.notes.last().unwrap(),
+        "CORE r5.2xlarge SPOT: the spot price in us-east-1a ($0.1298) is above the maximum price ($0.1): EMR gets \
+         no spot instances there while it is; priced at the maximum"
+    );
+    // Without a bid the maximum is the on-demand price (0.504): a spot price of 0.60 is priced 0.504 + 0.126 = 0.63
+    // each; 1.26 + 0.2487671… = 1.5087671… → 1.5088.
+    let dear = hourly_estimate(
+        &groups(None),
+        &[in_zone("us-east-1a", &[("r5.2xlarge", "0.60")])],
+    )
+    .unwrap();
+    assert_eq!(dear.usd_per_hour.most, 1.5088);
+    // A fleet's BidPriceAsPercentageOfOnDemandPrice: 20 % of m5.2xlarge's 0.384 = 0.0768, under its spot price
+    // 0.1392: 0.0768 + 0.096 = 0.1728 each, ⌈3 / 2⌉ = 2 instances, 0.3456.
+    let fleet = cluster(json!({
+        "location": {"vpc": {"subnetIds": ["subnet-1"]}},
+        "instanceFleets": {
+            "master": {"targetOnDemandCapacity": 1, "instanceTypes": [{"type": "m5.xlarge"}]},
+            "core": {"targetSpotCapacity": 3, "instanceTypes": [
+                {"type": "m5.2xlarge", "weightedCapacity": 2, "bidAsPercentageOfOnDemand": 20}
+            ]}
+        }
+    }));
+    let estimate = hourly_estimate(&fleet, &[book()]).unwrap();
+    assert_eq!(
+        figures(&estimate.lines[1].least),
+        (
+            "m5.2xlarge",
+            2,
+            Some(0.0768),
+            Some(0.096),
+            Some(0.0),
+            0.3456
+        )
     );
 }
 
 #[test]
-fn when_a_fleet_is_planned_should_fill_each_target_with_the_cheapest_priced_type_per_capacity_unit()
-{
+fn when_a_fleet_is_planned_should_fill_each_target_from_the_cheapest_to_the_dearest_type_per_capacity_unit(
+) {
     // CORE spot target 5. Per unit: c5.xlarge has no price; r5.xlarge (weight 1) 0.0651 + 0.063 = 0.1281 (the
-    // lowest price per instance); m5.2xlarge (weight 2) (0.1392 + 0.096) / 2 = 0.1176; r5.2xlarge (weight 1)
-    // 0.1298 + 0.126 = 0.2558 (the highest). m5.2xlarge it is: ⌈5 / 2⌉ = 3 instances × 0.2352 = 0.7056.
-    // MASTER on-demand target 1: m5.xlarge, 0.24. Total 0.9456.
+    // lowest price per instance); m5.2xlarge (weight 2) (0.1392 + 0.096) / 2 = 0.1176 (the lowest per unit); r5.2xlarge
+    // (weight 1) 0.1298 + 0.126 = 0.2558 (the highest per unit).
+    // Least: m5.2xlarge, ⌈5 / 2⌉ = 3 instances × 0.2352 = 0.7056. Most: r5.2xlarge, 5 × 0.2558 = 1.279.
+    // MASTER on-demand target 1: m5.xlarge, 0.24. Total 0.9456 to 1.519.
     let request = cluster(json!({
         "location": {"vpc": {"subnetIds": ["subnet-1", "subnet-2"]}},
         "instanceFleets": {
@@ -623,29 +749,38 @@ fn when_a_fleet_is_planned_should_fill_each_target_with_the_cheapest_priced_type
             ]}
         }
     }));
-    let estimate = hourly_estimate(&request, &book());
+    let estimate = hourly_estimate(&request, &[book()]).unwrap();
+    let master = json!({"instanceType": "m5.xlarge", "instances": 1, "ec2UsdPerHour": 0.192, "emrUsdPerHour": 0.048,
+                        "ebsUsdPerHour": 0.0, "usdPerHour": 0.24});
     assert_eq!(
         serde_json::to_value(&estimate.lines).unwrap(),
         json!([
-            {"role": "MASTER", "instanceType": "m5.xlarge", "market": "ON_DEMAND", "instances": 1,
-             "ec2UsdPerHour": 0.192, "emrUsdPerHour": 0.048, "ebsUsdPerHour": 0.0, "usdPerHour": 0.24,
-             "fleetInstanceTypes": 1},
-            {"role": "CORE", "instanceType": "m5.2xlarge", "market": "SPOT", "instances": 3,
-             "ec2UsdPerHour": 0.1392, "emrUsdPerHour": 0.096, "ebsUsdPerHour": 0.0, "usdPerHour": 0.7056,
-             "fleetInstanceTypes": 4}
+            {"role": "MASTER", "market": "ON_DEMAND", "fleetInstanceTypes": 1, "least": master, "most": master},
+            {"role": "CORE", "market": "SPOT", "fleetInstanceTypes": 4,
+             "least": {"instanceType": "m5.2xlarge", "instances": 3, "ec2UsdPerHour": 0.1392, "emrUsdPerHour": 0.096,
+                       "ebsUsdPerHour": 0.0, "usdPerHour": 0.7056},
+             "most": {"instanceType": "r5.2xlarge", "instances": 5, "ec2UsdPerHour": 0.1298, "emrUsdPerHour": 0.126,
+                      "ebsUsdPerHour": 0.0, "usdPerHour": 1.279}}
         ])
     );
-    assert_eq!(estimate.usd_per_hour, 0.9456);
+    assert_eq!(
+        estimate.usd_per_hour,
+        Ends {
+            least: 0.9456,
+            most: 1.519
+        }
+    );
     assert!(
         estimate.unpriced.is_empty(),
         "an unpriced type not chosen is not missing"
     );
-    assert_eq!(estimate.notes, [FLEET_RULE, EBS_RULE]);
+    assert_eq!(estimate.notes, [FLEET_RULE, SPOT_RULE, EBS_RULE]);
 }
 
 #[test]
 fn when_no_type_of_a_fleet_is_priced_should_take_the_first_listed_and_name_what_is_missing() {
-    // TASK on-demand 2 and spot 1 of c5.xlarge / c6i.xlarge, none priced: c5.xlarge, named once per market.
+    // TASK on-demand 2 and spot 1 of c5.xlarge / c6i.xlarge, none priced: c5.xlarge at both ends, named once per
+    // market. What is priced: the master, 0.24.
     let request = cluster(json!({
         "location": {"vpc": {"subnetId": "subnet-1"}},
         "instanceFleets": {
@@ -655,23 +790,24 @@ fn when_no_type_of_a_fleet_is_priced_should_take_the_first_listed_and_name_what_
             ]}
         }
     }));
-    let estimate = hourly_estimate(&request, &book());
-    let task: Vec<(&str, Market, u32, f64)> = estimate.lines[1..]
+    let estimate = hourly_estimate(&request, &[book()]).unwrap();
+    let task: Vec<(&str, &str, Market, u32, f64)> = estimate.lines[1..]
         .iter()
         .map(|l| {
             (
-                l.instance_type.as_str(),
+                l.least.instance_type.as_str(),
+                l.most.instance_type.as_str(),
                 l.market,
-                l.instances,
-                l.usd_per_hour,
+                l.least.instances,
+                l.most.usd_per_hour,
             )
         })
         .collect();
     assert_eq!(
         task,
         [
-            ("c5.xlarge", Market::OnDemand, 2, 0.0),
-            ("c5.xlarge", Market::Spot, 1, 0.0)
+            ("c5.xlarge", "c5.xlarge", Market::OnDemand, 2, 0.0),
+            ("c5.xlarge", "c5.xlarge", Market::Spot, 1, 0.0)
         ]
     );
     let missing: Vec<(Market, &str)> = estimate
@@ -689,10 +825,50 @@ fn when_no_type_of_a_fleet_is_priced_should_take_the_first_listed_and_name_what_
         ]
     );
     assert!(estimate.usd_is_lower_bound);
-    assert_eq!(estimate.usd_per_hour, 0.24);
-    assert!(estimate
-        .to_string()
-        .contains("  total at least $0.24/h\n  no EC2 on-demand price for c5.xlarge ON_DEMAND\n"));
+    assert_eq!(
+        estimate.usd_per_hour,
+        Ends {
+            least: 0.24,
+            most: 0.24
+        }
+    );
+}
+
+#[test]
+fn when_pricing_a_planned_cluster_should_need_every_type_it_may_launch_its_spot_types_and_volume_types(
+) {
+    let needs = PriceNeeds::of_request(&groups(Some("0.3")));
+    let set = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+    assert_eq!(
+        needs,
+        PriceNeeds {
+            instance_types: set(&["m5.xlarge", "r5.2xlarge"]),
+            spot_types: set(&["r5.2xlarge"]),
+            volume_types: set(&["gp2"]),
+        }
+    );
+    assert_eq!(PriceNeeds::zone_of(&groups(None)), None);
+    let fleets = cluster(json!({
+        "location": {"classic": {"availabilityZone": "us-east-1b"}},
+        "instanceFleets": {
+            "master": {"targetOnDemandCapacity": 1, "instanceTypes": [{"type": "m5.xlarge"}]},
+            "task": {"targetSpotCapacity": 1, "instanceTypes": [
+                {"type": "c5.xlarge", "ebsConfiguration": {"ebsBlockDeviceConfigs": [
+                    {"volumeSpecification": {"sizeInGB": 100, "volumeType": "st1"}}
+                ]}},
+                {"type": "r5.xlarge"}
+            ]}
+        }
+    }));
+    assert_eq!(
+        PriceNeeds::of_request(&fleets),
+        PriceNeeds {
+            instance_types: set(&["c5.xlarge", "m5.xlarge", "r5.xlarge"]),
+            spot_types: set(&["c5.xlarge", "r5.xlarge"]),
+            volume_types: set(&["st1"]),
+        }
+    );
+    assert_eq!(PriceNeeds::zone_of(&fleets), Some("us-east-1b"));
 }
 
 #[test]

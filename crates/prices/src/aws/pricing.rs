@@ -1,11 +1,14 @@
-//! The AWS Price List ([`crate::prices::Prices`]) over `aws-sdk-pricing`: GetProducts for `AmazonEC2` and
+//! The AWS Price List ([`crate::Prices`]) over `aws-sdk-pricing`: GetProducts for `AmazonEC2` and
 //! `ElasticMapReduce`, filtered by TERM_MATCH. The Price List Query API has endpoints in us-east-1, eu-central-1 and
-//! ap-south-1 only, whatever the region priced: [`crate::runtime::Aws::prices`] builds this client for us-east-1.
+//! ap-south-1 only, whatever the region priced: [`SdkPrices::new`] builds its client for us-east-1
+//! (`AWS_ENDPOINT_URL_PRICING`, read into the caller's configuration, points it elsewhere).
 
 use aws_sdk_pricing::types::{Filter, FilterType};
+use aws_types::region::Region;
+use aws_types::SdkConfig;
+use dfr_locks::{sdk_failure, SdkFailure};
 
-use crate::error::Error;
-use crate::prices::{PriceDocuments, PriceQuery, Prices};
+use crate::{PriceDocuments, PriceQuery, Prices};
 
 /// The region whose Price List endpoint the client calls.
 pub const PRICE_LIST_REGION: &str = "us-east-1";
@@ -56,14 +59,24 @@ pub fn ebs_filters(volume_type: &str, region: &str) -> Vec<Filter> {
 }
 
 impl SdkPrices {
+    /// The Price List's client from `config` (its credentials, HTTP client, retries and endpoints), in its region.
+    pub fn new(config: &SdkConfig) -> SdkPrices {
+        let conf = aws_sdk_pricing::config::Builder::from(config)
+            .region(Region::new(PRICE_LIST_REGION))
+            .build();
+        SdkPrices {
+            client: aws_sdk_pricing::Client::from_conf(conf),
+        }
+    }
+
     /// Every document of `service_code` that passes `filters`, every page.
     async fn products(
         &self,
         service_code: &str,
         filters: Vec<Filter>,
-    ) -> Result<Vec<String>, Error> {
+    ) -> Result<Vec<String>, SdkFailure> {
         let filters = &filters;
-        dfr_locks::all_pages::<_, _, Error, _, _>(|token| async move {
+        dfr_locks::all_pages::<_, _, SdkFailure, _, _>(|token| async move {
             let page = self
                 .client
                 .get_products()
@@ -74,7 +87,7 @@ impl SdkPrices {
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(|e| Error::from_sdk("GetProducts", e))?;
+                .map_err(|e| sdk_failure("GetProducts", e))?;
             Ok((
                 page.price_list().to_vec(),
                 page.next_token().map(str::to_string),
@@ -85,7 +98,7 @@ impl SdkPrices {
 }
 
 impl Prices for SdkPrices {
-    async fn price_documents(&self, query: &PriceQuery) -> Result<PriceDocuments, Error> {
+    async fn price_documents(&self, query: &PriceQuery) -> Result<PriceDocuments, SdkFailure> {
         let region = query.region.as_str();
         let mut out = PriceDocuments::default();
         for t in &query.instance_types {
