@@ -377,6 +377,7 @@ test("run: a locked run that times out cancels its own running and pending steps
     const given = await runThatGivesUp(env, 'timeout-cancel', 'soft', { timeoutSeconds: 3600 });
     assert.equal(given.run.status, 'FAILED', explain(given.run));
     assert.equal(given.run.error, 'Timeout', explain(given.run));
+    assert.ok(given.run.causeJson.cost?.instanceHours > 0, 'the Cause carries the cost of the run so far');
     await assertCancelledBeforeTheLockEnded(env, given);
     assert.equal((await lockItem(env)).state, 'released');
     await env.run('down', { clusterId: given.clusterId });

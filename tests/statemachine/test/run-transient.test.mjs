@@ -269,13 +269,16 @@ test('a cluster that never finishes starting, waiting for events: Timeout at sta
   });
 });
 
-test('a run longer than options.timeoutSeconds: Timeout at the first check past it, and the cluster is terminated', async () => {
+test('a run longer than options.timeoutSeconds: Timeout at the first check past it, with its cost so far, and the cluster is terminated', async () => {
   await withEnvironment({}, async (env) => {
     const report = await env.run('run-transient', input('too-long', [step('Enrich', { seconds: 4 * 3600 })], { timeoutSeconds: 3600 }));
     assert.equal(report.status, 'FAILED', explain(report));
     assert.equal(report.error, 'Timeout');
     assert.ok(report.causeJson.elapsedSeconds > 3600, explain(report));
     assert.ok(report.causeJson.elapsedSeconds < 3600 + 400, 'detected within one poll interval');
+    // What it cost so far: seven instances for more than the hour, still running when judged.
+    const cost = report.causeJson.cost;
+    assert.ok(cost && cost.final === false && cost.instanceHours > 7 * (3600 - 480) / 3600, JSON.stringify(cost));
     assert.equal(report.emrCalls.operations.TerminateJobFlows.calls, 1);
     await assertNothingLeftRunning(env, report);
   });
