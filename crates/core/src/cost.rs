@@ -508,6 +508,42 @@ pub struct Overrun {
     pub message: String,
 }
 
+/// How soon a run with a budget should be checked again: half the time the spend would take to reach the nearest
+/// limit at its average rate so far (`spent` over `elapsed_seconds`), so a cluster that grows is still caught before
+/// the limit is far behind; at once (`Some(0)`: the caller's least pause) while nothing is spent yet, as no rate is
+/// known. `None` when no limit applies. A run waiting for EMR's events would otherwise be checked only at its events
+/// and backstops, hours apart.
+pub fn seconds_to_budget_check(
+    cost: &RunCost,
+    budget: &Budget,
+    elapsed_seconds: i64,
+) -> Option<u64> {
+    let limits: Vec<(f64, f64)> = [
+        budget.max_instance_hours.map(|l| (cost.instance_hours, l)),
+        budget.max_cost_usd.zip(cost.usd).map(|(l, u)| (u, l)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if limits.is_empty() {
+        return None;
+    }
+    if elapsed_seconds <= 0 {
+        return Some(0);
+    }
+    limits
+        .into_iter()
+        .map(|(spent, limit)| {
+            if spent <= 0.0 {
+                return 0;
+            }
+            let remaining = (limit - spent).max(0.0);
+            let seconds = remaining / (spent / elapsed_seconds as f64) / 2.0;
+            seconds.clamp(0.0, u64::MAX as f64) as u64
+        })
+        .min()
+}
+
 /// Whether `cost` is past `budget`, judged on the figures written out (4 decimals), so the message never shows a
 /// spend equal to its limit. A limit is past when the spend is above it. With prices missing for some instance
 /// type, `maxCostUsd` is judged on the lower bound (`usd`): a run over budget on what is priced is over budget; one

@@ -7,7 +7,7 @@ use dfr_core::status::{self, Mode, Phase, Reason, RunFailure, StepOutcome, CLUST
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use dfr_core::cost::{over_budget, Budget, RunCost};
+use dfr_core::cost::{over_budget, seconds_to_budget_check, Budget, RunCost};
 
 use crate::emr::Emr;
 use crate::error::Error;
@@ -333,6 +333,23 @@ pub async fn check_status(
             Ok(cost) => {
                 if !output.finished {
                     overrun = over_budget(&cost, &budget);
+                    // A budget is judged at checks: the next one comes before the spend can reach it, whether
+                    // the run polls or waits for EMR's events (which come only when the cluster or a step changes).
+                    if let Some(seconds) = seconds_to_budget_check(&cost, &budget, elapsed_seconds)
+                    {
+                        // Never sooner than the schema's least pause, nor a poll sooner than the run's own
+                        // minPollSeconds. A backstop may come before minBackstopSeconds: the budget asked for it.
+                        let least =
+                            |option: &str| *dfr_core::execution::defaults::bounds(option).start();
+                        let soon =
+                            |floor: u64| u32::try_from(seconds.max(floor)).unwrap_or(u32::MAX);
+                        output.next_poll_seconds = output.next_poll_seconds.min(soon(
+                            least("minPollSeconds").max(u64::from(event.options.min_poll_seconds)),
+                        ));
+                        output.backstop_seconds = output
+                            .backstop_seconds
+                            .min(soon(least("minBackstopSeconds")));
+                    }
                 }
                 output.cost = Some(cost);
             }

@@ -101,3 +101,18 @@ test('cost: a run over its instance-hour budget ends BudgetExceeded, with the sp
     await assertNothingLeftRunning(env, report);
   });
 });
+
+test('cost: a budget is judged in time while the run waits for EMR\'s events: the run ends soon after the spend passes the limit', async () => {
+  await withEnvironment({}, async (env) => {
+    // Waiting for events (the default), a 5-hour step brings no event for hours: the checks that judge the budget
+    // come before the spend can reach it (half the time at its rate so far), not at the hour-long backstops.
+    const report = await env.run('run-transient', input('budget-events', [step('Enrich', { seconds: 18000 })], { maxInstanceHours: 2 }));
+    assert.equal(report.error, 'BudgetExceeded', explain(report));
+    const [exceeded] = JSON.parse(report.cause).overrun.exceeded;
+    // Seven instances spend 7 instance-hours an hour: a backstop an hour after the cluster started would find about
+    // 8; a check within two minutes of the limit finds at most 2 + 7 × 2/60.
+    assert.ok(exceeded.spent > 2 && exceeded.spent <= 2 + (7 * 2) / 60, JSON.stringify(exceeded));
+    assert.equal(report.callbackWaits.length > 0, true, 'the run waited for events');
+    await assertNothingLeftRunning(env, report);
+  });
+});

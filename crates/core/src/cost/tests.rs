@@ -446,6 +446,44 @@ fn when_instance_hours_pass_the_limit_should_show_the_spend_and_the_limit() {
 }
 
 #[test]
+fn when_a_budget_is_set_the_next_check_should_come_before_the_average_rate_reaches_it() {
+    // One instance for 10 h (36,000 s) at $0.24/h: 10 instance-hours, $2.40 over 36,000 s.
+    let cost = cost_of(36_000, Ok(&book()), &[]);
+    // 20 h limit: 10 h left at 1 h/h = 36,000 s, half of it 18,000 s.
+    assert_eq!(
+        seconds_to_budget_check(&cost, &budget(Some(20.0), None), 36_000),
+        Some(18_000)
+    );
+    // $3.00 limit: $0.60 left at $0.24/h = 9,000 s, half 4,500 s; the nearer limit decides.
+    assert_eq!(
+        seconds_to_budget_check(&cost, &budget(Some(20.0), Some(3.0)), 36_000),
+        Some(4_500)
+    );
+    // Already at the limit, or nothing spent yet (no rate known): as soon as the caller allows.
+    assert_eq!(
+        seconds_to_budget_check(&cost, &budget(Some(10.0), None), 36_000),
+        Some(0)
+    );
+    assert_eq!(
+        seconds_to_budget_check(&cost, &budget(Some(20.0), None), 0),
+        Some(0)
+    );
+    let nothing = RunCost {
+        instance_hours: 0.0,
+        ..cost.clone()
+    };
+    assert_eq!(
+        seconds_to_budget_check(&nothing, &budget(Some(20.0), None), 600),
+        Some(0)
+    );
+    // No limit: the usual pause.
+    assert_eq!(
+        seconds_to_budget_check(&cost, &budget(None, None), 36_000),
+        None
+    );
+}
+
+#[test]
 fn when_the_spend_equals_the_limit_should_not_be_over_budget() {
     // 36,000 s = 10 h exactly; $0.24 × 10 = $2.40.
     let cost = cost_of(36_000, Ok(&book()), &[]);
