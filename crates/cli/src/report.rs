@@ -4,8 +4,12 @@
 //! Each of the four state machines is listed newest first (ListExecutions), and no further than the first page that
 //! reaches back past `--since`; each run in range is then described (DescribeExecution, a few at once) for its input,
 //! and its output or failure Cause, which name the pipeline and carry the `cost` (`crate::cost`).
+//!
+//! A run stopped, timed out by Step Functions, or failed without its own cleanup has no output and no Cause with a
+//! cost: the stack records its cluster's final cost in its wait table (`<stack>-waits`) once the cluster has ended
+//! (`dfr_core::cost::unfinished`), and the report reads those records with one Scan when some run lacks a cost.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_sfn::config::retry::RetryConfig;
 use aws_sdk_sfn::Client;
@@ -468,6 +472,15 @@ pub async fn report(args: ReportArgs) -> Exit {
         }
     }
     let (mut runs, problems) = describe_all(&sfn, listed).await;
+    if runs.iter().any(lacks_recorded_cost) {
+        let table = format!("{}-waits", target.stack);
+        match recorded_costs(&table).await {
+            Ok(recorded) => add_recorded_costs(&mut runs, &recorded),
+            Err(e) => eprintln!(
+                "warning: the costs of stopped and timed-out runs could not be read from {table}: {e} (their rows show -)"
+            ),
+        }
+    }
     name_pipelines(&mut runs);
     if let Some(p) = &args.pipeline {
         runs.retain(|r| r.pipeline.as_deref() == Some(p.as_str()));
@@ -487,6 +500,78 @@ pub async fn report(args: ReportArgs) -> Exit {
     } else {
         Exit::Failed
     }
+}
+
+/// A run whose cost, if it has one, the stack recorded apart: it ended without writing an output or Cause with one.
+fn lacks_recorded_cost(run: &Run) -> bool {
+    run.cost.is_none() && matches!(run.status.as_str(), "ABORTED" | "TIMED_OUT" | "FAILED")
+}
+
+/// The cost the stack recorded for a run that ended without finishing, and the cluster it was recorded for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedCost {
+    pub cluster_id: String,
+    pub cost: Value,
+}
+
+/// Gives each run that lacks a cost the one recorded for its execution, with its cluster.
+pub fn add_recorded_costs(runs: &mut [Run], recorded: &HashMap<String, RecordedCost>) {
+    for run in runs.iter_mut().filter(|r| lacks_recorded_cost(r)) {
+        let Some(r) = recorded.get(&run.arn) else {
+            continue;
+        };
+        let document = json!({ "cost": r.cost });
+        if let Some(cost) = Cost::of(&document) {
+            run.cost = Some(cost);
+            run.cost_json = Some(r.cost.clone());
+            run.cluster_id.get_or_insert_with(|| r.cluster_id.clone());
+        }
+    }
+}
+
+/// Every cost the stack recorded for a run that ended without finishing, by execution ARN (one paged Scan of the
+/// wait table, which holds only live waits, notes and these records).
+async fn recorded_costs(table: &str) -> Result<HashMap<String, RecordedCost>, String> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use dfr_core::cost::unfinished as layout;
+    let config = crate::aws::sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let items = dfr_locks::all_pages::<_, _, String, _, _>(|start| {
+        let dynamodb = dynamodb.clone();
+        async move {
+            let page = dynamodb
+                .scan()
+                .table_name(table)
+                .filter_expression("waiter = :unfinished AND attribute_exists(#cost)")
+                .expression_attribute_names("#cost", layout::COST)
+                .expression_attribute_values(
+                    ":unfinished",
+                    AttributeValue::S(layout::WAITER.into()),
+                )
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| aws_error("Scan", &e))?;
+            Ok((page.items().to_vec(), page.last_evaluated_key().cloned()))
+        }
+    })
+    .await?;
+    let text = |item: &HashMap<String, AttributeValue>, key: &str| {
+        item.get(key).and_then(|v| v.as_s().ok()).cloned()
+    };
+    Ok(items
+        .iter()
+        .filter_map(|item| {
+            let cost = serde_json::from_str(&text(item, layout::COST)?).ok()?;
+            Some((
+                text(item, layout::EXECUTION)?,
+                RecordedCost {
+                    cluster_id: text(item, "clusterId")?,
+                    cost,
+                },
+            ))
+        })
+        .collect())
 }
 
 /// The Step Functions client of `report`: more patient with throttling than the other commands, since it describes

@@ -11,6 +11,7 @@
 
 mod hourly;
 pub mod price_list;
+pub mod unfinished;
 
 pub use hourly::{
     hourly_estimate, Ends, HourlyChoice, HourlyEstimate, HourlyLine, PriceNeeds, EBS_RULE,

@@ -12,11 +12,15 @@ use serde_json::json;
 use serde_json::Value;
 
 use crate::check::CheckEvent;
-use dfr_core::cost::PriceBook;
+use dfr_core::cost::{PriceBook, RunCost};
 
-use crate::emr::{ClusterInfo, ClusterSummary, ClusterUsage, Emr, StepCancellation, StepInfo};
+use crate::emr::{
+    ClusterInfo, ClusterInstance, ClusterSummary, ClusterUsage, Emr, Market, StepCancellation,
+    StepInfo,
+};
 use crate::error::Error;
 use crate::prices::PriceSource;
+use crate::unfinished::{UnfinishedRun, UnfinishedRuns};
 use crate::wait::{Answering, Callbacks, Delivery, Wait, Waits};
 
 pub const CLUSTER: &str = "j-1ABCDEFGHIJKL";
@@ -111,10 +115,82 @@ impl Emr for &FakeEmr {
     }
 }
 
+/// A cluster in `state` whose one m5.xlarge lived from 10:00 to 10:40.
+pub fn cluster(state: &str) -> FakeEmr {
+    let emr = FakeEmr::default();
+    emr.state.replace(state.into());
+    emr.usage.replace(Some(ClusterUsage {
+        cluster_id: CLUSTER.into(),
+        state: state.into(),
+        availability_zone: None,
+        normalized_instance_hours: Some(8),
+        instances: vec![ClusterInstance {
+            id: "ci-1".into(),
+            ec2_instance_id: None,
+            role: Some("MASTER".into()),
+            instance_type: "m5.xlarge".into(),
+            market: Market::OnDemand,
+            state: "TERMINATED".into(),
+            created_at: Some("2026-12-02T10:00:00Z".parse().unwrap()),
+            ready_at: None,
+            ended_at: Some("2026-12-02T10:40:00Z".parse().unwrap()),
+            volumes: vec![],
+        }],
+    }));
+    emr
+}
+
 #[derive(Default)]
 pub struct FakeTable {
     pub waits: RefCell<HashMap<String, Wait>>,
     pub note: Cell<Option<DateTime<Utc>>>,
+    /// Unfinished runs by cluster, and the costs recorded for them.
+    pub unfinished: RefCell<HashMap<String, UnfinishedRun>>,
+    pub recorded: RefCell<HashMap<String, RunCost>>,
+}
+
+impl UnfinishedRuns for FakeTable {
+    async fn note(&self, run: &UnfinishedRun, _: DateTime<Utc>) -> Result<(), Error> {
+        self.unfinished
+            .borrow_mut()
+            .entry(run.cluster_id.clone())
+            .or_insert_with(|| run.clone());
+        Ok(())
+    }
+    async fn unrecorded_of(&self, cluster_id: &str) -> Result<Option<UnfinishedRun>, Error> {
+        Ok(self
+            .unfinished
+            .borrow()
+            .get(cluster_id)
+            .filter(|_| !self.recorded.borrow().contains_key(cluster_id))
+            .cloned())
+    }
+    async fn unrecorded(&self) -> Result<Vec<UnfinishedRun>, Error> {
+        let recorded = self.recorded.borrow();
+        Ok(self
+            .unfinished
+            .borrow()
+            .values()
+            .filter(|r| !recorded.contains_key(&r.cluster_id))
+            .cloned()
+            .collect())
+    }
+    async fn record(
+        &self,
+        run: &UnfinishedRun,
+        cost: &RunCost,
+        _: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        if !self.unfinished.borrow().contains_key(&run.cluster_id) {
+            return Ok(false);
+        }
+        let mut recorded = self.recorded.borrow_mut();
+        if recorded.contains_key(&run.cluster_id) {
+            return Ok(false);
+        }
+        recorded.insert(run.cluster_id.clone(), cost.clone());
+        Ok(true)
+    }
 }
 
 impl Waits for FakeTable {

@@ -2,7 +2,7 @@
 //!
 //! - **handlers** (one per function, flat): `launch`, `add_steps`, `check`, `terminate`, `lock`, `route`
 //!   (event-router), `reconcile` (the reconciler), with `wait` (a run's wait for EMR's events: registration and
-//!   answers) beside them;
+//!   answers) and `unfinished` (the cost of a run that ended without finishing) beside them;
 //! - **ports**, beside the logic that uses them: `emr` (the EMR trait and its types), `wait` (the wait table and
 //!   Step Functions' callbacks), `reconcile` (executions, tagged clusters), `source` (S3), `prices` (a run's price
 //!   source, over the Price List and spot price ports of `dfr_prices`, which the CLI shares);
@@ -35,6 +35,7 @@ pub mod runtime;
 pub mod source;
 pub mod stack;
 pub mod terminate;
+pub mod unfinished;
 pub mod wait;
 
 pub use error::Error;

@@ -23,6 +23,7 @@ pub enum Metric {
     WaitsAnswered,
     LocksReleased,
     LocksKept,
+    CostsRecorded,
     /// The end of a run (check-status): what it cost, per stack and pipeline.
     RunCostUsd,
     RunInstanceHours,
@@ -38,7 +39,7 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 13] = [
+    pub const ALL: [Metric; 14] = [
         Metric::LockHeld,
         Metric::LockHeldForSeconds,
         Metric::Repairs,
@@ -46,6 +47,7 @@ impl Metric {
         Metric::WaitsAnswered,
         Metric::LocksReleased,
         Metric::LocksKept,
+        Metric::CostsRecorded,
         Metric::RunCostUsd,
         Metric::RunInstanceHours,
         Metric::BudgetExceeded,
@@ -63,6 +65,7 @@ impl Metric {
             Metric::WaitsAnswered => "WaitsAnswered",
             Metric::LocksReleased => "LocksReleased",
             Metric::LocksKept => "LocksKept",
+            Metric::CostsRecorded => "CostsRecorded",
             Metric::RunCostUsd => "RunCostUsd",
             Metric::RunInstanceHours => "RunInstanceHours",
             Metric::BudgetExceeded => "BudgetExceeded",

@@ -8,7 +8,10 @@
 //! - **clusters**: an active cluster of this stack whose execution ended without handing it over (stopped, timed
 //!   out, or failed without `keepClusterOnFailure`) is terminated, as the cleanup rule would have;
 //! - **locks**: a lock held by an execution that no longer runs is ended as that execution's end would have (released;
-//!   a hard lock after a failure kept, with the failure recorded).
+//!   a hard lock after a failure kept, with the failure recorded);
+//! - **costs**: a run that ended without finishing, noted by the cleanup path (or by this sweep, when it terminates
+//!   the cluster), gets its cost recorded once its cluster has ended, as event-router would have on the cluster's
+//!   TERMINATED event ([`crate::unfinished`]).
 //!
 //! Discovery costs calls per region and page, not per cluster: ListClusters by state (one call per 50 active
 //! clusters of the account) for every cluster's state, and the tagging API's GetResources (one call per 100
@@ -31,6 +34,7 @@ use crate::lock::{ended_outcome, HeldLocks};
 use crate::prices::PriceSource;
 use crate::run::{TAG_EXECUTION, TAG_MANAGED};
 use crate::terminate::{fate_of, Fate};
+use crate::unfinished::{record_cost, Recorded, UnfinishedRun, UnfinishedRuns};
 use crate::wait::{Answering, Callbacks, Delivery, Wait, Waits};
 
 /// An execution as DescribeExecution tells it.
@@ -40,6 +44,8 @@ pub struct ExecutionStatus {
     pub status: String,
     pub error: Option<String>,
     pub cause: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub stopped_at: Option<DateTime<Utc>>,
 }
 
 impl ExecutionStatus {
@@ -165,6 +171,8 @@ pub struct Reconciled {
     pub waits_answered: Vec<Repair>,
     pub locks_released: Vec<Repair>,
     pub locks_kept: Vec<Repair>,
+    /// Costs of runs that ended without finishing, recorded because no cluster-end event did.
+    pub costs_recorded: Vec<Repair>,
     /// The locks the sweep leaves held (the dashboard's gauge: `HeldLocks::metrics`).
     pub held_locks: HeldLocks,
     /// Waits whose token was already dead (the run ended): forgotten, not a repair.
@@ -179,6 +187,7 @@ impl Reconciled {
             + self.waits_answered.len()
             + self.locks_released.len()
             + self.locks_kept.len()
+            + self.costs_recorded.len()
     }
 }
 
@@ -194,7 +203,7 @@ pub async fn reconcile<
     E: Emr,
     T: ManagedClusters,
     X: Executions,
-    W: Waits,
+    W: Waits + UnfinishedRuns,
     C: Callbacks,
     P: PriceSource,
 >(
@@ -212,6 +221,14 @@ pub async fn reconcile<
         }
     };
     out.waits_seen = waits.len();
+    let unrecorded = match ports.answering.waits.unrecorded().await {
+        Ok(u) => u,
+        Err(e) => {
+            out.errors
+                .push(format!("the wait table's unfinished runs: {e}"));
+            Vec::new()
+        }
+    };
     let mut listings: BTreeMap<String, Listing> = BTreeMap::new();
     for region in &scope.regions {
         let active = match (ports.emr)(region)
@@ -237,6 +254,9 @@ pub async fn reconcile<
     let mut statuses = ExecutionCache::default();
     for wait in &waits {
         reconcile_wait(scope, ports, &listings, wait, &mut out).await;
+    }
+    for run in &unrecorded {
+        reconcile_cost(scope, ports, &listings, run, &mut out).await;
     }
     for (region, listing) in &listings {
         for cluster in &listing.managed {
@@ -284,6 +304,18 @@ fn wait_can_end(wait: &Wait, state: Option<&str>) -> Option<bool> {
     }
 }
 
+/// The region of a cluster (`None`: the functions' own) and its listing; `None` for a region not listed (outside the
+/// stack's, or its listing failed): nothing is known of the cluster.
+fn listed<'a>(
+    scope: &Scope,
+    listings: &'a BTreeMap<String, Listing>,
+    region: Option<&str>,
+) -> Option<(String, &'a Listing)> {
+    let region = region.unwrap_or(&scope.home_region).to_string();
+    let listing = listings.get(&region)?;
+    Some((region, listing))
+}
+
 async fn reconcile_wait<E: Emr, T, X, W: Waits, C: Callbacks, P: PriceSource>(
     scope: &Scope,
     ports: &Ports<'_, E, T, X, W, C, P>,
@@ -291,13 +323,7 @@ async fn reconcile_wait<E: Emr, T, X, W: Waits, C: Callbacks, P: PriceSource>(
     wait: &Wait,
     out: &mut Reconciled,
 ) {
-    let region = wait
-        .request
-        .region
-        .clone()
-        .unwrap_or_else(|| scope.home_region.clone());
-    // A region not listed (outside the stack's, or its listing failed): nothing is known of the cluster.
-    let Some(listing) = listings.get(&region) else {
+    let Some((region, listing)) = listed(scope, listings, wait.request.region.as_deref()) else {
         return;
     };
     let emr = (ports.emr)(&region);
@@ -352,7 +378,53 @@ async fn reconcile_wait<E: Emr, T, X, W: Waits, C: Callbacks, P: PriceSource>(
     }
 }
 
-async fn reconcile_cluster<E: Emr, T, X: Executions, W, C, P>(
+/// Records the cost of a run that ended without finishing once the listing no longer shows its cluster active and EMR
+/// says it has ended (a terminating cluster waits for the next sweep).
+async fn reconcile_cost<E: Emr, T, X, W: UnfinishedRuns, C, P: PriceSource>(
+    scope: &Scope,
+    ports: &Ports<'_, E, T, X, W, C, P>,
+    listings: &BTreeMap<String, Listing>,
+    run: &UnfinishedRun,
+    out: &mut Reconciled,
+) {
+    let Some((region, listing)) = listed(scope, listings, run.region.as_deref()) else {
+        return;
+    };
+    if listing.active.contains_key(&run.cluster_id) {
+        return;
+    }
+    let answering = &ports.answering;
+    match record_cost(
+        run,
+        &(ports.emr)(&region),
+        answering.waits,
+        answering.prices,
+        answering.now,
+    )
+    .await
+    {
+        Ok(Recorded::Now(_)) => {
+            let reason = format!(
+                "its execution ended {} and its cluster has ended, but no event recorded the run's cost",
+                run.status
+            );
+            tracing::warn!(cluster_id = %run.cluster_id, execution = %run.execution, %reason, "recorded a cost an event should have");
+            out.costs_recorded.push(Repair {
+                target: run.cluster_id.clone(),
+                region: Some(region),
+                execution: run.execution.clone(),
+                reason,
+            });
+        }
+        Ok(Recorded::NotEnded | Recorded::Already) => {}
+        Err(e) => out.errors.push(format!(
+            "the cost of {} on {}: {e}",
+            run.execution, run.cluster_id
+        )),
+    }
+}
+
+async fn reconcile_cluster<E: Emr, T, X: Executions, W: UnfinishedRuns, C, P>(
     scope: &Scope,
     ports: &Ports<'_, E, T, X, W, C, P>,
     region: &str,
@@ -386,6 +458,18 @@ async fn reconcile_cluster<E: Emr, T, X: Executions, W, C, P>(
     let keep = cluster.tag(crate::run::TAG_KEEP_ON_FAILURE);
     if fate_of(&status.status, keep) != Fate::Terminate {
         return;
+    }
+    // Noted first, as the cleanup path does: its cost is recorded once it has ended.
+    let run = UnfinishedRun {
+        cluster_id: cluster.id.clone(),
+        region: Some(region.to_string()),
+        execution: execution.to_string(),
+        status: status.status.clone(),
+        started_at: status.started_at,
+        stopped_at: status.stopped_at,
+    };
+    if let Err(e) = ports.answering.waits.note(&run, ports.answering.now).await {
+        tracing::warn!(cluster_id = %cluster.id, error = %e, "the run's cost will not be recorded: the wait table could not be written");
     }
     match (ports.emr)(region).terminate_job_flows(&cluster.id).await {
         Ok(()) => {
@@ -496,6 +580,7 @@ pub fn metrics(stack: &str, r: &Reconciled, now: DateTime<Utc>) -> Option<Value>
             (Metric::WaitsAnswered, n(r.waits_answered.len())),
             (Metric::LocksReleased, n(r.locks_released.len())),
             (Metric::LocksKept, n(r.locks_kept.len())),
+            (Metric::CostsRecorded, n(r.costs_recorded.len())),
         ],
         json!({ "sweepErrors": r.errors.len() }),
         now,
@@ -560,6 +645,8 @@ mod tests {
                     status: status.clone(),
                     error: None,
                     cause: None,
+                    started_at: Some("2026-12-02T10:00:00Z".parse().unwrap()),
+                    stopped_at: Some("2026-12-02T11:00:00Z".parse().unwrap()),
                 }))
         }
     }
@@ -705,16 +792,32 @@ mod tests {
         listed.push(("j-FOREIGN", "WAITING"));
         listed.push(("j-UNTAGGED", "RUNNING"));
         active(&emr, &listed);
+        let table = FakeTable::default();
         let r = sweep(
             &emr,
             &tagging,
             &executions,
-            &FakeTable::default(),
+            &table,
             &FakeCallbacks::default(),
         )
         .await;
         let expected: Vec<&str> = cases.iter().filter(|c| c.4).map(|c| c.0).collect();
         assert_eq!(*emr.terminated.borrow(), expected);
+        // Each is noted, with how its execution ended, so that its cost is recorded once it has ended.
+        let mut noted: Vec<(String, String)> = table
+            .unfinished
+            .borrow()
+            .values()
+            .map(|u| (u.cluster_id.clone(), u.status.clone()))
+            .collect();
+        noted.sort();
+        let mut terminated: Vec<(String, String)> = cases
+            .iter()
+            .filter(|c| c.4)
+            .map(|c| (c.0.to_string(), c.2.to_string()))
+            .collect();
+        terminated.sort();
+        assert_eq!(noted, terminated);
         assert_eq!(
             r.clusters_terminated
                 .iter()
@@ -738,6 +841,40 @@ mod tests {
             0,
             "no DescribeCluster: the listing and the tags decide"
         );
+    }
+
+    #[tokio::test]
+    async fn a_noted_run_gets_its_cost_recorded_once_its_cluster_has_ended_and_not_before() {
+        let run = UnfinishedRun {
+            cluster_id: CLUSTER.into(),
+            region: Some("eu-west-1".into()),
+            execution: arn("run-transient", "stopped"),
+            status: "ABORTED".into(),
+            started_at: None,
+            stopped_at: None,
+        };
+        let table = FakeTable::default();
+        table.note(&run, now()).await.unwrap();
+        let (tagging, executions, sfn) = Default::default();
+        // Still listed as active: not even described.
+        let emr = crate::fakes::cluster("WAITING");
+        active(&emr, &[(CLUSTER, "WAITING")]);
+        let r = sweep(&emr, &tagging, &executions, &table, &sfn).await;
+        assert!(r.costs_recorded.is_empty());
+        assert_eq!(emr.calls.get(), 0);
+        // Gone from the listing but still terminating: described, nothing recorded yet.
+        let emr = crate::fakes::cluster("TERMINATING");
+        let r = sweep(&emr, &tagging, &executions, &table, &sfn).await;
+        assert!(r.costs_recorded.is_empty() && r.errors.is_empty(), "{r:?}");
+        assert_eq!(table.unrecorded().await.unwrap(), vec![run.clone()]);
+        // Ended: recorded (a repair: the cluster's end event should have), then never again.
+        let emr = crate::fakes::cluster("TERMINATED");
+        let r = sweep(&emr, &tagging, &executions, &table, &sfn).await;
+        assert_eq!(r.costs_recorded.len(), 1, "{r:?}");
+        assert_eq!(r.repairs(), 1);
+        assert!(table.recorded.borrow().contains_key(CLUSTER));
+        let r = sweep(&emr, &tagging, &executions, &table, &sfn).await;
+        assert!(r.costs_recorded.is_empty());
     }
 
     fn wait_of(execution: &str, mode: Mode, step_ids: &[&str]) -> Wait {

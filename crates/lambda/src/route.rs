@@ -6,8 +6,11 @@
 //! check the run exactly as check-status would, answering the token if the run is over. Events of clusters nobody
 //! waits on, events that cannot end a wait, stale and duplicate events cost no EMR call and answer nothing. Every
 //! EMR call goes to a cluster one of this stack's executions registered, never to the cluster an event names alone.
+//!
+//! A cluster's end also records the cost of the run that left it, when that run ended without finishing and the
+//! cleanup path noted it ([`crate::unfinished`]).
 
-use dfr_core::status::{decisive_cluster_states, Mode, STEP_FINAL};
+use dfr_core::status::{decisive_cluster_states, Mode, CLUSTER_ENDED, STEP_FINAL};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -15,6 +18,7 @@ use crate::emr::Emr;
 use crate::error::Error;
 use crate::event::is_cluster_id;
 use crate::prices::PriceSource;
+use crate::unfinished::{record_cost, Recorded, UnfinishedRuns};
 use crate::wait::{Answering, Callbacks, Delivery, Wait, Waits};
 
 /// The fields of an EMR event the router reads.
@@ -79,6 +83,8 @@ pub struct Routed {
     /// Tokens answered (`delivered`) and tokens found dead.
     pub delivered: usize,
     pub stale: usize,
+    /// Whether this event recorded the cost of a run that ended without finishing (its cluster has ended).
+    pub cost_recorded: bool,
 }
 
 /// Whether `event` can end `wait`: a decisive cluster state for its mode, or (a `run` wait) the last of its steps
@@ -136,7 +142,7 @@ async fn handle<E: Emr, W: Waits, C: Callbacks, P: PriceSource>(
 /// Handles one event. `emr` gives the EMR port of a region (the wait's own, as check-status would use it).
 /// Goes through every wait even when one fails, then reports the first failure (EventBridge's asynchronous
 /// invocation then tries the event again; answering again is harmless).
-pub async fn route<E: Emr, W: Waits, C: Callbacks, P: PriceSource>(
+pub async fn route<E: Emr, W: Waits + UnfinishedRuns, C: Callbacks, P: PriceSource>(
     event: &Value,
     emr: impl Fn(Option<&str>) -> E,
     with: &Answering<'_, W, C, P>,
@@ -175,10 +181,42 @@ pub async fn route<E: Emr, W: Waits, C: Callbacks, P: PriceSource>(
             }
         }
     }
+    if let EmrEvent::Cluster { cluster_id, state } = &event {
+        if CLUSTER_ENDED.contains(&state.as_str()) {
+            match record_unfinished(cluster_id, &emr, with).await {
+                Ok(recorded) => routed.cost_recorded = recorded,
+                Err(e) => {
+                    tracing::warn!(%cluster_id, error = %e, "the cost of the run that left the cluster could not be recorded");
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+    }
     match first_error {
         Some(e) => Err(e),
         None => Ok(routed),
     }
+}
+
+/// Records the final cost of the run that ended without finishing and left `cluster_id`, if the cleanup noted one
+/// (one GetItem; EMR is called only for a noted cluster, in the noted region).
+async fn record_unfinished<E: Emr, W: UnfinishedRuns, C, P: PriceSource>(
+    cluster_id: &str,
+    emr: &impl Fn(Option<&str>) -> E,
+    with: &Answering<'_, W, C, P>,
+) -> Result<bool, Error> {
+    let Some(run) = with.waits.unrecorded_of(cluster_id).await? else {
+        return Ok(false);
+    };
+    let recorded = record_cost(
+        &run,
+        &emr(run.region.as_deref()),
+        with.waits,
+        with.prices,
+        with.now,
+    )
+    .await?;
+    Ok(matches!(recorded, Recorded::Now(_)))
 }
 
 #[cfg(test)]
@@ -329,6 +367,39 @@ mod tests {
         let routed = send(cluster_event("WAITING"), &emr, &table, &sfn).await;
         assert_eq!((routed.delivered, routed.stale), (0, 1));
         assert!(table.waits.borrow().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_clusters_end_records_the_cost_of_the_unfinished_run_that_left_it_once() {
+        use crate::unfinished::{UnfinishedRun, UnfinishedRuns};
+        let table = FakeTable::default();
+        let sfn = FakeCallbacks::default();
+        // Nobody noted the cluster: its end costs one table read and no EMR call.
+        let emr = crate::fakes::cluster("TERMINATED");
+        let routed = send(cluster_event("TERMINATED"), &emr, &table, &sfn).await;
+        assert!(!routed.cost_recorded);
+        assert_eq!(emr.calls.get(), 0);
+        let run = UnfinishedRun {
+            cluster_id: CLUSTER.into(),
+            region: None,
+            execution: "arn:aws:states:eu-west-1:123456789012:execution:dfr-run-transient:n".into(),
+            status: "ABORTED".into(),
+            started_at: None,
+            stopped_at: None,
+        };
+        table.note(&run, crate::fakes::now()).await.unwrap();
+        // TERMINATING is not an end: nothing read.
+        let routed = send(cluster_event("TERMINATING"), &emr, &table, &sfn).await;
+        assert!(!routed.cost_recorded);
+        assert_eq!(emr.calls.get(), 0);
+        let routed = send(cluster_event("TERMINATED"), &emr, &table, &sfn).await;
+        assert!(routed.cost_recorded);
+        assert!(table.recorded.borrow().contains_key(CLUSTER));
+        // A duplicate of the event: recorded already, no EMR call.
+        let calls = emr.calls.get();
+        let routed = send(cluster_event("TERMINATED"), &emr, &table, &sfn).await;
+        assert!(!routed.cost_recorded);
+        assert_eq!(emr.calls.get(), calls);
     }
 
     #[tokio::test]

@@ -99,8 +99,11 @@ impl Aws {
     pub fn waits(&self) -> Result<&WaitTable, Error> {
         self.waits
             .get_or_init(|| {
-                table_name("DFR_WAIT_TABLE", "check-status and event-router")
-                    .map(|t| WaitTable::new(aws_sdk_dynamodb::Client::new(&self.base), t))
+                table_name(
+                    "DFR_WAIT_TABLE",
+                    "check-status, event-router, terminate-cluster and the reconciler",
+                )
+                .map(|t| WaitTable::new(aws_sdk_dynamodb::Client::new(&self.base), t))
             })
             .as_ref()
             .map_err(Clone::clone)

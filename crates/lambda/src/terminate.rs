@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::event::ExecutionStatusChange;
 use crate::run::{TAG_EXECUTION, TAG_KEEP_ON_FAILURE, TAG_MANAGED};
 use crate::stack::{Regions, Stack};
+use crate::unfinished::{UnfinishedRun, UnfinishedRuns};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TerminateEvent {
@@ -110,9 +111,12 @@ pub struct TerminateOutput {
 /// lands in the dead-letter queue with this message), never a sweep that runs past the function's timeout.
 pub const MAX_DESCRIBED_PER_SWEEP: usize = 200;
 
+/// Ends the cluster, or the clusters of the ended execution; each of those is first noted in `runs`, so that the
+/// run's cost is recorded once the cluster has ended ([`crate::unfinished`]).
 pub async fn terminate<E: Emr>(
     event: &TerminateEvent,
     emr_for: impl Fn(Option<&str>) -> E,
+    runs: &impl UnfinishedRuns,
     stack: &Stack,
     now: DateTime<Utc>,
 ) -> Result<TerminateOutput, Error> {
@@ -142,13 +146,13 @@ pub async fn terminate<E: Emr>(
             stopped_at, status, ..
         } => {
             let mut errors = Vec::new();
-            sweep(event, &emr_for, regions, now, &mut out, &mut errors).await;
+            sweep(event, &emr_for, runs, regions, now, &mut out, &mut errors).await;
             // A launch still in flight when the execution was stopped (or timed out) creates its cluster after this
             // sweep: look again once no launch-cluster invocation of the execution can still be running.
             if let Some(wait) = stack.in_flight_wait(status, *stopped_at, now) {
                 tokio::time::sleep(wait).await;
                 let later = now + chrono::Duration::from_std(wait).unwrap_or_default();
-                sweep(event, &emr_for, regions, later, &mut out, &mut errors).await;
+                sweep(event, &emr_for, runs, regions, later, &mut out, &mut errors).await;
             }
             if let Some(first) = errors.first() {
                 let all: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -186,6 +190,7 @@ fn event_execution(event: &TerminateEvent) -> &str {
 async fn sweep<E: Emr>(
     event: &TerminateEvent,
     emr_for: &impl Fn(Option<&str>) -> E,
+    runs: &impl UnfinishedRuns,
     regions: &Regions,
     now: DateTime<Utc>,
     out: &mut TerminateOutput,
@@ -195,7 +200,7 @@ async fn sweep<E: Emr>(
         execution_arn,
         status,
         started_at,
-        ..
+        stopped_at,
     } = event
     else {
         return;
@@ -239,6 +244,19 @@ async fn sweep<E: Emr>(
                 tracing::info!(cluster_id = %info.id, "kept for debugging, as the run asked");
                 out.kept.push(info.id);
                 continue;
+            }
+            // Noted before it is terminated: a retried event no longer finds a terminating cluster. A note that
+            // fails loses only the cost, never the termination.
+            let run = UnfinishedRun {
+                cluster_id: info.id.clone(),
+                region: Some(region.to_string()),
+                execution: execution_arn.clone(),
+                status: status.clone(),
+                started_at: *started_at,
+                stopped_at: *stopped_at,
+            };
+            if let Err(e) = runs.note(&run, now).await {
+                tracing::warn!(cluster_id = %info.id, error = %e, "the run's cost will not be recorded: the wait table could not be written");
             }
             match emr.terminate_job_flows(&info.id).await {
                 Ok(()) => {

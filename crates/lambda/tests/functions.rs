@@ -818,10 +818,37 @@ async fn when_an_execution_launched_in_another_region_should_clean_up_there_too(
     .unwrap()
     .cluster_id;
     assert!(h.cluster(&there).unwrap().arn.contains(":us-east-1:"));
-    let out = end(&aws, &h, &ended("up", "far", "ABORTED", None))
-        .await
-        .unwrap();
-    assert_eq!(out.terminated, vec![there]);
+    let noted = Noted::default();
+    let out = terminate(
+        &ended("up", "far", "ABORTED", Some(T0)),
+        |r| aws.terminate.emr(r),
+        &noted,
+        &stack(),
+        now(&h),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.terminated, vec![there.clone()]);
+    // Noted for its cost, in its own region, with the execution's start and stop.
+    let notes = noted.0.lock().unwrap().clone();
+    assert_eq!(notes.len(), 1);
+    let note = &notes[0];
+    assert_eq!(
+        (
+            note.cluster_id.as_str(),
+            note.region.as_deref(),
+            note.status.as_str()
+        ),
+        (there.as_str(), Some("us-east-1"), "ABORTED")
+    );
+    assert_eq!(note.execution, execution_arn("up", "far"));
+    assert_eq!(
+        (
+            note.started_at.map(|t| t.timestamp()),
+            note.stopped_at.map(|t| t.timestamp())
+        ),
+        (Some(T0 as i64 - 60), Some(T0 as i64))
+    );
     // a region the stack does not launch in is refused before anything is spent
     let err = launch(
         &aws,
@@ -857,7 +884,8 @@ async fn when_a_launch_is_in_flight_as_the_execution_stops_should_find_its_clust
         .cluster_id
     };
     let event = ended("up", "late", "ABORTED", Some(T0));
-    let sweep = terminate(&event, |r| aws.terminate.emr(r), &stack, now(&h));
+    let noted = Noted::default();
+    let sweep = terminate(&event, |r| aws.terminate.emr(r), &noted, &stack, now(&h));
     let (late, swept) = tokio::join!(late_launch, sweep);
     assert_eq!(
         swept.unwrap().terminated,
@@ -891,6 +919,7 @@ async fn when_one_cluster_cannot_be_read_the_sweep_should_end_the_others_and_fai
     let first = terminate(
         &ended("up", "many", "ABORTED", None),
         |r| no_retry.emr(r),
+        &Noted::default(),
         &stack(),
         now(&h),
     )

@@ -478,9 +478,15 @@ async fn run(name: &str, case: &Case) -> Outcome {
             Err(e) => Err(e),
         },
         Handler::TerminateCluster => match TerminateEvent::parse(&event) {
-            Ok(e) => terminate(&e, |r| aws.terminate.emr(r), &stack(), now)
-                .await
-                .and_then(|o| encode(&o)),
+            Ok(e) => terminate(
+                &e,
+                |r| aws.terminate.emr(r),
+                &Noted::default(),
+                &stack(),
+                now,
+            )
+            .await
+            .and_then(|o| encode(&o)),
             Err(e) => Err(e),
         },
     };

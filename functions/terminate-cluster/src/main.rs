@@ -11,7 +11,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     serve(aws, |payload| async move {
         let event = TerminateEvent::parse(&payload)?;
         let emr_for = |region: Option<&str>| aws.emr(region);
-        encode(&terminate(&event, emr_for, stack, chrono::Utc::now()).await?)
+        encode(&terminate(&event, emr_for, aws.waits()?, stack, chrono::Utc::now()).await?)
     })
     .await
 }

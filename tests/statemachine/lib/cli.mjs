@@ -16,6 +16,8 @@ export function cli(server, args, { env = {}, signalAfterMs, command } = {}) {
     PATH: process.env.PATH,
     AWS_ENDPOINT_URL_SFN: server?.url ?? 'http://127.0.0.1:9',
     AWS_ENDPOINT_URL_S3: server?.env.moto?.url ?? 'http://127.0.0.1:9',
+    // The stack's tables (report reads the costs of stopped runs from the wait table).
+    AWS_ENDPOINT_URL_DYNAMODB: server?.env.moto?.url ?? 'http://127.0.0.1:9',
     AWS_REGION: 'eu-west-1',
     AWS_ACCESS_KEY_ID: 'AKIDUSER',
     AWS_SECRET_ACCESS_KEY: 'user-secret',

@@ -449,6 +449,11 @@ export class Environment {
     return dynamodb(this.dynamodb.url, operation, { TableName: this.lockTable, ...body }, accessKeyId);
   }
 
+  /** Calls the wait table's DynamoDB API as `accessKeyId` (through IAM). */
+  waits(operation, body, accessKeyId) {
+    return dynamodb(this.dynamodb.url, operation, { TableName: this.tables.WaitTable, ...body }, accessKeyId);
+  }
+
   /** Advance the emulator by the Wait time the execution has gone through since the last call (delivering EMR events). */
   async syncClock() {
     if (this.pendingAdvance > 0) {

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { repoRoot } from '../lib/paths.mjs';
-import { assertNothingLeftRunning, explain, playbook, sparkClusterText, step, varsFor, withEnvironment } from './support.mjs';
+import { accessKeyOf } from '../lib/stack.mjs';
+import { assertNothingLeftRunning, clusterById, explain, playbook, sparkClusterText, step, varsFor, withEnvironment } from './support.mjs';
 
 const FIXTURE = JSON.parse(readFileSync(join(repoRoot, 'crates', 'emr-emulator', 'fixtures', 'prices.json'), 'utf8'));
 const REGION = 'eu-west-1';
@@ -114,5 +115,79 @@ test('cost: a budget is judged in time while the run waits for EMR\'s events: th
     assert.ok(exceeded.spent > 2 && exceeded.spent <= 2 + (7 * 2) / 60, JSON.stringify(exceeded));
     assert.equal(report.callbackWaits.length > 0, true, 'the run waited for events');
     await assertNothingLeftRunning(env, report);
+  });
+});
+
+/** The run-end metric lines (embedded metrics with an Outcome) the functions wrote for `executionArn`, each {fn, line}. */
+function runEndLines(env, executionArn) {
+  return Object.entries(env.functions).flatMap(([fn, f]) =>
+    f.logLines.flatMap((text) => {
+      try {
+        const line = JSON.parse(text);
+        return line._aws && line.Outcome && line.Execution === executionArn ? [{ fn, line }] : [];
+      } catch {
+        return [];
+      }
+    }),
+  );
+}
+
+/** The wait table's note of the run that left `clusterId` unfinished, as event-router's role reads it. */
+async function unfinishedNote(env, clusterId) {
+  const { Item } = await env.waits('GetItem', { Key: { clusterId: { S: clusterId }, waiter: { S: '#unfinished' } }, ConsistentRead: true }, accessKeyOf('event-router'));
+  return Item;
+}
+
+/** A run stopped once its steps run, with four more hours to go. */
+function stopped(env, name) {
+  return env.run('run-transient', input(name, [step('Enrich', { seconds: 4 * 3600 })]), {
+    stopWhen: ({ fn, attempt }) => fn === 'check-status' && attempt >= 1,
+  });
+}
+
+/** Asserts the one run-end line of the stopped run, written by `writer`, carries its cluster's final cost as computed by hand. */
+async function assertStoppedRunCost(env, report, writer) {
+  const [clusterId] = report.launchedClusterIds;
+  assert.equal((await clusterById(env, clusterId)).Status.State, 'TERMINATED');
+  const want = await handComputed(env, clusterId);
+  assert.ok(want.seconds > 0, 'the cluster had instances');
+  const lines = runEndLines(env, report.executionArn);
+  assert.deepEqual(lines.map(({ fn }) => fn), [writer], 'one line, by the function that recorded the cost');
+  const { line } = lines[0];
+  assert.deepEqual([line.Outcome, line.Command, line.ClusterId], ['ABORTED', 'run-transient', clusterId]);
+  assert.equal(line.RunInstanceHours, Math.round((want.seconds / 3600) * 1e4) / 1e4);
+  assert.ok(Math.abs(line.RunCostUsd - want.usd) <= 0.0001, `${line.RunCostUsd} vs ${want.usd}`);
+  const note = await unfinishedNote(env, clusterId);
+  assert.deepEqual([note.execution.S, note.status.S], [report.executionArn, 'ABORTED']);
+  const cost = JSON.parse(note.cost.S);
+  assert.deepEqual([cost.final, cost.billedSeconds, cost.usd], [true, want.seconds, line.RunCostUsd]);
+}
+
+test('cost: a stopped run\'s cost is recorded when its cluster ends: the cleanup notes the run, the cluster\'s TERMINATED event records the final cost once', async () => {
+  await withEnvironment({}, async (env) => {
+    const report = await stopped(env, 'stopped');
+    assert.equal(report.status, 'ABORTED', explain(report));
+    const [clusterId] = report.launchedClusterIds;
+    assert.deepEqual(report.cleanup.output.terminated, [clusterId]);
+    const note = await unfinishedNote(env, clusterId);
+    assert.equal(note.cost, undefined, 'noted, not recorded: the cluster is still terminating');
+    // The cluster ends, and EMR's events reach event-router.
+    await env.advance(600);
+    await assertStoppedRunCost(env, report, 'event-router');
+    // Later events of the cluster record nothing again.
+    await env.advance(600);
+    assert.equal(runEndLines(env, report.executionArn).length, 1);
+  });
+});
+
+test('cost: a stopped run whose cluster\'s end event is lost gets its cost recorded by the reconciler\'s next sweep', async () => {
+  await withEnvironment({ reconciler: true, faults: { events: { dropRate: 1 } } }, async (env) => {
+    const report = await stopped(env, 'stopped-lost');
+    assert.equal(report.status, 'ABORTED', explain(report));
+    const before = env.sweeps.length;
+    await env.advance(600);
+    await assertStoppedRunCost(env, report, 'reconciler');
+    const recorded = env.sweeps.slice(before).flatMap((s) => s.output?.costsRecorded ?? []);
+    assert.deepEqual(recorded.map((r) => [r.target, r.execution]), [[report.launchedClusterIds[0], report.executionArn]]);
   });
 });

@@ -170,3 +170,37 @@ test('report: a --since it cannot read is a usage error (exit 2) that says what 
     assert.match(r.stderr, /give an age in days, hours or minutes \(7d, 36h, 90m\) or a time/);
   }
 });
+
+test('report: a stopped run shows the final cost the stack recorded once its cluster had ended', async () => {
+  const long = tempFile('long.json', playbook([step('Long', { seconds: 864000 })]));
+  const args = ['run-transient', '--emr-config', spark('cluster.json'), '--emr-playbook', long, '--vars-file', spark('vars.json')];
+  await withStack({}, async (server, env) => {
+    // Interrupted with --stop-on-interrupt once its cluster runs: StopExecution, then the stack's cleanup.
+    const slow = { DATAFLOW_RUNNER_POLL_SECONDS: '0.05' };
+    const interrupted = await cli(server, [...args, '--name', 'stopped-1', '--stop-on-interrupt'], { env: slow, signalAfterMs: 1500 });
+    assert.equal(interrupted.code, 1, interrupted.stderr.slice(-1500));
+    await server.idle();
+    const execution = [...server.executions.values()].find((e) => e.name === 'stopped-1');
+    assert.equal(execution.report.status, 'ABORTED');
+    const [clusterId] = execution.report.cleanup.output.terminated;
+    // Before its cluster has ended, the run has no cost yet.
+    const early = JSON.parse((await cli(server, ['report', '--output', 'json'])).stdout).runs.find((r) => r.name === 'stopped-1');
+    assert.deepEqual([early.outcome, early.cost], ['ABORTED', null]);
+    // The cluster ends; its TERMINATED event records the run's cost.
+    await env.advance(600);
+    const json = await cli(server, ['report', '--output', 'json']);
+    assert.equal(json.code, 0, json.stderr);
+    const row = JSON.parse(json.stdout).runs.find((r) => r.name === 'stopped-1');
+    assert.deepEqual([row.outcome, row.clusterId, row.pipeline], ['ABORTED', clusterId, 'nightly-enrich-prod']);
+    assert.equal(row.cost.final, true);
+    assert.ok(row.instanceHours > 0 && row.usd > 0, JSON.stringify(row));
+    assert.equal(row.instanceHours, row.cost.instanceHours);
+    // The same cost as event-router recorded in the wait table, and as its run-end line says.
+    const lines = env.functions['event-router'].logLines.map((l) => { try { return JSON.parse(l); } catch { return {}; } });
+    const ended = lines.filter((l) => l.Outcome === 'ABORTED' && l.Execution === execution.arn);
+    assert.equal(ended.length, 1);
+    assert.equal(ended[0].RunInstanceHours, row.instanceHours);
+    const totals = JSON.parse(json.stdout).totals;
+    assert.equal(totals.runsWithoutCost, 0, JSON.stringify(totals));
+  });
+});

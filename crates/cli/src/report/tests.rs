@@ -377,3 +377,49 @@ fn csv_is_rfc_4180_with_a_header_iso_times_plain_numbers_and_quotes_where_needed
     assert_eq!(lines[7], "");
     assert!(!csv.contains('$'));
 }
+
+#[test]
+fn a_stopped_run_takes_the_cost_the_stack_recorded_for_its_execution_and_only_it() {
+    let stopped = Run::new(
+        listed(
+            "up",
+            "stopped",
+            "2026-11-02T02:00:00Z",
+            Some("2026-11-02T02:20:00Z"),
+        ),
+        Some(ended("ABORTED", cluster_input("enrich"), None, None)),
+    );
+    let running = Run::new(
+        listed("run-transient", "going", "2026-11-02T03:00:00Z", None),
+        Some(ended("RUNNING", cluster_input("enrich"), None, None)),
+    );
+    let mut runs = vec![stopped, running];
+    assert!(runs.iter().all(|r| r.cost.is_none()));
+    let recorded: HashMap<String, RecordedCost> = runs
+        .iter()
+        .map(|r| {
+            (
+                r.arn.clone(),
+                RecordedCost {
+                    cluster_id: format!("j-{}", r.name.to_uppercase()),
+                    cost: sample(),
+                },
+            )
+        })
+        .collect();
+    add_recorded_costs(&mut runs, &recorded);
+    let [stopped, running] = &runs[..] else {
+        unreachable!()
+    };
+    assert_eq!(stopped.cost_json, Some(sample()));
+    assert_eq!(
+        stopped.cost.as_ref().map(|c| c.instance_hours),
+        Some(1.5056)
+    );
+    assert_eq!(stopped.cluster_id.as_deref(), Some("j-STOPPED"));
+    // A run still going has no final cost: a record for it (there is none on AWS) is not taken.
+    assert_eq!(
+        (running.cost.is_none(), running.cluster_id.as_deref()),
+        (true, None)
+    );
+}

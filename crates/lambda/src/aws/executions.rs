@@ -22,6 +22,8 @@ impl Executions for SdkExecutions {
                 status: d.status().as_str().to_string(),
                 error: d.error().map(str::to_string),
                 cause: d.cause().map(str::to_string),
+                started_at: utc(d.start_date()),
+                stopped_at: d.stop_date().and_then(utc),
             })),
             Err(e)
                 if e.as_service_error()
@@ -33,4 +35,8 @@ impl Executions for SdkExecutions {
             Err(e) => Err(Error::from_sdk("DescribeExecution", e)),
         }
     }
+}
+
+fn utc(t: &aws_sdk_sfn::primitives::DateTime) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())
 }

@@ -1,4 +1,6 @@
-//! The wait table ([`crate::wait::Waits`]) over DynamoDB: layout in infra/README.md "Waits".
+//! The wait table ([`crate::wait::Waits`], and [`crate::unfinished::UnfinishedRuns`]) over DynamoDB: layout in
+//! infra/README.md "Waits". Items whose `waiter` starts with `#` are the table's notes (a cluster's last event, an
+//! unfinished run), never a waiting execution's (an execution ARN).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -10,7 +12,12 @@ use dfr_locks::all_pages;
 
 use crate::check::CheckEvent;
 use crate::error::Error;
+use crate::unfinished::{UnfinishedRun, UnfinishedRuns};
 use crate::wait::{Wait, Waits, EVENTS_NOTE, KEEP_NOTE_SECONDS};
+use dfr_core::cost::unfinished as layout;
+
+/// The first character of a note's sort key; an execution ARN never starts with it.
+const NOTE_MARK: &str = "#";
 
 /// The wait table over DynamoDB (`DFR_WAIT_TABLE`).
 #[derive(Debug, Clone)]
@@ -123,21 +130,13 @@ impl Waits for WaitTable {
     }
 
     async fn all(&self) -> Result<Vec<Wait>, Error> {
-        let items = all_pages::<_, _, Error, _, _>(|start| async move {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("waiter <> :note")
-                .expression_attribute_values(":note", s(EVENTS_NOTE))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| Error::from_sdk("Scan", e))?;
-            Ok((page.items().to_vec(), page.last_evaluated_key().cloned()))
-        })
-        .await?;
+        let items = self
+            .scan_where(
+                "NOT begins_with(waiter, :note)",
+                &[],
+                &[(":note", s(NOTE_MARK))],
+            )
+            .await?;
         items.iter().map(Self::wait_of).collect()
     }
 
@@ -159,7 +158,7 @@ impl Waits for WaitTable {
         .await?;
         let mut waits = Vec::new();
         for item in &items {
-            if text(item, "waiter")? != EVENTS_NOTE {
+            if !text(item, "waiter")?.starts_with(NOTE_MARK) {
                 waits.push(Self::wait_of(item)?);
             }
         }
@@ -223,4 +222,140 @@ where
     e.as_service_error()
         .and_then(|s| s.code())
         .is_some_and(|c| c == "ConditionalCheckFailedException")
+}
+
+impl WaitTable {
+    /// Every item the filter keeps, all pages, strongly consistent.
+    async fn scan_where(
+        &self,
+        filter: &str,
+        names: &[(&str, &str)],
+        values: &[(&str, AttributeValue)],
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, Error> {
+        all_pages::<_, _, Error, _, _>(|start| async move {
+            let mut scan = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression(filter)
+                .consistent_read(true)
+                .set_exclusive_start_key(start);
+            for (name, attribute) in names {
+                scan = scan.expression_attribute_names(*name, *attribute);
+            }
+            for (name, value) in values {
+                scan = scan.expression_attribute_values(*name, value.clone());
+            }
+            let page = scan.send().await.map_err(|e| Error::from_sdk("Scan", e))?;
+            Ok((page.items().to_vec(), page.last_evaluated_key().cloned()))
+        })
+        .await
+    }
+
+    fn unfinished_of(item: &HashMap<String, AttributeValue>) -> Result<UnfinishedRun, Error> {
+        let at = |key: &str| {
+            item.get(key)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<i64>().ok())
+                .and_then(DateTime::<Utc>::from_timestamp_millis)
+        };
+        Ok(UnfinishedRun {
+            cluster_id: text(item, "clusterId")?.to_string(),
+            region: item.get("region").and_then(|v| v.as_s().ok()).cloned(),
+            execution: text(item, layout::EXECUTION)?.to_string(),
+            status: text(item, layout::STATUS)?.to_string(),
+            started_at: at("startedAt"),
+            stopped_at: at("stoppedAt"),
+        })
+    }
+}
+
+impl UnfinishedRuns for WaitTable {
+    async fn note(&self, run: &UnfinishedRun, now: DateTime<Utc>) -> Result<(), Error> {
+        let mut item = Self::key(&run.cluster_id, layout::WAITER);
+        item.insert(layout::EXECUTION.into(), s(&run.execution));
+        item.insert(layout::STATUS.into(), s(&run.status));
+        if let Some(region) = &run.region {
+            item.insert("region".into(), s(region));
+        }
+        for (key, at) in [("startedAt", run.started_at), ("stoppedAt", run.stopped_at)] {
+            if let Some(at) = at {
+                item.insert(key.into(), n(at.timestamp_millis()));
+            }
+        }
+        item.insert(
+            "expiresAt".into(),
+            n((now + Duration::seconds(layout::KEEP_UNRECORDED_SECONDS)).timestamp()),
+        );
+        let answer = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(waiter)")
+            .send()
+            .await;
+        match answer {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failed(&e) => Ok(()),
+            Err(e) => Err(Error::from_sdk("PutItem", e)),
+        }
+    }
+
+    async fn unrecorded_of(&self, cluster_id: &str) -> Result<Option<UnfinishedRun>, Error> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(cluster_id, layout::WAITER)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("GetItem", e))?;
+        match answer.item() {
+            Some(item) if !item.contains_key(layout::COST) => Ok(Some(Self::unfinished_of(item)?)),
+            _ => Ok(None),
+        }
+    }
+
+    async fn unrecorded(&self) -> Result<Vec<UnfinishedRun>, Error> {
+        let items = self
+            .scan_where(
+                "waiter = :unfinished AND attribute_not_exists(#cost)",
+                &[("#cost", layout::COST)],
+                &[(":unfinished", s(layout::WAITER))],
+            )
+            .await?;
+        items.iter().map(Self::unfinished_of).collect()
+    }
+
+    async fn record(
+        &self,
+        run: &UnfinishedRun,
+        cost: &dfr_core::cost::RunCost,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        let cost = serde_json::to_string(cost)
+            .map_err(|e| Error::Internal(format!("a run's cost as JSON: {e}")))?;
+        let answer = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(&run.cluster_id, layout::WAITER)))
+            .update_expression("SET #cost = :cost, expiresAt = :expires")
+            .condition_expression("attribute_exists(waiter) AND attribute_not_exists(#cost)")
+            .expression_attribute_names("#cost", layout::COST)
+            .expression_attribute_values(":cost", s(&cost))
+            .expression_attribute_values(
+                ":expires",
+                n((now + Duration::seconds(layout::KEEP_RECORDED_SECONDS)).timestamp()),
+            )
+            .send()
+            .await;
+        match answer {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(Error::from_sdk("UpdateItem", e)),
+        }
+    }
 }

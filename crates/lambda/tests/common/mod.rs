@@ -259,7 +259,46 @@ pub async fn end(
     h: &EmulatorHandle,
     e: &TerminateEvent,
 ) -> Result<dfr_lambda::terminate::TerminateOutput, Error> {
-    terminate(e, |r| aws.terminate.emr(r), &stack(), now(h)).await
+    terminate(
+        e,
+        |r| aws.terminate.emr(r),
+        &Noted::default(),
+        &stack(),
+        now(h),
+    )
+    .await
+}
+
+/// The unfinished runs terminate-cluster notes, in memory (the wait table itself runs in tests/statemachine).
+#[derive(Default)]
+pub struct Noted(pub std::sync::Mutex<Vec<dfr_lambda::unfinished::UnfinishedRun>>);
+
+impl dfr_lambda::unfinished::UnfinishedRuns for Noted {
+    async fn note(
+        &self,
+        run: &dfr_lambda::unfinished::UnfinishedRun,
+        _: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        self.0.lock().unwrap().push(run.clone());
+        Ok(())
+    }
+    async fn unrecorded_of(
+        &self,
+        _: &str,
+    ) -> Result<Option<dfr_lambda::unfinished::UnfinishedRun>, Error> {
+        unreachable!("terminate-cluster only notes")
+    }
+    async fn unrecorded(&self) -> Result<Vec<dfr_lambda::unfinished::UnfinishedRun>, Error> {
+        unreachable!("terminate-cluster only notes")
+    }
+    async fn record(
+        &self,
+        _: &dfr_lambda::unfinished::UnfinishedRun,
+        _: &dfr_core::cost::RunCost,
+        _: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        unreachable!("terminate-cluster only notes")
+    }
 }
 
 /// Launches a persistent cluster for run `key`; returns its id.
