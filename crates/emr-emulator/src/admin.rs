@@ -208,11 +208,12 @@ pub fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> (u16
         ("GET", "/step-logs") => {
             let now = st.clock.now();
             st.advance_all(now);
-            let logs: Vec<_> = st
+            let mut logs: Vec<_> = st
                 .clusters
                 .iter()
                 .flat_map(|c| crate::logs::step_logs(c, now))
                 .collect();
+            logs.extend(crate::logs::job_run_logs(&st.serverless, now));
             Ok(json!({ "logs": logs }))
         }
         ("GET", "/requests") => Ok(json!({ "requests": st.requests })),
