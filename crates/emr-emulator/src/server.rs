@@ -116,18 +116,30 @@ fn answer(op: &str, result: Result<Value, ApiError>, request_id: u64) -> Respons
             request_id,
         );
     }
+    if ops::service(op) == ops::Service::EmrServerless {
+        return rest_json(result, request_id);
+    }
     match result {
         Ok(v) => json_response(200, &v, request_id),
-        // REST-JSON (EMR Serverless) names the error in a header too.
-        Err(e) if ops::service(op) == ops::Service::EmrServerless => {
-            let mut r = json_response(e.status, &e.body(), request_id);
-            if let Ok(kind) = hyper::header::HeaderValue::from_str(&e.kind) {
-                r.headers_mut().insert("x-amzn-errortype", kind);
-            }
-            r
-        }
         Err(e) => json_response(e.status, &e.body(), request_id),
     }
+}
+
+/// A REST-JSON answer (EMR Serverless): `application/json`, an error named in `x-amzn-errortype` too.
+fn rest_json(result: Result<Value, ApiError>, request_id: u64) -> Response<Full<Bytes>> {
+    let (status, body) = match &result {
+        Ok(v) => (200, v.clone()),
+        Err(e) => (e.status, e.body()),
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    let mut r = response(status, "application/json", bytes, request_id);
+    if let Some(kind) = result
+        .err()
+        .and_then(|e| hyper::header::HeaderValue::from_str(&e.kind).ok())
+    {
+        r.headers_mut().insert("x-amzn-errortype", kind);
+    }
+    r
 }
 
 /// The caller named by the SigV4 credential scope (`Credential=AKID/date/region/service/...`).
