@@ -141,6 +141,7 @@ pub fn state_dump(st: &mut State) -> Value {
         "timeScale": st.clock.scale(),
         "defaults": st.scenario.durations(st.base),
         "clusters": clusters,
+        "serverless": crate::serverless::ops::dump(st),
         "calls": st.calls,
     })
 }

@@ -731,6 +731,29 @@ async fn when_concurrent_runs_are_full_should_queue_job_runs() {
     );
     let queued = job_run(&client, &app, &second).await;
     assert!(queued.queued_duration_milliseconds.unwrap_or_default() > 600_000);
+    // The queue timeout: a run that waits more than 60 minutes fails.
+    let third = start_timed(&client, &app, "third", 7200).await;
+    let fourth = start_timed(&client, &app, "fourth", 60).await;
+    emr.advance(3600.0);
+    assert_eq!(
+        job_run(&client, &app, &fourth).await.state,
+        JobRunState::Queued
+    );
+    emr.advance(60.0);
+    let timed_out = job_run(&client, &app, &fourth).await;
+    assert_eq!(timed_out.state, JobRunState::Failed);
+    assert_eq!(
+        timed_out.state_details,
+        "Job run timed out after waiting 60 minutes in the queue."
+    );
+    assert!(
+        timed_out.billed_resource_utilization.is_none(),
+        "it never ran"
+    );
+    assert_ne!(
+        job_run(&client, &app, &third).await.state,
+        JobRunState::Failed
+    );
 }
 
 #[tokio::test]

@@ -198,6 +198,8 @@ pub struct JobRun {
     /// The StartJobRun request (jobDriver, configurationOverrides, mode…), echoed by GetJobRun.
     pub request: Value,
     pub plan: JobPlan,
+    /// The plan's failure message as scripted (a queue timeout replaces it while queued).
+    pub scripted_failure: Option<String>,
     pub queued_at: Option<f64>,
     pub queued_seconds: f64,
     pub started_at: Option<f64>,
@@ -368,6 +370,7 @@ impl Serverless {
         at: f64,
         s: &ServerlessSettings,
     ) {
+        let queue_timeout = self.apps[self.jobs[index].app].scheduler.map(|(_, m)| m);
         let job = &mut self.jobs[index];
         job.state = to;
         job.updated_at = at;
@@ -376,10 +379,20 @@ impl Serverless {
         }
         job.next = match to {
             JobState::Submitted => Some((at + s.submitted_seconds, JobState::Pending)),
-            JobState::Pending => Some((at + s.pending_seconds, JobState::Scheduled)),
+            JobState::Pending => {
+                if from == Some(JobState::Queued) {
+                    job.plan.failure_message = job.scripted_failure.clone();
+                }
+                Some((at + s.pending_seconds, JobState::Scheduled))
+            }
             JobState::Queued => {
                 job.queued_at = Some(at);
-                None
+                queue_timeout.map(|minutes| {
+                    job.plan.failure_message = Some(format!(
+                        "Job run timed out after waiting {minutes} minutes in the queue."
+                    ));
+                    (at + minutes * 60.0, JobState::Failed)
+                })
             }
             JobState::Scheduled => None,
             JobState::Running => {

@@ -759,6 +759,7 @@ fn start_job_run(
         tags,
         execution_timeout_minutes: timeout,
         request,
+        scripted_failure: plan.failure_message.clone(),
         plan,
         queued_at: None,
         queued_seconds: 0.0,
@@ -782,6 +783,22 @@ fn start_job_run(
 
 fn started_job(j: &JobRun) -> Value {
     json!({ "applicationId": j.app_id, "jobRunId": j.id, "arn": j.arn })
+}
+
+/// Every application (GetApplication's shape) with its job runs (GetJobRun's), for the admin state dump.
+pub fn dump(state: &State) -> Value {
+    let apps: Vec<Value> = (0..state.serverless.apps.len())
+        .map(|i| {
+            let mut v = application_view(&state.serverless.apps[i]);
+            let runs: Vec<Value> = (0..state.serverless.jobs.len())
+                .filter(|&j| state.serverless.jobs[j].app == i)
+                .map(|j| job_run_view(state, j))
+                .collect();
+            v["jobRuns"] = json!(runs);
+            v
+        })
+        .collect();
+    json!({ "applications": apps, "vcpusInUse": state.serverless.vcpus_in_use() })
 }
 
 fn job_run_view(state: &State, j: usize) -> Value {
@@ -902,4 +919,67 @@ fn cancel_job_run(
     }
     let job = &state.serverless.jobs[j];
     Ok(json!({ "applicationId": job.app_id, "jobRunId": job.id }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_routing_should_name_the_operation_and_its_path_parameters() {
+        let (op, params) = route("DELETE", "/applications/00abc/jobruns/00def").expect("route");
+        assert_eq!(op, "CancelJobRun");
+        assert_eq!(
+            params,
+            [
+                ("applicationId", "00abc".to_string()),
+                ("jobRunId", "00def".to_string())
+            ]
+        );
+        let arn = "arn%3Aaws%3Aemr-serverless%3Aeu-west-1%3A123456789012%3A%2Fapplications%2F00abc";
+        let (op, params) = route("POST", &format!("/tags/{arn}")).expect("route");
+        assert_eq!(op, "TagResource");
+        assert_eq!(
+            params[0].1,
+            "arn:aws:emr-serverless:eu-west-1:123456789012:/applications/00abc"
+        );
+        assert_eq!(route("PUT", "/applications"), None);
+    }
+
+    #[test]
+    fn when_merging_a_request_should_list_repeated_query_parameters() {
+        let merged = merged_body(
+            b"",
+            &[("applicationId", "00abc".to_string())],
+            "states=RUNNING&states=FAILED&maxResults=10",
+        );
+        let v: Value = serde_json::from_slice(&merged).expect("json");
+        assert_eq!(
+            v,
+            json!({"applicationId": "00abc", "states": ["RUNNING", "FAILED"], "maxResults": "10"})
+        );
+        assert_eq!(
+            merged_body(b"[1]", &[], ""),
+            b"[1]",
+            "left to the operation"
+        );
+    }
+
+    #[test]
+    fn when_spark_parameters_ask_resources_should_count_workers_with_overhead() {
+        assert_eq!(resources(""), (16.0, 64.0, 80.0, 4.0));
+        let asked = "--conf spark.driver.cores=2 --conf spark.driver.memory=4g \
+                     --conf spark.executor.instances=10 --conf spark.executor.memory=8192m \
+                     --conf spark.emr-serverless.executor.disk=100G";
+        // 2 + 10 × 4 vCPUs; memory + 10 % rounded up: 5 + 10 × 9 GB; disk 20 + 10 × 100 GB.
+        assert_eq!(resources(asked), (42.0, 95.0, 1020.0, 11.0));
+    }
+
+    #[test]
+    fn when_reading_release_labels_should_compare_versions() {
+        assert_eq!(release_version("emr-7.3.0"), Some((7, 3, 0)));
+        assert!(release_version("emr-6.15.0") < Some((7, 3, 0)));
+        assert_eq!(release_version("emr-7.10.0-latest"), Some((7, 10, 0)));
+        assert_eq!(release_version("spark"), None);
+    }
 }
