@@ -13,7 +13,7 @@ use aws_sdk_emrserverless::types::{
     SparkSubmit, WorkerResourceConfig,
 };
 use aws_sdk_emrserverless::Client;
-use emr_emulator::iam::Iam;
+use emr_emulator::iam::{Iam, StackContext};
 use emr_emulator::{
     EmulatorHandle, EventFaults, Fate, Faults, JobOutcome, JobRunRule, NameMatch, Scenario,
     ServerlessSettings, APPLICATION_STATE_CHANGE, JOB_RUN_STATE_CHANGE,
@@ -944,6 +944,41 @@ async fn when_a_role_lacks_emr_serverless_permissions_should_be_denied() {
     );
     assert_eq!(emr.calls().get("StartJobRun").denied, 1);
     assert_eq!(emr.calls().get("CreateApplication").denied, 1);
+}
+
+#[tokio::test]
+async fn when_a_role_of_the_template_calls_emr_serverless_should_be_judged_by_its_statements() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/template.yaml");
+    let template = std::fs::read_to_string(path).expect("infra/template.yaml");
+    let ctx = StackContext::default();
+    let docs =
+        Iam::policies_from_template(&template, &ctx, "LaunchClusterFunction").expect("policies");
+    let text: String = docs.iter().map(Value::to_string).collect();
+    let granted = [
+        "\"emr-serverless:CreateApplication\"",
+        "\"emr-serverless:*\"",
+    ]
+    .iter()
+    .any(|a| text.contains(a));
+    let iam = Iam::new()
+        .principal_from_template("AKIDLAUNCH", &template, &ctx, "LaunchClusterFunction")
+        .expect("principal");
+    let emr = frozen().iam(iam).start().await.expect("starts");
+    let launch = client_with(&emr, "AKIDLAUNCH", RetryConfig::disabled()).await;
+    let out = new_app(&launch).send().await;
+    // Whatever the template grants decides: today it has no emr-serverless statement, and the call is refused.
+    if granted {
+        out.expect("granted by the template");
+    } else {
+        let err = out.expect_err("no emr-serverless statement");
+        assert_eq!(
+            err.into_service_error().meta().code(),
+            Some("AccessDeniedException")
+        );
+        assert!(emr.state_json()["serverless"]["applications"]
+            .as_array()
+            .is_some_and(Vec::is_empty));
+    }
 }
 
 async fn emr_role_has_no_runs(client: &Client, app: &str) -> bool {
