@@ -1,5 +1,6 @@
 //! A local, independent model of Amazon EMR's JSON API with a simulated cluster and step
-//! lifecycle, for tests and benchmarks of EMR clients (the real `aws-sdk-emr` talks to it over HTTP).
+//! lifecycle, for tests and benchmarks of EMR clients (the real `aws-sdk-emr` talks to it over HTTP),
+//! and of EMR Serverless's REST-JSON API (applications and job runs, for `aws-sdk-emrserverless`).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {

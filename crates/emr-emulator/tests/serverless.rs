@@ -501,6 +501,17 @@ async fn when_the_same_client_token_is_sent_twice_should_make_one_job_run() {
         .job_runs;
     assert_eq!(runs.len(), 1);
     assert_eq!(emr.calls().get("StartJobRun").succeeded, 2);
+    let by_state = |state: JobRunState| {
+        client
+            .list_job_runs()
+            .application_id(&app)
+            .states(state)
+            .send()
+    };
+    let submitted = by_state(JobRunState::Submitted).await.expect("ListJobRuns");
+    assert_eq!(submitted.job_runs.len(), 1);
+    let running = by_state(JobRunState::Running).await.expect("ListJobRuns");
+    assert!(running.job_runs.is_empty());
 
     // A lost response retried by the SDK (same generated token): still one job run.
     emr.set_faults(Faults::none().with_lost_responses("StartJobRun", 1))
@@ -944,6 +955,17 @@ async fn when_a_role_lacks_emr_serverless_permissions_should_be_denied() {
     );
     assert_eq!(emr.calls().get("StartJobRun").denied, 1);
     assert_eq!(emr.calls().get("CreateApplication").denied, 1);
+    let stranger = client_with(&emr, "AKIDUNKNOWN", RetryConfig::disabled()).await;
+    let err = stranger
+        .list_applications()
+        .send()
+        .await
+        .expect_err("unknown key");
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(403));
+    assert_eq!(
+        err.into_service_error().meta().code(),
+        Some("UnrecognizedClientException")
+    );
 }
 
 #[tokio::test]

@@ -699,7 +699,7 @@ fn app_detail(a: &Application, from: Option<AppState>, to: AppState, at: f64) ->
         "type": a.kind,
         "createdAt": iso8601_millis(a.created_at),
         "updatedAt": iso8601_millis(at),
-        "autoStopConfig": {"enabled": a.auto_stop, "idleTimeout": a.idle_timeout_minutes},
+        "autoStopConfig": {"enabled": a.auto_stop, "idleTimeout": a.idle_timeout_minutes as i64},
         "autoStartConfig": {"enabled": a.auto_start},
     })
 }
