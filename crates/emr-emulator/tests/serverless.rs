@@ -1031,3 +1031,120 @@ async fn when_scenario_sets_the_quota_and_durations_should_follow_them() {
         Some(120)
     );
 }
+
+#[tokio::test]
+async fn when_resources_are_tagged_and_listed_should_answer_their_tags_a_page_at_a_time() {
+    let (emr, client) = start(Scenario::default()).await;
+    let mut apps = Vec::new();
+    for name in ["a", "b", "c"] {
+        apps.push(create_app(&emr, &client, name).await);
+    }
+    let run = start_timed(&client, &apps[0], "tagged", 60).await;
+    let app_arn = format!(
+        "arn:aws:emr-serverless:eu-west-1:123456789012:/applications/{}",
+        apps[0]
+    );
+    let run_arn = format!("{app_arn}/jobruns/{run}");
+    for arn in [&app_arn, &run_arn] {
+        client
+            .tag_resource()
+            .resource_arn(arn)
+            .tags("team", "data")
+            .tags("env", "test")
+            .send()
+            .await
+            .expect("TagResource");
+    }
+    client
+        .untag_resource()
+        .resource_arn(&run_arn)
+        .tag_keys("env")
+        .send()
+        .await
+        .expect("UntagResource");
+    let tags = |arn: String| {
+        let client = client.clone();
+        async move {
+            let out = client
+                .list_tags_for_resource()
+                .resource_arn(arn)
+                .send()
+                .await;
+            let mut tags: Vec<(String, String)> = out
+                .expect("ListTagsForResource")
+                .tags
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+            tags.sort();
+            tags
+        }
+    };
+    let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+    assert_eq!(
+        tags(app_arn.clone()).await,
+        [pair("env", "test"), pair("team", "data")]
+    );
+    assert_eq!(tags(run_arn.clone()).await, [pair("team", "data")]);
+    let missing = client
+        .list_tags_for_resource()
+        .resource_arn(format!("{app_arn}/jobruns/00nosuchrun00000"))
+        .send()
+        .await
+        .expect_err("unknown run");
+    assert!(missing
+        .into_service_error()
+        .is_resource_not_found_exception());
+
+    let first = client
+        .list_applications()
+        .max_results(2)
+        .send()
+        .await
+        .expect("ListApplications");
+    let token = first.next_token.clone().expect("a second page");
+    let second = client
+        .list_applications()
+        .max_results(2)
+        .next_token(token)
+        .send()
+        .await
+        .expect("ListApplications");
+    assert!(second.next_token.is_none());
+    let ids: Vec<String> = first
+        .applications
+        .iter()
+        .chain(&second.applications)
+        .map(|a| a.id.clone())
+        .collect();
+    assert_eq!(ids, [apps[2].as_str(), &apps[1], &apps[0]], "newest first");
+}
+
+#[tokio::test]
+async fn when_events_are_duplicated_and_delayed_should_deliver_each_twice_later() {
+    let faults = EventFaults {
+        duplicate_rate: 1.0,
+        delay_seconds: 30.0,
+        detail_types: vec![APPLICATION_STATE_CHANGE.to_string()],
+        ..EventFaults::default()
+    };
+    let emr = frozen()
+        .faults(Faults::none().with_events(faults, 3))
+        .start()
+        .await
+        .expect("starts");
+    let client = client_with(&emr, "AKIDTEST", RetryConfig::disabled()).await;
+    new_app(&client).send().await.expect("CreateApplication");
+    assert!(emr.take_events().is_empty(), "30 s late");
+    assert_eq!(emr.pending_events().len(), 2);
+    emr.advance(30.0);
+    let delivered = emr.take_events();
+    assert_eq!(delivered.len(), 2);
+    assert_eq!(delivered[0].event["id"], delivered[1].event["id"]);
+    assert_eq!(delivered[0].event["detail"]["state"], "CREATING");
+    assert_eq!(delivered[0].event["detail"]["previousState"], "");
+    assert_eq!(
+        delivered[0].event["detail-type"],
+        "EMR Serverless Application State Change"
+    );
+}
