@@ -485,7 +485,13 @@ export const CONSTANTS = {
     '64 KiB', // check-status's answer limit
     '10 %', // the poll delay's jitter
   ],
-  'crates/emr-emulator/README.md': [],
+  'crates/emr-emulator/README.md': [
+    '10 %', // EMR Serverless's memory overhead per worker (crates/emr-emulator/src/serverless/ops.rs, resources)
+    '16 GB', // … its default worker: 14g and the overhead
+    '64 GB', // … a default job run's memory and disk: a driver and 3 executors
+    '80 GB',
+    '20 GB', // … the storage each worker has without charge (FREE_STORAGE_GB_PER_WORKER)
+  ],
   'crates/gotemplate/README.md': ['1 MiB', '5 MiB'],
   'tests/corpus/README.md': [],
   'examples/failing-step/README.md': [],

@@ -141,6 +141,7 @@ pub fn state_dump(st: &mut State) -> Value {
         "timeScale": st.clock.scale(),
         "defaults": st.scenario.durations(st.base),
         "clusters": clusters,
+        "serverless": crate::serverless::ops::dump(st),
         "calls": st.calls,
     })
 }
@@ -208,11 +209,12 @@ pub fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> (u16
         ("GET", "/step-logs") => {
             let now = st.clock.now();
             st.advance_all(now);
-            let logs: Vec<_> = st
+            let mut logs: Vec<_> = st
                 .clusters
                 .iter()
                 .flat_map(|c| crate::logs::step_logs(c, now))
                 .collect();
+            logs.extend(crate::logs::job_run_logs(&st.serverless, now));
             Ok(json!({ "logs": logs }))
         }
         ("GET", "/requests") => Ok(json!({ "requests": st.requests })),

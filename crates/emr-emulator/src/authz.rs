@@ -1,6 +1,8 @@
 //! What each EMR operation asks IAM (actions, resources and condition keys from the Service
 //! Authorization Reference for Amazon EMR), and EMR's answers when IAM says no.
 
+use std::collections::BTreeMap;
+
 use crate::iam::{AccessRequest, Decision, Iam, Principal, RequestContext};
 use crate::ops::{self, ApiError};
 use crate::state::{State, ACCOUNT_ID};
@@ -78,6 +80,10 @@ pub fn authorize(
 /// A refusal as the operation's service words it: EC2 answers `AuthFailure` and `UnauthorizedOperation` (HTTP 401
 /// and 403) where the JSON services answer `UnrecognizedClientException` and `AccessDeniedException`.
 fn in_service_terms(op: &str, e: ApiError) -> ApiError {
+    if ops::service(op) == ops::Service::EmrServerless {
+        // REST-JSON services answer both with HTTP 403.
+        return ApiError::new(403, &e.kind, e.message);
+    }
     if ops::service(op) != ops::Service::Ec2 {
         return e;
     }
@@ -134,6 +140,19 @@ fn principal_of<'a>(
     Ok((key, principal))
 }
 
+/// Who makes a call, as a service records it (EMR Serverless's `createdBy`): the assumed role with IAM on, the
+/// account's root without.
+pub fn caller_arn(state: &State, caller: &Caller) -> String {
+    let named = state.iam.as_deref().and_then(|iam| {
+        let key = caller.access_key_id.as_deref()?;
+        Some(format!(
+            "arn:aws:sts::{ACCOUNT_ID}:assumed-role/{}/{key}",
+            iam.get(key)?.name()
+        ))
+    });
+    named.unwrap_or_else(|| format!("arn:aws:iam::{ACCOUNT_ID}:root"))
+}
+
 /// Global condition keys present in every request of an assumed-role caller over HTTPS.
 fn add_global_keys(context: &mut RequestContext, principal: &Principal, region: &str) {
     context.insert("aws:RequestedRegion", region);
@@ -158,8 +177,15 @@ pub fn cluster_arn(region: &str, id: &str) -> String {
 /// `aws:TagKeys`.
 fn request_tags(context: &mut RequestContext, tags: &[(String, String)]) {
     for (k, v) in tags {
-        context.insert(&format!("aws:RequestTag/{k}"), v);
         context.insert(&format!("elasticmapreduce:RequestTag/{k}"), v);
+    }
+    aws_request_tags(context, tags);
+}
+
+/// `aws:RequestTag/<key>` per tag, and `aws:TagKeys`.
+fn aws_request_tags(context: &mut RequestContext, tags: &[(String, String)]) {
+    for (k, v) in tags {
+        context.insert(&format!("aws:RequestTag/{k}"), v);
     }
     tag_keys(context, tags.iter().map(|(k, _)| k.as_str()));
 }
@@ -273,9 +299,116 @@ fn checks(state: &mut State, op: &str, body: &[u8], region: &str) -> Vec<AccessR
             }
             requests
         }),
+        op if ops::service(op) == ops::Service::EmrServerless => {
+            ops::parse::<serde_json::Value>(body).map(|i| serverless_checks(state, op, &i, region))
+        }
         _ => Ok(Vec::new()),
     };
     checks.unwrap_or_default()
+}
+
+const TO_EMR_SERVERLESS: &str = "emr-serverless.amazonaws.com";
+
+/// `emr-serverless:<op>` on an application's or job run's ARN, with its tags as `aws:ResourceTag/…` (none for
+/// one that does not exist).
+fn on_serverless(op: &str, arn: &str, tags: Option<&BTreeMap<String, String>>) -> AccessRequest {
+    let mut context = RequestContext::new();
+    for (k, v) in tags.into_iter().flatten() {
+        context.insert(&format!("aws:ResourceTag/{k}"), v);
+    }
+    AccessRequest::new(&format!("emr-serverless:{op}"), arn).with_context(context)
+}
+
+/// What an EMR Serverless call asks IAM (Service Authorization Reference for Amazon EMR Serverless). A call
+/// missing the id it acts on is not checked: its ValidationException comes first.
+fn serverless_checks(
+    state: &mut State,
+    op: &str,
+    input: &serde_json::Value,
+    region: &str,
+) -> Vec<AccessRequest> {
+    use crate::serverless::{application_arn, ops as sops};
+    let text = |k: &str| {
+        input
+            .get(k)
+            .and_then(serde_json::Value::as_str)
+            .map(String::from)
+    };
+    let pairs = |input: &serde_json::Value| -> Vec<(String, String)> {
+        sops::tags_of(input)
+            .unwrap_or_default()
+            .into_iter()
+            .collect()
+    };
+    let app_id = text("applicationId");
+    let app = app_id
+        .as_deref()
+        .and_then(|id| state.serverless.app_index(id, region));
+    let app_arn = app_id.as_deref().map(|id| application_arn(region, id));
+    let app_tags = app.map(|i| &state.serverless.apps[i].tags);
+    match op {
+        "ListApplications" => vec![AccessRequest::new("emr-serverless:ListApplications", "*")],
+        "CreateApplication" => {
+            let mut context = RequestContext::new();
+            aws_request_tags(&mut context, &pairs(input));
+            let arn = application_arn(region, state.upcoming_serverless_app_id());
+            vec![AccessRequest::new("emr-serverless:CreateApplication", &arn).with_context(context)]
+        }
+        "GetApplication" | "StartApplication" | "StopApplication" | "DeleteApplication"
+        | "ListJobRuns" => app_arn
+            .map(|arn| on_serverless(op, &arn, app_tags))
+            .into_iter()
+            .collect(),
+        "StartJobRun" => {
+            let Some(arn) = app_arn else {
+                return Vec::new();
+            };
+            let mut run = on_serverless(op, &arn, app_tags);
+            aws_request_tags(&mut run.context, &pairs(input));
+            let mut out = vec![run];
+            if let Some(role) = text("executionRoleArn").filter(|r| !r.is_empty()) {
+                out.push(pass_role(&role, TO_EMR_SERVERLESS));
+            }
+            out
+        }
+        "GetJobRun" | "CancelJobRun" => {
+            let (Some(arn), Some(job_id)) = (app_arn, text("jobRunId")) else {
+                return Vec::new();
+            };
+            let job = app.and_then(|a| state.serverless.job_index(a, &job_id));
+            let tags = job.map(|j| &state.serverless.jobs[j].tags);
+            vec![on_serverless(op, &format!("{arn}/jobruns/{job_id}"), tags)]
+        }
+        "TagResource" | "UntagResource" | "ListTagsForResource" => {
+            let Some(arn) = text("resourceArn") else {
+                return Vec::new();
+            };
+            let tags = match sops::find_tagged(state, input, region) {
+                Ok(sops::Tagged::App(i)) => Some(&state.serverless.apps[i].tags),
+                Ok(sops::Tagged::Job(j)) => Some(&state.serverless.jobs[j].tags),
+                Err(_) => None,
+            };
+            let mut request = on_serverless(op, &arn, tags);
+            match op {
+                "TagResource" => aws_request_tags(&mut request.context, &pairs(input)),
+                "UntagResource" => {
+                    let keys: Vec<String> = input
+                        .get("tagKeys")
+                        .and_then(serde_json::Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|k| k.as_str().map(String::from))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    tag_keys(&mut request.context, keys.iter().map(String::as_str));
+                }
+                _ => {}
+            }
+            vec![request]
+        }
+        _ => Vec::new(),
+    }
 }
 
 const TO_EMR: &str = "elasticmapreduce.amazonaws.com";

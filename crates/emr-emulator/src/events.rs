@@ -58,11 +58,32 @@ pub fn envelope(cluster: &Cluster, transition: &Transition, id: String) -> Value
             step, from, state, ..
         } => step_detail(cluster, &cluster.steps[*step], at, *from, *state),
     };
+    wrap(
+        detail_type(transition),
+        SOURCE,
+        account,
+        region,
+        at,
+        id,
+        detail,
+    )
+}
+
+/// An event of `source` in the envelope EventBridge delivers, `time` the virtual time of the change.
+pub fn wrap(
+    detail_type: &str,
+    source: &str,
+    account: &str,
+    region: &str,
+    at: f64,
+    id: String,
+    detail: Value,
+) -> Value {
     json!({
         "version": "0",
         "id": id,
-        "detail-type": detail_type(transition),
-        "source": SOURCE,
+        "detail-type": detail_type,
+        "source": source,
         "account": account,
         "time": iso8601(at),
         "region": region,

@@ -17,7 +17,7 @@ pub struct RateLimit {
 /// The bucket shared by all EMR calls, in [`Faults::rate_limit_overrides`].
 pub const ALL_CALLS: &str = "*";
 
-/// The default API rate limits (per account and region): EMR's from the EMR documentation (ListInstances,
+/// The default API rate limits (per account and region): EMR's and EMR Serverless's from their documentation (ListInstances,
 /// ListInstanceGroups and ListInstanceFleets at 10 / 0.5 like EMR's other reads: an assumption), the Price List
 /// Query API's GetProducts (10 / 5, from the Billing User Guide) and EC2's DescribeSpotPriceHistory (100 / 20, EC2's
 /// bucket for non-mutating actions). `"*"` is EMR's bucket of all its calls together; other services' calls take no
@@ -37,6 +37,12 @@ pub fn default_rate_limits() -> BTreeMap<String, RateLimit> {
         ("ListInstanceFleets", rl(10.0, 0.5)),
         ("GetProducts", rl(10.0, 5.0)),
         ("DescribeSpotPriceHistory", rl(100.0, 20.0)),
+        // EMR Serverless's (its own service: no token from EMR's `"*"`).
+        ("StartJobRun", rl(25.0, 1.0)),
+        ("CancelJobRun", rl(25.0, 1.0)),
+        ("StartApplication", rl(25.0, 1.0)),
+        ("StopApplication", rl(25.0, 1.0)),
+        ("GetJobRun", rl(50.0, 10.0)),
         (ALL_CALLS, rl(25.0, 5.0)),
     ]
     .into_iter()
@@ -64,7 +70,12 @@ pub struct EventFaults {
 }
 
 /// The detail-types the emulator emits (see `events`).
-pub const EVENT_DETAIL_TYPES: [&str; 2] = ["EMR Cluster State Change", "EMR Step Status Change"];
+pub const EVENT_DETAIL_TYPES: [&str; 4] = [
+    "EMR Cluster State Change",
+    "EMR Step Status Change",
+    "EMR Serverless Application State Change",
+    "EMR Serverless Job Run State Change",
+];
 
 impl EventFaults {
     fn validate(&self) -> Result<(), String> {

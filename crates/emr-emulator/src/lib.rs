@@ -1,5 +1,6 @@
 //! A local, independent model of Amazon EMR's JSON API with a simulated cluster and step
-//! lifecycle, for tests and benchmarks of EMR clients (the real `aws-sdk-emr` talks to it over HTTP).
+//! lifecycle, for tests and benchmarks of EMR clients (the real `aws-sdk-emr` talks to it over HTTP),
+//! and of EMR Serverless's REST-JSON API (applications and job runs, for `aws-sdk-emrserverless`).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -25,6 +26,7 @@ mod ops;
 mod prices;
 mod scenario;
 mod server;
+mod serverless;
 mod state;
 mod view;
 pub mod wire;
@@ -44,8 +46,13 @@ pub use iam::Iam;
 pub use model::{ActionOnFailure, ClusterState, StepOutcome, StepState};
 pub use ops::OPERATIONS;
 pub use scenario::{
-    ClusterRule, DurationOverrides, Durations, NameMatch, Scenario, StartupFailure, StepRule,
-    MARKER_DURATION, MARKER_MESSAGE, MARKER_OUTCOME, MARKER_REASON,
+    ClusterRule, DurationOverrides, Durations, JobRunRule, NameMatch, Scenario, StartupFailure,
+    StepRule, MARKER_DURATION, MARKER_MESSAGE, MARKER_OUTCOME, MARKER_REASON,
+};
+pub use serverless::ops::OPERATIONS as SERVERLESS_OPERATIONS;
+pub use serverless::{
+    AppState, JobOutcome, JobState, ServerlessSettings, APPLICATION_STATE_CHANGE,
+    JOB_RUN_STATE_CHANGE,
 };
 pub use view::{ClusterSnapshot, InstanceSnapshot, StepSnapshot};
 

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::model::{Cluster, StepState};
+use crate::serverless::{JobRun, JobState, Serverless};
 
 /// EMR pushes step logs to S3 about five minutes after a step ends.
 pub const UPLOAD_DELAY_SECONDS: f64 = 300.0;
@@ -89,6 +90,63 @@ pub fn step_logs(cluster: &Cluster, now: f64) -> Vec<StepLog> {
         }
     }
     out
+}
+
+/// The driver's `stderr` and `stdout` of every EMR Serverless job run that ran and ended by `now`, under its
+/// `configurationOverrides.monitoringConfiguration.s3MonitoringConfiguration.logUri` (or its application's):
+/// `<logUri>/applications/<application id>/jobs/<job run id>/SPARK_DRIVER/{stderr,stdout}.gz`. EMR Serverless
+/// uploads them while the job runs, so they are there when it ends.
+pub fn job_run_logs(serverless: &Serverless, now: f64) -> Vec<StepLog> {
+    const LOG_URI: &str = "/monitoringConfiguration/s3MonitoringConfiguration/logUri";
+    let mut out = Vec::new();
+    for job in &serverless.jobs {
+        let Some(ended) = job
+            .ended_at
+            .filter(|t| *t <= now && job.started_at.is_some())
+        else {
+            continue;
+        };
+        let app = &serverless.apps[job.app];
+        let uri = job
+            .request
+            .pointer(&format!("/configurationOverrides{LOG_URI}"))
+            .or_else(|| app.request.pointer(LOG_URI))
+            .and_then(serde_json::Value::as_str);
+        let Some((bucket, prefix)) = uri.and_then(split_s3) else {
+            continue;
+        };
+        for (name, text) in driver_logs(job) {
+            out.push(StepLog {
+                bucket: bucket.clone(),
+                key: format!(
+                    "{prefix}applications/{}/jobs/{}/SPARK_DRIVER/{name}.gz",
+                    app.id, job.id
+                ),
+                text,
+                available_at: ended,
+            });
+        }
+    }
+    out
+}
+
+fn driver_logs(job: &JobRun) -> [(&'static str, String); 2] {
+    let stderr = if job.state == JobState::Failed {
+        format!(
+            "Exception in thread \"main\" {}\n\tat the job's main class\n",
+            job.state_details
+        )
+    } else {
+        String::new()
+    };
+    let name = job.name.as_deref().unwrap_or(&job.id);
+    [
+        ("stderr", stderr),
+        (
+            "stdout",
+            format!("{name} started\n{name} ended with {}\n", job.state.as_str()),
+        ),
+    ]
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use emr_emulator::{Durations, Emulator, Faults, Scenario};
 #[command(
     name = "emr-emulator",
     version,
-    about = "A local model of Amazon EMR's API with a simulated cluster lifecycle"
+    about = "A local model of Amazon EMR's API with a simulated cluster lifecycle, and of EMR Serverless's"
 )]
 struct Args {
     /// Port to listen on (0 picks a free one).

@@ -51,6 +51,8 @@ pub enum Service {
     Pricing,
     /// EC2 (`Action=DescribeSpotPriceHistory`), its Query protocol: form-encoded requests, XML answers.
     Ec2,
+    /// EMR Serverless, REST-JSON (see [`crate::serverless::ops`]).
+    EmrServerless,
 }
 
 pub fn service(op: &str) -> Service {
@@ -58,6 +60,7 @@ pub fn service(op: &str) -> Service {
         "GetResources" => Service::Tagging,
         "GetProducts" => Service::Pricing,
         "DescribeSpotPriceHistory" => Service::Ec2,
+        _ if crate::serverless::ops::OPERATIONS.contains(&op) => Service::EmrServerless,
         _ => Service::Emr,
     }
 }
@@ -91,6 +94,7 @@ impl ApiError {
     pub fn throttling(op: &str) -> Self {
         match service(op) {
             Service::Ec2 => Self::new(503, "RequestLimitExceeded", "Request limit exceeded."),
+            Service::EmrServerless => Self::new(429, "ThrottlingException", "Rate exceeded"),
             _ => Self::new(400, "ThrottlingException", "Rate exceeded"),
         }
     }
@@ -107,6 +111,13 @@ impl ApiError {
             }
             (Service::Ec2, _) => {
                 return Self::new(500, "InternalError", "An internal error has occurred.")
+            }
+            (Service::EmrServerless, 500) => {
+                return Self::new(
+                    500,
+                    "InternalServerException",
+                    "Request processing failed because of an error or failure with the service.",
+                )
             }
             (Service::Pricing, 500) => {
                 return Self::new(
@@ -205,6 +216,9 @@ pub fn execute(state: &mut State, op: &str, body: &[u8], region: &str) -> OpResu
         "GetProducts" => prices::get_products(parse(body)?),
         "DescribeSpotPriceHistory" => {
             prices::describe_spot_price_history(state, &ec2::form(body), region, now)
+        }
+        op if service(op) == Service::EmrServerless => {
+            crate::serverless::ops::execute(state, op, parse(body)?, region, now)
         }
         other => Err(ApiError::new(
             400,

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::{ClusterPlan, StepOutcome, StepPlan};
+use crate::serverless::{JobOutcome, JobPlan, ServerlessSettings};
 
 /// Default durations, in virtual seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -137,7 +138,38 @@ pub struct StepRule {
     pub failure_message: Option<String>,
 }
 
-/// A scenario: first matching rule wins (clusters by cluster name, steps by step and cluster name).
+/// How an EMR Serverless job run behaves, matched by its name (`name`, `nameContains`) and its application's
+/// (`clusterName`, `clusterNameContains`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JobRunRule {
+    #[serde(rename = "match", default)]
+    pub matcher: NameMatch,
+    /// The rule applies to the first `times` matching job runs only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub times: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<JobOutcome>,
+    /// Seconds in RUNNING.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<f64>,
+    /// Seconds in SCHEDULED once capacity is there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduled_seconds: Option<f64>,
+    /// `stateDetails` of a failed run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_message: Option<String>,
+    /// Resources the run holds while it runs (instead of those its `sparkSubmitParameters` ask).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vcpu: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_gb: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_gb: Option<f64>,
+}
+
+/// A scenario: first matching rule wins (clusters by cluster name, steps by step and cluster name, job runs by
+/// job run and application name).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Scenario {
@@ -147,6 +179,11 @@ pub struct Scenario {
     pub clusters: Vec<ClusterRule>,
     #[serde(default)]
     pub steps: Vec<StepRule>,
+    /// EMR Serverless: durations and the account's vCPU quota.
+    #[serde(default)]
+    pub serverless: ServerlessSettings,
+    #[serde(default)]
+    pub job_runs: Vec<JobRunRule>,
 }
 
 impl Scenario {
@@ -161,6 +198,7 @@ pub struct ScenarioRuntime {
     pub scenario: Scenario,
     cluster_hits: Vec<u32>,
     step_hits: Vec<u32>,
+    job_run_hits: Vec<u32>,
 }
 
 pub const MARKER_OUTCOME: &str = "--emulator-outcome=";
@@ -168,7 +206,7 @@ pub const MARKER_DURATION: &str = "--emulator-duration=";
 pub const MARKER_REASON: &str = "--emulator-failure-reason=";
 pub const MARKER_MESSAGE: &str = "--emulator-failure-message=";
 
-fn marker<'a>(args: &'a [String], prefix: &str) -> Option<&'a str> {
+pub(crate) fn marker<'a>(args: &'a [String], prefix: &str) -> Option<&'a str> {
     args.iter().rev().find_map(|a| a.strip_prefix(prefix))
 }
 
@@ -204,10 +242,12 @@ impl ScenarioRuntime {
     pub fn new(scenario: Scenario) -> Self {
         let cluster_hits = vec![0; scenario.clusters.len()];
         let step_hits = vec![0; scenario.steps.len()];
+        let job_run_hits = vec![0; scenario.job_runs.len()];
         ScenarioRuntime {
             scenario,
             cluster_hits,
             step_hits,
+            job_run_hits,
         }
     }
 
@@ -311,6 +351,26 @@ impl ScenarioRuntime {
             plan.failure_message = Some(message.to_string());
         }
         plan
+    }
+}
+
+impl ScenarioRuntime {
+    /// Plan a new job run from the first matching rule (counted against its `times`); `plan` holds the defaults
+    /// and what the run's parameters ask, and is changed by the rule. Markers are applied by the caller.
+    pub fn plan_job_run(&mut self, app_name: &str, job_name: &str, plan: &mut JobPlan) {
+        let found = self.scenario.job_runs.iter().enumerate().find(|(i, r)| {
+            r.matcher.matches(job_name, app_name)
+                && r.times.is_none_or(|n| self.job_run_hits[*i] < n)
+        });
+        let Some((i, rule)) = found else { return };
+        self.job_run_hits[i] += 1;
+        plan.outcome = rule.outcome.unwrap_or(plan.outcome);
+        plan.running_seconds = rule.duration_seconds.unwrap_or(plan.running_seconds);
+        plan.scheduled_seconds = rule.scheduled_seconds.unwrap_or(plan.scheduled_seconds);
+        plan.failure_message = rule.failure_message.clone().or(plan.failure_message.take());
+        plan.vcpu = rule.vcpu.unwrap_or(plan.vcpu);
+        plan.memory_gb = rule.memory_gb.unwrap_or(plan.memory_gb);
+        plan.storage_gb = rule.storage_gb.unwrap_or(plan.storage_gb);
     }
 }
 

@@ -20,6 +20,7 @@ use crate::authz::{self, Caller};
 use crate::ec2;
 use crate::faults::{RecordedRequest, Verdict};
 use crate::ops::{self, ApiError};
+use crate::serverless;
 use crate::state::{lock, Shared, State};
 
 const JSON_11: &str = "application/x-amz-json-1.1";
@@ -115,10 +116,30 @@ fn answer(op: &str, result: Result<Value, ApiError>, request_id: u64) -> Respons
             request_id,
         );
     }
+    if ops::service(op) == ops::Service::EmrServerless {
+        return rest_json(result, request_id);
+    }
     match result {
         Ok(v) => json_response(200, &v, request_id),
         Err(e) => json_response(e.status, &e.body(), request_id),
     }
+}
+
+/// A REST-JSON answer (EMR Serverless): `application/json`, an error named in `x-amzn-errortype` too.
+fn rest_json(result: Result<Value, ApiError>, request_id: u64) -> Response<Full<Bytes>> {
+    let (status, body) = match &result {
+        Ok(v) => (200, v.clone()),
+        Err(e) => (e.status, e.body()),
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    let mut r = response(status, "application/json", bytes, request_id);
+    if let Some(kind) = result
+        .err()
+        .and_then(|e| hyper::header::HeaderValue::from_str(&e.kind).ok())
+    {
+        r.headers_mut().insert("x-amzn-errortype", kind);
+    }
+    r
 }
 
 /// The caller named by the SigV4 credential scope (`Credential=AKID/date/region/service/...`).
@@ -174,6 +195,24 @@ async fn handle(
             .body(Full::new(Bytes::from(bytes)))
             .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())));
         return Ok(response);
+    }
+    if serverless::ops::is_serverless_path(&path) {
+        let method = req.method().to_string();
+        let query = req.uri().query().unwrap_or_default().to_string();
+        let caller = caller_of(&req);
+        let body = read_body(req).await;
+        let Some((op, params)) = serverless::ops::route(&method, &path) else {
+            let err = ApiError::new(
+                404,
+                "UnknownOperationException",
+                format!("No EMR Serverless operation is {method} {path}"),
+            );
+            let label = format!("{method} {path}");
+            record(&mut lock(&shared), &label, &caller, &body, Some(&err));
+            return Ok(json_response(err.status, &err.body(), 0));
+        };
+        let merged = serverless::ops::merged_body(&body, &params, &query);
+        return api_call(&shared, op, &merged, &caller).await;
     }
     let header = |name: &str| {
         req.headers()
@@ -295,6 +334,7 @@ async fn api_call(
                 (Err(e), false)
             }
             Ok(()) => {
+                st.caller_arn = authz::caller_arn(&st, caller);
                 let result = ops::execute(&mut st, op, body, &caller.region);
                 let lost = st.faults.take_lost_response(op);
                 let counters = st.calls.entry(op);

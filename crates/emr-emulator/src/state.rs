@@ -9,6 +9,7 @@ use crate::faults::{CallStats, FaultState, Faults, RecordedRequest, SplitMix64};
 use crate::iam::Iam;
 use crate::model::Cluster;
 use crate::scenario::{Durations, Scenario, ScenarioRuntime};
+use crate::serverless::Serverless;
 
 pub const ACCOUNT_ID: &str = "123456789012";
 const ID_ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -31,8 +32,14 @@ pub struct State {
     pub events: EventBus,
     /// The region of the call being executed (EMR is regional: clusters of other regions are invisible).
     pub caller_region: String,
+    /// EMR Serverless's applications and job runs.
+    pub serverless: Serverless,
+    /// Who makes the call being executed (EMR Serverless's `createdBy`).
+    pub caller_arn: String,
     /// The id the next RunJobFlow's cluster gets, once authorization has named it.
     upcoming_cluster: Option<String>,
+    /// The id the next CreateApplication's application gets, once authorization has named it.
+    upcoming_app: Option<String>,
     ids: SplitMix64,
     issued: HashSet<String>,
     next_seq: u64,
@@ -62,6 +69,9 @@ impl State {
             requests: Vec::new(),
             events: EventBus::default(),
             upcoming_cluster: None,
+            serverless: Serverless::default(),
+            caller_arn: String::new(),
+            upcoming_app: None,
             ids: SplitMix64(seed),
             issued: HashSet::new(),
             next_seq: 0,
@@ -103,6 +113,40 @@ impl State {
         }
     }
 
+    /// An EMR Serverless id: `00` + 14 lowercase alphanumerics, unique.
+    fn new_serverless_id(&mut self) -> String {
+        const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+        loop {
+            let mut id = String::from("00");
+            for _ in 0..14 {
+                let n = (self.ids.next_u64() % ALPHABET.len() as u64) as usize;
+                id.push(ALPHABET[n] as char);
+            }
+            if self.issued.insert(id.clone()) {
+                return id;
+            }
+        }
+    }
+
+    /// The id the next application will get (IAM authorizes CreateApplication on the application to be).
+    pub fn upcoming_serverless_app_id(&mut self) -> &str {
+        if self.upcoming_app.is_none() {
+            self.upcoming_app = Some(self.new_serverless_id());
+        }
+        self.upcoming_app.as_deref().unwrap_or_default()
+    }
+
+    pub fn take_serverless_app_id(&mut self) -> String {
+        match self.upcoming_app.take() {
+            Some(id) => id,
+            None => self.new_serverless_id(),
+        }
+    }
+
+    pub fn take_serverless_job_id(&mut self) -> String {
+        self.new_serverless_id()
+    }
+
     pub fn new_instance_id(&mut self) -> String {
         self.new_ec2_id("i-")
     }
@@ -131,6 +175,8 @@ impl State {
         for c in &mut self.clusters {
             c.advance(now);
         }
+        let settings = self.scenario.scenario.serverless;
+        self.serverless.advance(now, &settings);
         self.publish_transitions();
     }
 
@@ -149,13 +195,30 @@ impl State {
             batch.extend(c.take_transitions().into_iter().map(|t| (i, t)));
         }
         batch.sort_by(|(_, a), (_, b)| a.at().total_cmp(&b.at()));
-        for (i, transition) in batch {
-            let id = self.new_event_id();
-            let event = events::envelope(&self.clusters[i], &transition, id);
-            let at = transition.at();
-            let deliveries = self
-                .faults
-                .event_deliveries(events::detail_type(&transition), at);
+        // (time, detail-type, event without its id), clusters' then EMR Serverless's, merged in time order.
+        let mut out: Vec<(f64, &'static str, serde_json::Value)> = batch
+            .into_iter()
+            .map(|(i, transition)| {
+                let event = events::envelope(&self.clusters[i], &transition, String::new());
+                (transition.at(), events::detail_type(&transition), event)
+            })
+            .collect();
+        out.extend(self.serverless.take_events().into_iter().map(|e| {
+            let event = events::wrap(
+                e.detail_type,
+                crate::serverless::SOURCE,
+                ACCOUNT_ID,
+                &e.region,
+                e.at,
+                String::new(),
+                e.detail,
+            );
+            (e.at, e.detail_type, event)
+        }));
+        out.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (at, detail_type, mut event) in out {
+            event["id"] = serde_json::json!(self.new_event_id());
+            let deliveries = self.faults.event_deliveries(detail_type, at);
             self.events.publish(at, event, &deliveries);
         }
     }
@@ -166,6 +229,7 @@ impl State {
         self.clusters
             .iter()
             .filter_map(Cluster::next_transition_at)
+            .chain(self.serverless.next_transition_at())
             .chain(self.events.next_delivery_after(now))
             .min_by(f64::total_cmp)
     }
@@ -194,6 +258,8 @@ impl State {
         self.calls = CallStats::default();
         self.requests.clear();
         self.upcoming_cluster = None;
+        self.serverless = Serverless::default();
+        self.upcoming_app = None;
         self.faults = FaultState::new(Faults::default());
         self.scenario.rearm();
     }

@@ -34,7 +34,16 @@ pub async fn client_as(handle: &EmulatorHandle, access_key_id: &str) -> Client {
 }
 
 async fn client_with(handle: &EmulatorHandle, access_key_id: &str, retry: RetryConfig) -> Client {
-    let config = aws_config::defaults(BehaviorVersion::latest())
+    Client::new(&sdk_config(handle, access_key_id, retry).await)
+}
+
+/// The configuration of any SDK client of the emulator: eu-west-1, calls signed with `access_key_id`.
+pub async fn sdk_config(
+    handle: &EmulatorHandle,
+    access_key_id: &str,
+    retry: RetryConfig,
+) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("eu-west-1"))
         .credentials_provider(Credentials::new(
             access_key_id,
@@ -46,8 +55,7 @@ async fn client_with(handle: &EmulatorHandle, access_key_id: &str, retry: RetryC
         .endpoint_url(handle.endpoint_url())
         .retry_config(retry)
         .load()
-        .await;
-    Client::new(&config)
+        .await
 }
 
 /// A client with SDK retries disabled, so every emulator answer is seen as it is.
