@@ -256,6 +256,11 @@ pub fn diagnostics<'i>(
         let instance = error.instance();
         let target = root.at_pointer(&at);
         let hint_here = target.as_ref().and_then(|t| t.hint());
+        let rule_here = target
+            .as_ref()
+            .and_then(|t| t.value.get("x-rule"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let d = match error.kind() {
             jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
                 for key in unexpected {
@@ -336,6 +341,15 @@ pub fn diagnostics<'i>(
                     (Some(m), _) if m != got => d.with_hint(format!("did you mean \"{m}\"?")),
                     (_, Some(h)) => d.with_hint(h),
                     _ => d,
+                }
+            }
+            jsonschema::error::ValidationErrorKind::Not { .. } if rule_here.is_some() => {
+                // A rule over several fields: the validator's message quotes the sub-schema; the schema says it in
+                // words (`x-rule`).
+                let d = Diagnostic::new(file, format!("/data{at}"), rule_here.unwrap_or_default());
+                match hint_here {
+                    Some(h) => d.with_hint(h),
+                    None => d,
                 }
             }
             _ => {

@@ -465,6 +465,9 @@ impl StepReport<'_> {
                 }
             }
         }
+        if self.errors.len() > errors_before {
+            return None;
+        }
         let Some(entry_point) = args.get(j) else {
             self.refuse(
                 &self.at("arguments"),
@@ -473,9 +476,6 @@ impl StepReport<'_> {
             );
             return None;
         };
-        if self.errors.len() > errors_before {
-            return None;
-        }
         Some(JobDriver::SparkSubmit(SparkSubmit {
             entry_point: entry_point.clone(),
             entry_point_arguments: args[j + 1..].to_vec(),
@@ -567,3 +567,6 @@ pub fn shell_quote(value: &str) -> String {
         format!("'{}'", value.replace('\'', "'\\''"))
     }
 }
+
+#[cfg(test)]
+mod tests;
