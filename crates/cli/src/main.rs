@@ -301,7 +301,8 @@ impl RunArgs {
 
 #[derive(Args)]
 struct Files {
-    /// The ClusterConfig file (self-describing JSON, may be a template).
+    /// The ClusterConfig file (self-describing JSON, may be a template); for validate and plan, a ServerlessConfig
+    /// too.
     #[arg(long = "emr-config", value_name = "FILE")]
     emr_config: Option<String>,
     /// The PlaybookConfig file (self-describing JSON, may be a template).
@@ -764,7 +765,7 @@ fn serverless_plan(
     execution_id: &str,
 ) -> Result<serverless::ServerlessPlan, Failure> {
     let playbook = match (&files.emr_playbook, &loaded.playbook) {
-        (Some(path), Some(p)) => Some((path.as_str(), &p.config)),
+        (Some(path), Some(p)) => Some((path.as_str(), p)),
         _ => None,
     };
     let (plan, warnings) =
@@ -1131,6 +1132,53 @@ mod tests {
                     "{line}: no options unless asked"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn a_serverless_config_is_refused_where_a_cluster_is_meant() {
+        let at = |file: &str| {
+            Some(format!(
+                "{}/../../examples/serverless/{file}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+        };
+        let files = Files {
+            emr_config: at("config.json"),
+            emr_playbook: at("playbook.json"),
+            vars: None,
+            vars_file: at("vars.json"),
+        };
+        let usage = |result: Result<(), Failure>| match result {
+            Err(Failure::Usage(message)) => message,
+            Err(Failure::Config(e)) => panic!("not a usage error: {e}"),
+            Ok(()) => panic!("accepted"),
+        };
+        for (transient, estimate, flag) in
+            [(true, false, "--transient"), (false, true, "--estimate")]
+        {
+            let args = PlanArgs {
+                transient,
+                cluster_id: None,
+                estimate,
+                output: Output::Text,
+                execution_id: "x",
+            };
+            let message = usage(plan_command(&files, args));
+            assert_eq!(
+                message,
+                format!("{flag} is for EMR clusters; --emr-config is a ServerlessConfig")
+            );
+        }
+        assert!(usage(validate(&files, true)).starts_with("--estimate is for EMR clusters"));
+        match run_transient_input(&files, &LockArgs::default()) {
+            Err(Failure::Config(e)) => assert!(
+                e.to_string().contains(
+                    "this file is a ServerlessConfig, but a ClusterConfig was expected here"
+                ),
+                "{e}"
+            ),
+            _ => panic!("a run on EMR Serverless was prepared"),
         }
     }
 

@@ -23,6 +23,9 @@ pub struct Loaded<T> {
     /// The JSON document the config was read from, after templating: what the dataflow-runner CLI sends, so the
     /// functions need not render it again.
     pub document: serde_json::Value,
+    /// The line each JSON path of the rendered text starts on: for the checks made after loading (the EMR
+    /// Serverless translation of a playbook) to locate their problems as loading does.
+    pub lines: std::sync::Arc<LineIndex>,
 }
 
 /// The largest config file, before and after templating, in bytes. Real configs are a few kilobytes; EMR's own
@@ -280,6 +283,7 @@ fn checked<T: DeserializeOwned>(
     let mut loaded: Loaded<T> = from_value(file, &value, &lines, expected)?;
     let warnings = checks(&mut loaded.config, loaded.schema, &lines)?;
     loaded.warnings.extend(warnings);
+    loaded.lines = std::sync::Arc::new(lines);
     Ok(loaded)
 }
 
@@ -391,6 +395,7 @@ fn from_value<T: DeserializeOwned>(
         schema,
         warnings: Vec::new(),
         document: value.clone(),
+        lines: Default::default(),
     })
 }
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::diagnostics::ConfigErrors;
+use crate::load::Loaded;
 use crate::model::{Credentials, PlaybookConfig, Tag};
 pub use translate::{translate, JobDriver, JobRun, OnFailure, Translation};
 
@@ -310,19 +311,20 @@ pub fn start_job_run(
     }
 }
 
-/// Every request a run of `playbook` (if any) on `c` makes, in order, for the execution `execution_id`; or why
-/// the playbook cannot run on EMR Serverless (every refused step, located in `playbook_file`). The warnings are
-/// the spark-submit options left out ([`translate`]).
+/// Every request a run of `playbook` (if any, with its file name) on `c` makes, in order, for the execution
+/// `execution_id`; or why the playbook cannot run on EMR Serverless (every refused step, located in the file). The
+/// warnings are the spark-submit options left out ([`translate`]).
 pub fn plan(
     c: &ServerlessConfig,
-    playbook: Option<(&str, &PlaybookConfig)>,
+    playbook: Option<(&str, &Loaded<PlaybookConfig>)>,
     execution_id: &str,
 ) -> Result<(ServerlessPlan, Vec<crate::diagnostics::Diagnostic>), ConfigErrors> {
     let application_id = application_id(c);
     let (start_job_runs, warnings) = match playbook {
-        Some((file, p)) => {
+        Some((file, loaded)) => {
+            let p = &loaded.config;
             let kind = c.application.as_ref().map(|a| a.application_type);
-            let t = translate(file, p, kind)?;
+            let t = translate(file, &loaded.lines, p, kind)?;
             let runs = t
                 .jobs
                 .iter()

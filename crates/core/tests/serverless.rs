@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use dfr_core::diagnostics::LineIndex;
 use dfr_core::load::{self, RunPlace};
 use dfr_core::serverless::{self, translate, ServerlessConfig, CREATED_APPLICATION_ID};
 mod common;
@@ -178,7 +179,7 @@ fn a_serverless_config_is_refused_where_a_cluster_config_is_needed_and_vice_vers
     assert!(err.contains(&format!("did you mean \"{URI}\"?")), "{err}");
 }
 
-fn spark_playbook() -> dfr_core::model::PlaybookConfig {
+fn spark_playbook() -> load::Loaded<dfr_core::model::PlaybookConfig> {
     let text = json!({
         "schema": "iglu:com.dataflowrunner.serverless/PlaybookConfig/jsonschema/1-1-0",
         "data": {
@@ -190,9 +191,7 @@ fn spark_playbook() -> dfr_core::model::PlaybookConfig {
             "tags": [{"key": "team", "value": "playbook"}, {"key": "run", "value": "nightly"}]
         }
     });
-    load::playbook_from_text("p.json", &text.to_string())
-        .unwrap()
-        .config
+    load::playbook_from_text("p.json", &text.to_string()).unwrap()
 }
 
 #[test]
@@ -274,7 +273,7 @@ fn outcomes(file: &str, vars: &[(&str, &str)]) -> Vec<String> {
         .map(|i| {
             let mut one = p.clone();
             one.steps = vec![p.steps[i].clone()];
-            match translate(file, &one, None) {
+            match translate(file, &LineIndex::default(), &one, None) {
                 Ok(t) => match &t.jobs[0].driver {
                     serverless::JobDriver::SparkSubmit(_) => "spark".into(),
                     serverless::JobDriver::Hive(_) => "hive".into(),

@@ -20,7 +20,7 @@
 use serde::Serialize;
 
 use super::ApplicationType;
-use crate::diagnostics::{ConfigErrors, Diagnostic};
+use crate::diagnostics::{ConfigErrors, Diagnostic, LineIndex};
 use crate::model::{ActionOnFailure, PlaybookConfig, Step};
 
 /// A step as a job run, before it is given an application, a role and a client token.
@@ -94,11 +94,12 @@ pub struct Translation {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Translates every step of `playbook` (read from `file`), or refuses the playbook with every step that cannot
-/// run. `application` is the type of the application the jobs run on, when known (an application created by the
+/// Translates every step of `playbook` (read from `file`, whose `lines` locate each problem), or refuses the
+/// playbook with every step that cannot run. `application` is the type of the application the jobs run on, when known (an application created by the
 /// run); an application runs one type of job, so the steps must all be of that type (or, unknown, of one type).
 pub fn translate(
     file: &str,
+    lines: &LineIndex,
     playbook: &PlaybookConfig,
     application: Option<ApplicationType>,
 ) -> Result<Translation, ConfigErrors> {
@@ -109,6 +110,7 @@ pub fn translate(
     for (i, step) in playbook.steps.iter().enumerate() {
         let mut s = StepReport {
             file,
+            lines,
             index: i,
             errors: Vec::new(),
             warnings: Vec::new(),
@@ -151,6 +153,9 @@ pub fn translate(
             errors.append(&mut s.errors);
         }
     }
+    // In the file's order, as loading reports (a stable sort: without lines, the steps' order).
+    errors.sort_by_key(|d| d.line);
+    warnings.sort_by_key(|d| d.line);
     if errors.is_empty() {
         Ok(Translation { jobs, warnings })
     } else {
@@ -262,6 +267,7 @@ const NO_HDFS: &str =
 
 struct StepReport<'a> {
     file: &'a str,
+    lines: &'a LineIndex,
     index: usize,
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
@@ -286,15 +292,18 @@ impl StepReport<'_> {
             pointer,
             format!("cannot run on EMR Serverless: {}", why.into()),
         )
+        .with_line(self.lines.line_of(pointer))
         .with_hint(fix);
         self.errors.push(d);
     }
 
     fn warn(&mut self, pointer: &str, message: String) {
-        self.warnings
-            .push(Diagnostic::new(self.file, pointer, message).with_hint(
+        let d = Diagnostic::new(self.file, pointer, message)
+            .with_line(self.lines.line_of(pointer))
+            .with_hint(
                 "nothing to do: the option still applies when the playbook runs on an EMR cluster",
-            ));
+            );
+        self.warnings.push(d);
     }
 
     /// The driver of one step, or `None` with its refusals recorded.

@@ -27,7 +27,7 @@ fn playbook(steps: Vec<Step>) -> PlaybookConfig {
 }
 
 fn one(s: Step) -> Result<Translation, ConfigErrors> {
-    translate(FILE, &playbook(vec![s]), None)
+    translate(FILE, &LineIndex::default(), &playbook(vec![s]), None)
 }
 
 fn spark(args: &[&str]) -> (SparkSubmit, Vec<String>) {
@@ -186,7 +186,13 @@ fn action_on_failure_keeps_its_meaning() {
         s.action_on_failure = action;
         steps.push(s);
     }
-    let t = translate(FILE, &playbook(steps), Some(ApplicationType::Spark)).unwrap();
+    let t = translate(
+        FILE,
+        &LineIndex::default(),
+        &playbook(steps),
+        Some(ApplicationType::Spark),
+    )
+    .unwrap();
     let on_failure: Vec<OnFailure> = t.jobs.iter().map(|j| j.on_failure).collect();
     assert_eq!(
         on_failure,
@@ -372,6 +378,7 @@ fn an_application_runs_one_type_of_job() {
     );
     let errors = translate(
         FILE,
+        &LineIndex::default(),
         &playbook(vec![spark_step.clone()]),
         Some(ApplicationType::Hive),
     )
@@ -380,9 +387,14 @@ fn an_application_runs_one_type_of_job() {
     assert!(errors[0]
         .message
         .contains("a Spark job cannot run on the config's Hive application"));
-    let errors = translate(FILE, &playbook(vec![spark_step, hive_step]), None)
-        .unwrap_err()
-        .0;
+    let errors = translate(
+        FILE,
+        &LineIndex::default(),
+        &playbook(vec![spark_step, hive_step]),
+        None,
+    )
+    .unwrap_err()
+    .0;
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].json_path(), "data.steps[1].jar");
     assert!(
@@ -399,7 +411,9 @@ fn every_refused_step_is_reported_at_once_and_none_translated() {
         step("command-runner.jar", &["s3-dist-cp"]),
         step("script-runner.jar", &[]),
     ]);
-    let errors = translate(FILE, &p, None).unwrap_err().0;
+    let errors = translate(FILE, &LineIndex::default(), &p, None)
+        .unwrap_err()
+        .0;
     let at: Vec<String> = errors.iter().map(|d| d.json_path()).collect();
     assert_eq!(at, ["data.steps[1].arguments[0]", "data.steps[2].jar"]);
 }
