@@ -26,6 +26,9 @@ pub struct Loaded<T> {
     /// The line each JSON path of the rendered text starts on: for the checks made after loading (the EMR
     /// Serverless translation of a playbook) to locate their problems as loading does.
     pub lines: std::sync::Arc<LineIndex>,
+    /// Each value `systemEnv` gave the config, with its label: what a message about the config made after loading
+    /// must not echo either (see [`ConfigErrors::redact`]). The values are in the config already.
+    pub redactions: Vec<(String, String)>,
 }
 
 /// The largest config file, before and after templating, in bytes. Real configs are a few kilobytes; EMR's own
@@ -189,6 +192,7 @@ impl<'a> RecordingEnv<'a> {
                 for w in &mut ok.warnings {
                     w.redact(&secrets);
                 }
+                ok.redactions = secrets;
                 Ok(ok)
             }
             Err(e) => Err(e.redact(&secrets)),
@@ -396,6 +400,7 @@ fn from_value<T: DeserializeOwned>(
         warnings: Vec::new(),
         document: value.clone(),
         lines: Default::default(),
+        redactions: Vec::new(),
     })
 }
 

@@ -324,7 +324,11 @@ pub fn plan(
         Some((file, loaded)) => {
             let p = &loaded.config;
             let kind = c.application.as_ref().map(|a| a.application_type);
-            let t = translate(file, &loaded.lines, p, kind)?;
+            let mut t = translate(file, &loaded.lines, p, kind)
+                .map_err(|e| e.redact(&loaded.redactions))?;
+            for w in &mut t.warnings {
+                w.redact(&loaded.redactions);
+            }
             let runs = t
                 .jobs
                 .iter()

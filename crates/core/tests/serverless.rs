@@ -12,6 +12,7 @@ use dfr_core::serverless::{self, translate, ServerlessConfig, CREATED_APPLICATIO
 mod common;
 
 use common::NothingOutside;
+use gotemplate::TemplateEnv;
 use serde_json::{json, Value};
 
 const URI: &str = "iglu:com.dataflowrunner.serverless/ServerlessConfig/jsonschema/1-0-0";
@@ -360,4 +361,37 @@ fn the_reference_playbooks_translate_or_are_refused_step_by_step() {
     for (file, vars, expected) in cases {
         assert_eq!(outcomes(file, vars), expected, "{file}");
     }
+}
+
+/// An environment whose one variable holds a secret.
+struct SecretEnv;
+
+impl TemplateEnv for SecretEnv {
+    fn now(&self) -> chrono::DateTime<chrono::FixedOffset> {
+        NothingOutside.now()
+    }
+    fn env_var(&self, name: &str) -> Option<String> {
+        (name == "INPUT").then(|| "hdfs://user:s3cr3t-T0KEN@nn/raw".to_string())
+    }
+    fn read_file(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        NothingOutside.read_file(path)
+    }
+}
+
+#[test]
+fn a_refusal_never_quotes_a_value_read_with_system_env() {
+    let text = r#"{"schema": "iglu:com.dataflowrunner.serverless/PlaybookConfig/jsonschema/1-1-0", "data": {"steps": [
+        {"name": "s", "jar": "command-runner.jar",
+         "arguments": ["spark-submit", "--master", "{{systemEnv "INPUT"}}", "app.py", "{{systemEnv "INPUT"}}"]}]}}"#;
+    let p = load::load_playbook("p.json", text, &BTreeMap::new(), &SecretEnv).unwrap();
+    let c = load(&config(|_| {})).unwrap();
+    let err = serverless::plan(&c, Some(("p.json", &p)), "e")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("p.json:3: data.steps[0].arguments[2]: cannot run on EMR Serverless"),
+        "{err}"
+    );
+    assert!(err.contains("«value of systemEnv INPUT»"), "{err}");
+    assert!(!err.contains("s3cr3t"), "{err}");
 }
