@@ -386,6 +386,19 @@ mod tests {
     }
 
     #[test]
+    fn a_client_token_is_the_sha_256_of_the_execution_id() {
+        // FIPS 180-2's example: SHA-256("abc").
+        assert_eq!(
+            client_token("abc", TokenFor::CreateApplication),
+            "dfr-ba7816bf8f01cfea414140de5dae2223b00361a3-app"
+        );
+        assert_eq!(
+            client_token("abc", TokenFor::StartJobRun(7)),
+            "dfr-ba7816bf8f01cfea414140de5dae2223b00361a3-step-7"
+        );
+    }
+
+    #[test]
     fn releases_before_6_6_are_not_on_emr_serverless() {
         assert!(release_supported("emr-6.6.0"));
         assert!(release_supported("emr-7.5.0"));
