@@ -27,9 +27,10 @@ use dfr_core::execution::input::{
     UpInput,
 };
 use dfr_core::ids::is_cluster_id;
-use dfr_core::load::{self, Loaded};
+use dfr_core::load::{self, Loaded, RunPlace};
 use dfr_core::model::{ClusterConfig, PlaybookConfig};
 use dfr_core::plan::{self, Lifecycle, Plan};
+use dfr_core::serverless::{self, ServerlessConfig};
 use execute::{Exit, FollowOptions, Output};
 use process_env::ProcessEnv;
 use serde_json::Value;
@@ -76,6 +77,10 @@ enum Command {
         /// text: the plan, then the estimate's lines; json: one JSON object, the estimate under "estimate".
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
+        /// With a ServerlessConfig: the execution whose client tokens the requests carry (each token is derived
+        /// from the execution id, so a retried call never starts a job twice).
+        #[arg(long = "execution-id", value_name = "ID", default_value = "plan")]
+        execution_id: String,
     },
     /// Launch a cluster with the playbook's steps embedded, follow it until it ends itself, report every step.
     #[command(name = "run-transient")]
@@ -296,7 +301,8 @@ impl RunArgs {
 
 #[derive(Args)]
 struct Files {
-    /// The ClusterConfig file (self-describing JSON, may be a template).
+    /// The ClusterConfig file (self-describing JSON, may be a template); for validate and plan, a ServerlessConfig
+    /// too.
     #[arg(long = "emr-config", value_name = "FILE")]
     emr_config: Option<String>,
     /// The PlaybookConfig file (self-describing JSON, may be a template).
@@ -338,12 +344,16 @@ fn main() -> ExitCode {
             emr_cluster,
             estimate,
             output,
+            execution_id,
         } => done(plan_command(
             &files,
-            transient,
-            emr_cluster.as_deref(),
-            estimate.estimate,
-            output,
+            PlanArgs {
+                transient,
+                cluster_id: emr_cluster.as_deref(),
+                estimate: estimate.estimate,
+                output,
+                execution_id: &execution_id,
+            },
         )),
         other => runtime().block_on(on_the_stack(other)),
     };
@@ -516,7 +526,7 @@ fn run_transient_input(
     )?;
     let budget = lock.budget.options();
     let lock = lock_input(lock, false)?;
-    let loaded = load_files(files)?;
+    let loaded = load_files(files, Serverless::Refused)?;
     let cluster = loaded.cluster.expect("required above");
     let playbook = loaded.playbook.expect("required above");
     let input = ExecutionInput::RunTransient(RunTransientInput {
@@ -529,7 +539,7 @@ fn run_transient_input(
 
 fn up_input(files: &Files) -> Result<(ExecutionInput, String), Failure> {
     require(&files.emr_config, "up needs --emr-config FILE")?;
-    let loaded = load_files(files)?;
+    let loaded = load_files(files, Serverless::Refused)?;
     let cluster = loaded.cluster.expect("required above");
     let input = ExecutionInput::Up(UpInput {
         cluster: cluster.document,
@@ -549,7 +559,7 @@ fn run_input(
     require(&files.emr_playbook, "run needs --emr-playbook FILE")?;
     let mut options = lock.budget.options();
     let lock = lock_input(lock, asynchronous)?;
-    let loaded = load_files(files)?;
+    let loaded = load_files(files, Serverless::Refused)?;
     let playbook = loaded.playbook.expect("required above");
     options.insert("async".into(), Value::Bool(asynchronous));
     if let Some(r) = playbook.config.region {
@@ -568,7 +578,7 @@ fn down_input(
     emr_cluster: &Option<String>,
 ) -> Result<(ExecutionInput, String), Failure> {
     let id = cluster_id(emr_cluster)?;
-    let loaded = load_files(files)?;
+    let loaded = load_files(files, Serverless::Refused)?;
     let mut options = Options::new();
     if let Some(r) = loaded.cluster.and_then(|c| c.config.region) {
         options.insert("region".into(), Value::String(r));
@@ -673,8 +683,30 @@ fn lock_input(lock: &LockArgs, asynchronous: bool) -> Result<Option<Lock>, Failu
 
 struct LoadedFiles {
     cluster: Option<Loaded<ClusterConfig>>,
+    /// Only from `validate` and `plan` (see [`load_files`]).
+    serverless: Option<Loaded<ServerlessConfig>>,
     playbook: Option<Loaded<PlaybookConfig>>,
 }
+
+/// `plan`'s flags.
+struct PlanArgs<'a> {
+    transient: bool,
+    cluster_id: Option<&'a str>,
+    estimate: bool,
+    output: Output,
+    execution_id: &'a str,
+}
+
+/// Whether `--emr-config` may be a ServerlessConfig: `validate` and `plan` read one; the run commands do not start
+/// runs on EMR Serverless yet, and refuse it by its schema.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Serverless {
+    Accepted,
+    Refused,
+}
+
+/// `--estimate`, `--transient` and `--emr-cluster` concern EMR clusters.
+const NOT_FOR_SERVERLESS: &str = "is for EMR clusters; --emr-config is a ServerlessConfig";
 
 /// `--estimate` prices a cluster to launch: it needs the ClusterConfig.
 const ESTIMATE_NEEDS_CONFIG: &str =
@@ -689,10 +721,18 @@ fn validate(files: &Files, estimate: bool) -> Result<(), Failure> {
     if estimate && files.emr_config.is_none() {
         return Err(Failure::Usage(ESTIMATE_NEEDS_CONFIG.into()));
     }
-    let loaded = load_files(files)?;
+    let loaded = load_files(files, Serverless::Accepted)?;
+    if let (true, Some(_)) = (estimate, &loaded.serverless) {
+        return Err(Failure::Usage(format!("--estimate {NOT_FOR_SERVERLESS}")));
+    }
     let mut parts = Vec::new();
     if let (Some(path), Some(c)) = (&files.emr_config, &loaded.cluster) {
         parts.push(format!("{path} ({})", c.schema.uri));
+    }
+    if let (Some(path), Some(c)) = (&files.emr_config, &loaded.serverless) {
+        parts.push(format!("{path} ({})", c.schema.uri));
+        // The steps' refusals are the playbook's problems on EMR Serverless: validate reports them.
+        serverless_plan(c, files, &loaded, "plan")?;
     }
     if let (Some(path), Some(p)) = (&files.emr_playbook, &loaded.playbook) {
         parts.push(format!("{path} ({})", p.schema.uri));
@@ -716,13 +756,55 @@ fn price(
     runtime().block_on(estimate::hourly(request, region))
 }
 
-fn plan_command(
+/// The EMR Serverless requests of a ServerlessConfig (and the playbook, if given) for the execution
+/// `execution_id`; the spark-submit options left out are printed as warnings.
+fn serverless_plan(
+    config: &Loaded<ServerlessConfig>,
     files: &Files,
-    transient: bool,
-    cluster_id: Option<&str>,
-    estimate: bool,
-    output: Output,
-) -> Result<(), Failure> {
+    loaded: &LoadedFiles,
+    execution_id: &str,
+) -> Result<serverless::ServerlessPlan, Failure> {
+    let playbook = match (&files.emr_playbook, &loaded.playbook) {
+        (Some(path), Some(p)) => Some((path.as_str(), p)),
+        _ => None,
+    };
+    let (plan, warnings) =
+        serverless::plan(&config.config, playbook, execution_id).map_err(Failure::Config)?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(plan)
+}
+
+fn plan_command(files: &Files, args: PlanArgs<'_>) -> Result<(), Failure> {
+    let PlanArgs {
+        transient,
+        cluster_id,
+        estimate,
+        output,
+        execution_id,
+    } = args;
+    let mut preloaded = None;
+    if files.emr_config.is_some() && cluster_id.is_none() {
+        let loaded = load_files(files, Serverless::Accepted)?;
+        if let Some(config) = &loaded.serverless {
+            if transient || estimate {
+                let flag = if transient {
+                    "--transient"
+                } else {
+                    "--estimate"
+                };
+                return Err(Failure::Usage(format!("{flag} {NOT_FOR_SERVERLESS}")));
+            }
+            let plan = serverless_plan(config, files, &loaded, execution_id)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&plan).expect("JSON serializes")
+            );
+            return Ok(());
+        }
+        preloaded = Some(loaded);
+    }
     if estimate && cluster_id.is_some() {
         return Err(Failure::Usage(format!(
             "{ESTIMATE_NEEDS_CONFIG}, not --emr-cluster (adding steps launches nothing)"
@@ -762,7 +844,10 @@ fn plan_command(
             ));
         }
     }
-    let loaded = load_files(files)?;
+    let loaded = match preloaded {
+        Some(loaded) => loaded,
+        None => load_files(files, Serverless::Refused)?,
+    };
     let playbook = loaded.playbook.as_ref().map(|p| &p.config);
     let region = loaded
         .cluster
@@ -813,13 +898,18 @@ fn plan_command(
 }
 
 /// Loads both files, reporting the problems of both at once, then checks them against each other.
-fn load_files(files: &Files) -> Result<LoadedFiles, Failure> {
+fn load_files(files: &Files, serverless: Serverless) -> Result<LoadedFiles, Failure> {
     let vars = vars(files)?;
     let env = ProcessEnv;
     let mut errors = Vec::new();
-    let cluster = match &files.emr_config {
+    let place = match &files.emr_config {
         Some(path) => {
-            match read(path).and_then(|text| load::load_cluster(path, &text, &vars, &env)) {
+            let loaded = read(path).and_then(|text| match serverless {
+                Serverless::Accepted => load::load_run_place(path, &text, &vars, &env),
+                Serverless::Refused => load::load_cluster(path, &text, &vars, &env)
+                    .map(|c| RunPlace::Cluster(Box::new(c))),
+            });
+            match loaded {
                 Ok(c) => Some(c),
                 Err(e) => {
                     errors.extend(e.0);
@@ -828,6 +918,11 @@ fn load_files(files: &Files) -> Result<LoadedFiles, Failure> {
             }
         }
         None => None,
+    };
+    let (cluster, serverless) = match place {
+        Some(RunPlace::Cluster(c)) => (Some(*c), None),
+        Some(RunPlace::Serverless(s)) => (None, Some(*s)),
+        None => (None, None),
     };
     let playbook = match &files.emr_playbook {
         Some(path) => {
@@ -851,12 +946,17 @@ fn load_files(files: &Files) -> Result<LoadedFiles, Failure> {
     for w in cluster
         .iter()
         .flat_map(|c| &c.warnings)
+        .chain(serverless.iter().flat_map(|s| &s.warnings))
         .chain(playbook.iter().flat_map(|p| &p.warnings))
     {
         eprintln!("warning: {w}");
     }
     if errors.is_empty() {
-        Ok(LoadedFiles { cluster, playbook })
+        Ok(LoadedFiles {
+            cluster,
+            serverless,
+            playbook,
+        })
     } else {
         Err(Failure::Config(ConfigErrors(errors)))
     }
@@ -1032,6 +1132,53 @@ mod tests {
                     "{line}: no options unless asked"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn a_serverless_config_is_refused_where_a_cluster_is_meant() {
+        let at = |file: &str| {
+            Some(format!(
+                "{}/../../examples/serverless/{file}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+        };
+        let files = Files {
+            emr_config: at("config.json"),
+            emr_playbook: at("playbook.json"),
+            vars: None,
+            vars_file: at("vars.json"),
+        };
+        let usage = |result: Result<(), Failure>| match result {
+            Err(Failure::Usage(message)) => message,
+            Err(Failure::Config(e)) => panic!("not a usage error: {e}"),
+            Ok(()) => panic!("accepted"),
+        };
+        for (transient, estimate, flag) in
+            [(true, false, "--transient"), (false, true, "--estimate")]
+        {
+            let args = PlanArgs {
+                transient,
+                cluster_id: None,
+                estimate,
+                output: Output::Text,
+                execution_id: "x",
+            };
+            let message = usage(plan_command(&files, args));
+            assert_eq!(
+                message,
+                format!("{flag} is for EMR clusters; --emr-config is a ServerlessConfig")
+            );
+        }
+        assert!(usage(validate(&files, true)).starts_with("--estimate is for EMR clusters"));
+        match run_transient_input(&files, &LockArgs::default()) {
+            Err(Failure::Config(e)) => assert!(
+                e.to_string().contains(
+                    "this file is a ServerlessConfig, but a ClusterConfig was expected here"
+                ),
+                "{e}"
+            ),
+            _ => panic!("a run on EMR Serverless was prepared"),
         }
     }
 

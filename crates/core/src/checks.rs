@@ -1,12 +1,13 @@
 //! Cross-field rules a JSON Schema cannot say well, and EMR's own constraints, checked before anything is spent.
 //! Each returns every problem at once; warnings do not stop a run.
 
-use crate::diagnostics::{ConfigErrors, Diagnostic, LineIndex};
+use crate::diagnostics::{pointer_segment, ConfigErrors, Diagnostic, LineIndex};
 use crate::model::{
     ActionOnFailure, ClusterConfig, EbsConfiguration, InstanceFleet, InstanceGroup, Market,
-    PlaybookConfig,
+    PlaybookConfig, Tag,
 };
 use crate::schema::AcceptedSchema;
+use crate::serverless::ServerlessConfig;
 
 /// The prefix of the tags this project sets on its clusters (IAM conditions and the cleanup rely on them), so a
 /// config may not set one: `dataflow-runner:keep-on-failure` would stop the cleanup, `…:execution` would pass the
@@ -75,15 +76,7 @@ pub fn cluster(
     }
     release(&mut r, c);
     location(&mut r, c);
-    for (i, t) in c.tags.iter().flatten().enumerate() {
-        if t.key.to_ascii_lowercase().starts_with(RESERVED_TAG_PREFIX) {
-            r.error(
-                &format!("/data/tags/{i}/key"),
-                format!("tag keys starting with \"{RESERVED_TAG_PREFIX}\" are reserved for the tags Dataflow Runner sets itself"),
-                "rename the tag; to keep a failed run's cluster, use the execution input's options.keepClusterOnFailure",
-            );
-        }
-    }
+    reserved_tags(&mut r, c.tags.as_deref());
     let fleets = c.ec2.instance_fleets.is_some();
     match (&c.ec2.instances, &c.ec2.instance_fleets) {
         (Some(_), Some(_)) => r.error(
@@ -161,6 +154,56 @@ pub fn cluster(
             "both `amiVersion` and `releaseLabel` are given",
             "keep only releaseLabel",
         );
+    }
+    r.finish()
+}
+
+fn reserved_tags(r: &mut Report<'_>, tags: Option<&[Tag]>) {
+    for (i, t) in tags.into_iter().flatten().enumerate() {
+        if t.key.to_ascii_lowercase().starts_with(RESERVED_TAG_PREFIX) {
+            r.error(
+                &format!("/data/tags/{i}/key"),
+                format!("tag keys starting with \"{RESERVED_TAG_PREFIX}\" are reserved for the tags Dataflow Runner sets itself"),
+                "rename the tag; to keep a failed run's cluster, use the execution input's options.keepClusterOnFailure",
+            );
+        }
+    }
+}
+
+/// Checks a ServerlessConfig: the region as a ClusterConfig's, reserved tags, and worker types that belong to the
+/// application's type.
+pub fn serverless(
+    file: &str,
+    c: &mut ServerlessConfig,
+    lines: &LineIndex,
+) -> Result<Vec<Diagnostic>, ConfigErrors> {
+    let mut r = Report::new(file, lines);
+    region(&mut r, &mut c.region);
+    reserved_tags(&mut r, c.tags.as_deref());
+    if let Some(app) = &c.application {
+        let allowed = app.application_type.worker_types();
+        for worker in app.initial_capacity.iter().flat_map(|m| m.keys()) {
+            if !allowed.contains(&worker.as_str()) {
+                r.error(
+                    &format!(
+                        "/data/application/initialCapacity/{}",
+                        pointer_segment(worker)
+                    ),
+                    format!(
+                        "a {} application has no {worker} workers",
+                        app.application_type.as_api()
+                    ),
+                    format!("use the worker types {}", allowed.join(" and ")),
+                );
+            }
+        }
+        if !crate::serverless::release_supported(&app.release_label) {
+            r.error(
+                "/data/application/releaseLabel",
+                format!("EMR Serverless has no release {}", app.release_label),
+                "use emr-6.6.0 or later, such as \"emr-7.5.0\"",
+            );
+        }
     }
     r.finish()
 }

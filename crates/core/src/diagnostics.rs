@@ -155,6 +155,7 @@ pub fn pointer_segment(s: &str) -> String {
 }
 
 /// Maps every JSON Pointer in a document to the line its value (or, for object members, its key) starts on.
+#[derive(Debug, Default)]
 pub struct LineIndex {
     lines: HashMap<String, usize>,
     duplicates: Vec<Duplicate>,

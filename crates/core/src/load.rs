@@ -11,6 +11,7 @@ use crate::checks;
 use crate::diagnostics::{ConfigErrors, Diagnostic, LineIndex};
 use crate::model::{ClusterConfig, PlaybookConfig};
 use crate::schema::{self, AcceptedSchema, ConfigKind, ACCEPTED};
+use crate::serverless::ServerlessConfig;
 use gotemplate::TemplateEnv;
 
 /// A validated config and what is worth telling the user about it.
@@ -22,6 +23,12 @@ pub struct Loaded<T> {
     /// The JSON document the config was read from, after templating: what the dataflow-runner CLI sends, so the
     /// functions need not render it again.
     pub document: serde_json::Value,
+    /// The line each JSON path of the rendered text starts on: for the checks made after loading (the EMR
+    /// Serverless translation of a playbook) to locate their problems as loading does.
+    pub lines: std::sync::Arc<LineIndex>,
+    /// Each value `systemEnv` gave the config, with its label: what a message about the config made after loading
+    /// must not echo either (see [`ConfigErrors::redact`]). The values are in the config already.
+    pub redactions: Vec<(String, String)>,
 }
 
 /// The largest config file, before and after templating, in bytes. Real configs are a few kilobytes; EMR's own
@@ -93,6 +100,61 @@ pub fn load_cluster(
     env.redact(loaded)
 }
 
+/// Where a playbook runs: an EMR cluster or EMR Serverless, as the file's schema says.
+#[derive(Debug, Clone)]
+pub enum RunPlace {
+    Cluster(Box<Loaded<ClusterConfig>>),
+    Serverless(Box<Loaded<ServerlessConfig>>),
+}
+
+impl RunPlace {
+    pub fn schema(&self) -> &'static AcceptedSchema {
+        match self {
+            Self::Cluster(c) => c.schema,
+            Self::Serverless(s) => s.schema,
+        }
+    }
+
+    pub fn warnings(&self) -> &[Diagnostic] {
+        match self {
+            Self::Cluster(c) => &c.warnings,
+            Self::Serverless(s) => &s.warnings,
+        }
+    }
+}
+
+/// Renders, parses and validates a ClusterConfig or a ServerlessConfig file, told apart by its schema URI. No
+/// message quotes a value read with `systemEnv`.
+pub fn load_run_place(
+    file: &str,
+    text: &str,
+    vars: &BTreeMap<String, String>,
+    env: &dyn TemplateEnv,
+) -> Result<RunPlace, ConfigErrors> {
+    let env = RecordingEnv::new(env);
+    let rendered = match render(file, text, vars, &env) {
+        Ok(r) => r,
+        Err(e) => {
+            return env
+                .redact::<ClusterConfig>(Err(e))
+                .map(|c| RunPlace::Cluster(Box::new(c)))
+        }
+    };
+    let serverless = serde_json::from_str::<Value>(&rendered).is_ok_and(|v| {
+        v.get("schema")
+            .and_then(Value::as_str)
+            .and_then(schema::accepted)
+            .is_some_and(|a| a.kind == ConfigKind::Serverless)
+    });
+    if serverless {
+        env.redact(serverless_from_text(file, &rendered))
+            .map(|s| RunPlace::Serverless(Box::new(s)))
+    } else {
+        env.redact(run_place_from_text(file, &rendered))
+            .map(|c| RunPlace::Cluster(Box::new(c)))
+    }
+}
+
 /// Renders, parses and validates a PlaybookConfig file. No message quotes a value read with `systemEnv`.
 pub fn load_playbook(
     file: &str,
@@ -130,6 +192,7 @@ impl<'a> RecordingEnv<'a> {
                 for w in &mut ok.warnings {
                     w.redact(&secrets);
                 }
+                ok.redactions = secrets;
                 Ok(ok)
             }
             Err(e) => Err(e.redact(&secrets)),
@@ -170,23 +233,61 @@ impl TemplateEnv for RecordingEnv<'_> {
 
 /// Validates an already rendered ClusterConfig text.
 pub fn cluster_from_text(file: &str, text: &str) -> Result<Loaded<ClusterConfig>, ConfigErrors> {
-    let value = parse_json(file, text)?;
-    let lines = LineIndex::new(text);
-    no_duplicates(file, &lines)?;
-    let mut loaded = from_value(file, &value, &lines, ConfigKind::Cluster)?;
-    let warnings = checks::cluster(file, &mut loaded.config, loaded.schema, &lines)?;
-    loaded.warnings.extend(warnings);
-    Ok(loaded)
+    cluster_of_kinds(file, text, &[ConfigKind::Cluster])
+}
+
+/// A rendered text that is not a ServerlessConfig, read as a ClusterConfig, its errors saying that either was
+/// expected.
+fn run_place_from_text(file: &str, text: &str) -> Result<Loaded<ClusterConfig>, ConfigErrors> {
+    cluster_of_kinds(file, text, &[ConfigKind::Cluster, ConfigKind::Serverless])
+}
+
+fn cluster_of_kinds(
+    file: &str,
+    text: &str,
+    expected: &[ConfigKind],
+) -> Result<Loaded<ClusterConfig>, ConfigErrors> {
+    checked(file, text, expected, |c, schema, lines| {
+        checks::cluster(file, c, schema, lines)
+    })
 }
 
 /// Validates an already rendered PlaybookConfig text.
 pub fn playbook_from_text(file: &str, text: &str) -> Result<Loaded<PlaybookConfig>, ConfigErrors> {
+    checked(file, text, &[ConfigKind::Playbook], |p, _, lines| {
+        checks::playbook(file, p, lines)
+    })
+}
+
+/// Validates an already rendered ServerlessConfig text.
+pub fn serverless_from_text(
+    file: &str,
+    text: &str,
+) -> Result<Loaded<ServerlessConfig>, ConfigErrors> {
+    checked(file, text, &[ConfigKind::Serverless], |c, _, lines| {
+        checks::serverless(file, c, lines)
+    })
+}
+
+/// A rendered text parsed, validated against its schema (one of the `expected` kinds), deserialized, then put
+/// through its kind's cross-field `checks`, whose warnings it keeps.
+fn checked<T: DeserializeOwned>(
+    file: &str,
+    text: &str,
+    expected: &[ConfigKind],
+    checks: impl FnOnce(
+        &mut T,
+        &'static AcceptedSchema,
+        &LineIndex,
+    ) -> Result<Vec<Diagnostic>, ConfigErrors>,
+) -> Result<Loaded<T>, ConfigErrors> {
     let value = parse_json(file, text)?;
     let lines = LineIndex::new(text);
     no_duplicates(file, &lines)?;
-    let mut loaded = from_value(file, &value, &lines, ConfigKind::Playbook)?;
-    let warnings = checks::playbook(file, &mut loaded.config, &lines)?;
+    let mut loaded: Loaded<T> = from_value(file, &value, &lines, expected)?;
+    let warnings = checks(&mut loaded.config, loaded.schema, &lines)?;
     loaded.warnings.extend(warnings);
+    loaded.lines = std::sync::Arc::new(lines);
     Ok(loaded)
 }
 
@@ -277,7 +378,7 @@ fn from_value<T: DeserializeOwned>(
     file: &str,
     value: &Value,
     lines: &LineIndex,
-    expected: ConfigKind,
+    expected: &[ConfigKind],
 ) -> Result<Loaded<T>, ConfigErrors> {
     let schema = envelope(file, value, lines, expected)?;
     let data = &value["data"];
@@ -298,6 +399,8 @@ fn from_value<T: DeserializeOwned>(
         schema,
         warnings: Vec::new(),
         document: value.clone(),
+        lines: Default::default(),
+        redactions: Vec::new(),
     })
 }
 
@@ -305,7 +408,7 @@ fn envelope(
     file: &str,
     value: &Value,
     lines: &LineIndex,
-    expected: ConfigKind,
+    expected: &[ConfigKind],
 ) -> Result<&'static AcceptedSchema, ConfigErrors> {
     let at = |pointer: &str, message: String, hint: String| {
         ConfigErrors::from(
@@ -317,7 +420,7 @@ fn envelope(
     let accepted_list = || {
         ACCEPTED
             .iter()
-            .filter(|a| a.kind == expected)
+            .filter(|a| expected.contains(&a.kind))
             .map(|a| a.uri)
             .collect::<Vec<_>>()
             .join(", ")
@@ -363,7 +466,7 @@ fn envelope(
             uri,
             ACCEPTED
                 .iter()
-                .filter(|a| a.kind == expected)
+                .filter(|a| expected.contains(&a.kind))
                 .map(|a| a.uri),
         );
         let hint = match close {
@@ -372,23 +475,28 @@ fn envelope(
         };
         return Err(at("/schema", format!("unknown schema \"{uri}\""), hint));
     };
-    if schema.kind != expected {
-        let flag = match schema.kind {
+    if !expected.contains(&schema.kind) {
+        let hint = match schema.kind {
             ConfigKind::Cluster => {
-                "--emr-config (in the Lambdas: the execution input's \"cluster\")"
+                "pass this file as --emr-config (in the Lambdas: the execution input's \"cluster\")"
             }
             ConfigKind::Playbook => {
-                "--emr-playbook (in the Lambdas: the execution input's \"playbook\")"
+                "pass this file as --emr-playbook (in the Lambdas: the execution input's \"playbook\")"
+            }
+            ConfigKind::Serverless => {
+                "a ServerlessConfig is read by `dataflow-runner validate` and `plan` (--emr-config); runs on EMR \
+                 Serverless are not started yet: use a ClusterConfig to run the playbook"
             }
         };
+        let labels: Vec<&str> = expected.iter().map(|k| k.label()).collect();
         return Err(at(
             "/schema",
             format!(
                 "this file is a {}, but a {} was expected here",
                 schema.kind.label(),
-                expected.label()
+                labels.join(" or ")
             ),
-            format!("pass this file as {flag}"),
+            hint.to_string(),
         ));
     }
     if !obj.get("data").is_some_and(Value::is_object) {

@@ -8,11 +8,13 @@ use serde_json::Value;
 
 use crate::diagnostics::{did_you_mean, json_path, pointer_segment, Diagnostic, LineIndex};
 
-/// Which of the two files a schema describes.
+/// Which kind of file a schema describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigKind {
     Cluster,
     Playbook,
+    /// Where a playbook runs on EMR Serverless (see `crate::serverless`): given where a ClusterConfig would be.
+    Serverless,
 }
 
 impl ConfigKind {
@@ -20,6 +22,7 @@ impl ConfigKind {
         match self {
             Self::Cluster => "ClusterConfig",
             Self::Playbook => "PlaybookConfig",
+            Self::Serverless => "ServerlessConfig",
         }
     }
 }
@@ -39,6 +42,17 @@ pub const NEW_CLUSTER_URI: &str =
     "iglu:com.dataflowrunner.serverless/ClusterConfig/jsonschema/1-2-0";
 pub const NEW_PLAYBOOK_URI: &str =
     "iglu:com.dataflowrunner.serverless/PlaybookConfig/jsonschema/1-1-0";
+pub const NEW_SERVERLESS_URI: &str =
+    "iglu:com.dataflowrunner.serverless/ServerlessConfig/jsonschema/1-0-0";
+
+/// The newest accepted schema of a kind: what a legacy file's unknown field is looked up in.
+pub fn newest_uri(kind: ConfigKind) -> &'static str {
+    match kind {
+        ConfigKind::Cluster => NEW_CLUSTER_URI,
+        ConfigKind::Playbook => NEW_PLAYBOOK_URI,
+        ConfigKind::Serverless => NEW_SERVERLESS_URI,
+    }
+}
 
 pub const ACCEPTED: &[AcceptedSchema] = &[
     AcceptedSchema {
@@ -83,6 +97,12 @@ pub const ACCEPTED: &[AcceptedSchema] = &[
         file: "com.dataflowrunner.serverless-PlaybookConfig-jsonschema-1-1-0.schema.json",
         legacy: false,
     },
+    AcceptedSchema {
+        uri: NEW_SERVERLESS_URI,
+        kind: ConfigKind::Serverless,
+        file: "com.dataflowrunner.serverless-ServerlessConfig-jsonschema-1-0-0.schema.json",
+        legacy: false,
+    },
 ];
 
 /// The base URI of the schema documents (their `$id`s).
@@ -118,6 +138,10 @@ pub const DOCUMENTS: &[(&str, &str)] = &[
     (
         "com.dataflowrunner.serverless-PlaybookConfig-jsonschema-1-1-0.schema.json",
         include_str!("../../../schemas/com.dataflowrunner.serverless-PlaybookConfig-jsonschema-1-1-0.schema.json"),
+    ),
+    (
+        "com.dataflowrunner.serverless-ServerlessConfig-jsonschema-1-0-0.schema.json",
+        include_str!("../../../schemas/com.dataflowrunner.serverless-ServerlessConfig-jsonschema-1-0-0.schema.json"),
     ),
 ];
 
@@ -160,6 +184,7 @@ mod generated {
         PlaybookAvro100 => "../../schemas/com.snowplowanalytics.dataflowrunner-PlaybookConfig-avro-1-0-0.schema.json",
         PlaybookAvro101 => "../../schemas/com.snowplowanalytics.dataflowrunner-PlaybookConfig-avro-1-0-1.schema.json",
         PlaybookJsonschema110 => "../../schemas/com.dataflowrunner.serverless-PlaybookConfig-jsonschema-1-1-0.schema.json",
+        ServerlessJsonschema100 => "../../schemas/com.dataflowrunner.serverless-ServerlessConfig-jsonschema-1-0-0.schema.json",
     }
 }
 
@@ -231,6 +256,11 @@ pub fn diagnostics<'i>(
         let instance = error.instance();
         let target = root.at_pointer(&at);
         let hint_here = target.as_ref().and_then(|t| t.hint());
+        let rule_here = target
+            .as_ref()
+            .and_then(|t| t.value.get("x-rule"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let d = match error.kind() {
             jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
                 for key in unexpected {
@@ -313,6 +343,15 @@ pub fn diagnostics<'i>(
                     _ => d,
                 }
             }
+            jsonschema::error::ValidationErrorKind::Not { .. } if rule_here.is_some() => {
+                // A rule over several fields: the validator's message quotes the sub-schema; the schema says it in
+                // words (`x-rule`).
+                let d = Diagnostic::new(file, format!("/data{at}"), rule_here.unwrap_or_default());
+                match hint_here {
+                    Some(h) => d.with_hint(h),
+                    None => d,
+                }
+            }
             _ => {
                 let d = Diagnostic::new(file, format!("/data{at}"), message_of(&error));
                 match hint_here {
@@ -349,10 +388,7 @@ fn unknown_key(
     }
     // Available in this project's newer schema at the same place?
     if schema.legacy {
-        let newer_uri = match schema.kind {
-            ConfigKind::Cluster => NEW_CLUSTER_URI,
-            ConfigKind::Playbook => NEW_PLAYBOOK_URI,
-        };
+        let newer_uri = newest_uri(schema.kind);
         let newer = accepted(newer_uri).expect("newer schema is accepted");
         let newer_root = Node {
             doc: newer.file,
@@ -636,28 +672,48 @@ mod tests {
                 doc: a.file,
                 value: &schemas().documents[a.file],
             };
-            let doc = maximal(root, 0);
-            let errors: Vec<String> = generated::iter_errors(a.file, &doc)
-                .map(|e| e.to_string())
-                .collect();
-            assert!(
-                errors.is_empty(),
-                "{}: the generated document is invalid: {errors:?}\n{doc:#}",
-                a.uri
-            );
-            let parsed = match a.kind {
-                ConfigKind::Cluster => {
-                    serde_json::from_value::<crate::model::ClusterConfig>(doc.clone()).map(|_| ())
-                }
-                ConfigKind::Playbook => {
-                    serde_json::from_value::<crate::model::PlaybookConfig>(doc.clone()).map(|_| ())
-                }
+            let full = maximal(root, 0);
+            // A ServerlessConfig's application is created or reused, not both: one document for each.
+            let docs: Vec<Value> = match a.kind {
+                ConfigKind::Serverless => ["application", "applicationId"]
+                    .iter()
+                    .map(|drop| {
+                        let mut doc = full.clone();
+                        doc.as_object_mut().unwrap().remove(*drop);
+                        doc
+                    })
+                    .collect(),
+                _ => vec![full],
             };
-            assert!(
-                parsed.is_ok(),
-                "{}: the model rejects a field the schema allows: {parsed:?}",
-                a.uri
-            );
+            for doc in docs {
+                let errors: Vec<String> = generated::iter_errors(a.file, &doc)
+                    .map(|e| e.to_string())
+                    .collect();
+                assert!(
+                    errors.is_empty(),
+                    "{}: the generated document is invalid: {errors:?}\n{doc:#}",
+                    a.uri
+                );
+                let parsed = match a.kind {
+                    ConfigKind::Cluster => {
+                        serde_json::from_value::<crate::model::ClusterConfig>(doc.clone())
+                            .map(|_| ())
+                    }
+                    ConfigKind::Playbook => {
+                        serde_json::from_value::<crate::model::PlaybookConfig>(doc.clone())
+                            .map(|_| ())
+                    }
+                    ConfigKind::Serverless => {
+                        serde_json::from_value::<crate::serverless::ServerlessConfig>(doc.clone())
+                            .map(|_| ())
+                    }
+                };
+                assert!(
+                    parsed.is_ok(),
+                    "{}: the model rejects a field the schema allows: {parsed:?}",
+                    a.uri
+                );
+            }
         }
     }
 }

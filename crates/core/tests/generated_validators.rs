@@ -194,11 +194,7 @@ fn error_set<'i>(errors: impl Iterator<Item = jsonschema::ValidationError<'i>>) 
 }
 
 fn newest(kind: ConfigKind) -> &'static AcceptedSchema {
-    let uri = match kind {
-        ConfigKind::Cluster => schema::NEW_CLUSTER_URI,
-        ConfigKind::Playbook => schema::NEW_PLAYBOOK_URI,
-    };
-    schema::accepted(uri).unwrap()
+    schema::accepted(schema::newest_uri(kind)).unwrap()
 }
 
 #[test]

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use dfr_core::load::load_cluster;
-use gotemplate::TemplateEnv;
+mod common;
+
+use common::NothingOutside;
 
 /// A cluster config whose name, subnet, core count, Spark property and arguments come from vars.
 const CLUSTER: &str = r#"{
@@ -33,21 +35,6 @@ const CLUSTER: &str = r#"{
     "applications": ["Hadoop", "Spark"]
   }
 }"#;
-
-/// A fixed clock and no environment variables or files: the config reads none of them.
-struct NothingOutside;
-
-impl TemplateEnv for NothingOutside {
-    fn now(&self) -> chrono::DateTime<chrono::FixedOffset> {
-        chrono::DateTime::parse_from_rfc3339("2024-03-05T06:07:08Z").unwrap()
-    }
-    fn env_var(&self, _name: &str) -> Option<String> {
-        None
-    }
-    fn read_file(&self, _path: &str) -> std::io::Result<Vec<u8>> {
-        Err(std::io::ErrorKind::NotFound.into())
-    }
-}
 
 fn vars(changes: &[(&str, &str)]) -> BTreeMap<String, String> {
     let mut vars: BTreeMap<String, String> = [
