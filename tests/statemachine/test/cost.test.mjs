@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { repoRoot } from '../lib/paths.mjs';
-import { assertNothingLeftRunning, explain, playbook, sparkClusterText, step, varsFor, withEnvironment } from './support.mjs';
+import { assertNothingLeftRunning, explain, playbook, runEndLines, sparkClusterText, step, varsFor, withEnvironment } from './support.mjs';
 
 const FIXTURE = JSON.parse(readFileSync(join(repoRoot, 'crates', 'emr-emulator', 'fixtures', 'prices.json'), 'utf8'));
 const REGION = 'eu-west-1';
@@ -82,6 +82,13 @@ test('cost: the reference run reports the cost a hand computation from the insta
       cost.byInstanceType.map((l) => `${l.instanceType} ${l.market} ${l.instances}`).sort(),
       ['m5.xlarge ON_DEMAND 1', 'r5.2xlarge ON_DEMAND 2', 'r5.2xlarge SPOT 4'],
     );
+    // The run-end line the dashboard's table of the last runs reads: written by the check that found the run over
+    // (waiting for events, event-router's check of the request the wait stored), naming this execution.
+    const ends = runEndLines(env, report.output.clusterId);
+    assert.ok(ends.length > 0, 'a run-end line');
+    for (const { line } of ends) {
+      assert.deepEqual([line.Execution, line.Outcome, line.Command, line.RunCostUsd], [report.executionArn, 'SUCCEEDED', 'run-transient', cost.usd]);
+    }
     await assertNothingLeftRunning(env, report);
   });
 });
@@ -98,6 +105,9 @@ test('cost: a run over its instance-hour budget ends BudgetExceeded, with the sp
     assert.ok(cause.overrun.exceeded[0].spent > 2, JSON.stringify(cause.overrun));
     assert.match(cause.overrun.message, /limit 2/);
     assert.equal(cause.cost.final, false, 'the cost so far, the cluster still running when judged');
+    // Polling, check-status itself writes the run-end line, naming this execution.
+    const ends = runEndLines(env, cause.clusterId);
+    assert.deepEqual(ends.map(({ fn, line }) => [fn, line.Execution, line.Outcome, line.BudgetExceeded]), [['check-status', report.executionArn, 'BudgetExceeded', 1]]);
     await assertNothingLeftRunning(env, report);
   });
 });

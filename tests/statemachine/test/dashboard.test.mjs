@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { dashboardBody, metricsRead } from '../../../bench/readme.mjs';
 import { repoRoot } from '../lib/paths.mjs';
 import { LOCK_OPERATOR_ACCESS_KEY } from '../lib/stack.mjs';
-import { explain, playbook, sparkClusterText, step, varsFor, withEnvironment } from './support.mjs';
+import { embeddedLines, explain, playbook, sparkClusterText, step, varsFor, withEnvironment } from './support.mjs';
 
 const TEMPLATE = readFileSync(join(repoRoot, 'infra', 'template.yaml'), 'utf8');
 const NAMESPACE = 'DataflowRunner';
@@ -24,20 +24,6 @@ function readByTheStack() {
   // The alarms read theirs by Stack (their Dimensions follow).
   for (const [, name] of TEMPLATE.matchAll(/Namespace: DataflowRunner\n\s+MetricName: (\w+)/g)) read.add(`${name} by Stack`);
   return read;
-}
-
-/** The embedded-metric lines every function of `env` wrote, each {fn, line}. */
-function embeddedLines(env) {
-  return Object.entries(env.functions).flatMap(([fn, f]) =>
-    f.logLines.flatMap((text) => {
-      try {
-        const line = JSON.parse(text);
-        return line._aws ? [{ fn, line }] : [];
-      } catch {
-        return [];
-      }
-    }),
-  );
 }
 
 test('EMR throttling and held locks reach the dashboard: each function counts the attempts EMR throttled, the reconciler the lock a run holds; every metric written is one the stack reads', async () => {
