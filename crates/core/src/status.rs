@@ -348,6 +348,35 @@ pub struct BackstopLimits {
     pub timeout: Option<u64>,
 }
 
+/// Whether the state machines may end the run with `Timeout` after a check that found it in `phase` (their Choice
+/// after each check, mirrored here so that the check reads the cost so far for the Timeout's Cause): still starting
+/// after `max_startup_checks` checks (`checks`: the answer's `pollsSinceSteps`) or, waiting for events,
+/// `startup_timeout` seconds; not finished after `timeout` seconds. A check does not know how the run waits: a polling
+/// start past `startup_timeout` but short of its checks answers true too, which costs a cost read the Cause does not
+/// use, never a Timeout without its cost.
+pub fn may_time_out(
+    phase: Phase,
+    checks: u32,
+    elapsed_seconds: i64,
+    limits: &TimeoutLimits,
+) -> bool {
+    let elapsed = u64::try_from(elapsed_seconds).unwrap_or(0);
+    let starting = phase == Phase::Starting
+        && (limits.max_startup_checks.is_some_and(|m| checks >= m)
+            || limits.startup_timeout.is_some_and(|t| elapsed >= t));
+    let running = !phase.is_final() && limits.timeout.is_some_and(|t| elapsed > t);
+    starting || running
+}
+
+/// The bounds of [`may_time_out`] (the state machines' `maxStartupChecks`, `startupTimeoutSeconds` and
+/// `timeoutSeconds` options; `None` where the run has none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TimeoutLimits {
+    pub max_startup_checks: Option<u32>,
+    pub startup_timeout: Option<u64>,
+    pub timeout: Option<u64>,
+}
+
 /// The cluster states after which a run in `mode` may be over (or ready, for `up`): an `EMR Cluster State Change`
 /// to any other state cannot end its wait, so it costs no EMR call.
 pub fn decisive_cluster_states(mode: Mode) -> &'static [&'static str] {
@@ -375,6 +404,40 @@ pub const STEP_FINAL: [&str; 4] = ["COMPLETED", "CANCELLED", "FAILED", "INTERRUP
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_check_may_end_the_run_at_the_state_machines_timeouts_and_only_there() {
+        let limits = TimeoutLimits {
+            max_startup_checks: Some(120),
+            startup_timeout: Some(3600),
+            timeout: Some(7200),
+        };
+        // Starting: the 120th check, or an hour (waiting for events), whichever comes first.
+        assert!(!may_time_out(Phase::Starting, 119, 3599, &limits));
+        assert!(may_time_out(Phase::Starting, 120, 600, &limits));
+        assert!(may_time_out(Phase::Starting, 3, 3600, &limits));
+        // Running: only past timeoutSeconds (the Choice's NumericGreaterThan), and never once the run is over.
+        assert!(!may_time_out(Phase::Running, 500, 3600, &limits));
+        assert!(!may_time_out(Phase::Running, 0, 7200, &limits));
+        assert!(may_time_out(Phase::Running, 0, 7201, &limits));
+        assert!(may_time_out(Phase::Starting, 0, 7201, &limits));
+        for over in [
+            Phase::Ready,
+            Phase::Succeeded,
+            Phase::Failed,
+            Phase::Terminated,
+        ] {
+            assert!(!may_time_out(over, 500, 99_999, &limits), "{over:?}");
+        }
+        // A run without bounds (down; a check invoked by hand) never times out here.
+        assert!(!may_time_out(
+            Phase::Starting,
+            u32::MAX,
+            i64::MAX,
+            &TimeoutLimits::default()
+        ));
+        assert!(!may_time_out(Phase::Starting, 0, -5, &limits));
+    }
 
     #[test]
     fn a_runs_failures_are_the_lists_run_names_and_read_as_them() {

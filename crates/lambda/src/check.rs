@@ -118,7 +118,10 @@ pub struct PollOptions {
     pub min_backstop_seconds: u32,
     #[serde(default = "default_max_backstop")]
     pub max_backstop_seconds: u32,
-    /// The run's timeouts, which a backstop never passes.
+    /// The run's timeouts, which a backstop never passes, and at which a check reads the cost so far for the
+    /// Timeout's Cause ([`status::may_time_out`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_startup_checks: Option<u32>,
     #[serde(default)]
     pub startup_timeout_seconds: Option<u64>,
     #[serde(default)]
@@ -146,6 +149,7 @@ impl Default for PollOptions {
             max_poll_seconds: default_max(),
             min_backstop_seconds: default_min_backstop(),
             max_backstop_seconds: default_max_backstop(),
+            max_startup_checks: None,
             startup_timeout_seconds: None,
             timeout_seconds: None,
             max_instance_hours: None,
@@ -319,10 +323,16 @@ pub async fn check_status(
     };
     let mut failure = verdict.failure;
     let budget = event.options.budget();
-    let timed_out = event
-        .options
-        .timeout_seconds
-        .is_some_and(|t| elapsed_seconds > i64::try_from(t).unwrap_or(i64::MAX));
+    let timed_out = status::may_time_out(
+        output.phase,
+        output.polls_since_steps,
+        elapsed_seconds,
+        &status::TimeoutLimits {
+            max_startup_checks: event.options.max_startup_checks,
+            startup_timeout: event.options.startup_timeout_seconds,
+            timeout: event.options.timeout_seconds,
+        },
+    );
     let mut overrun = None;
     if output.finished || budget.is_set() || timed_out {
         // The window: the cluster's whole life, or from the run's start for `run` on a cluster it did not launch.
