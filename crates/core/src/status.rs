@@ -324,7 +324,7 @@ pub fn delay_phase(phase: Phase, cluster_state: &str) -> Phase {
 pub fn backstop_seconds(phase: Phase, elapsed_seconds: i64, limits: &BackstopLimits) -> u32 {
     let elapsed = elapsed_seconds.max(0);
     // Never below the schema's least minBackstopSeconds, whatever a hand-written event says.
-    let least = *crate::execution::defaults::bounds("minBackstopSeconds").start();
+    let least = least("minBackstopSeconds");
     let min = i64::from(limits.min).max(i64::try_from(least).unwrap_or(i64::MAX));
     let max = i64::from(limits.max).max(min);
     let mut seconds = (2 * elapsed).clamp(min, max);
@@ -346,6 +346,33 @@ pub struct BackstopLimits {
     pub max: u32,
     pub startup_timeout: Option<u64>,
     pub timeout: Option<u64>,
+}
+
+/// The least value the execution-input schema allows for an integer `option` (`minPollSeconds`, …).
+fn least(option: &str) -> u64 {
+    *crate::execution::defaults::bounds(option).start()
+}
+
+/// When a run with a budget is checked next, [`crate::cost::seconds_to_budget_check`] asking for a check within
+/// `seconds`: the poll and the backstop of `delays` come no later than that, but never sooner than the schema's least
+/// pause (`minPollSeconds`, `minBackstopSeconds`), nor a poll sooner than the run's own `min_poll_seconds`. A backstop
+/// may come before the run's `minBackstopSeconds`: the budget asked for it.
+pub fn budget_check_delays(seconds: u64, delays: Delays, min_poll_seconds: u32) -> Delays {
+    let soon = |floor: u64| u32::try_from(seconds.max(floor)).unwrap_or(u32::MAX);
+    let poll_floor = least("minPollSeconds").max(u64::from(min_poll_seconds));
+    Delays {
+        next_poll_seconds: delays.next_poll_seconds.min(soon(poll_floor)),
+        backstop_seconds: delays
+            .backstop_seconds
+            .min(soon(least("minBackstopSeconds"))),
+    }
+}
+
+/// A check's delays: until the next poll, and until a run waiting for EMR's events checks anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delays {
+    pub next_poll_seconds: u32,
+    pub backstop_seconds: u32,
 }
 
 /// Whether the state machines may end the run with `Timeout` after a check that found it in `phase` (their Choice
@@ -404,6 +431,31 @@ pub const STEP_FINAL: [&str; 4] = ["COMPLETED", "CANCELLED", "FAILED", "INTERRUP
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_budget_brings_the_next_check_forward_never_below_the_least_pauses() {
+        let (poll, backstop) = (least("minPollSeconds"), least("minBackstopSeconds"));
+        let late = Delays {
+            next_poll_seconds: 300,
+            backstop_seconds: 3600,
+        };
+        let at = |seconds: u64, min_poll: u32| budget_check_delays(seconds, late, min_poll);
+        let delays = |p: u64, b: u64| Delays {
+            next_poll_seconds: p as u32,
+            backstop_seconds: b as u32,
+        };
+        // Nothing spent yet (check at once): the least pauses.
+        assert_eq!(at(0, poll as u32), delays(poll, backstop));
+        // Within the delays: the budget's time, the poll no sooner than the run's own minPollSeconds.
+        assert_eq!(at(200, poll as u32), delays(200, 200));
+        assert_eq!(at(200, 250), delays(250, 200));
+        // A run's minPollSeconds under the schema's least (a hand-written event) does not lower the floor.
+        assert_eq!(at(0, 0), delays(poll, backstop));
+        // Never later than the check would come anyway, whatever the budget says.
+        assert_eq!(at(5000, poll as u32), late);
+        assert_eq!(at(u64::MAX, u32::MAX), late);
+        assert_eq!(at(1000, poll as u32), delays(300, 1000));
+    }
 
     #[test]
     fn a_check_may_end_the_run_at_the_state_machines_timeouts_and_only_there() {

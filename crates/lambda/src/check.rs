@@ -356,18 +356,16 @@ pub async fn check_status(
                     // the run polls or waits for EMR's events (which come only when the cluster or a step changes).
                     if let Some(seconds) = seconds_to_budget_check(&cost, &budget, elapsed_seconds)
                     {
-                        // Never sooner than the schema's least pause, nor a poll sooner than the run's own
-                        // minPollSeconds. A backstop may come before minBackstopSeconds: the budget asked for it.
-                        let least =
-                            |option: &str| *dfr_core::execution::defaults::bounds(option).start();
-                        let soon =
-                            |floor: u64| u32::try_from(seconds.max(floor)).unwrap_or(u32::MAX);
-                        output.next_poll_seconds = output.next_poll_seconds.min(soon(
-                            least("minPollSeconds").max(u64::from(event.options.min_poll_seconds)),
-                        ));
-                        output.backstop_seconds = output
-                            .backstop_seconds
-                            .min(soon(least("minBackstopSeconds")));
+                        let delays = status::budget_check_delays(
+                            seconds,
+                            status::Delays {
+                                next_poll_seconds: output.next_poll_seconds,
+                                backstop_seconds: output.backstop_seconds,
+                            },
+                            event.options.min_poll_seconds,
+                        );
+                        output.next_poll_seconds = delays.next_poll_seconds;
+                        output.backstop_seconds = delays.backstop_seconds;
                     }
                 }
                 output.cost = Some(cost);
