@@ -355,24 +355,71 @@ export function dashboardPicture(body, cell = 4) {
 }
 
 /**
- * The metrics a metric widget reads, each {namespace, name, dims} (dims: the dimensions' names): its metric arrays
- * ([namespace, name, dimension, value, …, {options}]) and its SEARCH expressions; other expressions (FILL…) only
- * compute on those.
+ * The metrics a metric widget reads, each {namespace, name, dims, search} (dims: the dimensions' names; search: true
+ * for a SEARCH expression, which reads every metric it finds): its metric arrays ([namespace, name, dimension, value,
+ * …, {options}]) and its SEARCH expressions; other expressions (FILL…) only compute on those.
  */
 export function metricsRead(widget) {
   const read = [];
   for (const m of widget.properties.metrics ?? []) {
     if (typeof m[0] === 'string') {
       const dims = m.slice(2).filter((d, i) => i % 2 === 0 && typeof d === 'string' && typeof m[3 + i] === 'string');
-      read.push({ namespace: m[0], name: m[1], dims });
+      read.push({ namespace: m[0], name: m[1], dims, search: false });
     }
     const search = /^SEARCH\('\{([^}]*)\} MetricName="(\w+)"/.exec(m[0]?.expression ?? '');
     if (search) {
       const [namespace, ...dims] = search[1].split(',');
-      read.push({ namespace, name: search[2], dims });
+      read.push({ namespace, name: search[2], dims, search: true });
     }
   }
   return read;
+}
+
+/**
+ * CloudWatch's documented limits on a dashboard (CloudWatch service quotas, "Dashboards": widgets, metrics per widget
+ * and per dashboard, counting the metrics a math expression reads even when not shown; search expression syntax,
+ * "Search expression limits": search expressions per graph) and its free tier (CloudWatch pricing: 3 dashboards of up
+ * to 50 metrics each a month; each other one $3.00 a month).
+ */
+export const DASHBOARD_LIMITS = { widgets: 500, metricsPerWidget: 500, metricsPerDashboard: 2500, searchesPerGraph: 100, freeMetrics: 50, usdPerMonth: 3 };
+
+/**
+ * The metrics a dashboard references, as CloudWatch counts them: `named`, each line of a metric widget naming one (a
+ * hidden input of an expression included; the same metric at two statistics is two lines); `searches`, the SEARCH
+ * expressions, each as many as it finds, by the dimension that tells them apart (`Pipeline`: one per pipeline,
+ * `FunctionName`: one per function). `pipelines`: how many pipelines the per-pipeline widgets show whole within the
+ * limits, the stack's `functions` each found once.
+ */
+export function dashboardMetrics(body = dashboardBody(), functions = makefileFunctions().length) {
+  const widgets = body.widgets
+    .filter((w) => w.type === 'metric')
+    .map((w) => {
+      const read = metricsRead(w);
+      return { title: widgetTitle(w), named: read.filter((m) => !m.search).length, searches: read.filter((m) => m.search).map((m) => ({ name: m.name, by: m.dims.at(-1) })) };
+    });
+  const named = widgets.reduce((n, w) => n + w.named, 0);
+  const searches = widgets.flatMap((w) => w.searches);
+  const perPipeline = searches.filter((s) => s.by === 'Pipeline').length;
+  const perFunction = searches.filter((s) => s.by === 'FunctionName').length;
+  const room = [
+    ...widgets.filter((w) => w.searches.some((s) => s.by === 'Pipeline')).map((w) => DASHBOARD_LIMITS.metricsPerWidget - w.named - (w.searches.length - 1)),
+    Math.floor((DASHBOARD_LIMITS.metricsPerDashboard - named - perFunction * functions) / Math.max(perPipeline, 1)),
+  ];
+  return { widgets, named, searches, perPipeline, perFunction, pipelines: Math.min(...room) };
+}
+
+/** infra/README.md's sentence on how many metrics the dashboard references, against CloudWatch's limits. */
+function dashboardMetricsSentence(body) {
+  const m = dashboardMetrics(body);
+  const { metricsPerWidget, metricsPerDashboard, freeMetrics, usdPerMonth } = DASHBOARD_LIMITS;
+  const names = (by) => [...new Set(m.searches.filter((s) => s.by === by).map((s) => `\`${s.name}\``))].join(', ');
+  return [
+    `The widgets name ${m.named} metrics (each line of a widget's \`metrics\`, a hidden input of an expression included, as`,
+    `CloudWatch counts them) and hold ${m.searches.length} SEARCH expressions, each as many metrics as it finds: ${m.perPipeline} per pipeline`,
+    `(${names('Pipeline')} by \`Pipeline\`) and ${m.perFunction} per function EMR throttled (${names('FunctionName')}). CloudWatch allows`,
+    `${metricsPerWidget.toLocaleString('en-US')} metrics per widget and ${metricsPerDashboard.toLocaleString('en-US')} per dashboard: the per-pipeline widgets show up to ${m.pipelines} pipelines whole. Past`,
+    `${freeMetrics} metrics a dashboard is outside CloudWatch's free tier, so this one costs $${usdPerMonth} a month once a run has ended.`,
+  ].join('\n');
 }
 
 /** What a widget reads, in a sentence: metrics by namespace and dimensions, or the log groups a query reads. */
@@ -398,6 +445,8 @@ export function dashboardBlock(body = dashboardBody()) {
     '| widget | reads |',
     '|---|---|',
     ...body.widgets.filter((w) => w.type !== 'text').map((w) => `| ${widgetTitle(w)} | ${widgetReads(w)} |`),
+    '',
+    dashboardMetricsSentence(body),
   ].join('\n');
 }
 

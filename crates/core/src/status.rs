@@ -324,7 +324,7 @@ pub fn delay_phase(phase: Phase, cluster_state: &str) -> Phase {
 pub fn backstop_seconds(phase: Phase, elapsed_seconds: i64, limits: &BackstopLimits) -> u32 {
     let elapsed = elapsed_seconds.max(0);
     // Never below the schema's least minBackstopSeconds, whatever a hand-written event says.
-    let least = *crate::execution::defaults::bounds("minBackstopSeconds").start();
+    let least = least("minBackstopSeconds");
     let min = i64::from(limits.min).max(i64::try_from(least).unwrap_or(i64::MAX));
     let max = i64::from(limits.max).max(min);
     let mut seconds = (2 * elapsed).clamp(min, max);
@@ -344,6 +344,62 @@ pub fn backstop_seconds(phase: Phase, elapsed_seconds: i64, limits: &BackstopLim
 pub struct BackstopLimits {
     pub min: u32,
     pub max: u32,
+    pub startup_timeout: Option<u64>,
+    pub timeout: Option<u64>,
+}
+
+/// The least value the execution-input schema allows for an integer `option` (`minPollSeconds`, …).
+fn least(option: &str) -> u64 {
+    *crate::execution::defaults::bounds(option).start()
+}
+
+/// When a run with a budget is checked next, [`crate::cost::seconds_to_budget_check`] asking for a check within
+/// `seconds`: the poll and the backstop of `delays` come no later than that, but never sooner than the schema's least
+/// pause (`minPollSeconds`, `minBackstopSeconds`), nor a poll sooner than the run's own `min_poll_seconds`. A backstop
+/// may come before the run's `minBackstopSeconds`: the budget asked for it.
+pub fn budget_check_delays(seconds: u64, delays: Delays, min_poll_seconds: u32) -> Delays {
+    let soon = |floor: u64| u32::try_from(seconds.max(floor)).unwrap_or(u32::MAX);
+    let poll_floor = least("minPollSeconds").max(u64::from(min_poll_seconds));
+    Delays {
+        next_poll_seconds: delays.next_poll_seconds.min(soon(poll_floor)),
+        backstop_seconds: delays
+            .backstop_seconds
+            .min(soon(least("minBackstopSeconds"))),
+    }
+}
+
+/// A check's delays: until the next poll, and until a run waiting for EMR's events checks anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delays {
+    pub next_poll_seconds: u32,
+    pub backstop_seconds: u32,
+}
+
+/// Whether the state machines may end the run with `Timeout` after a check that found it in `phase` (their Choice
+/// after each check, mirrored here so that the check reads the cost so far for the Timeout's Cause): still starting
+/// after `max_startup_checks` checks (`checks`: the answer's `pollsSinceSteps`) or, waiting for events,
+/// `startup_timeout` seconds; not finished after `timeout` seconds. A check does not know how the run waits: a polling
+/// start past `startup_timeout` but short of its checks answers true too, which costs a cost read the Cause does not
+/// use, never a Timeout without its cost.
+pub fn may_time_out(
+    phase: Phase,
+    checks: u32,
+    elapsed_seconds: i64,
+    limits: &TimeoutLimits,
+) -> bool {
+    let elapsed = u64::try_from(elapsed_seconds).unwrap_or(0);
+    let starting = phase == Phase::Starting
+        && (limits.max_startup_checks.is_some_and(|m| checks >= m)
+            || limits.startup_timeout.is_some_and(|t| elapsed >= t));
+    let running = !phase.is_final() && limits.timeout.is_some_and(|t| elapsed > t);
+    starting || running
+}
+
+/// The bounds of [`may_time_out`] (the state machines' `maxStartupChecks`, `startupTimeoutSeconds` and
+/// `timeoutSeconds` options; `None` where the run has none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TimeoutLimits {
+    pub max_startup_checks: Option<u32>,
     pub startup_timeout: Option<u64>,
     pub timeout: Option<u64>,
 }
@@ -375,6 +431,65 @@ pub const STEP_FINAL: [&str; 4] = ["COMPLETED", "CANCELLED", "FAILED", "INTERRUP
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_budget_brings_the_next_check_forward_never_below_the_least_pauses() {
+        let (poll, backstop) = (least("minPollSeconds"), least("minBackstopSeconds"));
+        let late = Delays {
+            next_poll_seconds: 300,
+            backstop_seconds: 3600,
+        };
+        let at = |seconds: u64, min_poll: u32| budget_check_delays(seconds, late, min_poll);
+        let delays = |p: u64, b: u64| Delays {
+            next_poll_seconds: p as u32,
+            backstop_seconds: b as u32,
+        };
+        // Nothing spent yet (check at once): the least pauses.
+        assert_eq!(at(0, poll as u32), delays(poll, backstop));
+        // Within the delays: the budget's time, the poll no sooner than the run's own minPollSeconds.
+        assert_eq!(at(200, poll as u32), delays(200, 200));
+        assert_eq!(at(200, 250), delays(250, 200));
+        // A run's minPollSeconds under the schema's least (a hand-written event) does not lower the floor.
+        assert_eq!(at(0, 0), delays(poll, backstop));
+        // Never later than the check would come anyway, whatever the budget says.
+        assert_eq!(at(5000, poll as u32), late);
+        assert_eq!(at(u64::MAX, u32::MAX), late);
+        assert_eq!(at(1000, poll as u32), delays(300, 1000));
+    }
+
+    #[test]
+    fn a_check_may_end_the_run_at_the_state_machines_timeouts_and_only_there() {
+        let limits = TimeoutLimits {
+            max_startup_checks: Some(120),
+            startup_timeout: Some(3600),
+            timeout: Some(7200),
+        };
+        // Starting: the 120th check, or an hour (waiting for events), whichever comes first.
+        assert!(!may_time_out(Phase::Starting, 119, 3599, &limits));
+        assert!(may_time_out(Phase::Starting, 120, 600, &limits));
+        assert!(may_time_out(Phase::Starting, 3, 3600, &limits));
+        // Running: only past timeoutSeconds (the Choice's NumericGreaterThan), and never once the run is over.
+        assert!(!may_time_out(Phase::Running, 500, 3600, &limits));
+        assert!(!may_time_out(Phase::Running, 0, 7200, &limits));
+        assert!(may_time_out(Phase::Running, 0, 7201, &limits));
+        assert!(may_time_out(Phase::Starting, 0, 7201, &limits));
+        for over in [
+            Phase::Ready,
+            Phase::Succeeded,
+            Phase::Failed,
+            Phase::Terminated,
+        ] {
+            assert!(!may_time_out(over, 500, 99_999, &limits), "{over:?}");
+        }
+        // A run without bounds (down; a check invoked by hand) never times out here.
+        assert!(!may_time_out(
+            Phase::Starting,
+            u32::MAX,
+            i64::MAX,
+            &TimeoutLimits::default()
+        ));
+        assert!(!may_time_out(Phase::Starting, 0, -5, &limits));
+    }
 
     #[test]
     fn a_runs_failures_are_the_lists_run_names_and_read_as_them() {

@@ -231,6 +231,18 @@ async fn when_asked_for_spot_prices_should_answer_the_history_newest_first_in_xm
     }
     assert_eq!((items, pages), (2 * 10 * 3, 12));
 
+    // A type it holds no history of (on EC2, one not offered in the zone, or no spot market for it): no item for
+    // it, and no error, beside a type it prices or alone.
+    let mixed =
+        spot_form("&AvailabilityZone=eu-west-1a&InstanceType.1=m5.xlarge&InstanceType.2=c7g.large");
+    let (status, xml) = ec2_raw(&emr, "AKID", "eu-west-1", &mixed).await;
+    assert_eq!(status, Some(200), "{xml}");
+    assert_eq!(xml_all(&xml, "instanceType"), ["m5.xlarge"; 3]);
+    let alone = spot_form("&Filter.1.Name=instance-type&Filter.1.Value.1=c7g.large");
+    let (status, xml) = ec2_raw(&emr, "AKID", "eu-west-1", &alone).await;
+    assert_eq!(status, Some(200), "{xml}");
+    assert!(xml_all(&xml, "item").is_empty(), "{xml}");
+
     for (form, code) in [
         (
             spot_form("&AvailabilityZone=us-east-1a"),

@@ -23,6 +23,15 @@ pub struct CheckEvent {
     #[serde(default, deserialize_with = "crate::event::region")]
     pub region: Option<String>,
     pub mode: Mode,
+    /// `$$.Execution.Id`: the execution this check is for, named in the run-end line (metrics.rs `run_ended`), and
+    /// kept in the request a wait stores, so the check event-router makes names it too. Absent (null in the line)
+    /// when check-status is invoked outside a state machine.
+    #[serde(
+        default,
+        deserialize_with = "crate::event::optional_execution_arn",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub execution: Option<String>,
     /// `run` mode: the steps of this run.
     #[serde(default, deserialize_with = "crate::event::step_ids")]
     pub step_ids: Vec<String>,
@@ -109,7 +118,10 @@ pub struct PollOptions {
     pub min_backstop_seconds: u32,
     #[serde(default = "default_max_backstop")]
     pub max_backstop_seconds: u32,
-    /// The run's timeouts, which a backstop never passes.
+    /// The run's timeouts, which a backstop never passes, and at which a check reads the cost so far for the
+    /// Timeout's Cause ([`status::may_time_out`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_startup_checks: Option<u32>,
     #[serde(default)]
     pub startup_timeout_seconds: Option<u64>,
     #[serde(default)]
@@ -137,6 +149,7 @@ impl Default for PollOptions {
             max_poll_seconds: default_max(),
             min_backstop_seconds: default_min_backstop(),
             max_backstop_seconds: default_max_backstop(),
+            max_startup_checks: None,
             startup_timeout_seconds: None,
             timeout_seconds: None,
             max_instance_hours: None,
@@ -310,10 +323,16 @@ pub async fn check_status(
     };
     let mut failure = verdict.failure;
     let budget = event.options.budget();
-    let timed_out = event
-        .options
-        .timeout_seconds
-        .is_some_and(|t| elapsed_seconds > i64::try_from(t).unwrap_or(i64::MAX));
+    let timed_out = status::may_time_out(
+        output.phase,
+        output.polls_since_steps,
+        elapsed_seconds,
+        &status::TimeoutLimits {
+            max_startup_checks: event.options.max_startup_checks,
+            startup_timeout: event.options.startup_timeout_seconds,
+            timeout: event.options.timeout_seconds,
+        },
+    );
     let mut overrun = None;
     if output.finished || budget.is_set() || timed_out {
         // The window: the cluster's whole life, or from the run's start for `run` on a cluster it did not launch.
@@ -337,18 +356,16 @@ pub async fn check_status(
                     // the run polls or waits for EMR's events (which come only when the cluster or a step changes).
                     if let Some(seconds) = seconds_to_budget_check(&cost, &budget, elapsed_seconds)
                     {
-                        // Never sooner than the schema's least pause, nor a poll sooner than the run's own
-                        // minPollSeconds. A backstop may come before minBackstopSeconds: the budget asked for it.
-                        let least =
-                            |option: &str| *dfr_core::execution::defaults::bounds(option).start();
-                        let soon =
-                            |floor: u64| u32::try_from(seconds.max(floor)).unwrap_or(u32::MAX);
-                        output.next_poll_seconds = output.next_poll_seconds.min(soon(
-                            least("minPollSeconds").max(u64::from(event.options.min_poll_seconds)),
-                        ));
-                        output.backstop_seconds = output
-                            .backstop_seconds
-                            .min(soon(least("minBackstopSeconds")));
+                        let delays = status::budget_check_delays(
+                            seconds,
+                            status::Delays {
+                                next_poll_seconds: output.next_poll_seconds,
+                                backstop_seconds: output.backstop_seconds,
+                            },
+                            event.options.min_poll_seconds,
+                        );
+                        output.next_poll_seconds = delays.next_poll_seconds;
+                        output.backstop_seconds = delays.backstop_seconds;
                     }
                 }
                 output.cost = Some(cost);
@@ -397,28 +414,39 @@ pub async fn check_status(
     };
     with_error(&mut output);
     fit(&mut output, with_error);
-    if output.finished {
-        if let Some(cost) = &output.cost {
-            let outcome = output.error.as_ref().map_or("SUCCEEDED".to_string(), |e| {
-                dfr_core::error_names::ErrorName::from(e.name).to_string()
-            });
-            let run = metrics::RunEnded {
-                pipeline: &cluster.name,
-                command: event.mode.command(),
-                outcome: &outcome,
-                cluster_id: &output.cluster_id,
-                duration_seconds: elapsed_seconds,
-                execution: None,
-                cost,
-            };
-            // One line per run's end (a lost-event race may write a second one).
-            println!(
-                "{}",
-                metrics::run_ended(&metrics::stack_from_process_env(), &run, now)
-            );
-        }
+    if let Some(line) = run_end_line(event, &cluster.name, &output, now) {
+        // One line per run's end (a lost-event race may write a second one).
+        println!("{line}");
     }
     Ok(output)
+}
+
+/// The run-end line (metrics.rs `run_ended`) of a check that found the run over and read its cost; `None`
+/// otherwise. The pipeline is the cluster's name.
+fn run_end_line(
+    event: &CheckEvent,
+    pipeline: &str,
+    output: &CheckOutput,
+    now: DateTime<Utc>,
+) -> Option<Value> {
+    let cost = output.cost.as_ref().filter(|_| output.finished)?;
+    let outcome = output.error.as_ref().map_or("SUCCEEDED".to_string(), |e| {
+        dfr_core::error_names::ErrorName::from(e.name).to_string()
+    });
+    let run = metrics::RunEnded {
+        pipeline,
+        command: event.mode.command(),
+        outcome: &outcome,
+        cluster_id: &output.cluster_id,
+        duration_seconds: output.elapsed_seconds,
+        execution: event.execution.as_deref(),
+        cost,
+    };
+    Some(metrics::run_ended(
+        &metrics::stack_from_process_env(),
+        &run,
+        now,
+    ))
 }
 
 /// Keeps an answer within [`payload::STATUS_BUDGET`], cutting in this order until it fits: failure messages to
@@ -483,6 +511,39 @@ mod tests {
         let e = with_token("A".repeat(2049)).unwrap_err();
         assert!(e.to_string().contains("1 to 2048"), "{e}");
         assert!(with_token(String::new()).is_err());
+    }
+
+    #[test]
+    fn a_runs_end_line_names_the_execution_the_check_is_for_and_a_direct_check_names_none() {
+        let arn = "arn:aws:states:eu-west-1:123456789012:execution:dfr-run-transient:nightly";
+        let event = |execution: Value| {
+            serde_json::from_value::<CheckEvent>(json!({
+                "clusterId": "j-1", "mode": "transient", "execution": execution
+            }))
+        };
+        let now = "2026-11-25T11:00:00Z".parse().unwrap();
+        let mut ended = output_with(vec![]);
+        ended.cost = Some(metrics::a_cost());
+        let line = |e: &CheckEvent| run_end_line(e, "nightly", &ended, now).unwrap();
+        let polled = event(json!(arn)).unwrap();
+        assert_eq!(line(&polled)["Execution"], arn);
+        // The request a wait stores (to_json) keeps it: event-router's check of the run names it too.
+        let stored: CheckEvent = serde_json::from_value(polled.to_json()).unwrap();
+        assert_eq!(line(&stored.after_event())["Execution"], arn);
+        assert_eq!(line(&event(Value::Null).unwrap())["Execution"], Value::Null);
+        let absent: CheckEvent =
+            serde_json::from_value(json!({"clusterId": "j-1", "mode": "transient"})).unwrap();
+        assert_eq!(line(&absent)["Execution"], Value::Null);
+        let e = event(json!("nightly")).unwrap_err();
+        assert!(e.to_string().contains("$$.Execution.Id"), "{e}");
+        // No line before the end, nor without a cost.
+        let mut running = ended.clone();
+        running.finished = false;
+        assert_eq!(run_end_line(&polled, "nightly", &running, now), None);
+        assert_eq!(
+            run_end_line(&polled, "nightly", &output_with(vec![]), now),
+            None
+        );
     }
 
     fn step(id: &str) -> StepOutcome {

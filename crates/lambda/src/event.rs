@@ -68,6 +68,14 @@ pub fn execution_arn<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error
     }
 }
 
+/// An optional execution ARN: absent or null when the function is invoked outside a state machine.
+pub fn optional_execution_arn<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(transparent)]
+    struct Arn(#[serde(deserialize_with = "execution_arn")] String);
+    Ok(Option::<Arn>::deserialize(d)?.map(|Arn(arn)| arn))
+}
+
 /// An EventBridge `Step Functions Execution Status Change` event, as the stack's rules forward it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExecutionStatusChange {

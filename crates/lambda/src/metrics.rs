@@ -222,6 +222,18 @@ pub(crate) fn assert_well_formed(line: &Value) {
     }
 }
 
+/// A run's cost: 1.5 instance-hours, 0.37 USD.
+#[cfg(test)]
+pub(crate) fn a_cost() -> dfr_core::cost::RunCost {
+    serde_json::from_value(json!({
+        "instanceHours": 1.5, "billedSeconds": 5400, "normalizedInstanceHours": 8, "usd": 0.37,
+        "usdIsLowerBound": false, "ec2Usd": 0.3, "emrUsd": 0.07, "ebsUsd": 0.0, "byInstanceType": [],
+        "unpriced": [], "estimate": true, "final": true, "since": null, "until": "2026-12-02T12:00:00Z",
+        "region": "eu-west-1", "pricesAsOf": null, "pricesUnavailable": null, "leavesOut": []
+    }))
+    .unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,13 +331,7 @@ mod tests {
 
     #[test]
     fn a_runs_end_is_written_per_stack_and_per_pipeline() {
-        let cost: dfr_core::cost::RunCost = serde_json::from_value(json!({
-            "instanceHours": 1.5, "billedSeconds": 5400, "normalizedInstanceHours": 8, "usd": 0.37,
-            "usdIsLowerBound": false, "ec2Usd": 0.3, "emrUsd": 0.07, "ebsUsd": 0.0, "byInstanceType": [],
-            "unpriced": [], "estimate": true, "final": true, "since": null, "until": "2026-12-02T12:00:00Z",
-            "region": "eu-west-1", "pricesAsOf": null, "pricesUnavailable": null, "leavesOut": []
-        }))
-        .unwrap();
+        let cost = a_cost();
         let run = RunEnded {
             pipeline: "nightly-enrich-prod",
             command: "run-transient",

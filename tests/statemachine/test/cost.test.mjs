@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { repoRoot } from '../lib/paths.mjs';
 import { accessKeyOf } from '../lib/stack.mjs';
-import { assertNothingLeftRunning, clusterById, explain, playbook, sparkClusterText, step, varsFor, withEnvironment } from './support.mjs';
+import { assertNothingLeftRunning, clusterById, explain, playbook, runEndLines, sparkClusterText, step, varsFor, withEnvironment } from './support.mjs';
 
 const FIXTURE = JSON.parse(readFileSync(join(repoRoot, 'crates', 'emr-emulator', 'fixtures', 'prices.json'), 'utf8'));
 const REGION = 'eu-west-1';
@@ -83,6 +83,13 @@ test('cost: the reference run reports the cost a hand computation from the insta
       cost.byInstanceType.map((l) => `${l.instanceType} ${l.market} ${l.instances}`).sort(),
       ['m5.xlarge ON_DEMAND 1', 'r5.2xlarge ON_DEMAND 2', 'r5.2xlarge SPOT 4'],
     );
+    // The run-end line the dashboard's table of the last runs reads: written by the check that found the run over
+    // (waiting for events, event-router's check of the request the wait stored), naming this execution.
+    const ends = runEndLines(env, report.output.clusterId);
+    assert.ok(ends.length > 0, 'a run-end line');
+    for (const { line } of ends) {
+      assert.deepEqual([line.Execution, line.Outcome, line.Command, line.RunCostUsd], [report.executionArn, 'SUCCEEDED', 'run-transient', cost.usd]);
+    }
     await assertNothingLeftRunning(env, report);
   });
 });
@@ -99,6 +106,9 @@ test('cost: a run over its instance-hour budget ends BudgetExceeded, with the sp
     assert.ok(cause.overrun.exceeded[0].spent > 2, JSON.stringify(cause.overrun));
     assert.match(cause.overrun.message, /limit 2/);
     assert.equal(cause.cost.final, false, 'the cost so far, the cluster still running when judged');
+    // Polling, check-status itself writes the run-end line, naming this execution.
+    const ends = runEndLines(env, cause.clusterId);
+    assert.deepEqual(ends.map(({ fn, line }) => [fn, line.Execution, line.Outcome, line.BudgetExceeded]), [['check-status', report.executionArn, 'BudgetExceeded', 1]]);
     await assertNothingLeftRunning(env, report);
   });
 });
@@ -117,20 +127,6 @@ test('cost: a budget is judged in time while the run waits for EMR\'s events: th
     await assertNothingLeftRunning(env, report);
   });
 });
-
-/** The run-end metric lines (embedded metrics with an Outcome) the functions wrote for `executionArn`, each {fn, line}. */
-function runEndLines(env, executionArn) {
-  return Object.entries(env.functions).flatMap(([fn, f]) =>
-    f.logLines.flatMap((text) => {
-      try {
-        const line = JSON.parse(text);
-        return line._aws && line.Outcome && line.Execution === executionArn ? [{ fn, line }] : [];
-      } catch {
-        return [];
-      }
-    }),
-  );
-}
 
 /** The wait table's note of the run that left `clusterId` unfinished, as event-router's role reads it. */
 async function unfinishedNote(env, clusterId) {
@@ -151,10 +147,10 @@ async function assertStoppedRunCost(env, report, writer) {
   assert.equal((await clusterById(env, clusterId)).Status.State, 'TERMINATED');
   const want = await handComputed(env, clusterId);
   assert.ok(want.seconds > 0, 'the cluster had instances');
-  const lines = runEndLines(env, report.executionArn);
+  const lines = runEndLines(env, clusterId);
   assert.deepEqual(lines.map(({ fn }) => fn), [writer], 'one line, by the function that recorded the cost');
   const { line } = lines[0];
-  assert.deepEqual([line.Outcome, line.Command, line.ClusterId], ['ABORTED', 'run-transient', clusterId]);
+  assert.deepEqual([line.Outcome, line.Command, line.Execution], ['ABORTED', 'run-transient', report.executionArn]);
   assert.equal(line.RunInstanceHours, Math.round((want.seconds / 3600) * 1e4) / 1e4);
   assert.ok(Math.abs(line.RunCostUsd - want.usd) <= 0.0001, `${line.RunCostUsd} vs ${want.usd}`);
   const note = await unfinishedNote(env, clusterId);
@@ -176,7 +172,7 @@ test('cost: a stopped run\'s cost is recorded when its cluster ends: the cleanup
     await assertStoppedRunCost(env, report, 'event-router');
     // Later events of the cluster record nothing again.
     await env.advance(600);
-    assert.equal(runEndLines(env, report.executionArn).length, 1);
+    assert.equal(runEndLines(env, clusterId).length, 1);
   });
 });
 

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { dashboardBody, metricsRead } from '../../../bench/readme.mjs';
+import { DASHBOARD_LIMITS, dashboardBody, dashboardMetrics, makefileFunctions, metricsRead } from '../../../bench/readme.mjs';
 import { repoRoot } from '../lib/paths.mjs';
 import { LOCK_OPERATOR_ACCESS_KEY } from '../lib/stack.mjs';
-import { explain, playbook, sparkClusterText, step, varsFor, withEnvironment } from './support.mjs';
+import { embeddedLines, explain, playbook, sparkClusterText, step, varsFor, withEnvironment } from './support.mjs';
 
 const TEMPLATE = readFileSync(join(repoRoot, 'infra', 'template.yaml'), 'utf8');
 const NAMESPACE = 'DataflowRunner';
@@ -24,20 +24,6 @@ function readByTheStack() {
   // The alarms read theirs by Stack (their Dimensions follow).
   for (const [, name] of TEMPLATE.matchAll(/Namespace: DataflowRunner\n\s+MetricName: (\w+)/g)) read.add(`${name} by Stack`);
   return read;
-}
-
-/** The embedded-metric lines every function of `env` wrote, each {fn, line}. */
-function embeddedLines(env) {
-  return Object.entries(env.functions).flatMap(([fn, f]) =>
-    f.logLines.flatMap((text) => {
-      try {
-        const line = JSON.parse(text);
-        return line._aws ? [{ fn, line }] : [];
-      } catch {
-        return [];
-      }
-    }),
-  );
 }
 
 test('EMR throttling and held locks reach the dashboard: each function counts the attempts EMR throttled, the reconciler the lock a run holds; every metric written is one the stack reads', async () => {
@@ -108,3 +94,35 @@ test('EMR throttling and held locks reach the dashboard: each function counts th
     }
   });
 });
+
+test("the dashboard stays within CloudWatch's documented limits for the pipelines it can show, and is billed as the README says", () => {
+  const body = dashboardBody(TEMPLATE);
+  const limits = DASHBOARD_LIMITS;
+  const m = dashboardMetrics(body, makefileFunctions().length);
+  assert.ok(body.widgets.length <= limits.widgets, `${body.widgets.length} widgets`);
+  // Counted here from each widget's metrics, not taken from the count: every line names a metric or is an expression.
+  let lines = 0;
+  for (const w of body.widgets.filter((x) => x.type === 'metric')) {
+    const expressions = w.properties.metrics.filter((l) => typeof l[0] !== 'string');
+    const searches = expressions.filter((l) => l[0].expression.startsWith('SEARCH('));
+    const named = w.properties.metrics.length - expressions.length;
+    lines += named;
+    assert.ok(searches.length <= limits.searchesPerGraph, w.properties.title);
+    assert.ok(named + searches.length <= limits.metricsPerWidget, `${w.properties.title}: ${named} metrics and ${searches.length} searches`);
+  }
+  assert.equal(m.named, lines, 'every metric line is counted');
+  // Each SEARCH finds one metric per pipeline or per function: nothing else grows with use.
+  assert.deepEqual(m.searches.filter((x) => !['Pipeline', 'FunctionName'].includes(x.by)), []);
+  assert.ok(m.perPipeline > 0 && m.perFunction > 0, JSON.stringify(m.searches));
+  // The pipelines shown whole: every widget and the dashboard within their limits with that many, and one more would
+  // pass one of them.
+  const total = (pipelines) => m.named + m.perPipeline * pipelines + m.perFunction * makefileFunctions().length;
+  const widest = (pipelines) => Math.max(...m.widgets.map((w) => w.named + w.searches.reduce((n, x) => n + (x.by === 'Pipeline' ? pipelines : 1), 0)));
+  const fits = (pipelines) => total(pipelines) <= limits.metricsPerDashboard && widest(pipelines) <= limits.metricsPerWidget;
+  assert.ok(m.pipelines > 0 && fits(m.pipelines) && !fits(m.pipelines + 1), `${m.pipelines} pipelines`);
+  // Past the free tier's metrics once one pipeline has a run: the fixed costs count its monthly fee.
+  assert.ok(total(1) > limits.freeMetrics, `${total(1)} metrics`);
+  const readme = readFileSync(join(repoRoot, 'infra', 'README.md'), 'utf8');
+  assert.ok(readme.includes(`the dashboard $${limits.usdPerMonth};`), "infra/README.md's fixed costs count the dashboard's fee");
+});
+

@@ -282,6 +282,26 @@ for (const machine of MACHINES) {
       });
     }
 
+    test("a run with a budget first waits for events no longer than the schema's least minBackstopSeconds, by value", () => {
+      const options = schema.$defs[SCHEMA_DEFS[machine]].properties.options.properties;
+      const budgeted = 'maxInstanceHours' in options || 'maxCostUsd' in options;
+      // Every Pass state that sets the backstop to a literal: the budget's first wait, only in a machine with a budget
+      // (the others cut it to a timeout option, read from the input).
+      const soon = states(def).filter(([, s]) => s.Type === 'Pass' && s.ResultPath === '$.status.backstopSeconds' && 'Result' in s);
+      assert.deepEqual(soon.map(([name]) => name), budgeted ? ['Check the budget soon'] : []);
+      if (!budgeted) return;
+      const [[name, state]] = soon;
+      const least = resolve(options.minBackstopSeconds).minimum;
+      assert.ok(Number.isInteger(least) && least > 0, 'the schema states the least minBackstopSeconds');
+      assert.equal(state.Result, least, `${name}'s Result is the schema's least minBackstopSeconds`);
+      assert.equal(state.Next, "Wait for EMR's events");
+      // Taken only by a run with a budget.
+      const rules = states(def).flatMap(([, s]) => (s.Choices ?? []).filter((c) => c.Next === name));
+      assert.equal(rules.length, 1);
+      const tested = JSON.stringify(rules[0]);
+      for (const path of ['$.options.maxInstanceHours', '$.options.maxCostUsd']) assert.ok(tested.includes(`"${path}"`), `${path} in ${tested}`);
+    });
+
     test('no Choice rule tests a type negatively (IsNull, IsPresent… false), which the local interpreter evaluates as false', () => {
       const negative = [];
       const walk = (rule) => {

@@ -238,7 +238,7 @@ test('the cluster dies mid-run: ClusterFailed, the interrupted step in the Cause
   });
 });
 
-test('a cluster that never finishes starting, polled: Timeout after maxStartupChecks checks, and the cluster is terminated', async () => {
+test('a cluster that never finishes starting, polled: Timeout after maxStartupChecks checks, with its cost so far, and the cluster is terminated', async () => {
   const name = clusterNameFor('slow-start');
   await withEnvironment({ scenario: { clusters: [{ match: { name }, bootstrapSeconds: 86400 }] } }, async (env) => {
     const report = await env.run('run-transient', input('slow-start', [step('Enrich')], { maxStartupChecks: 20, completion: 'poll' }));
@@ -246,12 +246,13 @@ test('a cluster that never finishes starting, polled: Timeout after maxStartupCh
     assert.equal(report.error, 'Timeout');
     assert.equal(report.causeJson.clusterId, report.launchedClusterIds[0]);
     assert.equal(report.causeJson.checks, 20);
+    assert.ok(report.causeJson.cost?.final === false && report.causeJson.cost.instanceHours > 0, 'the cost so far');
     assert.equal(report.emrCalls.operations.TerminateJobFlows.calls, 1);
     await assertNothingLeftRunning(env, report);
   });
 });
 
-test('a cluster that never finishes starting, waiting for events: Timeout at startupTimeoutSeconds (the backstop stops there), and the cluster is terminated', async () => {
+test('a cluster that never finishes starting, waiting for events: Timeout at startupTimeoutSeconds (the backstop stops there), with its cost so far, and the cluster is terminated', async () => {
   const name = clusterNameFor('slow-start');
   await withEnvironment({ scenario: { clusters: [{ match: { name }, bootstrapSeconds: 86400 }] } }, async (env) => {
     const report = await env.run('run-transient', input('slow-start', [step('Enrich')], { startupTimeoutSeconds: 1800 }));
@@ -261,6 +262,7 @@ test('a cluster that never finishes starting, waiting for events: Timeout at sta
     // At the startup timeout: the counts below bound it (one wait cut to it, a check or two), not the real seconds the
     // functions took on this machine, which the elapsed time also holds.
     assert.ok(report.causeJson.elapsedSeconds >= 1800, explain(report));
+    assert.ok(report.causeJson.cost?.final === false && report.causeJson.cost.instanceHours > 0, 'the cost so far');
     assert.ok(report.metrics.byState['Wait no longer than startupTimeoutSeconds'] === 1, 'the first wait was cut to the startup timeout');
     const checks = report.metrics.byState['Check the run'];
     assert.ok(checks >= 1 && checks <= 2, `backstop checks at the startup timeout only: ${checks}`);

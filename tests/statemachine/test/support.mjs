@@ -78,6 +78,25 @@ export async function assertNothingLeftRunning(env, report, { except = [] } = {}
   return launched;
 }
 
+/** The embedded-metric lines every function of `env` wrote, each {fn, line}. */
+export function embeddedLines(env) {
+  return Object.entries(env.functions).flatMap(([fn, f]) =>
+    f.logLines.flatMap((text) => {
+      try {
+        const line = JSON.parse(text);
+        return line._aws ? [{ fn, line }] : [];
+      } catch {
+        return [];
+      }
+    }),
+  );
+}
+
+/** The run-end lines (crates/lambda/src/metrics.rs `run_ended`) of the runs on `clusterId`, each {fn, line}. */
+export function runEndLines(env, clusterId) {
+  return embeddedLines(env).filter(({ line }) => 'RunInstanceHours' in line && line.ClusterId === clusterId);
+}
+
 /** Cluster by id from the emulator. */
 export async function clusterById(env, id) {
   return (await env.clusters()).find((c) => c.Id === id);

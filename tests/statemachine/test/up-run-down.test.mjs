@@ -172,15 +172,25 @@ test('up: a bootstrap failure is relaunched; a cluster that fails to start is Cl
   );
 });
 
-test('up: a launch stuck in BOOTSTRAPPING times out and the cluster is terminated', async () => {
-  const name = clusterNameFor('up-stuck');
-  await withEnvironment({ scenario: { clusters: [{ match: { name }, bootstrapSeconds: 86400 }] } }, async (env) => {
-    const up = await env.run('up', { cluster: sparkClusterText, vars: varsFor('up-stuck'), options: { maxStartupChecks: 30 } });
-    assert.equal(up.status, 'FAILED', explain(up));
-    assert.equal(up.error, 'Timeout');
-    assert.ok(path(up).includes('Terminate the cluster'));
-    await assertNothingLeftRunning(env, up);
-  });
+test('up: a launch stuck in BOOTSTRAPPING times out, polled or waiting for events, with the cost so far in its Cause, and the cluster is terminated', async () => {
+  for (const completion of ['poll', 'events']) {
+    const name = clusterNameFor(`up-stuck-${completion}`);
+    await withEnvironment({ scenario: { clusters: [{ match: { name }, bootstrapSeconds: 86400 }] } }, async (env) => {
+      const options = { maxStartupChecks: 30, startupTimeoutSeconds: 1800, completion };
+      const up = await env.run('up', { cluster: sparkClusterText, vars: varsFor(`up-stuck-${completion}`), options });
+      assert.equal(up.status, 'FAILED', explain(up));
+      assert.equal(up.error, 'Timeout');
+      if (completion === 'poll') assert.equal(up.causeJson.checks, 30, 'polled: at the maxStartupChecks-th check');
+      // What the seven instances cost while the cluster started, read by the check that timed it out.
+      const { cost } = up.causeJson;
+      assert.ok(cost && cost.final === false, JSON.stringify(cost));
+      assert.deepEqual(cost.byInstanceType.reduce((n, l) => n + l.instances, 0), 7, JSON.stringify(cost));
+      assert.ok(cost.billedSeconds > 0 && cost.billedSeconds <= 7 * up.virtualSeconds, `${cost.billedSeconds} s in ${up.virtualSeconds} s`);
+      assert.ok(cost.usd > 0, JSON.stringify(cost));
+      assert.ok(path(up).includes('Terminate the cluster'));
+      await assertNothingLeftRunning(env, up);
+    });
+  }
 });
 
 test('down: a cluster Dataflow Runner did not launch is refused; options.force is refused by IAM unless the stack allows it', async () => {
