@@ -15,5 +15,6 @@ pub mod load;
 pub mod model;
 pub mod plan;
 pub mod schema;
+pub mod serverless_status;
 pub mod status;
 pub mod structure;
