@@ -43,7 +43,9 @@ fn job(name: &str, markers: &[&str], parameters: Option<&str>) -> Value {
         "name": name,
         "executionRoleArn": SERVERLESS_JOB_ROLE,
         "jobDriver": {"sparkSubmit": spark},
-        "configurationOverrides": {"monitoringConfiguration": {"s3MonitoringConfiguration": {"logUri": "s3://logs/serverless/"}}}
+        "configurationOverrides": {"monitoringConfiguration": {
+            "s3MonitoringConfiguration": {"logUri": "s3://logs/serverless/"}
+        }}
     })
 }
 

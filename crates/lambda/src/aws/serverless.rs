@@ -247,3 +247,36 @@ impl EmrServerless for SdkEmrServerless {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_emrserverless::types::ApplicationState;
+
+    use super::*;
+
+    /// Every state the SDK's model names has a phase in the core: a state the core did not know would keep a run
+    /// waiting (`Unknown` is never final), so a newer SDK's new state shows here first.
+    #[test]
+    fn every_state_of_the_sdk_has_a_phase_in_the_core() {
+        for state in JobRunState::values() {
+            assert_ne!(JobRunPhase::of(state), JobRunPhase::Unknown, "{state}");
+        }
+        for state in ApplicationState::values() {
+            assert_ne!(
+                ApplicationPhase::of(state),
+                ApplicationPhase::Unknown,
+                "{state}"
+            );
+        }
+        let not_ended: Vec<&str> = JobRunState::values()
+            .iter()
+            .copied()
+            .filter(|s| JobRunPhase::of(s).is_cancellable())
+            .collect();
+        let mut listed = dfr_core::serverless_status::JOB_RUN_NOT_ENDED.to_vec();
+        listed.sort();
+        let mut not_ended = not_ended;
+        not_ended.sort();
+        assert_eq!(listed, not_ended, "the states a cleanup lists to cancel");
+    }
+}

@@ -513,7 +513,8 @@ mod tests {
     fn a_create_application_body_becomes_the_sdk_input() {
         let body = json!({
             "name": "dfr-run", "releaseLabel": "emr-7.5.0", "type": "SPARK", "architecture": "ARM64",
-            "initialCapacity": {"DRIVER": {"workerCount": 1, "workerConfiguration": {"cpu": "2 vCPU", "memory": "4 GB"}}},
+            "initialCapacity": {"DRIVER": {"workerCount": 1,
+                                           "workerConfiguration": {"cpu": "2 vCPU", "memory": "4 GB"}}},
             "maximumCapacity": {"cpu": "16 vCPU", "memory": "64 GB"},
             "autoStopConfiguration": {"enabled": true, "idleTimeoutMinutes": 5},
             "networkConfiguration": {"subnetIds": ["subnet-1"], "securityGroupIds": ["sg-1"]},
