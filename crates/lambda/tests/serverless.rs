@@ -373,3 +373,50 @@ async fn unknown_ids_invalid_requests_and_the_template_roles_get_their_names() {
     assert_eq!(denied.name(), "AccessDenied", "{denied}");
     assert_eq!(h.calls().get("CreateApplication").denied, 1);
 }
+
+#[tokio::test]
+async fn a_cleanup_through_the_port_cancels_every_run_not_ended_then_stops_and_deletes_the_application(
+) {
+    let h = emulator(json!({})).await;
+    let (_, port) = serverless(&h, false).await;
+    let app = created(&h, &port, "cleanup").await;
+    for step in 0..2 {
+        let token = client_token(EXECUTION, TokenPurpose::JobRun { step });
+        let body = job(&format!("step-{step}"), &["--emulator-duration=3600"], None);
+        port.start_job_run(&app, &body, &token).await.unwrap();
+    }
+    h.advance(30.0);
+    // Stopping is refused while runs have not ended.
+    let busy = port.stop_application(&app).await.unwrap_err();
+    assert_eq!(busy.name(), "EmrRejected", "{busy}");
+
+    let mut changes = 0;
+    loop {
+        let not_ended = port.list_job_runs(&app, &JOB_RUN_NOT_ENDED).await.unwrap();
+        for run in &not_ended {
+            port.cancel_job_run(&app, &run.id).await.unwrap();
+        }
+        let all = port.list_job_runs(&app, &[]).await.unwrap();
+        if all.iter().all(|r| JobRunPhase::of(&r.state).is_final()) {
+            break;
+        }
+        changes += 1;
+        assert!(changes < 20, "the runs did not end: {all:?}");
+        h.advance_to(h.next_change().unwrap());
+    }
+    let runs = port.list_job_runs(&app, &["CANCELLED"]).await.unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(h.calls().get("CancelJobRun").succeeded, 2);
+
+    port.stop_application(&app).await.unwrap();
+    while !ApplicationPhase::deletable(&port.get_application(&app).await.unwrap().state) {
+        changes += 1;
+        assert!(changes < 40, "the application did not stop");
+        h.advance_to(h.next_change().unwrap());
+    }
+    port.delete_application(&app).await.unwrap();
+    assert_eq!(
+        ApplicationPhase::of(&port.get_application(&app).await.unwrap().state),
+        ApplicationPhase::Ended
+    );
+}
