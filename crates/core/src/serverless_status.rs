@@ -9,9 +9,10 @@
 //!
 //! Billing, as AWS bills EMR Serverless: the vCPU-hours, memory GB-hours and storage GB-hours of the job run's
 //! workers (`billedResourceUtilization`: each worker at least one minute, storage beyond each worker's free 20 GB),
-//! each at its regional price per hour (the Price List's service code `ElasticMapReduce`, products whose `usagetype`
-//! names `SERVERLESS`, told apart by `meterunit`: `CPUHours`, `GBHours`, `StorageGBHours`, and `ARMCPUHours`,
-//! `ARMGBHours` for ARM64 applications).
+//! each at its regional price per hour. The Price List publishes them under the service code `ElasticMapReduce`, as
+//! products whose `usagetype` names `SERVERLESS`, told apart by `meterunit` (`CPUHours`, `GBHours`,
+//! `StorageGBHours`, and `ARMCPUHours`, `ARMGBHours` for ARM64 applications); nothing reads them into a
+//! [`ServerlessPrices`] yet.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
