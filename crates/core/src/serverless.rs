@@ -5,6 +5,7 @@
 //! REST API's own JSON shape (camelCase members; absent fields are omitted, never sent empty). Pure, as the rest of
 //! the core: the execution id is an argument, never read.
 
+pub mod status;
 pub mod translate;
 
 use indexmap::IndexMap;
@@ -154,6 +155,14 @@ pub fn client_token(execution_id: &str, call: TokenFor) -> String {
         TokenFor::CreateApplication => format!("dfr-{hex}-app"),
         TokenFor::StartJobRun(index) => format!("dfr-{hex}-step-{index}"),
     }
+}
+
+/// Whether EMR Serverless accepts `token` as a `clientToken` (1 to [`MAX_CLIENT_TOKEN`] of `[A-Za-z0-9._-]`).
+pub fn is_client_token(token: &str) -> bool {
+    (1..=MAX_CLIENT_TOKEN).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// What stands for the id of the application CreateApplication will create, where a request needs it before it
@@ -368,21 +377,19 @@ mod tests {
             ] {
                 let token = client_token(execution, call);
                 assert!(
-                    (1..=MAX_CLIENT_TOKEN).contains(&token.len()),
+                    is_client_token(&token),
                     "{token}: {} characters",
                     token.len()
-                );
-                assert!(
-                    token
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)),
-                    "{token}"
                 );
                 assert_eq!(token, client_token(execution, call), "not deterministic");
                 assert!(seen.insert(token.clone()), "{token} given twice");
             }
         }
         assert_eq!(seen.len(), 20);
+        for bad in ["", "a b", "a/b", &"a".repeat(MAX_CLIENT_TOKEN + 1)] {
+            assert!(!is_client_token(bad), "{bad:?}");
+        }
+        assert!(is_client_token(&"a".repeat(MAX_CLIENT_TOKEN)));
     }
 
     #[test]

@@ -66,6 +66,44 @@ impl Error {
         Self::from_failure(dfr_locks::sdk_failure(operation, err))
     }
 
+    /// Classifies an AWS SDK failure from an EMR Serverless operation. `from_config`: the request was built from the
+    /// user's config (CreateApplication, StartJobRun), so EMR Serverless's `ValidationException` is the config's
+    /// fault (`InvalidConfig`); on any other call it refuses an application's or job run's state (`EmrRejected`).
+    pub fn from_serverless_sdk<E>(
+        operation: &str,
+        from_config: bool,
+        err: SdkError<E, HttpResponse>,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        match dfr_locks::sdk_failure(operation, err) {
+            SdkFailure::Answer {
+                code,
+                status,
+                message,
+            } => Self::of_serverless_answer(code.as_deref(), status, message, from_config),
+            other => Self::from_failure(other),
+        }
+    }
+
+    /// The name of an error answer from EMR Serverless: an application or job run it does not know is
+    /// `ClusterNotFound` (the same name as a cluster's: what a run ran on is gone), `ValidationException` as
+    /// [`Error::from_serverless_sdk`] says, the rest as EMR's ([`Error::of_service_answer`]: `ThrottlingException`,
+    /// HTTP 429, is `EmrThrottled`; `ConflictException` and `ServiceQuotaExceededException` are `EmrRejected`).
+    pub fn of_serverless_answer(
+        code: Option<&str>,
+        status: u16,
+        message: String,
+        from_config: bool,
+    ) -> Self {
+        match code.unwrap_or("") {
+            "ResourceNotFoundException" => Self::ClusterNotFound(message),
+            "ValidationException" if from_config => Self::InvalidConfig(message),
+            _ => Self::of_service_answer(code, status, message),
+        }
+    }
+
     pub fn from_failure(failure: SdkFailure) -> Self {
         match failure {
             SdkFailure::Answer {
@@ -199,6 +237,57 @@ mod tests {
             "DescribeCluster: InvalidRequestException: Cluster id 'j-X' is not valid.".into(),
         );
         assert_eq!(missing.name(), "ClusterNotFound");
+    }
+
+    #[test]
+    fn every_answer_of_emr_serverless_gets_a_documented_name() {
+        let cases: &[(Option<&str>, u16, bool, &str)] = &[
+            (Some("ThrottlingException"), 429, false, "EmrThrottled"),
+            (
+                Some("InternalServerException"),
+                500,
+                false,
+                "EmrUnavailable",
+            ),
+            (Some("ServiceUnavailable"), 503, false, "EmrUnavailable"),
+            (
+                Some("ResourceNotFoundException"),
+                404,
+                false,
+                "ClusterNotFound",
+            ),
+            (
+                Some("ResourceNotFoundException"),
+                404,
+                true,
+                "ClusterNotFound",
+            ),
+            (Some("AccessDeniedException"), 403, true, "AccessDenied"),
+            (
+                Some("UnrecognizedClientException"),
+                403,
+                false,
+                "AccessDenied",
+            ),
+            (Some("ValidationException"), 400, true, "InvalidConfig"),
+            (Some("ValidationException"), 400, false, "EmrRejected"),
+            (Some("ConflictException"), 409, true, "EmrRejected"),
+            (
+                Some("ServiceQuotaExceededException"),
+                402,
+                true,
+                "EmrRejected",
+            ),
+            (None, 502, false, "EmrUnavailable"),
+        ];
+        for (code, status, from_config, name) in cases {
+            let e = Error::of_serverless_answer(*code, *status, "m".into(), *from_config);
+            assert_eq!(
+                e.name(),
+                *name,
+                "{code:?} {status} from config: {from_config}"
+            );
+        }
     }
 
     #[test]

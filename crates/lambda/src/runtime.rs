@@ -17,8 +17,8 @@ use serde_json::Value;
 use dfr_locks::LockTable;
 
 use crate::aws::{
-    SdkCallbacks, SdkEmr, SdkExecutions, SdkPrices, SdkS3, SdkSpotPrices, SdkTagging,
-    ThrottleCounter, WaitTable,
+    SdkCallbacks, SdkEmr, SdkEmrServerless, SdkExecutions, SdkPrices, SdkS3, SdkSpotPrices,
+    SdkTagging, ThrottleCounter, WaitTable,
 };
 use crate::error::Error;
 use crate::prices::{FunctionPrices, ListPrices};
@@ -29,7 +29,9 @@ use crate::source::S3Scope;
 pub struct Aws {
     base: SdkConfig,
     emr: Mutex<HashMap<String, SdkEmr>>,
-    /// The attempts EMR answered with throttling, over every region's client ([`Aws::take_emr_throttled`]).
+    emr_serverless: Mutex<HashMap<String, SdkEmrServerless>>,
+    /// The attempts EMR (or EMR Serverless) answered with throttling, over every region's client
+    /// ([`Aws::take_emr_throttled`]).
     emr_throttled: ThrottleCounter,
     /// Made on first use, so the functions that never read S3 do not carry its client.
     s3: OnceLock<SdkS3>,
@@ -49,6 +51,7 @@ impl Aws {
         Self {
             base,
             emr: Mutex::new(HashMap::new()),
+            emr_serverless: Mutex::new(HashMap::new()),
             emr_throttled: ThrottleCounter::default(),
             s3: OnceLock::new(),
             locks: OnceLock::new(),
@@ -60,19 +63,28 @@ impl Aws {
 
     /// The EMR port for a region (the ambient region when `None`).
     pub fn emr(&self, region: Option<&str>) -> SdkEmr {
-        let key = region.unwrap_or("").to_string();
-        let mut clients = self.emr.lock().expect("client cache lock");
-        clients
-            .entry(key)
-            .or_insert_with(|| {
-                let mut conf = aws_sdk_emr::config::Builder::from(&self.base)
-                    .interceptor(self.emr_throttled.clone());
-                if let Some(r) = region {
-                    conf = conf.region(Region::new(r.to_string()));
-                }
-                SdkEmr::new(aws_sdk_emr::Client::from_conf(conf.build()))
-            })
-            .clone()
+        per_region(&self.emr, region, || {
+            let mut conf = aws_sdk_emr::config::Builder::from(&self.base)
+                .interceptor(self.emr_throttled.clone());
+            if let Some(r) = region {
+                conf = conf.region(Region::new(r.to_string()));
+            }
+            SdkEmr::new(aws_sdk_emr::Client::from_conf(conf.build()))
+        })
+    }
+
+    /// The EMR Serverless port for a region (the ambient region when `None`), made like EMR's: the same retries,
+    /// and its throttled attempts counted with EMR's (`EmrThrottled`). `AWS_ENDPOINT_URL_EMR_SERVERLESS` points it
+    /// elsewhere.
+    pub fn emr_serverless(&self, region: Option<&str>) -> SdkEmrServerless {
+        per_region(&self.emr_serverless, region, || {
+            let mut conf = aws_sdk_emrserverless::config::Builder::from(&self.base)
+                .interceptor(self.emr_throttled.clone());
+            if let Some(r) = region {
+                conf = conf.region(Region::new(r.to_string()));
+            }
+            SdkEmrServerless::new(aws_sdk_emrserverless::Client::from_conf(conf.build()))
+        })
     }
 
     /// The attempts of this process's EMR calls that EMR answered with throttling since the last take (retried
@@ -173,6 +185,19 @@ impl Aws {
     }
 }
 
+/// The client of `region` (the ambient region: `None`, kept under `""`), made by `make` on first use.
+fn per_region<T: Clone>(
+    clients: &Mutex<HashMap<String, T>>,
+    region: Option<&str>,
+    make: impl FnOnce() -> T,
+) -> T {
+    let mut clients = clients.lock().expect("client cache lock");
+    clients
+        .entry(region.unwrap_or("").to_string())
+        .or_insert_with(make)
+        .clone()
+}
+
 /// A table's name from the environment the stack gives `whom`.
 fn table_name(variable: &str, whom: &str) -> Result<String, Error> {
     std::env::var(variable)
@@ -190,7 +215,7 @@ fn table_name(variable: &str, whom: &str) -> Result<String, Error> {
 /// - credentials: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` (the function's role), read at
 ///   each signing so a missing one is the call's error, not a crash at start;
 /// - region: `AWS_REGION` (else `AWS_DEFAULT_REGION`);
-/// - endpoints: `AWS_ENDPOINT_URL_<SERVICE>` (`AWS_ENDPOINT_URL_EMR`, `…_S3`, `…_DYNAMODB`, `…_SFN`,
+/// - endpoints: `AWS_ENDPOINT_URL_<SERVICE>` (`AWS_ENDPOINT_URL_EMR`, `…_EMR_SERVERLESS`, `…_S3`, `…_DYNAMODB`, `…_SFN`,
 ///   `…_RESOURCE_GROUPS_TAGGING_API`, `…_PRICING`, `…_EC2`), else
 ///   `AWS_ENDPOINT_URL`, as the SDK's own environment loader names them;
 /// - retries: standard mode, `AWS_MAX_ATTEMPTS` attempts (default 3);
@@ -236,6 +261,7 @@ pub fn lambda_sdk_config(env: &dyn Fn(&str) -> Option<String>) -> SdkConfig {
 /// The services whose endpoint a Lambda may be pointed elsewhere for (the SDK's service ids).
 const ENDPOINT_SERVICES: &[&str] = &[
     "EMR",
+    "EMR Serverless",
     "S3",
     "DynamoDB",
     "SFN",
@@ -469,8 +495,13 @@ mod tests {
         // the per-service variables the SDK's own loader reads
         assert_eq!(endpoint_variable("DynamoDB"), "AWS_ENDPOINT_URL_DYNAMODB");
         assert_eq!(endpoint_variable("SFN"), "AWS_ENDPOINT_URL_SFN");
+        assert_eq!(
+            endpoint_variable("EMR Serverless"),
+            "AWS_ENDPOINT_URL_EMR_SERVERLESS"
+        );
         // the price adapters' services (the SDKs' ids "Pricing" and "EC2")
         let config = lambda_sdk_config(&env_of(&[
+            ("AWS_ENDPOINT_URL_EMR_SERVERLESS", "http://127.0.0.1:6"),
             ("AWS_ENDPOINT_URL_PRICING", "http://127.0.0.1:4"),
             ("AWS_ENDPOINT_URL_EC2", "http://127.0.0.1:5"),
         ]));
@@ -481,6 +512,15 @@ mod tests {
         assert_eq!(
             endpoint_of(&config, "EC2").as_deref(),
             Some("http://127.0.0.1:5")
+        );
+        assert_eq!(
+            endpoint_of(&config, "EMR Serverless").as_deref(),
+            Some("http://127.0.0.1:6")
+        );
+        assert_eq!(
+            endpoint_of(&config, "EMR"),
+            None,
+            "EMR's own is not EMR Serverless's"
         );
     }
 

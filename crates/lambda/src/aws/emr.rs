@@ -243,7 +243,8 @@ fn no_retries() -> aws_sdk_emr::config::Builder {
         .retry_config(aws_sdk_emr::config::retry::RetryConfig::disabled())
 }
 
-fn to_chrono(t: Option<&aws_sdk_emr::primitives::DateTime>) -> Option<DateTime<Utc>> {
+/// A time of the SDKs (every AWS SDK's `DateTime` is smithy's) in chrono's.
+pub(super) fn to_chrono(t: Option<&aws_sdk_emr::primitives::DateTime>) -> Option<DateTime<Utc>> {
     t.and_then(|t| Utc.timestamp_opt(t.secs(), t.subsec_nanos()).single())
 }
 

@@ -1,7 +1,8 @@
-//! How often EMR throttled a function: an SDK interceptor on every EMR client counts each attempt EMR answered with
-//! throttling (`ThrottlingException`, "Rate exceeded"), the ones the SDK retried included, which a function's result
-//! alone never shows (a retried throttle ends in success). The function's process writes the count after each
-//! invocation as the `EmrThrottled` metric (`crate::runtime::serve`, `crate::metrics::emr_throttled`).
+//! How often EMR throttled a function: an SDK interceptor on every EMR (and EMR Serverless) client counts each
+//! attempt EMR answered with throttling (`ThrottlingException`, "Rate exceeded"), the ones the SDK retried
+//! included, which a function's result alone never shows (a retried throttle ends in success). The function's
+//! process writes the count after each invocation as the `EmrThrottled` metric (`crate::runtime::serve`,
+//! `crate::metrics::emr_throttled`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -50,9 +51,10 @@ impl Intercept for ThrottleCounter {
     }
 }
 
-/// The error code of an answer in EMR's protocol (JSON 1.1): the `x-amzn-errortype` header, else the body's `__type`
-/// (or `code`), without a namespace (`com.amazonaws.elasticmapreduce#`) or a trailing `:…` (as the SDK reads it).
-/// `None` for a success or an answer without a code.
+/// The error code of an answer in EMR's protocol (JSON 1.1) or EMR Serverless's (REST-JSON): the
+/// `x-amzn-errortype` header, else the body's `__type` (or `code`), without a namespace
+/// (`com.amazonaws.elasticmapreduce#`) or a trailing `:…` (as the SDK reads it). `None` for a success or an answer
+/// without a code.
 fn error_code(status: u16, header: Option<&str>, body: Option<&[u8]>) -> Option<String> {
     if status < 400 {
         return None;

@@ -49,6 +49,9 @@ pub enum Function {
     Reconciler,
     /// Someone else in the account, with full EMR access (clusters this project did not launch).
     Operator,
+    /// A test principal with EMR Serverless access and `iam:PassRole` of [`SERVERLESS_JOB_ROLE`] to it: the
+    /// template grants no function EMR Serverless yet.
+    Serverless,
 }
 
 impl Function {
@@ -60,9 +63,13 @@ impl Function {
             Function::Terminate => "AKIDTERMINATECLUSTER",
             Function::Reconciler => "AKIDRECONCILER",
             Function::Operator => "AKIDOPERATOR",
+            Function::Serverless => "AKIDSERVERLESS",
         }
     }
 }
+
+/// The job runtime role EMR Serverless job runs are given in the tests.
+pub const SERVERLESS_JOB_ROLE: &str = "arn:aws:iam::123456789012:role/emr-serverless-job";
 
 pub const FUNCTIONS: [(Function, &str); 5] = [
     (Function::Launch, "LaunchClusterFunction"),
@@ -85,6 +92,16 @@ pub fn iam_of(template: &str, parameters: &[(&str, &str)]) -> Iam {
             "operator",
             vec![json!({"Version": "2012-10-17", "Statement": [
                 {"Effect": "Allow", "Action": ["elasticmapreduce:*", "iam:PassRole"], "Resource": "*"}
+            ]})],
+        )
+        .unwrap()
+        .principal(
+            Function::Serverless.access_key(),
+            "serverless-tester",
+            vec![json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "emr-serverless:*", "Resource": "*"},
+                {"Effect": "Allow", "Action": "iam:PassRole", "Resource": SERVERLESS_JOB_ROLE,
+                 "Condition": {"StringEquals": {"iam:PassedToService": "emr-serverless.amazonaws.com"}}}
             ]})],
         )
         .unwrap();
