@@ -205,6 +205,21 @@ pub struct CheckOutput {
     /// run with a budget (so far); `null` otherwise, or when EMR's record of the instances could not be read.
     #[serde(default)]
     pub cost: Option<RunCost>,
+    /// The run-end metric line of a check that found the run over with its cost (metrics.rs `run_ended`), not part
+    /// of the answer: written by [`CheckOutput::write_run_end`] only where the check's answer ends the run (the
+    /// polled Task's answer, a delivered token), never for a token Step Functions no longer waits on (a stopped
+    /// run: its cost is recorded by `crate::unfinished`).
+    #[serde(skip)]
+    pub run_end: Option<Value>,
+}
+
+impl CheckOutput {
+    /// Writes the run-end metric line, if the check found the run over (one line per run's end).
+    pub fn write_run_end(&self) {
+        if let Some(line) = &self.run_end {
+            println!("{line}");
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -320,6 +335,7 @@ pub async fn check_status(
         failed_checks: 0,
         truncated: None,
         cost: None,
+        run_end: None,
     };
     let mut failure = verdict.failure;
     let budget = event.options.budget();
@@ -414,10 +430,7 @@ pub async fn check_status(
     };
     with_error(&mut output);
     fit(&mut output, with_error);
-    if let Some(line) = run_end_line(event, &cluster.name, &output, now) {
-        // One line per run's end (a lost-event race may write a second one).
-        println!("{line}");
-    }
+    output.run_end = run_end_line(event, &cluster.name, &output, now);
     Ok(output)
 }
 
@@ -571,6 +584,7 @@ mod tests {
             failed_checks: 0,
             truncated: None,
             cost: None,
+            run_end: None,
         }
     }
 

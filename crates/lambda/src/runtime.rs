@@ -437,18 +437,36 @@ pub fn encode<T: Serialize>(output: &T) -> Result<Value, Error> {
     serde_json::to_value(output).map_err(|e| Error::Internal(e.to_string()))
 }
 
-/// A jitter value in [-1, 1] from the clock's nanoseconds: enough to spread pollers, no RNG dependency.
+/// A jitter value in [-1, 1], uniform: enough to spread pollers, no RNG dependency. The standard library's
+/// `RandomState` is seeded from the operating system's randomness (and each one differs), so its hash of nothing is a
+/// fresh random number. (The clock's nanoseconds are not: a clock with whole seconds, as some hosts and a faked clock
+/// give, made every delay the shortest.)
 pub fn jitter() -> f64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    (nanos % 2001) as f64 / 1000.0 - 1.0
+    use std::hash::{BuildHasher, Hasher};
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    (random % 2001) as f64 / 1000.0 - 1.0
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jitter_spreads_over_its_whole_range() {
+        let draws: Vec<f64> = (0..2000).map(|_| jitter()).collect();
+        assert!(draws.iter().all(|j| (-1.0..=1.0).contains(j)));
+        // Every tenth of the range is drawn (a degenerate source, such as a clock without nanoseconds, fails this).
+        for tenth in 0..20 {
+            let low = -1.0 + f64::from(tenth) * 0.1;
+            assert!(
+                draws.iter().any(|j| (low..low + 0.1).contains(j)),
+                "nothing in [{low}, {})",
+                low + 0.1
+            );
+        }
+    }
 
     fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |name| {

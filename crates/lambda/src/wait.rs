@@ -130,6 +130,9 @@ impl<W: Waits, C: Callbacks, P: PriceSource> Answering<'_, W, C, P> {
             return Ok(None);
         }
         let delivery = answer(wait, &status, self.waits, self.callbacks).await?;
+        if delivery == Delivery::Delivered {
+            status.write_run_end();
+        }
         Ok(Some((delivery, status)))
     }
 }
@@ -188,7 +191,12 @@ pub async fn register<W: Waits, C: Callbacks, P: PriceSource>(
         // (it would end an `up` whose cluster just became ready). The wait stays for event-router, the reconciler's
         // next sweep and, last, the backstop.
         match answer(&stored, &status, waits, callbacks).await {
-            Ok(delivery) => registered.answered = Some(delivery),
+            Ok(delivery) => {
+                if delivery == Delivery::Delivered {
+                    status.write_run_end();
+                }
+                registered.answered = Some(delivery);
+            }
             Err(e) => {
                 tracing::warn!(execution = %stored.execution, error = %e, "the run is over but its token could not be answered; the wait stays for the router, the reconciler or the backstop");
                 registered.unanswered = Some(e.name().to_string());

@@ -14,7 +14,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let now = chrono::Utc::now();
         let prices = aws.list_prices();
         match &event.wait {
-            None => encode(&check_status(&event, &emr, &prices, now, jitter()).await?),
+            None => {
+                let status = check_status(&event, &emr, &prices, now, jitter()).await?;
+                // A polled check's answer is the Task's result: the run ends with it.
+                status.write_run_end();
+                encode(&status)
+            }
             Some(wait) => {
                 let with = Answering {
                     waits: aws.waits()?,
