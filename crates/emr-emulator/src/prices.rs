@@ -1,5 +1,6 @@
 //! Prices, from the sample price fixture (`fixtures/prices.json`): the Price List Query API's GetProducts (instance
-//! and EMR prices, EBS storage) and EC2's DescribeSpotPriceHistory, in their real answer formats.
+//! and EMR prices, EBS storage, EMR Serverless's and EMR on EKS's per-hour prices) and EC2's
+//! DescribeSpotPriceHistory, in their real answer formats.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -33,8 +34,37 @@ struct Fixture {
     regions: Vec<RegionRow>,
     instance_types: Vec<TypeRow>,
     ebs_volumes: Vec<EbsRow>,
+    emr_serverless: ServerlessRows,
     spot: SpotRows,
 }
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ServerlessRows {
+    #[allow(dead_code)]
+    comment: String,
+    products: Vec<ServerlessRow>,
+}
+
+/// One `ElasticMapReduce` product metered per hour, in each region it names.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ServerlessRow {
+    /// "EMR Serverless" or "EMR Containers" (EMR on EKS).
+    product_family: String,
+    meter_unit: String,
+    /// The usage type after the region's prefix.
+    usage_type: String,
+    /// The price dimension's unit.
+    unit: String,
+    /// What one unit is, in the dimension's description.
+    per: String,
+    /// Region → USD per unit.
+    usd: BTreeMap<String, String>,
+}
+
+/// The product families of the per-hour `ElasticMapReduce` products.
+const HOURLY_FAMILIES: [&str; 2] = ["EMR Serverless", "EMR Containers"];
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -361,6 +391,50 @@ fn build(text: &str) -> Result<PriceBook, String> {
             });
         }
     }
+    for row in &f.emr_serverless.products {
+        let family = HOURLY_FAMILIES
+            .into_iter()
+            .find(|f| *f == row.product_family)
+            .ok_or_else(|| {
+                format!(
+                    "productFamily '{}' is not one of {HOURLY_FAMILIES:?}",
+                    row.product_family
+                )
+            })?;
+        for (code, price) in &row.usd {
+            let r = region(code)?;
+            let p = number(price, &row.usage_type)?;
+            let attrs = attributes(&[
+                ("location", &r.location),
+                ("locationType", "AWS Region"),
+                ("regionCode", &r.region_code),
+                ("servicecode", SERVICE_EMR),
+                ("servicename", "Amazon Elastic MapReduce"),
+                (
+                    "usagetype",
+                    &format!("{}{}", r.usage_prefix, row.usage_type),
+                ),
+                ("operation", ""),
+                ("meterunit", &row.meter_unit),
+            ]);
+            let description = format!("${price} per {} in {}", row.per, r.location);
+            let document = document(
+                SERVICE_EMR,
+                family,
+                &attrs,
+                p,
+                &row.unit,
+                &description,
+                as_of,
+            );
+            products.push(Product {
+                service_code: SERVICE_EMR,
+                product_family: family,
+                attributes: attrs,
+                document,
+            });
+        }
+    }
     let mut spot = Vec::new();
     for (zone, types) in &f.spot.prices {
         for (instance_type, history) in types {
@@ -652,6 +726,55 @@ mod tests {
             .spot
             .iter()
             .any(|p| p.availability_zone == "eu-west-1a" && p.seconds_before_start == 0.0));
+    }
+
+    #[test]
+    fn when_reading_the_fixture_should_hold_five_emr_serverless_products_per_region_beside_emr_on_eks(
+    ) {
+        let b = build(FIXTURE).unwrap();
+        let f: Fixture = serde_json::from_str(FIXTURE).unwrap();
+        for r in &f.regions {
+            let hourly: Vec<(&str, &str)> = b
+                .products
+                .iter()
+                .filter(|p| {
+                    p.attributes
+                        .get("regionCode")
+                        .is_some_and(|c| c == &r.region_code)
+                })
+                .filter_map(|p| {
+                    let unit = p.attributes.get("meterunit")?.as_str()?;
+                    Some((p.product_family, unit))
+                })
+                .collect();
+            let serverless = |unit: &str| hourly.contains(&("EMR Serverless", unit));
+            assert!(
+                [
+                    "CPUHours",
+                    "GBHours",
+                    "StorageGBHours",
+                    "ARMCPUHours",
+                    "ARMGBHours"
+                ]
+                .into_iter()
+                .all(serverless),
+                "{}: {hourly:?}",
+                r.region_code
+            );
+            assert_eq!(hourly.len(), 5 + 2, "{}: {hourly:?}", r.region_code);
+        }
+        let usage = |p: &&Product| {
+            p.attributes.get("usagetype") == Some(&json!("EU-EMR-SERVERLESS-ARM-vCPUHours"))
+        };
+        let arm = b.products.iter().find(usage).unwrap();
+        assert!(
+            arm.document
+                .contains(r#""pricePerUnit":{"USD":"0.0420992000"}"#),
+            "{}",
+            arm.document
+        );
+        let broken = FIXTURE.replacen("\"EMR Containers\"", "\"EMR Lambdas\"", 1);
+        assert!(build(&broken).err().unwrap().contains("EMR Lambdas"));
     }
 
     #[test]

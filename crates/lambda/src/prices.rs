@@ -9,7 +9,8 @@ use dfr_core::cost::{
 };
 use dfr_core::status::CLUSTER_ENDED;
 pub use dfr_prices::{
-    ListPrices, PriceDocuments, PriceError, PriceQuery, Prices, SpotPrice, SpotPrices,
+    serverless_prices, ListPrices, PriceDocuments, PriceError, PriceQuery, Prices,
+    ServerlessPriceList, SpotPrice, SpotPrices,
 };
 
 use crate::emr::{ClusterInfo, ClusterUsage, Emr, Market};

@@ -1,6 +1,7 @@
 //! The EMR Serverless port over its adapter, with the real `aws-sdk-emrserverless` over real HTTP to the emulator:
 //! an application's life, job runs to SUCCESS, FAILED and CANCELLED, a lost StartJobRun answer retried with the
-//! same client token, throttling and the other error names, and the cost of a finished job run.
+//! same client token, throttling and the other error names, and the cost of a finished job run (its prices read
+//! from the emulator's Price List through `dfr_prices`).
 //!
 //! The template grants no function EMR Serverless yet, so the calls are signed as a test principal with its own
 //! policy ([`Function::Serverless`]); one test shows a function's role is refused.
@@ -15,6 +16,7 @@ use dfr_core::serverless::status::{
 };
 use dfr_core::serverless::{client_token, TokenFor};
 use dfr_lambda::aws::SdkEmrServerless;
+use dfr_lambda::prices::{serverless_prices, ServerlessPriceList};
 use dfr_lambda::runtime::Aws;
 use dfr_lambda::serverless::{EmrServerless, JobRunInfo};
 use emr_emulator::{EmulatorHandle, Faults};
@@ -82,6 +84,24 @@ async fn until_final(
     panic!("the run did not end: {seen:?}");
 }
 
+/// Job run 0 of `app` to its end: its id, and it ended, every state seen: a driver and 3 executors of 4 vCPUs and 16 GB (14g + 10 %), the
+/// executors with 50 GB of disk (30 GB billed each beyond the free 20 GB), RUNNING for 600 s.
+async fn ten_minute_run(
+    h: &EmulatorHandle,
+    port: &SdkEmrServerless,
+    app: &str,
+) -> (String, JobRunInfo, Vec<String>) {
+    let body = job(
+        "step-0",
+        &["--emulator-duration=600"],
+        Some("--conf spark.emr-serverless.executor.disk=50G"),
+    );
+    let token = client_token(EXECUTION, TokenFor::StartJobRun(0));
+    let run = port.start_job_run(app, &body, &token).await.unwrap();
+    let (info, seen) = until_final(h, port, app, &run).await;
+    (run, info, seen)
+}
+
 #[tokio::test]
 async fn when_an_application_is_created_started_stopped_and_deleted_the_port_reports_each_state() {
     let h = emulator(json!({})).await;
@@ -140,16 +160,7 @@ async fn when_a_job_run_succeeds_the_port_reports_its_utilization_log_uri_and_co
     let h = emulator(json!({})).await;
     let (_, port) = serverless(&h, false).await;
     let app = created(&h, &port, "succeeds").await;
-    // A driver and 3 executors of 4 vCPUs and 16 GB (14g + 10 %), the executors with 50 GB of disk (30 GB billed
-    // each beyond the free 20 GB), RUNNING for 600 s.
-    let body = job(
-        "step-0",
-        &["--emulator-duration=600"],
-        Some("--conf spark.emr-serverless.executor.disk=50G"),
-    );
-    let token = client_token(EXECUTION, TokenFor::StartJobRun(0));
-    let run = port.start_job_run(&app, &body, &token).await.unwrap();
-    let (info, seen) = until_final(&h, &port, &app, &run).await;
+    let (run, info, seen) = ten_minute_run(&h, &port, &app).await;
     assert_eq!(
         seen,
         ["SUBMITTED", "PENDING", "SCHEDULED", "RUNNING", "SUCCESS"]
@@ -191,6 +202,80 @@ async fn when_a_job_run_succeeds_the_port_reports_its_utilization_log_uri_and_co
         "{usd} for {expected}"
     );
     assert!(cost.is_final && cost.storage_usd.unwrap() > 0.0);
+}
+
+#[tokio::test]
+async fn when_a_finished_job_run_is_priced_with_the_price_lists_serverless_products_the_cost_is_the_fixtures(
+) {
+    let h = emulator(json!({})).await;
+    let (_, port) = serverless(&h, false).await;
+    let app = created(&h, &port, "priced").await;
+    // The run of the test above: billed 16 vCPUs × 600/3600 = 2.667 vCPU-hours, 64 GB × 600/3600 = 10.667 memory
+    // GB-hours, 3 × 30 GB × 600/3600 = 15 storage GB-hours (EMR Serverless rounds each to 3 decimals).
+    let (_, info, _) = ten_minute_run(&h, &port, &app).await;
+    let billed = info.billed.expect("billed once ended");
+    assert_eq!(
+        (
+            billed.vcpu_hour,
+            billed.memory_gb_hour,
+            billed.storage_gb_hour
+        ),
+        (2.667, 10.667, 15.0)
+    );
+
+    // The prices, read as check-status reads a cluster's (its role may call pricing:GetProducts): one GetProducts per
+    // meter unit, each answer also carrying EMR on EKS's product of that unit in eu-west-1, passed over.
+    let check = client(&h, false, Function::Check).await;
+    let before = h.calls().get("GetProducts").succeeded;
+    let x86 = serverless_prices(check.prices(), "eu-west-1", "X86_64", now(&h))
+        .await
+        .unwrap();
+    assert_eq!(h.calls().get("GetProducts").succeeded - before, 3);
+    // fixtures/prices.json, emrServerless, eu-west-1: 0.052624 per vCPU-hour, 0.0057785 per GB-hour of memory,
+    // 0.000122 per GB-hour of storage.
+    assert_eq!(
+        [
+            x86.per_vcpu_hour,
+            x86.per_memory_gb_hour,
+            x86.per_storage_gb_hour
+        ]
+        .map(|u| u.to_string()),
+        ["0.052624", "0.0057785", "0.000122"]
+    );
+    let cpu = check
+        .prices()
+        .serverless_documents("eu-west-1", &["CPUHours"])
+        .await
+        .unwrap();
+    let usage = |d: &String| {
+        serde_json::from_str::<Value>(d).unwrap()["product"]["attributes"]["usagetype"].clone()
+    };
+    assert_eq!(
+        cpu.iter().map(usage).collect::<Vec<_>>(),
+        [
+            json!("EU-EMR-SERVERLESS-vCPUHours"),
+            json!("EU-EMR-EKS-EC2-vCPUHours")
+        ]
+    );
+    let cost = job_run_cost(&billed, Ok(&x86), true);
+    // 2.667 × 0.052624 = 0.140348208; 10.667 × 0.0057785 = 0.0616392595; 15 × 0.000122 = 0.00183;
+    // total 0.2038174675. Each rounded to 4 decimals on its own.
+    assert_eq!(
+        (cost.vcpu_usd, cost.memory_usd, cost.storage_usd, cost.usd),
+        (Some(0.1403), Some(0.0616), Some(0.0018), Some(0.2038))
+    );
+    assert_eq!(cost.region.as_deref(), Some("eu-west-1"));
+
+    // Had the application been ARM64: 0.0420992 per vCPU-hour, 0.0046228 per GB-hour, storage alike.
+    // 2.667 × 0.0420992 = 0.1122785664; 10.667 × 0.0046228 = 0.0493114076; 0.00183; total 0.163419974.
+    let arm = serverless_prices(check.prices(), "eu-west-1", "ARM64", now(&h))
+        .await
+        .unwrap();
+    let cost = job_run_cost(&billed, Ok(&arm), true);
+    assert_eq!(
+        (cost.vcpu_usd, cost.memory_usd, cost.storage_usd, cost.usd),
+        (Some(0.1123), Some(0.0493), Some(0.0018), Some(0.1634))
+    );
 }
 
 #[tokio::test]

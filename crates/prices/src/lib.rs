@@ -1,8 +1,10 @@
 //! AWS's prices of a cluster, read once for whoever prices one: the Lambdas (a run's cost, in check-status,
-//! event-router, terminate-cluster and the reconciler) and the CLI (`plan --estimate`, `validate --estimate`).
+//! event-router, terminate-cluster and the reconciler) and the CLI (`plan --estimate`, `validate --estimate`); and
+//! EMR Serverless's prices of a job run's billed utilization ([`serverless_prices`]).
 //!
-//! Two ports, [`Prices`] (the Price List's product documents) and [`SpotPrices`] (EC2's spot price history), their
-//! adapters over the AWS SDK in [`aws`], and [`ListPrices`], which reads a [`PriceBook`] through them. The documents
+//! Three ports, [`Prices`] (the Price List's product documents), [`ServerlessPriceList`] (its EMR Serverless
+//! products) and [`SpotPrices`] (EC2's spot price history), their adapters over the AWS SDK in [`aws`], and
+//! [`ListPrices`], which reads a [`PriceBook`] through them. The documents
 //! are passed on as AWS gives them, JSON strings: reading them is the pure core's business
 //! (`dfr_core::cost::price_list`). A failed call is a [`dfr_locks::SdkFailure`], named by whoever reports it (the
 //! Lambdas give it their error names, the CLI shows the service's message). Reads no environment: the callers build
@@ -15,9 +17,11 @@ use std::sync::{Mutex, OnceLock};
 
 use chrono::{DateTime, Duration, Utc};
 use dfr_core::cost::price_list::{
-    newest_spot_prices, price_book_from_price_list, PriceListError, SpotPricePoint,
+    newest_spot_prices, price_book_from_price_list, serverless_meter_units,
+    serverless_prices_from_price_list, PriceListError, SpotPricePoint,
 };
 use dfr_core::cost::{PriceBook, PriceNeeds};
+use dfr_core::serverless::status::ServerlessPrices;
 use dfr_locks::SdkFailure;
 
 /// What to price, in one region.
@@ -48,6 +52,18 @@ pub struct PriceDocuments {
 #[allow(async_fn_in_trait)]
 pub trait Prices {
     async fn price_documents(&self, query: &PriceQuery) -> Result<PriceDocuments, SdkFailure>;
+}
+
+/// The Price List's EMR Serverless products.
+#[allow(async_fn_in_trait)]
+pub trait ServerlessPriceList {
+    /// The `ElasticMapReduce` product documents of `region` metered in each of `meter_units`, as GetProducts answers
+    /// them (JSON strings; other products sharing a meter unit, such as EMR on EKS's, may come with them).
+    async fn serverless_documents(
+        &self,
+        region: &str,
+        meter_units: &[&str],
+    ) -> Result<Vec<String>, SdkFailure>;
 }
 
 /// A spot price as EC2's history gives it.
@@ -235,6 +251,36 @@ impl<P: Prices, S: SpotPrices, F: Fn(&str) -> S> ListPrices<'_, P, F> {
     }
 }
 
+type ServerlessBooks = Mutex<HashMap<String, (DateTime<Utc>, ServerlessPrices)>>;
+
+/// EMR Serverless's prices in `region` for applications of `architecture` (`X86_64`, `ARM64`), read at `now` through
+/// `list`, or read less than an hour ago in this process for the same region and architecture (as price books are).
+pub async fn serverless_prices<L: ServerlessPriceList>(
+    list: &L,
+    region: &str,
+    architecture: &str,
+    now: DateTime<Utc>,
+) -> Result<ServerlessPrices, PriceError> {
+    static KEPT: OnceLock<ServerlessBooks> = OnceLock::new();
+    let kept = KEPT.get_or_init(ServerlessBooks::default);
+    let key = format!("{region}|{architecture}");
+    if let Some((read, prices)) = kept.lock().ok().and_then(|k| k.get(&key).cloned()) {
+        if now - read < KEEP_PRICES {
+            return Ok(prices);
+        }
+    }
+    let units = serverless_meter_units(architecture)?;
+    let documents = list
+        .serverless_documents(region, &units)
+        .await
+        .map_err(PriceError::PriceList)?;
+    let prices = serverless_prices_from_price_list(region, architecture, &documents, now)?;
+    if let Ok(mut k) = kept.lock() {
+        k.insert(key, (now, prices.clone()));
+    }
+    Ok(prices)
+}
+
 #[cfg(test)]
 mod tests {
     use std::cell::RefCell;
@@ -406,5 +452,82 @@ mod tests {
             .unwrap();
         assert_eq!(later.prices_as_of, now() + Duration::minutes(61));
         assert_eq!((prices.0.borrow().len(), asked.borrow().len()), (2, 2));
+    }
+
+    /// The Price List's EMR Serverless products of every region, priced by meter unit; each question is recorded.
+    #[derive(Default)]
+    struct Serverless(RefCell<Vec<(String, Vec<String>)>>);
+
+    impl ServerlessPriceList for Serverless {
+        async fn serverless_documents(
+            &self,
+            region: &str,
+            meter_units: &[&str],
+        ) -> Result<Vec<String>, SdkFailure> {
+            self.0.borrow_mut().push((
+                region.to_string(),
+                meter_units.iter().map(|u| u.to_string()).collect(),
+            ));
+            Ok(meter_units
+                .iter()
+                .enumerate()
+                .map(|(i, unit)| {
+                    let sku = format!("SKU{i}");
+                    format!(
+                        r#"{{"product": {{"sku": "{sku}", "attributes": {{"regionCode": "{region}",
+                        "usagetype": "EMR-SERVERLESS-{unit}", "meterunit": "{unit}"}}}},
+                        "terms": {{"OnDemand": {{"{sku}.T": {{"priceDimensions": {{"{sku}.T.D": {{
+                        "unit": "hours", "beginRange": "0", "pricePerUnit": {{"USD": "0.0{}"}}}}}}}}}}}}}}"#,
+                        i + 1
+                    )
+                })
+                .collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn when_serverless_prices_are_read_again_within_the_hour_should_ask_nothing() {
+        let list = Serverless::default();
+        // A region no other test prices: the prices are kept per process.
+        let arm = serverless_prices(&list, "sa-east-1", "ARM64", now())
+            .await
+            .unwrap();
+        assert_eq!(
+            [
+                arm.per_vcpu_hour,
+                arm.per_memory_gb_hour,
+                arm.per_storage_gb_hour
+            ]
+            .map(|u| u.to_string()),
+            ["0.01", "0.02", "0.03"]
+        );
+        assert_eq!(
+            list.0.borrow().as_slice(),
+            [(
+                "sa-east-1".to_string(),
+                vec![
+                    "ARMCPUHours".into(),
+                    "ARMGBHours".into(),
+                    "StorageGBHours".into()
+                ]
+            )]
+        );
+        let again = serverless_prices(&list, "sa-east-1", "ARM64", now() + Duration::minutes(59))
+            .await
+            .unwrap();
+        assert_eq!((again, list.0.borrow().len()), (arm, 1));
+        serverless_prices(&list, "sa-east-1", "X86_64", now())
+            .await
+            .unwrap();
+        assert_eq!(list.0.borrow()[1].1[0], "CPUHours");
+        let err = serverless_prices(&list, "sa-east-1", "x86", now())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PriceError::Unreadable(_)), "{err}");
+        assert_eq!(
+            list.0.borrow().len(),
+            2,
+            "an unknown architecture asks nothing"
+        );
     }
 }

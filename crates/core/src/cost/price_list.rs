@@ -1,6 +1,7 @@
 //! Reading AWS's prices into a [`PriceBook`]: the Price List Query API's `GetProducts` answers (its `PriceList` is
 //! an array of JSON strings, one product document each) for the service codes `AmazonEC2` (instances and EBS
-//! storage) and `ElasticMapReduce` (the EMR uplift), and EC2's `DescribeSpotPriceHistory` for spot.
+//! storage) and `ElasticMapReduce` (the EMR uplift, and EMR Serverless's prices: [`serverless_prices_from_price_list`]),
+//! and EC2's `DescribeSpotPriceHistory` for spot.
 //!
 //! A product document: `{"product": {"productFamily", "attributes": {…}, "sku"}, "serviceCode", "terms": {"OnDemand":
 //! {<offer>: {"priceDimensions": {<dimension>: {"unit", "beginRange", "pricePerUnit": {"USD"}}}}}, "Reserved": …},
@@ -15,6 +16,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{InstancePrice, PriceBook, SpotPrice, Usd};
+use crate::serverless::status::ServerlessPrices;
 
 /// Why prices could not be read from an answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,10 +45,19 @@ pub enum PriceListError {
         "spot price history, {instance_type} in {zone}: the price is not a decimal amount of USD"
     )]
     SpotPrice { instance_type: String, zone: String },
+    #[error("{list} price list: no product prices {what} in {region}")]
+    Missing {
+        list: &'static str,
+        what: String,
+        region: String,
+    },
+    #[error("EMR Serverless has no architecture {0}: X86_64 or ARM64")]
+    Architecture(String),
 }
 
 const EC2: &str = "EC2";
 const EMR: &str = "EMR";
+const SERVERLESS: &str = "EMR Serverless";
 
 /// A name quoted in an error only if it looks like an identifier (an instance type, a SKU, a volume type).
 fn quoted(name: &str) -> String {
@@ -134,9 +145,9 @@ impl<'a> Product<'a> {
             .ok_or_else(|| self.malformed(&format!("product.attributes.{name}"), "is missing"))
     }
 
-    /// The on-demand price per `unit` ("Hrs", "GB-Mo"): the dimensions in that unit from the first tier of every
-    /// on-demand offer must agree.
-    fn on_demand_price(&self, unit: &str) -> Result<Usd, PriceListError> {
+    /// The on-demand price per `unit` ("Hrs", "GB-Mo"; `None`: in whatever unit the product is metered, its
+    /// `meterunit`): the dimensions in that unit from the first tier of every on-demand offer must agree.
+    fn on_demand_price(&self, unit: Option<&str>) -> Result<Usd, PriceListError> {
         let offers = self
             .document
             .get("terms")
@@ -158,7 +169,7 @@ impl<'a> Product<'a> {
                 let in_unit = dimension
                     .get("unit")
                     .and_then(Value::as_str)
-                    .is_some_and(|u| u.eq_ignore_ascii_case(unit));
+                    .is_some_and(|u| unit.is_none_or(|unit| u.eq_ignore_ascii_case(unit)));
                 let first_tier = dimension
                     .get("beginRange")
                     .and_then(Value::as_str)
@@ -188,10 +199,10 @@ impl<'a> Product<'a> {
         found.ok_or_else(|| {
             self.malformed(
                 "terms.OnDemand.*.priceDimensions.*.unit",
-                if unit == "Hrs" {
-                    "has no price per hour (Hrs)"
-                } else {
-                    "has no price per GB-month (GB-Mo)"
+                match unit {
+                    Some("Hrs") => "has no price per hour (Hrs)",
+                    Some(_) => "has no price per GB-month (GB-Mo)",
+                    None => "has no price",
                 },
             )
         })
@@ -333,10 +344,10 @@ pub fn price_book_from_price_list(
             && p.is("licenseModel", "No License required", true)
         {
             let instance_type = p.required("instanceType")?;
-            ec2.insert(instance_type, p.on_demand_price("Hrs")?, &p.sku)?;
+            ec2.insert(instance_type, p.on_demand_price(Some("Hrs"))?, &p.sku)?;
         } else if p.family == "Storage" {
             let volume_type = p.required("volumeApiName")?;
-            ebs.insert(volume_type, p.on_demand_price("GB-Mo")?, &p.sku)?;
+            ebs.insert(volume_type, p.on_demand_price(Some("GB-Mo"))?, &p.sku)?;
         }
     }
     let mut emr = Prices::new(EMR, "");
@@ -348,7 +359,7 @@ pub fn price_book_from_price_list(
             && p.is("softwareType", "EMR", false)
         {
             let instance_type = p.required("instanceType")?;
-            emr.insert(instance_type, p.on_demand_price("Hrs")?, &p.sku)?;
+            emr.insert(instance_type, p.on_demand_price(Some("Hrs"))?, &p.sku)?;
         }
     }
     let mut instances: BTreeMap<String, InstancePrice> = BTreeMap::new();
@@ -365,6 +376,64 @@ pub fn price_book_from_price_list(
         spot_zone: spot.zone,
         spot: spot.prices,
         ebs_per_gb_month: ebs.into_map(),
+    })
+}
+
+/// The `meterunit`s of EMR Serverless's products for an application of `architecture` (`X86_64` or `ARM64`): its
+/// vCPU-hours, memory GB-hours and storage GB-hours (storage is priced alike for both). What a query for them filters
+/// on, and what [`serverless_prices_from_price_list`] tells them apart by.
+pub fn serverless_meter_units(architecture: &str) -> Result<[&'static str; 3], PriceListError> {
+    match architecture {
+        "X86_64" => Ok(["CPUHours", "GBHours", "StorageGBHours"]),
+        "ARM64" => Ok(["ARMCPUHours", "ARMGBHours", "StorageGBHours"]),
+        other => Err(PriceListError::Architecture(quoted(other))),
+    }
+}
+
+/// EMR Serverless's prices in `region` for applications of `architecture`, from `GetProducts` answers of service code
+/// `ElasticMapReduce` (in one answer or several), read at `as_of`. Its products are those whose `usagetype` names
+/// `SERVERLESS` (`EU-EMR-SERVERLESS-vCPUHours`, `EU-EMR-SERVERLESS-ARM-MemoryGBHours`, …), told apart by their
+/// `meterunit` ([`serverless_meter_units`]); others (EMR on EC2's uplift, EMR on EKS's vCPU and GB-hours, which share
+/// the meter units) are passed over. Each of the three prices must be found, and products of one meter unit agree.
+pub fn serverless_prices_from_price_list(
+    region: &str,
+    architecture: &str,
+    price_list: &[String],
+    as_of: DateTime<Utc>,
+) -> Result<ServerlessPrices, PriceListError> {
+    let units = serverless_meter_units(architecture)?;
+    let mut found = Prices::new(SERVERLESS, "meter unit ");
+    for document in documents(SERVERLESS, price_list) {
+        let document = document?;
+        let p = Product::parse(SERVERLESS, &document)?;
+        let serverless = p
+            .attribute("usagetype")
+            .is_some_and(|u| u.to_ascii_uppercase().contains("SERVERLESS"));
+        if !(serverless && p.in_region(region)) {
+            continue;
+        }
+        if let Some(unit) = p.attribute("meterunit").filter(|u| units.contains(u)) {
+            found.insert(unit, p.on_demand_price(None)?, &p.sku)?;
+        }
+    }
+    let prices = found.into_map();
+    let price = |unit: &str, what: &str| {
+        prices
+            .get(unit)
+            .copied()
+            .ok_or_else(|| PriceListError::Missing {
+                list: SERVERLESS,
+                what: format!("{what} (meterunit {unit})"),
+                region: quoted(region),
+            })
+    };
+    Ok(ServerlessPrices {
+        region: region.to_string(),
+        architecture: architecture.to_string(),
+        prices_as_of: as_of,
+        per_vcpu_hour: price(units[0], &format!("the vCPU-hours of {architecture}"))?,
+        per_memory_gb_hour: price(units[1], &format!("the memory GB-hours of {architecture}"))?,
+        per_storage_gb_hour: price(units[2], "the storage GB-hours")?,
     })
 }
 

@@ -10,9 +10,10 @@
 //! Billing, as AWS bills EMR Serverless: the vCPU-hours, memory GB-hours and storage GB-hours of the job run's
 //! workers (`billedResourceUtilization`: each worker at least one minute, storage beyond each worker's free 20 GB),
 //! each at its regional price per hour. The Price List publishes them under the service code `ElasticMapReduce`, as
-//! products whose `usagetype` names `SERVERLESS`, told apart by `meterunit` (`CPUHours`, `GBHours`,
-//! `StorageGBHours`, and `ARMCPUHours`, `ARMGBHours` for ARM64 applications); nothing reads them into a
-//! [`ServerlessPrices`] yet.
+//! products whose `usagetype` names `SERVERLESS` (`EU-EMR-SERVERLESS-vCPUHours`, `…-MemoryGBHours`,
+//! `…-StorageGBHours`, `…-ARM-vCPUHours`, `…-ARM-MemoryGBHours`), told apart by `meterunit` (`CPUHours`, `GBHours`,
+//! `StorageGBHours`, and `ARMCPUHours`, `ARMGBHours` for ARM64 applications):
+//! [`crate::cost::price_list::serverless_prices_from_price_list`] reads them into a [`ServerlessPrices`].
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

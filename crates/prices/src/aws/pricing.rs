@@ -1,5 +1,5 @@
-//! The AWS Price List ([`crate::Prices`]) over `aws-sdk-pricing`: GetProducts for `AmazonEC2` and
-//! `ElasticMapReduce`, filtered by TERM_MATCH. The Price List Query API has endpoints in us-east-1, eu-central-1 and
+//! The AWS Price List ([`crate::Prices`], [`crate::ServerlessPriceList`]) over `aws-sdk-pricing`: GetProducts for
+//! `AmazonEC2` and `ElasticMapReduce` (EMR's uplift, EMR Serverless's prices), filtered by TERM_MATCH. The Price List Query API has endpoints in us-east-1, eu-central-1 and
 //! ap-south-1 only, whatever the region priced: [`SdkPrices::new`] builds its client for us-east-1
 //! (`AWS_ENDPOINT_URL_PRICING`, read into the caller's configuration, points it elsewhere).
 
@@ -8,7 +8,7 @@ use aws_types::region::Region;
 use aws_types::SdkConfig;
 use dfr_locks::{sdk_failure, SdkFailure};
 
-use crate::{PriceDocuments, PriceQuery, Prices};
+use crate::{PriceDocuments, PriceQuery, Prices, ServerlessPriceList};
 
 /// The region whose Price List endpoint the client calls.
 pub const PRICE_LIST_REGION: &str = "us-east-1";
@@ -56,6 +56,13 @@ pub fn ebs_filters(volume_type: &str, region: &str) -> Vec<Filter> {
         term("volumeApiName", volume_type),
         term("regionCode", region),
     ]
+}
+
+/// The filters of EMR Serverless's products metered in `meter_unit` (`CPUHours`, `ARMGBHours`, …) in `region`: EMR
+/// on EKS's products share some meter units, so the answer is read by `usagetype` too
+/// (`dfr_core::cost::price_list::serverless_prices_from_price_list`).
+pub fn serverless_filters(meter_unit: &str, region: &str) -> Vec<Filter> {
+    vec![term("regionCode", region), term("meterunit", meter_unit)]
 }
 
 impl SdkPrices {
@@ -114,6 +121,23 @@ impl Prices for SdkPrices {
         for v in &query.volume_types {
             out.ebs
                 .extend(self.products("AmazonEC2", ebs_filters(v, region)).await?);
+        }
+        Ok(out)
+    }
+}
+
+impl ServerlessPriceList for SdkPrices {
+    async fn serverless_documents(
+        &self,
+        region: &str,
+        meter_units: &[&str],
+    ) -> Result<Vec<String>, SdkFailure> {
+        let mut out = Vec::new();
+        for unit in meter_units {
+            out.extend(
+                self.products("ElasticMapReduce", serverless_filters(unit, region))
+                    .await?,
+            );
         }
         Ok(out)
     }

@@ -464,3 +464,187 @@ fn when_a_spot_price_is_not_a_number_should_name_the_type_and_zone() {
         "spot price history, r5.2xlarge in us-east-1a: the price is not a decimal amount of USD"
     );
 }
+
+// ------------------------------------------------------------ EMR Serverless
+
+/// An `ElasticMapReduce` answer's EMR Serverless product: x86_64 vCPU-hours in eu-west-1. Trimmed.
+const SERVERLESS_VCPU_EU: &str = r#"{
+  "product": {
+    "productFamily": "EMR Serverless",
+    "attributes": {
+      "regionCode": "eu-west-1", "servicecode": "ElasticMapReduce", "usagetype": "EU-EMR-SERVERLESS-vCPUHours",
+      "locationType": "AWS Region", "location": "EU (Ireland)", "servicename": "Amazon Elastic MapReduce",
+      "operation": "", "meterunit": "CPUHours"
+    },
+    "sku": "N8V2QYJ4KX7WRB3D"
+  },
+  "serviceCode": "ElasticMapReduce",
+  "terms": {
+    "OnDemand": {
+      "N8V2QYJ4KX7WRB3D.JRTCKXETXF": {
+        "priceDimensions": {
+          "N8V2QYJ4KX7WRB3D.JRTCKXETXF.6YS6EN2CT7": {
+            "unit": "vCPU-Hours", "endRange": "Inf", "description": "$0.052624 per vCPU-hour for EMR Serverless",
+            "appliesTo": [], "rateCode": "N8V2QYJ4KX7WRB3D.JRTCKXETXF.6YS6EN2CT7", "beginRange": "0",
+            "pricePerUnit": {"USD": "0.0526240000"}
+          }
+        },
+        "sku": "N8V2QYJ4KX7WRB3D", "effectiveDate": "2026-09-01T00:00:00Z", "offerTermCode": "JRTCKXETXF",
+        "termAttributes": {}
+      }
+    }
+  },
+  "version": "20261015002233",
+  "publicationDate": "2026-10-15T00:22:33Z"
+}"#;
+
+/// The eu-west-1 serverless product of `usagetype` metered in `meterunit`, at `usd`.
+fn serverless(sku: &str, usagetype: &str, meterunit: &str, usd: &str) -> String {
+    variant(
+        SERVERLESS_VCPU_EU,
+        sku,
+        json!({"usagetype": usagetype, "meterunit": meterunit}),
+        Some(usd),
+    )
+}
+
+/// What GetProducts answers for EMR Serverless in eu-west-1, with the products that share its meter units or its
+/// region but price something else: EMR on EKS's vCPU and GB-hours, EMR's uplift, and another region's vCPU-hours.
+fn serverless_answer() -> Vec<String> {
+    vec![
+        serverless(
+            "EKSCPU0000000001",
+            "EU-EMR-EKS-EC2-vCPUHours",
+            "CPUHours",
+            "0.0101200000",
+        ),
+        SERVERLESS_VCPU_EU.to_string(),
+        serverless(
+            "MEMORY0000000001",
+            "EU-EMR-SERVERLESS-MemoryGBHours",
+            "GBHours",
+            "0.0057785000",
+        ),
+        serverless(
+            "ARMCPU0000000001",
+            "EU-EMR-SERVERLESS-ARM-vCPUHours",
+            "ARMCPUHours",
+            "0.0420990000",
+        ),
+        serverless(
+            "ARMMEM0000000001",
+            "EU-EMR-SERVERLESS-ARM-MemoryGBHours",
+            "ARMGBHours",
+            "0.0046230000",
+        ),
+        serverless(
+            "STORAG0000000001",
+            "EU-EMR-SERVERLESS-StorageGBHours",
+            "StorageGBHours",
+            "0.0001220000",
+        ),
+        serverless(
+            "EKSMEM0000000001",
+            "EU-EMR-EKS-EC2-GBHours",
+            "GBHours",
+            "0.0011100000",
+        ),
+        variant(
+            EMR_M5_XLARGE,
+            "UPLIFT0000000001",
+            json!({"regionCode": "eu-west-1"}),
+            None,
+        ),
+        variant(
+            SERVERLESS_VCPU_EU,
+            "USEAST0000000001",
+            json!({"regionCode": "us-east-1", "usagetype": "EMR-SERVERLESS-vCPUHours"}),
+            Some("0.0600000000"),
+        ),
+    ]
+}
+
+fn serverless_prices(
+    architecture: &str,
+    answer: &[String],
+) -> Result<ServerlessPrices, PriceListError> {
+    serverless_prices_from_price_list(
+        "eu-west-1",
+        architecture,
+        answer,
+        at("2026-11-01T06:00:00Z"),
+    )
+}
+
+#[test]
+fn when_reading_emr_serverless_products_should_take_the_architectures_meter_units_and_pass_over_eks(
+) {
+    let usd = |p: &ServerlessPrices| {
+        [p.per_vcpu_hour, p.per_memory_gb_hour, p.per_storage_gb_hour].map(|u| u.to_string())
+    };
+    let x86 = serverless_prices("X86_64", &serverless_answer()).unwrap();
+    assert_eq!(usd(&x86), ["0.052624", "0.0057785", "0.000122"]);
+    assert_eq!(
+        (x86.region.as_str(), x86.architecture.as_str()),
+        ("eu-west-1", "X86_64")
+    );
+    assert_eq!(x86.prices_as_of, at("2026-11-01T06:00:00Z"));
+    let arm = serverless_prices("ARM64", &serverless_answer()).unwrap();
+    assert_eq!(usd(&arm), ["0.042099", "0.004623", "0.000122"]);
+    // The meter units a query filters on are the ones read.
+    assert_eq!(
+        serverless_meter_units("ARM64").unwrap(),
+        ["ARMCPUHours", "ARMGBHours", "StorageGBHours"]
+    );
+}
+
+#[test]
+fn when_a_serverless_price_is_missing_should_say_which_and_where() {
+    let without_memory: Vec<String> = serverless_answer()
+        .into_iter()
+        .filter(|d| !d.contains("MEMORY0000000001"))
+        .collect();
+    let err = serverless_prices("X86_64", &without_memory).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "EMR Serverless price list: no product prices the memory GB-hours of X86_64 (meterunit GBHours) in eu-west-1"
+    );
+    // EMR on EKS's GB-hours are not EMR Serverless's.
+    assert!(matches!(err, PriceListError::Missing { .. }));
+    let err = serverless_prices("ARM64", &[]).unwrap_err();
+    assert!(err.to_string().contains("vCPU-hours of ARM64"), "{err}");
+    let err = serverless_prices("RISCV $(id)", &serverless_answer()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "EMR Serverless has no architecture <unnamed>: X86_64 or ARM64"
+    );
+}
+
+#[test]
+fn when_two_serverless_products_price_one_meter_unit_differently_should_name_both() {
+    let mut answer = serverless_answer();
+    answer.push(serverless(
+        "STORAG0000000002",
+        "EU-EMR-SERVERLESS-StorageGBHours",
+        "StorageGBHours",
+        "0.0002000000",
+    ));
+    let err = serverless_prices("X86_64", &answer).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "EMR Serverless price list: meter unit StorageGBHours has different prices in products STORAG0000000001, STORAG0000000002"
+    );
+    let mut answer = serverless_answer();
+    answer[1] = variant(
+        SERVERLESS_VCPU_EU,
+        "N8V2QYJ4KX7WRB3D",
+        json!({}),
+        Some("-1"),
+    );
+    let err = serverless_prices("X86_64", &answer).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("N8V2QYJ4KX7WRB3D: terms.OnDemand.*.priceDimensions.*.pricePerUnit.USD is not a decimal"),
+        "{err}"
+    );
+}
