@@ -78,10 +78,9 @@ test('report: one row per run (start, command, pipeline, outcome, duration, cost
         // the held lock, up and down none.
         if (COSTED.includes(row.name)) {
           assert.equal(row.instanceHours, row.cost.instanceHours, row.name);
-          // Not > 0 here: the functions price a running cluster up to the machine's clock, which the harness does not
-          // move with virtual time (the closing note of issue 19 says so).
           assert.equal(row.usd, row.cost.usd, row.name);
-          assert.equal(typeof row.instanceHours, 'number', row.name);
+          // The functions run on the harness's virtual clock, so the cluster's life is priced as the emulator lived it.
+          assert.ok(row.instanceHours > 0 && row.usd > 0, `${row.name}: ${JSON.stringify(row.cost)}`);
         } else {
           assert.deepEqual([row.instanceHours, row.usd, row.cost], [null, null, null], row.name);
         }
