@@ -543,6 +543,10 @@ async fn recorded_costs(table: &str) -> Result<HashMap<String, RecordedCost>, St
                 .scan()
                 .table_name(table)
                 .filter_expression("waiter = :unfinished AND attribute_exists(#cost)")
+                // Only what a cost record needs: the table also holds waiting runs' task tokens, which never
+                // leave it for the CLI (an operator's Scan can be limited to these attributes by IAM).
+                .projection_expression("clusterId, waiter, #execution, #cost")
+                .expression_attribute_names("#execution", layout::EXECUTION)
                 .expression_attribute_names("#cost", layout::COST)
                 .expression_attribute_values(
                     ":unfinished",
