@@ -20,7 +20,7 @@ const SCHEMA: &str = include_str!("../../../schemas/execution-input.schema.json"
 const CLUSTER_CONFIG: &str = include_str!(
     "../../../schemas/com.dataflowrunner.serverless-ClusterConfig-jsonschema-1-2-0.schema.json"
 );
-const DEFINITIONS: [(&str, &str); 4] = [
+const DEFINITIONS: [(&str, &str); 5] = [
     (
         "run-transient",
         include_str!("../../../statemachine/run-transient.asl.json"),
@@ -28,6 +28,10 @@ const DEFINITIONS: [(&str, &str); 4] = [
     ("up", include_str!("../../../statemachine/up.asl.json")),
     ("run", include_str!("../../../statemachine/run.asl.json")),
     ("down", include_str!("../../../statemachine/down.asl.json")),
+    (
+        "serverless-run-transient",
+        include_str!("../../../statemachine/serverless-run-transient.asl.json"),
+    ),
 ];
 const MACHINES_README: &str = include_str!("../../../statemachine/README.md");
 const FUNCTIONS_README: &str = include_str!("../../../functions/README.md");
@@ -41,6 +45,18 @@ fn json(text: &str) -> Value {
 
 fn definition(machine: &str) -> Value {
     json(DEFINITIONS.iter().find(|(m, _)| *m == machine).unwrap().1)
+}
+
+/// Every state of a definition, a Map's iteration's included, by name.
+fn all_states(def: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for (name, s) in def["States"].as_object().unwrap() {
+        out.push((name.clone(), s.clone()));
+        if let Some(inner) = s.get("ItemProcessor") {
+            out.extend(all_states(inner));
+        }
+    }
+    out
 }
 
 /// Every `description` in `v`, with the JSON pointer of the schema that holds it.
@@ -360,7 +376,7 @@ fn the_definitions_use_only_listed_names_and_every_state_machine_name_is_written
         let def = definition(machine);
         let mut own = BTreeSet::new();
         let mut fail_comment = None;
-        for (state, s) in def["States"].as_object().unwrap() {
+        for (state, s) in &all_states(&def) {
             let at = format!("{machine}: {state}");
             for (field, origins) in [("Retry", [Origin::Function]), ("Catch", [Origin::Function])] {
                 for r in s[field].as_array().into_iter().flatten() {
@@ -430,7 +446,9 @@ fn the_definitions_use_only_listed_names_and_every_state_machine_name_is_written
                         .as_str()
                     })
                     .collect();
-                fail_comment = Some(words);
+                fail_comment
+                    .get_or_insert_with(BTreeSet::new)
+                    .extend(words);
             }
         }
         let comment = fail_comment.unwrap_or_else(|| panic!("{machine}: a Fail state"));

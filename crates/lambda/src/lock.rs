@@ -21,8 +21,9 @@ pub const MAX_LEASE_SECONDS: u64 = 366 * 86_400;
 /// after the end of that execution has looked for it a second time (`DFR_LAUNCH_WINDOW_SECONDS`, 75 s, after the stop).
 pub const ACQUIRE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(45);
 
-/// The state machines whose executions take locks, by the end of their name.
-const LOCKING_MACHINES: [&str; 3] = ["-run-transient", "-up", "-run"];
+/// The state machines whose executions take locks, by the end of their name (the longest first: the stack is what
+/// is left of a name without it).
+const LOCKING_MACHINES: [&str; 4] = ["-serverless-run-transient", "-run-transient", "-up", "-run"];
 
 /// The statuses of an ended execution: what the stack's lock rule forwards.
 pub const ENDED: [&str; 4] = ["SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"];
@@ -495,7 +496,7 @@ mod tests {
     }
 
     #[test]
-    fn the_lock_rule_acts_on_ended_executions_of_the_three_locking_machines() {
+    fn the_lock_rule_acts_on_ended_executions_of_the_locking_machines() {
         let event = |arn: &str, status: &str| {
             json!({"detail-type": "Step Functions Execution Status Change", "source": "aws.states",
                    "detail": {"executionArn": arn, "status": status, "stopDate": 1_764_000_000_000_i64}})
@@ -508,6 +509,9 @@ mod tests {
         }
         let run = OWNER.replace("dfr-run-transient", "dfr-run");
         assert!(LockEvent::parse(&event(&run, "ABORTED")).is_ok());
+        let serverless = OWNER.replace("dfr-run-transient", "dfr-serverless-run-transient");
+        assert!(LockEvent::parse(&event(&serverless, "FAILED")).is_ok());
+        assert_eq!(stack_of(&serverless), "dfr");
         let down = OWNER.replace("dfr-run-transient", "dfr-down");
         let e = LockEvent::parse(&event(&down, "FAILED")).unwrap_err();
         assert!(e.to_string().contains("take no locks"), "{e}");

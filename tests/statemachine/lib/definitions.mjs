@@ -74,6 +74,17 @@ export function states(definition) {
   return Object.entries(definition.States);
 }
 
+/**
+ * [name, state] pairs of every state, those of Map iterations and Parallel branches included (state names are
+ * unique across a whole definition, as Step Functions requires).
+ */
+export function allStates(definition) {
+  return states(definition).flatMap(([name, s]) => [
+    [name, s],
+    ...[s.ItemProcessor ?? s.Iterator, ...(s.Branches ?? [])].filter(Boolean).flatMap((inner) => allStates(inner)),
+  ]);
+}
+
 export function statesOfType(definition, type) {
   return states(definition)
     .filter(([, s]) => s.Type === type)

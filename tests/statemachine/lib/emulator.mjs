@@ -134,6 +134,11 @@ export class Emulator {
     return (await this.admin('GET', 'state')).clusters;
   }
 
+  /** EMR Serverless applications as the emulator holds them, each with its jobRuns in submission order. */
+  async applications() {
+    return (await this.admin('GET', 'state')).serverless.applications;
+  }
+
   async stop() {
     const child = this.process;
     if (!child || child.exitCode !== null) return;

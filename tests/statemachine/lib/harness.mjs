@@ -47,7 +47,7 @@ import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMach
 import { randomUUID } from 'node:crypto';
 import { Emulator } from './emulator.mjs';
 import { FunctionClock } from './clock.mjs';
-import { FUNCTIONS, RULE_FUNCTIONS, functionOfArn, integrationOf, loadDefinition, states } from './definitions.mjs';
+import { allStates, FUNCTIONS, RULE_FUNCTIONS, functionOfArn, integrationOf, loadDefinition } from './definitions.mjs';
 import { StatesApiError, StatesApiServer, TaskTokens } from './callbacks.mjs';
 import { callerOf } from './iam-guard.mjs';
 import { declares, EventBus, resourcesOfType } from './event-bus.mjs';
@@ -547,7 +547,7 @@ export class Environment {
     executionCounter += 1;
     const executionName = name ?? `${machine}-${process.pid}-${executionCounter}`;
     const executionArn = arnOf(machine, executionName);
-    const stateByName = Object.fromEntries(states(def));
+    const stateByName = Object.fromEntries(allStates(def));
     const report = {
       machine,
       name: executionName,
@@ -610,7 +610,7 @@ export class Environment {
       return record.output;
     };
 
-    for (const [stateName, state] of states(def)) {
+    for (const [stateName, state] of allStates(def)) {
       if (state.Type === 'Wait') waitOverrides[stateName] = 0;
       if (state.Type !== 'Task') continue;
       retryOverrides[stateName] = 1;
@@ -1007,7 +1007,8 @@ function diffCalls(before, after) {
 export function metrics(report, def) {
   const entered = report.events.filter((e) => e.type === 'StateEntered');
   const retries = report.events.filter((e) => e.type === 'StateRetried').length;
-  const failStates = entered.filter((e) => def.States[e.state.name]?.Type === 'Fail').length;
+  const byName = Object.fromEntries(allStates(def));
+  const failStates = entered.filter((e) => byName[e.state.name]?.Type === 'Fail').length;
   const lambda = {};
   let lambdaTotal = 0;
   const count = (fn, n) => {

@@ -1,4 +1,4 @@
-// Static checks on the four definitions: valid ASL, the deployment contract (substitutions,
+// Static checks on the definitions (the four EMR ones, then EMR Serverless's run-transient): valid ASL, the deployment contract (substitutions,
 // timeouts), retriers and catches on every Task, error names that exist, the 3-state poll loop
 // the history budget relies on, and option defaults that match the execution-input schema.
 
@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import aslValidator from 'asl-validator';
-import { definitionPath, functionOfArn, loadDefinition, MACHINES, placeholders, states } from '../lib/definitions.mjs';
+import { allStates, definitionPath, functionOfArn, loadDefinition, MACHINES, placeholders, states } from '../lib/definitions.mjs';
 import { repoRoot } from '../lib/paths.mjs';
 
 const LAMBDA_SERVICE_ERRORS = [
@@ -319,3 +319,114 @@ for (const machine of MACHINES) {
     }
   });
 }
+
+describe('serverless-run-transient.asl.json', () => {
+  const machine = 'serverless-run-transient';
+  const raw = readFileSync(definitionPath(machine), 'utf8');
+  const def = loadDefinition(machine);
+  const emr = loadDefinition('run-transient');
+  const all = allStates(def);
+  const byName = Object.fromEntries(all);
+  const tasks = all.filter(([, s]) => s.Type === 'Task');
+  const map = def.States['Run the job runs'];
+  const iteration = map.ItemProcessor;
+  const task = (name) => byName[name];
+
+  test('is a valid States Language definition (asl-validator, paths and ARNs checked)', () => {
+    const { isValid, errorsText } = aslValidator(def, { checkArn: true, checkPaths: true });
+    assert.ok(isValid, errorsText?.('\n'));
+  });
+
+  test('names functions only through DefinitionSubstitutions: all four functions and the lock', () => {
+    assert.deepEqual(placeholders(raw), ['AddStepsFunctionArn', 'CheckStatusFunctionArn', 'LaunchClusterFunctionArn', 'LockFunctionArn', 'TerminateClusterFunctionArn']);
+    assert.doesNotMatch(raw, /arn:aws:lambda/);
+    for (const [name, s] of tasks) assert.ok(functionOfArn(s.Resource), `${name} invokes one of the stack's functions`);
+  });
+
+  test("has run-transient's execution timeout, every state is reachable in its scope, and every state name is unique", () => {
+    assert.equal(def.TimeoutSeconds, emr.TimeoutSeconds);
+    assert.ok(def.Comment);
+    assert.deepEqual([...reachable(def, def.StartAt)].sort(), Object.keys(def.States).sort());
+    assert.deepEqual([...reachable(iteration, iteration.StartAt)].sort(), Object.keys(iteration.States).sort());
+    assert.equal(new Set(all.map(([n]) => n)).size, all.length);
+  });
+
+  test('every Task, Choice, Fail and Map says what it does (Comment)', () => {
+    for (const [name, s] of all) if (['Task', 'Choice', 'Fail', 'Map'].includes(s.Type)) assert.ok(s.Comment, `${name} has a Comment`);
+  });
+
+  test('every Task has a timeout and the retriers (Lambda service errors, the retryable names, unhandled errors) with FULL jitter; failures are caught', () => {
+    const { retryable } = documentedErrors();
+    for (const [name, s] of tasks) {
+      assert.ok(s.TimeoutSeconds > 0, `${name}: TimeoutSeconds`);
+      assert.ok(s.Retry.find((r) => LAMBDA_SERVICE_ERRORS.every((e) => r.ErrorEquals.includes(e))), `${name}: Lambda service retrier`);
+      assert.ok(s.Retry.find((r) => retryable.every((e) => r.ErrorEquals.includes(e))), `${name}: a retrier for ${retryable.join(', ')}`);
+      const names = s.Retry.flatMap((r) => r.ErrorEquals);
+      for (const e of ['Lambda.Unknown', 'Sandbox.Timedout']) assert.ok(names.includes(e), `${name} retries ${e}`);
+      for (const r of s.Retry) {
+        assert.equal(r.JitterStrategy, 'FULL', `${name}: JitterStrategy FULL`);
+        assert.ok(r.BackoffRate >= 1.5 && r.MaxAttempts >= 3 && r.MaxDelaySeconds > 0, `${name}: backoff`);
+        for (const e of r.ErrorEquals) {
+          const known = e.startsWith('States.') || e.startsWith('Lambda.') || e === 'Sandbox.Timedout' || documentedErrors().all.includes(e);
+          assert.ok(known, `${name}: ${e} is not an error any function or Step Functions raises`);
+          if (documentedErrors().all.includes(e)) assert.ok(retryable.includes(e), `${name}: ${e} is not retryable (functions/README.md)`);
+        }
+      }
+      // A Task of the iteration without a Catch fails the iteration, which the Map catches.
+      if (!(name in iteration.States)) assert.ok(s.Catch?.some((c) => c.ErrorEquals.includes('States.ALL')), `${name}: Catch States.ALL`);
+      for (const c of s.Catch ?? []) assert.ok(c.ResultPath && c.ResultPath !== '$', `${name}: a Catch keeps the input`);
+    }
+    assert.ok(map.Catch.some((c) => c.ErrorEquals.includes('States.ALL') && c.ResultPath !== '$'), 'the Map catches every failure of a step');
+  });
+
+  test('the steps run one at a time, in order, each started with the execution and its index (the client token)', () => {
+    assert.equal(map.MaxConcurrency, 1);
+    assert.equal(map.ItemsPath, '$.launch.jobRuns');
+    assert.equal(map.ItemSelector['index.$'], '$$.Map.Item.Index');
+    const start = task('Start the job run');
+    assert.equal(functionOfArn(start.Resource), 'add-steps');
+    assert.equal(start.Parameters['execution.$'], '$$.Execution.Id');
+    assert.equal(start.Parameters['index.$'], '$.index');
+    assert.ok(start.Retry.some((r) => r.ErrorEquals.includes('ApplicationNotReady')), 'an application still being created is waited for');
+    assert.deepEqual(task('Launch the application').Parameters.run['executionArn.$'], '$$.Execution.Id');
+  });
+
+  test("the options and the input's fields default as for run-transient on EMR (the same execution-input schema)", () => {
+    assert.deepEqual(def.States['Apply the defaults'].Parameters, emr.States['Apply the defaults'].Parameters);
+    assert.deepEqual(def.States['Read the input'].Parameters, emr.States['Read the input'].Parameters);
+    assert.deepEqual(task('Launch the application').Parameters.execution, { machine: 'run-transient', 'options.$': '$.options' });
+    assert.deepEqual(task('Acquire the lock').Parameters.execution, { machine: 'run-transient', 'options.$': '$.options' });
+  });
+
+  test('a lock is taken before anything is spent, for the execution, with a lease of the execution timeout plus the margin', () => {
+    const acquire = task('Acquire the lock');
+    assert.equal(acquire.Parameters.leaseSeconds, def.TimeoutSeconds + leaseMargin());
+    assert.equal(def.States['Is there a lock?'].Choices[0].Next, 'Launch the application');
+    assert.equal(def.States['Is the lock ours?'].Choices[0].Next, 'Launch the application');
+  });
+
+  test('every failure passes the cleanup of the application (when one was launched) and the end of the lock', () => {
+    const fail = 'Run failed';
+    const into = states(def).filter(([, s]) => successors(s).includes(fail)).map(([n]) => n).sort();
+    assert.deepEqual(into, ['Did the run hold a lock?', 'Release or keep the lock']);
+    const cleanupChoice = def.States['Is there an application to clean up?'];
+    assert.deepEqual(cleanupChoice.Choices.map((c) => c.Next), ['Did the run hold a lock?', 'Clean up after the failure']);
+    assert.equal(def.States['Write the failure cause'].Next, 'Is there an application to clean up?');
+    for (const name of ['Clean up the application', 'Clean up after the failure', 'Cancel the job run']) {
+      assert.equal(functionOfArn(task(name).Resource), 'terminate-cluster', name);
+      assert.equal(task(name).Parameters.target, 'serverless', name);
+    }
+    // Every state that describes a failure goes to the cause, which goes to the cleanup.
+    for (const [name, s] of states(def)) if (/^Describe /.test(name)) assert.equal(s.Next, 'Write the failure cause', name);
+  });
+
+  test('no Choice rule tests a type negatively (IsNull, IsPresent… false), which the local interpreter evaluates as false', () => {
+    const negative = [];
+    const walk = (rule) => {
+      for (const [k, v] of Object.entries(rule)) if (/^Is[A-Z]/.test(k) && v === false) negative.push(JSON.stringify(rule));
+      for (const r of [...(rule.And ?? []), ...(rule.Or ?? []), ...(rule.Not ? [rule.Not] : [])]) walk(r);
+    };
+    for (const [, s] of all) for (const rule of s.Choices ?? []) walk(rule);
+    assert.deepEqual(negative, [], 'use Not with the positive test');
+  });
+});
