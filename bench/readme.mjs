@@ -240,6 +240,24 @@ export function statemachineBlock(s) {
   ].join('\n');
 }
 
+/** The reference playbook on both targets, side by side (the same bench run): EMR waiting for events and polling, EMR Serverless polling. */
+export function targetsBlock(s) {
+  const { events: e, adaptive: a } = s.runs;
+  const v = s.serverless;
+  const row = (label, emr, sls) => `| ${label} | ${emr(e)} | ${emr(a)} | ${sls(v)} |`;
+  return [
+    '| reference playbook | EMR, events | EMR, polling | EMR Serverless, polling |',
+    '|---|---|---|---|',
+    row('state transitions', (r) => n(r.stateTransitions), (r) => n(r.stateTransitions)),
+    row('Lambda invocations', (r) => n(r.lambdaInvocations.total), (r) => n(r.lambdaInvocations.total)),
+    row('API calls (EMR, or EMR Serverless)', (r) => n(r.emrCalls.total), (r) => n(r.apiCalls.total)),
+    row('history events', (r) => n(r.historyEvents), (r) => n(r.historyEvents)),
+    row("detection latency (the last step's end → run reported)", (r) => minutes(r.detectionLatencySeconds), (r) => minutes(r.detectionLatencySeconds)),
+    '',
+    `EMR Serverless's calls, by operation: ${Object.entries(v.apiCalls.byOperation).map(([op, c]) => `${op} ${n(c)}`).join(', ')}; its job runs' billed cost in the emulator: $${v.costUsd}.`,
+  ].join('\n');
+}
+
 /** The reference run's outcome in a sentence (after "Waiting for events, "): events against polling. */
 export function statemachineSummary(s) {
   const { events: e, eventsAllLost: lost, adaptive, fixed30s } = s.runs;
@@ -461,6 +479,7 @@ function blocks() {
     lambdas: lambdasBlock(l),
     bytes: bytesBlock(l),
     statemachine: statemachineBlock(s),
+    targets: targetsBlock(s),
     'statemachine-summary': statemachineSummary(s),
     fortnight: fortnightBlock(s),
     'fortnight-summary': fortnightSummary(s),
@@ -478,7 +497,7 @@ const INLINE = new Set(['fortnight', 'statemachine-summary', 'fortnight-real', '
 
 export const DOCUMENTS = {
   'README.md': ['lambdas', 'bytes', 'statemachine', 'fortnight-summary', 'hostile', 'gotemplate-cases', 'real-configs'],
-  'statemachine/README.md': ['fortnight', 'statemachine', 'statemachine-summary', 'fortnight-real'],
+  'statemachine/README.md': ['fortnight', 'statemachine', 'statemachine-summary', 'fortnight-real', 'targets'],
   'infra/README.md': ['cost', 'reconciler-cost', 'dashboard'],
 };
 

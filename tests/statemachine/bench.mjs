@@ -16,7 +16,7 @@ import { loadDefinition } from './lib/definitions.mjs';
 import { fortnightRun, fortnightTransient, HISTORY_LIMIT } from './lib/fortnight.mjs';
 import { Environment } from './lib/harness.mjs';
 import { repoRoot } from './lib/paths.mjs';
-import { CLUSTER_START_SECONDS, measureReference, STEP_SECONDS } from './lib/reference.mjs';
+import { CLUSTER_START_SECONDS, measureReference, measureServerlessReference, STEP_SECONDS } from './lib/reference.mjs';
 import { duration } from './lib/timeline.mjs';
 
 /** The issue's budget for the reference run waiting for events, and the polling targets kept from before. */
@@ -122,6 +122,15 @@ runs.eventsAllLostReconciled = await measureIn({ reconciler: true, faults: { eve
 runs.adaptive = await measureIn({}, 'adaptive', { options: { completion: 'poll' } });
 runs.fixed30s = await measureIn({}, 'fixed30s', { options: { completion: 'poll' }, definition: fixedPollingDefinition() });
 
+// The same playbook on EMR Serverless (statemachine/serverless-run-transient.asl.json, polling), beside the EMR runs.
+const serverlessEnv = await Environment.start({});
+let serverless;
+try {
+  serverless = await measureServerlessReference(serverlessEnv, 'serverless');
+} finally {
+  await serverlessEnv.stop();
+}
+
 /** A 14-day run, measured in its own environment: what it wrote, and the real time it took to simulate. */
 async function fortnight(environment, measure) {
   const env = await Environment.start(environment);
@@ -179,6 +188,7 @@ const results = {
     note: 'EMR simulated by the emulator on virtual time; Lambdas are the real binaries; counts are those of the real definitions; Lambda invocations include event-router\'s (EMR events delivered during the run)',
   },
   runs: Object.fromEntries(Object.entries(runs).map(([k, { report, emrCallTimes, ...r }]) => [k, r])),
+  serverless: (({ report, ...r }) => r)(serverless),
   scale,
   fortnight: fortnights,
   targets: TARGETS,
@@ -208,6 +218,18 @@ console.log(`\nState machine reference run: run-transient, ${CLUSTER_START_SECON
 console.log('(real definitions and Lambda binaries; EMR simulated on virtual time)\n');
 console.log(`  ${''.padEnd(50)}${heads.map((h) => h.padStart(18)).join('')}`);
 for (const [label, f] of rows) console.log(`  ${label.padEnd(50)}${cols.map((c) => String(f(results.runs[c])).padStart(18)).join('')}`);
+console.log('\nThe same playbook on both targets (EMR: events and adaptive polling; EMR Serverless: polling)');
+const targets = [
+  ['state transitions', (r) => r.stateTransitions, (r) => r.stateTransitions],
+  ['Lambda invocations', (r) => r.lambdaInvocations.total, (r) => r.lambdaInvocations.total],
+  ['API calls (EMR / EMR Serverless)', (r) => r.emrCalls.total, (r) => r.apiCalls.total],
+  ['history events', (r) => r.historyEvents, (r) => r.historyEvents],
+  ['detection latency (last step end → run reported)', (r) => duration(r.detectionLatencySeconds), (r) => duration(r.detectionLatencySeconds)],
+];
+console.log(`  ${''.padEnd(50)}${['EMR, events', 'EMR, polling', 'EMR Serverless'].map((h) => h.padStart(18)).join('')}`);
+for (const [label, emr, sls] of targets) {
+  console.log(`  ${label.padEnd(50)}${[emr(results.runs.events), emr(results.runs.adaptive), sls(results.serverless)].map((v) => String(v).padStart(18)).join('')}`);
+}
 console.log(`\n${SCALE.runs} runs started over ${SCALE.startWindowSeconds / 60} minutes: EMR calls per second, highest 60-second average (refill limit)`);
 const ops = ['DescribeCluster', 'ListSteps', 'all'];
 for (const op of ops) {

@@ -5,7 +5,13 @@
 
 import { NOT_EMR } from './harness.mjs';
 import { accessKeyOf } from './stack.mjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { examplesDir } from './paths.mjs';
 import { playbook, sparkClusterText, step, varsFor } from '../test/support.mjs';
+
+const serverlessConfigText = readFileSync(join(examplesDir, 'serverless', 'config.json'), 'utf8');
+const serverlessVars = JSON.parse(readFileSync(join(examplesDir, 'serverless', 'vars.json'), 'utf8'));
 
 // Real steps do not last round numbers of seconds: with round ones every 30 s poll would land exactly on a step end.
 export const STEP_SECONDS = [1790, 3600, 1795];
@@ -92,5 +98,48 @@ export async function measureReference(env, label, { options, definition } = {})
     detectionLatencySeconds: Math.round(end - clusterEnd),
     simulatedSeconds: Math.round(report.virtualSeconds),
     realSeconds: Number(realSeconds.toFixed(2)),
+  };
+}
+
+/** The reference run's playbook on EMR Serverless: the example ServerlessConfig, the same three steps and durations. */
+export function serverlessReferenceInput(label) {
+  return {
+    cluster: serverlessConfigText,
+    playbook: playbook([
+      step('Stage raw events', { seconds: STEP_SECONDS[0] }),
+      step('Enrich with Spark', { seconds: STEP_SECONDS[1] }),
+      step('Archive raw events', { seconds: STEP_SECONDS[2] }),
+    ]),
+    vars: { ...serverlessVars, env: `bench-${label}` },
+  };
+}
+
+/**
+ * Runs the reference playbook once on EMR Serverless (statemachine/serverless-run-transient.asl.json) in `env` and
+ * measures it as `measureReference` does: the detection latency is from the last job run's end to the execution's.
+ */
+export async function measureServerlessReference(env, label) {
+  await env.emulator.admin('POST', 'requests/reset');
+  const started = process.hrtime.bigint();
+  const report = await env.run('serverless-run-transient', serverlessReferenceInput(label), { countCallsPerInvocation: true, name: `bench-${label}` });
+  const realSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (report.status !== 'SUCCEEDED') throw new Error(`${label}: ${report.status} ${report.error} ${report.cause}`);
+  const start = virtualStart(report);
+  const end = start + report.virtualSeconds;
+  const app = (await env.emulator.applications()).find((a) => a.applicationId === report.output.applicationId);
+  const lastJobEnd = Math.max(...app.jobRuns.map((r) => r.endedAt));
+  const calls = Object.fromEntries(Object.entries(report.emrCalls.operations).map(([op, c]) => [op, c.calls]).filter(([, n]) => n > 0));
+  const m = report.metrics;
+  return {
+    report,
+    stateTransitions: m.stateTransitions,
+    lambdaInvocations: m.lambdaInvocations,
+    polls: m.byState['Check the job run'] ?? 0,
+    apiCalls: { total: report.emrCalls.total, byOperation: calls },
+    historyEvents: m.historyEvents,
+    detectionLatencySeconds: Math.round(end - lastJobEnd),
+    simulatedSeconds: Math.round(report.virtualSeconds),
+    realSeconds: Number(realSeconds.toFixed(2)),
+    costUsd: report.output.jobRuns.reduce((sum, r) => sum + Number(r.cost?.usd ?? 0), 0).toFixed(4),
   };
 }

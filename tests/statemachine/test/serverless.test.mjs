@@ -68,7 +68,7 @@ test('serverless: the example playbook runs its steps in order as job runs, repo
     const [app] = await applicationsOf(env, report);
     // In order: the second job run was started after the first ended.
     const [first, second] = app.jobRuns;
-    assert.ok(Date.parse(second.createdAt) >= Date.parse(first.updatedAt), `${second.createdAt} after ${first.updatedAt}`);
+    assert.ok(second.createdAt >= first.endedAt, `started at ${second.createdAt}, after the first ended at ${first.endedAt}`);
     assert.equal(calls(report, 'CreateApplication'), 1);
     assert.equal(calls(report, 'StartJobRun'), 2);
     assert.equal(calls(report, 'DeleteApplication'), 1);
