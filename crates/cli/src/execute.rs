@@ -300,13 +300,11 @@ pub async fn stop(sfn: &Client, target: &Target, execution: &str) -> Exit {
 /// `list`: the recent executions of the stack's state machines, newest first.
 pub async fn list(sfn: &Client, target: &Target, output: Output) -> Exit {
     let mut rows = Vec::new();
-    for machine in Machine::ALL {
-        let arn = match target.machine_arn(sfn, machine).await {
-            Ok(a) => a,
-            // A stack deployed before EMR Serverless runs has no such machine.
-            Err(_) if machine.runs_on() == RunsOn::Serverless => continue,
-            Err(e) => return fail(&e),
-        };
+    let machines = match target.deployed_machines(sfn).await {
+        Ok(m) => m,
+        Err(e) => return fail(&e),
+    };
+    for (machine, arn) in machines {
         let page = match sfn
             .list_executions()
             .state_machine_arn(&arn)

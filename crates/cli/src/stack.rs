@@ -147,6 +147,20 @@ impl Target {
         }
     }
 
+    /// The stack's state machines and their ARNs, in [`Machine::ALL`]'s order; a stack deployed before runs on EMR
+    /// Serverless has no serverless machine, which is then left out.
+    pub async fn deployed_machines(&self, sfn: &Client) -> Result<Vec<(Machine, String)>, String> {
+        let mut found = Vec::new();
+        for machine in Machine::ALL {
+            match self.machine_arn(sfn, machine).await {
+                Ok(arn) => found.push((machine, arn)),
+                Err(_) if machine.runs_on() == RunsOn::Serverless => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(found)
+    }
+
     /// An execution ARN from what the user typed: an ARN as it is, or a name of an execution of one of the stack's
     /// state machines (the first that has it).
     pub async fn execution_arn(&self, sfn: &Client, given: &str) -> Result<String, String> {
