@@ -127,6 +127,73 @@ impl Cost {
     }
 }
 
+/// What a job run on EMR Serverless was billed for, and its estimate: a job run's `cost` in a serverless run's
+/// output (or its failure's Cause). Read leniently, as [`Cost`] is.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobRunCost {
+    #[serde(default)]
+    pub vcpu_hours: f64,
+    #[serde(default)]
+    pub memory_gb_hours: f64,
+    #[serde(default)]
+    pub storage_gb_hours: f64,
+    /// Estimated USD, as decimal text (or a number); `None` when no price could be read.
+    #[serde(default, deserialize_with = "lenient_usd")]
+    pub usd: Option<f64>,
+}
+
+fn lenient_usd<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    })
+}
+
+impl JobRunCost {
+    /// A job run's `cost`, if it has one.
+    pub fn of(job_run: &Value) -> Option<JobRunCost> {
+        job_run
+            .get("cost")
+            .filter(|c| c.is_object())
+            .and_then(|c| JobRunCost::deserialize(c).ok())
+    }
+
+    /// `2.5 vCPU-hours, 10 GB-hours memory, 0 GB-hours storage, ≈ $0.12` (or `not priced`).
+    pub fn text(&self) -> String {
+        let dollars = match self.usd {
+            Some(usd) => format!("≈ ${}", cents(usd)),
+            None => "not priced".into(),
+        };
+        format!(
+            "{} vCPU-hours, {} GB-hours memory, {} GB-hours storage, {dollars}",
+            self.vcpu_hours, self.memory_gb_hours, self.storage_gb_hours
+        )
+    }
+
+    /// The line under a serverless run's job runs: what they cost together, `at least` when one was not priced.
+    pub fn total_line(costs: &[&JobRunCost]) -> Option<String> {
+        if costs.is_empty() {
+            return None;
+        }
+        let usd: f64 = costs.iter().filter_map(|c| c.usd).sum();
+        let some_unpriced = costs.iter().any(|c| c.usd.is_none());
+        let dollars = match (some_unpriced, costs.iter().all(|c| c.usd.is_none())) {
+            (_, true) => "not priced".to_string(),
+            (true, false) => format!("at least ${}", cents(usd)),
+            (false, false) => format!("≈ ${}", cents(usd)),
+        };
+        let runs = match costs.len() {
+            1 => "1 job run".to_string(),
+            n => format!("{n} job runs"),
+        };
+        Some(format!(
+            "Cost: {dollars} for {runs} (estimate, EMR Serverless prices)"
+        ))
+    }
+}
+
 /// What an estimate rests on: the prices' date, the missing prices, or why there are none (`Some("")`: no reason
 /// known).
 fn basis(prices_as_of: Option<&str>, missing: &[String], unavailable: Option<&str>) -> String {
@@ -256,6 +323,37 @@ pub fn sample() -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_job_runs_cost_is_read_leniently_and_summed_as_at_least_when_one_is_not_priced() {
+        let priced = JobRunCost::of(
+            &json!({"cost": {"vcpuHours": 2.5, "memoryGbHours": 10, "storageGbHours": 0,
+                                                     "usd": "0.1234"}}),
+        )
+        .unwrap();
+        assert_eq!(
+            priced.text(),
+            "2.5 vCPU-hours, 10 GB-hours memory, 0 GB-hours storage, ≈ $0.12"
+        );
+        let unpriced =
+            JobRunCost::of(&json!({"cost": {"vcpuHours": 1, "memoryGbHours": 4, "usd": null}}))
+                .unwrap();
+        assert!(unpriced.text().ends_with("not priced"));
+        assert_eq!(JobRunCost::of(&json!({"cost": null})), None);
+        assert_eq!(
+            JobRunCost::total_line(&[&priced, &priced]).unwrap(),
+            "Cost: ≈ $0.25 for 2 job runs (estimate, EMR Serverless prices)"
+        );
+        assert_eq!(
+            JobRunCost::total_line(&[&priced, &unpriced]).unwrap(),
+            "Cost: at least $0.12 for 2 job runs (estimate, EMR Serverless prices)"
+        );
+        assert_eq!(
+            JobRunCost::total_line(&[&unpriced]).unwrap(),
+            "Cost: not priced for 1 job run (estimate, EMR Serverless prices)"
+        );
+        assert_eq!(JobRunCost::total_line(&[]), None);
+    }
 
     #[test]
     fn a_successful_runs_cost_is_read_from_its_output_and_printed_with_what_it_rests_on() {

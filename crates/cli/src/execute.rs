@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::follow::{self, Outcome, Progress};
 use crate::logs;
-use crate::stack::{execution_name, Machine, Target};
+use crate::stack::{execution_name, Machine, RunsOn, Target};
 use crate::view::{self, Live, Plain, View};
 
 /// The original's exit codes, and 2 for usage errors (the original exited 0 on those).
@@ -82,7 +82,10 @@ pub async fn start_and_follow(
         Ok(s) => s.execution_arn().to_string(),
         Err(e) => return fail(&crate::stack::aws_error("StartExecution", &e)),
     };
-    eprintln!("started {} ({arn})", machine.command());
+    match machine.runs_on() {
+        RunsOn::Emr => eprintln!("started {} ({arn})", machine.command()),
+        RunsOn::Serverless => eprintln!("started {} on EMR Serverless ({arn})", machine.command()),
+    }
     follow_to_end(sfn, machine.command(), &arn, options).await
 }
 
@@ -181,6 +184,11 @@ fn interrupts() -> impl std::future::Future<Output = ()> {
 
 async fn show_failed_step_logs(cause: &str, lines: usize) {
     let cause: Value = serde_json::from_str(cause).unwrap_or(Value::Null);
+    // EMR Serverless: where the failed job runs' logs are (they are read there, not here).
+    if let Some(text) = logs::serverless_log_locations(&cause) {
+        eprintln!("{text}");
+        return;
+    }
     let s3 = logs::s3_client().await;
     let (wait, every) = (logs::wait_for_logs(), follow::poll_interval());
     logs::print_failed_step_logs(&s3, &cause, lines, wait, every).await;
@@ -289,14 +297,14 @@ pub async fn stop(sfn: &Client, target: &Target, execution: &str) -> Exit {
     }
 }
 
-/// `list`: the recent executions of the stack's four state machines, newest first.
+/// `list`: the recent executions of the stack's state machines, newest first.
 pub async fn list(sfn: &Client, target: &Target, output: Output) -> Exit {
     let mut rows = Vec::new();
-    for machine in Machine::ALL {
-        let arn = match target.machine_arn(sfn, machine).await {
-            Ok(a) => a,
-            Err(e) => return fail(&e),
-        };
+    let machines = match target.deployed_machines(sfn).await {
+        Ok(m) => m,
+        Err(e) => return fail(&e),
+    };
+    for (machine, arn) in machines {
         let page = match sfn
             .list_executions()
             .state_machine_arn(&arn)
@@ -345,8 +353,8 @@ pub async fn list(sfn: &Client, target: &Target, output: Output) -> Exit {
     Exit::Success
 }
 
-/// The cluster an execution worked on: from its input (`run`, `down`), output or failure cause, else (a run still
-/// launching or running) from the last function answer that names one.
+/// The cluster (or EMR Serverless application) an execution worked on: from its input (`run`, `down`), output or
+/// failure cause, else (a run still launching or running) from the last function answer that names one.
 async fn cluster_of(sfn: &Client, arn: &str) -> Option<String> {
     let d = sfn
         .describe_execution()
@@ -355,9 +363,12 @@ async fn cluster_of(sfn: &Client, arn: &str) -> Option<String> {
         .await
         .ok()?;
     let named = |text: &str| {
-        serde_json::from_str::<Value>(text)
-            .ok()
-            .and_then(|v| v["clusterId"].as_str().map(str::to_string))
+        serde_json::from_str::<Value>(text).ok().and_then(|v| {
+            v["clusterId"]
+                .as_str()
+                .or(v["applicationId"].as_str())
+                .map(str::to_string)
+        })
     };
     if let Some(id) = [d.input(), d.output(), d.cause()]
         .into_iter()
@@ -374,18 +385,30 @@ async fn cluster_of(sfn: &Client, arn: &str) -> Option<String> {
     })
 }
 
-/// The command whose state machine ran an execution, from its ARN (`…:execution:<stack>-<command>:<name>`).
+/// The command whose state machine ran an execution, from its ARN (`…:execution:<stack>-<suffix>:<name>`).
 fn command_of(arn: &str, stack: &str) -> String {
     let machine = arn.split(':').nth(6).unwrap_or_default();
-    machine
-        .strip_prefix(&format!("{stack}-"))
-        .unwrap_or(machine)
-        .to_string()
+    match Machine::named(machine, stack) {
+        Some(m) => m.command().to_string(),
+        None => machine
+            .strip_prefix(&format!("{stack}-"))
+            .unwrap_or(machine)
+            .to_string(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_execution_of_the_serverless_machine_is_a_run_transient() {
+        let arn =
+            "arn:aws:states:eu-west-1:123456789012:execution:dfr-serverless-run-transient:nightly";
+        assert_eq!(command_of(arn, "dfr"), "run-transient");
+        let arn = "arn:aws:states:eu-west-1:123456789012:execution:dfr-up:nightly";
+        assert_eq!(command_of(arn, "dfr"), "up");
+    }
 
     #[test]
     fn every_failure_exits_1_but_a_held_lock_which_exits_17_as_documented() {

@@ -7,14 +7,31 @@ use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent, HistoryEventType};
 use aws_sdk_sfn::Client;
 use serde_json::Value;
 
-use crate::cost::Cost;
+use crate::cost::{Cost, JobRunCost};
 
-/// One step of the run as the last check reported it.
-#[derive(Debug, Clone, PartialEq)]
+/// One step of the run as the last check reported it (on EMR Serverless: its job run).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StepView {
     pub name: String,
     pub state: String,
     pub duration_seconds: Option<i64>,
+    /// EMR Serverless: the step's job run, once started.
+    pub job_run_id: Option<String>,
+    /// EMR Serverless: what the job run cost, once it ended with one.
+    pub cost: Option<JobRunCost>,
+}
+
+impl StepView {
+    /// A job run as a serverless run's output (or failure Cause) lists it.
+    fn of_job_run(r: &Value) -> Self {
+        StepView {
+            name: r["name"].as_str().unwrap_or_default().to_string(),
+            state: r["state"].as_str().unwrap_or_default().to_string(),
+            job_run_id: r["jobRunId"].as_str().map(str::to_string),
+            cost: JobRunCost::of(r),
+            ..StepView::default()
+        }
+    }
 }
 
 /// What is known of the run so far.
@@ -24,6 +41,8 @@ pub struct Progress {
     pub state: Option<String>,
     pub cluster_id: Option<String>,
     pub cluster_state: Option<String>,
+    /// EMR Serverless: the application the job runs go to.
+    pub application_id: Option<String>,
     pub reason: Option<String>,
     pub steps: Vec<StepView>,
     pub launch_attempt: u32,
@@ -72,6 +91,11 @@ pub enum Change {
         reason: Option<String>,
     },
     Step(StepView),
+    /// EMR Serverless: the application was created (or found, to be reused), or deleted.
+    Application {
+        id: String,
+        event: &'static str,
+    },
     FunctionFailed {
         state: String,
         error: String,
@@ -173,6 +197,9 @@ impl Progress {
             }
             return changes;
         }
+        if answer.get("applicationId").is_some() || answer.get("jobRunId").is_some() {
+            return self.apply_serverless_answer(answer);
+        }
         if answer.get("phase").is_none() {
             return changes;
         }
@@ -200,6 +227,7 @@ impl Progress {
                     name: text(&s["name"]).unwrap_or_default(),
                     state: text(&s["state"]).unwrap_or_default(),
                     duration_seconds: s["durationSeconds"].as_i64(),
+                    ..StepView::default()
                 })
                 .collect();
             for s in &steps {
@@ -213,12 +241,96 @@ impl Progress {
         changes
     }
 
+    /// An answer of a function working on EMR Serverless: launch-cluster's (the application and the job runs to
+    /// come), add-steps' (a job run started), check-status' (a job run's state) or terminate-cluster's.
+    fn apply_serverless_answer(&mut self, answer: &Value) -> Vec<Change> {
+        let mut changes = Vec::new();
+        if let Some(id) = answer["applicationId"].as_str() {
+            let event = match (answer["jobRuns"].as_array(), answer["deleted"].as_bool()) {
+                (Some(runs), _) => {
+                    self.steps = runs
+                        .iter()
+                        .map(|r| StepView {
+                            name: r["name"].as_str().unwrap_or_default().to_string(),
+                            state: "PENDING".into(),
+                            ..StepView::default()
+                        })
+                        .collect();
+                    if answer["created"].as_bool() == Some(false) {
+                        "reused"
+                    } else {
+                        "created"
+                    }
+                }
+                (None, Some(true)) => "deleted",
+                _ => return changes,
+            };
+            self.application_id = Some(id.to_string());
+            changes.push(Change::Application {
+                id: id.to_string(),
+                event,
+            });
+            return changes;
+        }
+        let Some(run_id) = answer["jobRunId"].as_str() else {
+            return changes;
+        };
+        // add-steps: the job run of the step at `index` started.
+        let started = answer
+            .get("phase")
+            .is_none()
+            .then(|| answer["index"].as_u64())
+            .flatten()
+            .and_then(|i| self.steps.get_mut(i as usize));
+        let (step, state) = match started {
+            Some(step) => {
+                step.job_run_id = Some(run_id.to_string());
+                (step, "SUBMITTED")
+            }
+            None => {
+                self.next_check_seconds = answer["nextPollSeconds"].as_u64();
+                let Some(step) = self
+                    .steps
+                    .iter_mut()
+                    .find(|s| s.job_run_id.as_deref() == Some(run_id))
+                else {
+                    return changes;
+                };
+                step.cost = JobRunCost::of(answer).or(step.cost.take());
+                (step, answer["state"].as_str().unwrap_or_default())
+            }
+        };
+        if step.state != state {
+            step.state = state.to_string();
+            changes.push(Change::Step(step.clone()));
+        }
+        changes
+    }
+
     /// How the run ended: the steps as its output reports them, and its cost (output or Cause) when it has one.
     pub fn take_outcome(&mut self, outcome: &Outcome) {
-        if let Outcome::Succeeded(output) = outcome {
-            self.take_output_steps(output);
+        match outcome {
+            Outcome::Succeeded(output) => self.take_output_steps(output),
+            // A serverless run's Cause lists its job runs as its output would.
+            Outcome::Failed { cause, .. } => {
+                if let Ok(cause) = serde_json::from_str::<Value>(cause) {
+                    self.take_job_runs(&cause);
+                }
+            }
+            _ => {}
         }
         self.cost = Cost::of_outcome(outcome);
+    }
+
+    /// The job runs and the application of a serverless run's output or Cause, when it has them.
+    fn take_job_runs(&mut self, document: &Value) {
+        if let (Some(id), Some(runs)) = (
+            document["applicationId"].as_str(),
+            document["jobRuns"].as_array(),
+        ) {
+            self.application_id = Some(id.to_string());
+            self.steps = runs.iter().map(StepView::of_job_run).collect();
+        }
     }
 
     /// The steps as the execution's output reports them, when it has them.
@@ -230,9 +342,11 @@ impl Progress {
                     name: s["name"].as_str().unwrap_or_default().to_string(),
                     state: s["state"].as_str().unwrap_or_default().to_string(),
                     duration_seconds: s["durationSeconds"].as_i64(),
+                    ..StepView::default()
                 })
                 .collect();
         }
+        self.take_job_runs(output);
     }
 }
 
@@ -321,6 +435,74 @@ mod tests {
             )
             .build()
             .unwrap()
+    }
+
+    #[test]
+    fn a_serverless_run_is_followed_job_run_by_job_run_to_its_costs() {
+        use serde_json::json;
+        let mut p = Progress::default();
+        let launched = json!({"applicationId": "00f1", "region": null, "created": true, "applicationName": "n",
+            "logUri": null, "jobRuns": [{"name": "Stage", "onFailure": "stop", "request": {}},
+                                       {"name": "Load", "onFailure": "stop", "request": {}}]});
+        assert_eq!(
+            p.apply(&answered(1, launched)),
+            vec![Change::Application {
+                id: "00f1".into(),
+                event: "created"
+            }]
+        );
+        assert_eq!(p.steps.len(), 2);
+        assert_eq!(p.steps[1].state, "PENDING");
+        let started = p.apply(&answered(
+            2,
+            json!({"jobRunId": "00j1", "index": 0, "name": "Stage"}),
+        ));
+        assert!(
+            matches!(&started[..], [Change::Step(s)] if s.state == "SUBMITTED" && s.job_run_id.as_deref() == Some("00j1")),
+            "{started:?}"
+        );
+        let check = |state: &str, phase: &str, cost: Value| {
+            json!({"phase": phase, "state": state, "stateDetails": null, "nextPollSeconds": 30, "jobRunId": "00j1",
+                   "logUri": null, "cost": cost, "error": null})
+        };
+        assert_eq!(
+            p.apply(&answered(3, check("RUNNING", "running", Value::Null)))
+                .len(),
+            1
+        );
+        assert!(p
+            .apply(&answered(4, check("RUNNING", "running", Value::Null)))
+            .is_empty());
+        assert_eq!(p.next_check_seconds, Some(30));
+        let cost = json!({"vcpuHours": 1, "memoryGbHours": 4, "storageGbHours": 0, "usd": "0.05"});
+        p.apply(&answered(5, check("SUCCESS", "succeeded", cost.clone())));
+        assert_eq!(
+            (
+                p.steps[0].state.as_str(),
+                p.steps[0].cost.as_ref().and_then(|c| c.usd)
+            ),
+            ("SUCCESS", Some(0.05))
+        );
+        assert_eq!(p.cluster_id, None, "no cluster in a serverless run");
+        let deleted = json!({"applicationId": "00f1", "deleted": true, "cancelled": []});
+        assert_eq!(
+            p.apply(&answered(6, deleted)),
+            vec![Change::Application {
+                id: "00f1".into(),
+                event: "deleted"
+            }]
+        );
+        // The end: the output's job runs, as the definition reports them.
+        let output = json!({"applicationId": "00f1", "region": "eu-west-1", "jobRuns": [
+            {"name": "Stage", "jobRunId": "00j1", "state": "SUCCESS", "stateDetails": null, "logUri": null, "cost": cost},
+            {"name": "Load", "jobRunId": "00j2", "state": "SUCCESS", "stateDetails": null, "logUri": null, "cost": cost}]});
+        p.take_outcome(&Outcome::Succeeded(output));
+        assert_eq!(
+            p.steps.iter().map(|s| s.state.as_str()).collect::<Vec<_>>(),
+            ["SUCCESS", "SUCCESS"]
+        );
+        assert_eq!(p.steps[1].job_run_id.as_deref(), Some("00j2"));
+        assert_eq!(p.cost, None, "a serverless run's costs are its job runs'");
     }
 
     #[test]

@@ -51,6 +51,51 @@ pub fn from_cause(cause: &Value) -> Vec<StepLogs> {
         .collect()
 }
 
+/// The job runs that failed in a run on EMR Serverless, from its failure's cause (`applicationId`, and `jobRuns`
+/// or the failed job run itself: `jobRunId`, `name`, `state`, `stateDetails`, `logUri`); `None` when the cause is
+/// not a serverless run's.
+pub fn failed_job_runs(cause: &Value) -> Option<Vec<&Value>> {
+    cause["applicationId"].as_str()?;
+    let ended_badly = |r: &&Value| matches!(r["state"].as_str(), Some("FAILED" | "CANCELLED"));
+    let listed: Vec<&Value> = cause["jobRuns"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(ended_badly)
+        .collect();
+    Some(match (listed.is_empty(), cause["jobRunId"].is_string()) {
+        (true, true) => vec![cause],
+        _ => listed,
+    })
+}
+
+/// `--log-failed-steps` on EMR Serverless: where each failed job run's logs are (the driver's under
+/// `SPARK_DRIVER/`, or `HIVE_DRIVER/` for Hive); the CLI does not read them. `None` when the cause is not a
+/// serverless run's.
+pub fn serverless_log_locations(cause: &Value) -> Option<String> {
+    let runs = failed_job_runs(cause)?;
+    if runs.is_empty() {
+        return Some("no failed job run with logs to show".into());
+    }
+    let lines: Vec<String> = runs
+        .iter()
+        .map(|r| {
+            let name = r["name"].as_str().unwrap_or("?");
+            let id = r["jobRunId"].as_str().unwrap_or("?");
+            match r["logUri"].as_str() {
+                Some(uri) => format!(
+                    "logs of job run \"{name}\" ({id}): {uri} (the driver's: SPARK_DRIVER/stderr.gz and \
+                     stdout.gz under it; HIVE_DRIVER/ for Hive)"
+                ),
+                None => format!(
+                    "job run \"{name}\" ({id}) has no logs in S3: the ServerlessConfig has no logUri"
+                ),
+            }
+        })
+        .collect();
+    Some(lines.join("\n"))
+}
+
 /// The last `n` lines of `text`.
 pub fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
@@ -172,5 +217,32 @@ mod tests {
             }]
         );
         assert_eq!(tail("a\nb\nc\n", 2), "b\nc");
+    }
+
+    #[test]
+    fn a_failed_job_runs_logs_are_named_where_emr_serverless_puts_them() {
+        let uri = "s3://acme/sls-logs/applications/00f1/jobs/00j2/";
+        let cause = serde_json::json!({"applicationId": "00f1", "jobRuns": [
+            {"name": "Stage", "jobRunId": "00j1", "state": "SUCCESS", "logUri": "s3://acme/x/"},
+            {"name": "Load", "jobRunId": "00j2", "state": "FAILED", "logUri": uri}]});
+        assert_eq!(
+            serverless_log_locations(&cause).unwrap(),
+            format!(
+                "logs of job run \"Load\" (00j2): {uri} (the driver's: SPARK_DRIVER/stderr.gz and stdout.gz under \
+                 it; HIVE_DRIVER/ for Hive)"
+            )
+        );
+        let alone = serde_json::json!({"applicationId": "00f1", "name": "Load", "jobRunId": "00j2", "state": "FAILED"});
+        assert_eq!(
+            serverless_log_locations(&alone).unwrap(),
+            "job run \"Load\" (00j2) has no logs in S3: the ServerlessConfig has no logUri"
+        );
+        let timed_out = serde_json::json!({"applicationId": "00f1", "jobRuns": []});
+        assert_eq!(
+            serverless_log_locations(&timed_out).unwrap(),
+            "no failed job run with logs to show"
+        );
+        let emr = serde_json::json!({"clusterId": "j-1", "logUri": "s3://acme/emr-logs/"});
+        assert_eq!(serverless_log_locations(&emr), None);
     }
 }

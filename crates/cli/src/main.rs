@@ -34,7 +34,7 @@ use dfr_core::serverless::{self, ServerlessConfig};
 use execute::{Exit, FollowOptions, Output};
 use process_env::ProcessEnv;
 use serde_json::Value;
-use stack::{Machine, Target};
+use stack::{Machine, RunsOn, Target};
 
 #[derive(Parser)]
 #[command(
@@ -301,8 +301,8 @@ impl RunArgs {
 
 #[derive(Args)]
 struct Files {
-    /// The ClusterConfig file (self-describing JSON, may be a template); for validate and plan, a ServerlessConfig
-    /// too.
+    /// The ClusterConfig file (self-describing JSON, may be a template); for validate, plan and run-transient, a
+    /// ServerlessConfig too (run-transient then runs the playbook's steps as EMR Serverless job runs).
     #[arg(long = "emr-config", value_name = "FILE")]
     emr_config: Option<String>,
     /// The PlaybookConfig file (self-describing JSON, may be a template).
@@ -504,8 +504,17 @@ impl<'a> RunCommand<'a> {
             ),
             _ => return None,
         };
-        let prepared =
-            prepared.and_then(|(input, what)| Ok((with_options(input, execution)?, what)));
+        // The file's schema says where the run goes, and that chooses the state machine.
+        let (machine, prepared) = match prepared {
+            Ok((input, what, on)) => match Machine::choose(machine.state_machine(), on) {
+                Ok(chosen) => (
+                    chosen,
+                    with_options(input, execution).map(|input| (input, what)),
+                ),
+                Err(refused) => (machine, Err(Failure::Usage(refused))),
+            },
+            Err(f) => (machine, Err(f)),
+        };
         Some(Self {
             machine,
             prepared,
@@ -515,10 +524,7 @@ impl<'a> RunCommand<'a> {
     }
 }
 
-fn run_transient_input(
-    files: &Files,
-    lock: &LockArgs,
-) -> Result<(ExecutionInput, String), Failure> {
+fn run_transient_input(files: &Files, lock: &LockArgs) -> Result<Prepared, Failure> {
     require(&files.emr_config, "run-transient needs --emr-config FILE")?;
     require(
         &files.emr_playbook,
@@ -526,27 +532,66 @@ fn run_transient_input(
     )?;
     let budget = lock.budget.options();
     let lock = lock_input(lock, false)?;
-    let loaded = load_files(files, Serverless::Refused)?;
-    let cluster = loaded.cluster.expect("required above");
+    let loaded = load_files(files, Serverless::Accepted)?;
+    let (document, what, on) = match (&loaded.cluster, &loaded.serverless) {
+        (Some(cluster), _) => (
+            cluster.document.clone(),
+            cluster.config.name.clone(),
+            RunsOn::Emr,
+        ),
+        (None, Some(config)) => {
+            // Every step EMR Serverless cannot run is refused here, before anything is spent.
+            serverless_plan(config, files, &loaded, "plan")?;
+            (
+                config.document.clone(),
+                serverless_run_name(&config.config),
+                RunsOn::Serverless,
+            )
+        }
+        (None, None) => unreachable!("required above"),
+    };
     let playbook = loaded.playbook.expect("required above");
     let input = ExecutionInput::RunTransient(RunTransientInput {
-        cluster: cluster.document,
+        cluster: document,
         playbook: playbook.document,
         shared: Shared::rendered(lock, budget),
     });
-    Ok((input, cluster.config.name))
+    Ok((input, what, on))
 }
 
-fn up_input(files: &Files) -> Result<(ExecutionInput, String), Failure> {
+/// What a run on EMR Serverless runs on, for its execution name: the application it creates, else the one it
+/// reuses.
+fn serverless_run_name(config: &ServerlessConfig) -> String {
+    config
+        .application
+        .as_ref()
+        .and_then(|a| a.name.clone())
+        .unwrap_or_else(|| serverless::application_id(config).to_string())
+}
+
+/// A run command's execution input, what it runs on (for the execution name) and where it goes.
+type Prepared = (ExecutionInput, String, RunsOn);
+
+/// A command given a ServerlessConfig that has no state machine for one: [`Machine::choose`] says why.
+fn no_serverless(machine: Machine) -> Failure {
+    match Machine::choose(machine.state_machine(), RunsOn::Serverless) {
+        Err(refused) => Failure::Usage(refused),
+        Ok(_) => unreachable!("{} runs on EMR Serverless", machine.command()),
+    }
+}
+
+fn up_input(files: &Files) -> Result<Prepared, Failure> {
     require(&files.emr_config, "up needs --emr-config FILE")?;
-    let loaded = load_files(files, Serverless::Refused)?;
-    let cluster = loaded.cluster.expect("required above");
+    let loaded = load_files(files, Serverless::Accepted)?;
+    let Some(cluster) = loaded.cluster else {
+        return Err(no_serverless(Machine::Up));
+    };
     let input = ExecutionInput::Up(UpInput {
         cluster: cluster.document,
         playbook: loaded.playbook.map(|p| p.document),
         shared: Shared::rendered(None, Options::new()),
     });
-    Ok((input, cluster.config.name))
+    Ok((input, cluster.config.name, RunsOn::Emr))
 }
 
 fn run_input(
@@ -554,12 +599,15 @@ fn run_input(
     emr_cluster: &Option<String>,
     asynchronous: bool,
     lock: &LockArgs,
-) -> Result<(ExecutionInput, String), Failure> {
-    let id = cluster_id(emr_cluster)?;
+) -> Result<Prepared, Failure> {
     require(&files.emr_playbook, "run needs --emr-playbook FILE")?;
     let mut options = lock.budget.options();
     let lock = lock_input(lock, asynchronous)?;
-    let loaded = load_files(files, Serverless::Refused)?;
+    let loaded = load_files(files, Serverless::Accepted)?;
+    if loaded.serverless.is_some() {
+        return Err(no_serverless(Machine::Run));
+    }
+    let id = cluster_id(emr_cluster)?;
     let playbook = loaded.playbook.expect("required above");
     options.insert("async".into(), Value::Bool(asynchronous));
     if let Some(r) = playbook.config.region {
@@ -570,15 +618,15 @@ fn run_input(
         playbook: playbook.document,
         shared: Shared::rendered(lock, options),
     });
-    Ok((input, id))
+    Ok((input, id, RunsOn::Emr))
 }
 
-fn down_input(
-    files: &Files,
-    emr_cluster: &Option<String>,
-) -> Result<(ExecutionInput, String), Failure> {
+fn down_input(files: &Files, emr_cluster: &Option<String>) -> Result<Prepared, Failure> {
+    let loaded = load_files(files, Serverless::Accepted)?;
+    if loaded.serverless.is_some() {
+        return Err(no_serverless(Machine::Down));
+    }
     let id = cluster_id(emr_cluster)?;
-    let loaded = load_files(files, Serverless::Refused)?;
     let mut options = Options::new();
     if let Some(r) = loaded.cluster.and_then(|c| c.config.region) {
         options.insert("region".into(), Value::String(r));
@@ -587,7 +635,7 @@ fn down_input(
         cluster_id: id.clone(),
         options,
     });
-    Ok((input, id))
+    Ok((input, id, RunsOn::Emr))
 }
 
 /// Starts what `run` describes, or reports why it cannot be started.
@@ -683,7 +731,7 @@ fn lock_input(lock: &LockArgs, asynchronous: bool) -> Result<Option<Lock>, Failu
 
 struct LoadedFiles {
     cluster: Option<Loaded<ClusterConfig>>,
-    /// Only from `validate` and `plan` (see [`load_files`]).
+    /// When `--emr-config` is a ServerlessConfig (see [`Serverless`]).
     serverless: Option<Loaded<ServerlessConfig>>,
     playbook: Option<Loaded<PlaybookConfig>>,
 }
@@ -697,8 +745,9 @@ struct PlanArgs<'a> {
     execution_id: &'a str,
 }
 
-/// Whether `--emr-config` may be a ServerlessConfig: `validate` and `plan` read one; the run commands do not start
-/// runs on EMR Serverless yet, and refuse it by its schema.
+/// Whether `--emr-config` may be a ServerlessConfig: `validate`, `plan` and the run commands read one (the run
+/// commands but run-transient then refuse it, see [`Machine::choose`]); `plan --emr-cluster` refuses it by its
+/// schema.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Serverless {
     Accepted,
@@ -1171,14 +1220,108 @@ mod tests {
             );
         }
         assert!(usage(validate(&files, true)).starts_with("--estimate is for EMR clusters"));
-        match run_transient_input(&files, &LockArgs::default()) {
-            Err(Failure::Config(e)) => assert!(
-                e.to_string().contains(
-                    "this file is a ServerlessConfig, but a ClusterConfig was expected here"
-                ),
-                "{e}"
-            ),
-            _ => panic!("a run on EMR Serverless was prepared"),
+    }
+
+    /// The example's ServerlessConfig and playbook (and vars), as a command line's words.
+    const SERVERLESS: &str =
+        "--emr-config SLS_CONFIG --emr-playbook SLS_PLAYBOOK --vars-file SLS_VARS";
+
+    /// Why this command line starts nothing, with the exit code it ends with.
+    fn refusal(line: &str) -> (Exit, String) {
+        let args = std::iter::once("dataflow-runner".to_string())
+            .chain(line.split_whitespace().map(serverless_example));
+        let cli = Cli::try_parse_from(args).unwrap();
+        let run = RunCommand::of(&cli.command).expect("a run command");
+        match run.prepared {
+            Ok(_) => panic!("{line}: prepared"),
+            Err(Failure::Usage(m)) => (Exit::Usage, m),
+            Err(Failure::Config(e)) => (Exit::Failed, e.to_string()),
+        }
+    }
+
+    fn serverless_example(word: &str) -> String {
+        let at = |f: &str| {
+            format!(
+                "{}/../../examples/serverless/{f}",
+                env!("CARGO_MANIFEST_DIR")
+            )
+        };
+        match word {
+            "SLS_CONFIG" => at("config.json"),
+            "SLS_PLAYBOOK" => at("playbook.json"),
+            "SLS_VARS" => at("vars.json"),
+            other => other.to_string(),
+        }
+    }
+
+    #[test]
+    fn run_transient_of_a_serverless_config_starts_the_serverless_machine_with_the_run_transient_input(
+    ) {
+        let line =
+            format!("dataflow-runner run-transient --softLock a/b --max-cost 5 {SERVERLESS}");
+        let cli = Cli::try_parse_from(line.split_whitespace().map(serverless_example)).unwrap();
+        let run = RunCommand::of(&cli.command).expect("a run command");
+        assert_eq!(run.machine, Machine::ServerlessRunTransient);
+        let (input, what) = run.prepared.unwrap_or_else(|_| panic!("refused"));
+        assert_eq!(
+            what, "nightly-enrich-prod",
+            "the application's name names the execution"
+        );
+        let input = input.to_json();
+        let problems = dfr_core::execution::validate_input(run.machine.state_machine(), &input);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            input["cluster"]["schema"],
+            "iglu:com.dataflowrunner.serverless/ServerlessConfig/jsonschema/1-0-0"
+        );
+        assert_eq!(
+            input["cluster"]["data"]["application"]["name"], "nightly-enrich-prod",
+            "rendered"
+        );
+        assert_eq!(input["rendered"], true);
+        assert_eq!(input["lock"], json!({"name": "a/b", "kind": "soft"}));
+        assert_eq!(input["options"], json!({"maxCostUsd": 5.0}));
+    }
+
+    #[test]
+    fn a_step_emr_serverless_cannot_run_is_refused_locally_with_its_file_path_and_fix() {
+        let dir = std::env::temp_dir().join(format!("dfr-cli-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let playbook = dir.join("s3-dist-cp.json");
+        std::fs::write(
+            &playbook,
+            json!({"schema": "iglu:com.dataflowrunner.serverless/PlaybookConfig/jsonschema/1-1-0",
+                   "data": {"region": "eu-west-1", "credentials": {"accessKeyId": "env", "secretAccessKey": "env"},
+                            "steps": [{"type": "CUSTOM_JAR", "name": "Copy", "actionOnFailure": "CANCEL_AND_WAIT",
+                                       "jar": "/usr/share/aws/emr/s3-dist-cp/lib/s3-dist-cp.jar",
+                                       "arguments": ["--src", "s3://a/", "--dest", "s3://b/"]}]}})
+            .to_string(),
+        )
+        .unwrap();
+        let line = format!(
+            "run-transient --emr-config SLS_CONFIG --vars-file SLS_VARS --emr-playbook {}",
+            playbook.display()
+        );
+        let (exit, message) = refusal(&line);
+        assert_eq!(exit, Exit::Failed, "{message}");
+        assert!(message.contains("s3-dist-cp.json"), "{message}");
+        assert!(message.contains("steps[0]"), "{message}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn up_run_and_down_refuse_a_serverless_config_naming_run_transient() {
+        for line in [
+            "up --emr-config SLS_CONFIG --vars-file SLS_VARS".to_string(),
+            format!("run {SERVERLESS}"),
+            format!("run --emr-cluster j-1ABC {SERVERLESS}"),
+            "down --emr-cluster j-1ABC --emr-config SLS_CONFIG --vars-file SLS_VARS".to_string(),
+        ] {
+            let (exit, message) = refusal(&line);
+            assert_eq!(exit, Exit::Usage, "{line}: {message}");
+            let command = line.split_whitespace().next().unwrap();
+            assert_eq!(message, stack::serverless_refusal(command), "{line}");
+            assert!(message.contains("run-transient is the serverless command today"));
         }
     }
 

@@ -458,12 +458,15 @@ pub async fn report(args: ReportArgs) -> Exit {
     let target = Target::new(args.stack.clone(), None);
     let since = args.since.moment(Utc::now());
     let mut listed = Vec::new();
-    for machine in Machine::ALL {
-        let found = match target.machine_arn(&sfn, machine).await {
-            Ok(arn) => started_since(&sfn, machine, &arn, since).await,
-            Err(e) => Err(e),
-        };
-        match found {
+    let machines = match target.deployed_machines(&sfn).await {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Failed;
+        }
+    };
+    for (machine, arn) in machines {
+        match started_since(&sfn, machine, &arn, since).await {
             Ok(runs) => listed.extend(runs),
             Err(e) => {
                 eprintln!("error: {e}");

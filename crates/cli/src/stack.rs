@@ -9,36 +9,95 @@ pub const STACK_VAR: &str = "DATAFLOW_RUNNER_STACK";
 /// The stack name when neither `--stack` nor the variable says otherwise (infra/README.md deploys it so).
 pub const DEFAULT_STACK: &str = "dataflow-runner";
 
-/// The four state machines, each named `<stack>-<suffix>` by the template.
+/// Where a run goes: an EMR cluster (EC2) or an EMR Serverless application, as the `--emr-config` file's schema says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunsOn {
+    Emr,
+    Serverless,
+}
+
+/// The stack's state machines, each named `<stack>-<suffix>` by the template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Machine {
     RunTransient,
     Up,
     Run,
     Down,
+    /// run-transient of a ServerlessConfig: the same execution input, job runs on an EMR Serverless application.
+    ServerlessRunTransient,
+}
+
+/// Why a command has no state machine for a ServerlessConfig.
+pub fn serverless_refusal(command: &str) -> String {
+    format!(
+        "{command} is for EMR clusters; --emr-config is a ServerlessConfig: run-transient is the serverless command \
+         today (dataflow-runner run-transient --emr-config FILE --emr-playbook FILE)"
+    )
 }
 
 impl Machine {
-    pub const ALL: [Machine; 4] = [
+    pub const ALL: [Machine; 5] = [
         Machine::RunTransient,
         Machine::Up,
         Machine::Run,
         Machine::Down,
+        Machine::ServerlessRunTransient,
     ];
 
-    /// The machine as the core's execution-input rules name it.
+    /// The one choice of a state machine: the command's, on EMR or EMR Serverless; only run-transient runs on EMR
+    /// Serverless today.
+    pub fn choose(
+        command: dfr_core::execution::StateMachine,
+        on: RunsOn,
+    ) -> Result<Machine, String> {
+        use dfr_core::execution::StateMachine as M;
+        match (command, on) {
+            (M::RunTransient, RunsOn::Emr) => Ok(Machine::RunTransient),
+            (M::Up, RunsOn::Emr) => Ok(Machine::Up),
+            (M::Run, RunsOn::Emr) => Ok(Machine::Run),
+            (M::Down, RunsOn::Emr) => Ok(Machine::Down),
+            (M::RunTransient, RunsOn::Serverless) => Ok(Machine::ServerlessRunTransient),
+            (other, RunsOn::Serverless) => Err(serverless_refusal(other.command())),
+        }
+    }
+
+    /// The machine as the core's execution-input rules name it (the serverless run-transient takes run-transient's
+    /// input).
     pub fn state_machine(self) -> dfr_core::execution::StateMachine {
         use dfr_core::execution::StateMachine as M;
         match self {
-            Machine::RunTransient => M::RunTransient,
+            Machine::RunTransient | Machine::ServerlessRunTransient => M::RunTransient,
             Machine::Up => M::Up,
             Machine::Run => M::Run,
             Machine::Down => M::Down,
         }
     }
 
+    /// The command that starts it.
     pub fn command(self) -> &'static str {
         self.state_machine().command()
+    }
+
+    /// Where it runs.
+    pub fn runs_on(self) -> RunsOn {
+        match self {
+            Machine::ServerlessRunTransient => RunsOn::Serverless,
+            _ => RunsOn::Emr,
+        }
+    }
+
+    /// The suffix of its name in the stack: `<stack>-<suffix>`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Machine::ServerlessRunTransient => "serverless-run-transient",
+            other => other.command(),
+        }
+    }
+
+    /// The machine a state machine's name (`<stack>-<suffix>`) is, if it is one of the stack's.
+    pub fn named(name: &str, stack: &str) -> Option<Machine> {
+        let suffix = name.strip_prefix(stack)?.strip_prefix('-')?;
+        Machine::ALL.into_iter().find(|m| m.suffix() == suffix)
     }
 }
 
@@ -66,7 +125,7 @@ impl Target {
         if let Some(arn) = &self.explicit_arn {
             return Ok(arn.clone());
         }
-        let wanted = format!("{}-{}", self.stack, machine.command());
+        let wanted = format!("{}-{}", self.stack, machine.suffix());
         let mut token = None;
         loop {
             let page = sfn
@@ -86,6 +145,20 @@ impl Target {
                 ));
             }
         }
+    }
+
+    /// The stack's state machines and their ARNs, in [`Machine::ALL`]'s order; a stack deployed before runs on EMR
+    /// Serverless has no serverless machine, which is then left out.
+    pub async fn deployed_machines(&self, sfn: &Client) -> Result<Vec<(Machine, String)>, String> {
+        let mut found = Vec::new();
+        for machine in Machine::ALL {
+            match self.machine_arn(sfn, machine).await {
+                Ok(arn) => found.push((machine, arn)),
+                Err(_) if machine.runs_on() == RunsOn::Serverless => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(found)
     }
 
     /// An execution ARN from what the user typed: an ARN as it is, or a name of an execution of one of the stack's
@@ -222,6 +295,43 @@ mod tests {
         let long = execution_name("run-transient", &"x".repeat(200), at);
         assert_eq!(long.len(), 80);
         assert!(long.ends_with("-20261202T070509000Z"));
+    }
+
+    #[test]
+    fn the_machine_is_chosen_by_command_and_place_and_only_run_transient_runs_serverless() {
+        use dfr_core::execution::StateMachine as M;
+        for command in M::ALL {
+            let on_emr = Machine::choose(command, RunsOn::Emr).unwrap();
+            assert_eq!(
+                (on_emr.state_machine(), on_emr.runs_on()),
+                (command, RunsOn::Emr)
+            );
+            assert_eq!(on_emr.suffix(), command.command());
+        }
+        let serverless = Machine::choose(M::RunTransient, RunsOn::Serverless).unwrap();
+        assert_eq!(serverless, Machine::ServerlessRunTransient);
+        assert_eq!(serverless.suffix(), "serverless-run-transient");
+        assert_eq!(serverless.command(), "run-transient");
+        assert_eq!(serverless.state_machine(), M::RunTransient);
+        for command in [M::Up, M::Run, M::Down] {
+            let refused = Machine::choose(command, RunsOn::Serverless).unwrap_err();
+            assert!(
+                refused.starts_with(&format!(
+                    "{} is for EMR clusters; --emr-config is a ServerlessConfig: run-transient is the serverless command today",
+                    command.command()
+                )),
+                "{refused}"
+            );
+        }
+        assert_eq!(
+            Machine::named("dfr-serverless-run-transient", "dfr"),
+            Some(Machine::ServerlessRunTransient)
+        );
+        assert_eq!(
+            Machine::named("dfr-run-transient", "dfr"),
+            Some(Machine::RunTransient)
+        );
+        assert_eq!(Machine::named("other-up", "dfr"), None);
     }
 
     #[test]

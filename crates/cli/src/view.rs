@@ -5,6 +5,7 @@ use std::io::Write;
 
 use serde_json::Value;
 
+use crate::cost::JobRunCost;
 use crate::follow::{Change, Outcome, Progress};
 
 pub trait View {
@@ -38,6 +39,7 @@ fn change_line(change: &Change) -> String {
             reason: Some(r),
         } if !r.is_empty() => format!("cluster {state}: {r}"),
         Change::Cluster { state, .. } => format!("cluster {state}"),
+        Change::Application { id, event } => format!("application {id} {event}"),
         Change::Step(s) => match s.duration_seconds {
             Some(d) => format!("step \"{}\" {} after {}", s.name, s.state, duration(d)),
             None => format!("step \"{}\" {}", s.name, s.state),
@@ -59,11 +61,15 @@ fn step_rows(progress: &Progress, marks: bool) -> Vec<String> {
         .steps
         .iter()
         .map(|s| {
-            let took = s.duration_seconds.map(duration).unwrap_or_default();
+            // A job run on EMR Serverless: what it cost, once it ended.
+            let took = match (&s.cost, s.duration_seconds) {
+                (Some(cost), _) => cost.text(),
+                (None, d) => d.map(duration).unwrap_or_default(),
+            };
             let name: String = s.name.chars().take(width).collect();
             let mark = match (marks, s.state.as_str()) {
                 (false, _) => "",
-                (true, "COMPLETED") => "✓ ",
+                (true, "COMPLETED" | "SUCCESS") => "✓ ",
                 (true, "RUNNING") => "▶ ",
                 (true, "FAILED" | "CANCELLED" | "INTERRUPTED") => "✗ ",
                 (true, _) => "  ",
@@ -75,12 +81,18 @@ fn step_rows(progress: &Progress, marks: bool) -> Vec<String> {
         .collect()
 }
 
-/// The lines under the step table once the run ended with a cost.
+/// The lines under the step table once the run ended with a cost (on EMR Serverless: its job runs' together).
 fn cost_rows(progress: &Progress) -> Vec<String> {
+    let job_runs: Vec<&JobRunCost> = progress
+        .steps
+        .iter()
+        .filter_map(|s| s.cost.as_ref())
+        .collect();
     progress
         .cost
         .iter()
         .flat_map(|c| c.lines())
+        .chain(JobRunCost::total_line(&job_runs))
         .map(|line| format!("  {line}"))
         .collect()
 }
@@ -158,6 +170,9 @@ impl<W: Write> Live<W> {
             };
             lines.push(format!("  cluster {id}  {state}{reason}{attempt}"));
         }
+        if let Some(id) = &progress.application_id {
+            lines.push(format!("  EMR Serverless application {id}"));
+        }
         lines.extend(step_rows(progress, true));
         lines.extend(cost_rows(progress));
         if let Some(backstop) = progress.waiting_for_events.filter(|_| !self.finished) {
@@ -204,6 +219,18 @@ impl<W: Write> View for Live<W> {
 /// reason, message and log file.
 pub fn outcome_text(command: &str, outcome: &Outcome) -> String {
     match outcome {
+        Outcome::Succeeded(out) if out.get("applicationId").is_some() => {
+            let runs = out["jobRuns"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+            let succeeded = runs
+                .iter()
+                .filter(|r| r["state"].as_str() == Some("SUCCESS"))
+                .count();
+            format!(
+                "{command} succeeded: EMR Serverless application {}, {succeeded} of {} job runs succeeded",
+                out["applicationId"].as_str().unwrap_or("?"),
+                runs.len()
+            )
+        }
         Outcome::Succeeded(out) => match command {
             // The line the original printed, which scripts grep for.
             "up" => format!(
@@ -234,6 +261,25 @@ pub fn outcome_text(command: &str, outcome: &Outcome) -> String {
                 }
                 if let Some(r) = cause["reason"]["message"].as_str() {
                     text.push_str(&format!(": {r}"));
+                }
+            }
+            if let Some(id) = cause["applicationId"].as_str() {
+                text.push_str(&format!("\n  EMR Serverless application {id}"));
+            }
+            for r in crate::logs::failed_job_runs(&cause).unwrap_or_default() {
+                text.push_str(&format!(
+                    "\n  job run \"{}\" {}",
+                    r["name"].as_str().unwrap_or("?"),
+                    r["state"].as_str().unwrap_or("?")
+                ));
+                for (label, key) in [
+                    ("id", "jobRunId"),
+                    ("details", "stateDetails"),
+                    ("logs", "logUri"),
+                ] {
+                    if let Some(v) = r[key].as_str() {
+                        text.push_str(&format!("\n    {label}: {v}"));
+                    }
                 }
             }
             for s in cause["failedSteps"].as_array().into_iter().flatten() {
@@ -298,6 +344,41 @@ mod tests {
             &Outcome::Succeeded(serde_json::json!({"clusterId": "j-2"})),
         );
         assert_eq!(up, "EMR cluster launched successfully; Jobflow ID: j-2");
+    }
+
+    #[test]
+    fn a_serverless_run_reads_as_its_application_and_job_runs_with_their_costs() {
+        let cost = serde_json::json!({"vcpuHours": 1, "memoryGbHours": 4, "storageGbHours": 0, "usd": "0.05"});
+        let output = serde_json::json!({"applicationId": "00f1", "region": "eu-west-1", "jobRuns": [
+            {"name": "Stage", "jobRunId": "00j1", "state": "SUCCESS", "stateDetails": null, "logUri": null, "cost": cost},
+            {"name": "Load", "jobRunId": "00j2", "state": "FAILED", "stateDetails": "exit 1", "logUri": null, "cost": null}]});
+        let succeeded = Outcome::Succeeded(output.clone());
+        assert_eq!(
+            outcome_text("run-transient", &succeeded),
+            "run-transient succeeded: EMR Serverless application 00f1, 1 of 2 job runs succeeded"
+        );
+        let mut progress = Progress::default();
+        progress.take_outcome(&succeeded);
+        assert_eq!(
+            step_table(&progress),
+            "  Stage  SUCCESS     1 vCPU-hours, 4 GB-hours memory, 0 GB-hours storage, ≈ $0.05\n  Load   FAILED\n  \
+             Cost: ≈ $0.05 for 1 job run (estimate, EMR Serverless prices)\n"
+        );
+        let mut cause = output;
+        cause["jobRuns"][1]["logUri"] = "s3://acme/logs/applications/00f1/jobs/00j2/".into();
+        let failed = Outcome::Failed {
+            error: "StepFailed".into(),
+            cause: cause.to_string(),
+        };
+        assert_eq!(
+            outcome_text("run-transient", &failed),
+            "run-transient failed: StepFailed\n  EMR Serverless application 00f1\n  job run \"Load\" FAILED\n    \
+             id: 00j2\n    details: exit 1\n    logs: s3://acme/logs/applications/00f1/jobs/00j2/"
+        );
+        let mut failed_progress = Progress::default();
+        failed_progress.take_outcome(&failed);
+        assert_eq!(failed_progress.application_id.as_deref(), Some("00f1"));
+        assert_eq!(failed_progress.steps.len(), 2, "the Cause's job runs");
     }
 
     #[test]

@@ -111,6 +111,35 @@ test('cli: options that would outgrow the history limit (polling every 30 s for 
   });
 });
 
+test('cli: a ServerlessConfig whose playbook has a step EMR Serverless cannot run (s3-dist-cp) exits 1 with the file, JSON path and fix, and nothing is started; up, run and down refuse a ServerlessConfig naming run-transient', async () => {
+  const serverless = (f) => join(examplesDir, 'serverless', f);
+  const config = ['--emr-config', serverless('config.json'), '--vars-file', serverless('vars.json')];
+  await withStack({}, async (server) => {
+    const pb = file('s3-dist-cp.json', {
+      schema: 'iglu:com.dataflowrunner.serverless/PlaybookConfig/jsonschema/1-1-0',
+      data: {
+        region: 'eu-west-1',
+        credentials: { accessKeyId: 'env', secretAccessKey: 'env' },
+        steps: [{ type: 'CUSTOM_JAR', name: 'Copy', actionOnFailure: 'CANCEL_AND_WAIT', jar: '/usr/share/aws/emr/s3-dist-cp/lib/s3-dist-cp.jar', arguments: ['--src', 's3://a/', '--dest', 's3://b/'] }],
+      },
+    });
+    const r = await cli(server, ['run-transient', ...config, '--emr-playbook', pb]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /s3-dist-cp\.json:\d+: data\.steps\[0\]\.jar: cannot run on EMR Serverless: s3-dist-cp .*\n +fix: /);
+    const refused = [
+      ['up', ...config],
+      ['run', '--emr-cluster', 'j-1ABC', ...config, '--emr-playbook', serverless('playbook.json')],
+      ['down', '--emr-cluster', 'j-1ABC', ...config],
+    ];
+    for (const args of refused) {
+      const u = await cli(server, args);
+      assert.equal(u.code, 2, `${args[0]}: ${u.stderr}`);
+      assert.match(u.stderr, new RegExp(`^error: ${args[0]} is for EMR clusters; --emr-config is a ServerlessConfig: run-transient is the serverless command today`));
+    }
+    assert.deepEqual(server.calls, [], 'nothing is looked up, nothing started');
+  });
+});
+
 test('cli: usage errors exit 2 (the original exited 0), with the original\'s exclusions', async () => {
   const cases = [
     [['run-transient', '--emr-config', spark('cluster.json')], /needs --emr-playbook/],
