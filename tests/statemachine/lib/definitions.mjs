@@ -5,7 +5,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { statemachineDir } from './paths.mjs';
 
+/** The EMR state machines: the original's four commands. */
 export const MACHINES = ['run-transient', 'up', 'run', 'down'];
+/** Every state machine the stack deploys: the EMR ones and EMR Serverless's run-transient. */
+export const DEPLOYED_MACHINES = [...MACHINES, 'serverless-run-transient'];
 
 /** DefinitionSubstitutions key -> function (binary) name. */
 export const SUBSTITUTIONS = {

@@ -7,7 +7,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { StatesApiError as ApiError, StatesApiServer } from './callbacks.mjs';
-import { MACHINES } from './definitions.mjs';
+import { DEPLOYED_MACHINES } from './definitions.mjs';
 import { callerOf } from './iam-guard.mjs';
 import { ACCOUNT, REGION, STACK, executionArn } from './stack.mjs';
 
@@ -93,7 +93,7 @@ export class StepFunctionsServer {
   handle(op, body) {
     switch (op) {
       case 'ListStateMachines':
-        return { stateMachines: MACHINES.map((m) => ({ stateMachineArn: machineArn(m), name: `${STACK}-${m}`, type: 'STANDARD', creationDate: 1700000000 })) };
+        return { stateMachines: DEPLOYED_MACHINES.map((m) => ({ stateMachineArn: machineArn(m), name: `${STACK}-${m}`, type: 'STANDARD', creationDate: 1700000000 })) };
       case 'StartExecution':
         return this.startExecution(body);
       case 'DescribeExecution': {
@@ -144,7 +144,7 @@ export class StepFunctionsServer {
   }
 
   startExecution({ stateMachineArn, name = randomUUID(), input = '{}' }) {
-    const machine = MACHINES.find((m) => machineArn(m) === stateMachineArn);
+    const machine = DEPLOYED_MACHINES.find((m) => machineArn(m) === stateMachineArn);
     if (!machine) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
     if (!NAME.test(name)) throw new ApiError('InvalidName', `Invalid Name: '${name}'`);
     if (Buffer.byteLength(input, 'utf8') > 256 * 1024) throw new ApiError('ValidationException', 'Value at input failed to satisfy constraint: Member must have length less than or equal to 262144');

@@ -82,9 +82,15 @@ test('serverless: a failing step fails the run as StepFailed naming the job run,
     const report = await env.run(MACHINE, input('fail', steps));
     assert.equal(report.status, 'FAILED', explain(report));
     assert.equal(report.error, 'StepFailed');
-    assert.equal(report.causeJson.error, 'StepFailed');
-    assert.match(report.causeJson.message, /Enrich/);
-    assert.match(report.causeJson.message, /OutOfMemoryError/);
+    const cause = report.causeJson;
+    assert.equal(cause.error, 'StepFailed');
+    assert.equal(cause.name, 'Enrich');
+    assert.equal(cause.state, 'FAILED');
+    assert.match(cause.stateDetails, /OutOfMemoryError/);
+    const [app] = await applicationsOf(env, report);
+    assert.equal(cause.applicationId, app.applicationId);
+    assert.equal(cause.jobRunId, app.jobRuns[0].jobRunId);
+    assert.match(cause.logUri, new RegExp(`/applications/${app.applicationId}/jobs/${cause.jobRunId}/$`));
     assert.equal(calls(report, 'StartJobRun'), 1, 'the second step never started');
     await assertNothingLeft(env, report);
   });
@@ -142,7 +148,9 @@ test('serverless: a run past options.timeoutSeconds cancels its job run, deletes
     const report = await env.run(MACHINE, input('timeout', [sparkStep('Long', { seconds: 86400 })], { timeoutSeconds: 3600 }));
     assert.equal(report.status, 'FAILED', explain(report));
     assert.equal(report.error, 'Timeout');
+    assert.equal(report.causeJson.name, 'Long');
     const [app] = await applicationsOf(env, report);
+    assert.equal(report.causeJson.jobRunId, app.jobRuns[0].jobRunId);
     assert.equal(app.jobRuns[0].state, 'CANCELLED');
     await assertNothingLeft(env, report);
   });
