@@ -513,3 +513,78 @@ async fn an_application_that_is_not_this_stacks_is_refused_by_iam() {
     }
     assert_ne!(application_state(&h, &foreign).await, "TERMINATED");
 }
+
+/// Each EMR Serverless statement of the template, taken out in turn: the call that needs it is refused with
+/// `AccessDenied` (check-status without its application's architecture still answers, its cost unpriced).
+#[tokio::test]
+async fn when_a_serverless_statement_is_taken_out_of_the_template_its_call_is_denied() {
+    let cases = [
+        "CreateOnlyTaggedApplications",
+        "ReadApplicationsToReuse",
+        "ReadApplicationsToStartOn",
+        "JobRunsOnThisStacksApplicationsOnly",
+        "PassJobRoleToEmrServerless",
+        "ReadThisStacksJobRuns",
+        "ReadApplicationArchitecture",
+        "EndThisStacksApplicationsOnly",
+        "CancelThisStacksJobRunsOnly",
+    ];
+    for sid in cases {
+        let h = emulator_with(json!({}), iam_of(&without_statement(TEMPLATE, sid), &[])).await;
+        let denied = match sid {
+            "CreateOnlyTaggedApplications" => {
+                launched_with(&h, &launch_event(created_config(), two_steps()))
+                    .await
+                    .map(drop)
+            }
+            "ReadApplicationsToReuse" => {
+                let id = reusable(&h).await;
+                launched_with(
+                    &h,
+                    &launch_event(config(json!({"applicationId": id})), two_steps()),
+                )
+                .await
+                .map(drop)
+            }
+            "ReadApplicationsToStartOn"
+            | "JobRunsOnThisStacksApplicationsOnly"
+            | "PassJobRoleToEmrServerless" => {
+                let out = launched(&h).await;
+                started(&h, &start_event(&out, 0)).await.map(drop)
+            }
+            "ReadThisStacksJobRuns" | "ReadApplicationArchitecture" => {
+                let since = iso(now(&h));
+                let out = launched(&h).await;
+                let run = started(&h, &start_event(&out, 1)).await.unwrap().job_run_id;
+                for _ in 0..20 {
+                    match h.next_change() {
+                        Some(next) => h.advance_to(next),
+                        None => break,
+                    }
+                }
+                let result =
+                    checked(&h, &check_event(&out.application_id, &run, &since, None)).await;
+                if sid == "ReadApplicationArchitecture" {
+                    let out = result.unwrap();
+                    assert_eq!(out.state, "FAILED");
+                    let cost = out.cost.expect("the billed utilization, unpriced");
+                    assert!(cost.usd.is_none() && cost.vcpu_hours > 0.0, "{cost:?}");
+                    continue;
+                }
+                result.map(drop)
+            }
+            _ => {
+                let out = launched(&h).await;
+                let run = started(&h, &start_event(&out, 0)).await.unwrap().job_run_id;
+                h.advance(30.0);
+                // Created: the application's statement; reused: only the job runs'.
+                let created = sid == "EndThisStacksApplicationsOnly";
+                cleaned(&h, &cleanup_event(&out.application_id, created, &[&run]))
+                    .await
+                    .map(drop)
+            }
+        };
+        let e = denied.expect_err(sid);
+        assert_eq!(e.name(), "AccessDenied", "{sid}: {e}");
+    }
+}

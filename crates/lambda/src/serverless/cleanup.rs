@@ -83,7 +83,7 @@ fn not_ready(application_id: &str, why: &str) -> Error {
     ))
 }
 
-/// Cancels `id` if it has not ended; answers whether it has ended (`None`: gone, as ended).
+/// Cancels `id` if it may be cancelled; answers whether it has ended.
 async fn cancel(
     serverless: &impl EmrServerless,
     application_id: &str,
