@@ -172,7 +172,7 @@ pub async fn cleanup(
                 &format!("stopping (was {state}), then deleted"),
             ))
         }
-        Next::Wait => Err(not_ready(app_id, &format!("{state}"))),
+        Next::Wait => Err(not_ready(app_id, &state)),
     }
 }
 
