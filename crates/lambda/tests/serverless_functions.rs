@@ -347,7 +347,7 @@ async fn check_reports_a_job_run_running_then_succeeded_with_its_cost_and_anothe
         (CheckPhase::Failed, "FAILED")
     );
     let error = failed.error.unwrap();
-    assert_eq!(error.error.as_str(), "StepFailed");
+    assert_eq!(error.name.as_str(), "StepFailed");
     let logs = format!("s3://logs/sls/applications/{app}/jobs/{second}/");
     assert!(
         error.cause.contains("Step 2") && error.cause.contains(&logs),
@@ -366,7 +366,8 @@ async fn when_the_run_is_older_than_its_timeout_check_fails_it_with_timeout() {
     let e = check_event(&out.application_id, &run, &iso(since), Some(30));
     let late = checked(&h, &e).await.unwrap();
     assert_eq!(late.phase, CheckPhase::Failed);
-    assert_eq!(late.error.unwrap().error.as_str(), "Timeout");
+    assert_eq!(late.elapsed_seconds, 60);
+    assert_eq!(late.error.unwrap().name.as_str(), "Timeout");
     let e = check_event(&out.application_id, &run, &iso(since), Some(3600));
     assert_eq!(checked(&h, &e).await.unwrap().phase, CheckPhase::Running);
 }

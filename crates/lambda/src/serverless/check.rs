@@ -83,9 +83,10 @@ pub struct CheckCost {
     pub usd: Option<String>,
 }
 
+/// Why the run failed, in check-status's shape for a cluster's run (`{"name", "cause"}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckError {
-    pub error: ErrorName,
+    pub name: ErrorName,
     pub cause: String,
 }
 
@@ -96,6 +97,8 @@ pub struct CheckOutput {
     pub state: String,
     pub state_details: Option<String>,
     pub next_poll_seconds: u32,
+    /// Seconds since `since` (the run's start): what the state machine compares with `options.timeoutSeconds`.
+    pub elapsed_seconds: i64,
     pub job_run_id: String,
     /// Where the driver's logs are: `<logUri>/applications/<application>/jobs/<job run>/`.
     pub log_uri: Option<String>,
@@ -138,7 +141,7 @@ pub fn verdict(
             (
                 CheckPhase::Failed,
                 Some(CheckError {
-                    error: ErrorName::StepFailed,
+                    name: ErrorName::StepFailed,
                     cause,
                 }),
             )
@@ -147,7 +150,7 @@ pub fn verdict(
             Some(t) if elapsed > 0 && elapsed as u64 > t => (
                 CheckPhase::Failed,
                 Some(CheckError {
-                    error: ErrorName::Timeout,
+                    name: ErrorName::Timeout,
                     cause: format!(
                         "job run {} ({name}) is {} after {elapsed} s, past the run's timeout of {t} s",
                         info.id, info.state
@@ -168,6 +171,7 @@ pub fn verdict(
             event.options.max_poll_seconds,
             jitter,
         ),
+        elapsed_seconds: elapsed,
         job_run_id: info.id.clone(),
         log_uri,
         cost: None,
@@ -286,7 +290,7 @@ mod tests {
             );
             if phase == CheckPhase::Failed {
                 let e = out.error.unwrap();
-                assert_eq!(e.error, ErrorName::StepFailed);
+                assert_eq!(e.name, ErrorName::StepFailed);
                 for part in [
                     "Step 1",
                     "boom",
@@ -305,7 +309,8 @@ mod tests {
     fn a_run_past_its_timeout_fails_with_timeout_and_one_that_ended_in_time_does_not() {
         let out = verdict(&info("RUNNING"), "00app", &event(Some(600)), at(601), 0.0);
         assert_eq!(out.phase, CheckPhase::Failed);
-        assert_eq!(out.error.unwrap().error, ErrorName::Timeout);
+        assert_eq!(out.error.unwrap().name, ErrorName::Timeout);
+        assert_eq!(out.elapsed_seconds, 601);
         let out = verdict(&info("RUNNING"), "00app", &event(Some(600)), at(600), 0.0);
         assert_eq!(out.phase, CheckPhase::Running);
         let out = verdict(&info("SUCCESS"), "00app", &event(Some(600)), at(900), 0.0);
