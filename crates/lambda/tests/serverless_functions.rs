@@ -366,7 +366,10 @@ async fn when_the_run_is_older_than_its_timeout_check_fails_it_with_timeout() {
     let e = check_event(&out.application_id, &run, &iso(since), Some(30));
     let late = checked(&h, &e).await.unwrap();
     assert_eq!(late.phase, CheckPhase::Failed);
-    assert_eq!(late.elapsed_seconds, 60);
+    assert_eq!(
+        late.elapsed_seconds, 65,
+        "the application's 5 s of CREATING, then 60 s"
+    );
     assert_eq!(late.error.unwrap().name.as_str(), "Timeout");
     let e = check_event(&out.application_id, &run, &iso(since), Some(3600));
     assert_eq!(checked(&h, &e).await.unwrap().phase, CheckPhase::Running);
