@@ -62,6 +62,9 @@ error_names! {
     ClusterNotActive => Function,
     /// terminate-cluster refused a cluster this project did not launch.
     ClusterNotManaged => Function,
+    /// An EMR Serverless application is on its way to a state the call needs (CREATING, STOPPING, job runs still
+    /// cancelling): the same call succeeds later.
+    ApplicationNotReady => Function,
     /// A defect.
     Internal => Function,
     /// The cluster failed bootstrap on the last allowed attempt.
@@ -87,7 +90,10 @@ impl ErrorName {
 
     /// Whether the same call may succeed later: the state machines retry exactly these.
     pub fn retryable(self) -> bool {
-        matches!(self, Self::EmrThrottled | Self::EmrUnavailable)
+        matches!(
+            self,
+            Self::EmrThrottled | Self::EmrUnavailable | Self::ApplicationNotReady
+        )
     }
 }
 

@@ -228,6 +228,9 @@ pub struct StartJobRunRequest {
     pub execution_timeout_minutes: Option<u32>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub tags: IndexMap<String, String>,
+    /// What the run does when this job run fails (the step's `actionOnFailure`): not part of the request.
+    #[serde(skip)]
+    pub on_failure: OnFailure,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -317,6 +320,7 @@ pub fn start_job_run(
                 .flatten()
                 .chain(playbook.tags.iter().flatten()),
         ),
+        on_failure: job.on_failure,
     }
 }
 

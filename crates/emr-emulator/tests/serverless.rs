@@ -973,34 +973,30 @@ async fn when_a_role_of_the_template_calls_emr_serverless_should_be_judged_by_it
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/template.yaml");
     let template = std::fs::read_to_string(path).expect("infra/template.yaml");
     let ctx = StackContext::default();
-    let docs =
-        Iam::policies_from_template(&template, &ctx, "LaunchClusterFunction").expect("policies");
-    let text: String = docs.iter().map(Value::to_string).collect();
-    let granted = [
-        "\"emr-serverless:CreateApplication\"",
-        "\"emr-serverless:*\"",
-    ]
-    .iter()
-    .any(|a| text.contains(a));
     let iam = Iam::new()
         .principal_from_template("AKIDLAUNCH", &template, &ctx, "LaunchClusterFunction")
         .expect("principal");
     let emr = frozen().iam(iam).start().await.expect("starts");
     let launch = client_with(&emr, "AKIDLAUNCH", RetryConfig::disabled()).await;
-    let out = new_app(&launch).send().await;
-    // Whatever the template grants decides: today it has no emr-serverless statement, and the call is refused.
-    if granted {
-        out.expect("granted by the template");
-    } else {
-        let err = out.expect_err("no emr-serverless statement");
-        assert_eq!(
-            err.into_service_error().meta().code(),
-            Some("AccessDeniedException")
-        );
-        assert!(emr.state_json()["serverless"]["applications"]
-            .as_array()
-            .is_some_and(Vec::is_empty));
-    }
+    // Without this stack's tags in the request, launch-cluster's role may not create an application.
+    let err = new_app(&launch).send().await.expect_err("untagged");
+    assert_eq!(
+        err.into_service_error().meta().code(),
+        Some("AccessDeniedException")
+    );
+    assert!(emr.state_json()["serverless"]["applications"]
+        .as_array()
+        .is_some_and(Vec::is_empty));
+    // With them (a run of this stack's serverless-run-transient), it may.
+    let execution =
+        "arn:aws:states:eu-west-1:123456789012:execution:dataflow-runner-serverless-run-transient:nightly";
+    new_app(&launch)
+        .tags("dataflow-runner:managed", "true")
+        .tags("dataflow-runner:execution", execution)
+        .tags("dataflow-runner:run-key", format!("{execution}#1"))
+        .send()
+        .await
+        .expect("granted with the stack's tags");
 }
 
 async fn emr_role_has_no_runs(client: &Client, app: &str) -> bool {

@@ -28,6 +28,8 @@ pub enum Error {
     #[error("{0}")]
     ClusterNotManaged(String),
     #[error("{0}")]
+    ApplicationNotReady(String),
+    #[error("{0}")]
     Internal(String),
 }
 
@@ -44,6 +46,7 @@ impl Error {
             Self::ClusterNotFound(_) => ErrorName::ClusterNotFound,
             Self::ClusterNotActive(_) => ErrorName::ClusterNotActive,
             Self::ClusterNotManaged(_) => ErrorName::ClusterNotManaged,
+            Self::ApplicationNotReady(_) => ErrorName::ApplicationNotReady,
             Self::Internal(_) => ErrorName::Internal,
         }
     }
@@ -303,6 +306,7 @@ mod tests {
             Error::ClusterNotFound(String::new()),
             Error::ClusterNotActive(String::new()),
             Error::ClusterNotManaged(String::new()),
+            Error::ApplicationNotReady(String::new()),
             Error::Internal(String::new()),
         ];
         let kinds: Vec<ErrorName> = all.iter().map(Error::kind).collect();

@@ -6,7 +6,7 @@
 //! - **ports**, beside the logic that uses them: `emr` (the EMR trait and its types), `wait` (the wait table and
 //!   Step Functions' callbacks), `reconcile` (executions, tagged clusters), `source` (S3), `prices` (a run's price
 //!   source, over the Price List and spot price ports of `dfr_prices`, which the CLI shares), `serverless` (the EMR
-//!   Serverless trait and its types: applications and job runs, with client tokens; no function uses it yet);
+//!   Serverless trait and its types, with the four functions' `"target": "serverless"` handlers beside it);
 //! - **adapters**, together in `aws`: each port over its AWS SDK client (decisions never see an SDK type); the price
 //!   adapters live with their ports in `dfr_prices` and are re-exported there;
 //! - **shared rules**: `error` (the error names, the contract with the state machines), `event` (ids and times in

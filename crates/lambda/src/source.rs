@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, FixedOffset, Utc};
 use dfr_core::load::{self, Loaded};
 use dfr_core::model::{ClusterConfig, PlaybookConfig};
+use dfr_core::serverless::ServerlessConfig;
 use gotemplate::{Clock, TemplateEnv};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -54,6 +55,14 @@ pub fn parse_s3_uri(uri: &str) -> Option<(&str, &str)> {
     (!bucket.is_empty() && !key.is_empty()).then_some((bucket, key))
 }
 
+/// The name a config's diagnostics carry: its `s3://` URI, or where it is in the execution input (`label`).
+pub fn name_of(label: &str, input: &ConfigInput) -> String {
+    match input {
+        ConfigInput::Text(s) if s.trim_start().starts_with("s3://") => s.trim().to_string(),
+        _ => format!("execution input {label}"),
+    }
+}
+
 /// The config's text and the name its diagnostics carry.
 async fn text_of(
     label: &str,
@@ -62,7 +71,7 @@ async fn text_of(
 ) -> Result<(String, String), Error> {
     match input {
         ConfigInput::Inline(map) => Ok((
-            format!("execution input {label}"),
+            name_of(label, input),
             serde_json::to_string_pretty(map).map_err(|e| Error::Internal(e.to_string()))?,
         )),
         ConfigInput::Text(s) if s.trim_start().starts_with("s3://") => {
@@ -73,7 +82,35 @@ async fn text_of(
             let text = load::text_from_bytes(uri, store.get_bytes(bucket, key).await?)?;
             Ok((uri.to_string(), text))
         }
-        ConfigInput::Text(s) => Ok((format!("execution input {label}"), s.clone())),
+        ConfigInput::Text(s) => Ok((name_of(label, input), s.clone())),
+    }
+}
+
+/// The ServerlessConfig of `$.cluster` (a ClusterConfig there is refused: a serverless run takes a ServerlessConfig).
+pub async fn load_serverless(
+    input: &ConfigInput,
+    vars: &BTreeMap<String, String>,
+    store: &impl ObjectStore,
+    env: &mut ExecutionEnv<'_>,
+    rendered: bool,
+) -> Result<Loaded<ServerlessConfig>, Error> {
+    let (name, text) = text_of("$.cluster", input, store).await?;
+    if rendered {
+        return Ok(load::serverless_from_text(&name, &text)?);
+    }
+    let place = env
+        .load(store, |env| {
+            Ok(load::load_run_place(&name, &text, vars, env)?)
+        })
+        .await?;
+    match place {
+        load::RunPlace::Serverless(c) => Ok(*c),
+        load::RunPlace::Cluster(c) => Err(Error::InvalidConfig(format!(
+            "$.cluster: {name} is a ClusterConfig ({}); a run on EMR Serverless takes a ServerlessConfig \
+             (iglu:com.dataflowrunner.serverless/ServerlessConfig/jsonschema/1-0-0), or leave out \"target\": \
+             \"serverless\" to launch an EMR cluster",
+            c.schema.uri
+        ))),
     }
 }
 

@@ -369,7 +369,10 @@ fn event_of(name: &str, case: &Case) -> Value {
         };
         event.insert(slot.to_string(), value);
     };
+    // A serverless event carries its configs itself (the base ones are for clusters).
+    let serverless = case.event.get("target") == Some(&json!("serverless"));
     match case.handler {
+        _ if serverless => {}
         Handler::LaunchCluster => {
             let transient = case.event.get("lifecycle") == Some(&json!("transient"));
             fill("cluster", &case.cluster, true);
@@ -445,12 +448,65 @@ async fn run(name: &str, case: &Case) -> Outcome {
     let clusters_before = clusters(&h);
     h.clear_requests();
     let now = now(&h);
-    let result = match case.handler {
+    let result = if dfr_lambda::serverless::is_serverless(&event) {
+        run_serverless(case.handler, event, &aws, &store, now).await
+    } else {
+        run_cluster(case.handler, event, &aws, &store, now).await
+    };
+    Outcome {
+        names,
+        result,
+        requests: h.requests(),
+        clusters_before,
+        clusters_after: clusters(&h),
+    }
+}
+
+/// A `"target": "serverless"` event through the serverless handler its function's binary picks for it.
+async fn run_serverless(
+    handler: Handler,
+    event: Value,
+    aws: &Stack,
+    store: &CorpusS3,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Value, Error> {
+    use dfr_lambda::serverless::{check, cleanup, launch, start};
+    match handler {
+        Handler::LaunchCluster => {
+            let e: launch::LaunchEvent = decode("launch-cluster", event)?;
+            let serverless_for = |r: Option<&str>| aws.launch.emr_serverless(r);
+            encode(&launch::launch(&e, serverless_for, store, &SystemClock, &stack()).await?)
+        }
+        Handler::AddSteps => {
+            let e: start::StartEvent = decode("add-steps", event)?;
+            encode(&start::start(&e, &aws.add.emr_serverless(e.region.as_deref())).await?)
+        }
+        Handler::CheckStatus => {
+            let e: check::CheckEvent = decode("check-status", event)?;
+            let port = aws.check.emr_serverless(e.region.as_deref());
+            encode(&check::check(&e, &port, aws.check.prices(), "eu-west-1", now, 0.0).await?)
+        }
+        Handler::TerminateCluster => {
+            let e: cleanup::CleanupEvent = decode("terminate-cluster", event)?;
+            encode(&cleanup::cleanup(&e, &aws.terminate.emr_serverless(e.region.as_deref())).await?)
+        }
+    }
+}
+
+/// A cluster's event through its function's handler.
+async fn run_cluster(
+    handler: Handler,
+    event: Value,
+    aws: &Stack,
+    store: &CorpusS3,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Value, Error> {
+    match handler {
         Handler::LaunchCluster => match decode::<LaunchEvent>("launch-cluster", event) {
             Ok(e) => launch_cluster(
                 &e,
                 |r| aws.launch.emr(r),
-                &store,
+                store,
                 &SystemClock,
                 &stack(),
                 now,
@@ -462,7 +518,7 @@ async fn run(name: &str, case: &Case) -> Outcome {
         Handler::AddSteps => match decode::<AddStepsEvent>("add-steps", event) {
             Ok(e) => {
                 let emr = aws.add.emr(e.region.as_deref());
-                add_steps(&e, &emr, &store, &SystemClock, now)
+                add_steps(&e, &emr, store, &SystemClock, now)
                     .await
                     .and_then(|o| encode(&o))
             }
@@ -489,13 +545,6 @@ async fn run(name: &str, case: &Case) -> Outcome {
             .and_then(|o| encode(&o)),
             Err(e) => Err(e),
         },
-    };
-    Outcome {
-        names,
-        result,
-        requests: h.requests(),
-        clusters_before,
-        clusters_after: clusters(&h),
     }
 }
 

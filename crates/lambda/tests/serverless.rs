@@ -3,8 +3,9 @@
 //! same client token, throttling and the other error names, and the cost of a finished job run (its prices read
 //! from the emulator's Price List through `dfr_prices`).
 //!
-//! The template grants no function EMR Serverless yet, so the calls are signed as a test principal with its own
-//! policy ([`Function::Serverless`]); one test shows a function's role is refused.
+//! The calls are signed as a test principal with its own policy ([`Function::Serverless`]); one test shows
+//! launch-cluster's role refused an application without this stack's tags (the functions' handlers over the port,
+//! signed as their own roles, are tests/serverless_functions.rs).
 
 mod common;
 
@@ -448,7 +449,7 @@ async fn unknown_ids_invalid_requests_and_the_template_roles_get_their_names() {
     assert_eq!(invalid.name(), "InvalidConfig", "{invalid}");
     assert!(!invalid.retryable());
 
-    // No function of the template may call EMR Serverless yet.
+    // launch-cluster's role creates an application only with this stack's run tags in the request.
     let launch = client(&h, false, Function::Launch).await;
     let denied = launch
         .emr_serverless(None)

@@ -285,6 +285,8 @@ export class Environment {
   async functionEnvironment(fn) {
     const endpoints = {
       AWS_ENDPOINT_URL_EMR: this.emulator.url,
+      // EMR Serverless, which the emulator serves on the same port.
+      AWS_ENDPOINT_URL_EMR_SERVERLESS: this.emulator.url,
       // Without moto, S3 points at a closed port: an s3:// config then fails like an unreachable S3.
       AWS_ENDPOINT_URL_S3: this.s3?.url ?? 'http://127.0.0.1:9',
       AWS_ENDPOINT_URL_DYNAMODB: this.dynamodb.url,

@@ -167,11 +167,28 @@ pub fn tags_of(input: &Value) -> Result<BTreeMap<String, String>, ApiError> {
     }
 }
 
-/// The request as idempotency compares it: everything but the client token.
+/// The request as idempotency compares it: everything but the client token, each object's members in key order
+/// (the SDKs send a map such as `tags` in any order: the same request may come with its members in another order).
 fn fingerprint(input: &Value) -> String {
-    let mut v = input.clone();
+    fn canonical(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut members: Vec<(&String, &Value)> = m.iter().collect();
+                members.sort_by(|a, b| a.0.cmp(b.0));
+                Value::Object(
+                    members
+                        .into_iter()
+                        .map(|(k, v)| (k.clone(), canonical(v)))
+                        .collect(),
+                )
+            }
+            Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
+            other => other.clone(),
+        }
+    }
+    let mut v = canonical(input);
     if let Some(m) = v.as_object_mut() {
-        m.remove("clientToken");
+        m.retain(|k, _| k != "clientToken");
     }
     v.to_string()
 }
@@ -924,6 +941,18 @@ fn cancel_job_run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_is_the_same_whatever_the_order_of_its_members_and_its_client_token() {
+        let a = serde_json::json!({"name": "x", "clientToken": "t1", "tags": {"a": "1", "b": "2"}});
+        let b: Value = serde_json::from_str(
+            r#"{"tags": {"b": "2", "a": "1"}, "clientToken": "t2", "name": "x"}"#,
+        )
+        .unwrap();
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+        let c = serde_json::json!({"name": "y", "tags": {"a": "1", "b": "2"}});
+        assert_ne!(fingerprint(&a), fingerprint(&c));
+    }
 
     #[test]
     fn when_routing_should_name_the_operation_and_its_path_parameters() {

@@ -49,8 +49,8 @@ pub enum Function {
     Reconciler,
     /// Someone else in the account, with full EMR access (clusters this project did not launch).
     Operator,
-    /// A test principal with EMR Serverless access and `iam:PassRole` of [`SERVERLESS_JOB_ROLE`] to it: the
-    /// template grants no function EMR Serverless yet.
+    /// A test principal with EMR Serverless access and `iam:PassRole` of [`SERVERLESS_JOB_ROLE`] to it (the
+    /// port's own tests, and applications that are not this stack's).
     Serverless,
 }
 
@@ -82,7 +82,9 @@ pub const FUNCTIONS: [(Function, &str); 5] = [
 /// The IAM of a stack deployed from `template` with `parameters`.
 pub fn iam_of(template: &str, parameters: &[(&str, &str)]) -> Iam {
     // The regions of `stack()`.
-    let mut ctx = StackContext::default().with_parameter("EmrRegions", "eu-west-1,us-east-1");
+    let mut ctx = StackContext::default()
+        .with_parameter("EmrRegions", "eu-west-1,us-east-1")
+        .with_parameter("ServerlessJobRoleName", "emr-serverless-job");
     for (k, v) in parameters {
         ctx = ctx.with_parameter(k, v);
     }

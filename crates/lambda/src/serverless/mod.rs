@@ -1,15 +1,80 @@
-//! The narrow port the Lambdas will use to run a playbook on EMR Serverless, in the project's own types (its adapter
-//! over `aws-sdk-emrserverless` is `aws/serverless.rs`); what the answers mean is decided in
-//! `dfr_core::serverless::status`. No function uses it yet.
+//! Running a playbook on EMR Serverless: the narrow port the Lambdas use, in the project's own types (its adapter
+//! over `aws-sdk-emrserverless` is `aws/serverless.rs`; what the answers mean is decided in
+//! `dfr_core::serverless::status`), and the handlers of the four functions' `"target": "serverless"` events:
+//! [`launch`] (launch-cluster), [`start`] (add-steps: one job run), [`check`] (check-status: one GetJobRun) and
+//! [`cleanup`] (terminate-cluster).
 //!
 //! Requests go in as JSON in the API's wire shape (CreateApplication's and StartJobRun's bodies: camelCase members
 //! `name`, `releaseLabel`, `type`, `jobDriver`, `executionRoleArn`, `configurationOverrides`, …), as the core plans
 //! them; the adapter refuses a member it does not send (`InvalidConfig`) rather than drop it.
 
+pub mod check;
+pub mod cleanup;
+pub mod launch;
+pub mod start;
+
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::Error;
+
+/// The `target` of an event for EMR Serverless: `"serverless"`. Events without it are for EMR clusters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    Serverless,
+}
+
+/// Whether a function's event is for EMR Serverless (`"target": "serverless"`): what each function's `main.rs`
+/// decodes to these handlers rather than its own.
+pub fn is_serverless(event: &Value) -> bool {
+    event.get("target").and_then(Value::as_str) == Some("serverless")
+}
+
+/// An EMR Serverless application id (`00` and lowercase letters and digits, 16 characters on AWS): checked while
+/// an event is decoded, so a malformed id is `InvalidConfig` naming the field, never part of a request path.
+pub fn application_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let id = String::deserialize(d)?;
+    if is_resource_id(&id) {
+        Ok(id)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{:?} is not an EMR Serverless application id: give the applicationId launch-cluster returned",
+            id.chars().take(80).collect::<String>()
+        )))
+    }
+}
+
+/// An EMR Serverless job run id, checked as [`application_id`].
+pub fn job_run_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let id = String::deserialize(d)?;
+    if is_resource_id(&id) {
+        Ok(id)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{:?} is not an EMR Serverless job run id: give the jobRunId add-steps returned",
+            id.chars().take(80).collect::<String>()
+        )))
+    }
+}
+
+/// EMR Serverless's ids: 1 to 64 lowercase letters and digits.
+fn is_resource_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// Where the driver's logs of a job run are, under the `logUri` it was given:
+/// `<logUri>/applications/<application id>/jobs/<job run id>/`.
+pub fn driver_logs(log_uri: &str, application_id: &str, job_run_id: &str) -> String {
+    format!(
+        "{}/applications/{application_id}/jobs/{job_run_id}/",
+        log_uri.trim_end_matches('/')
+    )
+}
 
 /// A job run's vCPU-, memory GB- and storage GB-hours: the core's, which prices them.
 pub use dfr_core::serverless::status::ResourceUtilization;

@@ -1,0 +1,330 @@
+//! check-status, `"target": "serverless"`: one GetJobRun, and what it means for the run: running (with the delay
+//! before the next check), succeeded, or failed (the job run FAILED or was CANCELLED: `StepFailed`; the run is older
+//! than its timeout: `Timeout`), with what the job run cost once it has ended.
+
+use chrono::{DateTime, Utc};
+use dfr_core::error_names::ErrorName;
+use dfr_core::execution::defaults::defaults;
+use dfr_core::serverless::status::{job_run_cost, JobRunPhase};
+use dfr_core::status::{next_poll_seconds, Phase};
+use serde::{Deserialize, Serialize};
+
+use super::{driver_logs, EmrServerless, JobRunInfo, Target};
+use crate::error::Error;
+use crate::payload::cut;
+use crate::prices::{serverless_prices, PriceError, ServerlessPriceList};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CheckEvent {
+    pub target: Target,
+    #[serde(deserialize_with = "super::application_id")]
+    pub application_id: String,
+    #[serde(default, deserialize_with = "crate::event::region")]
+    pub region: Option<String>,
+    #[serde(deserialize_with = "super::job_run_id")]
+    pub job_run_id: String,
+    #[serde(default, deserialize_with = "crate::event::optional_execution_arn")]
+    pub execution: Option<String>,
+    /// When the run began (`$$.Execution.StartTime`): polling slows down with age, and the timeout counts from it.
+    /// The job run's creation when absent.
+    #[serde(default, deserialize_with = "crate::event::time")]
+    pub since: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub options: CheckOptions,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CheckOptions {
+    #[serde(default = "default_min")]
+    pub min_poll_seconds: u32,
+    #[serde(default = "default_max")]
+    pub max_poll_seconds: u32,
+    /// The run fails with `Timeout` once it is older than this; no bound when absent.
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+}
+
+fn default_min() -> u32 {
+    defaults().min_poll_seconds
+}
+
+fn default_max() -> u32 {
+    defaults().max_poll_seconds
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        Self {
+            min_poll_seconds: default_min(),
+            max_poll_seconds: default_max(),
+            timeout_seconds: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckPhase {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// A job run's billed resources and their estimated price.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckCost {
+    pub vcpu_hours: f64,
+    pub memory_gb_hours: f64,
+    pub storage_gb_hours: f64,
+    /// USD with 4 decimals; `null` when the prices could not be read.
+    pub usd: Option<String>,
+}
+
+/// Why the run failed, in check-status's shape for a cluster's run (`{"name", "cause"}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckError {
+    pub name: ErrorName,
+    pub cause: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckOutput {
+    pub phase: CheckPhase,
+    pub state: String,
+    pub state_details: Option<String>,
+    pub next_poll_seconds: u32,
+    /// Seconds since `since` (the run's start): what the state machine compares with `options.timeoutSeconds`.
+    pub elapsed_seconds: i64,
+    pub job_run_id: String,
+    /// Where the driver's logs are: `<logUri>/applications/<application>/jobs/<job run>/`.
+    pub log_uri: Option<String>,
+    pub cost: Option<CheckCost>,
+    pub error: Option<CheckError>,
+}
+
+/// How much of a job run's state details a check keeps (AWS's can be a long stack trace).
+pub const MAX_STATE_DETAILS: usize = 4096;
+
+/// What one GetJobRun's answer means for the run, `now`.
+pub fn verdict(
+    info: &JobRunInfo,
+    application_id: &str,
+    event: &CheckEvent,
+    now: DateTime<Utc>,
+    jitter: f64,
+) -> CheckOutput {
+    let since = event.since.or(info.created_at).unwrap_or(now);
+    let elapsed = (now - since).num_seconds();
+    let log_uri = info
+        .log_uri
+        .as_deref()
+        .map(|l| driver_logs(l, application_id, &info.id));
+    let state_details = info
+        .state_details
+        .as_deref()
+        .map(|d| cut(d, MAX_STATE_DETAILS));
+    let name = info.name.as_deref().unwrap_or(&info.id);
+    let (phase, error) = match JobRunPhase::of(&info.state) {
+        JobRunPhase::Succeeded => (CheckPhase::Succeeded, None),
+        JobRunPhase::Failed | JobRunPhase::Cancelled => {
+            let mut cause = format!("job run {} ({name}) ended {}", info.id, info.state);
+            if let Some(d) = &state_details {
+                cause.push_str(&format!(": {d}"));
+            }
+            if let Some(l) = &log_uri {
+                cause.push_str(&format!("; driver logs: {l}"));
+            }
+            (
+                CheckPhase::Failed,
+                Some(CheckError {
+                    name: ErrorName::StepFailed,
+                    cause,
+                }),
+            )
+        }
+        _ => match event.options.timeout_seconds {
+            Some(t) if elapsed > 0 && elapsed as u64 > t => (
+                CheckPhase::Failed,
+                Some(CheckError {
+                    name: ErrorName::Timeout,
+                    cause: format!(
+                        "job run {} ({name}) is {} after {elapsed} s, past the run's timeout of {t} s",
+                        info.id, info.state
+                    ),
+                }),
+            ),
+            _ => (CheckPhase::Running, None),
+        },
+    };
+    CheckOutput {
+        phase,
+        state: info.state.clone(),
+        state_details,
+        next_poll_seconds: next_poll_seconds(
+            Phase::Running,
+            elapsed,
+            event.options.min_poll_seconds,
+            event.options.max_poll_seconds,
+            jitter,
+        ),
+        elapsed_seconds: elapsed,
+        job_run_id: info.id.clone(),
+        log_uri,
+        cost: None,
+        error,
+    }
+}
+
+/// Why prices could not be read, for a cost's log line: the error's name only (AWS's message names the role).
+fn unavailable(e: PriceError) -> String {
+    match e {
+        PriceError::PriceList(f) | PriceError::Spot(f) => format!(
+            "the AWS Price List could not be read ({})",
+            Error::from_failure(f).kind()
+        ),
+        PriceError::Unreadable(e) => e.to_string(),
+    }
+}
+
+/// One check of the job run: GetJobRun, and once it has ended with its billed utilization, its price (read with
+/// `prices` in the run's region, `home_region` when the event names none; never a failed check for prices).
+pub async fn check<L: ServerlessPriceList>(
+    event: &CheckEvent,
+    serverless: &impl EmrServerless,
+    prices: &L,
+    home_region: &str,
+    now: DateTime<Utc>,
+    jitter: f64,
+) -> Result<CheckOutput, Error> {
+    let info = serverless
+        .get_job_run(&event.application_id, &event.job_run_id)
+        .await?;
+    let mut out = verdict(&info, &event.application_id, event, now, jitter);
+    if let Some(billed) = &info.billed {
+        let ended = JobRunPhase::of(&info.state).is_final();
+        let region = event.region.as_deref().unwrap_or(home_region);
+        // The architecture the job run is priced as is its application's.
+        let priced = match serverless.get_application(&event.application_id).await {
+            Ok(app) => {
+                let architecture = app.architecture.as_deref().unwrap_or("X86_64");
+                serverless_prices(prices, region, architecture, now)
+                    .await
+                    .map_err(unavailable)
+            }
+            Err(e) => Err(format!(
+                "the application's architecture could not be read ({})",
+                e.kind()
+            )),
+        };
+        if let Err(why) = &priced {
+            tracing::warn!(why = %why, "job run not priced");
+        }
+        let cost = job_run_cost(billed, priced.as_ref().map_err(String::as_str), ended);
+        out.cost = Some(CheckCost {
+            vcpu_hours: billed.vcpu_hour,
+            memory_gb_hours: billed.memory_gb_hour,
+            storage_gb_hours: billed.storage_gb_hour,
+            usd: cost.usd.map(|u| format!("{u:.4}")),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+
+    fn info(state: &str) -> JobRunInfo {
+        JobRunInfo {
+            application_id: "00app".into(),
+            id: "00run".into(),
+            name: Some("Step 1".into()),
+            state: state.into(),
+            state_details: Some("boom".into()),
+            billed: None,
+            total: None,
+            total_execution_duration_seconds: None,
+            created_at: None,
+            updated_at: None,
+            started_at: None,
+            ended_at: None,
+            log_uri: Some("s3://logs/x/".into()),
+        }
+    }
+
+    fn event(timeout: Option<u64>) -> CheckEvent {
+        let mut e = json!({"target": "serverless", "applicationId": "00app", "jobRunId": "00run",
+                           "since": "2026-12-07T10:00:00Z", "options": {"minPollSeconds": 10, "maxPollSeconds": 60}});
+        if let Some(t) = timeout {
+            e["options"]["timeoutSeconds"] = json!(t);
+        }
+        serde_json::from_value(e).unwrap()
+    }
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 7, 10, 0, 0).unwrap() + chrono::Duration::seconds(seconds)
+    }
+
+    #[test]
+    fn each_state_is_running_succeeded_or_failed_with_the_steps_name_details_and_logs() {
+        for (state, phase) in [
+            ("SUBMITTED", CheckPhase::Running),
+            ("RUNNING", CheckPhase::Running),
+            ("CANCELLING", CheckPhase::Running),
+            ("SUCCESS", CheckPhase::Succeeded),
+            ("FAILED", CheckPhase::Failed),
+            ("CANCELLED", CheckPhase::Failed),
+        ] {
+            let out = verdict(&info(state), "00app", &event(None), at(100), 0.0);
+            assert_eq!(out.phase, phase, "{state}");
+            assert_eq!(
+                out.log_uri.as_deref(),
+                Some("s3://logs/x/applications/00app/jobs/00run/")
+            );
+            if phase == CheckPhase::Failed {
+                let e = out.error.unwrap();
+                assert_eq!(e.name, ErrorName::StepFailed);
+                for part in [
+                    "Step 1",
+                    "boom",
+                    "s3://logs/x/applications/00app/jobs/00run/",
+                    state,
+                ] {
+                    assert!(e.cause.contains(part), "{part}: {}", e.cause);
+                }
+            } else {
+                assert!(out.error.is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn a_run_past_its_timeout_fails_with_timeout_and_one_that_ended_in_time_does_not() {
+        let out = verdict(&info("RUNNING"), "00app", &event(Some(600)), at(601), 0.0);
+        assert_eq!(out.phase, CheckPhase::Failed);
+        assert_eq!(out.error.unwrap().name, ErrorName::Timeout);
+        assert_eq!(out.elapsed_seconds, 601);
+        let out = verdict(&info("RUNNING"), "00app", &event(Some(600)), at(600), 0.0);
+        assert_eq!(out.phase, CheckPhase::Running);
+        let out = verdict(&info("SUCCESS"), "00app", &event(Some(600)), at(900), 0.0);
+        assert_eq!(out.phase, CheckPhase::Succeeded);
+    }
+
+    #[test]
+    fn the_next_poll_is_within_the_options_bounds() {
+        for elapsed in [0, 30, 3600, 86_400] {
+            for jitter in [-1.0, 0.0, 1.0] {
+                let n = verdict(&info("RUNNING"), "00app", &event(None), at(elapsed), jitter)
+                    .next_poll_seconds;
+                assert!((10..=60).contains(&n), "{elapsed} {jitter}: {n}");
+            }
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! terminate-cluster, `"target": "serverless"`: the cleanup of a run on EMR Serverless, safe to repeat. It cancels
+//! the run's job runs that have not ended and, for an application created for the run, every job run of it not
+//! ended, then stops and deletes the application. While something is still on its way (job runs cancelling, the
+//! application STOPPING) it answers `ApplicationNotReady`, which the state machine retries. A reused application
+//! is never stopped or deleted.
+
+use std::collections::BTreeSet;
+
+use dfr_core::serverless::status::{ApplicationPhase, JobRunPhase};
+use serde::{Deserialize, Serialize};
+
+use super::{EmrServerless, Target};
+use crate::error::Error;
+
+/// Job run ids a cleanup takes: one per step of a playbook (EMR's limit of steps, as for clusters).
+pub const MAX_JOB_RUN_IDS: usize = crate::event::MAX_STEP_IDS;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CleanupEvent {
+    pub target: Target,
+    #[serde(deserialize_with = "super::application_id")]
+    pub application_id: String,
+    #[serde(default, deserialize_with = "crate::event::region")]
+    pub region: Option<String>,
+    /// The application was created for the run (launch-cluster's `created`): it is stopped and deleted.
+    pub created: bool,
+    /// The job runs the run started.
+    #[serde(default, deserialize_with = "job_run_ids")]
+    pub job_run_ids: Vec<String>,
+    #[serde(default, deserialize_with = "crate::event::optional_execution_arn")]
+    pub execution: Option<String>,
+}
+
+fn job_run_ids<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(transparent)]
+    struct Id(#[serde(deserialize_with = "super::job_run_id")] String);
+    let ids = Vec::<Id>::deserialize(d)?;
+    if ids.len() > MAX_JOB_RUN_IDS {
+        return Err(serde::de::Error::custom(format!(
+            "{} job run ids; a run starts at most {MAX_JOB_RUN_IDS}",
+            ids.len()
+        )));
+    }
+    Ok(ids.into_iter().map(|Id(id)| id).collect())
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CleanupOutput {
+    pub application_id: String,
+    /// The application is deleted (TERMINATED or gone); always false for a reused one.
+    pub deleted: bool,
+    /// The job runs this call cancelled.
+    pub cancelled: Vec<String>,
+}
+
+/// What to do with the application once its job runs have ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    Stop,
+    Delete,
+    /// Deleted already.
+    Done,
+    /// On its way to a state it can be stopped or deleted in.
+    Wait,
+}
+
+/// The next step of a created application's cleanup in `state`.
+pub fn next_step(state: &str) -> Next {
+    match state {
+        "STARTED" | "STARTING" => Next::Stop,
+        s if ApplicationPhase::deletable(s) => Next::Delete,
+        s if ApplicationPhase::of(s) == ApplicationPhase::Ended => Next::Done,
+        _ => Next::Wait,
+    }
+}
+
+fn not_ready(application_id: &str, why: &str) -> Error {
+    Error::ApplicationNotReady(format!(
+        "application {application_id}: {why}; the cleanup goes on when the call is repeated"
+    ))
+}
+
+/// Cancels `id` if it may be cancelled; answers whether it has ended.
+async fn cancel(
+    serverless: &impl EmrServerless,
+    application_id: &str,
+    id: &str,
+    state: &str,
+    cancelled: &mut Vec<String>,
+) -> Result<bool, Error> {
+    let phase = JobRunPhase::of(state);
+    if phase.is_cancellable() {
+        serverless.cancel_job_run(application_id, id).await?;
+        cancelled.push(id.to_string());
+        return Ok(false);
+    }
+    Ok(phase.is_final())
+}
+
+/// The cleanup of the run's application: see the module's documentation.
+pub async fn cleanup(
+    event: &CleanupEvent,
+    serverless: &impl EmrServerless,
+) -> Result<CleanupOutput, Error> {
+    let app_id = event.application_id.as_str();
+    let mut cancelled = Vec::new();
+    let mut ended = true;
+    let mut seen = BTreeSet::new();
+    let output = |deleted: bool, cancelled: Vec<String>| CleanupOutput {
+        application_id: app_id.to_string(),
+        deleted,
+        cancelled,
+    };
+    if event.created {
+        let app = match serverless.get_application(app_id).await {
+            Ok(app) => app,
+            Err(Error::ClusterNotFound(_)) => return Ok(output(true, cancelled)),
+            Err(e) => return Err(e),
+        };
+        if ApplicationPhase::of(&app.state) == ApplicationPhase::Ended {
+            return Ok(output(true, cancelled));
+        }
+        for run in serverless.list_job_runs(app_id, &[]).await? {
+            seen.insert(run.id.clone());
+            ended &= cancel(serverless, app_id, &run.id, &run.state, &mut cancelled).await?;
+        }
+    }
+    for id in &event.job_run_ids {
+        if seen.contains(id) {
+            continue;
+        }
+        let state = match serverless.get_job_run(app_id, id).await {
+            Ok(info) => info.state,
+            Err(Error::ClusterNotFound(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        ended &= cancel(serverless, app_id, id, &state, &mut cancelled).await?;
+    }
+    if !ended {
+        tracing::info!(application_id = %app_id, cancelled = ?cancelled, "job runs cancelling");
+        return Err(not_ready(
+            app_id,
+            &format!(
+                "job runs still ending (cancelled by this call: {})",
+                if cancelled.is_empty() {
+                    "none".to_string()
+                } else {
+                    cancelled.join(", ")
+                }
+            ),
+        ));
+    }
+    if !event.created {
+        return Ok(output(false, cancelled));
+    }
+    // Read again: the job runs' end may have changed it.
+    let state = serverless.get_application(app_id).await?.state;
+    match next_step(&state) {
+        Next::Done => Ok(output(true, cancelled)),
+        Next::Delete => {
+            serverless.delete_application(app_id).await?;
+            tracing::info!(application_id = %app_id, "application deleted");
+            Ok(output(true, cancelled))
+        }
+        Next::Stop => {
+            serverless.stop_application(app_id).await?;
+            Err(not_ready(
+                app_id,
+                &format!("stopping (was {state}), then deleted"),
+            ))
+        }
+        Next::Wait => Err(not_ready(app_id, &state)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_created_application_is_stopped_then_deleted_and_waited_for_in_between() {
+        assert_eq!(next_step("STARTED"), Next::Stop);
+        assert_eq!(next_step("STARTING"), Next::Stop);
+        assert_eq!(next_step("CREATED"), Next::Delete);
+        assert_eq!(next_step("STOPPED"), Next::Delete);
+        assert_eq!(next_step("TERMINATED"), Next::Done);
+        assert_eq!(next_step("STOPPING"), Next::Wait);
+        assert_eq!(next_step("CREATING"), Next::Wait);
+        assert_eq!(next_step("SOMETHING_NEW"), Next::Wait);
+    }
+
+    #[test]
+    fn job_run_ids_are_checked_and_bounded() {
+        let ok: Result<CleanupEvent, _> = serde_json::from_value(serde_json::json!({
+            "target": "serverless", "applicationId": "00abc", "created": true, "jobRunIds": ["00r1"]
+        }));
+        assert_eq!(ok.unwrap().job_run_ids, vec!["00r1"]);
+        for bad in [
+            serde_json::json!(["../x"]),
+            serde_json::json!(vec!["00r"; 257]),
+        ] {
+            let e: Result<CleanupEvent, _> = serde_json::from_value(serde_json::json!({
+                "target": "serverless", "applicationId": "00abc", "created": true, "jobRunIds": bad
+            }));
+            assert!(e.is_err());
+        }
+    }
+}
