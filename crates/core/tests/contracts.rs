@@ -446,9 +446,7 @@ fn the_definitions_use_only_listed_names_and_every_state_machine_name_is_written
                         .as_str()
                     })
                     .collect();
-                fail_comment
-                    .get_or_insert_with(BTreeSet::new)
-                    .extend(words);
+                fail_comment.get_or_insert_with(BTreeSet::new).extend(words);
             }
         }
         let comment = fail_comment.unwrap_or_else(|| panic!("{machine}: a Fail state"));

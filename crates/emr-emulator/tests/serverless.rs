@@ -709,6 +709,36 @@ async fn when_the_vcpu_quota_is_taken_should_hold_job_runs_in_scheduled_until_ca
 }
 
 #[tokio::test]
+async fn a_job_run_uses_its_applications_pre_initialized_workers_first_against_the_quota() {
+    let (emr, client) = start(Scenario::default()).await;
+    // 3 pre-initialized executors of 4 vCPUs: 12 of the 16-vCPU quota, held once the application starts.
+    let worker = WorkerResourceConfig::builder()
+        .cpu("4vCPU")
+        .memory("16GB")
+        .build()
+        .expect("worker");
+    let warm = new_app(&client)
+        .initial_capacity(
+            "EXECUTOR",
+            InitialCapacityConfig::builder()
+                .worker_count(3)
+                .worker_configuration(worker)
+                .build()
+                .expect("capacity"),
+        )
+        .send()
+        .await
+        .expect("CreateApplication")
+        .application_id;
+    emr.advance(5.0);
+    // A default run (16 vCPUs) runs on the 12 pre-initialized ones and 4 on demand: the application holds 16, not 28.
+    let run = start_timed(&client, &warm, "warm", 600).await;
+    let states = states_until_end(&emr, &client, &warm, &run).await;
+    assert!(states.contains(&JobRunState::Running), "{states:?}");
+    assert_eq!(states.last(), Some(&JobRunState::Success));
+}
+
+#[tokio::test]
 async fn when_concurrent_runs_are_full_should_queue_job_runs() {
     let (emr, client) = start(Scenario::default()).await;
     let app = new_app(&client)

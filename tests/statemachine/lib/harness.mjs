@@ -7,8 +7,10 @@
 // notes the seconds the definition asks for (Seconds or SecondsPath, evaluated on the state's
 // input), lets the Wait finish at once, and advances the emulator by exactly that much before the
 // next Task runs. So the states, polls and EMR calls are those of the real definition, and a
-// 14-day job takes seconds. Retry pauses are not simulated (they are cut to 1 ms and cost no
-// virtual time).
+// 14-day job takes seconds. A Retry's pause is cut to 1 ms of real time and advances the emulator by the pause the
+// retrier asks for (IntervalSeconds × BackoffRate^(attempt - 1), at most MaxDelaySeconds; with FULL jitter, Step
+// Functions waits a random part of that, simulated as its mean, half): what AWS answers after a retried call is what
+// it answers that much later (an EMR Serverless application still being created or stopped is ready by then).
 //
 // The Lambdas read the emulator's clock: every function process runs under libfaketime, its wall clock set to
 // virtual time whenever virtual time moves (lib/clock.mjs). So a run's cost is priced to the virtual now, a budget
@@ -85,6 +87,13 @@ const MAX_EXECUTION_SECONDS = 365 * 86400;
 const ASYNC_RETRIES = 2;
 /** Environments alive in this process: they share its moto, which each one empties when it starts. */
 let alive = 0;
+
+/** The virtual seconds a retrier pauses before `attempt` (1: the first retry): its interval backed off, capped, and halved under FULL jitter (the mean of a uniform draw). */
+export function retryPause({ retrier, attempt }) {
+  const interval = (retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** (attempt - 1);
+  const capped = Math.min(interval, retrier.MaxDelaySeconds ?? Infinity);
+  return retrier.JitterStrategy === 'FULL' ? capped / 2 : capped;
+}
 
 function valueAt(path, input) {
   if (path === '$') return input;
@@ -692,6 +701,10 @@ export class Environment {
         onEvent?.(ev);
         if (ev.type === 'StateEntered' && bytes(ev.state.input) > PAYLOAD_LIMIT) limitExceeded(`the input of ${ev.state.name}`, bytes(ev.state.input));
         if (ev.type === 'StateExited' && bytes(ev.state.output) > PAYLOAD_LIMIT) limitExceeded(`the output of ${ev.state.name}`, bytes(ev.state.output));
+        if (ev.type === 'StateRetried') {
+          entry.retrySeconds = retryPause(ev.retry);
+          this.pendingAdvance += entry.retrySeconds;
+        }
         if (ev.type === 'StateEntered' && stateByName[ev.state.name]?.Type === 'Wait') {
           try {
             const seconds = waitSeconds(ev.state.name, stateByName[ev.state.name], ev.state.input);

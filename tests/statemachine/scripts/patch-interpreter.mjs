@@ -20,6 +20,9 @@
 //    virtual time.
 // 5. The handler must fail such a Task with States.Timeout as the interpreter's own StatesTimeoutError, the one
 //    error States.TaskFailed does not match in Retry and Catch; the patch exports that class.
+// 6. A Map state whose iteration failed goes on starting the iterations still queued behind its MaxConcurrency (it
+//    stops only those already running). On Step Functions the Map fails and starts no more: a playbook's step after
+//    a failed one never runs. The patch starts no iteration once one has failed.
 //
 // The script refuses to go on if the code a fix targets is not there (another version of the package): then check
 // whether the fix is still needed.
@@ -53,6 +56,18 @@ const FIXES = [
       '    const executionResult = await taskStateAction.execute(input, context, { overrideFn, awsConfig, ownTimeout });',
   },
   { name: 'the handler is called with the context', broken: 'options.overrideFn(input)\n', fixed: 'options.overrideFn(input, context)\n' },
+  {
+    name: 'a Map starts no iteration once one has failed',
+    broken: 'processItem(stateMachine, item, input, context, index, options) {\n    const state = this.stateDefinition;',
+    fixed:
+      'processItem(stateMachine, item, input, context, index, options) {\n    if (this.iterationFailed) return Promise.resolve(void 0);\n    const state = this.stateDefinition;',
+  },
+  {
+    name: 'a failed iteration is noted',
+    broken: '    return execution.result;\n  }\n  async execute(input, context, options) {\n    const state = this.stateDefinition;\n    let items = input;',
+    fixed:
+      '    return execution.result.catch((e) => {\n      this.iterationFailed = true;\n      throw e;\n    });\n  }\n  async execute(input, context, options) {\n    this.iterationFailed = false;\n    const state = this.stateDefinition;\n    let items = input;',
+  },
   {
     name: 'no real-time timer for a Task whose handler owns its timeouts',
     broken: '    const timeoutMs = this.getTimeoutMs(input, context);',

@@ -39,6 +39,13 @@ function documentedErrors() {
   return { all: rows.map((r) => r[1]), retryable: rows.filter((r) => r[2] === 'yes').map((r) => r[1]) };
 }
 
+/**
+ * Retryable names only EMR Serverless's functions raise (an application not ready yet): the Tasks that start a job
+ * run or remove an application retry them; the others cannot meet them.
+ */
+const SERVERLESS_ONLY = ['ApplicationNotReady'];
+const everywhere = (retryable) => retryable.filter((e) => !SERVERLESS_ONLY.includes(e));
+
 function successors(state) {
   const next = [];
   if (state.Next) next.push(state.Next);
@@ -115,8 +122,8 @@ for (const machine of MACHINES) {
         assert.ok(s.TimeoutSeconds > 0 || /^\$\./.test(s.TimeoutSecondsPath ?? ''), `${name}: TimeoutSeconds`);
         const service = s.Retry.find((r) => LAMBDA_SERVICE_ERRORS.every((e) => r.ErrorEquals.includes(e)));
         assert.ok(service, `${name}: a retrier for ${LAMBDA_SERVICE_ERRORS.join(', ')}`);
-        const ours = s.Retry.find((r) => retryable.every((e) => r.ErrorEquals.includes(e)));
-        assert.ok(ours, `${name}: a retrier for ${retryable.join(', ')}`);
+        const ours = s.Retry.find((r) => everywhere(retryable).every((e) => r.ErrorEquals.includes(e)));
+        assert.ok(ours, `${name}: a retrier for ${everywhere(retryable).join(', ')}`);
         for (const r of s.Retry) {
           assert.equal(r.JitterStrategy, 'FULL', `${name}: JitterStrategy FULL`);
           assert.ok(r.BackoffRate >= 1.5 && r.MaxAttempts >= 3 && r.MaxDelaySeconds > 0, `${name}: backoff`);
@@ -360,7 +367,9 @@ describe('serverless-run-transient.asl.json', () => {
     for (const [name, s] of tasks) {
       assert.ok(s.TimeoutSeconds > 0, `${name}: TimeoutSeconds`);
       assert.ok(s.Retry.find((r) => LAMBDA_SERVICE_ERRORS.every((e) => r.ErrorEquals.includes(e))), `${name}: Lambda service retrier`);
-      assert.ok(s.Retry.find((r) => retryable.every((e) => r.ErrorEquals.includes(e))), `${name}: a retrier for ${retryable.join(', ')}`);
+      assert.ok(s.Retry.find((r) => everywhere(retryable).every((e) => r.ErrorEquals.includes(e))), `${name}: a retrier for ${everywhere(retryable).join(', ')}`);
+      const waitsForTheApplication = s.Parameters?.target === 'serverless' && ['add-steps', 'terminate-cluster'].includes(functionOfArn(s.Resource));
+      assert.equal(s.Retry.some((r) => r.ErrorEquals.includes('ApplicationNotReady')), waitsForTheApplication, `${name}: retries ApplicationNotReady`);
       const names = s.Retry.flatMap((r) => r.ErrorEquals);
       for (const e of ['Lambda.Unknown', 'Sandbox.Timedout']) assert.ok(names.includes(e), `${name} retries ${e}`);
       for (const r of s.Retry) {

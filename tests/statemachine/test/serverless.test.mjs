@@ -108,9 +108,16 @@ test('serverless: a failing step with actionOnFailure CONTINUE lets the playbook
 
 test('serverless: a StartJobRun whose answer is lost is retried with the same client token and starts one job run', async () => {
   await withEnvironment({}, async (env) => {
-    const lost = ({ fn, attempt }) => fn === 'add-steps' && attempt === 0 && new FunctionError('Sandbox.Timedout', 'add-steps did not finish');
+    // The first start that took effect (an earlier one may have found the application still CREATING) loses its answer.
+    let lostOnce = false;
+    const lost = ({ fn, output }) => {
+      if (fn !== 'add-steps' || !output?.jobRunId || lostOnce) return undefined;
+      lostOnce = true;
+      return new FunctionError('Sandbox.Timedout', 'add-steps did not finish');
+    };
     const report = await env.run(MACHINE, input('lost', [sparkStep('Enrich')]), { injectAfter: lost });
     assert.equal(report.status, 'SUCCEEDED', explain(report));
+    assert.ok(lostOnce);
     assert.equal(calls(report, 'StartJobRun'), 2, 'the start ran twice');
     const [app] = await applicationsOf(env, report);
     assert.equal(app.jobRuns.length, 1, 'and started one job run');
@@ -120,7 +127,7 @@ test('serverless: a StartJobRun whose answer is lost is retried with the same cl
 
 test('serverless: a launch whose answer is lost is retried and creates one application', async () => {
   await withEnvironment({}, async (env) => {
-    const lost = ({ fn, attempt }) => fn === 'launch-cluster' && attempt === 0 && new FunctionError('Sandbox.Timedout', 'launch did not finish');
+    const lost = ({ fn, attempt }) => fn === 'launch-cluster' && attempt === 1 && new FunctionError('Sandbox.Timedout', 'launch did not finish');
     const report = await env.run(MACHINE, input('lost-launch', [sparkStep('Enrich')]), { injectAfter: lost });
     assert.equal(report.status, 'SUCCEEDED', explain(report));
     assert.equal(calls(report, 'CreateApplication'), 2);

@@ -458,22 +458,34 @@ impl Serverless {
         self.set_app(index, Some(from), AppState::Terminated, at, s);
     }
 
-    /// vCPUs held against the account's quota: pre-initialized capacity of starting and started applications,
-    /// and job runs from SCHEDULED (with capacity) until they end.
+    /// vCPUs held against the account's quota. A starting or started application holds its pre-initialized
+    /// capacity; its job runs use those workers first and hold only what they need beyond them (on-demand workers),
+    /// from SCHEDULED (with capacity) until they end: an application holds the larger of the two.
     pub fn vcpus_in_use(&self) -> f64 {
-        let apps: f64 = self
-            .apps
-            .iter()
-            .filter(|a| matches!(a.state, AppState::Starting | AppState::Started))
-            .map(|a| a.initial_vcpu)
-            .sum();
+        (0..self.apps.len()).map(|i| self.app_vcpus(i, 0.0)).sum()
+    }
+
+    /// What application `app` holds, with `more` vCPUs of job runs besides those holding now.
+    fn app_vcpus(&self, app: usize, more: f64) -> f64 {
         let jobs: f64 = self
             .jobs
             .iter()
-            .filter(|j| j.holds)
+            .filter(|j| j.app == app && j.holds)
             .map(|j| j.plan.vcpu)
-            .sum();
-        apps + jobs
+            .sum::<f64>()
+            + more;
+        let a = &self.apps[app];
+        if matches!(a.state, AppState::Starting | AppState::Started) {
+            jobs.max(a.initial_vcpu)
+        } else {
+            jobs
+        }
+    }
+
+    /// Whether a job run of `vcpu` on application `app` fits in the quota now.
+    fn fits(&self, app: usize, vcpu: f64, s: &ServerlessSettings) -> bool {
+        self.vcpus_in_use() - self.app_vcpus(app, 0.0) + self.app_vcpus(app, vcpu)
+            <= s.max_concurrent_vcpus
     }
 
     /// Job runs of application `app` that have not ended.
@@ -567,9 +579,7 @@ impl Serverless {
             {
                 self.set_app(app, Some(app_state), AppState::Starting, t, s);
             }
-            if self.apps[app].state == AppState::Started
-                && self.vcpus_in_use() + vcpu <= s.max_concurrent_vcpus
-            {
+            if self.apps[app].state == AppState::Started && self.fits(app, vcpu, s) {
                 let job = &mut self.jobs[i];
                 job.holds = true;
                 job.next = Some((t + job.plan.scheduled_seconds, JobState::Running));

@@ -1,6 +1,7 @@
 //! check-status, `"target": "serverless"`: one GetJobRun, and what it means for the run: running (with the delay
-//! before the next check), succeeded, or failed (the job run FAILED or was CANCELLED: `StepFailed`; the run is older
-//! than its timeout: `Timeout`), with what the job run cost once it has ended.
+//! before the next check), succeeded, or failed (the job run FAILED or was CANCELLED: `StepFailed`), with what the job
+//! run cost once it has ended. The run's age is in the answer (`elapsedSeconds`): the state machine judges its timeout,
+//! as it does for clusters, and cancels the job run first.
 
 use chrono::{DateTime, Utc};
 use dfr_core::error_names::ErrorName;
@@ -41,9 +42,6 @@ pub struct CheckOptions {
     pub min_poll_seconds: u32,
     #[serde(default = "default_max")]
     pub max_poll_seconds: u32,
-    /// The run fails with `Timeout` once it is older than this; no bound when absent.
-    #[serde(default)]
-    pub timeout_seconds: Option<u64>,
 }
 
 fn default_min() -> u32 {
@@ -59,7 +57,6 @@ impl Default for CheckOptions {
         Self {
             min_poll_seconds: default_min(),
             max_poll_seconds: default_max(),
-            timeout_seconds: None,
         }
     }
 }
@@ -146,19 +143,7 @@ pub fn verdict(
                 }),
             )
         }
-        _ => match event.options.timeout_seconds {
-            Some(t) if elapsed > 0 && elapsed as u64 > t => (
-                CheckPhase::Failed,
-                Some(CheckError {
-                    name: ErrorName::Timeout,
-                    cause: format!(
-                        "job run {} ({name}) is {} after {elapsed} s, past the run's timeout of {t} s",
-                        info.id, info.state
-                    ),
-                }),
-            ),
-            _ => (CheckPhase::Running, None),
-        },
+        _ => (CheckPhase::Running, None),
     };
     CheckOutput {
         phase,
@@ -259,12 +244,9 @@ mod tests {
         }
     }
 
-    fn event(timeout: Option<u64>) -> CheckEvent {
-        let mut e = json!({"target": "serverless", "applicationId": "00app", "jobRunId": "00run",
-                           "since": "2026-12-07T10:00:00Z", "options": {"minPollSeconds": 10, "maxPollSeconds": 60}});
-        if let Some(t) = timeout {
-            e["options"]["timeoutSeconds"] = json!(t);
-        }
+    fn event() -> CheckEvent {
+        let e = json!({"target": "serverless", "applicationId": "00app", "jobRunId": "00run",
+                       "since": "2026-12-07T10:00:00Z", "options": {"minPollSeconds": 10, "maxPollSeconds": 60}});
         serde_json::from_value(e).unwrap()
     }
 
@@ -282,7 +264,7 @@ mod tests {
             ("FAILED", CheckPhase::Failed),
             ("CANCELLED", CheckPhase::Failed),
         ] {
-            let out = verdict(&info(state), "00app", &event(None), at(100), 0.0);
+            let out = verdict(&info(state), "00app", &event(), at(100), 0.0);
             assert_eq!(out.phase, phase, "{state}");
             assert_eq!(
                 out.log_uri.as_deref(),
@@ -306,14 +288,14 @@ mod tests {
     }
 
     #[test]
-    fn a_run_past_its_timeout_fails_with_timeout_and_one_that_ended_in_time_does_not() {
-        let out = verdict(&info("RUNNING"), "00app", &event(Some(600)), at(601), 0.0);
-        assert_eq!(out.phase, CheckPhase::Failed);
-        assert_eq!(out.error.unwrap().name, ErrorName::Timeout);
-        assert_eq!(out.elapsed_seconds, 601);
-        let out = verdict(&info("RUNNING"), "00app", &event(Some(600)), at(600), 0.0);
-        assert_eq!(out.phase, CheckPhase::Running);
-        let out = verdict(&info("SUCCESS"), "00app", &event(Some(600)), at(900), 0.0);
+    fn a_job_run_not_ended_is_running_whatever_the_runs_age_which_the_answer_gives() {
+        for age in [0, 601, 30 * 86_400] {
+            let out = verdict(&info("RUNNING"), "00app", &event(), at(age), 0.0);
+            assert_eq!(out.phase, CheckPhase::Running);
+            assert!(out.error.is_none());
+            assert_eq!(out.elapsed_seconds, age);
+        }
+        let out = verdict(&info("SUCCESS"), "00app", &event(), at(900), 0.0);
         assert_eq!(out.phase, CheckPhase::Succeeded);
     }
 
@@ -321,7 +303,7 @@ mod tests {
     fn the_next_poll_is_within_the_options_bounds() {
         for elapsed in [0, 30, 3600, 86_400] {
             for jitter in [-1.0, 0.0, 1.0] {
-                let n = verdict(&info("RUNNING"), "00app", &event(None), at(elapsed), jitter)
+                let n = verdict(&info("RUNNING"), "00app", &event(), at(elapsed), jitter)
                     .next_poll_seconds;
                 assert!((10..=60).contains(&n), "{elapsed} {jitter}: {n}");
             }
