@@ -116,6 +116,11 @@ pub fn verdict(
 ) -> CheckOutput {
     let since = event.since.or(info.created_at).unwrap_or(now);
     let elapsed = (now - since).num_seconds();
+    // Each job run is polled as a step of its own: the pause grows with the job run's age, not the run's, so a late
+    // step's end is seen as soon as an early one's.
+    let job_age = info
+        .created_at
+        .map_or(elapsed, |created| (now - created).num_seconds());
     let log_uri = info
         .log_uri
         .as_deref()
@@ -151,7 +156,7 @@ pub fn verdict(
         state_details,
         next_poll_seconds: next_poll_seconds(
             Phase::Running,
-            elapsed,
+            job_age,
             event.options.min_poll_seconds,
             event.options.max_poll_seconds,
             jitter,
@@ -297,6 +302,27 @@ mod tests {
         }
         let out = verdict(&info("SUCCESS"), "00app", &event(), at(900), 0.0);
         assert_eq!(out.phase, CheckPhase::Succeeded);
+    }
+
+    #[test]
+    fn the_pause_grows_with_the_job_runs_age_not_the_runs() {
+        let mut young = info("RUNNING");
+        young.created_at = Some(at(3 * 3600));
+        let mut old = info("RUNNING");
+        old.created_at = Some(at(0));
+        let e = json!({"target": "serverless", "applicationId": "00app", "jobRunId": "00run",
+                       "since": "2026-12-07T10:00:00Z", "options": {"minPollSeconds": 10, "maxPollSeconds": 900}});
+        let e: CheckEvent = serde_json::from_value(e).unwrap();
+        let now = at(3 * 3600 + 60);
+        let young = verdict(&young, "00app", &e, now, 0.0);
+        let old = verdict(&old, "00app", &e, now, 0.0);
+        assert_eq!(young.elapsed_seconds, old.elapsed_seconds);
+        assert!(
+            young.next_poll_seconds < old.next_poll_seconds,
+            "{} {}",
+            young.next_poll_seconds,
+            old.next_poll_seconds
+        );
     }
 
     #[test]
