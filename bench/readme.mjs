@@ -254,7 +254,10 @@ export function targetsBlock(s) {
     row('history events', (r) => n(r.historyEvents), (r) => n(r.historyEvents)),
     row("detection latency (the last step's end → run reported)", (r) => minutes(r.detectionLatencySeconds), (r) => minutes(r.detectionLatencySeconds)),
     '',
-    `EMR Serverless's calls, by operation: ${Object.entries(v.apiCalls.byOperation).map(([op, c]) => `${op} ${n(c)}`).join(', ')}; its job runs' billed cost in the emulator: $${v.costUsd}.`,
+    `EMR Serverless's calls, by operation: ${Object.entries(v.apiCalls.byOperation)
+      .filter(([op]) => op !== 'GetProducts')
+      .map(([op, c]) => `${op} ${n(c)}`)
+      .join(', ')} (and ${n(v.apiCalls.byOperation.GetProducts ?? 0)} Price List reads, to price the job runs); their billed cost in the emulator: $${v.costUsd}.`,
   ].join('\n');
 }
 
