@@ -311,10 +311,9 @@ impl Progress {
     pub fn take_outcome(&mut self, outcome: &Outcome) {
         match outcome {
             Outcome::Succeeded(output) => self.take_output_steps(output),
-            // A serverless run's Cause lists its job runs as its output would.
             Outcome::Failed { cause, .. } => {
                 if let Ok(cause) = serde_json::from_str::<Value>(cause) {
-                    self.take_job_runs(&cause);
+                    self.take_failed_job_run(&cause);
                 }
             }
             _ => {}
@@ -322,7 +321,7 @@ impl Progress {
         self.cost = Cost::of_outcome(outcome);
     }
 
-    /// The job runs and the application of a serverless run's output or Cause, when it has them.
+    /// The job runs and the application of a serverless run's output, when it has them.
     fn take_job_runs(&mut self, document: &Value) {
         if let (Some(id), Some(runs)) = (
             document["applicationId"].as_str(),
@@ -330,6 +329,32 @@ impl Progress {
         ) {
             self.application_id = Some(id.to_string());
             self.steps = runs.iter().map(StepView::of_job_run).collect();
+        }
+    }
+
+    /// The application and the job run that ended a serverless run, from its failure's Cause (which names that one
+    /// job run, not the others): its step takes the state the Cause read, when it read one.
+    fn take_failed_job_run(&mut self, cause: &Value) {
+        let Some(id) = cause["applicationId"].as_str() else {
+            return;
+        };
+        self.application_id = Some(id.to_string());
+        let Some(run_id) = cause["jobRunId"].as_str() else {
+            return;
+        };
+        let run = StepView::of_job_run(cause);
+        match self.steps.iter_mut().find(|s| {
+            s.job_run_id.as_deref() == Some(run_id)
+                || (s.job_run_id.is_none() && s.name == run.name)
+        }) {
+            Some(step) => {
+                step.job_run_id = run.job_run_id;
+                if !run.state.is_empty() {
+                    step.state = run.state;
+                }
+                step.cost = run.cost.or(step.cost.take());
+            }
+            None => self.steps.push(run),
         }
     }
 

@@ -51,22 +51,19 @@ pub fn from_cause(cause: &Value) -> Vec<StepLogs> {
         .collect()
 }
 
-/// The job runs that failed in a run on EMR Serverless, from its failure's cause (`applicationId`, and `jobRuns`
-/// or the failed job run itself: `jobRunId`, `name`, `state`, `stateDetails`, `logUri`); `None` when the cause is
-/// not a serverless run's.
+/// The job run that ended a run on EMR Serverless, from its failure's Cause as the definition writes it
+/// (`applicationId`, `error`, `message` and, when a step ended the run, the step's `name`, `jobRunId` and, once a
+/// check read the job run, its `state`, `stateDetails`, `logUri`): an empty list when no job run ended the run (the
+/// launch, a start or the cleanup failed); `None` when the cause is not a serverless run's.
 pub fn failed_job_runs(cause: &Value) -> Option<Vec<&Value>> {
     cause["applicationId"].as_str()?;
-    let ended_badly = |r: &&Value| matches!(r["state"].as_str(), Some("FAILED" | "CANCELLED"));
-    let listed: Vec<&Value> = cause["jobRuns"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(ended_badly)
-        .collect();
-    Some(match (listed.is_empty(), cause["jobRunId"].is_string()) {
-        (true, true) => vec![cause],
-        _ => listed,
-    })
+    Some(
+        cause["jobRunId"]
+            .is_string()
+            .then_some(cause)
+            .into_iter()
+            .collect(),
+    )
 }
 
 /// `--log-failed-steps` on EMR Serverless: where each failed job run's logs are (the driver's under
@@ -87,8 +84,13 @@ pub fn serverless_log_locations(cause: &Value) -> Option<String> {
                     "logs of job run \"{name}\" ({id}): {uri} (the driver's: SPARK_DRIVER/stderr.gz and \
                      stdout.gz under it; HIVE_DRIVER/ for Hive)"
                 ),
-                None => format!(
+                // No check read the job run (its check failed), or the config has no logUri.
+                None if r["state"].is_string() => format!(
                     "job run \"{name}\" ({id}) has no logs in S3: the ServerlessConfig has no logUri"
+                ),
+                None => format!(
+                    "job run \"{name}\" ({id}): where its logs are is not known (no check read it); \
+                     EMR Serverless puts them under <logUri>/applications/<application>/jobs/{id}/"
                 ),
             }
         })
@@ -222,9 +224,9 @@ mod tests {
     #[test]
     fn a_failed_job_runs_logs_are_named_where_emr_serverless_puts_them() {
         let uri = "s3://acme/sls-logs/applications/00f1/jobs/00j2/";
-        let cause = serde_json::json!({"applicationId": "00f1", "jobRuns": [
-            {"name": "Stage", "jobRunId": "00j1", "state": "SUCCESS", "logUri": "s3://acme/x/"},
-            {"name": "Load", "jobRunId": "00j2", "state": "FAILED", "logUri": uri}]});
+        // The Cause as the definition writes it ("Describe the failed step").
+        let cause = serde_json::json!({"applicationId": "00f1", "error": "StepFailed", "message": "job run 00j2 (Load) ended FAILED",
+            "name": "Load", "jobRunId": "00j2", "state": "FAILED", "stateDetails": "exit 1", "logUri": uri});
         assert_eq!(
             serverless_log_locations(&cause).unwrap(),
             format!(
@@ -232,14 +234,25 @@ mod tests {
                  it; HIVE_DRIVER/ for Hive)"
             )
         );
-        let alone = serde_json::json!({"applicationId": "00f1", "name": "Load", "jobRunId": "00j2", "state": "FAILED"});
+        let alone = serde_json::json!({"applicationId": "00f1", "name": "Load", "jobRunId": "00j2", "state": "FAILED",
+            "stateDetails": null, "logUri": null});
         assert_eq!(
             serverless_log_locations(&alone).unwrap(),
             "job run \"Load\" (00j2) has no logs in S3: the ServerlessConfig has no logUri"
         );
-        let timed_out = serde_json::json!({"applicationId": "00f1", "jobRuns": []});
+        // A check that kept failing: the job run was never read.
+        let unread = serde_json::json!({"applicationId": "00f1", "error": "Lambda.Unknown", "message": "…", "name": "Load", "jobRunId": "00j2"});
         assert_eq!(
-            serverless_log_locations(&timed_out).unwrap(),
+            serverless_log_locations(&unread).unwrap(),
+            "job run \"Load\" (00j2): where its logs are is not known (no check read it); EMR Serverless puts them \
+             under <logUri>/applications/<application>/jobs/00j2/"
+        );
+        let launch_failed =
+            serde_json::json!({"applicationId": null, "error": "EmrRejected", "message": "…"});
+        assert_eq!(serverless_log_locations(&launch_failed), None);
+        let start_failed = serde_json::json!({"applicationId": "00f1", "error": "EmrRejected", "message": "…", "name": "Load", "jobRunId": null});
+        assert_eq!(
+            serverless_log_locations(&start_failed).unwrap(),
             "no failed job run with logs to show"
         );
         let emr = serde_json::json!({"clusterId": "j-1", "logUri": "s3://acme/emr-logs/"});

@@ -5,6 +5,8 @@ use std::io::Write;
 
 use serde_json::Value;
 
+use dfr_core::error_names::ErrorName;
+
 use crate::cost::JobRunCost;
 use crate::follow::{Change, Outcome, Progress};
 
@@ -266,11 +268,16 @@ pub fn outcome_text(command: &str, outcome: &Outcome) -> String {
             if let Some(id) = cause["applicationId"].as_str() {
                 text.push_str(&format!("\n  EMR Serverless application {id}"));
             }
-            for r in crate::logs::failed_job_runs(&cause).unwrap_or_default() {
+            let job_runs = crate::logs::failed_job_runs(&cause).unwrap_or_default();
+            for r in &job_runs {
+                // A job run no check read (its checks failed) has no state to show.
+                let state = r["state"]
+                    .as_str()
+                    .map(|s| format!(" {s}"))
+                    .unwrap_or_default();
                 text.push_str(&format!(
-                    "\n  job run \"{}\" {}",
+                    "\n  job run \"{}\"{state}",
                     r["name"].as_str().unwrap_or("?"),
-                    r["state"].as_str().unwrap_or("?")
                 ));
                 for (label, key) in [
                     ("id", "jobRunId"),
@@ -299,7 +306,9 @@ pub fn outcome_text(command: &str, outcome: &Outcome) -> String {
                     }
                 }
             }
-            if let Some(m) = cause["message"].as_str() {
+            // A failed job run's message (check-status's) says again what its lines above say.
+            let restated = error == ErrorName::StepFailed.as_str() && !job_runs.is_empty();
+            if let Some(m) = cause["message"].as_str().filter(|_| !restated) {
                 text.push_str(&format!("\n  {}", m.trim_end().replace('\n', "\n  ")));
             }
             if let Some(n) = cause["note"].as_str() {
@@ -364,8 +373,11 @@ mod tests {
             "  Stage  SUCCESS     1 vCPU-hours, 4 GB-hours memory, 0 GB-hours storage, ≈ $0.05\n  Load   FAILED\n  \
              Cost: ≈ $0.05 for 1 job run (estimate, EMR Serverless prices)\n"
         );
-        let mut cause = output;
-        cause["jobRuns"][1]["logUri"] = "s3://acme/logs/applications/00f1/jobs/00j2/".into();
+        // The Cause as the definition writes it ("Describe the failed step"): the job run that ended the run.
+        let cause = serde_json::json!({"applicationId": "00f1", "error": "StepFailed",
+            "message": "job run 00j2 (Load) ended FAILED: exit 1; driver logs: s3://acme/logs/applications/00f1/jobs/00j2/",
+            "name": "Load", "jobRunId": "00j2", "state": "FAILED", "stateDetails": "exit 1",
+            "logUri": "s3://acme/logs/applications/00f1/jobs/00j2/"});
         let failed = Outcome::Failed {
             error: "StepFailed".into(),
             cause: cause.to_string(),
@@ -378,7 +390,21 @@ mod tests {
         let mut failed_progress = Progress::default();
         failed_progress.take_outcome(&failed);
         assert_eq!(failed_progress.application_id.as_deref(), Some("00f1"));
-        assert_eq!(failed_progress.steps.len(), 2, "the Cause's job runs");
+        assert_eq!(failed_progress.steps.len(), 1, "the Cause's job run");
+        // A check that kept failing: the job run was cancelled unread; the message says why the run ended.
+        let unread = serde_json::json!({"applicationId": "00f1", "error": "Lambda.Unknown",
+            "message": "check-status did not finish", "name": "Load", "jobRunId": "00j2"});
+        assert_eq!(
+            outcome_text(
+                "run-transient",
+                &Outcome::Failed {
+                    error: "Lambda.Unknown".into(),
+                    cause: unread.to_string(),
+                }
+            ),
+            "run-transient failed: Lambda.Unknown\n  EMR Serverless application 00f1\n  job run \"Load\"\n    \
+             id: 00j2\n  check-status did not finish"
+        );
     }
 
     #[test]

@@ -86,6 +86,84 @@ test('cli: configs are rendered where the CLI runs (your environment, files and 
   });
 });
 
+const serverless = (f) => join(examplesDir, 'serverless', f);
+const SERVERLESS = ['--emr-config', serverless('config.json'), '--vars-file', serverless('vars.json')];
+/** A spark-submit step for EMR Serverless: [name, ...emulator markers] (how long its job run runs, how it ends). */
+const sparkStep = ([name, ...markers]) => [name, 'spark-submit', '--class', 'com.example.Main', `s3://acme-data/jars/${name.toLowerCase()}.jar`, ...markers];
+
+test('cli: run-transient of a ServerlessConfig runs each step as a job run, prints the application and each job run\'s state and cost, exit 0, and deletes the application', async () => {
+  await withStack({}, async (server, env) => {
+    const pb = playbookFile('serverless-ok.json', [['Enrich', '--emulator-duration=900'], ['Report', '--emulator-duration=300']].map(sparkStep));
+    const r = await cli(server, ['run-transient', ...SERVERLESS, '--emr-playbook', pb, '--name', 'sls-1']);
+    assert.equal(r.code, 0, r.stderr);
+    const [app] = await env.emulator.applications();
+    const id = app.applicationId;
+    assert.equal(r.stdout, `run-transient succeeded: EMR Serverless application ${id}, 2 of 2 job runs succeeded\n`);
+    assert.match(r.stderr, /^started run-transient on EMR Serverless \(arn:aws:states:eu-west-1:123456789012:execution:dataflow-runner-serverless-run-transient:sls-1\)\n/);
+    assert.match(r.stderr, new RegExp(`\\d\\d:\\d\\d:\\d\\dZ application ${id} created\n`));
+    for (const name of ['Enrich', 'Report']) {
+      assert.match(r.stderr, new RegExp(`step "${name}" SUBMITTED\n[\\s\\S]*step "${name}" RUNNING\n[\\s\\S]*step "${name}" SUCCESS\n`));
+    }
+    assert.match(r.stderr, new RegExp(`application ${id} deleted\n`));
+    // The final table: each job run's state and cost, then their total.
+    const row = (name) => new RegExp(`\n {2}${name} +SUCCESS +[\\d.]+ vCPU-hours, [\\d.]+ GB-hours memory, [\\d.]+ GB-hours storage, ≈ \\$[\\d.]+\n`);
+    assert.match(r.stderr, row('Enrich'));
+    assert.match(r.stderr, row('Report'));
+    assert.match(r.stderr, /\n {2}Cost: ≈ \$[\d.]+ for 2 job runs \(estimate, EMR Serverless prices\)\n$/);
+    assert.equal(app.name, 'nightly-enrich-prod');
+    assert.equal(app.state, 'TERMINATED');
+    assert.deepEqual(app.jobRuns.map((j) => j.state), ['SUCCESS', 'SUCCESS']);
+  });
+});
+
+test('cli: a failing job run exits as a failing EMR step does, and says which job run, its state details and where its logs are', async () => {
+  await withStack({}, async (server, env) => {
+    const pb = playbookFile('serverless-failing.json', [['Load', '--emulator-outcome=FAILED', '--emulator-failure-message=java.lang.OutOfMemoryError: Java heap space'], ['Report']].map(sparkStep));
+    const r = await cli(server, ['run-transient', ...SERVERLESS, '--emr-playbook', pb, '--name', 'sls-fail', '--log-failed-steps']);
+    const emr = await cli(server, ['run-transient', '--emr-config', spark('cluster.json'), '--emr-playbook', playbookFile('emr-failing.json', [['Load', '--emulator-outcome=FAILED']]), '--vars-file', spark('vars.json')]);
+    assert.equal(emr.code, 1, emr.stderr);
+    assert.equal(r.code, emr.code, r.stderr);
+    assert.equal(r.stdout, '');
+    const [app] = await env.emulator.applications();
+    const [run] = app.jobRuns;
+    const logs = `s3://acme-data/emr-serverless-logs/applications/${app.applicationId}/jobs/${run.jobRunId}/`;
+    // The outcome: the application, the failed job run's id, state details and logs, said once.
+    const outcome =
+      `run-transient failed: StepFailed\n  EMR Serverless application ${app.applicationId}\n  job run "Load" FAILED\n    id: ${run.jobRunId}\n` +
+      `    details: java.lang.OutOfMemoryError: Java heap space\n    logs: ${logs}\n`;
+    // --log-failed-steps: where the driver's logs are (EMR Serverless keeps them there; the CLI does not read them).
+    const located = `logs of job run "Load" (${run.jobRunId}): ${logs} (the driver's: SPARK_DRIVER/stderr.gz and stdout.gz under it; HIVE_DRIVER/ for Hive)\n`;
+    assert.equal(r.stderr.slice(r.stderr.indexOf('run-transient failed')), outcome + located);
+    assert.match(r.stderr, /\n {2}Load +FAILED +[\d.]+ vCPU-hours.*\n {2}Report +PENDING\n/);
+    // Later, from the execution's history: the same table and outcome.
+    const status = await cli(server, ['status', 'sls-fail']);
+    assert.equal(status.code, r.code, status.stderr);
+    assert.ok(status.stderr.endsWith(outcome), status.stderr);
+    assert.match(status.stderr, /\n {2}Load +FAILED +[\d.]+ vCPU-hours.*\n {2}Report +PENDING\n/);
+    assert.equal(app.jobRuns.length, 1, 'the later step never started');
+    assert.equal(app.state, 'TERMINATED');
+  });
+});
+
+test('cli: --output json of a serverless run prints the output document: the application and each job run with its cost', async () => {
+  await withStack({}, async (server, env) => {
+    const pb = playbookFile('serverless-json.json', [['Enrich', '--emulator-duration=600']].map(sparkStep));
+    const r = await cli(server, ['run-transient', ...SERVERLESS, '--emr-playbook', pb, '--output', 'json', '--name', 'sls-json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    const [app] = await env.emulator.applications();
+    assert.equal(out.status, 'SUCCEEDED');
+    assert.equal(out.executionArn, 'arn:aws:states:eu-west-1:123456789012:execution:dataflow-runner-serverless-run-transient:sls-json');
+    assert.equal(out.output.applicationId, app.applicationId);
+    assert.equal(out.output.region, 'eu-west-1');
+    const [jobRun] = out.output.jobRuns;
+    assert.deepEqual(Object.keys(jobRun).sort(), ['cost', 'jobRunId', 'logUri', 'name', 'state', 'stateDetails']);
+    assert.equal(jobRun.jobRunId, app.jobRuns[0].jobRunId);
+    assert.equal(jobRun.state, 'SUCCESS');
+    assert.ok(jobRun.cost.vcpuHours > 0 && Number(jobRun.cost.usd) > 0, JSON.stringify(jobRun.cost));
+  });
+});
+
 test('cli: invalid configs exit 1 with every problem, and nothing is started', async () => {
   await withStack({}, async (server) => {
     const bad = file('bad-cluster.json', '{"schema": "iglu:com.snowplowanalytics.dataflowrunner/ClusterConfig/avro/1-1-0", "data": {"name": "x"}}');
@@ -112,8 +190,7 @@ test('cli: options that would outgrow the history limit (polling every 30 s for 
 });
 
 test('cli: a ServerlessConfig whose playbook has a step EMR Serverless cannot run (s3-dist-cp) exits 1 with the file, JSON path and fix, and nothing is started; up, run and down refuse a ServerlessConfig naming run-transient', async () => {
-  const serverless = (f) => join(examplesDir, 'serverless', f);
-  const config = ['--emr-config', serverless('config.json'), '--vars-file', serverless('vars.json')];
+  const config = SERVERLESS;
   await withStack({}, async (server) => {
     const pb = file('s3-dist-cp.json', {
       schema: 'iglu:com.dataflowrunner.serverless/PlaybookConfig/jsonschema/1-1-0',

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { loadDefinition } from '../lib/definitions.mjs';
 import { FunctionError } from '../lib/harness.mjs';
 import { repoRoot } from '../lib/paths.mjs';
-import { ACTIVE, assertNothingLeftRunning, clusterNameFor, explain, playbook, sparkClusterText, step, varsFor, withEnvironment } from './support.mjs';
+import { ACTIVE, applicationsOf, assertNoApplicationLeft, assertNothingLeftRunning, clusterNameFor, explain, playbook, serverlessInput, sparkClusterText, step, varsFor, withEnvironment } from './support.mjs';
 
 const READS = ['DescribeCluster', 'ListSteps', 'ListClusters', 'DescribeStep'];
 /** How runs learn of their end (options.completion): every row runs in both. */
@@ -185,17 +185,83 @@ export function matrix(completion) {
       assert.notEqual(report.output?.clusterId, up.output.clusterId, 'not adopted');
       return report;
     } },
+  ...serverlessRows(),
+  ];
+}
+
+/** The first add-steps invocation that started a job run (an earlier one may find the application not ready). */
+function firstStart() {
+  let done = false;
+  return ({ fn, output }) => {
+    if (fn !== 'add-steps' || !output?.jobRunId || done) return undefined;
+    done = true;
+    return unhandled('Sandbox.Timedout')();
+  };
+}
+
+/** The invocations of `fn` in a run that failed with `error`. */
+const failures = (report, fn, error) => report.invocations.filter((i) => i.fn === fn && i.error?.name === error).length;
+
+/**
+ * The same faults on EMR Serverless (serverless-run-transient; `serverless: true`): `applications` created, each
+ * deleted, `jobRuns` started in all; `check(env, report, apps)` asserts the row's own. Completion is polled there
+ * whatever the mode, so these rows run once.
+ */
+function serverlessRows() {
+  const run = (env, name, steps, options) => env.run('serverless-run-transient', serverlessInput(name, steps), options);
+  return [
+  { fault: 'check-status fails with Lambda.Unknown once (serverless)', outcome: 'SUCCEEDED', status: 'SUCCEEDED', serverless: true, applications: 1, jobRuns: 2,
+    run: (env) => run(env, 'sls-unknown-once', twoSteps, { inject: ({ fn, attempt }) => fn === 'check-status' && attempt === 2 && unhandled('Lambda.Unknown')() }),
+    check: (env, report) => assert.equal(failures(report, 'check-status', 'Lambda.Unknown'), 1) },
+  { fault: 'check-status fails with Lambda.Unknown on every call (serverless)', outcome: 'FAILED Lambda.Unknown, the job run cancelled, application deleted', status: 'FAILED', error: 'Lambda.Unknown', serverless: true, applications: 1, jobRuns: 1,
+    run: (env) => run(env, 'sls-unknown-always', [step('Long', { seconds: 86400 })], { inject: ({ fn }) => fn === 'check-status' && unhandled('Lambda.Unknown')() }),
+    check: (env, report, [app]) => {
+      assert.equal(app.jobRuns[0].state, 'CANCELLED');
+      assert.equal(report.causeJson.jobRunId, app.jobRuns[0].jobRunId);
+      assert.equal(failures(report, 'check-status', 'Lambda.Unknown'), 9, 'the first call and its 8 retries');
+    } },
+  { fault: 'add-steps times out after StartJobRun took effect (Sandbox.Timedout once, serverless)', outcome: 'SUCCEEDED with one job run', status: 'SUCCEEDED', serverless: true, applications: 1, jobRuns: 1,
+    run: (env) => run(env, 'sls-start-timedout', [step('Enrich')], { injectAfter: firstStart() }),
+    check: (env, report) => {
+      assert.equal(failures(report, 'add-steps', 'Sandbox.Timedout'), 1);
+      assert.equal(report.emrCalls.operations.StartJobRun.succeeded, 2, 'started twice, with one client token');
+    } },
+  { fault: 'EMR Serverless throttles StartJobRun (SDK retries off, serverless)', outcome: 'SUCCEEDED with one job run', status: 'SUCCEEDED', serverless: true, applications: 1, jobRuns: 1,
+    environment: { faults: { throttleShare: 0.5, operations: ['StartJobRun'], seed: 3 }, functionEnv: { AWS_MAX_ATTEMPTS: '1' } },
+    run: (env) => run(env, 'sls-throttled', [step('Enrich')]),
+    check: (env, report) => {
+      assert.ok(report.emrCalls.operations.StartJobRun.throttled >= 1, JSON.stringify(report.emrCalls.operations.StartJobRun));
+      assert.equal(failures(report, 'add-steps', 'EmrThrottled'), report.emrCalls.operations.StartJobRun.throttled, 'each throttled start failed as EmrThrottled, retried');
+    } },
+  { fault: 'launch-cluster times out after CreateApplication took effect (Sandbox.Timedout once, serverless)', outcome: 'SUCCEEDED with one application', status: 'SUCCEEDED', serverless: true, applications: 1, jobRuns: 2,
+    run: (env) => run(env, 'sls-launch-timedout', twoSteps, { injectAfter: ({ fn, attempt }) => fn === 'launch-cluster' && attempt === 1 && unhandled('Sandbox.Timedout')() }),
+    check: (env, report) => assert.equal(report.emrCalls.operations.CreateApplication.succeeded, 2, 'created twice, with one client token') },
+  { fault: 'the cleanup fails with Lambda.Unknown once (serverless)', outcome: 'SUCCEEDED, application deleted', status: 'SUCCEEDED', serverless: true, applications: 1, jobRuns: 2,
+    run: (env) => run(env, 'sls-cleanup-once', twoSteps, { inject: ({ fn, attempt }) => fn === 'terminate-cluster' && attempt === 1 && unhandled('Lambda.Unknown')() }),
+    check: (env, report) => assert.equal(failures(report, 'terminate-cluster', 'Lambda.Unknown'), 1) },
   ];
 }
 
 export const MATRIX = matrix('events');
 
+/** A serverless row: its end, the applications it created (each deleted, its job runs ended), no cluster. */
+async function judgeServerless(env, row, report) {
+  await env.advance(900);
+  const apps = await assertNoApplicationLeft(env, report);
+  assert.equal(apps.length, row.applications, `applications: ${apps.map((a) => a.applicationId)}`);
+  assert.equal(apps.flatMap((a) => a.jobRuns).length, row.jobRuns, 'job runs');
+  assert.deepEqual(await env.clusters(), [], 'no cluster');
+  await row.check?.(env, report, apps);
+}
+
 for (const completion of MODES) for (const row of matrix(completion)) {
-  test(`fault (${completion}): ${row.fault}`, async () => {
+  if (row.serverless && completion !== MODES[0]) continue;
+  test(row.serverless ? `fault: ${row.fault}` : `fault (${completion}): ${row.fault}`, async () => {
     await withEnvironment(row.environment ?? {}, async (env) => {
       const report = await row.run(env);
       assert.equal(report.status, row.status, explain(report));
       assert.equal(report.error, row.error, explain(report));
+      if (row.serverless) return judgeServerless(env, row, report);
       // Let what is ending end (TERMINATING → TERMINATED) before counting what is left.
       await env.advance(900);
       const { clusters, byAttempt } = await launchedBy(env, report);

@@ -4,57 +4,17 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { FunctionError } from '../lib/harness.mjs';
-import { examplesDir } from '../lib/paths.mjs';
-import { explain, withEnvironment } from './support.mjs';
+import { applicationsOf, assertNoApplicationLeft, explain, serverlessInput, step, withEnvironment } from './support.mjs';
 
 const MACHINE = 'serverless-run-transient';
-const example = (file) => readFileSync(join(examplesDir, 'serverless', file), 'utf8');
-const configText = example('config.json');
-const exampleVars = JSON.parse(example('vars.json'));
-
-/** A spark-submit step; the emulator reads how long its job run runs and whether it fails from the markers. */
-function sparkStep(name, { seconds = 600, fail = false, action = 'CANCEL_AND_WAIT', message } = {}) {
-  const args = ['spark-submit', '--class', 'com.example.Main', `s3://acme-data/jars/${name.toLowerCase().replaceAll(' ', '-')}.jar`];
-  args.push(`--emulator-duration=${seconds}`);
-  if (fail) args.push('--emulator-outcome=FAILED');
-  if (message) args.push(`--emulator-failure-message=${message}`);
-  return { type: 'CUSTOM_JAR', name, actionOnFailure: action, jar: 'command-runner.jar', arguments: args };
-}
-
-function playbook(steps) {
-  return {
-    schema: 'iglu:com.dataflowrunner.serverless/PlaybookConfig/jsonschema/1-1-0',
-    data: { region: 'eu-west-1', credentials: { accessKeyId: 'env', secretAccessKey: 'env' }, steps },
-  };
-}
-
-function input(env, steps, options) {
-  return { cluster: configText, playbook: playbook(steps), vars: { ...exampleVars, env }, ...(options ? { options } : {}) };
-}
-
-/** The applications this execution created (by the run tag the functions put on them). */
-async function applicationsOf(env, report) {
-  const ids = new Set(report.invocations.filter((i) => i.fn === 'launch-cluster' && i.output?.applicationId).map((i) => i.output.applicationId));
-  return (await env.emulator.applications()).filter((a) => ids.has(a.applicationId));
-}
-
-async function assertNothingLeft(env, report) {
-  const apps = await applicationsOf(env, report);
-  for (const app of apps) {
-    assert.equal(app.state, 'TERMINATED', `application ${app.applicationId} is ${app.state}`);
-    for (const run of app.jobRuns) assert.ok(['SUCCESS', 'FAILED', 'CANCELLED'].includes(run.state), `job run ${run.jobRunId} is ${run.state}`);
-  }
-}
 
 const calls = (report, operation) => report.emrCalls.operations[operation]?.calls ?? 0;
 
 test('serverless: the example playbook runs its steps in order as job runs, reports each with its cost, and deletes the application', async () => {
   await withEnvironment({}, async (env) => {
-    const steps = [sparkStep('Enrich', { seconds: 900 }), sparkStep('Report', { seconds: 300 })];
-    const report = await env.run(MACHINE, input('ok', steps));
+    const steps = [step('Enrich', { seconds: 900 }), step('Report', { seconds: 300 })];
+    const report = await env.run(MACHINE, serverlessInput('ok', steps));
     assert.equal(report.status, 'SUCCEEDED', explain(report));
     const out = report.output;
     assert.match(out.applicationId, /^[0-9a-z]+$/);
@@ -72,14 +32,14 @@ test('serverless: the example playbook runs its steps in order as job runs, repo
     assert.equal(calls(report, 'CreateApplication'), 1);
     assert.equal(calls(report, 'StartJobRun'), 2);
     assert.equal(calls(report, 'DeleteApplication'), 1);
-    await assertNothingLeft(env, report);
+    await assertNoApplicationLeft(env, report);
   });
 });
 
 test('serverless: a failing step fails the run as StepFailed naming the job run, the later steps never start, the application is deleted', async () => {
   await withEnvironment({}, async (env) => {
-    const steps = [sparkStep('Enrich', { fail: true, message: 'OutOfMemoryError' }), sparkStep('Report')];
-    const report = await env.run(MACHINE, input('fail', steps));
+    const steps = [step('Enrich', { fail: true, message: 'OutOfMemoryError' }), step('Report')];
+    const report = await env.run(MACHINE, serverlessInput('fail', steps));
     assert.equal(report.status, 'FAILED', explain(report));
     assert.equal(report.error, 'StepFailed');
     const cause = report.causeJson;
@@ -92,17 +52,17 @@ test('serverless: a failing step fails the run as StepFailed naming the job run,
     assert.equal(cause.jobRunId, app.jobRuns[0].jobRunId);
     assert.match(cause.logUri, new RegExp(`/applications/${app.applicationId}/jobs/${cause.jobRunId}/$`));
     assert.equal(calls(report, 'StartJobRun'), 1, 'the second step never started');
-    await assertNothingLeft(env, report);
+    await assertNoApplicationLeft(env, report);
   });
 });
 
 test('serverless: a failing step with actionOnFailure CONTINUE lets the playbook go on; the run succeeds and reports the failure', async () => {
   await withEnvironment({}, async (env) => {
-    const steps = [sparkStep('Optional', { fail: true, action: 'CONTINUE' }), sparkStep('Main')];
-    const report = await env.run(MACHINE, input('continue', steps));
+    const steps = [step('Optional', { fail: true, action: 'CONTINUE' }), step('Main')];
+    const report = await env.run(MACHINE, serverlessInput('continue', steps));
     assert.equal(report.status, 'SUCCEEDED', explain(report));
     assert.deepEqual(report.output.jobRuns.map((r) => [r.name, r.state]), [['Optional', 'FAILED'], ['Main', 'SUCCESS']]);
-    await assertNothingLeft(env, report);
+    await assertNoApplicationLeft(env, report);
   });
 });
 
@@ -115,32 +75,32 @@ test('serverless: a StartJobRun whose answer is lost is retried with the same cl
       lostOnce = true;
       return new FunctionError('Sandbox.Timedout', 'add-steps did not finish');
     };
-    const report = await env.run(MACHINE, input('lost', [sparkStep('Enrich')]), { injectAfter: lost });
+    const report = await env.run(MACHINE, serverlessInput('lost', [step('Enrich')]), { injectAfter: lost });
     assert.equal(report.status, 'SUCCEEDED', explain(report));
     assert.ok(lostOnce);
     assert.equal(calls(report, 'StartJobRun'), 2, 'the start ran twice');
     const [app] = await applicationsOf(env, report);
     assert.equal(app.jobRuns.length, 1, 'and started one job run');
-    await assertNothingLeft(env, report);
+    await assertNoApplicationLeft(env, report);
   });
 });
 
 test('serverless: a launch whose answer is lost is retried and creates one application', async () => {
   await withEnvironment({}, async (env) => {
     const lost = ({ fn, attempt }) => fn === 'launch-cluster' && attempt === 1 && new FunctionError('Sandbox.Timedout', 'launch did not finish');
-    const report = await env.run(MACHINE, input('lost-launch', [sparkStep('Enrich')]), { injectAfter: lost });
+    const report = await env.run(MACHINE, serverlessInput('lost-launch', [step('Enrich')]), { injectAfter: lost });
     assert.equal(report.status, 'SUCCEEDED', explain(report));
     assert.equal(calls(report, 'CreateApplication'), 2);
     const mine = (await env.emulator.applications()).filter((a) => a.name === 'nightly-enrich-lost-launch');
     assert.equal(mine.length, 1, 'one application');
-    await assertNothingLeft(env, report);
+    await assertNoApplicationLeft(env, report);
   });
 });
 
 test('serverless: a step EMR Serverless cannot run is refused as InvalidConfig before anything is created', async () => {
   await withEnvironment({}, async (env) => {
     const distcp = { type: 'CUSTOM_JAR', name: 'Copy', actionOnFailure: 'CANCEL_AND_WAIT', jar: 'command-runner.jar', arguments: ['s3-dist-cp', '--src', 's3://a/', '--dest', 's3://b/'] };
-    const report = await env.run(MACHINE, input('refused', [distcp]));
+    const report = await env.run(MACHINE, serverlessInput('refused', [distcp]));
     assert.equal(report.status, 'FAILED', explain(report));
     assert.equal(report.error, 'InvalidConfig');
     assert.match(report.causeJson.message, /s3-dist-cp/);
@@ -152,13 +112,13 @@ test('serverless: a step EMR Serverless cannot run is refused as InvalidConfig b
 
 test('serverless: a run past options.timeoutSeconds cancels its job run, deletes the application and fails as Timeout', async () => {
   await withEnvironment({}, async (env) => {
-    const report = await env.run(MACHINE, input('timeout', [sparkStep('Long', { seconds: 86400 })], { timeoutSeconds: 3600 }));
+    const report = await env.run(MACHINE, serverlessInput('timeout', [step('Long', { seconds: 86400 })], { timeoutSeconds: 3600 }));
     assert.equal(report.status, 'FAILED', explain(report));
     assert.equal(report.error, 'Timeout');
     assert.equal(report.causeJson.name, 'Long');
     const [app] = await applicationsOf(env, report);
     assert.equal(report.causeJson.jobRunId, app.jobRuns[0].jobRunId);
     assert.equal(app.jobRuns[0].state, 'CANCELLED');
-    await assertNothingLeft(env, report);
+    await assertNoApplicationLeft(env, report);
   });
 });

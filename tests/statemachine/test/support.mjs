@@ -44,6 +44,31 @@ export function playbook(steps) {
   };
 }
 
+/** The EMR Serverless example's config (raw template text) and vars: the application is nightly-enrich-<env>. */
+const serverlessExample = (file) => readFileSync(join(examplesDir, 'serverless', file), 'utf8');
+export const serverlessConfigText = serverlessExample('config.json');
+const serverlessVars = JSON.parse(serverlessExample('vars.json'));
+
+/** The execution input of serverless-run-transient: the example config, `steps` (see `step`), `options`. */
+export function serverlessInput(env, steps, options) {
+  return { cluster: serverlessConfigText, playbook: playbook(steps), vars: { ...serverlessVars, env }, ...(options ? { options } : {}) };
+}
+
+/** The EMR Serverless applications an execution created (by the execution tag the functions put on them). */
+export async function applicationsOf(env, report) {
+  return (await env.emulator.applications()).filter((a) => a.tags?.['dataflow-runner:execution'] === report.executionArn);
+}
+
+/** Every application the execution created is deleted (TERMINATED) and each of its job runs ended; returns them. */
+export async function assertNoApplicationLeft(env, report) {
+  const apps = await applicationsOf(env, report);
+  for (const app of apps) {
+    assert.equal(app.state, 'TERMINATED', `application ${app.applicationId} is ${app.state}`);
+    for (const run of app.jobRuns) assert.ok(['SUCCESS', 'FAILED', 'CANCELLED'].includes(run.state), `job run ${run.jobRunId} is ${run.state}`);
+  }
+  return apps;
+}
+
 /** Writes a file (an object as JSON) into a new temporary folder, for a command to read; returns its path. */
 export function tempFile(name, content) {
   const file = join(mkdtempSync(join(tmpdir(), 'dfr-file-')), name);
