@@ -5,7 +5,7 @@
 //! EMR Serverless has no listing by tag: the applications of a region are listed (ListApplications, by state) and
 //! each one's tags read (GetApplication, which IAM allows on this stack's applications only: one it refuses is not
 //! this stack's, and is skipped). An application is the execution's own when the launch tagged it as created by
-//! that run ([`created_by`]); its end is one pass of [`super::cleanup::cleanup`] (cancel its job runs, stop it,
+//! that run ([`created_by`]); its end is one pass of [`super::cleanup::cleanup_pass`] (cancel its job runs, stop it,
 //! delete it). A pass that finds something still on its way (job runs cancelling, the application STOPPING) leaves
 //! it so: the next pass (the reconciler's next sweep) goes on from there. A reused application is never stopped or
 //! deleted: only the execution's own job runs on it (their tags name it) are cancelled.
@@ -13,7 +13,7 @@
 use dfr_core::serverless::status::JOB_RUN_NOT_ENDED;
 use serde::{Deserialize, Serialize};
 
-use super::cleanup::{cleanup, CleanupEvent};
+use super::cleanup::{cleanup_pass, CleanupEvent};
 use super::{ApplicationInfo, EmrServerless, Target};
 use crate::error::Error;
 use crate::run::{TAG_EXECUTION, TAG_MANAGED, TAG_RUN_KEY};
@@ -123,21 +123,15 @@ pub async fn end_application(
         job_run_ids,
         execution: Some(execution.to_string()),
     };
-    match cleanup(&event, serverless).await {
-        Ok(done) => {
-            out.job_runs_cancelled.extend(done.cancelled);
-            if done.deleted {
-                out.applications_deleted.push(done.application_id);
-            }
-            Ok(())
-        }
-        Err(Error::ApplicationNotReady(why)) => {
-            tracing::info!(application_id = %application_id, %why, "on its way: the next pass goes on");
-            out.applications_ending.push(application_id.to_string());
-            Ok(())
-        }
-        Err(e) => Err(e),
+    let pass = cleanup_pass(&event, serverless).await?;
+    out.job_runs_cancelled.extend(pass.output.cancelled);
+    if let Some(why) = pass.pending {
+        tracing::info!(application_id = %application_id, %why, "on its way: the next pass goes on");
+        out.applications_ending.push(application_id.to_string());
+    } else if pass.output.deleted {
+        out.applications_deleted.push(pass.output.application_id);
     }
+    Ok(())
 }
 
 /// The execution's job runs on a reused application that have not ended (each read for its tags: ListJobRuns has
