@@ -319,11 +319,15 @@ pub fn request(mode: Mode, step_ids: &[&str]) -> CheckEvent {
 
 /// EMR Serverless in memory: applications (state, tags; AccessDenied for one not tagged managed, as the stack's IAM
 /// answers), their job runs (state, tags), and the writes made. States change only when a test sets them.
+/// (application id, state, tags).
+pub type FakeApplication = (String, String, Vec<(String, String)>);
+/// (application id, job run id, state, tags).
+pub type FakeJobRun = (String, String, String, Vec<(String, String)>);
+
 #[derive(Default)]
 pub struct FakeServerless {
-    pub apps: RefCell<Vec<(String, String, Vec<(String, String)>)>>,
-    /// (application id, job run id, state, tags).
-    pub jobs: RefCell<Vec<(String, String, String, Vec<(String, String)>)>>,
+    pub apps: RefCell<Vec<FakeApplication>>,
+    pub jobs: RefCell<Vec<FakeJobRun>>,
     pub writes: RefCell<Vec<String>>,
 }
 
