@@ -313,5 +313,17 @@ mod tests {
         let mut not_ended = not_ended;
         not_ended.sort();
         assert_eq!(listed, not_ended, "the states a cleanup lists to cancel");
+        let mut not_terminated: Vec<&str> = ApplicationState::values()
+            .iter()
+            .copied()
+            .filter(|s| ApplicationPhase::of(s) != ApplicationPhase::Ended)
+            .collect();
+        not_terminated.sort();
+        let mut looked_at = crate::serverless::ended::APPLICATION_NOT_ENDED.to_vec();
+        looked_at.sort();
+        assert_eq!(
+            looked_at, not_terminated,
+            "the application states the end of an execution looks at"
+        );
     }
 }
