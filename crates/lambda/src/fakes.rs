@@ -316,3 +316,156 @@ pub fn request(mode: Mode, step_ids: &[&str]) -> CheckEvent {
     }))
     .unwrap()
 }
+
+/// EMR Serverless in memory: applications (state, tags; AccessDenied for one not tagged managed, as the stack's IAM
+/// answers), their job runs (state, tags), and the writes made. States change only when a test sets them.
+/// (application id, state, tags).
+pub type FakeApplication = (String, String, Vec<(String, String)>);
+/// (application id, job run id, state, tags).
+pub type FakeJobRun = (String, String, String, Vec<(String, String)>);
+
+#[derive(Default)]
+pub struct FakeServerless {
+    pub apps: RefCell<Vec<FakeApplication>>,
+    pub jobs: RefCell<Vec<FakeJobRun>>,
+    pub writes: RefCell<Vec<String>>,
+}
+
+impl FakeServerless {
+    pub fn set_app(&self, id: &str, state: &str) {
+        for a in self.apps.borrow_mut().iter_mut().filter(|a| a.0 == id) {
+            a.1 = state.into();
+        }
+    }
+
+    pub fn set_job(&self, id: &str, state: &str) {
+        for j in self.jobs.borrow_mut().iter_mut().filter(|j| j.1 == id) {
+            j.2 = state.into();
+        }
+    }
+
+    pub fn app_state(&self, id: &str) -> String {
+        self.apps
+            .borrow()
+            .iter()
+            .find(|a| a.0 == id)
+            .unwrap()
+            .1
+            .clone()
+    }
+}
+
+impl crate::serverless::EmrServerless for &FakeServerless {
+    async fn create_application(&self, _: &Value, _: &str) -> Result<String, Error> {
+        unimplemented!()
+    }
+    async fn get_application(&self, id: &str) -> Result<crate::serverless::ApplicationInfo, Error> {
+        let apps = self.apps.borrow();
+        let (id, state, tags) = apps
+            .iter()
+            .find(|a| a.0 == id)
+            .ok_or_else(|| Error::ClusterNotFound(id.into()))?;
+        if crate::emr::tag(tags, crate::run::TAG_MANAGED) != Some("true") {
+            return Err(Error::AccessDenied(format!("not allowed on {id}")));
+        }
+        Ok(crate::serverless::ApplicationInfo {
+            id: id.clone(),
+            name: None,
+            state: state.clone(),
+            state_details: None,
+            release_label: "emr-7.5.0".into(),
+            kind: "SPARK".into(),
+            architecture: None,
+            tags: tags.clone(),
+            created_at: None,
+            updated_at: None,
+        })
+    }
+    async fn start_application(&self, _: &str) -> Result<(), Error> {
+        unimplemented!()
+    }
+    async fn stop_application(&self, id: &str) -> Result<(), Error> {
+        self.writes.borrow_mut().push(format!("stop {id}"));
+        self.set_app(id, "STOPPING");
+        Ok(())
+    }
+    async fn delete_application(&self, id: &str) -> Result<(), Error> {
+        self.writes.borrow_mut().push(format!("delete {id}"));
+        self.set_app(id, "TERMINATED");
+        Ok(())
+    }
+    async fn start_job_run(&self, _: &str, _: &Value, _: &str) -> Result<String, Error> {
+        unimplemented!()
+    }
+    async fn get_job_run(
+        &self,
+        application_id: &str,
+        job_run_id: &str,
+    ) -> Result<crate::serverless::JobRunInfo, Error> {
+        let jobs = self.jobs.borrow();
+        let (_, id, state, tags) = jobs
+            .iter()
+            .find(|j| j.0 == application_id && j.1 == job_run_id)
+            .ok_or_else(|| Error::ClusterNotFound(job_run_id.into()))?;
+        Ok(crate::serverless::JobRunInfo {
+            application_id: application_id.into(),
+            id: id.clone(),
+            name: None,
+            state: state.clone(),
+            state_details: None,
+            billed: None,
+            total: None,
+            total_execution_duration_seconds: None,
+            created_at: None,
+            updated_at: None,
+            started_at: None,
+            ended_at: None,
+            log_uri: None,
+            tags: tags.clone(),
+        })
+    }
+    async fn cancel_job_run(&self, _: &str, job_run_id: &str) -> Result<(), Error> {
+        self.writes
+            .borrow_mut()
+            .push(format!("cancel {job_run_id}"));
+        self.set_job(job_run_id, "CANCELLING");
+        Ok(())
+    }
+    async fn list_applications(
+        &self,
+        states: &[&str],
+    ) -> Result<Vec<crate::serverless::ApplicationSummary>, Error> {
+        Ok(self
+            .apps
+            .borrow()
+            .iter()
+            .filter(|a| states.is_empty() || states.contains(&a.1.as_str()))
+            .map(|a| crate::serverless::ApplicationSummary {
+                id: a.0.clone(),
+                state: a.1.clone(),
+                created_at: None,
+            })
+            .collect())
+    }
+    async fn list_job_runs(
+        &self,
+        application_id: &str,
+        states: &[&str],
+    ) -> Result<Vec<crate::serverless::JobRunSummary>, Error> {
+        Ok(self
+            .jobs
+            .borrow()
+            .iter()
+            .filter(|j| {
+                j.0 == application_id && (states.is_empty() || states.contains(&j.2.as_str()))
+            })
+            .map(|j| crate::serverless::JobRunSummary {
+                id: j.1.clone(),
+                name: None,
+                state: j.2.clone(),
+                state_details: None,
+                created_at: None,
+            })
+            .collect())
+    }
+}

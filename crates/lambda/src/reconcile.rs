@@ -9,6 +9,10 @@
 //!   out, or failed without `keepClusterOnFailure`) is terminated, as the cleanup rule would have;
 //! - **locks**: a lock held by an execution that no longer runs is ended as that execution's end would have (released;
 //!   a hard lock after a failure kept, with the failure recorded);
+//! - **applications**: an EMR Serverless application a serverless-run-transient execution created and left (stopped,
+//!   timed out, or failed before its cleanup states) is ended one step per sweep, as terminate-cluster does: its job
+//!   runs cancelled, then the application stopped, then deleted (the deletion is the repair; a cleanup event that
+//!   came leaves at most the deletion of a STOPPED application to this sweep) ([`crate::serverless::ended`]);
 //! - **costs**: a run that ended without finishing, noted by the cleanup path (or by this sweep, when it terminates
 //!   the cluster), gets its cost recorded once its cluster has ended, as event-router would have on the cluster's
 //!   TERMINATED event ([`crate::unfinished`]).
@@ -17,7 +21,8 @@
 //! clusters of the account) for every cluster's state, and the tagging API's GetResources (one call per 100
 //! clusters tagged `dataflow-runner:managed`, outside EMR's rate limits) for their tags. DescribeCluster and
 //! ListSteps are spent only on waits the listing says can end, DescribeExecution once per execution owning a cluster
-//! or a lock. Every repair is idempotent against the cleanup path doing the same at the same moment: terminating a
+//! or a lock. EMR Serverless has no listing by tag: ListApplications per region and page, then GetApplication of
+//! each application not TERMINATED. Every repair is idempotent against the cleanup path doing the same at the same moment: terminating a
 //! terminating cluster, answering an answered token and ending an ended lock are no-ops.
 
 use std::collections::{BTreeMap, HashMap};
@@ -33,6 +38,10 @@ use crate::error::Error;
 use crate::lock::{ended_outcome, HeldLocks};
 use crate::prices::PriceSource;
 use crate::run::{TAG_EXECUTION, TAG_MANAGED};
+use crate::serverless::ended::{
+    creator, end_application, stack_applications, Ended as ServerlessEnded,
+};
+use crate::serverless::EmrServerless;
 use crate::terminate::{fate_of, Fate};
 use crate::unfinished::{record_cost, Recorded, UnfinishedRun, UnfinishedRuns};
 use crate::wait::{Answering, Callbacks, Delivery, Wait, Waits};
@@ -119,9 +128,17 @@ impl StackExecutions {
         self.of(arn, &["run-transient", "up"])
     }
 
-    /// An execution of this stack's run-transient, up or run: the ones that take locks.
+    /// An execution of this stack's serverless-run-transient: the only ones that create EMR Serverless applications.
+    pub fn serverless(&self, arn: &str) -> bool {
+        self.of(arn, &["serverless-run-transient"])
+    }
+
+    /// An execution of this stack's run-transient (on EMR or EMR Serverless), up or run: the ones that take locks.
     pub fn locks(&self, arn: &str) -> bool {
-        self.of(arn, &["run-transient", "up", "run"])
+        self.of(
+            arn,
+            &["run-transient", "serverless-run-transient", "up", "run"],
+        )
     }
 }
 
@@ -136,8 +153,10 @@ pub struct Scope {
 }
 
 /// The ports one sweep works through, and its time.
-pub struct Ports<'a, E, T, X, W, C, P> {
+pub struct Ports<'a, E, T, X, W, C, P, S> {
     pub emr: &'a dyn Fn(&str) -> E,
+    /// EMR Serverless of a region.
+    pub serverless: &'a dyn Fn(&str) -> S,
     pub tagging: &'a dyn Fn(&str) -> T,
     pub executions: &'a X,
     /// The wait table, Step Functions' callbacks, the time of the sweep and the checks' jitter.
@@ -150,7 +169,7 @@ pub struct Ports<'a, E, T, X, W, C, P> {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Repair {
-    /// The cluster id, or the lock's name.
+    /// The cluster id, the application id, or the lock's name.
     pub target: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
@@ -168,6 +187,12 @@ pub struct Reconciled {
     pub clusters_seen: usize,
     pub waits_seen: usize,
     pub clusters_terminated: Vec<Repair>,
+    /// Applications of this stack's serverless runs seen (created by a run), and those deleted by this sweep.
+    pub applications_seen: usize,
+    pub applications_deleted: Vec<Repair>,
+    /// Applications of ended executions on their way to deletion (job runs cancelling, STOPPING): the next sweep
+    /// goes on.
+    pub applications_ending: Vec<String>,
     pub waits_answered: Vec<Repair>,
     pub locks_released: Vec<Repair>,
     pub locks_kept: Vec<Repair>,
@@ -184,6 +209,7 @@ pub struct Reconciled {
 impl Reconciled {
     pub fn repairs(&self) -> usize {
         self.clusters_terminated.len()
+            + self.applications_deleted.len()
             + self.waits_answered.len()
             + self.locks_released.len()
             + self.locks_kept.len()
@@ -206,9 +232,10 @@ pub async fn reconcile<
     W: Waits + UnfinishedRuns,
     C: Callbacks,
     P: PriceSource,
+    S: EmrServerless,
 >(
     scope: &Scope,
-    ports: &Ports<'_, E, T, X, W, C, P>,
+    ports: &Ports<'_, E, T, X, W, C, P, S>,
 ) -> Reconciled {
     let mut out = Reconciled::default();
     // Waits are read before the clusters are listed: a cluster missing from the listing then cannot be one created
@@ -266,6 +293,9 @@ pub async fn reconcile<
             reconcile_cluster(scope, ports, region, cluster, &mut statuses, &mut out).await;
         }
     }
+    for region in &scope.regions {
+        reconcile_applications(scope, ports, region, &mut statuses, &mut out).await;
+    }
     if let Some(table) = ports.locks {
         let now = ports.answering.now;
         reconcile_locks(scope, ports.executions, table, &mut statuses, now, &mut out).await;
@@ -316,9 +346,9 @@ fn listed<'a>(
     Some((region, listing))
 }
 
-async fn reconcile_wait<E: Emr, T, X, W: Waits, C: Callbacks, P: PriceSource>(
+async fn reconcile_wait<E: Emr, T, X, W: Waits, C: Callbacks, P: PriceSource, S>(
     scope: &Scope,
-    ports: &Ports<'_, E, T, X, W, C, P>,
+    ports: &Ports<'_, E, T, X, W, C, P, S>,
     listings: &BTreeMap<String, Listing>,
     wait: &Wait,
     out: &mut Reconciled,
@@ -380,9 +410,9 @@ async fn reconcile_wait<E: Emr, T, X, W: Waits, C: Callbacks, P: PriceSource>(
 
 /// Records the cost of a run that ended without finishing once the listing no longer shows its cluster active and EMR
 /// says it has ended (a terminating cluster waits for the next sweep).
-async fn reconcile_cost<E: Emr, T, X, W: UnfinishedRuns, C, P: PriceSource>(
+async fn reconcile_cost<E: Emr, T, X, W: UnfinishedRuns, C, P: PriceSource, S>(
     scope: &Scope,
-    ports: &Ports<'_, E, T, X, W, C, P>,
+    ports: &Ports<'_, E, T, X, W, C, P, S>,
     listings: &BTreeMap<String, Listing>,
     run: &UnfinishedRun,
     out: &mut Reconciled,
@@ -424,9 +454,9 @@ async fn reconcile_cost<E: Emr, T, X, W: UnfinishedRuns, C, P: PriceSource>(
     }
 }
 
-async fn reconcile_cluster<E: Emr, T, X: Executions, W: UnfinishedRuns, C, P>(
+async fn reconcile_cluster<E: Emr, T, X: Executions, W: UnfinishedRuns, C, P, S>(
     scope: &Scope,
-    ports: &Ports<'_, E, T, X, W, C, P>,
+    ports: &Ports<'_, E, T, X, W, C, P, S>,
     region: &str,
     cluster: &TaggedCluster,
     statuses: &mut ExecutionCache,
@@ -489,6 +519,91 @@ async fn reconcile_cluster<E: Emr, T, X: Executions, W: UnfinishedRuns, C, P>(
             "{region}: TerminateJobFlows of {}: {e}",
             cluster.id
         )),
+    }
+}
+
+/// One step of the end of each application a serverless run created whose execution ended without its cleanup (one
+/// pass of the cleanup terminate-cluster does: [`end_application`]).
+async fn reconcile_applications<E, T, X: Executions, W, C, P, S: EmrServerless>(
+    scope: &Scope,
+    ports: &Ports<'_, E, T, X, W, C, P, S>,
+    region: &str,
+    statuses: &mut ExecutionCache,
+    out: &mut Reconciled,
+) {
+    let serverless = (ports.serverless)(region);
+    let apps = match stack_applications(&serverless, region).await {
+        Ok((apps, errors)) => {
+            out.errors
+                .extend(errors.iter().map(|e| format!("{region}: {e}")));
+            apps
+        }
+        Err(e) => {
+            out.errors.push(format!("{region}: ListApplications: {e}"));
+            return;
+        }
+    };
+    for app in &apps {
+        let Some(execution) = creator(&app.tags) else {
+            continue;
+        };
+        if !scope.executions.serverless(execution) {
+            continue;
+        }
+        out.applications_seen += 1;
+        let status = match statuses.get(ports.executions, execution).await {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                tracing::warn!(application_id = %app.id, %execution, "left alone: Step Functions no longer knows its execution");
+                continue;
+            }
+            Err(e) => {
+                out.errors
+                    .push(format!("DescribeExecution of {execution}: {e}"));
+                continue;
+            }
+        };
+        if status.running() {
+            continue;
+        }
+        let keep = crate::emr::tag(&app.tags, crate::run::TAG_KEEP_ON_FAILURE);
+        if fate_of(&status.status, keep) != Fate::Terminate {
+            continue;
+        }
+        let mut ended = ServerlessEnded::default();
+        if let Err(e) = end_application(
+            &serverless,
+            &app.id,
+            true,
+            Vec::new(),
+            execution,
+            &mut ended,
+        )
+        .await
+        {
+            out.errors.push(format!(
+                "{region}: the cleanup of application {}: {e}",
+                app.id
+            ));
+            continue;
+        }
+        if !ended.applications_deleted.is_empty() {
+            let reason = format!(
+                "its execution ended {} and its application was still there ({}; the cleanup event never came, \
+                 failed, or left it stopping)",
+                status.status, app.state
+            );
+            tracing::warn!(application_id = %app.id, %region, %execution, %reason, "deleted an application the cleanup left");
+            out.applications_deleted.push(Repair {
+                target: app.id.clone(),
+                region: Some(region.to_string()),
+                execution: execution.to_string(),
+                reason,
+            });
+        } else {
+            tracing::info!(application_id = %app.id, %region, %execution, cancelled = ?ended.job_runs_cancelled, "application of an ended execution on its way to deletion");
+            out.applications_ending.push(app.id.clone());
+        }
     }
 }
 
@@ -619,7 +734,7 @@ mod tests {
     use super::*;
     use crate::check::CheckEvent;
     use crate::emr::ClusterSummary;
-    use crate::fakes::{FakeCallbacks, FakeEmr, FakeTable, CLUSTER};
+    use crate::fakes::{FakeCallbacks, FakeEmr, FakeServerless, FakeTable, CLUSTER};
     use crate::run::TAG_KEEP_ON_FAILURE;
 
     const PREFIX: &str = "arn:aws:states:eu-west-1:123456789012:execution:dfr-";
@@ -695,10 +810,31 @@ mod tests {
         table: &FakeTable,
         sfn: &FakeCallbacks,
     ) -> Reconciled {
+        sweep_with(
+            emr,
+            &FakeServerless::default(),
+            tagging,
+            executions,
+            table,
+            sfn,
+        )
+        .await
+    }
+
+    async fn sweep_with(
+        emr: &FakeEmr,
+        serverless: &FakeServerless,
+        tagging: &FakeTagging,
+        executions: &FakeExecutions,
+        table: &FakeTable,
+        sfn: &FakeCallbacks,
+    ) -> Reconciled {
         let emr_for = |_: &str| emr;
+        let serverless_for = |_: &str| serverless;
         let tagging_for = |_: &str| tagging;
         let ports = Ports {
             emr: &emr_for,
+            serverless: &serverless_for,
             tagging: &tagging_for,
             executions,
             answering: Answering {
@@ -731,6 +867,13 @@ mod tests {
         assert!(own.launches(&arn("up", "x")));
         assert!(!own.launches(&arn("run", "x")), "run launches nothing");
         assert!(own.locks(&arn("run", "x")));
+        assert!(own.serverless(&arn("serverless-run-transient", "x")));
+        assert!(
+            !own.launches(&arn("serverless-run-transient", "x")),
+            "no clusters"
+        );
+        assert!(!own.serverless(&arn("run-transient", "x")));
+        assert!(own.locks(&arn("serverless-run-transient", "x")));
         assert!(!own
             .launches("arn:aws:states:eu-west-1:123456789012:execution:dfr-other-run-transient:x"));
         assert!(!own.locks("arn:aws:states:eu-west-1:123456789012:execution:dfrx-run:x"));
@@ -841,6 +984,88 @@ mod tests {
             0,
             "no DescribeCluster: the listing and the tags decide"
         );
+    }
+
+    #[tokio::test]
+    async fn an_application_an_ended_execution_left_is_ended_one_step_a_sweep_and_only_its_own() {
+        let serverless = FakeServerless::default();
+        let executions = FakeExecutions::default();
+        let run_tags = |execution: &str| {
+            vec![
+                (TAG_MANAGED.to_string(), "true".to_string()),
+                (TAG_EXECUTION.to_string(), execution.to_string()),
+                (
+                    crate::run::TAG_RUN_KEY.to_string(),
+                    format!("{execution}#1"),
+                ),
+            ]
+        };
+        let stopped = arn("serverless-run-transient", "stopped");
+        let running = arn("serverless-run-transient", "now");
+        for (execution, status) in [(&stopped, "ABORTED"), (&running, "RUNNING")] {
+            executions
+                .statuses
+                .borrow_mut()
+                .insert(execution.clone(), status.into());
+        }
+        serverless.apps.borrow_mut().extend([
+            (
+                "00left".to_string(),
+                "STARTED".to_string(),
+                run_tags(&stopped),
+            ),
+            (
+                "00busy".to_string(),
+                "STARTED".to_string(),
+                run_tags(&running),
+            ),
+            // Reused (tagged by hand, created by no run), and another account user's: never touched.
+            (
+                "00reused".to_string(),
+                "STARTED".to_string(),
+                vec![
+                    (TAG_MANAGED.to_string(), "true".to_string()),
+                    (TAG_EXECUTION.to_string(), stopped.clone()),
+                ],
+            ),
+            ("00foreign".to_string(), "STARTED".to_string(), Vec::new()),
+        ]);
+        serverless.jobs.borrow_mut().push((
+            "00left".into(),
+            "00run".into(),
+            "RUNNING".into(),
+            run_tags(&stopped),
+        ));
+        let (emr, tagging, table, sfn) = Default::default();
+        let go = || sweep_with(&emr, &serverless, &tagging, &executions, &table, &sfn);
+        // Its job run is cancelled; nothing else yet.
+        let r = go().await;
+        assert_eq!(*serverless.writes.borrow(), ["cancel 00run"]);
+        assert_eq!((r.applications_seen, r.repairs()), (2, 0), "{r:?}");
+        assert_eq!(r.applications_ending, ["00left"]);
+        // Still cancelling: nothing more.
+        go().await;
+        assert_eq!(serverless.writes.borrow().len(), 1);
+        // Cancelled: the application is stopped; once STOPPED, deleted, and that is the repair.
+        serverless.set_job("00run", "CANCELLED");
+        go().await;
+        assert_eq!(serverless.writes.borrow().last().unwrap(), "stop 00left");
+        serverless.set_app("00left", "STOPPED");
+        let r = go().await;
+        assert_eq!(serverless.writes.borrow().last().unwrap(), "delete 00left");
+        assert_eq!(r.applications_deleted.len(), 1, "{r:?}");
+        assert_eq!(r.applications_deleted[0].target, "00left");
+        assert!(r.applications_deleted[0].reason.contains("ABORTED"));
+        assert_eq!(r.repairs(), 1);
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        for untouched in ["00busy", "00reused", "00foreign"] {
+            assert_eq!(serverless.app_state(untouched), "STARTED", "{untouched}");
+        }
+        assert!(!executions
+            .asked
+            .borrow()
+            .iter()
+            .any(|a| a.contains("other")));
     }
 
     #[tokio::test]

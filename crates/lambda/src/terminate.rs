@@ -1,5 +1,6 @@
 //! terminate-cluster: end a cluster this project launched — one by id, or every cluster an execution launched
-//! when EventBridge reports that execution stopped, failed or timed out (no Catch runs then).
+//! when EventBridge reports that execution stopped, failed or timed out (no Catch runs then); for an execution of
+//! serverless-run-transient, the EMR Serverless applications and job runs it left ([`crate::serverless::ended`]).
 
 use chrono::{DateTime, Utc};
 use dfr_core::status::{CLUSTER_ACTIVE, CLUSTER_ENDING};
@@ -10,6 +11,8 @@ use crate::emr::Emr;
 use crate::error::Error;
 use crate::event::ExecutionStatusChange;
 use crate::run::{TAG_EXECUTION, TAG_KEEP_ON_FAILURE, TAG_MANAGED};
+use crate::serverless::ended::{end_execution, Ended};
+use crate::serverless::EmrServerless;
 use crate::stack::{Regions, Stack};
 use crate::unfinished::{UnfinishedRun, UnfinishedRuns};
 
@@ -47,7 +50,8 @@ impl TerminateEvent {
             // scan of every cluster).
             ended.check(
                 &LAUNCHING_MACHINES,
-                "launch no clusters; the cleanup is for the run-transient and up state machines' executions",
+                "launch no clusters; the cleanup is for the run-transient, serverless-run-transient and up state \
+                 machines' executions",
                 &ENDED_UNFINISHED,
                 &format!(
                     "the cleanup ends the clusters of an execution that stopped without finishing ({}); a running \
@@ -95,8 +99,17 @@ pub fn fate_of(status: &str, keep_on_failure_tag: Option<&str>) -> Fate {
 }
 
 /// The state machines whose executions launch clusters (named `<stack>-run-transient` and `<stack>-up`, as the IAM
-/// conditions on the cluster tags expect).
-const LAUNCHING_MACHINES: [&str; 2] = ["-run-transient", "-up"];
+/// conditions on the cluster tags expect) or EMR Serverless applications (`<stack>-serverless-run-transient`, which
+/// also ends with `-run-transient`: [`on_serverless`] tells them apart).
+const LAUNCHING_MACHINES: [&str; 3] = ["-run-transient", "-serverless-run-transient", "-up"];
+
+/// Whether an execution ran on EMR Serverless (its state machine is `<stack>-serverless-run-transient`): its end is
+/// swept for applications, not clusters.
+pub fn on_serverless(execution_arn: &str) -> bool {
+    crate::event::execution_machine(execution_arn).is_some_and(|m| m.ends_with(SERVERLESS_MACHINE))
+}
+
+const SERVERLESS_MACHINE: &str = "-serverless-run-transient";
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -105,6 +118,9 @@ pub struct TerminateOutput {
     pub already_terminated: Vec<String>,
     /// Clusters of a failed execution that asked to keep them.
     pub kept: Vec<String>,
+    /// For an execution of serverless-run-transient: its applications and job runs.
+    #[serde(flatten)]
+    pub serverless: Ended,
 }
 
 /// How many clusters one sweep of one region describes at most; more means the event is retried (and, in the end,
@@ -113,9 +129,10 @@ pub const MAX_DESCRIBED_PER_SWEEP: usize = 200;
 
 /// Ends the cluster, or the clusters of the ended execution; each of those is first noted in `runs`, so that the
 /// run's cost is recorded once the cluster has ended ([`crate::unfinished`]).
-pub async fn terminate<E: Emr>(
+pub async fn terminate<E: Emr, S: EmrServerless>(
     event: &TerminateEvent,
     emr_for: impl Fn(Option<&str>) -> E,
+    serverless_for: impl Fn(Option<&str>) -> S,
     runs: &impl UnfinishedRuns,
     stack: &Stack,
     now: DateTime<Utc>,
@@ -146,13 +163,22 @@ pub async fn terminate<E: Emr>(
             stopped_at, status, ..
         } => {
             let mut errors = Vec::new();
-            sweep(event, &emr_for, runs, regions, now, &mut out, &mut errors).await;
-            // A launch still in flight when the execution was stopped (or timed out) creates its cluster after this
-            // sweep: look again once no launch-cluster invocation of the execution can still be running.
+            let pass = Pass {
+                event,
+                emr_for: &emr_for,
+                serverless_for: &serverless_for,
+                runs,
+                regions,
+            };
+            pass.run(now, &mut out, &mut errors).await;
+            // A launch still in flight when the execution was stopped (or timed out) creates its cluster (or
+            // application) after this sweep: look again once no launch-cluster invocation of the execution can still
+            // be running. An application's end goes on meanwhile: the second pass may find it STOPPED, and delete it.
             if let Some(wait) = stack.in_flight_wait(status, *stopped_at, now) {
                 tokio::time::sleep(wait).await;
                 let later = now + chrono::Duration::from_std(wait).unwrap_or_default();
-                sweep(event, &emr_for, runs, regions, later, &mut out, &mut errors).await;
+                out.serverless.applications_ending.clear();
+                pass.run(later, &mut out, &mut errors).await;
             }
             if let Some(first) = errors.first() {
                 let all: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -160,7 +186,10 @@ pub async fn terminate<E: Emr>(
                     "the cleanup of {} did not finish ({} error(s)), terminated so far: {:?}; {}",
                     event_execution(event),
                     errors.len(),
-                    out.terminated,
+                    out.terminated
+                        .iter()
+                        .chain(&out.serverless.applications_deleted)
+                        .collect::<Vec<_>>(),
                     all.join("; ")
                 );
                 // Retryable when any part is: a retry of the event sweeps again, which is safe.
@@ -183,6 +212,67 @@ fn event_execution(event: &TerminateEvent) -> &str {
         TerminateEvent::ExecutionEnded { execution_arn, .. } => execution_arn,
         TerminateEvent::Cluster { cluster_id, .. } => cluster_id,
     }
+}
+
+/// One look at what an ended execution left: its clusters, or on EMR Serverless its applications.
+struct Pass<'a, EF, SF, R> {
+    event: &'a TerminateEvent,
+    emr_for: &'a EF,
+    serverless_for: &'a SF,
+    runs: &'a R,
+    regions: &'a Regions,
+}
+
+impl<
+        E: Emr,
+        S: EmrServerless,
+        EF: Fn(Option<&str>) -> E,
+        SF: Fn(Option<&str>) -> S,
+        R: UnfinishedRuns,
+    > Pass<'_, EF, SF, R>
+{
+    async fn run(&self, now: DateTime<Utc>, out: &mut TerminateOutput, errors: &mut Vec<Error>) {
+        if on_serverless(event_execution(self.event)) {
+            sweep_serverless(self.event, self.serverless_for, self.regions, out, errors).await;
+        } else {
+            sweep(
+                self.event,
+                self.emr_for,
+                self.runs,
+                self.regions,
+                now,
+                out,
+                errors,
+            )
+            .await;
+        }
+    }
+}
+
+/// Ends what an ended execution of serverless-run-transient left in every region of the stack (one pass each).
+async fn sweep_serverless<S: EmrServerless>(
+    event: &TerminateEvent,
+    serverless_for: &impl Fn(Option<&str>) -> S,
+    regions: &Regions,
+    out: &mut TerminateOutput,
+    errors: &mut Vec<Error>,
+) {
+    let TerminateEvent::ExecutionEnded { execution_arn, .. } = event else {
+        return;
+    };
+    for region in regions.all() {
+        let serverless = serverless_for(Some(region));
+        end_execution(
+            &serverless,
+            region,
+            execution_arn,
+            &mut out.serverless,
+            errors,
+        )
+        .await;
+    }
+    out.serverless.applications_deleted.sort();
+    out.serverless.applications_deleted.dedup();
 }
 
 /// Terminates the active clusters of an ended execution in every region of the stack, going on past any error (each
@@ -266,5 +356,38 @@ async fn sweep<E: Emr>(
                 Err(e) => errors.push(e),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ended(machine: &str, status: &str) -> Value {
+        serde_json::json!({
+            "detail-type": "Step Functions Execution Status Change",
+            "detail": {
+                "executionArn": format!("arn:aws:states:eu-west-1:1:execution:dfr-{machine}:nightly"),
+                "status": status
+            }
+        })
+    }
+
+    #[test]
+    fn the_end_of_a_serverless_run_is_swept_for_applications_and_a_cluster_runs_for_clusters() {
+        for machine in ["run-transient", "up", "serverless-run-transient"] {
+            let event = TerminateEvent::parse(&ended(machine, "ABORTED")).unwrap();
+            let serverless = on_serverless(event_execution(&event));
+            assert_eq!(
+                serverless,
+                machine == "serverless-run-transient",
+                "{machine}"
+            );
+        }
+        for machine in ["run", "down", "serverless-run"] {
+            let e = TerminateEvent::parse(&ended(machine, "ABORTED")).unwrap_err();
+            assert_eq!(e.name(), "InvalidConfig", "{machine}");
+        }
+        assert!(TerminateEvent::parse(&ended("serverless-run-transient", "SUCCEEDED")).is_err());
     }
 }

@@ -822,6 +822,7 @@ async fn when_an_execution_launched_in_another_region_should_clean_up_there_too(
     let out = terminate(
         &ended("up", "far", "ABORTED", Some(T0)),
         |r| aws.terminate.emr(r),
+        |r| aws.terminate.emr_serverless(r),
         &noted,
         &stack(),
         now(&h),
@@ -885,7 +886,14 @@ async fn when_a_launch_is_in_flight_as_the_execution_stops_should_find_its_clust
     };
     let event = ended("up", "late", "ABORTED", Some(T0));
     let noted = Noted::default();
-    let sweep = terminate(&event, |r| aws.terminate.emr(r), &noted, &stack, now(&h));
+    let sweep = terminate(
+        &event,
+        |r| aws.terminate.emr(r),
+        |r| aws.terminate.emr_serverless(r),
+        &noted,
+        &stack,
+        now(&h),
+    );
     let (late, swept) = tokio::join!(late_launch, sweep);
     assert_eq!(
         swept.unwrap().terminated,
@@ -919,6 +927,7 @@ async fn when_one_cluster_cannot_be_read_the_sweep_should_end_the_others_and_fai
     let first = terminate(
         &ended("up", "many", "ABORTED", None),
         |r| no_retry.emr(r),
+        |r| no_retry.emr_serverless(r),
         &Noted::default(),
         &stack(),
         now(&h),

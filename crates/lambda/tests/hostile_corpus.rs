@@ -537,6 +537,7 @@ async fn run_cluster(
             Ok(e) => terminate(
                 &e,
                 |r| aws.terminate.emr(r),
+                |r| aws.terminate.emr_serverless(r),
                 &Noted::default(),
                 &stack(),
                 now,

@@ -19,12 +19,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             executions: StackExecutions::from_process_env()?,
         };
         let emr = |region: &str| aws.emr(Some(region));
+        let serverless = |region: &str| aws.emr_serverless(Some(region));
         let tagging = |region: &str| aws.tagging(region);
         let executions = aws.executions();
         let now = chrono::Utc::now();
         let prices = aws.list_prices();
         let ports = Ports {
             emr: &emr,
+            serverless: &serverless,
             tagging: &tagging,
             executions: &executions,
             answering: Answering {
@@ -40,6 +42,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         tracing::info!(
             repairs = swept.repairs(),
             clusters = swept.clusters_seen,
+            applications = swept.applications_seen,
             waits = swept.waits_seen,
             errors = swept.errors.len(),
             "swept"

@@ -18,7 +18,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         }
         let event = TerminateEvent::parse(&payload)?;
         let emr_for = |region: Option<&str>| aws.emr(region);
-        encode(&terminate(&event, emr_for, aws.waits()?, stack, chrono::Utc::now()).await?)
+        let serverless_for = |region: Option<&str>| aws.emr_serverless(region);
+        let now = chrono::Utc::now();
+        encode(&terminate(&event, emr_for, serverless_for, aws.waits()?, stack, now).await?)
     })
     .await
 }

@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { loadDefinition } from '../lib/definitions.mjs';
 import { FunctionError } from '../lib/harness.mjs';
 import { applicationsOf, assertNoApplicationLeft, explain, serverlessInput, step, withEnvironment } from './support.mjs';
 
@@ -119,6 +120,99 @@ test('serverless: a run past options.timeoutSeconds cancels its job run, deletes
     const [app] = await applicationsOf(env, report);
     assert.equal(report.causeJson.jobRunId, app.jobRuns[0].jobRunId);
     assert.equal(app.jobRuns[0].state, 'CANCELLED');
+    await assertNoApplicationLeft(env, report);
+  });
+});
+
+// Ends that no state of the execution sees (stopped, timed out): the stack's cleanup rule sends them to
+// terminate-cluster, which cancels the run's job runs and stops and deletes its application as far as EMR Serverless
+// lets it at once; what is still on its way (job runs cancelling, the application STOPPING) the reconciler's next
+// sweeps finish. Each test lets a few sweep periods pass, then asserts nothing of the run is left.
+
+/**
+ * Three sweeps of the reconciler, two minutes apart (as its schedule would start them; here at known moments, so no
+ * sweep comes before the cleanup event): cancel, stop, delete take at most one step each.
+ */
+async function sweepsLater(env) {
+  const sweeps = [];
+  for (let i = 0; i < 3; i += 1) {
+    await env.advance(120);
+    const sweep = await env.sweep();
+    assert.equal(sweep.error, undefined, JSON.stringify(sweep.error));
+    sweeps.push(sweep);
+  }
+  return sweeps;
+}
+
+const deletedBySweeps = (sweeps) => sweeps.flatMap((s) => s.output?.applicationsDeleted ?? []).map((r) => r.target);
+
+test('serverless: stopped while a job run runs, the cleanup cancels the job run and the reconciler deletes the stopped application', async () => {
+  await withEnvironment({}, async (env) => {
+    const stopWhen = ({ fn, attempt }) => fn === 'check-status' && attempt === 1;
+    const report = await env.run(MACHINE, serverlessInput('stopped', [step('Long', { seconds: 7200 }), step('Next')]), { stopWhen });
+    assert.equal(report.status, 'ABORTED', explain(report));
+    const [app] = await applicationsOf(env, report);
+    assert.ok(app, 'the run created its application');
+    assert.equal(report.cleanup?.error, undefined, JSON.stringify(report.cleanup));
+    const cleanup = report.cleanup.output;
+    assert.deepEqual(cleanup.jobRunsCancelled, [app.jobRuns[0].jobRunId], JSON.stringify(cleanup));
+    // Cancelling takes a while: the application is left to the next sweeps, never stopped with a job run on it.
+    assert.deepEqual(cleanup.applicationsEnding, [app.applicationId]);
+    assert.equal(app.jobRuns.length, 1, 'the next step never started');
+    const sweeps = await sweepsLater(env);
+    assert.deepEqual(deletedBySweeps(sweeps), [app.applicationId]);
+    const [after] = await applicationsOf(env, report);
+    assert.equal(after.jobRuns[0].state, 'CANCELLED');
+    assert.equal(calls(report, 'DeleteApplication'), 0, 'the execution itself deleted nothing');
+    await assertNoApplicationLeft(env, report);
+  });
+});
+
+test('serverless: stopped while its application is being created, the application is deleted once created', async () => {
+  await withEnvironment({}, async (env) => {
+    const report = await env.run(MACHINE, serverlessInput('stop-launch', [step('Enrich')]), { stopWhen: ({ fn }) => fn === 'launch-cluster' });
+    assert.equal(report.status, 'ABORTED', explain(report));
+    const apps = (await env.emulator.applications()).filter((a) => a.name === 'nightly-enrich-stop-launch');
+    assert.equal(apps.length, 1, 'the launch in flight created one application');
+    assert.equal(report.cleanup?.error, undefined, JSON.stringify(report.cleanup));
+    const sweeps = await sweepsLater(env);
+    const [app] = (await env.emulator.applications()).filter((a) => a.name === 'nightly-enrich-stop-launch');
+    assert.equal(app.state, 'TERMINATED');
+    assert.equal(app.jobRuns.length, 0);
+    const deleted = [...(report.cleanup.output.applicationsDeleted ?? []), ...deletedBySweeps(sweeps)];
+    assert.deepEqual(deleted, [app.applicationId], 'deleted once');
+  });
+});
+
+test('serverless: an execution past its definition\'s TimeoutSeconds has its job run cancelled and its application deleted', async () => {
+  await withEnvironment({}, async (env) => {
+    const definition = { ...loadDefinition(MACHINE), TimeoutSeconds: 7200 };
+    const report = await env.run(MACHINE, serverlessInput('timed-out', [step('Long', { seconds: 86400 })]), { definition });
+    assert.equal(report.status, 'TIMED_OUT', explain(report));
+    const [app] = await applicationsOf(env, report);
+    assert.equal(report.cleanup?.error, undefined, JSON.stringify(report.cleanup));
+    assert.deepEqual(report.cleanup.output.jobRunsCancelled, [app.jobRuns[0].jobRunId]);
+    const sweeps = await sweepsLater(env);
+    assert.deepEqual(deletedBySweeps(sweeps), [app.applicationId]);
+    const [after] = await applicationsOf(env, report);
+    assert.equal(after.jobRuns[0].state, 'CANCELLED');
+    await assertNoApplicationLeft(env, report);
+  });
+});
+
+test('serverless: stopped, its cleanup event lost, the reconciler cancels the job run, stops and deletes the application', async () => {
+  await withEnvironment({}, async (env) => {
+    const stopWhen = ({ fn, attempt }) => fn === 'check-status' && attempt === 1;
+    const report = await env.run(MACHINE, serverlessInput('lost-cleanup', [step('Long', { seconds: 7200 })]), { stopWhen, lostEvents: ['terminate-cluster'] });
+    assert.equal(report.status, 'ABORTED', explain(report));
+    assert.equal(report.cleanup, undefined, 'no cleanup event');
+    const [app] = await applicationsOf(env, report);
+    assert.ok(['STARTING', 'STARTED'].includes(app.state), app.state);
+    assert.ok(!['SUCCESS', 'FAILED', 'CANCELLED'].includes(app.jobRuns[0].state), 'left running by the stop');
+    const sweeps = await sweepsLater(env);
+    assert.deepEqual(deletedBySweeps(sweeps), [app.applicationId]);
+    const [after] = await applicationsOf(env, report);
+    assert.equal(after.jobRuns[0].state, 'CANCELLED');
     await assertNoApplicationLeft(env, report);
   });
 });

@@ -2,7 +2,7 @@
 //! region. Unlike EMR's writes, CreateApplication and StartJobRun carry a client token, so the SDK's retries stay on
 //! for them: a retry after a lost answer gets the first call's application or job run back.
 
-use aws_sdk_emrserverless::types::JobRunState;
+use aws_sdk_emrserverless::types::{ApplicationState, JobRunState};
 use aws_sdk_emrserverless::Client;
 use dfr_core::serverless::status::{ApplicationPhase, JobRunPhase};
 
@@ -191,6 +191,14 @@ impl EmrServerless for SdkEmrServerless {
             started_at: to_chrono(r.started_at()),
             ended_at: to_chrono(r.ended_at()),
             log_uri,
+            tags: {
+                let mut tags: Vec<(String, String)> = r
+                    .tags()
+                    .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default();
+                tags.sort();
+                tags
+            },
         })
     }
 
@@ -215,6 +223,35 @@ impl EmrServerless for SdkEmrServerless {
             }
         }
         Err(refused)
+    }
+
+    async fn list_applications(
+        &self,
+        states: &[&str],
+    ) -> Result<Vec<serverless::ApplicationSummary>, Error> {
+        let states: Option<Vec<ApplicationState>> = (!states.is_empty())
+            .then(|| states.iter().map(|s| ApplicationState::from(*s)).collect());
+        let states = &states;
+        dfr_locks::all_pages::<_, _, Error, _, _>(|token| async move {
+            let resp = self
+                .client
+                .list_applications()
+                .set_states(states.clone())
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| Error::from_serverless_sdk("ListApplications", false, e))?;
+            let page = resp
+                .applications()
+                .iter()
+                .map(|a| serverless::ApplicationSummary {
+                    id: a.id().to_string(),
+                    state: a.state().as_str().to_string(),
+                    created_at: to_chrono(Some(a.created_at())),
+                });
+            Ok((page.collect(), resp.next_token().map(str::to_string)))
+        })
+        .await
     }
 
     async fn list_job_runs(
@@ -250,8 +287,6 @@ impl EmrServerless for SdkEmrServerless {
 
 #[cfg(test)]
 mod tests {
-    use aws_sdk_emrserverless::types::ApplicationState;
-
     use super::*;
 
     /// Every state the SDK's model names has a phase in the core: a state the core did not know would keep a run
@@ -278,5 +313,17 @@ mod tests {
         let mut not_ended = not_ended;
         not_ended.sort();
         assert_eq!(listed, not_ended, "the states a cleanup lists to cancel");
+        let mut not_terminated: Vec<&str> = ApplicationState::values()
+            .iter()
+            .copied()
+            .filter(|s| ApplicationPhase::of(s) != ApplicationPhase::Ended)
+            .collect();
+        not_terminated.sort();
+        let mut looked_at = crate::serverless::ended::APPLICATION_NOT_ENDED.to_vec();
+        looked_at.sort();
+        assert_eq!(
+            looked_at, not_terminated,
+            "the application states the end of an execution looks at"
+        );
     }
 }

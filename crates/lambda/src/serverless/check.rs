@@ -246,6 +246,7 @@ mod tests {
             started_at: None,
             ended_at: None,
             log_uri: Some("s3://logs/x/".into()),
+            tags: Vec::new(),
         }
     }
 

@@ -100,28 +100,53 @@ async fn cancel(
     Ok(phase.is_final())
 }
 
-/// The cleanup of the run's application: see the module's documentation.
+/// One pass of the cleanup: what it did, and what is still on its way (why the cleanup is not over yet), if anything.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pass {
+    pub output: CleanupOutput,
+    /// `None`: the cleanup is over (a created application deleted; the job runs given ended).
+    pub pending: Option<String>,
+}
+
+/// The cleanup of the run's application: see the module's documentation. Something still on its way is
+/// `ApplicationNotReady`, which the state machine retries.
 pub async fn cleanup(
     event: &CleanupEvent,
     serverless: &impl EmrServerless,
 ) -> Result<CleanupOutput, Error> {
+    let pass = cleanup_pass(event, serverless).await?;
+    match pass.pending {
+        None => Ok(pass.output),
+        Some(why) => Err(not_ready(&pass.output.application_id, &why)),
+    }
+}
+
+/// One pass of [`cleanup`], answering what is still on its way rather than failing with it (for a caller that
+/// goes on later by itself: the end of an execution, the reconciler).
+pub async fn cleanup_pass(
+    event: &CleanupEvent,
+    serverless: &impl EmrServerless,
+) -> Result<Pass, Error> {
     let app_id = event.application_id.as_str();
     let mut cancelled = Vec::new();
     let mut ended = true;
     let mut seen = BTreeSet::new();
-    let output = |deleted: bool, cancelled: Vec<String>| CleanupOutput {
-        application_id: app_id.to_string(),
-        deleted,
-        cancelled,
+    let output = |deleted: bool, cancelled: Vec<String>, pending: Option<String>| Pass {
+        output: CleanupOutput {
+            application_id: app_id.to_string(),
+            deleted,
+            cancelled,
+        },
+        pending,
     };
     if event.created {
         let app = match serverless.get_application(app_id).await {
             Ok(app) => app,
-            Err(Error::ClusterNotFound(_)) => return Ok(output(true, cancelled)),
+            Err(Error::ClusterNotFound(_)) => return Ok(output(true, cancelled, None)),
             Err(e) => return Err(e),
         };
         if ApplicationPhase::of(&app.state) == ApplicationPhase::Ended {
-            return Ok(output(true, cancelled));
+            return Ok(output(true, cancelled, None));
         }
         for run in serverless.list_job_runs(app_id, &[]).await? {
             seen.insert(run.id.clone());
@@ -141,38 +166,34 @@ pub async fn cleanup(
     }
     if !ended {
         tracing::info!(application_id = %app_id, cancelled = ?cancelled, "job runs cancelling");
-        return Err(not_ready(
-            app_id,
-            &format!(
-                "job runs still ending (cancelled by this call: {})",
-                if cancelled.is_empty() {
-                    "none".to_string()
-                } else {
-                    cancelled.join(", ")
-                }
-            ),
-        ));
+        let why = format!(
+            "job runs still ending (cancelled by this call: {})",
+            if cancelled.is_empty() {
+                "none".to_string()
+            } else {
+                cancelled.join(", ")
+            }
+        );
+        return Ok(output(false, cancelled, Some(why)));
     }
     if !event.created {
-        return Ok(output(false, cancelled));
+        return Ok(output(false, cancelled, None));
     }
     // Read again: the job runs' end may have changed it.
     let state = serverless.get_application(app_id).await?.state;
     match next_step(&state) {
-        Next::Done => Ok(output(true, cancelled)),
+        Next::Done => Ok(output(true, cancelled, None)),
         Next::Delete => {
             serverless.delete_application(app_id).await?;
             tracing::info!(application_id = %app_id, "application deleted");
-            Ok(output(true, cancelled))
+            Ok(output(true, cancelled, None))
         }
         Next::Stop => {
             serverless.stop_application(app_id).await?;
-            Err(not_ready(
-                app_id,
-                &format!("stopping (was {state}), then deleted"),
-            ))
+            let why = format!("stopping (was {state}), then deleted");
+            Ok(output(false, cancelled, Some(why)))
         }
-        Next::Wait => Err(not_ready(app_id, &state)),
+        Next::Wait => Ok(output(false, cancelled, Some(state))),
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod check;
 pub mod cleanup;
+pub mod ended;
 pub mod launch;
 pub mod start;
 
@@ -98,6 +99,14 @@ pub struct ApplicationInfo {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
+/// One application as ListApplications lists it (no tags: GetApplication has them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplicationSummary {
+    pub id: String,
+    pub state: String,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
 /// One job run as ListJobRuns lists it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobRunSummary {
@@ -132,6 +141,8 @@ pub struct JobRunInfo {
     /// Where its logs go (its `configurationOverrides.monitoringConfiguration.s3MonitoringConfiguration.logUri`);
     /// the driver's are under `<logUri>/applications/<application id>/jobs/<job run id>/SPARK_DRIVER/`.
     pub log_uri: Option<String>,
+    /// Its tags (the run's tags, for a job run this project started).
+    pub tags: Vec<(String, String)>,
 }
 
 /// What the Lambdas need from EMR Serverless, and nothing more. Both writes that create something take a client
@@ -168,6 +179,8 @@ pub trait EmrServerless {
     ) -> Result<JobRunInfo, Error>;
     /// CancelJobRun. Idempotent: a run already ended (or cancelling) is left as it is.
     async fn cancel_job_run(&self, application_id: &str, job_run_id: &str) -> Result<(), Error>;
+    /// The region's applications in the given states (all when empty), every page.
+    async fn list_applications(&self, states: &[&str]) -> Result<Vec<ApplicationSummary>, Error>;
     /// The application's job runs in the given states (all when empty), newest first, every page.
     async fn list_job_runs(
         &self,

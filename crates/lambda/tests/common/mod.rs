@@ -281,6 +281,7 @@ pub async fn end(
     terminate(
         e,
         |r| aws.terminate.emr(r),
+        |r| aws.terminate.emr_serverless(r),
         &Noted::default(),
         &stack(),
         now(h),
