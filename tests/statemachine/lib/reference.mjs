@@ -5,13 +5,7 @@
 
 import { NOT_EMR } from './harness.mjs';
 import { accessKeyOf } from './stack.mjs';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { examplesDir } from './paths.mjs';
-import { playbook, sparkClusterText, step, varsFor } from '../test/support.mjs';
-
-const serverlessConfigText = readFileSync(join(examplesDir, 'serverless', 'config.json'), 'utf8');
-const serverlessVars = JSON.parse(readFileSync(join(examplesDir, 'serverless', 'vars.json'), 'utf8'));
+import { playbook, serverlessInput, sparkClusterText, step, varsFor } from '../test/support.mjs';
 
 // Real steps do not last round numbers of seconds: with round ones every 30 s poll would land exactly on a step end.
 export const STEP_SECONDS = [1790, 3600, 1795];
@@ -20,15 +14,20 @@ export const CLUSTER_START_SECONDS = 480;
 /** The EMR operations that read a run's cost at its end (crates/lambda/src/aws/emr.rs, cluster_usage). */
 const COST_READS = ['ListInstanceGroups', 'ListInstanceFleets', 'ListInstances'];
 
+/** The reference run's three steps, whichever the target. */
+function referenceSteps() {
+  return [
+    step('Stage raw events', { seconds: STEP_SECONDS[0] }),
+    step('Enrich with Spark', { seconds: STEP_SECONDS[1] }),
+    step('Archive raw events', { seconds: STEP_SECONDS[2] }),
+  ];
+}
+
 /** The reference run's execution input, with `options` (e.g. {completion: 'poll'}). */
 export function referenceInput(label, options) {
   return {
     cluster: sparkClusterText,
-    playbook: playbook([
-      step('Stage raw events', { seconds: STEP_SECONDS[0] }),
-      step('Enrich with Spark', { seconds: STEP_SECONDS[1] }),
-      step('Archive raw events', { seconds: STEP_SECONDS[2] }),
-    ]),
+    playbook: playbook(referenceSteps()),
     vars: varsFor(`bench-${label}`),
     ...(options ? { options } : {}),
   };
@@ -103,15 +102,7 @@ export async function measureReference(env, label, { options, definition } = {})
 
 /** The reference run's playbook on EMR Serverless: the example ServerlessConfig, the same three steps and durations. */
 export function serverlessReferenceInput(label) {
-  return {
-    cluster: serverlessConfigText,
-    playbook: playbook([
-      step('Stage raw events', { seconds: STEP_SECONDS[0] }),
-      step('Enrich with Spark', { seconds: STEP_SECONDS[1] }),
-      step('Archive raw events', { seconds: STEP_SECONDS[2] }),
-    ]),
-    vars: { ...serverlessVars, env: `bench-${label}` },
-  };
+  return serverlessInput(`bench-${label}`, referenceSteps());
 }
 
 /**

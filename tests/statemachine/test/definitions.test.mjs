@@ -46,6 +46,17 @@ function documentedErrors() {
 const SERVERLESS_ONLY = ['ApplicationNotReady'];
 const everywhere = (retryable) => retryable.filter((e) => !SERVERLESS_ONLY.includes(e));
 
+/** The Choice rules of a definition (a Map's iteration's included) that test a type negatively (IsNull, IsPresent… false). */
+function negativeTypeTests(def) {
+  const negative = [];
+  const walk = (rule) => {
+    for (const [k, v] of Object.entries(rule)) if (/^Is[A-Z]/.test(k) && v === false) negative.push(JSON.stringify(rule));
+    for (const r of [...(rule.And ?? []), ...(rule.Or ?? []), ...(rule.Not ? [rule.Not] : [])]) walk(r);
+  };
+  for (const [, s] of allStates(def)) for (const rule of s.Choices ?? []) walk(rule);
+  return negative;
+}
+
 function successors(state) {
   const next = [];
   if (state.Next) next.push(state.Next);
@@ -310,13 +321,7 @@ for (const machine of MACHINES) {
     });
 
     test('no Choice rule tests a type negatively (IsNull, IsPresent… false), which the local interpreter evaluates as false', () => {
-      const negative = [];
-      const walk = (rule) => {
-        for (const [k, v] of Object.entries(rule)) if (/^Is[A-Z]/.test(k) && v === false) negative.push(JSON.stringify(rule));
-        for (const r of [...(rule.And ?? []), ...(rule.Or ?? []), ...(rule.Not ? [rule.Not] : [])]) walk(r);
-      };
-      for (const [, s] of states(def)) for (const rule of s.Choices ?? []) walk(rule);
-      assert.deepEqual(negative, [], 'use Not with the positive test');
+      assert.deepEqual(negativeTypeTests(def), [], 'use Not with the positive test');
     });
 
     if (machine === 'run') {
@@ -430,12 +435,6 @@ describe('serverless-run-transient.asl.json', () => {
   });
 
   test('no Choice rule tests a type negatively (IsNull, IsPresent… false), which the local interpreter evaluates as false', () => {
-    const negative = [];
-    const walk = (rule) => {
-      for (const [k, v] of Object.entries(rule)) if (/^Is[A-Z]/.test(k) && v === false) negative.push(JSON.stringify(rule));
-      for (const r of [...(rule.And ?? []), ...(rule.Or ?? []), ...(rule.Not ? [rule.Not] : [])]) walk(r);
-    };
-    for (const [, s] of all) for (const rule of s.Choices ?? []) walk(rule);
-    assert.deepEqual(negative, [], 'use Not with the positive test');
+    assert.deepEqual(negativeTypeTests(def), [], 'use Not with the positive test');
   });
 });
