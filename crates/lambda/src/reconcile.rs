@@ -454,6 +454,46 @@ async fn reconcile_cost<E: Emr, T, X, W: UnfinishedRuns, C, P: PriceSource, S>(
     }
 }
 
+/// What an execution launched, for the log.
+#[derive(Clone, Copy)]
+enum Launched<'a> {
+    Cluster(&'a str),
+    Application(&'a str),
+}
+
+/// The status of the execution that launched something, when it ended in a way that means its launch must end too
+/// (`fate_of`, the keep-on-failure tag `keep` heeded); `None` when it still runs, keeps what it launched, is no longer
+/// known to Step Functions (logged) or could not be read (in `out.errors`, for the next sweep).
+async fn ended_unkept(
+    statuses: &mut ExecutionCache,
+    executions: &impl Executions,
+    execution: &str,
+    keep: Option<&str>,
+    launched: Launched<'_>,
+    out: &mut Reconciled,
+) -> Option<ExecutionStatus> {
+    let status = match statuses.get(executions, execution).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            match launched {
+                Launched::Cluster(id) => {
+                    tracing::warn!(cluster_id = %id, %execution, "left alone: Step Functions no longer knows its execution")
+                }
+                Launched::Application(id) => {
+                    tracing::warn!(application_id = %id, %execution, "left alone: Step Functions no longer knows its execution")
+                }
+            }
+            return None;
+        }
+        Err(e) => {
+            out.errors
+                .push(format!("DescribeExecution of {execution}: {e}"));
+            return None;
+        }
+    };
+    (!status.running() && fate_of(&status.status, keep) == Fate::Terminate).then_some(status)
+}
+
 async fn reconcile_cluster<E: Emr, T, X: Executions, W: UnfinishedRuns, C, P, S>(
     scope: &Scope,
     ports: &Ports<'_, E, T, X, W, C, P, S>,
@@ -470,25 +510,19 @@ async fn reconcile_cluster<E: Emr, T, X: Executions, W: UnfinishedRuns, C, P, S>
         return;
     }
     out.clusters_seen += 1;
-    let status = match statuses.get(ports.executions, execution).await {
-        Ok(Some(s)) => s,
-        Ok(None) => {
-            tracing::warn!(cluster_id = %cluster.id, %execution, "left alone: Step Functions no longer knows its execution");
-            return;
-        }
-        Err(e) => {
-            out.errors
-                .push(format!("DescribeExecution of {execution}: {e}"));
-            return;
-        }
-    };
-    if status.running() {
-        return;
-    }
     let keep = cluster.tag(crate::run::TAG_KEEP_ON_FAILURE);
-    if fate_of(&status.status, keep) != Fate::Terminate {
+    let Some(status) = ended_unkept(
+        statuses,
+        ports.executions,
+        execution,
+        keep,
+        Launched::Cluster(&cluster.id),
+        out,
+    )
+    .await
+    else {
         return;
-    }
+    };
     // Noted first, as the cleanup path does: its cost is recorded once it has ended.
     let run = UnfinishedRun {
         cluster_id: cluster.id.clone(),
@@ -551,25 +585,19 @@ async fn reconcile_applications<E, T, X: Executions, W, C, P, S: EmrServerless>(
             continue;
         }
         out.applications_seen += 1;
-        let status = match statuses.get(ports.executions, execution).await {
-            Ok(Some(s)) => s,
-            Ok(None) => {
-                tracing::warn!(application_id = %app.id, %execution, "left alone: Step Functions no longer knows its execution");
-                continue;
-            }
-            Err(e) => {
-                out.errors
-                    .push(format!("DescribeExecution of {execution}: {e}"));
-                continue;
-            }
-        };
-        if status.running() {
-            continue;
-        }
         let keep = crate::emr::tag(&app.tags, crate::run::TAG_KEEP_ON_FAILURE);
-        if fate_of(&status.status, keep) != Fate::Terminate {
+        let Some(status) = ended_unkept(
+            statuses,
+            ports.executions,
+            execution,
+            keep,
+            Launched::Application(&app.id),
+            out,
+        )
+        .await
+        else {
             continue;
-        }
+        };
         let mut ended = ServerlessEnded::default();
         if let Err(e) = end_application(
             &serverless,
