@@ -122,14 +122,21 @@ runs.eventsAllLostReconciled = await measureIn({ reconciler: true, faults: { eve
 runs.adaptive = await measureIn({}, 'adaptive', { options: { completion: 'poll' } });
 runs.fixed30s = await measureIn({}, 'fixed30s', { options: { completion: 'poll' }, definition: fixedPollingDefinition() });
 
-// The same playbook on EMR Serverless (statemachine/serverless-run-transient.asl.json, polling), beside the EMR runs.
-const serverlessEnv = await Environment.start({});
-let serverless;
-try {
-  serverless = await measureServerlessReference(serverlessEnv, 'serverless');
-} finally {
-  await serverlessEnv.stop();
+// The same playbook on EMR Serverless (statemachine/serverless-run-transient.asl.json), beside the EMR runs: waiting
+// for EMR Serverless's events, with every event lost, and polling.
+async function measureServerlessIn(environment, label, options) {
+  const env = await Environment.start(environment);
+  try {
+    return await measureServerlessReference(env, label, options);
+  } finally {
+    await env.stop();
+  }
 }
+const serverless = {
+  events: await measureServerlessIn({}, 'serverless-events'),
+  eventsAllLost: await measureServerlessIn({ faults: { events: { dropRate: 1 } } }, 'serverless-events-lost'),
+  polling: await measureServerlessIn({}, 'serverless-polling', { completion: 'poll' }),
+};
 
 /** A 14-day run, measured in its own environment: what it wrote, and the real time it took to simulate. */
 async function fortnight(environment, measure) {
@@ -188,7 +195,7 @@ const results = {
     note: 'EMR simulated by the emulator on virtual time; Lambdas are the real binaries; counts are those of the real definitions; Lambda invocations include event-router\'s (EMR events delivered during the run)',
   },
   runs: Object.fromEntries(Object.entries(runs).map(([k, { report, emrCallTimes, ...r }]) => [k, r])),
-  serverless: (({ report, ...r }) => r)(serverless),
+  serverless: Object.fromEntries(Object.entries(serverless).map(([k, { report, ...r }]) => [k, r])),
   scale,
   fortnight: fortnights,
   targets: TARGETS,
@@ -218,7 +225,7 @@ console.log(`\nState machine reference run: run-transient, ${CLUSTER_START_SECON
 console.log('(real definitions and Lambda binaries; EMR simulated on virtual time)\n');
 console.log(`  ${''.padEnd(50)}${heads.map((h) => h.padStart(18)).join('')}`);
 for (const [label, f] of rows) console.log(`  ${label.padEnd(50)}${cols.map((c) => String(f(results.runs[c])).padStart(18)).join('')}`);
-console.log('\nThe same playbook on both targets (EMR: events and adaptive polling; EMR Serverless: polling)');
+console.log('\nThe same playbook on both targets, waiting for events and polling');
 const targets = [
   ['state transitions', (r) => r.stateTransitions, (r) => r.stateTransitions],
   ['Lambda invocations', (r) => r.lambdaInvocations.total, (r) => r.lambdaInvocations.total],
@@ -226,9 +233,10 @@ const targets = [
   ['history events', (r) => r.historyEvents, (r) => r.historyEvents],
   ['detection latency (last step end → run reported)', (r) => duration(r.detectionLatencySeconds), (r) => duration(r.detectionLatencySeconds)],
 ];
-console.log(`  ${''.padEnd(50)}${['EMR, events', 'EMR, polling', 'EMR Serverless'].map((h) => h.padStart(18)).join('')}`);
+console.log(`  ${''.padEnd(50)}${['EMR, events', 'EMR, polling', 'Serverless, events', 'Serverless, polls'].map((h) => h.padStart(20)).join('')}`);
 for (const [label, emr, sls] of targets) {
-  console.log(`  ${label.padEnd(50)}${[emr(results.runs.events), emr(results.runs.adaptive), sls(results.serverless)].map((v) => String(v).padStart(18)).join('')}`);
+  const values = [emr(results.runs.events), emr(results.runs.adaptive), sls(results.serverless.events), sls(results.serverless.polling)];
+  console.log(`  ${label.padEnd(50)}${values.map((v) => String(v).padStart(20)).join('')}`);
 }
 console.log(`\n${SCALE.runs} runs started over ${SCALE.startWindowSeconds / 60} minutes: EMR calls per second, highest 60-second average (refill limit)`);
 const ops = ['DescribeCluster', 'ListSteps', 'all'];

@@ -79,6 +79,16 @@ pub enum Architecture {
     Arm64,
 }
 
+impl Architecture {
+    /// EMR Serverless's name of it, as its API and price list say.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::X86_64 => "X86_64",
+            Self::Arm64 => "ARM64",
+        }
+    }
+}
+
 /// `initialCapacity`'s value per worker type, in the config as in the API.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -219,12 +219,12 @@ impl Waits for FakeTable {
         self.note.set(Some(at));
         Ok(())
     }
-    async fn waiting_on(&self, cluster_id: &str) -> Result<Vec<Wait>, Error> {
+    async fn waiting_on(&self, subject: &str) -> Result<Vec<Wait>, Error> {
         Ok(self
             .waits
             .borrow()
             .values()
-            .filter(|w| w.cluster_id == cluster_id)
+            .filter(|w| w.subject == subject)
             .cloned()
             .collect())
     }
@@ -298,6 +298,17 @@ pub fn answering<'a>(
 /// Prices that cannot be read: a cost then has its instance-hours and `pricesUnavailable`.
 pub struct NoPrices;
 
+impl crate::prices::JobRunPrices for NoPrices {
+    async fn job_run_prices(
+        &self,
+        _region: Option<&str>,
+        _architecture: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<dfr_core::serverless::status::ServerlessPrices, String> {
+        Err("no prices in this test".into())
+    }
+}
+
 impl PriceSource for NoPrices {
     async fn price_book(
         &self,
@@ -329,6 +340,8 @@ pub struct FakeServerless {
     pub apps: RefCell<Vec<FakeApplication>>,
     pub jobs: RefCell<Vec<FakeJobRun>>,
     pub writes: RefCell<Vec<String>>,
+    /// GetJobRun calls.
+    pub reads: Cell<u32>,
 }
 
 impl FakeServerless {
@@ -402,6 +415,7 @@ impl crate::serverless::EmrServerless for &FakeServerless {
         application_id: &str,
         job_run_id: &str,
     ) -> Result<crate::serverless::JobRunInfo, Error> {
+        self.reads.set(self.reads.get() + 1);
         let jobs = self.jobs.borrow();
         let (_, id, state, tags) = jobs
             .iter()

@@ -15,6 +15,7 @@ pub use dfr_prices::{
 
 use crate::emr::{ClusterInfo, ClusterUsage, Emr, Market};
 use crate::error::Error;
+use dfr_core::serverless::status::ServerlessPrices;
 
 /// The prices of one run's cluster: a [`PriceBook`] for its instance and volume types in its region, and for its
 /// spot instances' types in its zone. What check-status and the cleanup path price a run with.
@@ -78,6 +79,40 @@ impl<P: Prices, S: SpotPrices, F: Fn(&str) -> S> PriceSource for FunctionPrices<
                 ),
                 PriceError::Spot(f) => format!(
                     "EC2's spot prices could not be read ({})",
+                    Error::from_failure(f).kind()
+                ),
+                PriceError::Unreadable(e) => e.to_string(),
+            })
+    }
+}
+
+/// EMR Serverless's prices of a job run's application: what check-status and the answers to a job run's wait price
+/// an ended job run with.
+#[allow(async_fn_in_trait)]
+pub trait JobRunPrices {
+    /// The prices for an application of `architecture` in `region` (`None`: the functions' own), or why there are
+    /// none (the error's name only: a cost's log line must not echo AWS's message, which names the role).
+    async fn job_run_prices(
+        &self,
+        region: Option<&str>,
+        architecture: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ServerlessPrices, String>;
+}
+
+impl<P: Prices + ServerlessPriceList, F> JobRunPrices for FunctionPrices<'_, P, F> {
+    async fn job_run_prices(
+        &self,
+        region: Option<&str>,
+        architecture: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ServerlessPrices, String> {
+        let region = region.unwrap_or(&self.home_region);
+        serverless_prices(self.list.prices, region, architecture, now)
+            .await
+            .map_err(|e| match e {
+                PriceError::PriceList(f) | PriceError::Spot(f) => format!(
+                    "the AWS Price List could not be read ({})",
                     Error::from_failure(f).kind()
                 ),
                 PriceError::Unreadable(e) => e.to_string(),

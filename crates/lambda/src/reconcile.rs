@@ -4,7 +4,8 @@
 //! effort: an event never emitted triggers nothing. So a sweep, in every region the stack launches in:
 //!
 //! - **waits**: a run waiting for EMR's events whose cluster reached what it waits for (a decisive state for its
-//!   mode, or all of a `run` wait's steps ended) is checked and answered, as event-router would have;
+//!   mode, or all of a `run` wait's steps ended) is checked and answered, as event-router would have; a run waiting
+//!   for an EMR Serverless job run's end is checked (one GetJobRun per waiting job run) and answered if it ended;
 //! - **clusters**: an active cluster of this stack whose execution ended without handing it over (stopped, timed
 //!   out, or failed without `keepClusterOnFailure`) is terminated, as the cleanup rule would have;
 //! - **locks**: a lock held by an execution that no longer runs is ended as that execution's end would have (released;
@@ -36,7 +37,7 @@ use serde_json::{json, Value};
 use crate::emr::Emr;
 use crate::error::Error;
 use crate::lock::{ended_outcome, HeldLocks};
-use crate::prices::PriceSource;
+use crate::prices::{JobRunPrices, PriceSource};
 use crate::run::{TAG_EXECUTION, TAG_MANAGED};
 use crate::serverless::ended::{
     creator, end_application, stack_applications, Ended as ServerlessEnded,
@@ -44,7 +45,7 @@ use crate::serverless::ended::{
 use crate::serverless::EmrServerless;
 use crate::terminate::{fate_of, Fate};
 use crate::unfinished::{record_cost, Recorded, UnfinishedRun, UnfinishedRuns};
-use crate::wait::{Answering, Callbacks, Delivery, Wait, Waits};
+use crate::wait::{Answering, Callbacks, Delivery, Wait, WaitRequest, Waits};
 
 /// An execution as DescribeExecution tells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,7 +232,7 @@ pub async fn reconcile<
     X: Executions,
     W: Waits + UnfinishedRuns,
     C: Callbacks,
-    P: PriceSource,
+    P: PriceSource + JobRunPrices,
     S: EmrServerless,
 >(
     scope: &Scope,
@@ -280,7 +281,12 @@ pub async fn reconcile<
     }
     let mut statuses = ExecutionCache::default();
     for wait in &waits {
-        reconcile_wait(scope, ports, &listings, wait, &mut out).await;
+        match &wait.request {
+            WaitRequest::Cluster(_) => {
+                reconcile_wait(scope, ports, &listings, wait, &mut out).await;
+            }
+            WaitRequest::JobRun(_) => reconcile_job_run_wait(scope, ports, wait, &mut out).await,
+        }
     }
     for run in &unrecorded {
         reconcile_cost(scope, ports, &listings, run, &mut out).await;
@@ -325,11 +331,11 @@ impl ExecutionCache {
 /// Whether the listing says `wait` can be over: its cluster gone from the active ones (ending or ended), or in a
 /// state decisive for its mode. `None` when the listing cannot tell (a `run` wait on a cluster still running others'
 /// steps: its own steps decide).
-fn wait_can_end(wait: &Wait, state: Option<&str>) -> Option<bool> {
+fn wait_can_end(mode: Mode, state: Option<&str>) -> Option<bool> {
     match state {
         None => Some(true),
-        Some(s) if decisive_cluster_states(wait.request.mode).contains(&s) => Some(true),
-        Some("RUNNING") if wait.request.mode == Mode::Run => None,
+        Some(s) if decisive_cluster_states(mode).contains(&s) => Some(true),
+        Some("RUNNING") if mode == Mode::Run => None,
         Some(_) => Some(false),
     }
 }
@@ -353,26 +359,29 @@ async fn reconcile_wait<E: Emr, T, X, W: Waits, C: Callbacks, P: PriceSource, S>
     wait: &Wait,
     out: &mut Reconciled,
 ) {
-    let Some((region, listing)) = listed(scope, listings, wait.request.region.as_deref()) else {
+    let WaitRequest::Cluster(request) = &wait.request else {
+        return;
+    };
+    let Some((region, listing)) = listed(scope, listings, request.region.as_deref()) else {
         return;
     };
     let emr = (ports.emr)(&region);
-    let state = listing.active.get(&wait.cluster_id).map(String::as_str);
-    let can_end = match wait_can_end(wait, state) {
+    let state = listing.active.get(&wait.subject).map(String::as_str);
+    let can_end = match wait_can_end(request.mode, state) {
         Some(b) => b,
         None => match emr
-            .list_steps(&wait.cluster_id, Some(&wait.request.step_ids), None)
+            .list_steps(&wait.subject, Some(&request.step_ids), None)
             .await
         {
             Ok(steps) => {
-                steps.len() == wait.request.step_ids.len()
+                steps.len() == request.step_ids.len()
                     && steps
                         .iter()
                         .all(|s| STEP_FINAL.contains(&s.outcome.state.as_str()))
             }
             Err(e) => {
                 out.errors
-                    .push(format!("{region}: ListSteps of {}: {e}", wait.cluster_id));
+                    .push(format!("{region}: ListSteps of {}: {e}", wait.subject));
                 return;
             }
         },
@@ -384,16 +393,61 @@ async fn reconcile_wait<E: Emr, T, X, W: Waits, C: Callbacks, P: PriceSource, S>
         .answering
         .check_and_answer(wait, &emr)
         .await
-        .map(|answered| answered.map(|(d, status)| (d, status.cluster_state)));
+        .map(|answered| {
+            answered.map(|(d, status)| (d, format!("cluster {}", status.cluster_state)))
+        });
+    answered(wait, region, result, out);
+}
+
+/// A wait on an EMR Serverless job run: one GetJobRun in the run's region (one of the stack's), answered if the job
+/// run ended. No listing tells a job run's state for less.
+async fn reconcile_job_run_wait<
+    E,
+    T,
+    X,
+    W: Waits,
+    C: Callbacks,
+    P: JobRunPrices,
+    S: EmrServerless,
+>(
+    scope: &Scope,
+    ports: &Ports<'_, E, T, X, W, C, P, S>,
+    wait: &Wait,
+    out: &mut Reconciled,
+) {
+    let region = wait
+        .request
+        .region()
+        .unwrap_or(&scope.home_region)
+        .to_string();
+    if !scope.regions.contains(&region) {
+        return;
+    }
+    let result = ports
+        .answering
+        .check_and_answer_job_run(wait, &(ports.serverless)(&region))
+        .await
+        .map(|answered| answered.map(|(d, status)| (d, format!("job run {}", status.state))));
+    answered(wait, region, result, out);
+}
+
+/// What checking a wait found: answered (a repair: an event should have), already answered (forgotten), going on, or
+/// an error. `state` says what was found (`cluster TERMINATED`, `job run SUCCESS`).
+fn answered(
+    wait: &Wait,
+    region: String,
+    result: Result<Option<(Delivery, String)>, Error>,
+    out: &mut Reconciled,
+) {
     match result {
-        Ok(Some((Delivery::Delivered, cluster_state))) => {
+        Ok(Some((Delivery::Delivered, state))) => {
             let reason = format!(
-                "the run's wait on {} was over (cluster {cluster_state}) but no event had ended it",
-                wait.cluster_id
+                "the run's wait on {} was over ({state}) but no event had ended it",
+                wait.subject
             );
-            tracing::warn!(execution = %wait.execution, cluster_id = %wait.cluster_id, %region, %reason, "answered a wait an event should have");
+            tracing::warn!(execution = %wait.execution, subject = %wait.subject, %region, %reason, "answered a wait an event should have");
             out.waits_answered.push(Repair {
-                target: wait.cluster_id.clone(),
+                target: wait.subject.clone(),
                 region: Some(region),
                 execution: wait.execution.clone(),
                 reason,
@@ -403,7 +457,7 @@ async fn reconcile_wait<E: Emr, T, X, W: Waits, C: Callbacks, P: PriceSource, S>
         Ok(None) => {}
         Err(e) => out.errors.push(format!(
             "the wait of {} on {}: {e}",
-            wait.execution, wait.cluster_id
+            wait.execution, wait.subject
         )),
     }
 }
@@ -1137,12 +1191,58 @@ mod tests {
         }))
         .unwrap();
         Wait {
-            cluster_id: CLUSTER.into(),
+            subject: CLUSTER.into(),
             execution: execution.into(),
             token: format!("token-of-{execution}"),
-            request,
+            request: WaitRequest::Cluster(request),
             steps_ended: Default::default(),
         }
+    }
+
+    #[tokio::test]
+    async fn when_a_waiting_job_run_ended_unannounced_the_sweep_should_answer_it_with_one_get_job_run(
+    ) {
+        let (emr, serverless, table, sfn) = (
+            FakeEmr::default(),
+            FakeServerless::default(),
+            FakeTable::default(),
+            FakeCallbacks::default(),
+        );
+        let (tagging, executions) = (FakeTagging::default(), FakeExecutions::default());
+        serverless.jobs.borrow_mut().push((
+            "00app1".into(),
+            "00run1".into(),
+            "RUNNING".into(),
+            Vec::new(),
+        ));
+        let request = serde_json::from_value(json!({
+            "target": "serverless", "applicationId": "00app1", "jobRunId": "00run1",
+            "since": "2026-12-02T10:00:00Z", "architecture": "X86_64"
+        }))
+        .unwrap();
+        table.waits.borrow_mut().insert(
+            "exec-sls".into(),
+            Wait {
+                subject: crate::wait::job_run_key("00app1", "00run1"),
+                execution: "exec-sls".into(),
+                token: "token-of-exec-sls".into(),
+                request: WaitRequest::JobRun(request),
+                steps_ended: Default::default(),
+            },
+        );
+        let r = sweep_with(&emr, &serverless, &tagging, &executions, &table, &sfn).await;
+        assert_eq!((r.waits_seen, r.waits_answered.len()), (1, 0), "{r:?}");
+        assert_eq!(serverless.reads.get(), 1);
+        // Its end event was lost: the next sweep answers it, a repair.
+        serverless.set_job("00run1", "SUCCESS");
+        let r = sweep_with(&emr, &serverless, &tagging, &executions, &table, &sfn).await;
+        assert_eq!(r.waits_answered.len(), 1, "{r:?}");
+        assert_eq!(r.waits_answered[0].target, "00app1/00run1");
+        assert!(r.waits_answered[0].reason.contains("job run SUCCESS"));
+        assert_eq!(sfn.answered.borrow()[0].0, "token-of-exec-sls");
+        assert_eq!(sfn.answered.borrow()[0].1["phase"], "succeeded");
+        assert!(table.waits.borrow().is_empty());
+        assert_eq!(emr.calls.get(), 0);
     }
 
     #[tokio::test]

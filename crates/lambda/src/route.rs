@@ -1,15 +1,18 @@
-//! event-router: EMR's `EMR Cluster State Change` and `EMR Step Status Change` events (EventBridge, best effort) end
-//! the waits of the runs they concern (see [`crate::wait`]).
+//! event-router: EMR's `EMR Cluster State Change` and `EMR Step Status Change` events, and EMR Serverless's `EMR
+//! Serverless Job Run State Change` (EventBridge, best effort), end the waits of the runs they concern (see
+//! [`crate::wait`]).
 //!
-//! For each event: note it against its cluster, find the executions waiting on that cluster, and for each wait the
-//! event can matter to (a decisive cluster state for its mode; for a `run` wait, the last of its own steps ending)
-//! check the run exactly as check-status would, answering the token if the run is over. Events of clusters nobody
-//! waits on, events that cannot end a wait, stale and duplicate events cost no EMR call and answer nothing. Every
-//! EMR call goes to a cluster one of this stack's executions registered, never to the cluster an event names alone.
+//! For each event: note it against its subject (the cluster, or the job run), find the executions waiting on it,
+//! and for each wait the event can matter to (a decisive cluster state for its mode; for a `run` wait, the last of
+//! its own steps ending; a job run's final state) check exactly as check-status would, answering the token if the
+//! wait is over. Events nobody waits on, events that cannot end a wait, stale and duplicate events cost no call and
+//! answer nothing. Every EMR or EMR Serverless call goes to a cluster or job run one of this stack's executions
+//! registered, never to the one an event names alone.
 //!
 //! A cluster's end also records the cost of the run that left it, when that run ended without finishing and the
 //! cleanup path noted it ([`crate::unfinished`]).
 
+use dfr_core::serverless::status::JobRunPhase;
 use dfr_core::status::{decisive_cluster_states, Mode, CLUSTER_ENDED, STEP_FINAL};
 use serde::Serialize;
 use serde_json::Value;
@@ -17,11 +20,12 @@ use serde_json::Value;
 use crate::emr::Emr;
 use crate::error::Error;
 use crate::event::is_cluster_id;
-use crate::prices::PriceSource;
+use crate::prices::{JobRunPrices, PriceSource};
+use crate::serverless::{is_resource_id, EmrServerless};
 use crate::unfinished::{record_cost, Recorded, UnfinishedRuns};
-use crate::wait::{Answering, Callbacks, Delivery, Wait, Waits};
+use crate::wait::{job_run_key, Answering, Callbacks, Delivery, Wait, WaitRequest, Waits};
 
-/// The fields of an EMR event the router reads.
+/// The fields of an EMR or EMR Serverless event the router reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EmrEvent {
     Cluster {
@@ -33,15 +37,49 @@ pub enum EmrEvent {
         step_id: String,
         state: String,
     },
+    JobRun {
+        application_id: String,
+        job_run_id: String,
+        state: String,
+    },
+}
+
+/// The fields of an event the router reads.
+fn field(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
 impl EmrEvent {
     /// The event, or why it is not one the router acts on (anything can be sent to a function).
     pub fn parse(event: &Value) -> Result<Self, String> {
-        let field = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
-        if field(event, "source").as_deref() != Some("aws.emr") {
-            return Err("not an aws.emr event".into());
+        match field(event, "source").as_deref() {
+            Some("aws.emr") => Self::parse_emr(event),
+            Some("aws.emr-serverless") => Self::parse_serverless(event),
+            _ => Err("not an aws.emr or aws.emr-serverless event".into()),
         }
+    }
+
+    fn parse_serverless(event: &Value) -> Result<Self, String> {
+        if field(event, "detail-type").as_deref() != Some("EMR Serverless Job Run State Change") {
+            return Err("a detail-type the router does not handle".into());
+        }
+        let detail = event.get("detail").ok_or("no detail")?;
+        let id = |key: &str| -> Result<String, String> {
+            let id = field(detail, key).ok_or(format!("no detail.{key}"))?;
+            if is_resource_id(&id) {
+                Ok(id)
+            } else {
+                Err(format!("detail.{key} is not an EMR Serverless id"))
+            }
+        };
+        Ok(Self::JobRun {
+            application_id: id("applicationId")?,
+            job_run_id: id("jobRunId")?,
+            state: field(detail, "state").ok_or("no detail.state")?,
+        })
+    }
+
+    fn parse_emr(event: &Value) -> Result<Self, String> {
         let detail = event.get("detail").ok_or("no detail")?;
         let cluster_id = field(detail, "clusterId").ok_or("no detail.clusterId")?;
         if !is_cluster_id(&cluster_id) {
@@ -62,9 +100,15 @@ impl EmrEvent {
         }
     }
 
-    pub fn cluster_id(&self) -> &str {
+    /// What the event is about, as waits are stored against it ([`Wait::subject`]).
+    pub fn subject(&self) -> String {
         match self {
-            Self::Cluster { cluster_id, .. } | Self::Step { cluster_id, .. } => cluster_id,
+            Self::Cluster { cluster_id, .. } | Self::Step { cluster_id, .. } => cluster_id.clone(),
+            Self::JobRun {
+                application_id,
+                job_run_id,
+                ..
+            } => job_run_key(application_id, job_run_id),
         }
     }
 }
@@ -90,22 +134,33 @@ pub struct Routed {
 /// Whether `event` can end `wait`: a decisive cluster state for its mode, or (a `run` wait) the last of its steps
 /// ending. Steps are recorded as they end, so a lost step event only delays the end to the next one or the backstop.
 async fn can_end(event: &EmrEvent, wait: &Wait, waits: &impl Waits) -> Result<bool, Error> {
+    let request = match (&wait.request, event) {
+        (WaitRequest::JobRun(_), EmrEvent::JobRun { state, .. }) => {
+            return Ok(JobRunPhase::of(state).is_final())
+        }
+        (WaitRequest::Cluster(request), EmrEvent::Cluster { .. } | EmrEvent::Step { .. }) => {
+            request
+        }
+        // A subject is a cluster's or a job run's, never both.
+        _ => return Ok(false),
+    };
     match event {
         EmrEvent::Cluster { state, .. } => {
-            Ok(decisive_cluster_states(wait.request.mode).contains(&state.as_str()))
+            Ok(decisive_cluster_states(request.mode).contains(&state.as_str()))
         }
         EmrEvent::Step { step_id, state, .. } => {
-            if wait.request.mode != Mode::Run
+            if request.mode != Mode::Run
                 || !STEP_FINAL.contains(&state.as_str())
-                || !wait.request.step_ids.contains(step_id)
+                || !request.step_ids.contains(step_id)
             {
                 return Ok(false);
             }
             Ok(match waits.step_ended(wait, step_id).await? {
-                Some(ended) => wait.request.step_ids.iter().all(|id| ended.contains(id)),
+                Some(ended) => request.step_ids.iter().all(|id| ended.contains(id)),
                 None => false,
             })
         }
+        EmrEvent::JobRun { .. } => Ok(false),
     }
 }
 
@@ -119,34 +174,65 @@ enum Handled {
     Answered(Delivery),
 }
 
-async fn handle<E: Emr, W: Waits, C: Callbacks, P: PriceSource>(
+/// The EMR and EMR Serverless ports of a region (`None`: the functions' own): the wait's own region, as
+/// check-status would use it.
+pub struct Regional<FE, FS> {
+    pub emr: FE,
+    pub serverless: FS,
+}
+
+async fn handle<E, S, FE, FS, W, C, P>(
     event: &EmrEvent,
     wait: &Wait,
-    emr: &impl Fn(Option<&str>) -> E,
+    ports: &Regional<FE, FS>,
     with: &Answering<'_, W, C, P>,
-) -> Result<Handled, Error> {
+) -> Result<Handled, Error>
+where
+    E: Emr,
+    S: EmrServerless,
+    FE: Fn(Option<&str>) -> E,
+    FS: Fn(Option<&str>) -> S,
+    W: Waits,
+    C: Callbacks,
+    P: PriceSource + JobRunPrices,
+{
     if !can_end(event, wait, with.waits).await? {
         return Ok(Handled::NotDecisive);
     }
-    Ok(
-        match with
-            .check_and_answer(wait, &emr(wait.request.region.as_deref()))
+    let region = wait.request.region();
+    let delivery = match &wait.request {
+        WaitRequest::Cluster(_) => with
+            .check_and_answer(wait, &(ports.emr)(region))
             .await?
-        {
-            None => Handled::GoesOn,
-            Some((delivery, _)) => Handled::Answered(delivery),
-        },
-    )
+            .map(|(delivery, _)| delivery),
+        WaitRequest::JobRun(_) => with
+            .check_and_answer_job_run(wait, &(ports.serverless)(region))
+            .await?
+            .map(|(delivery, _)| delivery),
+    };
+    Ok(match delivery {
+        None => Handled::GoesOn,
+        Some(delivery) => Handled::Answered(delivery),
+    })
 }
 
-/// Handles one event. `emr` gives the EMR port of a region (the wait's own, as check-status would use it).
+/// Handles one event. `ports` give the EMR and EMR Serverless ports of a region.
 /// Goes through every wait even when one fails, then reports the first failure (EventBridge's asynchronous
 /// invocation then tries the event again; answering again is harmless).
-pub async fn route<E: Emr, W: Waits + UnfinishedRuns, C: Callbacks, P: PriceSource>(
+pub async fn route<E, S, FE, FS, W, C, P>(
     event: &Value,
-    emr: impl Fn(Option<&str>) -> E,
+    ports: &Regional<FE, FS>,
     with: &Answering<'_, W, C, P>,
-) -> Result<Routed, Error> {
+) -> Result<Routed, Error>
+where
+    E: Emr,
+    S: EmrServerless,
+    FE: Fn(Option<&str>) -> E,
+    FS: Fn(Option<&str>) -> S,
+    W: Waits + UnfinishedRuns,
+    C: Callbacks,
+    P: PriceSource + JobRunPrices,
+{
     let event = match EmrEvent::parse(event) {
         Ok(e) => e,
         Err(why) => {
@@ -157,15 +243,16 @@ pub async fn route<E: Emr, W: Waits + UnfinishedRuns, C: Callbacks, P: PriceSour
             });
         }
     };
-    with.waits.note_event(event.cluster_id(), with.now).await?;
-    let found = with.waits.waiting_on(event.cluster_id()).await?;
+    let subject = event.subject();
+    with.waits.note_event(&subject, with.now).await?;
+    let found = with.waits.waiting_on(&subject).await?;
     let mut routed = Routed {
         waits: found.len(),
         ..Routed::default()
     };
     let mut first_error = None;
     for wait in &found {
-        match handle(&event, wait, &emr, with).await {
+        match handle(&event, wait, ports, with).await {
             Ok(Handled::NotDecisive) => {}
             Ok(Handled::GoesOn) => routed.checked += 1,
             Ok(Handled::Answered(delivery)) => {
@@ -183,7 +270,7 @@ pub async fn route<E: Emr, W: Waits + UnfinishedRuns, C: Callbacks, P: PriceSour
     }
     if let EmrEvent::Cluster { cluster_id, state } = &event {
         if CLUSTER_ENDED.contains(&state.as_str()) {
-            match record_unfinished(cluster_id, &emr, with).await {
+            match record_unfinished(cluster_id, &ports.emr, with).await {
                 Ok(recorded) => routed.cost_recorded = recorded,
                 Err(e) => {
                     tracing::warn!(%cluster_id, error = %e, "the cost of the run that left the cluster could not be recorded");
@@ -229,16 +316,18 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::*;
-    use crate::fakes::{answering as with, request, FakeCallbacks, FakeEmr, FakeTable, CLUSTER};
+    use crate::fakes::{
+        answering as with, request, FakeCallbacks, FakeEmr, FakeServerless, FakeTable, CLUSTER,
+    };
 
     fn waiting(table: &FakeTable, execution: &str, mode: Mode, step_ids: &[&str]) {
         table.waits.borrow_mut().insert(
             execution.into(),
             Wait {
-                cluster_id: CLUSTER.into(),
+                subject: CLUSTER.into(),
                 execution: execution.into(),
                 token: format!("token-of-{execution}"),
-                request: request(mode, step_ids),
+                request: WaitRequest::Cluster(request(mode, step_ids)),
                 steps_ended: BTreeSet::new(),
             },
         );
@@ -254,7 +343,146 @@ mod tests {
     }
 
     async fn send(event: Value, emr: &FakeEmr, table: &FakeTable, sfn: &FakeCallbacks) -> Routed {
-        route(&event, |_| emr, &with(table, sfn)).await.unwrap()
+        send_both(event, emr, &FakeServerless::default(), table, sfn)
+            .await
+            .unwrap()
+    }
+
+    async fn send_both(
+        event: Value,
+        emr: &FakeEmr,
+        serverless: &FakeServerless,
+        table: &FakeTable,
+        sfn: &FakeCallbacks,
+    ) -> Result<Routed, Error> {
+        let ports = Regional {
+            emr: |_: Option<&str>| emr,
+            serverless: |_: Option<&str>| serverless,
+        };
+        route(&event, &ports, &with(table, sfn)).await
+    }
+
+    const APP: &str = "00app1";
+
+    fn job_run_event(job_run: &str, state: &str) -> Value {
+        json!({"source": "aws.emr-serverless", "detail-type": "EMR Serverless Job Run State Change",
+               "detail": {"applicationId": APP, "jobRunId": job_run, "state": state, "previousState": "RUNNING"}})
+    }
+
+    fn waiting_on_job_run(table: &FakeTable, execution: &str, job_run: &str) {
+        let request = serde_json::from_value(json!({
+            "target": "serverless", "applicationId": APP, "jobRunId": job_run,
+            "since": "2026-12-02T10:00:00Z", "architecture": "ARM64"
+        }))
+        .unwrap();
+        table.waits.borrow_mut().insert(
+            execution.into(),
+            Wait {
+                subject: job_run_key(APP, job_run),
+                execution: execution.into(),
+                token: format!("token-of-{execution}"),
+                request: WaitRequest::JobRun(request),
+                steps_ended: BTreeSet::new(),
+            },
+        );
+    }
+
+    #[tokio::test]
+    async fn a_job_run_wait_is_answered_by_its_own_job_runs_final_event_with_one_get_job_run() {
+        let (emr, serverless, table, sfn) = (
+            FakeEmr::default(),
+            FakeServerless::default(),
+            FakeTable::default(),
+            FakeCallbacks::default(),
+        );
+        serverless.jobs.borrow_mut().push((
+            APP.into(),
+            "00run1".into(),
+            "RUNNING".into(),
+            Vec::new(),
+        ));
+        waiting_on_job_run(&table, "exec-1", "00run1");
+        waiting(&table, "exec-2", Mode::Transient, &[]);
+        // Not final, and another job run's end: no call, no answer.
+        for event in [
+            job_run_event("00run1", "RUNNING"),
+            job_run_event("00run2", "SUCCESS"),
+        ] {
+            let routed = send_both(event, &emr, &serverless, &table, &sfn)
+                .await
+                .unwrap();
+            assert_eq!(routed.checked, 0);
+        }
+        assert_eq!(serverless.reads.get(), 0);
+        serverless.set_job("00run1", "SUCCESS");
+        let routed = send_both(
+            job_run_event("00run1", "SUCCESS"),
+            &emr,
+            &serverless,
+            &table,
+            &sfn,
+        )
+        .await
+        .unwrap();
+        assert_eq!((routed.waits, routed.checked, routed.delivered), (1, 1, 1));
+        assert_eq!(
+            serverless.reads.get(),
+            1,
+            "one GetJobRun, no GetApplication"
+        );
+        assert_eq!(emr.calls.get(), 0);
+        let answered = sfn.answered.borrow().clone();
+        assert_eq!(answered.len(), 1);
+        assert_eq!(answered[0].0, "token-of-exec-1");
+        assert_eq!(answered[0].1["phase"], "succeeded");
+        assert_eq!(answered[0].1["jobRunId"], "00run1");
+        assert!(
+            table.waits.borrow().contains_key("exec-2"),
+            "the cluster's wait stays"
+        );
+        assert!(!table.waits.borrow().contains_key("exec-1"));
+        // A duplicate: nobody waits any more, no call.
+        let routed = send_both(
+            job_run_event("00run1", "SUCCESS"),
+            &emr,
+            &serverless,
+            &table,
+            &sfn,
+        )
+        .await
+        .unwrap();
+        assert_eq!((routed.waits, routed.checked), (0, 0));
+        assert_eq!(serverless.reads.get(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_final_event_the_job_run_does_not_confirm_leaves_the_wait() {
+        let (emr, serverless, table, sfn) = (
+            FakeEmr::default(),
+            FakeServerless::default(),
+            FakeTable::default(),
+            FakeCallbacks::default(),
+        );
+        serverless.jobs.borrow_mut().push((
+            APP.into(),
+            "00run1".into(),
+            "RUNNING".into(),
+            Vec::new(),
+        ));
+        waiting_on_job_run(&table, "exec-1", "00run1");
+        // A forged or reordered event: GetJobRun says the job run still runs.
+        let routed = send_both(
+            job_run_event("00run1", "FAILED"),
+            &emr,
+            &serverless,
+            &table,
+            &sfn,
+        )
+        .await
+        .unwrap();
+        assert_eq!((routed.checked, routed.delivered), (1, 0));
+        assert!(sfn.answered.borrow().is_empty());
+        assert!(table.waits.borrow().contains_key("exec-1"));
     }
 
     #[tokio::test]
@@ -415,6 +643,9 @@ mod tests {
             json!({"source": "aws.emr", "detail-type": "EMR Auto Scaling Policy State Change", "detail": {"clusterId": CLUSTER, "state": "TERMINATED"}}),
             json!({"source": "aws.emr", "detail-type": "EMR Cluster State Change", "detail": {"clusterId": "../j-1", "state": "TERMINATED"}}),
             json!({"source": "aws.emr", "detail-type": "EMR Step Status Change", "detail": {"clusterId": CLUSTER, "state": "COMPLETED"}}),
+            json!({"source": "aws.emr-serverless", "detail-type": "EMR Serverless Application State Change", "detail": {"applicationId": "00app1", "state": "STOPPED"}}),
+            json!({"source": "aws.emr-serverless", "detail-type": "EMR Serverless Job Run State Change", "detail": {"applicationId": "00app1/x", "jobRunId": "00run1", "state": "SUCCESS"}}),
+            json!({"source": "aws.emr-serverless", "detail-type": "EMR Serverless Job Run State Change", "detail": {"applicationId": "00app1", "state": "SUCCESS"}}),
             json!("TERMINATED"),
         ] {
             let routed = send(event, &emr, &table, &sfn).await;

@@ -128,6 +128,22 @@ impl Aws {
         })
     }
 
+    /// What answering waits needs (check-status's registration, event-router, the reconciler): the wait table,
+    /// Step Functions' callbacks, `prices`, the time now and a fresh jitter.
+    pub fn answering<'a, P>(
+        &'a self,
+        prices: &'a P,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::wait::Answering<'a, WaitTable, SdkCallbacks, P>, Error> {
+        Ok(crate::wait::Answering {
+            waits: self.waits()?,
+            callbacks: self.callbacks(),
+            prices,
+            now,
+            jitter: jitter(),
+        })
+    }
+
     /// Step Functions' DescribeExecution, for the reconciler.
     pub fn executions(&self) -> SdkExecutions {
         SdkExecutions {

@@ -1,11 +1,12 @@
 //! Runs waiting for EMR's events (`options.completion: "events"`). A waiting execution's task token is stored
-//! against its cluster in the stack's wait table; event-router finds it there when EMR announces a change and
-//! answers the token with a fresh status (SendTaskSuccess). The table holds two kinds of items per cluster:
+//! against what it waits on, its *subject* (a cluster's id, or an EMR Serverless job run's [`job_run_key`]), in the
+//! stack's wait table; event-router finds it there when EMR or EMR Serverless announces a change and answers the
+//! token with a fresh status (SendTaskSuccess). The table holds two kinds of items per subject:
 //!
 //! - one per waiting execution (`waiter` = the execution ARN): its current token, the check-status request to
 //!   answer it with, the run's steps that events said ended, and an expiry (DynamoDB's TTL removes forgotten ones);
-//! - `waiter = "#events"`: when event-router last saw an event of the cluster. A wait registered after an event it
-//!   would have cared about sees it here and checks EMR itself, so no event is lost between a check and the next
+//! - `waiter = "#events"`: when event-router last saw an event of the subject. A wait registered after an event it
+//!   would have cared about sees it here and checks itself, so no event is lost between a check and the next
 //!   wait (the router notes the event before it looks for waits; registration stores its token before it looks at
 //!   the note: one of the two always sees the other).
 //!
@@ -14,6 +15,8 @@
 
 use std::collections::BTreeSet;
 
+use std::future::Future;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -21,7 +24,9 @@ use serde_json::Value;
 use crate::check::{check_status, CheckEvent, CheckOutput, WaitFor};
 use crate::emr::Emr;
 use crate::error::Error;
-use crate::prices::PriceSource;
+use crate::prices::{JobRunPrices, PriceSource};
+use crate::serverless::check::{self as job_run, CheckEvent as JobRunCheck};
+use crate::serverless::{is_serverless, EmrServerless};
 
 /// The sort key of a cluster's last-event note.
 pub const EVENTS_NOTE: &str = "#events";
@@ -34,13 +39,58 @@ pub(crate) const KEEP_NOTE_SECONDS: i64 = 7 * 24 * 3600;
 /// One waiting execution, as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Wait {
-    pub cluster_id: String,
+    /// What it waits on: a cluster's id, or a job run's [`job_run_key`].
+    pub subject: String,
     pub execution: String,
     pub token: String,
     /// The check-status request the answer is computed with (`wait` left out).
-    pub request: CheckEvent,
+    pub request: WaitRequest,
     /// Steps of a `run` wait that events said ended.
     pub steps_ended: BTreeSet<String>,
+}
+
+/// The check a wait is answered with: a cluster's run, or one EMR Serverless job run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WaitRequest {
+    Cluster(CheckEvent),
+    JobRun(JobRunCheck),
+}
+
+impl WaitRequest {
+    /// The request as the wait table keeps it.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Self::Cluster(c) => c.to_json(),
+            Self::JobRun(j) => serde_json::to_value(j).unwrap_or(Value::Null),
+        }
+    }
+
+    /// A stored request (`"target": "serverless"` for a job run's).
+    pub fn from_json(value: Value) -> Result<Self, String> {
+        if is_serverless(&value) {
+            serde_json::from_value(value)
+                .map(Self::JobRun)
+                .map_err(|e| e.to_string())
+        } else {
+            serde_json::from_value(value)
+                .map(Self::Cluster)
+                .map_err(|e| e.to_string())
+        }
+    }
+
+    /// The region the check is made in (`None`: the functions' own).
+    pub fn region(&self) -> Option<&str> {
+        match self {
+            Self::Cluster(c) => c.region.as_deref(),
+            Self::JobRun(j) => j.region.as_deref(),
+        }
+    }
+}
+
+/// The subject of a wait on an EMR Serverless job run. Job run ids are unique per application only; a cluster's id
+/// (`j-…`) never holds a `/`.
+pub fn job_run_key(application_id: &str, job_run_id: &str) -> String {
+    format!("{application_id}/{job_run_id}")
 }
 
 /// What answering a token did.
@@ -59,13 +109,13 @@ pub trait Waits {
     /// the steps events said ended: a `run` wait registered again after a backstop check must still count the
     /// steps that ended before.
     async fn put(&self, wait: &Wait, expires_at: DateTime<Utc>) -> Result<(), Error>;
-    /// When an event of the cluster was last seen, if one was.
-    async fn last_event(&self, cluster_id: &str) -> Result<Option<DateTime<Utc>>, Error>;
-    async fn note_event(&self, cluster_id: &str, at: DateTime<Utc>) -> Result<(), Error>;
-    /// Every waiting execution of every cluster (the reconciler's sweep; the table holds only live waits).
+    /// When an event of the subject was last seen, if one was.
+    async fn last_event(&self, subject: &str) -> Result<Option<DateTime<Utc>>, Error>;
+    async fn note_event(&self, subject: &str, at: DateTime<Utc>) -> Result<(), Error>;
+    /// Every waiting execution of every subject (the reconciler's sweep; the table holds only live waits).
     async fn all(&self) -> Result<Vec<Wait>, Error>;
-    /// Every execution waiting on the cluster (strongly consistent).
-    async fn waiting_on(&self, cluster_id: &str) -> Result<Vec<Wait>, Error>;
+    /// Every execution waiting on the subject (strongly consistent).
+    async fn waiting_on(&self, subject: &str) -> Result<Vec<Wait>, Error>;
     /// Records that `step_id` ended for the execution's wait; the steps recorded so far, or `None` when the
     /// execution no longer waits with `token`.
     async fn step_ended(
@@ -87,11 +137,11 @@ pub trait Callbacks {
 /// SendTaskSuccess sends); it shows in the function's logs and tests.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Registered {
+pub struct Registered<S = CheckOutput> {
     /// Whether an event seen since the last check made this registration check EMR.
     pub checked: bool,
     /// The status it found, when it checked.
-    pub status: Option<CheckOutput>,
+    pub status: Option<S>,
     /// Whether it answered its own token (the run had ended, or is ready, before any event could).
     pub answered: Option<Delivery>,
     /// The error name when the run was over but answering failed (the wait stays stored; the run goes on waiting).
@@ -110,95 +160,140 @@ pub struct Answering<'a, W, C, P> {
     pub jitter: f64,
 }
 
+/// A check's answer, as a wait's token is answered with it.
+pub trait Answer: Serialize {
+    /// Whether the wait is over (the token is answered with this).
+    fn over(&self) -> bool;
+    /// What follows a delivered answer: a cluster's run ends with it, so its run-end metric line is written.
+    fn delivered(&self) {}
+}
+
+impl Answer for CheckOutput {
+    fn over(&self) -> bool {
+        self.finished
+    }
+    fn delivered(&self) {
+        self.write_run_end();
+    }
+}
+
+impl Answer for job_run::CheckOutput {
+    fn over(&self) -> bool {
+        self.ended()
+    }
+}
+
+fn mismatch(wait: &Wait) -> Error {
+    Error::Internal(format!(
+        "the wait of {} on {} holds another target's request",
+        wait.execution, wait.subject
+    ))
+}
+
+impl<W: Waits, C: Callbacks, P> Answering<'_, W, C, P> {
+    /// Answers the wait's token with `status` if the wait is over: `None` when it goes on.
+    async fn answer_if_over<S: Answer>(
+        &self,
+        wait: &Wait,
+        status: S,
+    ) -> Result<Option<(Delivery, S)>, Error> {
+        if !status.over() {
+            return Ok(None);
+        }
+        let delivery = answer(wait, &status, self.waits, self.callbacks).await?;
+        if delivery == Delivery::Delivered {
+            status.delivered();
+        }
+        Ok(Some((delivery, status)))
+    }
+}
+
 impl<W: Waits, C: Callbacks, P: PriceSource> Answering<'_, W, C, P> {
-    /// Checks the run `wait` waits for, as check-status would after an event, and answers its token if the run is
-    /// over: `None` when it goes on.
+    /// Checks the run a cluster's `wait` waits for, as check-status would after an event, and answers its token if
+    /// the run is over: `None` when it goes on.
     pub async fn check_and_answer(
         &self,
         wait: &Wait,
         emr: &impl Emr,
     ) -> Result<Option<(Delivery, CheckOutput)>, Error> {
+        let WaitRequest::Cluster(request) = &wait.request else {
+            return Err(mismatch(wait));
+        };
         let status = check_status(
-            &wait.request.after_event(),
+            &request.after_event(),
             emr,
             self.prices,
             self.now,
             self.jitter,
         )
         .await?;
-        if !status.finished {
-            return Ok(None);
-        }
-        let delivery = answer(wait, &status, self.waits, self.callbacks).await?;
-        if delivery == Delivery::Delivered {
-            status.write_run_end();
-        }
-        Ok(Some((delivery, status)))
+        self.answer_if_over(wait, status).await
     }
 }
 
-/// check-status with a task token: stores the token, then checks EMR only if an event came since the execution's
-/// last status (zero EMR calls otherwise), answering the token at once if the run is over.
-pub async fn register<W: Waits, C: Callbacks, P: PriceSource>(
-    event: &CheckEvent,
+impl<W: Waits, C: Callbacks, P: JobRunPrices> Answering<'_, W, C, P> {
+    /// Checks the job run `wait` waits for (one GetJobRun) and answers its token if the job run has ended: `None`
+    /// when it goes on.
+    pub async fn check_and_answer_job_run(
+        &self,
+        wait: &Wait,
+        serverless: &impl EmrServerless,
+    ) -> Result<Option<(Delivery, job_run::CheckOutput)>, Error> {
+        let WaitRequest::JobRun(request) = &wait.request else {
+            return Err(mismatch(wait));
+        };
+        let status =
+            job_run::check(request, serverless, self.prices, self.now, self.jitter).await?;
+        self.answer_if_over(wait, status).await
+    }
+}
+
+/// Stores `stored`, then checks (with `check`) only if an event of its subject came since the execution's last
+/// status, answering the token at once if the wait is over.
+async fn register_wait<S, W, C, P, F>(
+    stored: Wait,
     wait: &WaitFor,
-    emr: &impl Emr,
     with: &Answering<'_, W, C, P>,
-) -> Result<Registered, Error> {
-    let Answering {
-        waits,
-        callbacks,
-        prices,
-        now,
-        jitter,
-    } = *with;
-    let request = CheckEvent {
-        wait: None,
-        ..event.clone()
-    };
-    let stored = Wait {
-        cluster_id: event.cluster_id.clone(),
-        execution: wait.execution.clone(),
-        token: wait.task_token.clone(),
-        request: request.clone(),
-        steps_ended: BTreeSet::new(),
-    };
-    let expires_at = now + Duration::seconds(i64::from(wait.seconds) + KEEP_AFTER_BACKSTOP_SECONDS);
-    waits.put(&stored, expires_at).await?;
-    let seen = waits.last_event(&event.cluster_id).await?;
+    check: impl FnOnce() -> F,
+) -> Result<Registered<S>, Error>
+where
+    S: Answer,
+    W: Waits,
+    C: Callbacks,
+    F: Future<Output = Result<S, Error>>,
+{
+    let expires_at =
+        with.now + Duration::seconds(i64::from(wait.seconds) + KEEP_AFTER_BACKSTOP_SECONDS);
+    with.waits.put(&stored, expires_at).await?;
+    let seen = with.waits.last_event(&stored.subject).await?;
     let stale = match (seen, wait.checked_at) {
         (None, _) => false,
         (Some(_), None) => true,
         (Some(seen), Some(checked)) => seen >= checked,
     };
-    if !stale {
-        return Ok(Registered {
-            checked: false,
-            status: None,
-            answered: None,
-            unanswered: None,
-        });
-    }
-    let status = check_status(&request.after_event(), emr, prices, now, jitter).await?;
     let mut registered = Registered {
-        checked: true,
+        checked: stale,
         status: None,
         answered: None,
         unanswered: None,
     };
-    if status.finished {
+    if !stale {
+        return Ok(registered);
+    }
+    let status = check().await?;
+    if status.over() {
         // The token is Step Functions' own and the wait is stored: a refused or failed answer must not fail the run
         // (it would end an `up` whose cluster just became ready). The wait stays for event-router, the reconciler's
         // next sweep and, last, the backstop.
-        match answer(&stored, &status, waits, callbacks).await {
+        match answer(&stored, &status, with.waits, with.callbacks).await {
             Ok(delivery) => {
                 if delivery == Delivery::Delivered {
-                    status.write_run_end();
+                    status.delivered();
                 }
                 registered.answered = Some(delivery);
             }
             Err(e) => {
-                tracing::warn!(execution = %stored.execution, error = %e, "the run is over but its token could not be answered; the wait stays for the router, the reconciler or the backstop");
+                tracing::warn!(execution = %stored.execution, error = %e, "the wait is over but its token could not be answered; the wait stays for the router, the reconciler or the backstop");
                 registered.unanswered = Some(e.name().to_string());
             }
         }
@@ -207,10 +302,65 @@ pub async fn register<W: Waits, C: Callbacks, P: PriceSource>(
     Ok(registered)
 }
 
+/// check-status with a task token: stores the token against the cluster, then checks EMR only if an event came
+/// since the execution's last status (zero EMR calls otherwise), answering the token at once if the run is over.
+pub async fn register<W: Waits, C: Callbacks, P: PriceSource>(
+    event: &CheckEvent,
+    wait: &WaitFor,
+    emr: &impl Emr,
+    with: &Answering<'_, W, C, P>,
+) -> Result<Registered, Error> {
+    let request = CheckEvent {
+        wait: None,
+        ..event.clone()
+    };
+    let stored = Wait {
+        subject: event.cluster_id.clone(),
+        execution: wait.execution.clone(),
+        token: wait.task_token.clone(),
+        request: WaitRequest::Cluster(request.clone()),
+        steps_ended: BTreeSet::new(),
+    };
+    register_wait(stored, wait, with, || async {
+        check_status(
+            &request.after_event(),
+            emr,
+            with.prices,
+            with.now,
+            with.jitter,
+        )
+        .await
+    })
+    .await
+}
+
+/// check-status with a task token, `"target": "serverless"`: stores the token against the job run, then makes one
+/// GetJobRun only if an event of the job run came since the execution's last check, answering the token at once if
+/// the job run has ended.
+pub async fn register_job_run<W: Waits, C: Callbacks, P: JobRunPrices>(
+    event: &JobRunCheck,
+    wait: &WaitFor,
+    serverless: &impl EmrServerless,
+    with: &Answering<'_, W, C, P>,
+) -> Result<Registered<job_run::CheckOutput>, Error> {
+    let request = event.without_wait();
+    let stored = Wait {
+        subject: job_run_key(&event.application_id, &event.job_run_id),
+        execution: wait.execution.clone(),
+        token: wait.task_token.clone(),
+        request: WaitRequest::JobRun(request.clone()),
+        steps_ended: BTreeSet::new(),
+    };
+    register_wait(stored, wait, with, || async {
+        job_run::check(&request, serverless, with.prices, with.now, with.jitter).await
+    })
+    .await
+}
+
 /// Answers a wait's token with `status` and forgets the wait.
 pub async fn answer(
     wait: &Wait,
-    status: &CheckOutput,
+    status: &impl Serialize,
     waits: &impl Waits,
     callbacks: &impl Callbacks,
 ) -> Result<Delivery, Error> {
@@ -228,7 +378,9 @@ mod tests {
     use dfr_core::status::Mode;
 
     use super::*;
-    use crate::fakes::{answering as with, now, request, FakeCallbacks, FakeEmr, FakeTable};
+    use crate::fakes::{
+        answering as with, now, request, FakeCallbacks, FakeEmr, FakeServerless, FakeTable,
+    };
 
     fn wait_for(checked_at: Option<DateTime<Utc>>) -> WaitFor {
         WaitFor {
@@ -322,6 +474,69 @@ mod tests {
             "token-1",
             "the wait stays for event-router, the reconciler and the backstop"
         );
+    }
+
+    #[tokio::test]
+    async fn a_job_runs_registration_is_stored_against_the_job_run_and_checks_only_after_its_event()
+    {
+        let (serverless, table, sfn) = (
+            FakeServerless::default(),
+            FakeTable::default(),
+            FakeCallbacks::default(),
+        );
+        serverless.jobs.borrow_mut().push((
+            "00app1".into(),
+            "00run1".into(),
+            "RUNNING".into(),
+            Vec::new(),
+        ));
+        let event: JobRunCheck = serde_json::from_value(serde_json::json!({
+            "target": "serverless", "applicationId": "00app1", "jobRunId": "00run1",
+            "since": "2026-12-02T10:00:00Z", "architecture": "X86_64"
+        }))
+        .unwrap();
+        let quiet = register_job_run(
+            &event,
+            &wait_for(Some(now() - Duration::minutes(5))),
+            &&serverless,
+            &with(&table, &sfn),
+        )
+        .await
+        .unwrap();
+        assert!(!quiet.checked);
+        assert_eq!(serverless.reads.get(), 0);
+        let stored = table.waits.borrow()["exec-1"].clone();
+        assert_eq!(stored.subject, "00app1/00run1");
+        assert_eq!(stored.request, WaitRequest::JobRun(event.without_wait()));
+        // The job run ended and its event was noted before the token was stored: the registration answers it.
+        serverless.set_job("00run1", "FAILED");
+        table.note.set(Some(now() - Duration::minutes(1)));
+        let ended = register_job_run(
+            &event,
+            &wait_for(Some(now() - Duration::minutes(5))),
+            &&serverless,
+            &with(&table, &sfn),
+        )
+        .await
+        .unwrap();
+        assert_eq!(ended.answered, Some(Delivery::Delivered));
+        assert_eq!(serverless.reads.get(), 1);
+        assert_eq!(sfn.answered.borrow()[0].1["phase"], "failed");
+        assert!(table.waits.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_stored_request_is_read_back_as_the_targets_own() {
+        let job_run: JobRunCheck = serde_json::from_value(serde_json::json!({
+            "target": "serverless", "applicationId": "00app1", "jobRunId": "00run1", "region": "eu-west-1"
+        }))
+        .unwrap();
+        for request in [
+            WaitRequest::JobRun(job_run),
+            WaitRequest::Cluster(request(Mode::Run, &["s-1"])),
+        ] {
+            assert_eq!(WaitRequest::from_json(request.to_json()).unwrap(), request);
+        }
     }
 
     #[test]

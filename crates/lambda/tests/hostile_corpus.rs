@@ -484,7 +484,7 @@ async fn run_serverless(
         Handler::CheckStatus => {
             let e: check::CheckEvent = decode("check-status", event)?;
             let port = aws.check.emr_serverless(e.region.as_deref());
-            encode(&check::check(&e, &port, aws.check.prices(), "eu-west-1", now, 0.0).await?)
+            encode(&check::check(&e, &port, &aws.check.list_prices(), now, 0.0).await?)
         }
         Handler::TerminateCluster => {
             let e: cleanup::CleanupEvent = decode("terminate-cluster", event)?;

@@ -120,15 +120,16 @@ fn check_event(app: &str, run: &str, since: &str) -> CheckEvent {
 
 async fn checked(h: &EmulatorHandle, e: &CheckEvent) -> Result<CheckOutput, Error> {
     let aws = as_(h, Function::Check).await;
-    check(
+    let prices = aws.list_prices();
+    let out = check(
         e,
         &aws.emr_serverless(Some("eu-west-1")),
-        aws.prices(),
-        "eu-west-1",
+        &prices,
         now(h),
         0.0,
     )
-    .await
+    .await;
+    out
 }
 
 fn cleanup_event(app: &str, created: bool, runs: &[&str]) -> CleanupEvent {

@@ -4,9 +4,8 @@
 use dfr_lambda::reconcile::{
     metrics, outcome, reconcile, stack_name, Ports, Scope, StackExecutions,
 };
-use dfr_lambda::runtime::{encode, jitter, serve, Aws};
+use dfr_lambda::runtime::{encode, serve, Aws};
 use dfr_lambda::stack::Stack;
-use dfr_lambda::wait::Answering;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -29,13 +28,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             serverless: &serverless,
             tagging: &tagging,
             executions: &executions,
-            answering: Answering {
-                waits: aws.waits()?,
-                callbacks: aws.callbacks(),
-                prices: &prices,
-                now,
-                jitter: jitter(),
-            },
+            answering: aws.answering(&prices, now)?,
             locks: Some(aws.locks()?),
         };
         let swept = reconcile(&scope, &ports).await;

@@ -32,7 +32,8 @@
 // Step Functions does ({ExecutedVersion, Payload, SdkHttpMetadata, SdkResponseMetadata, StatusCode}).
 //
 // EMR events. After every move of the clock (Wait states, callback waits, advance()) the harness takes the EMR
-// events the emulator says are deliverable and hands them to the targets of the template's aws.emr rules
+// (and EMR Serverless) events the emulator says are deliverable and hands them to the targets of the template's
+// aws.emr and aws.emr-serverless rules
 // (lib/event-bus.mjs), as EventBridge and Lambda's asynchronous invocation do. Each delivery is in the run's
 // report.eventDeliveries and its invocations in report.metrics.lambdaInvocations.
 //
@@ -329,9 +330,9 @@ export class Environment {
   }
 
   /**
-   * The template's rules on EMR events (EventPattern source includes aws.emr, State not DISABLED): one entry per
-   * Lambda target, with the pattern and how many times Lambda retries the function's failed asynchronous
-   * invocations. A target that is not one of the stack's functions is an error.
+   * The template's rules on EMR's and EMR Serverless's events (source aws.emr or aws.emr-serverless, State not
+   * DISABLED): one entry per Lambda target, with the pattern and how many times Lambda retries the function's
+   * failed asynchronous invocations. A target that is not one of the stack's functions is an error.
    */
   async loadEventRules() {
     const arns = await this.functionArns();
@@ -340,7 +341,7 @@ export class Environment {
     for (const id of resourcesOfType(this.iam.template, 'AWS::Events::Rule')) {
       const rule = (await this.emulator.resource(this.iam, id)).Properties;
       const pattern = typeof rule.EventPattern === 'string' ? JSON.parse(rule.EventPattern) : rule.EventPattern;
-      if (!pattern?.source?.includes('aws.emr') || rule.State === 'DISABLED') continue;
+      if (!pattern?.source?.some((s) => s === 'aws.emr' || s === 'aws.emr-serverless') || rule.State === 'DISABLED') continue;
       for (const target of rule.Targets ?? []) {
         const fn = arns[target.Arn];
         if (!fn) throw new Error(`rule ${id}: target ${target.Id} (${JSON.stringify(target.Arn)}) is not one of the stack's functions`);

@@ -352,7 +352,7 @@ describe('serverless-run-transient.asl.json', () => {
   test('names functions only through DefinitionSubstitutions: all four functions and the lock', () => {
     assert.deepEqual(placeholders(raw), ['AddStepsFunctionArn', 'CheckStatusFunctionArn', 'LaunchClusterFunctionArn', 'LockFunctionArn', 'TerminateClusterFunctionArn']);
     assert.doesNotMatch(raw, /arn:aws:lambda/);
-    for (const [name, s] of tasks) assert.ok(functionOfArn(s.Resource), `${name} invokes one of the stack's functions`);
+    for (const [name, s] of tasks) assert.ok(functionOfTask(s), `${name} invokes one of the stack's functions`);
   });
 
   test("has run-transient's execution timeout, every state is reachable in its scope, and every state name is unique", () => {
@@ -370,10 +370,10 @@ describe('serverless-run-transient.asl.json', () => {
   test('every Task has a timeout and the retriers (Lambda service errors, the retryable names, unhandled errors) with FULL jitter; failures are caught', () => {
     const { retryable } = documentedErrors();
     for (const [name, s] of tasks) {
-      assert.ok(s.TimeoutSeconds > 0, `${name}: TimeoutSeconds`);
+      assert.ok(s.TimeoutSeconds > 0 || /^\$\./.test(s.TimeoutSecondsPath ?? ''), `${name}: TimeoutSeconds`);
       assert.ok(s.Retry.find((r) => LAMBDA_SERVICE_ERRORS.every((e) => r.ErrorEquals.includes(e))), `${name}: Lambda service retrier`);
       assert.ok(s.Retry.find((r) => everywhere(retryable).every((e) => r.ErrorEquals.includes(e))), `${name}: a retrier for ${everywhere(retryable).join(', ')}`);
-      const waitsForTheApplication = s.Parameters?.target === 'serverless' && ['add-steps', 'terminate-cluster'].includes(functionOfArn(s.Resource));
+      const waitsForTheApplication = s.Parameters?.target === 'serverless' && ['add-steps', 'terminate-cluster'].includes(functionOfTask(s));
       assert.equal(s.Retry.some((r) => r.ErrorEquals.includes('ApplicationNotReady')), waitsForTheApplication, `${name}: retries ApplicationNotReady`);
       const names = s.Retry.flatMap((r) => r.ErrorEquals);
       for (const e of ['Lambda.Unknown', 'Sandbox.Timedout']) assert.ok(names.includes(e), `${name} retries ${e}`);
@@ -391,6 +391,30 @@ describe('serverless-run-transient.asl.json', () => {
       for (const c of s.Catch ?? []) assert.ok(c.ResultPath && c.ResultPath !== '$', `${name}: a Catch keeps the input`);
     }
     assert.ok(map.Catch.some((c) => c.ErrorEquals.includes('States.ALL') && c.ResultPath !== '$'), 'the Map catches every failure of a step');
+  });
+
+  test("waiting for events, a job run's wait is a callback on check-status whose backstop check-status computes, and a timed-out wait is checked", () => {
+    const wait = task("Wait for the job run's events");
+    assert.equal(wait.Resource, 'arn:aws:states:::lambda:invoke.waitForTaskToken');
+    assert.equal(functionOfTask(wait), 'check-status');
+    assert.equal(wait.TimeoutSecondsPath, '$.status.backstopSeconds');
+    assert.deepEqual(wait.Parameters.Payload.wait, {
+      'taskToken.$': '$$.Task.Token',
+      'execution.$': '$$.Execution.Id',
+      'checkedAt.$': '$.status.checkedAt',
+      'seconds.$': '$.status.backstopSeconds',
+    });
+    // The wait checks the same job run, with the same options, as an ordinary check.
+    const { wait: _, ...payload } = wait.Parameters.Payload;
+    assert.deepEqual(payload, task('Check the job run').Parameters);
+    assert.ok(!wait.Retry.some((r) => r.ErrorEquals.includes('States.Timeout')), 'its backstop is not retried');
+    assert.equal(wait.Catch.find((c) => c.ErrorEquals.includes('States.Timeout')).Next, 'Check the job run');
+    const follow = task('How is the job run followed?');
+    assert.deepEqual(follow.Choices, [{ Variable: '$.options.completion', StringEquals: 'events', Next: 'Check the job run' }]);
+    assert.equal(follow.Default, 'Wait for the first check');
+    const ended = task('Has the job run ended?');
+    assert.deepEqual(ended.Choices.at(-1), { Variable: '$.options.completion', StringEquals: 'events', Next: "Wait for the job run's events" });
+    assert.equal(ended.Default, 'Wait for the next check');
   });
 
   test('the steps run one at a time, in order, each started with the execution and its index (the client token)', () => {

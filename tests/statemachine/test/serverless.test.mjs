@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadDefinition } from '../lib/definitions.mjs';
 import { FunctionError } from '../lib/harness.mjs';
+import { measureServerlessReference } from '../lib/reference.mjs';
 import { applicationsOf, assertNoApplicationLeft, explain, serverlessInput, step, withEnvironment } from './support.mjs';
 
 const MACHINE = 'serverless-run-transient';
@@ -213,6 +214,67 @@ test('serverless: stopped, its cleanup event lost, the reconciler cancels the jo
     assert.deepEqual(deletedBySweeps(sweeps), [app.applicationId]);
     const [after] = await applicationsOf(env, report);
     assert.equal(after.jobRuns[0].state, 'CANCELLED');
+    await assertNoApplicationLeft(env, report);
+  });
+});
+
+// Completion by EMR Serverless's events (options.completion "events", the default): each job run's end event reaches
+// event-router through the stack's EmrServerlessJobRunEventRule, which answers the iteration's task token.
+
+test('serverless, waiting for events: each job run\'s end is found by its own event within seconds, with one check per job run and no polling', async () => {
+  await withEnvironment({}, async (env) => {
+    const m = await measureServerlessReference(env, 'sls-events');
+    const { report } = m;
+    const steps = report.output.jobRuns;
+    assert.deepEqual(steps.map((r) => r.state), ['SUCCESS', 'SUCCESS', 'SUCCESS']);
+    const answered = report.callbackWaits.filter((w) => w.outcome === 'succeeded');
+    assert.equal(answered.length, steps.length, 'one wait per job run, each answered');
+    assert.ok(answered.every((w) => w.answeredBy === 'event-router'), JSON.stringify(report.callbackWaits));
+    // A check at each job run's start, and one more only where a backstop (minBackstopSeconds, 3,600 s) came before
+    // the job run's end (the 3,600 s step).
+    const backstops = report.callbackWaits.filter((w) => w.outcome === 'timed-out').length;
+    assert.ok(backstops <= 1, JSON.stringify(report.callbackWaits));
+    assert.equal(m.polls, steps.length + backstops);
+    // GetJobRun: those checks, and event-router's when each end event comes; nothing else reads a job run.
+    assert.equal(m.apiCalls.byOperation.GetJobRun, m.polls + answered.length, JSON.stringify(m.apiCalls.byOperation));
+    assert.equal(m.apiCalls.byOperation.GetApplication ?? 0, calls(report, 'GetApplication'));
+    assert.ok(m.detectionLatencySeconds <= 5, `found ${m.detectionLatencySeconds} s after the last job run ended`);
+    // Each job run is priced as the architecture launch answered: no GetApplication to read it.
+    assert.ok(steps.every((r) => Number(r.cost.usd) > 0), JSON.stringify(steps.map((r) => r.cost)));
+    const polled = await measureServerlessReference(env, 'sls-poll', { completion: 'poll' });
+    assert.equal(polled.callbackWaits, 0, 'completion "poll" never waits on a token');
+    assert.ok(polled.polls > m.polls, `${polled.polls} polls`);
+    assert.ok(m.stateTransitions < polled.stateTransitions / 4, `${m.stateTransitions} transitions waiting, ${polled.stateTransitions} polling`);
+    await assertNoApplicationLeft(env, report);
+    await assertNoApplicationLeft(env, polled.report);
+  });
+});
+
+test('serverless, every event lost: each job run\'s wait ends at its backstop, the run still succeeds and deletes its application', async () => {
+  await withEnvironment({ faults: { events: { dropRate: 1 } } }, async (env) => {
+    const m = await measureServerlessReference(env, 'sls-events-lost');
+    const { report } = m;
+    assert.equal(report.eventDeliveries.length, 0, 'nothing delivered');
+    assert.deepEqual(report.output.jobRuns.map((r) => r.state), ['SUCCESS', 'SUCCESS', 'SUCCESS']);
+    assert.ok(report.callbackWaits.length >= 3 && report.callbackWaits.every((w) => w.outcome === 'timed-out'), JSON.stringify(report.callbackWaits));
+    // Found at most maxBackstopSeconds (7,200 s by default) after the last job run ended.
+    assert.ok(m.detectionLatencySeconds > 5 && m.detectionLatencySeconds <= 7200, `${m.detectionLatencySeconds} s`);
+    await assertNoApplicationLeft(env, report);
+  });
+});
+
+test('serverless, a failing job run ends the run by its event: StepFailed found within seconds, the application deleted', async () => {
+  await withEnvironment({}, async (env) => {
+    const steps = [step('Enrich', { seconds: 1200, fail: true, message: 'OutOfMemoryError' }), step('Report')];
+    const report = await env.run(MACHINE, serverlessInput('events-fail', steps));
+    assert.equal(report.status, 'FAILED', explain(report));
+    assert.equal(report.error, 'StepFailed');
+    assert.match(report.causeJson.stateDetails, /OutOfMemoryError/);
+    const wait = report.callbackWaits.at(-1);
+    assert.equal(wait.outcome, 'succeeded');
+    assert.equal(wait.answeredBy, 'event-router');
+    const [app] = await applicationsOf(env, report);
+    assert.ok(wait.answeredAt - app.jobRuns[0].endedAt <= 5, `answered ${wait.answeredAt - app.jobRuns[0].endedAt} s after the job run ended`);
     await assertNoApplicationLeft(env, report);
   });
 });

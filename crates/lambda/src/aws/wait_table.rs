@@ -10,10 +10,9 @@ use serde_json::Value;
 
 use dfr_locks::all_pages;
 
-use crate::check::CheckEvent;
 use crate::error::Error;
 use crate::unfinished::{UnfinishedRun, UnfinishedRuns};
-use crate::wait::{Wait, Waits, EVENTS_NOTE, KEEP_NOTE_SECONDS};
+use crate::wait::{Wait, WaitRequest, Waits, EVENTS_NOTE, KEEP_NOTE_SECONDS};
 use dfr_core::cost::unfinished as layout;
 
 /// The first character of a note's sort key; an execution ARN never starts with it.
@@ -49,9 +48,11 @@ impl WaitTable {
         }
     }
 
-    fn key(cluster_id: &str, waiter: &str) -> HashMap<String, AttributeValue> {
+    /// An item's key. The partition key `clusterId` holds a wait's subject: a cluster's id, or a job run's key
+    /// ([`crate::wait::job_run_key`]).
+    fn key(subject: &str, waiter: &str) -> HashMap<String, AttributeValue> {
         HashMap::from([
-            ("clusterId".to_string(), s(cluster_id)),
+            ("clusterId".to_string(), s(subject)),
             ("waiter".to_string(), s(waiter)),
         ])
     }
@@ -59,10 +60,10 @@ impl WaitTable {
     fn wait_of(item: &HashMap<String, AttributeValue>) -> Result<Wait, Error> {
         let request: Value = serde_json::from_str(text(item, "request")?)
             .map_err(|e| Error::Internal(format!("a wait item's request: {e}")))?;
-        let request: CheckEvent = serde_json::from_value(request)
+        let request = WaitRequest::from_json(request)
             .map_err(|e| Error::Internal(format!("a wait item's request: {e}")))?;
         Ok(Wait {
-            cluster_id: text(item, "clusterId")?.to_string(),
+            subject: text(item, "clusterId")?.to_string(),
             execution: text(item, "waiter")?.to_string(),
             token: text(item, "token")?.to_string(),
             request,
@@ -81,7 +82,7 @@ impl Waits for WaitTable {
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(&wait.cluster_id, &wait.execution)))
+            .set_key(Some(Self::key(&wait.subject, &wait.execution)))
             .update_expression("SET #token = :token, #request = :request, expiresAt = :expires")
             .expression_attribute_names("#token", "token")
             .expression_attribute_names("#request", "request")
@@ -94,12 +95,12 @@ impl Waits for WaitTable {
         Ok(())
     }
 
-    async fn last_event(&self, cluster_id: &str) -> Result<Option<DateTime<Utc>>, Error> {
+    async fn last_event(&self, subject: &str) -> Result<Option<DateTime<Utc>>, Error> {
         let answer = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(cluster_id, EVENTS_NOTE)))
+            .set_key(Some(Self::key(subject, EVENTS_NOTE)))
             .consistent_read(true)
             .send()
             .await
@@ -112,11 +113,11 @@ impl Waits for WaitTable {
             .and_then(DateTime::<Utc>::from_timestamp_millis))
     }
 
-    async fn note_event(&self, cluster_id: &str, at: DateTime<Utc>) -> Result<(), Error> {
+    async fn note_event(&self, subject: &str, at: DateTime<Utc>) -> Result<(), Error> {
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(cluster_id, EVENTS_NOTE)))
+            .set_key(Some(Self::key(subject, EVENTS_NOTE)))
             .update_expression("SET lastEventAt = :at, expiresAt = :expires")
             .expression_attribute_values(":at", n(at.timestamp_millis()))
             .expression_attribute_values(
@@ -140,14 +141,14 @@ impl Waits for WaitTable {
         items.iter().map(Self::wait_of).collect()
     }
 
-    async fn waiting_on(&self, cluster_id: &str) -> Result<Vec<Wait>, Error> {
+    async fn waiting_on(&self, subject: &str) -> Result<Vec<Wait>, Error> {
         let items = all_pages::<_, _, Error, _, _>(|start| async move {
             let page = self
                 .client
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("clusterId = :c")
-                .expression_attribute_values(":c", s(cluster_id))
+                .expression_attribute_values(":c", s(subject))
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
@@ -174,7 +175,7 @@ impl Waits for WaitTable {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(&wait.cluster_id, &wait.execution)))
+            .set_key(Some(Self::key(&wait.subject, &wait.execution)))
             .update_expression("ADD stepsEnded :s")
             .condition_expression("#token = :token")
             .expression_attribute_names("#token", "token")
@@ -201,7 +202,7 @@ impl Waits for WaitTable {
             .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(&wait.cluster_id, &wait.execution)))
+            .set_key(Some(Self::key(&wait.subject, &wait.execution)))
             .condition_expression("#token = :token")
             .expression_attribute_names("#token", "token")
             .expression_attribute_values(":token", s(&wait.token))

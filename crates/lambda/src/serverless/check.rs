@@ -1,47 +1,103 @@
 //! check-status, `"target": "serverless"`: one GetJobRun, and what it means for the run: running (with the delay
-//! before the next check), succeeded, or failed (the job run FAILED or was CANCELLED: `StepFailed`), with what the job
-//! run cost once it has ended. The run's age is in the answer (`elapsedSeconds`): the state machine judges its timeout,
-//! as it does for clusters, and cancels the job run first.
+//! before the next check, and the backstop of a wait for EMR Serverless's events), succeeded, or failed (the job run
+//! FAILED or was CANCELLED: `StepFailed`), with what the job run cost once it has ended. The run's age is in the
+//! answer (`elapsedSeconds`): the state machine judges its timeout, as it does for clusters, and cancels the job run
+//! first. With a `wait` (a task token), check-status registers the wait instead ([`crate::wait`]).
 
 use chrono::{DateTime, Utc};
 use dfr_core::error_names::ErrorName;
 use dfr_core::execution::defaults::defaults;
 use dfr_core::serverless::status::{job_run_cost, JobRunPhase};
-use dfr_core::status::{next_poll_seconds, Phase};
+use dfr_core::status::{backstop_seconds, next_poll_seconds, BackstopLimits, Phase};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::{driver_logs, EmrServerless, JobRunInfo, Target};
+use crate::check::WaitFor;
 use crate::error::Error;
 use crate::payload::cut;
-use crate::prices::{serverless_prices, PriceError, ServerlessPriceList};
+use crate::prices::JobRunPrices;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CheckEvent {
     pub target: Target,
     #[serde(deserialize_with = "super::application_id")]
     pub application_id: String,
-    #[serde(default, deserialize_with = "crate::event::region")]
+    #[serde(
+        default,
+        deserialize_with = "crate::event::region",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub region: Option<String>,
     #[serde(deserialize_with = "super::job_run_id")]
     pub job_run_id: String,
-    #[serde(default, deserialize_with = "crate::event::optional_execution_arn")]
+    #[serde(
+        default,
+        deserialize_with = "crate::event::optional_execution_arn",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub execution: Option<String>,
-    /// When the run began (`$$.Execution.StartTime`): polling slows down with age, and the timeout counts from it.
-    /// The job run's creation when absent.
-    #[serde(default, deserialize_with = "crate::event::time")]
+    /// When the run began (`$$.Execution.StartTime`): the timeout counts from it. The job run's creation when
+    /// absent.
+    #[serde(
+        default,
+        deserialize_with = "crate::event::time",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub since: Option<DateTime<Utc>>,
+    /// The application's architecture (`X86_64`, `ARM64`), as launch-cluster answered it: what an ended job run is
+    /// priced as. Read with GetApplication when absent.
+    #[serde(
+        default,
+        deserialize_with = "architecture",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub architecture: Option<String>,
     #[serde(default)]
     pub options: CheckOptions,
+    /// Present when the state machine waits for EMR Serverless's events on a task token (registration:
+    /// [`crate::wait`]).
+    #[serde(default, skip_serializing)]
+    pub wait: Option<WaitFor>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+impl CheckEvent {
+    /// The request a wait stores and answers with: the check without its token.
+    pub fn without_wait(&self) -> Self {
+        Self {
+            wait: None,
+            ..self.clone()
+        }
+    }
+}
+
+fn architecture<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    use serde::de::Error as _;
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(a) if a == "X86_64" || a == "ARM64" => Ok(Some(a)),
+        Some(_) => Err(D::Error::custom(
+            "architecture is not X86_64 or ARM64: give launch-cluster's launch.architecture",
+        )),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CheckOptions {
     #[serde(default = "default_min")]
     pub min_poll_seconds: u32,
     #[serde(default = "default_max")]
     pub max_poll_seconds: u32,
+    /// Bounds of the backstop of a wait for events ([`backstop_seconds`]), and the run's timeout, which a backstop
+    /// never passes.
+    #[serde(default = "default_min_backstop")]
+    pub min_backstop_seconds: u32,
+    #[serde(default = "default_max_backstop")]
+    pub max_backstop_seconds: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
 }
 
 fn default_min() -> u32 {
@@ -52,11 +108,22 @@ fn default_max() -> u32 {
     defaults().max_poll_seconds
 }
 
+fn default_min_backstop() -> u32 {
+    defaults().min_backstop_seconds
+}
+
+fn default_max_backstop() -> u32 {
+    defaults().max_backstop_seconds
+}
+
 impl Default for CheckOptions {
     fn default() -> Self {
         Self {
             min_poll_seconds: default_min(),
             max_poll_seconds: default_max(),
+            min_backstop_seconds: default_min_backstop(),
+            max_backstop_seconds: default_max_backstop(),
+            timeout_seconds: None,
         }
     }
 }
@@ -96,6 +163,11 @@ pub struct CheckOutput {
     pub next_poll_seconds: u32,
     /// Seconds since `since` (the run's start): what the state machine compares with `options.timeoutSeconds`.
     pub elapsed_seconds: i64,
+    /// How long a wait for events lasts before a backstop check: twice the job run's age within the options'
+    /// backstop bounds, never past the run's timeout.
+    pub backstop_seconds: u32,
+    /// When GetJobRun answered: a wait registered later checks again if an event of the job run came since.
+    pub checked_at: DateTime<Utc>,
     pub job_run_id: String,
     /// Where the driver's logs are: `<logUri>/applications/<application>/jobs/<job run>/`.
     pub log_uri: Option<String>,
@@ -162,6 +234,21 @@ pub fn verdict(
             jitter,
         ),
         elapsed_seconds: elapsed,
+        backstop_seconds: backstop_seconds(
+            Phase::Running,
+            job_age,
+            &BackstopLimits {
+                min: event.options.min_backstop_seconds,
+                max: event.options.max_backstop_seconds,
+                startup_timeout: None,
+                // The backstop counts from the job run's age; the timeout from the run's.
+                timeout: event
+                    .options
+                    .timeout_seconds
+                    .map(|t| (t as i64 - elapsed + job_age).max(0) as u64),
+            },
+        ),
+        checked_at: now,
         job_run_id: info.id.clone(),
         log_uri,
         cost: None,
@@ -169,24 +256,19 @@ pub fn verdict(
     }
 }
 
-/// Why prices could not be read, for a cost's log line: the error's name only (AWS's message names the role).
-fn unavailable(e: PriceError) -> String {
-    match e {
-        PriceError::PriceList(f) | PriceError::Spot(f) => format!(
-            "the AWS Price List could not be read ({})",
-            Error::from_failure(f).kind()
-        ),
-        PriceError::Unreadable(e) => e.to_string(),
+impl CheckOutput {
+    /// Whether the job run has ended (a wait's answer is due).
+    pub fn ended(&self) -> bool {
+        self.phase != CheckPhase::Running
     }
 }
 
 /// One check of the job run: GetJobRun, and once it has ended with its billed utilization, its price (read with
-/// `prices` in the run's region, `home_region` when the event names none; never a failed check for prices).
-pub async fn check<L: ServerlessPriceList>(
+/// `prices` in the run's region; never a failed check for prices).
+pub async fn check(
     event: &CheckEvent,
     serverless: &impl EmrServerless,
-    prices: &L,
-    home_region: &str,
+    prices: &impl JobRunPrices,
     now: DateTime<Utc>,
     jitter: f64,
 ) -> Result<CheckOutput, Error> {
@@ -196,19 +278,27 @@ pub async fn check<L: ServerlessPriceList>(
     let mut out = verdict(&info, &event.application_id, event, now, jitter);
     if let Some(billed) = &info.billed {
         let ended = JobRunPhase::of(&info.state).is_final();
-        let region = event.region.as_deref().unwrap_or(home_region);
         // The architecture the job run is priced as is its application's.
-        let priced = match serverless.get_application(&event.application_id).await {
-            Ok(app) => {
-                let architecture = app.architecture.as_deref().unwrap_or("X86_64");
-                serverless_prices(prices, region, architecture, now)
+        let architecture = match &event.architecture {
+            Some(a) => Ok(a.clone()),
+            None => serverless
+                .get_application(&event.application_id)
+                .await
+                .map(|app| app.architecture.unwrap_or_else(|| "X86_64".into()))
+                .map_err(|e| {
+                    format!(
+                        "the application's architecture could not be read ({})",
+                        e.kind()
+                    )
+                }),
+        };
+        let priced = match architecture {
+            Ok(a) => {
+                prices
+                    .job_run_prices(event.region.as_deref(), &a, now)
                     .await
-                    .map_err(unavailable)
             }
-            Err(e) => Err(format!(
-                "the application's architecture could not be read ({})",
-                e.kind()
-            )),
+            Err(why) => Err(why),
         };
         if let Err(why) = &priced {
             tracing::warn!(why = %why, "job run not priced");
@@ -222,6 +312,11 @@ pub async fn check<L: ServerlessPriceList>(
         });
     }
     Ok(out)
+}
+
+/// check-status's answer as JSON (what a wait's token is answered with).
+pub fn to_json(out: &CheckOutput) -> Value {
+    serde_json::to_value(out).unwrap_or(Value::Null)
 }
 
 #[cfg(test)]
@@ -324,6 +419,31 @@ mod tests {
             young.next_poll_seconds,
             old.next_poll_seconds
         );
+    }
+
+    #[test]
+    fn the_backstop_doubles_the_job_runs_age_within_its_bounds_and_never_passes_the_runs_timeout() {
+        let e = json!({"target": "serverless", "applicationId": "00app", "jobRunId": "00run",
+                       "since": "2026-12-07T10:00:00Z",
+                       "options": {"minBackstopSeconds": 600, "maxBackstopSeconds": 7200, "timeoutSeconds": 10_000}});
+        let e: CheckEvent = serde_json::from_value(e).unwrap();
+        let mut job = info("RUNNING");
+        // A job run started 5,000 s into the run.
+        job.created_at = Some(at(5000));
+        let backstop = |age: i64| verdict(&job, "00app", &e, at(5000 + age), 0.0).backstop_seconds;
+        assert_eq!(backstop(0), 600, "a young job run: the least backstop");
+        assert_eq!(
+            backstop(1000),
+            2000,
+            "twice the job run's age, not the run's"
+        );
+        assert_eq!(
+            backstop(4500),
+            501,
+            "never past the run's timeout (10,000 s from its start): a check then judges it"
+        );
+        let out = verdict(&job, "00app", &e, at(5100), 0.0);
+        assert_eq!(out.checked_at, at(5100));
     }
 
     #[test]

@@ -75,6 +75,8 @@ pub struct LaunchOutput {
     /// The application was created for this run (terminate-cluster stops and deletes it), not reused.
     pub created: bool,
     pub application_name: Option<String>,
+    /// `X86_64` or `ARM64`: what the job runs are priced as (check-status then needs no GetApplication).
+    pub architecture: String,
     pub log_uri: Option<String>,
     pub job_runs: Vec<JobRunInput>,
 }
@@ -156,6 +158,7 @@ pub async fn launch<S: EmrServerless>(
         region: c.region.clone(),
         created: c.application.is_some(),
         application_name: None,
+        architecture: core::Architecture::X86_64.as_str().into(),
         log_uri: c.log_uri.clone(),
         job_runs: job_runs(&plan, &event.run)?,
     };
@@ -185,6 +188,9 @@ pub async fn launch<S: EmrServerless>(
             tracing::info!(application_id = %id, run_key = %event.run.launch_key(), "application created (or found by its client token)");
             output.application_id = id;
             output.application_name = create.name.clone();
+            if let Some(a) = create.architecture {
+                output.architecture = a.as_str().into();
+            }
         }
         (None, Some(id)) => {
             let app = serverless.get_application(id).await?;
@@ -198,6 +204,9 @@ pub async fn launch<S: EmrServerless>(
             }
             output.application_id = app.id;
             output.application_name = app.name;
+            if let Some(a) = app.architecture {
+                output.architecture = a;
+            }
         }
         (None, None) => {
             return Err(Error::InvalidConfig(

@@ -61,7 +61,7 @@ pub fn job_run_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::E
 }
 
 /// EMR Serverless's ids: 1 to 64 lowercase letters and digits.
-fn is_resource_id(id: &str) -> bool {
+pub fn is_resource_id(id: &str) -> bool {
     (1..=64).contains(&id.len())
         && id
             .bytes()
