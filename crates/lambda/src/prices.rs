@@ -71,18 +71,23 @@ impl<P: Prices, S: SpotPrices, F: Fn(&str) -> S> PriceSource for FunctionPrices<
         self.list
             .price_book(region, &needs_of(usage), zone, now)
             .await
-            .map_err(|e| match e {
-                // The error's name only: a cost is written into a run's output, and AWS's message names the role.
-                PriceError::PriceList(f) => format!(
-                    "the AWS Price List could not be read ({})",
-                    Error::from_failure(f).kind()
-                ),
-                PriceError::Spot(f) => format!(
-                    "EC2's spot prices could not be read ({})",
-                    Error::from_failure(f).kind()
-                ),
-                PriceError::Unreadable(e) => e.to_string(),
-            })
+            .map_err(unavailable)
+    }
+}
+
+/// Why prices could not be read, as a cost says it: the error's name only (a cost is written into a run's output,
+/// and AWS's message names the role).
+fn unavailable(e: PriceError) -> String {
+    match e {
+        PriceError::PriceList(f) => format!(
+            "the AWS Price List could not be read ({})",
+            Error::from_failure(f).kind()
+        ),
+        PriceError::Spot(f) => format!(
+            "EC2's spot prices could not be read ({})",
+            Error::from_failure(f).kind()
+        ),
+        PriceError::Unreadable(e) => e.to_string(),
     }
 }
 
@@ -110,13 +115,7 @@ impl<P: Prices + ServerlessPriceList, F> JobRunPrices for FunctionPrices<'_, P, 
         let region = region.unwrap_or(&self.home_region);
         serverless_prices(self.list.prices, region, architecture, now)
             .await
-            .map_err(|e| match e {
-                PriceError::PriceList(f) | PriceError::Spot(f) => format!(
-                    "the AWS Price List could not be read ({})",
-                    Error::from_failure(f).kind()
-                ),
-                PriceError::Unreadable(e) => e.to_string(),
-            })
+            .map_err(unavailable)
     }
 }
 
