@@ -855,8 +855,8 @@ struct PlanArgs<'a> {
     execution_id: &'a str,
 }
 
-/// Whether `--emr-config` may be a ServerlessConfig: `validate`, `plan` and the run commands read one (the run
-/// commands but run-transient then refuse it, see [`Machine::choose`]); `plan --emr-cluster` refuses it by its
+/// Whether `--emr-config` may be a ServerlessConfig: `validate`, `plan` and the run commands read one (each run
+/// command then starts its EMR Serverless machine, see [`Machine::choose`]); `plan --emr-cluster` refuses it by its
 /// schema.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Serverless {
@@ -1419,19 +1419,88 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// The machine and the validated execution input a command line starts.
+    fn started(line: &str) -> (Machine, Value, String) {
+        let args = std::iter::once("dataflow-runner".to_string())
+            .chain(line.split_whitespace().map(serverless_example));
+        let cli = Cli::try_parse_from(args).unwrap();
+        let run = RunCommand::of(&cli.command).expect("a run command");
+        let machine = run.machine;
+        let (input, what) = run.prepared.unwrap_or_else(|_| panic!("{line}: refused"));
+        let input = input.to_json();
+        let problems = dfr_core::execution::validate_input(machine.state_machine(), &input);
+        assert!(problems.is_empty(), "{line}: {problems:?}");
+        (machine, input, what)
+    }
+
     #[test]
-    fn up_run_and_down_refuse_a_serverless_config_naming_run_transient() {
-        for line in [
-            "up --emr-config SLS_CONFIG --vars-file SLS_VARS".to_string(),
-            format!("run {SERVERLESS}"),
-            format!("run --emr-cluster j-1ABC {SERVERLESS}"),
-            "down --emr-cluster j-1ABC --emr-config SLS_CONFIG --vars-file SLS_VARS".to_string(),
+    fn up_run_and_down_of_a_serverless_config_start_the_serverless_machines() {
+        let (machine, input, what) = started("up --emr-config SLS_CONFIG --vars-file SLS_VARS");
+        assert_eq!(machine, Machine::ServerlessUp);
+        assert_eq!(what, "nightly-enrich-prod");
+        assert!(input.get("playbook").is_none());
+        assert_eq!(
+            input["cluster"]["data"]["application"]["name"],
+            "nightly-enrich-prod"
+        );
+
+        let (machine, input, what) = started(&format!(
+            "run --emr-application 00fabc123 --lock a/b {SERVERLESS}"
+        ));
+        assert_eq!(machine, Machine::ServerlessRunTransient);
+        assert_eq!(what, "00fabc123");
+        assert_eq!(input["applicationId"], "00fabc123");
+        assert_eq!(input["lock"], json!({"name": "a/b", "kind": "hard"}));
+        assert!(input["options"].get("async").is_none());
+
+        let (machine, input, what) = started(
+            "down --emr-application 00fabc123 --emr-config SLS_CONFIG --vars-file SLS_VARS",
+        );
+        assert_eq!(machine, Machine::ServerlessDown);
+        assert_eq!(what, "00fabc123");
+        assert_eq!(
+            input,
+            json!({"applicationId": "00fabc123", "options": {"region": "eu-west-1"}})
+        );
+        let (machine, _, _) = started("down --emr-application 00fabc123");
+        assert_eq!(machine, Machine::ServerlessDown);
+    }
+
+    #[test]
+    fn what_has_no_place_on_emr_serverless_is_a_usage_error() {
+        for (line, expected) in [
+            (
+                format!(
+                    "up --emr-config SLS_CONFIG --vars-file SLS_VARS --emr-playbook SLS_PLAYBOOK"
+                ),
+                "up on EMR Serverless creates and starts the application only",
+            ),
+            (format!("run {SERVERLESS}"), "give --emr-application ID"),
+            (
+                format!("run --emr-cluster j-1ABC {SERVERLESS}"),
+                "run it on an application with --emr-application ID",
+            ),
+            (
+                format!("run --emr-application 00fabc --async {SERVERLESS}"),
+                "without --emr-cluster or --async",
+            ),
+            (
+                format!("run --emr-application 00F/x {SERVERLESS}"),
+                "is not an EMR Serverless application id",
+            ),
+            (
+                "down --emr-cluster j-1ABC --emr-config SLS_CONFIG --vars-file SLS_VARS"
+                    .to_string(),
+                "give --emr-application ID, the application up created",
+            ),
+            (
+                "down --emr-application 00fabc --emr-cluster j-1ABC".to_string(),
+                "give --emr-application ID or --emr-cluster",
+            ),
         ] {
             let (exit, message) = refusal(&line);
             assert_eq!(exit, Exit::Usage, "{line}: {message}");
-            let command = line.split_whitespace().next().unwrap();
-            assert_eq!(message, stack::serverless_refusal(command), "{line}");
-            assert!(message.contains("run-transient is the serverless command today"));
+            assert!(message.contains(expected), "{line}: {message}");
         }
     }
 
