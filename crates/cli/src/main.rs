@@ -1470,9 +1470,8 @@ mod tests {
     fn what_has_no_place_on_emr_serverless_is_a_usage_error() {
         for (line, expected) in [
             (
-                format!(
-                    "up --emr-config SLS_CONFIG --vars-file SLS_VARS --emr-playbook SLS_PLAYBOOK"
-                ),
+                "up --emr-config SLS_CONFIG --vars-file SLS_VARS --emr-playbook SLS_PLAYBOOK"
+                    .to_string(),
                 "up on EMR Serverless creates and starts the application only",
             ),
             (format!("run {SERVERLESS}"), "give --emr-application ID"),

@@ -30,8 +30,8 @@ pub struct CleanupEvent {
     pub job_run_ids: Vec<String>,
     #[serde(default, deserialize_with = "crate::event::optional_execution_arn")]
     pub execution: Option<String>,
-    /// serverless-down: the application must be one serverless-up created (else `ClusterNotManaged`), and must
-    /// exist (else `ClusterNotFound`); `created` must be true.
+    /// serverless-down: the application must be one serverless-up created (else `ClusterNotManaged`, also when IAM
+    /// will not let it be read); `created` must be true.
     #[serde(default)]
     pub down: bool,
 }
@@ -110,7 +110,8 @@ async fn handed_over(event: &CleanupEvent, serverless: &impl EmrServerless) -> R
     let id = &event.application_id;
     let not_managed = || {
         Error::ClusterNotManaged(format!(
-            "application {id} was not created by this stack's up: down stops and deletes only those"
+            "application {id} was not created by this stack's up (or does not exist: IAM lets the function read \
+             only this stack's applications): down stops and deletes only those"
         ))
     };
     if !event.created {
