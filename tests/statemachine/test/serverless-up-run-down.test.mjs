@@ -139,6 +139,23 @@ test('serverless up: a failure after the application was created deletes it befo
   });
 });
 
+test('serverless up stopped while its application starts: the stack\'s cleanup rule and the reconciler\'s next sweeps delete it', async () => {
+  await withEnvironment({}, async (env) => {
+    const stopWhen = ({ state }) => state === 'Start the application';
+    const up = await env.run('serverless-up', upInput('stopped'), { stopWhen });
+    assert.equal(up.status, 'ABORTED', explain(up));
+    const [app] = await applicationsOf(env, up);
+    const cleanup = up.cleanup.output;
+    assert.deepEqual([...(cleanup.applicationsDeleted ?? []), ...(cleanup.applicationsEnding ?? [])], [app.applicationId], JSON.stringify(cleanup));
+    for (let i = 0; i < 3 && (await application(env, app.applicationId)).state !== 'TERMINATED'; i += 1) {
+      await env.advance(120);
+      const sweep = await env.sweep();
+      assert.equal(sweep.error, undefined, JSON.stringify(sweep.error));
+    }
+    assert.equal((await application(env, app.applicationId)).state, 'TERMINATED');
+  });
+});
+
 test('serverless up of a ServerlessConfig that reuses an application is refused as InvalidConfig, creating and starting nothing', async () => {
   await withEnvironment({}, async (env) => {
     const reusing = JSON.parse(serverlessConfigText);
