@@ -23,8 +23,8 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use dfr_core::diagnostics::{ConfigErrors, Diagnostic};
 use dfr_core::execution::input::{
-    DownInput, ExecutionInput, Lock, LockKind, Options, RunInput, RunTransientInput, Shared,
-    UpInput,
+    DownInput, ExecutionInput, Lock, LockKind, Options, RunInput, RunTransientInput,
+    ServerlessDownInput, Shared, UpInput,
 };
 use dfr_core::ids::is_cluster_id;
 use dfr_core::load::{self, Loaded, RunPlace};
@@ -112,6 +112,9 @@ enum Command {
         /// The cluster to add the steps to.
         #[arg(long = "emr-cluster", value_name = "j-…")]
         emr_cluster: Option<String>,
+        /// With a ServerlessConfig: the EMR Serverless application to run the job runs on (what up printed).
+        #[arg(long = "emr-application", value_name = "ID")]
+        emr_application: Option<String>,
         /// End once EMR has accepted the steps.
         #[arg(long = "async")]
         asynchronous: bool,
@@ -129,6 +132,9 @@ enum Command {
         /// The cluster to terminate.
         #[arg(long = "emr-cluster", value_name = "j-…")]
         emr_cluster: Option<String>,
+        /// Instead: the EMR Serverless application up created, to stop and delete (after cancelling its job runs).
+        #[arg(long = "emr-application", value_name = "ID")]
+        emr_application: Option<String>,
         #[command(flatten)]
         common: RunArgs,
     },
@@ -480,12 +486,21 @@ impl<'a> RunCommand<'a> {
                 files,
                 execution,
                 emr_cluster,
+                emr_application,
                 asynchronous,
                 lock,
                 common,
             } => (
                 Machine::Run,
-                run_input(files, emr_cluster, *asynchronous, lock),
+                run_input(
+                    files,
+                    Place {
+                        emr_cluster,
+                        emr_application,
+                    },
+                    *asynchronous,
+                    lock,
+                ),
                 execution,
                 common,
                 logs(lock),
@@ -494,25 +509,29 @@ impl<'a> RunCommand<'a> {
                 files,
                 execution,
                 emr_cluster,
+                emr_application,
                 common,
             } => (
                 Machine::Down,
-                down_input(files, emr_cluster),
+                down_input(
+                    files,
+                    Place {
+                        emr_cluster,
+                        emr_application,
+                    },
+                ),
                 execution,
                 common,
                 None,
             ),
             _ => return None,
         };
-        // The file's schema says where the run goes, and that chooses the state machine.
+        // The file's schema (or --emr-application) says where the run goes, and that chooses the state machine.
         let (machine, prepared) = match prepared {
-            Ok((input, what, on)) => match Machine::choose(machine.state_machine(), on) {
-                Ok(chosen) => (
-                    chosen,
-                    with_options(input, execution).map(|input| (input, what)),
-                ),
-                Err(refused) => (machine, Err(Failure::Usage(refused))),
-            },
+            Ok((input, what, on)) => (
+                Machine::choose(machine.state_machine(), on),
+                with_options(input, execution).map(|input| (input, what)),
+            ),
             Err(f) => (machine, Err(f)),
         };
         Some(Self {
@@ -553,6 +572,7 @@ fn run_transient_input(files: &Files, lock: &LockArgs) -> Result<Prepared, Failu
     let playbook = loaded.playbook.expect("required above");
     let input = ExecutionInput::RunTransient(RunTransientInput {
         cluster: document,
+        application_id: None,
         playbook: playbook.document,
         shared: Shared::rendered(lock, budget),
     });
@@ -572,20 +592,34 @@ fn serverless_run_name(config: &ServerlessConfig) -> String {
 /// A run command's execution input, what it runs on (for the execution name) and where it goes.
 type Prepared = (ExecutionInput, String, RunsOn);
 
-/// A command given a ServerlessConfig that has no state machine for one: [`Machine::choose`] says why.
-fn no_serverless(machine: Machine) -> Failure {
-    match Machine::choose(machine.state_machine(), RunsOn::Serverless) {
-        Err(refused) => Failure::Usage(refused),
-        Ok(_) => unreachable!("{} runs on EMR Serverless", machine.command()),
-    }
-}
-
 fn up_input(files: &Files) -> Result<Prepared, Failure> {
     require(&files.emr_config, "up needs --emr-config FILE")?;
     let loaded = load_files(files, Serverless::Accepted)?;
-    let Some(cluster) = loaded.cluster else {
-        return Err(no_serverless(Machine::Up));
-    };
+    if let Some(config) = &loaded.serverless {
+        if loaded.playbook.is_some() {
+            return Err(Failure::Usage(
+                "up on EMR Serverless creates and starts the application only: leave out --emr-playbook and run \
+                 it with run --emr-application ID"
+                    .into(),
+            ));
+        }
+        if config.config.application.is_none() {
+            return Err(Failure::Usage(
+                "up creates an application: give the ServerlessConfig an \"application\" (one with \
+                 \"applicationId\" exists already: run on it with run)"
+                    .into(),
+            ));
+        }
+        serverless_plan(config, files, &loaded, "plan")?;
+        let what = serverless_run_name(&config.config);
+        let input = ExecutionInput::Up(UpInput {
+            cluster: config.document.clone(),
+            playbook: None,
+            shared: Shared::rendered(None, Options::new()),
+        });
+        return Ok((input, what, RunsOn::Serverless));
+    }
+    let cluster = loaded.cluster.expect("required above");
     let input = ExecutionInput::Up(UpInput {
         cluster: cluster.document,
         playbook: loaded.playbook.map(|p| p.document),
@@ -594,9 +628,15 @@ fn up_input(files: &Files) -> Result<Prepared, Failure> {
     Ok((input, cluster.config.name, RunsOn::Emr))
 }
 
+/// Where `run` and `down` go: an EMR cluster, or an EMR Serverless application.
+struct Place<'a> {
+    emr_cluster: &'a Option<String>,
+    emr_application: &'a Option<String>,
+}
+
 fn run_input(
     files: &Files,
-    emr_cluster: &Option<String>,
+    place: Place<'_>,
     asynchronous: bool,
     lock: &LockArgs,
 ) -> Result<Prepared, Failure> {
@@ -604,10 +644,36 @@ fn run_input(
     let mut options = lock.budget.options();
     let lock = lock_input(lock, asynchronous)?;
     let loaded = load_files(files, Serverless::Accepted)?;
-    if loaded.serverless.is_some() {
-        return Err(no_serverless(Machine::Run));
+    if let Some(config) = &loaded.serverless {
+        if place.emr_cluster.is_some() || asynchronous {
+            return Err(Failure::Usage(
+                "--emr-config is a ServerlessConfig: run it on an application with --emr-application ID (what up \
+                 printed), without --emr-cluster or --async (job runs run one at a time, followed to their end)"
+                    .into(),
+            ));
+        }
+        let id = match place.emr_application {
+            Some(id) => application_id(id)?,
+            None => config.config.application_id.clone().ok_or_else(|| {
+                Failure::Usage(
+                    "give --emr-application ID: the application up created (or an applicationId in the \
+                     ServerlessConfig)"
+                        .into(),
+                )
+            })?,
+        };
+        serverless_plan(config, files, &loaded, "plan")?;
+        let playbook = loaded.playbook.expect("required above");
+        let input = ExecutionInput::RunTransient(RunTransientInput {
+            cluster: config.document.clone(),
+            application_id: Some(id.clone()),
+            playbook: playbook.document,
+            shared: Shared::rendered(lock, options),
+        });
+        return Ok((input, id, RunsOn::Serverless));
     }
-    let id = cluster_id(emr_cluster)?;
+    no_application(place.emr_application)?;
+    let id = cluster_id(place.emr_cluster)?;
     let playbook = loaded.playbook.expect("required above");
     options.insert("async".into(), Value::Bool(asynchronous));
     if let Some(r) = playbook.config.region {
@@ -621,13 +687,33 @@ fn run_input(
     Ok((input, id, RunsOn::Emr))
 }
 
-fn down_input(files: &Files, emr_cluster: &Option<String>) -> Result<Prepared, Failure> {
+fn down_input(files: &Files, place: Place<'_>) -> Result<Prepared, Failure> {
     let loaded = load_files(files, Serverless::Accepted)?;
-    if loaded.serverless.is_some() {
-        return Err(no_serverless(Machine::Down));
-    }
-    let id = cluster_id(emr_cluster)?;
     let mut options = Options::new();
+    if let Some(given) = place.emr_application {
+        if place.emr_cluster.is_some() || loaded.cluster.is_some() {
+            return Err(Failure::Usage(
+                "give --emr-application ID or --emr-cluster j-…, and a ServerlessConfig (if any) with the \
+                 application"
+                    .into(),
+            ));
+        }
+        let id = application_id(given)?;
+        if let Some(r) = loaded.serverless.and_then(|c| c.config.region) {
+            options.insert("region".into(), Value::String(r));
+        }
+        let input = ExecutionInput::ServerlessDown(ServerlessDownInput {
+            application_id: id.clone(),
+            options,
+        });
+        return Ok((input, id, RunsOn::Serverless));
+    }
+    if loaded.serverless.is_some() {
+        return Err(Failure::Usage(
+            "--emr-config is a ServerlessConfig: give --emr-application ID, the application up created".into(),
+        ));
+    }
+    let id = cluster_id(place.emr_cluster)?;
     if let Some(r) = loaded.cluster.and_then(|c| c.config.region) {
         options.insert("region".into(), Value::String(r));
     }
@@ -690,6 +776,30 @@ fn require(given: &Option<String>, message: &str) -> Result<(), Failure> {
     }
 }
 
+/// `--emr-application`, as the execution input's schema takes it (what up printed).
+fn application_id(given: &str) -> Result<String, Failure> {
+    if dfr_core::ids::is_application_id(given) {
+        Ok(given.to_string())
+    } else {
+        Err(Failure::Usage(format!(
+            "--emr-application \"{}\" is not an EMR Serverless application id (lowercase letters and digits, as up \
+             printed it)",
+            given.chars().take(80).collect::<String>()
+        )))
+    }
+}
+
+/// An EMR cluster has no `--emr-application`.
+fn no_application(given: &Option<String>) -> Result<(), Failure> {
+    match given {
+        Some(_) => Err(Failure::Usage(
+            "--emr-application is for a ServerlessConfig's application; --emr-config is not one"
+                .into(),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn cluster_id(given: &Option<String>) -> Result<String, Failure> {
     match given {
         Some(id) if is_cluster_id(id) => Ok(id.clone()),
@@ -745,8 +855,8 @@ struct PlanArgs<'a> {
     execution_id: &'a str,
 }
 
-/// Whether `--emr-config` may be a ServerlessConfig: `validate`, `plan` and the run commands read one (the run
-/// commands but run-transient then refuse it, see [`Machine::choose`]); `plan --emr-cluster` refuses it by its
+/// Whether `--emr-config` may be a ServerlessConfig: `validate`, `plan` and the run commands read one (each run
+/// command then starts its EMR Serverless machine, see [`Machine::choose`]); `plan --emr-cluster` refuses it by its
 /// schema.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Serverless {
@@ -1309,19 +1419,87 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// The machine and the validated execution input a command line starts.
+    fn started(line: &str) -> (Machine, Value, String) {
+        let args = std::iter::once("dataflow-runner".to_string())
+            .chain(line.split_whitespace().map(serverless_example));
+        let cli = Cli::try_parse_from(args).unwrap();
+        let run = RunCommand::of(&cli.command).expect("a run command");
+        let machine = run.machine;
+        let (input, what) = run.prepared.unwrap_or_else(|_| panic!("{line}: refused"));
+        let input = input.to_json();
+        let problems = dfr_core::execution::validate_input(machine.state_machine(), &input);
+        assert!(problems.is_empty(), "{line}: {problems:?}");
+        (machine, input, what)
+    }
+
     #[test]
-    fn up_run_and_down_refuse_a_serverless_config_naming_run_transient() {
-        for line in [
-            "up --emr-config SLS_CONFIG --vars-file SLS_VARS".to_string(),
-            format!("run {SERVERLESS}"),
-            format!("run --emr-cluster j-1ABC {SERVERLESS}"),
-            "down --emr-cluster j-1ABC --emr-config SLS_CONFIG --vars-file SLS_VARS".to_string(),
+    fn up_run_and_down_of_a_serverless_config_start_the_serverless_machines() {
+        let (machine, input, what) = started("up --emr-config SLS_CONFIG --vars-file SLS_VARS");
+        assert_eq!(machine, Machine::ServerlessUp);
+        assert_eq!(what, "nightly-enrich-prod");
+        assert!(input.get("playbook").is_none());
+        assert_eq!(
+            input["cluster"]["data"]["application"]["name"],
+            "nightly-enrich-prod"
+        );
+
+        let (machine, input, what) = started(&format!(
+            "run --emr-application 00fabc123 --lock a/b {SERVERLESS}"
+        ));
+        assert_eq!(machine, Machine::ServerlessRunTransient);
+        assert_eq!(what, "00fabc123");
+        assert_eq!(input["applicationId"], "00fabc123");
+        assert_eq!(input["lock"], json!({"name": "a/b", "kind": "hard"}));
+        assert!(input["options"].get("async").is_none());
+
+        let (machine, input, what) = started(
+            "down --emr-application 00fabc123 --emr-config SLS_CONFIG --vars-file SLS_VARS",
+        );
+        assert_eq!(machine, Machine::ServerlessDown);
+        assert_eq!(what, "00fabc123");
+        assert_eq!(
+            input,
+            json!({"applicationId": "00fabc123", "options": {"region": "eu-west-1"}})
+        );
+        let (machine, _, _) = started("down --emr-application 00fabc123");
+        assert_eq!(machine, Machine::ServerlessDown);
+    }
+
+    #[test]
+    fn what_has_no_place_on_emr_serverless_is_a_usage_error() {
+        for (line, expected) in [
+            (
+                "up --emr-config SLS_CONFIG --vars-file SLS_VARS --emr-playbook SLS_PLAYBOOK"
+                    .to_string(),
+                "up on EMR Serverless creates and starts the application only",
+            ),
+            (format!("run {SERVERLESS}"), "give --emr-application ID"),
+            (
+                format!("run --emr-cluster j-1ABC {SERVERLESS}"),
+                "run it on an application with --emr-application ID",
+            ),
+            (
+                format!("run --emr-application 00fabc --async {SERVERLESS}"),
+                "without --emr-cluster or --async",
+            ),
+            (
+                format!("run --emr-application 00F/x {SERVERLESS}"),
+                "is not an EMR Serverless application id",
+            ),
+            (
+                "down --emr-cluster j-1ABC --emr-config SLS_CONFIG --vars-file SLS_VARS"
+                    .to_string(),
+                "give --emr-application ID, the application up created",
+            ),
+            (
+                "down --emr-application 00fabc --emr-cluster j-1ABC".to_string(),
+                "give --emr-application ID or --emr-cluster",
+            ),
         ] {
             let (exit, message) = refusal(&line);
             assert_eq!(exit, Exit::Usage, "{line}: {message}");
-            let command = line.split_whitespace().next().unwrap();
-            assert_eq!(message, stack::serverless_refusal(command), "{line}");
-            assert!(message.contains("run-transient is the serverless command today"));
+            assert!(message.contains(expected), "{line}: {message}");
         }
     }
 

@@ -23,53 +23,50 @@ pub enum Machine {
     Up,
     Run,
     Down,
-    /// run-transient of a ServerlessConfig: the same execution input, job runs on an EMR Serverless application.
+    /// run-transient of a ServerlessConfig: the same execution input, job runs on an EMR Serverless application
+    /// (one created for the run, or reused: `run --emr-application` starts it too).
     ServerlessRunTransient,
-}
-
-/// Why a command has no state machine for a ServerlessConfig.
-pub fn serverless_refusal(command: &str) -> String {
-    format!(
-        "{command} is for EMR clusters; --emr-config is a ServerlessConfig: run-transient is the serverless command \
-         today (dataflow-runner run-transient --emr-config FILE --emr-playbook FILE)"
-    )
+    /// up of a ServerlessConfig: create and start an application, handed over.
+    ServerlessUp,
+    /// down of an application serverless-up created.
+    ServerlessDown,
 }
 
 impl Machine {
-    pub const ALL: [Machine; 5] = [
+    pub const ALL: [Machine; 7] = [
         Machine::RunTransient,
         Machine::Up,
         Machine::Run,
         Machine::Down,
         Machine::ServerlessRunTransient,
+        Machine::ServerlessUp,
+        Machine::ServerlessDown,
     ];
 
-    /// The one choice of a state machine: the command's, on EMR or EMR Serverless; only run-transient runs on EMR
-    /// Serverless today.
-    pub fn choose(
-        command: dfr_core::execution::StateMachine,
-        on: RunsOn,
-    ) -> Result<Machine, String> {
+    /// The one choice of a state machine: the command's, on EMR or EMR Serverless. On EMR Serverless, `run` is
+    /// serverless-run-transient on a reused application (its input names it).
+    pub fn choose(command: dfr_core::execution::StateMachine, on: RunsOn) -> Machine {
         use dfr_core::execution::StateMachine as M;
         match (command, on) {
-            (M::RunTransient, RunsOn::Emr) => Ok(Machine::RunTransient),
-            (M::Up, RunsOn::Emr) => Ok(Machine::Up),
-            (M::Run, RunsOn::Emr) => Ok(Machine::Run),
-            (M::Down, RunsOn::Emr) => Ok(Machine::Down),
-            (M::RunTransient, RunsOn::Serverless) => Ok(Machine::ServerlessRunTransient),
-            (other, RunsOn::Serverless) => Err(serverless_refusal(other.command())),
+            (M::RunTransient, RunsOn::Emr) => Machine::RunTransient,
+            (M::Up, RunsOn::Emr) => Machine::Up,
+            (M::Run, RunsOn::Emr) => Machine::Run,
+            (M::Down, RunsOn::Emr) => Machine::Down,
+            (M::RunTransient | M::Run, RunsOn::Serverless) => Machine::ServerlessRunTransient,
+            (M::Up, RunsOn::Serverless) => Machine::ServerlessUp,
+            (M::Down, RunsOn::Serverless) => Machine::ServerlessDown,
         }
     }
 
-    /// The machine as the core's execution-input rules name it (the serverless run-transient takes run-transient's
-    /// input).
+    /// The machine as the core's execution-input rules name it (each serverless machine takes its command's input;
+    /// serverless-run-transient, run-transient's).
     pub fn state_machine(self) -> dfr_core::execution::StateMachine {
         use dfr_core::execution::StateMachine as M;
         match self {
             Machine::RunTransient | Machine::ServerlessRunTransient => M::RunTransient,
-            Machine::Up => M::Up,
+            Machine::Up | Machine::ServerlessUp => M::Up,
             Machine::Run => M::Run,
-            Machine::Down => M::Down,
+            Machine::Down | Machine::ServerlessDown => M::Down,
         }
     }
 
@@ -81,7 +78,9 @@ impl Machine {
     /// Where it runs.
     pub fn runs_on(self) -> RunsOn {
         match self {
-            Machine::ServerlessRunTransient => RunsOn::Serverless,
+            Machine::ServerlessRunTransient | Machine::ServerlessUp | Machine::ServerlessDown => {
+                RunsOn::Serverless
+            }
             _ => RunsOn::Emr,
         }
     }
@@ -90,6 +89,8 @@ impl Machine {
     pub fn suffix(self) -> &'static str {
         match self {
             Machine::ServerlessRunTransient => "serverless-run-transient",
+            Machine::ServerlessUp => "serverless-up",
+            Machine::ServerlessDown => "serverless-down",
             other => other.command(),
         }
     }
@@ -298,29 +299,38 @@ mod tests {
     }
 
     #[test]
-    fn the_machine_is_chosen_by_command_and_place_and_only_run_transient_runs_serverless() {
+    fn the_machine_is_chosen_by_command_and_place() {
         use dfr_core::execution::StateMachine as M;
         for command in M::ALL {
-            let on_emr = Machine::choose(command, RunsOn::Emr).unwrap();
+            let on_emr = Machine::choose(command, RunsOn::Emr);
             assert_eq!(
                 (on_emr.state_machine(), on_emr.runs_on()),
                 (command, RunsOn::Emr)
             );
             assert_eq!(on_emr.suffix(), command.command());
         }
-        let serverless = Machine::choose(M::RunTransient, RunsOn::Serverless).unwrap();
+        let serverless = Machine::choose(M::RunTransient, RunsOn::Serverless);
         assert_eq!(serverless, Machine::ServerlessRunTransient);
         assert_eq!(serverless.suffix(), "serverless-run-transient");
         assert_eq!(serverless.command(), "run-transient");
         assert_eq!(serverless.state_machine(), M::RunTransient);
-        for command in [M::Up, M::Run, M::Down] {
-            let refused = Machine::choose(command, RunsOn::Serverless).unwrap_err();
-            assert!(
-                refused.starts_with(&format!(
-                    "{} is for EMR clusters; --emr-config is a ServerlessConfig: run-transient is the serverless command today",
-                    command.command()
-                )),
-                "{refused}"
+        // run on EMR Serverless is a run-transient on a reused application.
+        assert_eq!(
+            Machine::choose(M::Run, RunsOn::Serverless),
+            Machine::ServerlessRunTransient
+        );
+        for (command, machine, suffix) in [
+            (M::Up, Machine::ServerlessUp, "serverless-up"),
+            (M::Down, Machine::ServerlessDown, "serverless-down"),
+        ] {
+            let chosen = Machine::choose(command, RunsOn::Serverless);
+            assert_eq!(chosen, machine);
+            assert_eq!(chosen.suffix(), suffix);
+            assert_eq!(chosen.state_machine(), command);
+            assert_eq!(chosen.runs_on(), RunsOn::Serverless);
+            assert_eq!(
+                Machine::named(&format!("dfr-{suffix}"), "dfr"),
+                Some(machine)
             );
         }
         assert_eq!(

@@ -221,6 +221,15 @@ impl<W: Write> View for Live<W> {
 /// reason, message and log file.
 pub fn outcome_text(command: &str, outcome: &Outcome) -> String {
     match outcome {
+        Outcome::Succeeded(out)
+            if out.get("applicationId").is_some() && out.get("jobRuns").is_none() =>
+        {
+            let id = out["applicationId"].as_str().unwrap_or("?");
+            match command {
+                "down" => format!("EMR Serverless application deleted: {id}"),
+                _ => format!("EMR Serverless application started; Application ID: {id}"),
+            }
+        }
         Outcome::Succeeded(out) if out.get("applicationId").is_some() => {
             let runs = out["jobRuns"].as_array().map(Vec::as_slice).unwrap_or(&[]);
             let succeeded = runs

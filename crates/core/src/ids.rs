@@ -12,6 +12,14 @@ pub fn is_step_id(id: &str) -> bool {
     id_with_prefix(id, "s-")
 }
 
+/// An EMR Serverless application (or job run) id: 1 to 64 lowercase letters or digits.
+pub fn is_application_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
 fn id_with_prefix(id: &str, prefix: &str) -> bool {
     id.strip_prefix(prefix).is_some_and(|rest| {
         (1..=32).contains(&rest.len())
@@ -58,6 +66,29 @@ mod tests {
                 schema_accepts,
                 "{id:?}: the rule and the schema's clusterId pattern disagree"
             );
+        }
+    }
+
+    #[test]
+    fn the_application_id_rule_is_the_execution_input_schemas() {
+        let long = "a".repeat(65);
+        for id in [
+            "00fabc123",
+            "0",
+            "00F",
+            "00-f",
+            "../00f",
+            " 00f",
+            "",
+            "é",
+            &long[..64],
+            &long,
+        ] {
+            let input = json!({"applicationId": id});
+            let schema_accepts = validate_input(StateMachine::Down, &input)
+                .iter()
+                .all(|d| !d.to_string().contains("applicationId"));
+            assert_eq!(is_application_id(id), schema_accepts, "{id:?}");
         }
     }
 

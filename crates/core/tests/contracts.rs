@@ -20,7 +20,7 @@ const SCHEMA: &str = include_str!("../../../schemas/execution-input.schema.json"
 const CLUSTER_CONFIG: &str = include_str!(
     "../../../schemas/com.dataflowrunner.serverless-ClusterConfig-jsonschema-1-2-0.schema.json"
 );
-const DEFINITIONS: [(&str, &str); 5] = [
+const DEFINITIONS: [(&str, &str); 7] = [
     (
         "run-transient",
         include_str!("../../../statemachine/run-transient.asl.json"),
@@ -31,6 +31,14 @@ const DEFINITIONS: [(&str, &str); 5] = [
     (
         "serverless-run-transient",
         include_str!("../../../statemachine/serverless-run-transient.asl.json"),
+    ),
+    (
+        "serverless-up",
+        include_str!("../../../statemachine/serverless-up.asl.json"),
+    ),
+    (
+        "serverless-down",
+        include_str!("../../../statemachine/serverless-down.asl.json"),
     ),
 ];
 const MACHINES_README: &str = include_str!("../../../statemachine/README.md");

@@ -23,7 +23,13 @@ pub const ACQUIRE_DEADLINE: std::time::Duration = std::time::Duration::from_secs
 
 /// The state machines whose executions take locks, by the end of their name (the longest first: the stack is what
 /// is left of a name without it).
-const LOCKING_MACHINES: [&str; 4] = ["-serverless-run-transient", "-run-transient", "-up", "-run"];
+const LOCKING_MACHINES: [&str; 5] = [
+    "-serverless-run-transient",
+    "-serverless-up",
+    "-run-transient",
+    "-up",
+    "-run",
+];
 
 /// The statuses of an ended execution: what the stack's lock rule forwards.
 pub const ENDED: [&str; 4] = ["SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"];
@@ -512,6 +518,10 @@ mod tests {
         let serverless = OWNER.replace("dfr-run-transient", "dfr-serverless-run-transient");
         assert!(LockEvent::parse(&event(&serverless, "FAILED")).is_ok());
         assert_eq!(stack_of(&serverless), "dfr");
+        assert_eq!(
+            stack_of(&OWNER.replace("dfr-run-transient", "dfr-serverless-up")),
+            "dfr"
+        );
         let down = OWNER.replace("dfr-run-transient", "dfr-down");
         let e = LockEvent::parse(&event(&down, "FAILED")).unwrap_err();
         assert!(e.to_string().contains("take no locks"), "{e}");

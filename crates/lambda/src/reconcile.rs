@@ -129,16 +129,23 @@ impl StackExecutions {
         self.of(arn, &["run-transient", "up"])
     }
 
-    /// An execution of this stack's serverless-run-transient: the only ones that create EMR Serverless applications.
+    /// An execution of this stack's serverless-run-transient or serverless-up: the only ones that create EMR
+    /// Serverless applications.
     pub fn serverless(&self, arn: &str) -> bool {
-        self.of(arn, &["serverless-run-transient"])
+        self.of(arn, &["serverless-run-transient", "serverless-up"])
     }
 
     /// An execution of this stack's run-transient (on EMR or EMR Serverless), up or run: the ones that take locks.
     pub fn locks(&self, arn: &str) -> bool {
         self.of(
             arn,
-            &["run-transient", "serverless-run-transient", "up", "run"],
+            &[
+                "run-transient",
+                "serverless-run-transient",
+                "up",
+                "serverless-up",
+                "run",
+            ],
         )
     }
 }
@@ -950,6 +957,9 @@ mod tests {
         assert!(!own.launches(&arn("run", "x")), "run launches nothing");
         assert!(own.locks(&arn("run", "x")));
         assert!(own.serverless(&arn("serverless-run-transient", "x")));
+        assert!(own.serverless(&arn("serverless-up", "x")));
+        assert!(own.locks(&arn("serverless-up", "x")));
+        assert!(!own.launches(&arn("serverless-up", "x")), "no clusters");
         assert!(
             !own.launches(&arn("serverless-run-transient", "x")),
             "no clusters"

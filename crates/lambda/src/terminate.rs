@@ -99,17 +99,23 @@ pub fn fate_of(status: &str, keep_on_failure_tag: Option<&str>) -> Fate {
 }
 
 /// The state machines whose executions launch clusters (named `<stack>-run-transient` and `<stack>-up`, as the IAM
-/// conditions on the cluster tags expect) or EMR Serverless applications (`<stack>-serverless-run-transient`, which
-/// also ends with `-run-transient`: [`on_serverless`] tells them apart).
-const LAUNCHING_MACHINES: [&str; 3] = ["-run-transient", "-serverless-run-transient", "-up"];
+/// conditions on the cluster tags expect) or EMR Serverless applications (`<stack>-serverless-run-transient` and
+/// `<stack>-serverless-up`, which also end with `-run-transient` and `-up`: [`on_serverless`] tells them apart).
+const LAUNCHING_MACHINES: [&str; 4] = [
+    "-run-transient",
+    "-serverless-run-transient",
+    "-up",
+    "-serverless-up",
+];
 
-/// Whether an execution ran on EMR Serverless (its state machine is `<stack>-serverless-run-transient`): its end is
-/// swept for applications, not clusters.
+/// Whether an execution ran on EMR Serverless (its state machine is `<stack>-serverless-run-transient` or
+/// `<stack>-serverless-up`): its end is swept for applications, not clusters.
 pub fn on_serverless(execution_arn: &str) -> bool {
-    crate::event::execution_machine(execution_arn).is_some_and(|m| m.ends_with(SERVERLESS_MACHINE))
+    crate::event::execution_machine(execution_arn)
+        .is_some_and(|m| SERVERLESS_MACHINES.iter().any(|s| m.ends_with(s)))
 }
 
-const SERVERLESS_MACHINE: &str = "-serverless-run-transient";
+const SERVERLESS_MACHINES: [&str; 2] = ["-serverless-run-transient", "-serverless-up"];
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -375,16 +381,17 @@ mod tests {
 
     #[test]
     fn the_end_of_a_serverless_run_is_swept_for_applications_and_a_cluster_runs_for_clusters() {
-        for machine in ["run-transient", "up", "serverless-run-transient"] {
+        for machine in [
+            "run-transient",
+            "up",
+            "serverless-run-transient",
+            "serverless-up",
+        ] {
             let event = TerminateEvent::parse(&ended(machine, "ABORTED")).unwrap();
             let serverless = on_serverless(event_execution(&event));
-            assert_eq!(
-                serverless,
-                machine == "serverless-run-transient",
-                "{machine}"
-            );
+            assert_eq!(serverless, machine.starts_with("serverless-"), "{machine}");
         }
-        for machine in ["run", "down", "serverless-run"] {
+        for machine in ["run", "down", "serverless-run", "serverless-down"] {
             let e = TerminateEvent::parse(&ended(machine, "ABORTED")).unwrap_err();
             assert_eq!(e.name(), "InvalidConfig", "{machine}");
         }

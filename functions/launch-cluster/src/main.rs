@@ -12,6 +12,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let aws = &Aws::load().await;
     let stack = &Stack::from_process_env();
     serve(aws, |payload| async move {
+        if serverless::is_serverless(&payload) && serverless::ready::is_ready(&payload) {
+            let event: serverless::ready::ReadyEvent = decode("launch-cluster", payload)?;
+            stack.regions.check(event.region.as_deref())?;
+            let s = aws.emr_serverless(event.region.as_deref());
+            return encode(&serverless::ready::ready(&event, &s).await?);
+        }
         if serverless::is_serverless(&payload) {
             let event: ServerlessLaunch = decode("launch-cluster", payload)?;
             let serverless_for = |region: Option<&str>| aws.emr_serverless(region);

@@ -13,6 +13,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     serve(aws, |payload| async move {
         if serverless::is_serverless(&payload) {
             let event: CleanupEvent = decode("terminate-cluster", payload)?;
+            stack.regions.check(event.region.as_deref())?;
             let port = aws.emr_serverless(event.region.as_deref());
             return encode(&serverless::cleanup::cleanup(&event, &port).await?);
         }

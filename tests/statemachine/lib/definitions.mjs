@@ -7,8 +7,8 @@ import { statemachineDir } from './paths.mjs';
 
 /** The EMR state machines: the original's four commands. */
 export const MACHINES = ['run-transient', 'up', 'run', 'down'];
-/** Every state machine the stack deploys: the EMR ones and EMR Serverless's run-transient. */
-export const DEPLOYED_MACHINES = [...MACHINES, 'serverless-run-transient'];
+/** Every state machine the stack deploys: the EMR ones and EMR Serverless's run-transient, up and down. */
+export const DEPLOYED_MACHINES = [...MACHINES, 'serverless-run-transient', 'serverless-up', 'serverless-down'];
 
 /** DefinitionSubstitutions key -> function (binary) name. */
 export const SUBSTITUTIONS = {

@@ -505,6 +505,24 @@ export class Environment {
   }
 
   /**
+   * Calls EMR Serverless's REST API as someone else in the account (full access): for applications this stack did
+   * not create. Answers the JSON body.
+   */
+  async serverlessAsOperator(method, path, body, region = REGION) {
+    const res = await fetch(`${this.emulator.url}${path}`, {
+      method,
+      headers: {
+        'content-type': 'application/json',
+        authorization: `AWS4-HMAC-SHA256 Credential=${OPERATOR_ACCESS_KEY}/20261202/${region}/emr-serverless/aws4_request, SignedHeaders=host, Signature=0`,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await res.json();
+    if (!res.ok) throw new Error(`${method} ${path} as the operator: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  }
+
+  /**
    * Runs one execution to its end.
    * @param {string} machine run-transient | up | run | down
    * @param {object} input execution input

@@ -34,7 +34,7 @@ export const LOCK_OPERATOR_ACCESS_KEY = 'AKIDLOCKOPERATOR';
 export const OPERATOR_ACCESS_KEY = 'AKIDOPERATOR';
 const OPERATOR_POLICY = {
   Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Action: ['elasticmapreduce:*', 'iam:PassRole'], Resource: '*' }],
+  Statement: [{ Effect: 'Allow', Action: ['elasticmapreduce:*', 'emr-serverless:*', 'iam:PassRole'], Resource: '*' }],
 };
 
 /** The execution ARN Step Functions gives an execution of `machine` in the stack. */

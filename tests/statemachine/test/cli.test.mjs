@@ -189,7 +189,7 @@ test('cli: options that would outgrow the history limit (polling every 30 s for 
   });
 });
 
-test('cli: a ServerlessConfig whose playbook has a step EMR Serverless cannot run (s3-dist-cp) exits 1 with the file, JSON path and fix, and nothing is started; up, run and down refuse a ServerlessConfig naming run-transient', async () => {
+test('cli: a ServerlessConfig whose playbook has a step EMR Serverless cannot run (s3-dist-cp) exits 1 with the file, JSON path and fix, and nothing is started; up, run and down refuse what has no place on EMR Serverless, exit 2', async () => {
   const config = SERVERLESS;
   await withStack({}, async (server) => {
     const pb = file('s3-dist-cp.json', {
@@ -204,14 +204,20 @@ test('cli: a ServerlessConfig whose playbook has a step EMR Serverless cannot ru
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /s3-dist-cp\.json:\d+: data\.steps\[0\]\.jar: cannot run on EMR Serverless: s3-dist-cp .*\n +fix: /);
     const refused = [
-      ['up', ...config],
-      ['run', '--emr-cluster', 'j-1ABC', ...config, '--emr-playbook', serverless('playbook.json')],
-      ['down', '--emr-cluster', 'j-1ABC', ...config],
+      [['up', ...config, '--emr-playbook', serverless('playbook.json')], /^error: up on EMR Serverless creates and starts the application only/],
+      [['run', '--emr-cluster', 'j-1ABC', ...config, '--emr-playbook', serverless('playbook.json')], /^error: --emr-config is a ServerlessConfig: run it on an application with --emr-application ID/],
+      [['run', '--emr-application', '00fabc', '--async', ...config, '--emr-playbook', serverless('playbook.json')], /without --emr-cluster or --async/],
+      [['run', ...config, '--emr-playbook', serverless('playbook.json')], /^error: give --emr-application ID/],
+      [['run', '--emr-application', '../00f', ...config, '--emr-playbook', serverless('playbook.json')], /is not an EMR Serverless application id/],
+      [['run', '--emr-application', '00fabc', '--emr-cluster', 'j-1ABC', '--emr-playbook', spark('playbook.json'), '--vars-file', spark('vars.json')], /--emr-application is for a ServerlessConfig/],
+      [['down', '--emr-cluster', 'j-1ABC', ...config], /^error: --emr-config is a ServerlessConfig: give --emr-application ID/],
+      [['down', '--emr-application', '00fabc', '--emr-cluster', 'j-1ABC'], /^error: give --emr-application ID or --emr-cluster/],
+      [['down', '--emr-application', 'APP-1'], /is not an EMR Serverless application id/],
     ];
-    for (const args of refused) {
+    for (const [args, message] of refused) {
       const u = await cli(server, args);
-      assert.equal(u.code, 2, `${args[0]}: ${u.stderr}`);
-      assert.match(u.stderr, new RegExp(`^error: ${args[0]} is for EMR clusters; --emr-config is a ServerlessConfig: run-transient is the serverless command today`));
+      assert.equal(u.code, 2, `${args.join(' ')}: ${u.stderr}`);
+      assert.match(u.stderr, message, args.join(' '));
     }
     assert.deepEqual(server.calls, [], 'nothing is looked up, nothing started');
   });

@@ -27,6 +27,8 @@ const EXPECTED_SUBSTITUTIONS = {
 };
 
 const SCHEMA_DEFS = { 'run-transient': 'runTransient', up: 'up', run: 'run', down: 'down' };
+/** Input fields only the EMR Serverless machines read (the schema's descriptions say so): the EMR ones leave them out. */
+const SERVERLESS_FIELDS = ['applicationId'];
 const schema = JSON.parse(readFileSync(join(repoRoot, 'schemas', 'execution-input.schema.json'), 'utf8'));
 /** A property's schema, its `$ref` into the schema's own `$defs` followed. */
 const resolve = (s) => (s.$ref ? schema.$defs[s.$ref.replace('#/$defs/', '')] : s);
@@ -199,7 +201,8 @@ for (const machine of MACHINES) {
       // The other fields: the schema's default, or null when it has none (a required field stays null and the first
       // function rejects it; an absent lock is no lock).
       const fields = def.States['Apply the defaults'].Parameters.defaults;
-      assert.deepEqual(Object.keys(fields).sort(), Object.keys(input.properties).sort());
+      const emrFields = Object.keys(input.properties).filter((f) => !SERVERLESS_FIELDS.includes(f));
+      assert.deepEqual(Object.keys(fields).sort(), emrFields.sort());
       for (const [field, value] of Object.entries(fields)) assert.deepEqual(value, resolve(input.properties[field]).default ?? null, field);
       if (machine !== 'down') {
         // The first wait for events, before any check: the backstop of a run's first moment with the default bounds.
@@ -429,8 +432,11 @@ describe('serverless-run-transient.asl.json', () => {
     assert.deepEqual(task('Launch the application').Parameters.run['executionArn.$'], '$$.Execution.Id');
   });
 
-  test("the options and the input's fields default as for run-transient on EMR (the same execution-input schema)", () => {
-    assert.deepEqual(def.States['Apply the defaults'].Parameters, emr.States['Apply the defaults'].Parameters);
+  test("the options and the input's fields default as for run-transient on EMR (the same execution-input schema), with the application to reuse", () => {
+    const { applicationId, ...emrFields } = def.States['Apply the defaults'].Parameters.defaults;
+    assert.equal(applicationId, null);
+    assert.deepEqual({ ...def.States['Apply the defaults'].Parameters, defaults: emrFields }, emr.States['Apply the defaults'].Parameters);
+    assert.equal(task('Launch the application').Parameters['applicationId.$'], '$.applicationId');
     assert.deepEqual(def.States['Read the input'].Parameters, emr.States['Read the input'].Parameters);
     assert.deepEqual(task('Launch the application').Parameters.execution, { machine: 'run-transient', 'options.$': '$.options' });
     assert.deepEqual(task('Acquire the lock').Parameters.execution, { machine: 'run-transient', 'options.$': '$.options' });
@@ -462,3 +468,113 @@ describe('serverless-run-transient.asl.json', () => {
     assert.deepEqual(negativeTypeTests(def), [], 'use Not with the positive test');
   });
 });
+
+/** serverless-up and serverless-down: up and down on EMR Serverless, around launch-cluster and terminate-cluster. */
+const SERVERLESS_APPLICATION_MACHINES = {
+  'serverless-up': {
+    substitutions: ['LaunchClusterFunctionArn', 'LockFunctionArn', 'TerminateClusterFunctionArn'],
+    // The Tasks that wait for the application to be ready (started, or stopped and deleted).
+    waiting: ['Delete the application', 'Start the application'],
+    fail: 'Up failed',
+  },
+  'serverless-down': { substitutions: ['TerminateClusterFunctionArn'], waiting: ['Delete the application'], fail: 'Down failed' },
+};
+
+for (const [machine, expected] of Object.entries(SERVERLESS_APPLICATION_MACHINES)) {
+  describe(`${machine}.asl.json`, () => {
+    const raw = readFileSync(definitionPath(machine), 'utf8');
+    const def = loadDefinition(machine);
+    const tasks = states(def).filter(([, s]) => s.Type === 'Task');
+
+    test('is a valid States Language definition (asl-validator, paths and ARNs checked)', () => {
+      const { isValid, errorsText } = aslValidator(def, { checkArn: true, checkPaths: true });
+      assert.ok(isValid, errorsText?.('\n'));
+    });
+
+    test('names functions only through DefinitionSubstitutions, exactly the ones the stack gives it, each for EMR Serverless', () => {
+      assert.deepEqual(placeholders(raw), expected.substitutions);
+      assert.doesNotMatch(raw, /arn:aws:lambda/);
+      for (const [name, s] of tasks) if (!isFunction(def, name, 'lock')) assert.equal(s.Parameters.target, 'serverless', name);
+    });
+
+    test('has an execution timeout, every state is reachable, and every Task, Choice and Fail says what it does', () => {
+      assert.ok(Number.isInteger(def.TimeoutSeconds) && def.TimeoutSeconds > 0 && def.Comment);
+      assert.deepEqual([...reachable(def, def.StartAt)].sort(), Object.keys(def.States).sort());
+      for (const [name, s] of states(def)) if (['Task', 'Choice', 'Fail'].includes(s.Type)) assert.ok(s.Comment, `${name} has a Comment`);
+    });
+
+    test('every Task has a timeout and the retriers with FULL jitter, retries ApplicationNotReady exactly where it waits for the application, and catches every failure', () => {
+      const { all, retryable } = documentedErrors();
+      for (const [name, s] of tasks) {
+        assert.ok(s.TimeoutSeconds > 0, `${name}: TimeoutSeconds`);
+        assert.ok(s.Retry.find((r) => LAMBDA_SERVICE_ERRORS.every((e) => r.ErrorEquals.includes(e))), `${name}: Lambda service retrier`);
+        assert.ok(s.Retry.find((r) => everywhere(retryable).every((e) => r.ErrorEquals.includes(e))), `${name}: the retryable names`);
+        const names = s.Retry.flatMap((r) => r.ErrorEquals);
+        assert.equal(names.includes('ApplicationNotReady'), expected.waiting.includes(name), `${name}: retries ApplicationNotReady`);
+        for (const e of ['Lambda.Unknown', 'Sandbox.Timedout']) assert.ok(names.includes(e), `${name} retries ${e}`);
+        for (const r of s.Retry) {
+          assert.equal(r.JitterStrategy, 'FULL', `${name}: JitterStrategy FULL`);
+          assert.ok(r.BackoffRate >= 1.5 && r.MaxAttempts >= 3 && r.MaxDelaySeconds > 0, `${name}: backoff`);
+          for (const e of r.ErrorEquals) {
+            const known = e.startsWith('States.') || e.startsWith('Lambda.') || e === 'Sandbox.Timedout' || all.includes(e);
+            assert.ok(known, `${name}: ${e} is not an error any function or Step Functions raises`);
+            if (all.includes(e)) assert.ok(retryable.includes(e), `${name}: ${e} is not retryable`);
+          }
+        }
+        assert.ok(s.Catch?.some((c) => c.ErrorEquals.includes('States.ALL')), `${name}: Catch States.ALL`);
+        for (const c of s.Catch) assert.ok(c.ResultPath && c.ResultPath !== '$', `${name}: a Catch keeps the input`);
+      }
+    });
+
+    test('no Choice rule tests a type negatively (IsNull, IsPresent… false), which the local interpreter evaluates as false', () => {
+      assert.deepEqual(negativeTypeTests(def), [], 'use Not with the positive test');
+    });
+
+    if (machine === 'serverless-up') {
+      test("takes up's execution input: its fields but the playbook, up's option defaults by value, checked by the first functions", () => {
+        const up = loadDefinition('up');
+        assert.deepEqual(def.States['Read the input'].Parameters, up.States['Read the input'].Parameters);
+        const fields = Object.keys(def.States['Apply the defaults'].Parameters.defaults).sort();
+        assert.deepEqual(fields, Object.keys(schema.$defs.up.properties).filter((f) => f !== 'playbook').sort());
+        for (const name of ['Acquire the lock', 'Create the application']) assert.deepEqual(def.States[name].Parameters.execution, { machine: 'up', 'options.$': '$.options' }, name);
+        const create = def.States['Create the application'].Parameters;
+        assert.equal(create.playbook, null, 'the application alone: no job runs');
+        assert.equal(create['applicationId.$'], undefined, 'never a reused application');
+        assert.equal(create.run['executionArn.$'], '$$.Execution.Id', "tagged as this execution's: the client token and the cleanup rule know it");
+      });
+
+      test('a lock is taken before anything is spent, with a lease of the execution timeout plus the margin, and ended on every end', () => {
+        assert.equal(def.TimeoutSeconds, loadDefinition('up').TimeoutSeconds);
+        assert.equal(def.States['Acquire the lock'].Parameters.leaseSeconds, def.TimeoutSeconds + leaseMargin());
+        assert.equal(def.States['Is there a lock?'].Choices[0].Next, 'Create the application');
+        assert.equal(def.States['Is the lock ours?'].Choices[0].Next, 'Create the application');
+        const into = states(def).filter(([, s]) => successors(s).includes(expected.fail)).map(([n]) => n).sort();
+        assert.deepEqual(into, ['Did the run hold a lock?', 'Release or keep the lock']);
+        assert.equal(def.States['Release the lock'].Parameters.outcome, 'succeeded');
+      });
+
+      test('every failure after the launch passes the deletion of the application; the success hands it over untouched', () => {
+        for (const [name, s] of states(def)) if (/^Describe /.test(name)) assert.equal(s.Next, 'Write the failure cause', name);
+        assert.equal(def.States['Write the failure cause'].Next, 'Is there an application to delete?');
+        const del = def.States['Delete the application'];
+        assert.ok(isFunction(def, 'Delete the application', 'terminate-cluster'));
+        assert.equal(del.Parameters['created.$'], '$.launch.created');
+        const success = reachable(def, 'Did the run take a lock?');
+        assert.ok(!success.has('Delete the application'), 'a started application is never deleted by up');
+        assert.ok(reachable(def, def.States['Start the application'].Catch[0].Next).has('Delete the application'));
+      });
+    }
+
+    if (machine === 'serverless-down') {
+      test("takes down's execution input with an application, and deletes it only as down (this stack's up's, created)", () => {
+        assert.deepEqual(def.States['Apply the defaults'].Parameters.defaults, { applicationId: null, options: {} });
+        assert.ok('applicationId' in schema.$defs.down.properties);
+        const del = def.States['Delete the application'].Parameters;
+        assert.equal(del.down, true);
+        assert.equal(del.created, true);
+        assert.deepEqual(del.jobRunIds, []);
+        for (const [name, s] of states(def)) if (/^Describe /.test(name)) assert.equal(s.Next, 'Write the failure cause', name);
+      });
+    }
+  });
+}

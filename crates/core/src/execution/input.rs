@@ -19,6 +19,8 @@ pub enum ExecutionInput {
     Up(UpInput),
     Run(RunInput),
     Down(DownInput),
+    /// `$defs/down` with an application: serverless-down.
+    ServerlessDown(ServerlessDownInput),
 }
 
 /// `$defs/runTransient`: launch a cluster with the playbook's steps embedded.
@@ -26,6 +28,9 @@ pub enum ExecutionInput {
 #[serde(rename_all = "camelCase")]
 pub struct RunTransientInput {
     pub cluster: Value,
+    /// serverless-run-transient only: the application to run on (one `up` created), instead of the config's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application_id: Option<String>,
     pub playbook: Value,
     #[serde(flatten)]
     pub shared: Shared,
@@ -57,6 +62,15 @@ pub struct RunInput {
 #[serde(rename_all = "camelCase")]
 pub struct DownInput {
     pub cluster_id: String,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub options: Options,
+}
+
+/// `$defs/down` for serverless-down: stop and delete an application `up` created.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerlessDownInput {
+    pub application_id: String,
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub options: Options,
 }
@@ -117,7 +131,7 @@ impl ExecutionInput {
             Self::RunTransient(_) => StateMachine::RunTransient,
             Self::Up(_) => StateMachine::Up,
             Self::Run(_) => StateMachine::Run,
-            Self::Down(_) => StateMachine::Down,
+            Self::Down(_) | Self::ServerlessDown(_) => StateMachine::Down,
         }
     }
 
@@ -127,6 +141,7 @@ impl ExecutionInput {
             | Self::Up(UpInput { shared, .. })
             | Self::Run(RunInput { shared, .. }) => &mut shared.options,
             Self::Down(i) => &mut i.options,
+            Self::ServerlessDown(i) => &mut i.options,
         }
     }
 
@@ -173,6 +188,7 @@ mod tests {
         let inputs = [
             ExecutionInput::RunTransient(RunTransientInput {
                 cluster: config(),
+                application_id: Some("00fabc123".into()),
                 playbook: json!("s3://acme-configs/playbook.json"),
                 shared: shared.clone(),
             }),
@@ -189,6 +205,10 @@ mod tests {
             ExecutionInput::Down(DownInput {
                 cluster_id: "j-1ABC".into(),
                 options: json!({"force": true}).as_object().cloned().unwrap(),
+            }),
+            ExecutionInput::ServerlessDown(ServerlessDownInput {
+                application_id: "00fabc123".into(),
+                options: json!({"region": "eu-west-1"}).as_object().cloned().unwrap(),
             }),
         ];
         for input in &inputs {
@@ -210,5 +230,20 @@ mod tests {
         );
         assert_eq!(inputs[0].to_json()["vars"], json!({"bucket": "acme"}));
         assert!(inputs[3].to_json().get("rendered").is_none());
+    }
+
+    #[test]
+    fn down_takes_a_cluster_or_an_application_never_both_and_only_well_formed_ids() {
+        let down = |v: serde_json::Value| super::super::validate_input(StateMachine::Down, &v);
+        assert_eq!(down(json!({"applicationId": "00fabc123"})), []);
+        assert_eq!(down(json!({"clusterId": "j-1ABC"})), []);
+        for bad in [
+            json!({}),
+            json!({"clusterId": "j-1ABC", "applicationId": "00fabc123"}),
+            json!({"applicationId": "../00f"}),
+            json!({"applicationId": "00FABC"}),
+        ] {
+            assert!(!down(bad.clone()).is_empty(), "{bad}");
+        }
     }
 }

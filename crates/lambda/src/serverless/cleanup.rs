@@ -30,6 +30,10 @@ pub struct CleanupEvent {
     pub job_run_ids: Vec<String>,
     #[serde(default, deserialize_with = "crate::event::optional_execution_arn")]
     pub execution: Option<String>,
+    /// serverless-down: the application must be one serverless-up created (else `ClusterNotManaged`, also when IAM
+    /// will not let it be read); `created` must be true.
+    #[serde(default)]
+    pub down: bool,
 }
 
 fn job_run_ids<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -100,6 +104,28 @@ async fn cancel(
     Ok(phase.is_final())
 }
 
+/// serverless-down's check: the application exists and serverless-up created it (its run tags; IAM refuses to read
+/// one that is not this stack's, which is not this stack's to delete either).
+async fn handed_over(event: &CleanupEvent, serverless: &impl EmrServerless) -> Result<(), Error> {
+    let id = &event.application_id;
+    let not_managed = || {
+        Error::ClusterNotManaged(format!(
+            "application {id} was not created by this stack's up (or does not exist: IAM lets the function read \
+             only this stack's applications): down stops and deletes only those"
+        ))
+    };
+    if !event.created {
+        return Err(Error::InvalidConfig(
+            "$.created: down deletes the application: give true".into(),
+        ));
+    }
+    match serverless.get_application(id).await {
+        Ok(app) if super::ended::created_by_up(&app.tags) => Ok(()),
+        Ok(_) | Err(Error::AccessDenied(_)) => Err(not_managed()),
+        Err(e) => Err(e),
+    }
+}
+
 /// One pass of the cleanup: what it did, and what is still on its way (why the cleanup is not over yet), if anything.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pass {
@@ -139,6 +165,9 @@ pub async fn cleanup_pass(
         },
         pending,
     };
+    if event.down {
+        handed_over(event, serverless).await?;
+    }
     if event.created {
         let app = match serverless.get_application(app_id).await {
             Ok(app) => app,

@@ -32,8 +32,9 @@ pub const MAX_APPLICATIONS_READ: usize = 200;
 pub enum Role {
     /// Created for the execution's run: stopped and deleted once the execution has ended.
     Created,
-    /// One of this stack's applications not created by a run (reused: tagged by hand for runs to use): the
-    /// execution's own job runs on it are cancelled, the application is left as it is.
+    /// One of this stack's applications not created by this execution's run (reused: tagged by hand for runs to use,
+    /// or created by serverless-up): the execution's own job runs on it are cancelled, the application is left as
+    /// it is.
     Reused,
     /// Another execution's application, or not this stack's: left alone.
     Other,
@@ -52,10 +53,22 @@ pub fn creator(tags: &[(String, String)]) -> Option<&str> {
     (!attempt.is_empty() && attempt.bytes().all(|b| b.is_ascii_digit())).then_some(execution)
 }
 
+/// The state machine whose executions create the applications they hand over (`<stack>-serverless-up`): such an
+/// application outlives its execution, runs reuse it (`run --emr-application`), and serverless-down deletes it.
+pub const UP_MACHINE: &str = "-serverless-up";
+
+/// Whether a serverless-up execution created the application (its run tags say so): one handed over to its user.
+pub fn created_by_up(tags: &[(String, String)]) -> bool {
+    creator(tags)
+        .and_then(crate::event::execution_machine)
+        .is_some_and(|m| m.ends_with(UP_MACHINE))
+}
+
 /// The one rule for what an application is to `execution`.
 pub fn role(tags: &[(String, String)], execution: &str) -> Role {
     match creator(tags) {
         Some(e) if e == execution => Role::Created,
+        Some(_) if created_by_up(tags) => Role::Reused,
         Some(_) => Role::Other,
         None if crate::emr::tag(tags, TAG_MANAGED) == Some("true") => Role::Reused,
         None => Role::Other,
@@ -122,6 +135,7 @@ pub async fn end_application(
         created,
         job_run_ids,
         execution: Some(execution.to_string()),
+        down: false,
     };
     let pass = cleanup_pass(&event, serverless).await?;
     out.job_runs_cancelled.extend(pass.output.cancelled);
@@ -235,6 +249,17 @@ mod tests {
             (TAG_RUN_KEY, &format!("{EXEC}#")),
         ]);
         assert_eq!(role(&no_attempt, EXEC), Role::Reused);
+        // Created by serverless-up and handed over: every run on it reuses it.
+        let up = "arn:aws:states:eu-west-1:1:execution:dfr-serverless-up:up-1";
+        let handed_over = tags(&[
+            (TAG_MANAGED, "true"),
+            (TAG_EXECUTION, up),
+            (TAG_RUN_KEY, &format!("{up}#1")),
+        ]);
+        assert!(created_by_up(&handed_over));
+        assert!(!created_by_up(&created));
+        assert_eq!(role(&handed_over, EXEC), Role::Reused);
+        assert_eq!(role(&handed_over, up), Role::Created);
         // Not managed: never this stack's, whatever else it says.
         let foreign = tags(&[
             (TAG_MANAGED, "false"),

@@ -27,7 +27,13 @@ pub struct LaunchEvent {
     pub target: Target,
     /// The ServerlessConfig.
     pub cluster: ConfigInput,
-    pub playbook: ConfigInput,
+    /// `None` for serverless-up: the application alone, no job runs.
+    #[serde(default)]
+    pub playbook: Option<ConfigInput>,
+    /// Run on this application (one serverless-up created: `run --emr-application`), reused, instead of the
+    /// config's `application` or `applicationId`.
+    #[serde(default, deserialize_with = "optional_application_id")]
+    pub application_id: Option<String>,
     #[serde(default)]
     pub vars: BTreeMap<String, String>,
     #[serde(default)]
@@ -79,6 +85,15 @@ pub struct LaunchOutput {
     pub architecture: String,
     pub log_uri: Option<String>,
     pub job_runs: Vec<JobRunInput>,
+}
+
+fn optional_application_id<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(transparent)]
+    struct Id(#[serde(deserialize_with = "super::application_id")] String);
+    Ok(Option::<Id>::deserialize(d)?.map(|Id(id)| id))
 }
 
 /// The run's tags as a request's `tags` members, added to (and winning over) the config's.
@@ -139,17 +154,37 @@ pub async fn launch<S: EmrServerless>(
         ("playbook", size_of(&event.playbook)),
     ];
     let env = &mut source::prepare(clock, &configs, &event.vars, &event.files, &event.env)?;
-    let config =
+    let mut config =
         source::load_serverless(&event.cluster, &event.vars, store, env, event.rendered).await?;
-    let playbook =
-        source::load_playbook(&event.playbook, &event.vars, store, env, event.rendered).await?;
-    for w in config.warnings.iter().chain(&playbook.warnings) {
+    let playbook = match &event.playbook {
+        Some(p) => Some(source::load_playbook(p, &event.vars, store, env, event.rendered).await?),
+        None => None,
+    };
+    for w in config
+        .warnings
+        .iter()
+        .chain(playbook.iter().flat_map(|p| &p.warnings))
+    {
         tracing::warn!(warning = %w, "config warning");
+    }
+    if event.playbook.is_none() && config.config.application.is_none() {
+        return Err(Error::InvalidConfig(
+            "$.cluster: up creates an application: give the ServerlessConfig an \"application\"; one with \
+             \"applicationId\" exists already (run on it with run)"
+                .into(),
+        ));
+    }
+    if let Some(id) = &event.application_id {
+        config.config.application = None;
+        config.config.application_id = Some(id.clone());
     }
     let c = &config.config;
     stack.regions.check(c.region.as_deref())?;
-    let file = source::name_of("$.playbook", &event.playbook);
-    let (plan, warnings) = core::plan(c, Some((&file, &playbook)), execution)?;
+    let file = event
+        .playbook
+        .as_ref()
+        .map(|p| source::name_of("$.playbook", p));
+    let (plan, warnings) = core::plan(c, file.as_deref().zip(playbook.as_ref()), execution)?;
     for w in &warnings {
         tracing::warn!(warning = %w, "translation warning");
     }

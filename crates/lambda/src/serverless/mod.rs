@@ -1,7 +1,7 @@
 //! Running a playbook on EMR Serverless: the narrow port the Lambdas use, in the project's own types (its adapter
 //! over `aws-sdk-emrserverless` is `aws/serverless.rs`; what the answers mean is decided in
 //! `dfr_core::serverless::status`), and the handlers of the four functions' `"target": "serverless"` events:
-//! [`launch`] (launch-cluster), [`start`] (add-steps: one job run), [`check`] (check-status: one GetJobRun) and
+//! [`launch`] (launch-cluster; [`ready`]: serverless-up's start of its application), [`start`] (add-steps: one job run), [`check`] (check-status: one GetJobRun) and
 //! [`cleanup`] (terminate-cluster).
 //!
 //! Requests go in as JSON in the API's wire shape (CreateApplication's and StartJobRun's bodies: camelCase members
@@ -12,6 +12,7 @@ pub mod check;
 pub mod cleanup;
 pub mod ended;
 pub mod launch;
+pub mod ready;
 pub mod start;
 
 use chrono::{DateTime, Utc};
@@ -62,10 +63,7 @@ pub fn job_run_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::E
 
 /// EMR Serverless's ids: 1 to 64 lowercase letters and digits.
 pub fn is_resource_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    dfr_core::ids::is_application_id(id)
 }
 
 /// Where the driver's logs of a job run are, under the `logUri` it was given:
