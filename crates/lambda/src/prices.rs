@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use dfr_core::cost::{
     self, EbsVolume as CoreEbsVolume, InstanceLife, PriceBook, PriceNeeds, RunCost, Window,
 };
+use dfr_core::serverless::status::ServerlessPrices;
 use dfr_core::status::CLUSTER_ENDED;
 pub use dfr_prices::{
     serverless_prices, ListPrices, PriceDocuments, PriceError, PriceQuery, Prices,
@@ -28,6 +29,18 @@ pub trait PriceSource {
         usage: &ClusterUsage,
         now: DateTime<Utc>,
     ) -> Result<PriceBook, String>;
+
+    /// EMR Serverless's prices in `region` (`None`: the functions' own) for an application of `architecture`, or why
+    /// there are none (as [`Self::price_book`] says it). A source that does not read them says so.
+    async fn serverless_prices(
+        &self,
+        region: Option<&str>,
+        architecture: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ServerlessPrices, String> {
+        let _ = (region, architecture, now);
+        Err("EMR Serverless prices are not read here".into())
+    }
 }
 
 /// The Price List and EC2's spot prices, as the functions read them: in their own region unless a run names one.
@@ -58,7 +71,24 @@ fn needs_of(usage: &ClusterUsage) -> PriceNeeds {
     }
 }
 
-impl<P: Prices, S: SpotPrices, F: Fn(&str) -> S> PriceSource for FunctionPrices<'_, P, F> {
+/// Why prices could not be read, as a cost says it: the error's name only (AWS's message names the role).
+fn unreadable(e: PriceError) -> String {
+    match e {
+        PriceError::PriceList(f) => format!(
+            "the AWS Price List could not be read ({})",
+            Error::from_failure(f).kind()
+        ),
+        PriceError::Spot(f) => format!(
+            "EC2's spot prices could not be read ({})",
+            Error::from_failure(f).kind()
+        ),
+        PriceError::Unreadable(e) => e.to_string(),
+    }
+}
+
+impl<P: Prices + ServerlessPriceList, S: SpotPrices, F: Fn(&str) -> S> PriceSource
+    for FunctionPrices<'_, P, F>
+{
     async fn price_book(
         &self,
         region: Option<&str>,
@@ -70,18 +100,19 @@ impl<P: Prices, S: SpotPrices, F: Fn(&str) -> S> PriceSource for FunctionPrices<
         self.list
             .price_book(region, &needs_of(usage), zone, now)
             .await
-            .map_err(|e| match e {
-                // The error's name only: a cost is written into a run's output, and AWS's message names the role.
-                PriceError::PriceList(f) => format!(
-                    "the AWS Price List could not be read ({})",
-                    Error::from_failure(f).kind()
-                ),
-                PriceError::Spot(f) => format!(
-                    "EC2's spot prices could not be read ({})",
-                    Error::from_failure(f).kind()
-                ),
-                PriceError::Unreadable(e) => e.to_string(),
-            })
+            .map_err(unreadable)
+    }
+
+    async fn serverless_prices(
+        &self,
+        region: Option<&str>,
+        architecture: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ServerlessPrices, String> {
+        let region = region.unwrap_or(&self.home_region);
+        serverless_prices(self.list.prices, region, architecture, now)
+            .await
+            .map_err(unreadable)
     }
 }
 

@@ -6,11 +6,14 @@
 
 use std::collections::BTreeSet;
 
-use dfr_core::serverless::status::{ApplicationPhase, JobRunPhase};
+use chrono::{DateTime, Utc};
+use dfr_core::serverless::status::{ApplicationPhase, JobRunPhase, ServerlessRunCost};
 use serde::{Deserialize, Serialize};
 
+use super::run_end::{self, EndedRun, RunEnd, ServerlessRuns};
 use super::{EmrServerless, Target};
 use crate::error::Error;
+use crate::prices::PriceSource;
 
 /// Job run ids a cleanup takes: one per step of a playbook (EMR's limit of steps, as for clusters).
 pub const MAX_JOB_RUN_IDS: usize = crate::event::MAX_STEP_IDS;
@@ -30,6 +33,32 @@ pub struct CleanupEvent {
     pub job_run_ids: Vec<String>,
     #[serde(default, deserialize_with = "crate::event::optional_execution_arn")]
     pub execution: Option<String>,
+    /// How the run ended, for its run-end line and cost record: `SUCCEEDED`, or the failure's name (the state
+    /// machine's cleanup states give it).
+    #[serde(default, deserialize_with = "outcome")]
+    pub outcome: Option<String>,
+    /// When the execution started (`$$.Execution.StartTime`): the run's duration.
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+}
+
+/// An outcome: an error name's characters (letters, digits, `.`, `_`), at most 128.
+fn outcome<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let text = Option::<String>::deserialize(d)?;
+    match text {
+        Some(t)
+            if t.is_empty()
+                || t.len() > 128
+                || !t
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_') =>
+        {
+            Err(serde::de::Error::custom(
+                "outcome: SUCCEEDED or an error name (letters, digits, '.', '_')",
+            ))
+        }
+        t => Ok(t),
+    }
 }
 
 fn job_run_ids<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -54,6 +83,12 @@ pub struct CleanupOutput {
     pub deleted: bool,
     /// The job runs this call cancelled.
     pub cancelled: Vec<String>,
+    /// What the run cost, when this call deleted its application (the run's end): its job runs added up
+    /// ([`super::run_end`]); `null` otherwise.
+    pub cost: Option<ServerlessRunCost>,
+    /// The application this call deleted, and its job runs as they were just before: the run's end.
+    #[serde(skip)]
+    pub ended: Option<EndedRun>,
 }
 
 /// What to do with the application once its job runs have ended.
@@ -121,6 +156,28 @@ pub async fn cleanup(
     }
 }
 
+/// The cleanup of the state machine's cleanup states: [`cleanup`], and, by the call that deletes the application,
+/// the run's end recorded ([`run_end::record`]: its cost in the answer, the wait table and the run-end line).
+pub async fn cleanup_run(
+    event: &CleanupEvent,
+    serverless: &impl EmrServerless,
+    table: &impl ServerlessRuns,
+    prices: &impl PriceSource,
+    now: DateTime<Utc>,
+) -> Result<CleanupOutput, Error> {
+    let mut out = cleanup(event, serverless).await?;
+    if let (Some(ended), Some(execution)) = (out.ended.take(), &event.execution) {
+        let end = RunEnd {
+            execution: execution.clone(),
+            outcome: event.outcome.clone().unwrap_or_else(|| "UNKNOWN".into()),
+            started_at: event.started_at,
+            region: event.region.clone(),
+        };
+        out.cost = Some(run_end::record(&ended, &end, table, prices, now).await);
+    }
+    Ok(out)
+}
+
 /// One pass of [`cleanup`], answering what is still on its way rather than failing with it (for a caller that
 /// goes on later by itself: the end of an execution, the reconciler).
 pub async fn cleanup_pass(
@@ -136,6 +193,8 @@ pub async fn cleanup_pass(
             application_id: app_id.to_string(),
             deleted,
             cancelled,
+            cost: None,
+            ended: None,
         },
         pending,
     };
@@ -180,13 +239,31 @@ pub async fn cleanup_pass(
         return Ok(output(false, cancelled, None));
     }
     // Read again: the job runs' end may have changed it.
-    let state = serverless.get_application(app_id).await?.state;
+    let app = serverless.get_application(app_id).await?;
+    let state = app.state.clone();
     match next_step(&state) {
         Next::Done => Ok(output(true, cancelled, None)),
         Next::Delete => {
+            // The run's end: its job runs, all ended, read before the application goes.
+            let mut job_runs = Vec::new();
+            for id in seen.iter().chain(&event.job_run_ids) {
+                match serverless.get_job_run(app_id, id).await {
+                    Ok(info) if !job_runs.iter().any(|j: &super::JobRunInfo| j.id == info.id) => {
+                        job_runs.push(info)
+                    }
+                    Ok(_) | Err(Error::ClusterNotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
             serverless.delete_application(app_id).await?;
             tracing::info!(application_id = %app_id, "application deleted");
-            Ok(output(true, cancelled, None))
+            let mut pass = output(true, cancelled, None);
+            pass.output.ended = Some(EndedRun {
+                application: app,
+                region: event.region.clone(),
+                job_runs,
+            });
+            Ok(pass)
         }
         Next::Stop => {
             serverless.stop_application(app_id).await?;

@@ -12,6 +12,7 @@ pub mod check;
 pub mod cleanup;
 pub mod ended;
 pub mod launch;
+pub mod run_end;
 pub mod start;
 
 use chrono::{DateTime, Utc};

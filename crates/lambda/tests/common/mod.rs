@@ -321,6 +321,27 @@ impl dfr_lambda::unfinished::UnfinishedRuns for Noted {
     }
 }
 
+impl dfr_lambda::serverless::run_end::ServerlessRuns for Noted {
+    async fn note_application(
+        &self,
+        _: &dfr_lambda::serverless::run_end::RunNote,
+        _: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        Ok(())
+    }
+    async fn application_noted(&self, _: &str) -> Result<bool, Error> {
+        Ok(false)
+    }
+    async fn record_application(
+        &self,
+        _: &dfr_lambda::serverless::run_end::RunNote,
+        _: &dfr_core::serverless::status::ServerlessRunCost,
+        _: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        Ok(true)
+    }
+}
+
 /// Launches a persistent cluster for run `key`; returns its id.
 pub async fn up(aws: &Stack, h: &EmulatorHandle, name: &str, key: &str) -> String {
     let event = launch_event(cluster_config(name), None, "persistent", key);
