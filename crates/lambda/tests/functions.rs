@@ -892,6 +892,7 @@ async fn when_a_launch_is_in_flight_as_the_execution_stops_should_find_its_clust
         |r| aws.terminate.emr(r),
         |r| aws.terminate.emr_serverless(r),
         &noted,
+        &common::NoPrices,
         &stack,
         now(&h),
     );

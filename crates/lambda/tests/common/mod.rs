@@ -283,6 +283,7 @@ pub async fn end(
         |r| aws.terminate.emr(r),
         |r| aws.terminate.emr_serverless(r),
         &Noted::default(),
+        &NoPrices,
         &stack(),
         now(h),
     )
