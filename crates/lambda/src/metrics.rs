@@ -435,7 +435,10 @@ mod tests {
             [&line["Outcome"], &line["ApplicationId"], &line["Pipeline"]],
             ["StepFailed", "00app", "nightly-enrich-prod"]
         );
-        assert_eq!((&line["VcpuHours"], &line["JobRuns"]), (&json!(2.0), &json!(1)));
+        assert_eq!(
+            (&line["VcpuHours"], &line["JobRuns"]),
+            (&json!(2.0), &json!(1))
+        );
         assert_eq!(line["DurationSeconds"], 600);
         assert!(line.get("RunInstanceHours").is_none(), "no instances");
         assert_eq!(

@@ -42,23 +42,21 @@ pub struct CleanupEvent {
     pub started_at: Option<DateTime<Utc>>,
 }
 
-/// An outcome: an error name's characters (letters, digits, `.`, `_`), at most 128.
+/// An outcome: an error name's characters (letters, digits, `.`, `_`), at most 128. Any other text is `INVALID`,
+/// never a refused event: an outcome only labels the run's cost, and must never keep its application from being
+/// deleted.
 fn outcome<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let text = Option::<String>::deserialize(d)?;
-    match text {
-        Some(t)
-            if t.is_empty()
-                || t.len() > 128
-                || !t
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_') =>
-        {
-            Err(serde::de::Error::custom(
-                "outcome: SUCCEEDED or an error name (letters, digits, '.', '_')",
-            ))
+    Ok(text.map(|t| {
+        let name = (1..=128).contains(&t.len())
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
+        if name {
+            t
+        } else {
+            "INVALID".to_string()
         }
-        t => Ok(t),
-    }
+    }))
 }
 
 fn job_run_ids<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -288,6 +286,25 @@ mod tests {
         assert_eq!(next_step("STOPPING"), Next::Wait);
         assert_eq!(next_step("CREATING"), Next::Wait);
         assert_eq!(next_step("SOMETHING_NEW"), Next::Wait);
+    }
+
+    #[test]
+    fn an_outcome_is_an_error_name_and_any_other_text_never_refuses_the_cleanup() {
+        let event = |outcome: &str| -> CleanupEvent {
+            serde_json::from_value(serde_json::json!({
+                "target": "serverless", "applicationId": "00abc", "created": true, "outcome": outcome,
+                "startedAt": "2026-12-07T17:07:50.936Z"
+            }))
+            .unwrap()
+        };
+        assert_eq!(
+            event("States.Timeout").outcome.as_deref(),
+            Some("States.Timeout")
+        );
+        for odd in ["", "a b", "x\u{7}", &"A".repeat(129)] {
+            assert_eq!(event(odd).outcome.as_deref(), Some("INVALID"), "{odd:?}");
+        }
+        assert!(event("SUCCEEDED").started_at.is_some());
     }
 
     #[test]
