@@ -290,19 +290,9 @@ impl UnfinishedRuns for WaitTable {
             "expiresAt".into(),
             n((now + Duration::seconds(layout::KEEP_UNRECORDED_SECONDS)).timestamp()),
         );
-        let answer = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(waiter)")
-            .send()
-            .await;
-        match answer {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failed(&e) => Ok(()),
-            Err(e) => Err(Error::from_sdk("PutItem", e)),
-        }
+        self.put_if(item, "attribute_not_exists(waiter)", &[])
+            .await
+            .map(|_| ())
     }
 
     async fn unrecorded_of(&self, cluster_id: &str) -> Result<Option<UnfinishedRun>, Error> {
