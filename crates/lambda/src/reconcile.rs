@@ -1142,6 +1142,68 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_deletion_terminate_cluster_left_to_the_sweep_is_routine_and_one_it_did_not_note_is_the_repair(
+    ) {
+        use crate::serverless::run_end::{RunNote, ServerlessRuns};
+        for noted in [true, false] {
+            let serverless = FakeServerless::default();
+            let executions = FakeExecutions::default();
+            let stopped = arn("serverless-run-transient", "stopped");
+            executions
+                .statuses
+                .borrow_mut()
+                .insert(stopped.clone(), "ABORTED".into());
+            let tags = vec![
+                (TAG_MANAGED.to_string(), "true".to_string()),
+                (TAG_EXECUTION.to_string(), stopped.clone()),
+                (crate::run::TAG_RUN_KEY.to_string(), format!("{stopped}#1")),
+            ];
+            serverless.apps.borrow_mut().push((
+                "00left".to_string(),
+                "STOPPED".to_string(),
+                tags.clone(),
+            ));
+            serverless.jobs.borrow_mut().push((
+                "00left".into(),
+                "00run".into(),
+                "CANCELLED".into(),
+                tags,
+            ));
+            let (emr, tagging, table, sfn): (FakeEmr, FakeTagging, FakeTable, FakeCallbacks) =
+                Default::default();
+            if noted {
+                let note = RunNote {
+                    application_id: "00left".into(),
+                    region: Some("eu-west-1".into()),
+                    execution: stopped.clone(),
+                    status: "ABORTED".into(),
+                };
+                table.note_application(&note, now()).await.unwrap();
+            }
+            let r = sweep_with(&emr, &serverless, &tagging, &executions, &table, &sfn).await;
+            assert_eq!(serverless.writes.borrow().last().unwrap(), "delete 00left");
+            if noted {
+                assert_eq!(r.applications_finished, ["00left"], "{r:?}");
+                assert!(r.applications_deleted.is_empty());
+                assert_eq!(r.repairs(), 0);
+                assert_eq!(metrics("dfr", &r, now()), None, "no Repairs line: no alarm");
+            } else {
+                assert!(r.applications_finished.is_empty());
+                assert_eq!(r.applications_deleted.len(), 1, "{r:?}");
+                assert_eq!(r.repairs(), 1);
+            }
+            // Either way the run's end is recorded, with the execution's status, once.
+            let items = table.serverless.borrow();
+            let (note, cost) = items.get("00left").unwrap();
+            assert_eq!(
+                (note.status.as_str(), note.execution.as_str()),
+                ("ABORTED", stopped.as_str())
+            );
+            assert_eq!(cost.as_ref().map(|c| c.job_runs), Some(1));
+        }
+    }
+
+    #[tokio::test]
     async fn a_noted_run_gets_its_cost_recorded_once_its_cluster_has_ended_and_not_before() {
         let run = UnfinishedRun {
             cluster_id: CLUSTER.into(),
