@@ -14,8 +14,12 @@ use crate::follow::Outcome;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Cost {
-    /// Billed instance-seconds over 3,600.
+    /// Billed instance-seconds over 3,600 (0 for a run on EMR Serverless).
+    #[serde(default)]
     pub instance_hours: f64,
+    /// A run on EMR Serverless: its job runs' billed vCPU-hours together (`None` for a cluster's run).
+    #[serde(default)]
+    pub vcpu_hours: Option<f64>,
     /// Estimated USD; `None` when no price could be read.
     #[serde(default)]
     pub usd: Option<f64>,
@@ -56,8 +60,13 @@ impl Cost {
     pub fn of(document: &Value) -> Option<Cost> {
         document
             .get("cost")
-            .filter(|c| c.is_object())
+            .filter(|c| c.get("instanceHours").is_some() || c.get("vcpuHours").is_some())
             .and_then(|c| Cost::deserialize(c).ok())
+    }
+
+    /// A serverless run's cost (its job runs' together), not a cluster's.
+    pub fn is_serverless(&self) -> bool {
+        self.vcpu_hours.is_some()
     }
 
     /// The `cost` of an execution that ended: in its output when it succeeded, in its Cause (JSON text) when it
@@ -97,7 +106,11 @@ impl Cost {
 
     /// The lines the run commands print under their step table:
     /// `Cost: 1.5056 instance-hours, ≈ $0.37 (estimate, prices as of 2026-11-01)` and what the estimate leaves out.
+    /// A serverless run's cost has none: its job runs' total line says it ([`JobRunCost::total_line`]).
     pub fn lines(&self) -> Vec<String> {
+        if self.is_serverless() {
+            return Vec::new();
+        }
         let label = if self.is_final { "Cost" } else { "Cost so far" };
         let mut lines = vec![format!(
             "{label}: {} instance-hours, {} ({})",

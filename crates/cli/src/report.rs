@@ -7,7 +7,10 @@
 //!
 //! A run stopped, timed out by Step Functions, or failed without its own cleanup has no output and no Cause with a
 //! cost: the stack records its cluster's final cost in its wait table (`<stack>-waits`) once the cluster has ended
-//! (`dfr_core::cost::unfinished`), and the report reads those records with one Scan when some run lacks a cost.
+//! (`dfr_core::cost::unfinished`), and the report reads those records with one Scan when some run lacks a cost. A
+//! run on EMR Serverless has its cost (its job runs' together) in its output when it succeeded, and in the same
+//! table, recorded when its application was deleted, whatever its outcome; its row shows vCPU-hours (JSON), no
+//! instance-hours.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -143,7 +146,7 @@ pub struct Run {
     /// The cluster's name as the execution knows it: its input's ClusterConfig, else its output's `clusterName`.
     pub cluster_name: Option<String>,
     pub cluster_id: Option<String>,
-    /// The cluster's name, else its id: set by [`name_pipelines`].
+    /// The cluster's name, else its id (a serverless run's application id): set by [`name_pipelines`].
     pub pipeline: Option<String>,
     pub cost: Option<Cost>,
     /// The `cost` object as the run wrote it, for `--output json`.
@@ -180,7 +183,10 @@ impl Run {
             start: listed.start,
             stop: details.stop.or(listed.stop),
             cluster_name: named_cluster(&input).or_else(|| text(&ended["clusterName"])),
-            cluster_id: text(&ended["clusterId"]).or_else(|| text(&input["clusterId"])),
+            // A serverless run's output and Cause name its application instead.
+            cluster_id: text(&ended["clusterId"])
+                .or_else(|| text(&input["clusterId"]))
+                .or_else(|| text(&ended["applicationId"])),
             pipeline: None,
             cost_json: cost.as_ref().map(|_| ended["cost"].clone()),
             cost,
@@ -291,7 +297,8 @@ pub fn to_json(runs: &[Run], totals: &Totals, since: DateTime<Utc>) -> Value {
                 "status": r.status,
                 "error": r.error,
                 "durationSeconds": r.seconds(),
-                "instanceHours": r.cost.as_ref().map(|c| c.instance_hours),
+                "instanceHours": r.cost.as_ref().filter(|c| !c.is_serverless()).map(|c| c.instance_hours),
+                "vcpuHours": r.cost.as_ref().and_then(|c| c.vcpu_hours),
                 "usd": r.cost.as_ref().and_then(|c| c.usd),
                 "usdIsLowerBound": r.cost.as_ref().map(|c| c.usd_is_lower_bound),
                 "costFinal": r.cost.as_ref().map(|c| c.is_final),
@@ -376,7 +383,12 @@ pub fn to_text(runs: &[Run], totals: &Totals, since: DateTime<Utc>) -> String {
                 or_dash(r.pipeline.clone()),
                 r.outcome(),
                 or_dash(r.seconds().map(view::duration)),
-                or_dash(r.cost.as_ref().map(|c| format!("{:.2}", c.instance_hours))),
+                or_dash(
+                    r.cost
+                        .as_ref()
+                        .filter(|c| !c.is_serverless())
+                        .map(|c| format!("{:.2}", c.instance_hours)),
+                ),
                 or_dash(r.cost.as_ref().map(Cost::usd_cell)),
                 r.name.clone(),
             ]
@@ -545,7 +557,9 @@ async fn recorded_costs(table: &str) -> Result<HashMap<String, RecordedCost>, St
             let page = dynamodb
                 .scan()
                 .table_name(table)
-                .filter_expression("waiter = :unfinished AND attribute_exists(#cost)")
+                .filter_expression(
+                    "waiter IN (:unfinished, :serverless) AND attribute_exists(#cost)",
+                )
                 // Only what a cost record needs: the table also holds waiting runs' task tokens, which never
                 // leave it for the CLI (an operator's Scan can be limited to these attributes by IAM).
                 .projection_expression("clusterId, waiter, #execution, #cost")
@@ -554,6 +568,10 @@ async fn recorded_costs(table: &str) -> Result<HashMap<String, RecordedCost>, St
                 .expression_attribute_values(
                     ":unfinished",
                     AttributeValue::S(layout::WAITER.into()),
+                )
+                .expression_attribute_values(
+                    ":serverless",
+                    AttributeValue::S(layout::SERVERLESS_WAITER.into()),
                 )
                 .set_exclusive_start_key(start)
                 .send()

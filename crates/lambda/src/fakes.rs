@@ -20,8 +20,10 @@ use crate::emr::{
 };
 use crate::error::Error;
 use crate::prices::PriceSource;
+use crate::serverless::run_end::{RunNote, ServerlessRuns};
 use crate::unfinished::{UnfinishedRun, UnfinishedRuns};
 use crate::wait::{Answering, Callbacks, Delivery, Wait, Waits};
+use dfr_core::serverless::status::ServerlessRunCost;
 
 pub const CLUSTER: &str = "j-1ABCDEFGHIJKL";
 
@@ -147,6 +149,40 @@ pub struct FakeTable {
     /// Unfinished runs by cluster, and the costs recorded for them.
     pub unfinished: RefCell<HashMap<String, UnfinishedRun>>,
     pub recorded: RefCell<HashMap<String, RunCost>>,
+    /// Serverless runs by application: the note, and the cost once recorded.
+    pub serverless: RefCell<HashMap<String, ServerlessItem>>,
+}
+
+/// A serverless run's item: its note, and its cost once recorded.
+pub type ServerlessItem = (RunNote, Option<ServerlessRunCost>);
+
+impl ServerlessRuns for FakeTable {
+    async fn note_application(&self, note: &RunNote, _: DateTime<Utc>) -> Result<(), Error> {
+        self.serverless
+            .borrow_mut()
+            .entry(note.application_id.clone())
+            .or_insert_with(|| (note.clone(), None));
+        Ok(())
+    }
+    async fn application_noted(&self, application_id: &str) -> Result<bool, Error> {
+        Ok(self.serverless.borrow().contains_key(application_id))
+    }
+    async fn record_application(
+        &self,
+        note: &RunNote,
+        cost: &ServerlessRunCost,
+        _: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        let mut items = self.serverless.borrow_mut();
+        if matches!(items.get(&note.application_id), Some((_, Some(_)))) {
+            return Ok(false);
+        }
+        items.insert(
+            note.application_id.clone(),
+            (note.clone(), Some(cost.clone())),
+        );
+        Ok(true)
+    }
 }
 
 impl UnfinishedRuns for FakeTable {
@@ -297,17 +333,6 @@ pub fn answering<'a>(
 
 /// Prices that cannot be read: a cost then has its instance-hours and `pricesUnavailable`.
 pub struct NoPrices;
-
-impl crate::prices::JobRunPrices for NoPrices {
-    async fn job_run_prices(
-        &self,
-        _region: Option<&str>,
-        _architecture: &str,
-        _now: DateTime<Utc>,
-    ) -> Result<dfr_core::serverless::status::ServerlessPrices, String> {
-        Err("no prices in this test".into())
-    }
-}
 
 impl PriceSource for NoPrices {
     async fn price_book(

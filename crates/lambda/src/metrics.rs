@@ -191,6 +191,54 @@ pub fn run_ended(stack: &str, run: &RunEnded<'_>, now: DateTime<Utc>) -> Value {
     )
 }
 
+/// The log line of a serverless run's end ([`crate::serverless::run_end`]): `RunCostUsd` when priced, per stack and
+/// pipeline (the application's name), as a cluster run's, and the fields of the dashboard's table of the last runs;
+/// `Target` says `serverless`, and its vCPU-, memory GB- and storage GB-hours stand where a cluster run's
+/// instance-hours would (fields, not metrics).
+pub fn serverless_run_ended(
+    stack: &str,
+    run: &ServerlessRunEnded<'_>,
+    now: DateTime<Utc>,
+) -> Value {
+    let metrics: Vec<(Metric, f64)> = run
+        .cost
+        .usd
+        .map(|usd| (Metric::RunCostUsd, usd))
+        .into_iter()
+        .collect();
+    embedded(
+        stack,
+        &metrics,
+        json!({
+            "Target": "serverless",
+            "Pipeline": run.pipeline,
+            "Command": "run-transient",
+            "Outcome": run.outcome,
+            "ApplicationId": run.application_id,
+            "DurationSeconds": run.duration_seconds,
+            "Execution": run.execution,
+            "JobRuns": run.cost.job_runs,
+            "VcpuHours": run.cost.vcpu_hours,
+            "MemoryGbHours": run.cost.memory_gb_hours,
+            "StorageGbHours": run.cost.storage_gb_hours,
+        }),
+        now,
+    )
+}
+
+/// A serverless run that ended, as [`serverless_run_ended`] writes it.
+pub struct ServerlessRunEnded<'a> {
+    /// The application's name.
+    pub pipeline: &'a str,
+    /// `SUCCEEDED`, the failure's name, or how the execution ended (ABORTED, TIMED_OUT, FAILED).
+    pub outcome: &'a str,
+    pub application_id: &'a str,
+    /// `None` when the start of the execution is not known.
+    pub duration_seconds: Option<i64>,
+    pub execution: &'a str,
+    pub cost: &'a dfr_core::serverless::status::ServerlessRunCost,
+}
+
 /// A run that ended, as [`run_ended`] writes it.
 pub struct RunEnded<'a> {
     pub pipeline: &'a str,
@@ -357,6 +405,52 @@ mod tests {
             json!([["Stack"], ["Stack", "Pipeline"]])
         );
         assert_eq!(directives[1]["Dimensions"], json!([["Stack"]]));
+    }
+
+    #[test]
+    fn a_serverless_runs_end_is_written_with_its_cost_per_stack_and_pipeline_and_says_its_target() {
+        use dfr_core::serverless::status::{job_run_cost, run_cost, ResourceUtilization};
+        let billed = ResourceUtilization {
+            vcpu_hour: 2.0,
+            memory_gb_hour: 8.0,
+            storage_gb_hour: 0.0,
+        };
+        let unpriced = run_cost(&[job_run_cost(&billed, Err("no prices"), true)]);
+        let mut priced = unpriced.clone();
+        priced.usd = Some(0.1234);
+        let run = |cost| ServerlessRunEnded {
+            pipeline: "nightly-enrich-prod",
+            outcome: "StepFailed",
+            application_id: "00app",
+            duration_seconds: Some(600),
+            execution: "arn:aws:states:eu-west-1:1:execution:dfr-serverless-run-transient:n",
+            cost,
+        };
+        let now = "2026-12-02T12:00:00Z".parse().unwrap();
+        let line = serverless_run_ended("dfr", &run(&priced), now);
+        assert_well_formed(&line);
+        assert_eq!(line["RunCostUsd"], 0.1234);
+        assert_eq!(line["Target"], "serverless");
+        assert_eq!(
+            [&line["Outcome"], &line["ApplicationId"], &line["Pipeline"]],
+            ["StepFailed", "00app", "nightly-enrich-prod"]
+        );
+        assert_eq!(
+            (&line["VcpuHours"], &line["JobRuns"]),
+            (&json!(2.0), &json!(1))
+        );
+        assert_eq!(line["DurationSeconds"], 600);
+        assert!(line.get("RunInstanceHours").is_none(), "no instances");
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Stack"], ["Stack", "Pipeline"]])
+        );
+        // Not priced: the line is still written, with no cost metric.
+        let line = serverless_run_ended("dfr", &run(&unpriced), now);
+        assert_well_formed(&line);
+        assert!(line.get("RunCostUsd").is_none());
+        assert_eq!(line["_aws"]["CloudWatchMetrics"], json!([]));
+        assert_eq!(line["Outcome"], "StepFailed");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use dfr_core::cost::{
     self, EbsVolume as CoreEbsVolume, InstanceLife, PriceBook, PriceNeeds, RunCost, Window,
 };
+use dfr_core::serverless::status::ServerlessPrices;
 use dfr_core::status::CLUSTER_ENDED;
 pub use dfr_prices::{
     serverless_prices, ListPrices, PriceDocuments, PriceError, PriceQuery, Prices,
@@ -15,7 +16,6 @@ pub use dfr_prices::{
 
 use crate::emr::{ClusterInfo, ClusterUsage, Emr, Market};
 use crate::error::Error;
-use dfr_core::serverless::status::ServerlessPrices;
 
 /// The prices of one run's cluster: a [`PriceBook`] for its instance and volume types in its region, and for its
 /// spot instances' types in its zone. What check-status and the cleanup path price a run with.
@@ -29,6 +29,18 @@ pub trait PriceSource {
         usage: &ClusterUsage,
         now: DateTime<Utc>,
     ) -> Result<PriceBook, String>;
+
+    /// EMR Serverless's prices in `region` (`None`: the functions' own) for an application of `architecture`, or why
+    /// there are none (as [`Self::price_book`] says it). A source that does not read them says so.
+    async fn serverless_prices(
+        &self,
+        region: Option<&str>,
+        architecture: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ServerlessPrices, String> {
+        let _ = (region, architecture, now);
+        Err("EMR Serverless prices are not read here".into())
+    }
 }
 
 /// The Price List and EC2's spot prices, as the functions read them: in their own region unless a run names one.
@@ -59,25 +71,8 @@ fn needs_of(usage: &ClusterUsage) -> PriceNeeds {
     }
 }
 
-impl<P: Prices, S: SpotPrices, F: Fn(&str) -> S> PriceSource for FunctionPrices<'_, P, F> {
-    async fn price_book(
-        &self,
-        region: Option<&str>,
-        usage: &ClusterUsage,
-        now: DateTime<Utc>,
-    ) -> Result<PriceBook, String> {
-        let region = region.unwrap_or(&self.home_region);
-        let zone = usage.availability_zone.as_deref();
-        self.list
-            .price_book(region, &needs_of(usage), zone, now)
-            .await
-            .map_err(unavailable)
-    }
-}
-
-/// Why prices could not be read, as a cost says it: the error's name only (a cost is written into a run's output,
-/// and AWS's message names the role).
-fn unavailable(e: PriceError) -> String {
+/// Why prices could not be read, as a cost says it: the error's name only (AWS's message names the role).
+fn unreadable(e: PriceError) -> String {
     match e {
         PriceError::PriceList(f) => format!(
             "the AWS Price List could not be read ({})",
@@ -91,22 +86,24 @@ fn unavailable(e: PriceError) -> String {
     }
 }
 
-/// EMR Serverless's prices of a job run's application: what check-status and the answers to a job run's wait price
-/// an ended job run with.
-#[allow(async_fn_in_trait)]
-pub trait JobRunPrices {
-    /// The prices for an application of `architecture` in `region` (`None`: the functions' own), or why there are
-    /// none (the error's name only: a cost's log line must not echo AWS's message, which names the role).
-    async fn job_run_prices(
+impl<P: Prices + ServerlessPriceList, S: SpotPrices, F: Fn(&str) -> S> PriceSource
+    for FunctionPrices<'_, P, F>
+{
+    async fn price_book(
         &self,
         region: Option<&str>,
-        architecture: &str,
+        usage: &ClusterUsage,
         now: DateTime<Utc>,
-    ) -> Result<ServerlessPrices, String>;
-}
+    ) -> Result<PriceBook, String> {
+        let region = region.unwrap_or(&self.home_region);
+        let zone = usage.availability_zone.as_deref();
+        self.list
+            .price_book(region, &needs_of(usage), zone, now)
+            .await
+            .map_err(unreadable)
+    }
 
-impl<P: Prices + ServerlessPriceList, F> JobRunPrices for FunctionPrices<'_, P, F> {
-    async fn job_run_prices(
+    async fn serverless_prices(
         &self,
         region: Option<&str>,
         architecture: &str,
@@ -115,7 +112,7 @@ impl<P: Prices + ServerlessPriceList, F> JobRunPrices for FunctionPrices<'_, P, 
         let region = region.unwrap_or(&self.home_region);
         serverless_prices(self.list.prices, region, architecture, now)
             .await
-            .map_err(unavailable)
+            .map_err(unreadable)
     }
 }
 

@@ -12,8 +12,10 @@
 //!   a hard lock after a failure kept, with the failure recorded);
 //! - **applications**: an EMR Serverless application a serverless-run-transient execution created and left (stopped,
 //!   timed out, or failed before its cleanup states) is ended one step per sweep, as terminate-cluster does: its job
-//!   runs cancelled, then the application stopped, then deleted (the deletion is the repair; a cleanup event that
-//!   came leaves at most the deletion of a STOPPED application to this sweep) ([`crate::serverless::ended`]);
+//!   runs cancelled, then the application stopped, then deleted (the deletion is the repair, unless terminate-cluster
+//!   noted that the cleanup event came and left the deletion to this sweep: then it is routine,
+//!   `applicationsFinished`, no alarm); the deletion records the run's cost ([`crate::serverless::run_end`],
+//!   [`crate::serverless::ended`]);
 //! - **costs**: a run that ended without finishing, noted by the cleanup path (or by this sweep, when it terminates
 //!   the cluster), gets its cost recorded once its cluster has ended, as event-router would have on the cluster's
 //!   TERMINATED event ([`crate::unfinished`]).
@@ -37,11 +39,12 @@ use serde_json::{json, Value};
 use crate::emr::Emr;
 use crate::error::Error;
 use crate::lock::{ended_outcome, HeldLocks};
-use crate::prices::{JobRunPrices, PriceSource};
+use crate::prices::PriceSource;
 use crate::run::{TAG_EXECUTION, TAG_MANAGED};
 use crate::serverless::ended::{
     creator, end_application, stack_applications, Ended as ServerlessEnded,
 };
+use crate::serverless::run_end::{self, RunEnd, ServerlessRuns};
 use crate::serverless::EmrServerless;
 use crate::terminate::{fate_of, Fate};
 use crate::unfinished::{record_cost, Recorded, UnfinishedRun, UnfinishedRuns};
@@ -198,6 +201,9 @@ pub struct Reconciled {
     /// Applications of this stack's serverless runs seen (created by a run), and those deleted by this sweep.
     pub applications_seen: usize,
     pub applications_deleted: Vec<Repair>,
+    /// Applications deleted by this sweep whose deletion the cleanup rule had left to it (terminate-cluster noted
+    /// them, their job runs still cancelling): routine, not repairs.
+    pub applications_finished: Vec<String>,
     /// Applications of ended executions on their way to deletion (job runs cancelling, STOPPING): the next sweep
     /// goes on.
     pub applications_ending: Vec<String>,
@@ -237,9 +243,9 @@ pub async fn reconcile<
     E: Emr,
     T: ManagedClusters,
     X: Executions,
-    W: Waits + UnfinishedRuns,
+    W: Waits + UnfinishedRuns + ServerlessRuns,
     C: Callbacks,
-    P: PriceSource + JobRunPrices,
+    P: PriceSource,
     S: EmrServerless,
 >(
     scope: &Scope,
@@ -414,7 +420,7 @@ async fn reconcile_job_run_wait<
     X,
     W: Waits,
     C: Callbacks,
-    P: JobRunPrices,
+    P: PriceSource,
     S: EmrServerless,
 >(
     scope: &Scope,
@@ -619,7 +625,15 @@ async fn reconcile_cluster<E: Emr, T, X: Executions, W: UnfinishedRuns, C, P, S>
 
 /// One step of the end of each application a serverless run created whose execution ended without its cleanup (one
 /// pass of the cleanup terminate-cluster does: [`end_application`]).
-async fn reconcile_applications<E, T, X: Executions, W, C, P, S: EmrServerless>(
+async fn reconcile_applications<
+    E,
+    T,
+    X: Executions,
+    W: ServerlessRuns,
+    C,
+    P: PriceSource,
+    S: EmrServerless,
+>(
     scope: &Scope,
     ports: &Ports<'_, E, T, X, W, C, P, S>,
     region: &str,
@@ -662,6 +676,7 @@ async fn reconcile_applications<E, T, X: Executions, W, C, P, S: EmrServerless>(
         let mut ended = ServerlessEnded::default();
         if let Err(e) = end_application(
             &serverless,
+            region,
             &app.id,
             true,
             Vec::new(),
@@ -677,9 +692,39 @@ async fn reconcile_applications<E, T, X: Executions, W, C, P, S: EmrServerless>(
             continue;
         }
         if !ended.applications_deleted.is_empty() {
+            // terminate-cluster notes an application whose deletion it leaves to the sweep: finishing it is routine.
+            let waits = ports.answering.waits;
+            let handled = match waits.application_noted(&app.id).await {
+                Ok(noted) => noted,
+                Err(e) => {
+                    tracing::warn!(application_id = %app.id, error = %e, "whether the cleanup rule handled it could not be read: counted as a repair");
+                    false
+                }
+            };
+            for run in &ended.runs_ended {
+                let end = RunEnd {
+                    execution: execution.to_string(),
+                    outcome: status.status.clone(),
+                    started_at: status.started_at,
+                    region: run.region.clone(),
+                };
+                run_end::record(
+                    run,
+                    &end,
+                    waits,
+                    ports.answering.prices,
+                    ports.answering.now,
+                )
+                .await;
+            }
+            if handled {
+                tracing::info!(application_id = %app.id, %region, %execution, "deleted an application whose deletion the cleanup rule left to the sweep");
+                out.applications_finished.push(app.id.clone());
+                continue;
+            }
             let reason = format!(
                 "its execution ended {} and its application was still there ({}; the cleanup event never came, \
-                 failed, or left it stopping)",
+                 or failed)",
                 status.status, app.state
             );
             tracing::warn!(application_id = %app.id, %region, %execution, %reason, "deleted an application the cleanup left");
@@ -1158,6 +1203,68 @@ mod tests {
             .borrow()
             .iter()
             .any(|a| a.contains("other")));
+    }
+
+    #[tokio::test]
+    async fn a_deletion_terminate_cluster_left_to_the_sweep_is_routine_and_one_it_did_not_note_is_the_repair(
+    ) {
+        use crate::serverless::run_end::{RunNote, ServerlessRuns};
+        for noted in [true, false] {
+            let serverless = FakeServerless::default();
+            let executions = FakeExecutions::default();
+            let stopped = arn("serverless-run-transient", "stopped");
+            executions
+                .statuses
+                .borrow_mut()
+                .insert(stopped.clone(), "ABORTED".into());
+            let tags = vec![
+                (TAG_MANAGED.to_string(), "true".to_string()),
+                (TAG_EXECUTION.to_string(), stopped.clone()),
+                (crate::run::TAG_RUN_KEY.to_string(), format!("{stopped}#1")),
+            ];
+            serverless.apps.borrow_mut().push((
+                "00left".to_string(),
+                "STOPPED".to_string(),
+                tags.clone(),
+            ));
+            serverless.jobs.borrow_mut().push((
+                "00left".into(),
+                "00run".into(),
+                "CANCELLED".into(),
+                tags,
+            ));
+            let (emr, tagging, table, sfn): (FakeEmr, FakeTagging, FakeTable, FakeCallbacks) =
+                Default::default();
+            if noted {
+                let note = RunNote {
+                    application_id: "00left".into(),
+                    region: Some("eu-west-1".into()),
+                    execution: stopped.clone(),
+                    status: "ABORTED".into(),
+                };
+                table.note_application(&note, now()).await.unwrap();
+            }
+            let r = sweep_with(&emr, &serverless, &tagging, &executions, &table, &sfn).await;
+            assert_eq!(serverless.writes.borrow().last().unwrap(), "delete 00left");
+            if noted {
+                assert_eq!(r.applications_finished, ["00left"], "{r:?}");
+                assert!(r.applications_deleted.is_empty());
+                assert_eq!(r.repairs(), 0);
+                assert_eq!(metrics("dfr", &r, now()), None, "no Repairs line: no alarm");
+            } else {
+                assert!(r.applications_finished.is_empty());
+                assert_eq!(r.applications_deleted.len(), 1, "{r:?}");
+                assert_eq!(r.repairs(), 1);
+            }
+            // Either way the run's end is recorded, with the execution's status, once.
+            let items = table.serverless.borrow();
+            let (note, cost) = items.get("00left").unwrap();
+            assert_eq!(
+                (note.status.as_str(), note.execution.as_str()),
+                ("ABORTED", stopped.as_str())
+            );
+            assert_eq!(cost.as_ref().map(|c| c.job_runs), Some(1));
+        }
     }
 
     #[tokio::test]

@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::emr::Emr;
 use crate::error::Error;
 use crate::event::is_cluster_id;
-use crate::prices::{JobRunPrices, PriceSource};
+use crate::prices::PriceSource;
 use crate::serverless::{is_resource_id, EmrServerless};
 use crate::unfinished::{record_cost, Recorded, UnfinishedRuns};
 use crate::wait::{job_run_key, Answering, Callbacks, Delivery, Wait, WaitRequest, Waits};
@@ -194,7 +194,7 @@ where
     FS: Fn(Option<&str>) -> S,
     W: Waits,
     C: Callbacks,
-    P: PriceSource + JobRunPrices,
+    P: PriceSource,
 {
     if !can_end(event, wait, with.waits).await? {
         return Ok(Handled::NotDecisive);
@@ -231,7 +231,7 @@ where
     FS: Fn(Option<&str>) -> S,
     W: Waits + UnfinishedRuns,
     C: Callbacks,
-    P: PriceSource + JobRunPrices,
+    P: PriceSource,
 {
     let event = match EmrEvent::parse(event) {
         Ok(e) => e,

@@ -10,8 +10,10 @@ use serde_json::Value;
 use crate::emr::Emr;
 use crate::error::Error;
 use crate::event::ExecutionStatusChange;
+use crate::prices::PriceSource;
 use crate::run::{TAG_EXECUTION, TAG_KEEP_ON_FAILURE, TAG_MANAGED};
 use crate::serverless::ended::{end_execution, Ended};
+use crate::serverless::run_end::{self, RunEnd, RunNote, ServerlessRuns};
 use crate::serverless::EmrServerless;
 use crate::stack::{Regions, Stack};
 use crate::unfinished::{UnfinishedRun, UnfinishedRuns};
@@ -134,12 +136,15 @@ pub struct TerminateOutput {
 pub const MAX_DESCRIBED_PER_SWEEP: usize = 200;
 
 /// Ends the cluster, or the clusters of the ended execution; each of those is first noted in `runs`, so that the
-/// run's cost is recorded once the cluster has ended ([`crate::unfinished`]).
+/// run's cost is recorded once the cluster has ended ([`crate::unfinished`]). For a serverless execution, an
+/// application it deletes ends the run ([`run_end::record`], priced with `prices`); one whose deletion it leaves to
+/// the reconciler (job runs still cancelling) is noted in `runs`, so that the reconciler's finishing it is routine.
 pub async fn terminate<E: Emr, S: EmrServerless>(
     event: &TerminateEvent,
     emr_for: impl Fn(Option<&str>) -> E,
     serverless_for: impl Fn(Option<&str>) -> S,
-    runs: &impl UnfinishedRuns,
+    runs: &(impl UnfinishedRuns + ServerlessRuns),
+    prices: &impl PriceSource,
     stack: &Stack,
     now: DateTime<Utc>,
 ) -> Result<TerminateOutput, Error> {
@@ -177,6 +182,7 @@ pub async fn terminate<E: Emr, S: EmrServerless>(
                 regions,
             };
             pass.run(now, &mut out, &mut errors).await;
+            end_runs(event, &mut out.serverless, runs, prices, now).await;
             // A launch still in flight when the execution was stopped (or timed out) creates its cluster (or
             // application) after this sweep: look again once no launch-cluster invocation of the execution can still
             // be running. An application's end goes on meanwhile: the second pass may find it STOPPED, and delete it.
@@ -184,7 +190,9 @@ pub async fn terminate<E: Emr, S: EmrServerless>(
                 tokio::time::sleep(wait).await;
                 let later = now + chrono::Duration::from_std(wait).unwrap_or_default();
                 out.serverless.applications_ending.clear();
+                out.serverless.ending_in.clear();
                 pass.run(later, &mut out, &mut errors).await;
+                end_runs(event, &mut out.serverless, runs, prices, later).await;
             }
             if let Some(first) = errors.first() {
                 let all: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -211,6 +219,47 @@ pub async fn terminate<E: Emr, S: EmrServerless>(
         }
     }
     Ok(out)
+}
+
+/// What a serverless pass ended or left: each application it deleted ends its run (recorded); each it left on its
+/// way to deletion is noted, so that the reconciler's finishing it is routine. A note that fails is logged: the
+/// reconciler then counts its deletion as a repair, nothing is lost.
+async fn end_runs(
+    event: &TerminateEvent,
+    ended: &mut Ended,
+    runs: &impl ServerlessRuns,
+    prices: &impl PriceSource,
+    now: DateTime<Utc>,
+) {
+    let TerminateEvent::ExecutionEnded {
+        execution_arn,
+        status,
+        started_at,
+        ..
+    } = event
+    else {
+        return;
+    };
+    for run in std::mem::take(&mut ended.runs_ended) {
+        let end = RunEnd {
+            execution: execution_arn.clone(),
+            outcome: status.clone(),
+            started_at: *started_at,
+            region: run.region.clone(),
+        };
+        run_end::record(&run, &end, runs, prices, now).await;
+    }
+    for (application_id, region) in &ended.ending_in {
+        let note = RunNote {
+            application_id: application_id.clone(),
+            region: Some(region.clone()),
+            execution: execution_arn.clone(),
+            status: status.clone(),
+        };
+        if let Err(e) = runs.note_application(&note, now).await {
+            tracing::warn!(%application_id, error = %e, "the reconciler will count this application's deletion as a repair: the wait table could not be written");
+        }
+    }
 }
 
 fn event_execution(event: &TerminateEvent) -> &str {

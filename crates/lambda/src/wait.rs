@@ -24,7 +24,7 @@ use serde_json::Value;
 use crate::check::{check_status, CheckEvent, CheckOutput, WaitFor};
 use crate::emr::Emr;
 use crate::error::Error;
-use crate::prices::{JobRunPrices, PriceSource};
+use crate::prices::PriceSource;
 use crate::serverless::check::{self as job_run, CheckEvent as JobRunCheck};
 use crate::serverless::{is_serverless, EmrServerless};
 
@@ -231,7 +231,7 @@ impl<W: Waits, C: Callbacks, P: PriceSource> Answering<'_, W, C, P> {
     }
 }
 
-impl<W: Waits, C: Callbacks, P: JobRunPrices> Answering<'_, W, C, P> {
+impl<W: Waits, C: Callbacks, P: PriceSource> Answering<'_, W, C, P> {
     /// Checks the job run `wait` waits for (one GetJobRun) and answers its token if the job run has ended: `None`
     /// when it goes on.
     pub async fn check_and_answer_job_run(
@@ -337,7 +337,7 @@ pub async fn register<W: Waits, C: Callbacks, P: PriceSource>(
 /// check-status with a task token, `"target": "serverless"`: stores the token against the job run, then makes one
 /// GetJobRun only if an event of the job run came since the execution's last check, answering the token at once if
 /// the job run has ended.
-pub async fn register_job_run<W: Waits, C: Callbacks, P: JobRunPrices>(
+pub async fn register_job_run<W: Waits, C: Callbacks, P: PriceSource>(
     event: &JobRunCheck,
     wait: &WaitFor,
     serverless: &impl EmrServerless,

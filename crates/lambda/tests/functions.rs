@@ -824,6 +824,7 @@ async fn when_an_execution_launched_in_another_region_should_clean_up_there_too(
         |r| aws.terminate.emr(r),
         |r| aws.terminate.emr_serverless(r),
         &noted,
+        &common::NoPrices,
         &stack(),
         now(&h),
     )
@@ -891,6 +892,7 @@ async fn when_a_launch_is_in_flight_as_the_execution_stops_should_find_its_clust
         |r| aws.terminate.emr(r),
         |r| aws.terminate.emr_serverless(r),
         &noted,
+        &common::NoPrices,
         &stack,
         now(&h),
     );
@@ -929,6 +931,7 @@ async fn when_one_cluster_cannot_be_read_the_sweep_should_end_the_others_and_fai
         |r| no_retry.emr(r),
         |r| no_retry.emr_serverless(r),
         &Noted::default(),
+        &common::NoPrices,
         &stack(),
         now(&h),
     )

@@ -539,6 +539,7 @@ async fn run_cluster(
                 |r| aws.terminate.emr(r),
                 |r| aws.terminate.emr_serverless(r),
                 &Noted::default(),
+                &common::NoPrices,
                 &stack(),
                 now,
             )

@@ -36,6 +36,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             repairs = swept.repairs(),
             clusters = swept.clusters_seen,
             applications = swept.applications_seen,
+            applications_finished = swept.applications_finished.len(),
             waits = swept.waits_seen,
             errors = swept.errors.len(),
             "swept"

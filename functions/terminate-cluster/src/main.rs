@@ -1,5 +1,5 @@
-//! terminate-cluster: composition root. The handler is `dfr_lambda::terminate`, or `dfr_lambda::serverless::cleanup`
-//! for `"target": "serverless"`.
+//! terminate-cluster: composition root. The handler is `dfr_lambda::terminate`, or
+//! `dfr_lambda::serverless::cleanup::cleanup_run` for `"target": "serverless"`.
 
 use dfr_lambda::runtime::{decode, encode, serve, Aws};
 use dfr_lambda::serverless::{self, cleanup::CleanupEvent};
@@ -15,13 +15,26 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             let event: CleanupEvent = decode("terminate-cluster", payload)?;
             stack.regions.check(event.region.as_deref())?;
             let port = aws.emr_serverless(event.region.as_deref());
-            return encode(&serverless::cleanup::cleanup(&event, &port).await?);
+            let (prices, now) = (aws.list_prices(), chrono::Utc::now());
+            let cleaned =
+                serverless::cleanup::cleanup_run(&event, &port, aws.waits()?, &prices, now);
+            return encode(&cleaned.await?);
         }
         let event = TerminateEvent::parse(&payload)?;
         let emr_for = |region: Option<&str>| aws.emr(region);
         let serverless_for = |region: Option<&str>| aws.emr_serverless(region);
         let now = chrono::Utc::now();
-        encode(&terminate(&event, emr_for, serverless_for, aws.waits()?, stack, now).await?)
+        let prices = aws.list_prices();
+        let ended = terminate(
+            &event,
+            emr_for,
+            serverless_for,
+            aws.waits()?,
+            &prices,
+            stack,
+            now,
+        );
+        encode(&ended.await?)
     })
     .await
 }

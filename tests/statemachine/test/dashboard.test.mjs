@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { DASHBOARD_LIMITS, dashboardBody, dashboardMetrics, makefileFunctions, metricsRead } from '../../../bench/readme.mjs';
 import { repoRoot } from '../lib/paths.mjs';
 import { LOCK_OPERATOR_ACCESS_KEY } from '../lib/stack.mjs';
-import { embeddedLines, explain, playbook, sparkClusterText, step, varsFor, withEnvironment } from './support.mjs';
+import { embeddedLines, explain, playbook, serverlessInput, sparkClusterText, step, varsFor, withEnvironment } from './support.mjs';
 
 const TEMPLATE = readFileSync(join(repoRoot, 'infra', 'template.yaml'), 'utf8');
 const NAMESPACE = 'DataflowRunner';
@@ -126,3 +126,27 @@ test("the dashboard stays within CloudWatch's documented limits for the pipeline
   assert.ok(readme.includes(`the dashboard $${limits.usdPerMonth};`), "infra/README.md's fixed costs count the dashboard's fee");
 });
 
+
+test("a serverless run's end reaches the dashboard: its RunCostUsd per stack and pipeline, and the fields the table of the last runs reads from terminate-cluster's log", async () => {
+  await withEnvironment({}, async (env) => {
+    const report = await env.run('serverless-run-transient', serverlessInput('dashboard', [step('Enrich', { seconds: 600 })]));
+    assert.equal(report.status, 'SUCCEEDED', explain(report));
+    const ends = embeddedLines(env).filter(({ line }) => line.Target === 'serverless');
+    assert.equal(ends.length, 1, JSON.stringify(ends));
+    const [{ fn, line }] = ends;
+    assert.equal(fn, 'terminate-cluster');
+    assert.equal(line.RunCostUsd, report.output.cost.usd);
+    // Written per stack and pipeline, as the cost widgets read it.
+    const read = readByTheStack();
+    for (const dims of line._aws.CloudWatchMetrics.flatMap((d) => d.Dimensions)) assert.ok(read.has(`RunCostUsd by ${dims.join(',')}`), dims.join(','));
+    // The table of the last runs: terminate-cluster's log is one of its sources, its filter takes the line, and every
+    // field it reads is in the line but those of the other target (a cluster's instance-hours and id).
+    const { query } = dashboardBody(TEMPLATE).widgets.find((w) => w.type === 'log').properties;
+    assert.ok(query.includes("SOURCE '${TerminateClusterLogGroup}'"), query);
+    assert.match(query, /filter ispresent\(RunInstanceHours\) or Target = 'serverless'/);
+    const fields = query.split('| fields ')[1].split(' | ')[0];
+    const names = [...fields.matchAll(/\b([A-Z]\w+)\b/g)].map((m) => m[1]).filter((n) => !['RunInstanceHours', 'ClusterId'].includes(n));
+    const missing = names.filter((n) => !(n in line) && !/^(On|Resource)$/.test(n));
+    assert.deepEqual(missing, [], `fields the table reads that the line lacks (${fields})`);
+  });
+});

@@ -203,3 +203,38 @@ test('report: a stopped run shows the final cost the stack recorded once its clu
     assert.equal(totals.runsWithoutCost, 0, JSON.stringify(totals));
   });
 });
+
+test('report: a serverless run shows its job runs\' cost together, from its output when it succeeded and from the stack\'s record when it failed', async () => {
+  const serverless = (f) => join(examplesDir, 'serverless', f);
+  const args = (name, steps) => ['run-transient', '--emr-config', serverless('config.json'), '--vars-file', serverless('vars.json'), '--emr-playbook', tempFile(`${name}.json`, playbook(steps)), '--name', name];
+  await withStack({}, async (server) => {
+    const ok = await cli(server, args('sls-ok', [step('Enrich', { seconds: 900 }), step('Report', { seconds: 300 })]));
+    assert.equal(ok.code, 0, ok.stderr);
+    const failed = await cli(server, args('sls-failed', [step('Enrich', { seconds: 600, fail: true })]));
+    assert.equal(failed.code, 1, failed.stderr);
+    await server.idle();
+    const json = await cli(server, ['report', '--output', 'json']);
+    assert.equal(json.code, 0, json.stderr);
+    const { runs, totals } = JSON.parse(json.stdout);
+    const row = (name) => runs.find((r) => r.name === name);
+    const output = [...server.executions.values()].find((e) => e.name === 'sls-ok').report.output;
+    // Succeeded: the output's cost, its job runs' together.
+    const jobRunsUsd = Math.round(output.jobRuns.reduce((t, r) => t + Number(r.cost.usd), 0) * 10000) / 10000;
+    assert.deepEqual(
+      [row('sls-ok').outcome, row('sls-ok').usd, row('sls-ok').vcpuHours, row('sls-ok').instanceHours, row('sls-ok').pipeline],
+      ['SUCCEEDED', jobRunsUsd, output.cost.vcpuHours, null, output.applicationId],
+    );
+    // Failed: no cost in its Cause; the one recorded when its application was deleted.
+    const f = row('sls-failed');
+    assert.equal(f.outcome, 'FAILED StepFailed');
+    assert.ok(f.usd > 0 && f.vcpuHours > 0 && f.cost.final, JSON.stringify(f));
+    assert.equal(f.cost.target, 'serverless');
+    assert.match(f.clusterId, /^[0-9a-z]+$/, 'the application');
+    assert.equal(f.pipeline, f.clusterId, 'the example names its application from a template: its id stands for it');
+    assert.equal(totals.runsWithoutCost, 0, JSON.stringify(totals));
+    assert.equal(totals.usd, Math.round((row('sls-ok').usd + f.usd) * 10000) / 10000);
+    const text = await cli(server, ['report']);
+    const line = text.stdout.split('\n').find((l) => l.includes('sls-failed'));
+    assert.match(line, /FAILED StepFailed\s+\S+\s+-\s+[\d.]+\s+sls-failed$/, line);
+  });
+});

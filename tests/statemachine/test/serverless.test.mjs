@@ -7,11 +7,36 @@ import { test } from 'node:test';
 import { loadDefinition } from '../lib/definitions.mjs';
 import { FunctionError } from '../lib/harness.mjs';
 import { measureServerlessReference } from '../lib/reference.mjs';
-import { applicationsOf, assertNoApplicationLeft, explain, serverlessInput, step, withEnvironment } from './support.mjs';
+import { applicationsOf, assertNoApplicationLeft, embeddedLines, explain, serverlessInput, serverlessRunEndLines, serverlessRunItem, step, withEnvironment } from './support.mjs';
 
 const MACHINE = 'serverless-run-transient';
 
 const calls = (report, operation) => report.emrCalls.operations[operation]?.calls ?? 0;
+
+/**
+ * The run's end, written once by the one call that deleted its application (by `fn`): one run-end line with its
+ * outcome and cost, and the same cost recorded in the wait table for `report`; returns the cost. `ran`: its job runs
+ * ran (were billed).
+ */
+async function assertRunEnded(env, report, applicationId, { fn, outcome, jobRuns, ran = true }) {
+  const lines = serverlessRunEndLines(env, applicationId);
+  assert.equal(lines.length, 1, `one run-end line: ${JSON.stringify(lines)}`);
+  const [{ fn: writer, line }] = lines;
+  assert.equal(writer, fn);
+  const app = (await applicationsOf(env, report)).find((a) => a.applicationId === applicationId);
+  assert.deepEqual([line.Outcome, line.Execution, line.Command, line.Pipeline], [outcome, report.executionArn, 'run-transient', app.name]);
+  assert.ok(line.DurationSeconds > 0, JSON.stringify(line));
+  const item = await serverlessRunItem(env, applicationId);
+  assert.equal(item?.status?.S, outcome, JSON.stringify(item));
+  const cost = JSON.parse(item.cost.S);
+  assert.deepEqual([cost.target, cost.jobRuns, cost.final], ['serverless', jobRuns, true]);
+  // A job run cancelled before it ran is billed nothing (EMR Serverless reports no utilization for it).
+  assert.ok(ran ? cost.vcpuHours > 0 && cost.usd > 0 : cost.vcpuHours >= 0 && cost.usd >= 0, JSON.stringify(cost));
+  assert.deepEqual([line.RunCostUsd, line.VcpuHours, line.JobRuns], [cost.usd, cost.vcpuHours, jobRuns]);
+  return cost;
+}
+
+const sum = (values) => Math.round(values.reduce((t, v) => t + v, 0) * 10000) / 10000;
 
 test('serverless: the example playbook runs its steps in order as job runs, reports each with its cost, and deletes the application', async () => {
   await withEnvironment({}, async (env) => {
@@ -35,6 +60,11 @@ test('serverless: the example playbook runs its steps in order as job runs, repo
     assert.equal(calls(report, 'StartJobRun'), 2);
     assert.equal(calls(report, 'DeleteApplication'), 1);
     await assertNoApplicationLeft(env, report);
+    // The run's cost: its job runs' together, in the output, the run-end line and the wait table's record.
+    const cost = await assertRunEnded(env, report, out.applicationId, { fn: 'terminate-cluster', outcome: 'SUCCEEDED', jobRuns: 2 });
+    assert.deepEqual(out.cost, cost);
+    assert.equal(cost.vcpuHours, sum(out.jobRuns.map((r) => r.cost.vcpuHours)));
+    assert.equal(cost.usd, sum(out.jobRuns.map((r) => Number(r.cost.usd))));
   });
 });
 
@@ -55,6 +85,7 @@ test('serverless: a failing step fails the run as StepFailed naming the job run,
     assert.match(cause.logUri, new RegExp(`/applications/${app.applicationId}/jobs/${cause.jobRunId}/$`));
     assert.equal(calls(report, 'StartJobRun'), 1, 'the second step never started');
     await assertNoApplicationLeft(env, report);
+    await assertRunEnded(env, report, app.applicationId, { fn: 'terminate-cluster', outcome: 'StepFailed', jobRuns: 1 });
   });
 });
 
@@ -146,6 +177,9 @@ async function sweepsLater(env) {
 }
 
 const deletedBySweeps = (sweeps) => sweeps.flatMap((s) => s.output?.applicationsDeleted ?? []).map((r) => r.target);
+const finishedBySweeps = (sweeps) => sweeps.flatMap((s) => s.output?.applicationsFinished ?? []);
+/** The reconciler's repair lines (what ReconcilerRepairsAlarm counts). */
+const repairLines = (env) => embeddedLines(env).filter(({ fn, line }) => fn === 'reconciler' && 'Repairs' in line);
 
 test('serverless: stopped while a job run runs, the cleanup cancels the job run and the reconciler deletes the stopped application', async () => {
   await withEnvironment({}, async (env) => {
@@ -160,12 +194,18 @@ test('serverless: stopped while a job run runs, the cleanup cancels the job run 
     // Cancelling takes a while: the application is left to the next sweeps, never stopped with a job run on it.
     assert.deepEqual(cleanup.applicationsEnding, [app.applicationId]);
     assert.equal(app.jobRuns.length, 1, 'the next step never started');
+    // terminate-cluster noted that it left the deletion to the reconciler.
+    assert.equal((await serverlessRunItem(env, app.applicationId))?.status?.S, 'ABORTED');
     const sweeps = await sweepsLater(env);
-    assert.deepEqual(deletedBySweeps(sweeps), [app.applicationId]);
+    // Finishing it is routine, not a repair: no alarm for an ordinary stop.
+    assert.deepEqual(finishedBySweeps(sweeps), [app.applicationId]);
+    assert.deepEqual(deletedBySweeps(sweeps), []);
+    assert.equal(repairLines(env).length, 0, JSON.stringify(repairLines(env)));
     const [after] = await applicationsOf(env, report);
     assert.equal(after.jobRuns[0].state, 'CANCELLED');
     assert.equal(calls(report, 'DeleteApplication'), 0, 'the execution itself deleted nothing');
     await assertNoApplicationLeft(env, report);
+    await assertRunEnded(env, report, app.applicationId, { fn: 'reconciler', outcome: 'ABORTED', jobRuns: 1, ran: Boolean(app.jobRuns[0].startedAt) });
   });
 });
 
@@ -180,7 +220,7 @@ test('serverless: stopped while its application is being created, the applicatio
     const [app] = (await env.emulator.applications()).filter((a) => a.name === 'nightly-enrich-stop-launch');
     assert.equal(app.state, 'TERMINATED');
     assert.equal(app.jobRuns.length, 0);
-    const deleted = [...(report.cleanup.output.applicationsDeleted ?? []), ...deletedBySweeps(sweeps)];
+    const deleted = [...(report.cleanup.output.applicationsDeleted ?? []), ...deletedBySweeps(sweeps), ...finishedBySweeps(sweeps)];
     assert.deepEqual(deleted, [app.applicationId], 'deleted once');
   });
 });
@@ -194,7 +234,9 @@ test('serverless: an execution past its definition\'s TimeoutSeconds has its job
     assert.equal(report.cleanup?.error, undefined, JSON.stringify(report.cleanup));
     assert.deepEqual(report.cleanup.output.jobRunsCancelled, [app.jobRuns[0].jobRunId]);
     const sweeps = await sweepsLater(env);
-    assert.deepEqual(deletedBySweeps(sweeps), [app.applicationId]);
+    assert.deepEqual(finishedBySweeps(sweeps), [app.applicationId], 'routine: the cleanup rule left it to the sweep');
+    assert.deepEqual(deletedBySweeps(sweeps), []);
+    await assertRunEnded(env, report, app.applicationId, { fn: 'reconciler', outcome: 'TIMED_OUT', jobRuns: 1 });
     const [after] = await applicationsOf(env, report);
     assert.equal(after.jobRuns[0].state, 'CANCELLED');
     await assertNoApplicationLeft(env, report);
@@ -211,10 +253,14 @@ test('serverless: stopped, its cleanup event lost, the reconciler cancels the jo
     assert.ok(['STARTING', 'STARTED'].includes(app.state), app.state);
     assert.ok(!['SUCCESS', 'FAILED', 'CANCELLED'].includes(app.jobRuns[0].state), 'left running by the stop');
     const sweeps = await sweepsLater(env);
+    // No note of the cleanup rule: the sweep's deletion is a repair, counted for the alarm.
     assert.deepEqual(deletedBySweeps(sweeps), [app.applicationId]);
+    assert.deepEqual(finishedBySweeps(sweeps), []);
+    assert.equal(repairLines(env).reduce((n, { line }) => n + line.Repairs, 0), 1);
     const [after] = await applicationsOf(env, report);
     assert.equal(after.jobRuns[0].state, 'CANCELLED');
     await assertNoApplicationLeft(env, report);
+    await assertRunEnded(env, report, app.applicationId, { fn: 'reconciler', outcome: 'ABORTED', jobRuns: 1 });
   });
 });
 

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Environment } from '../lib/harness.mjs';
 import { examplesDir } from '../lib/paths.mjs';
+import { accessKeyOf } from '../lib/stack.mjs';
 
 /** The realistic Spark example's cluster config: raw template text, as a user would paste it. */
 export const sparkClusterText = readFileSync(join(examplesDir, 'spark', 'cluster.json'), 'utf8');
@@ -120,6 +121,18 @@ export function embeddedLines(env) {
 /** The run-end lines (crates/lambda/src/metrics.rs `run_ended`) of the runs on `clusterId`, each {fn, line}. */
 export function runEndLines(env, clusterId) {
   return embeddedLines(env).filter(({ line }) => 'RunInstanceHours' in line && line.ClusterId === clusterId);
+}
+
+/** The run-end lines of the serverless runs on `applicationId` (metrics.rs `serverless_run_ended`), each {fn, line}. */
+export function serverlessRunEndLines(env, applicationId) {
+  return embeddedLines(env).filter(({ line }) => line.Target === 'serverless' && line.ApplicationId === applicationId);
+}
+
+/** The wait table's item of the serverless run on `applicationId` (its note, then its cost), as the reconciler reads it. */
+export async function serverlessRunItem(env, applicationId) {
+  const key = { clusterId: { S: applicationId }, waiter: { S: '#serverless' } };
+  const { Item } = await env.waits('GetItem', { Key: key, ConsistentRead: true }, accessKeyOf('reconciler'));
+  return Item;
 }
 
 /** Cluster by id from the emulator. */

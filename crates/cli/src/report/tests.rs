@@ -423,3 +423,90 @@ fn a_stopped_run_takes_the_cost_the_stack_recorded_for_its_execution_and_only_it
         (true, None)
     );
 }
+
+/// A serverless run's cost (its job runs' together), as the cleanup that deleted its application writes it.
+fn serverless_cost(vcpu_hours: f64, usd: f64) -> Value {
+    json!({"target": "serverless", "jobRuns": 2, "vcpuHours": vcpu_hours, "memoryGbHours": 4.0 * vcpu_hours,
+           "storageGbHours": 0.0, "usd": usd, "usdIsLowerBound": false, "estimate": true, "final": true,
+           "region": "eu-west-1", "pricesAsOf": null, "pricesUnavailable": null, "leavesOut": []})
+}
+
+#[test]
+fn a_serverless_run_shows_its_job_runs_cost_from_its_output_or_from_the_record_of_its_application()
+{
+    let command = "serverless-run-transient";
+    let ok = Run::new(
+        listed(
+            command,
+            "ok",
+            "2026-11-01T02:00:00Z",
+            Some("2026-11-01T02:30:00Z"),
+        ),
+        Some(ended(
+            "SUCCEEDED",
+            cluster_input("nightly-enrich-prod"),
+            Some(
+                json!({"applicationId": "00app1", "jobRuns": [], "cost": serverless_cost(1.5, 0.25)}),
+            ),
+            None,
+        )),
+    );
+    let failed = Run::new(
+        listed(
+            command,
+            "failed",
+            "2026-11-02T02:00:00Z",
+            Some("2026-11-02T02:10:00Z"),
+        ),
+        Some(ended(
+            "FAILED",
+            cluster_input("nightly-enrich-prod"),
+            None,
+            Some((
+                "StepFailed",
+                json!({"applicationId": "00app2", "error": "StepFailed"}),
+            )),
+        )),
+    );
+    let mut runs = vec![ok, failed];
+    assert!(runs[0].cost.as_ref().unwrap().is_serverless());
+    assert_eq!(runs[1].cost, None, "the Cause has no cost");
+    let recorded = HashMap::from([(
+        runs[1].arn.clone(),
+        RecordedCost {
+            cluster_id: "00app2".into(),
+            cost: serverless_cost(0.5, 0.0833),
+        },
+    )]);
+    add_recorded_costs(&mut runs, &recorded);
+    name_pipelines(&mut runs);
+    let t = totals(&runs);
+    assert_eq!((t.usd, t.without_cost), (Some(0.3333), 0));
+    let json = to_json(&runs, &t, at("2026-11-01T00:00:00Z"));
+    let rows = json["runs"].as_array().unwrap();
+    assert_eq!(rows[0]["vcpuHours"], 1.5);
+    assert_eq!(rows[0]["instanceHours"], Value::Null, "no instances");
+    assert_eq!(rows[1]["usd"], 0.0833);
+    assert_eq!(rows[1]["clusterId"], "00app2");
+    assert_eq!(rows[1]["pipeline"], "nightly-enrich-prod");
+    // A templated name (the example's): the pipeline is the application's id, from the output or the Cause.
+    let mut templated = Run::new(
+        listed(
+            command,
+            "t",
+            "2026-11-03T02:00:00Z",
+            Some("2026-11-03T02:10:00Z"),
+        ),
+        Some(ended(
+            "SUCCEEDED",
+            cluster_input("nightly-{{.env}}"),
+            Some(json!({"applicationId": "00app3", "cost": serverless_cost(1.0, 0.1)})),
+            None,
+        )),
+    );
+    name_pipelines(std::slice::from_mut(&mut templated));
+    assert_eq!(templated.pipeline.as_deref(), Some("00app3"));
+    let text = to_text(&runs, &t, at("2026-11-01T00:00:00Z"));
+    let row = text.lines().find(|l| l.contains("StepFailed")).unwrap();
+    assert!(row.contains(" - ") && row.contains("0.08"), "{row}");
+}

@@ -6,9 +6,14 @@
 
 /// The sort key (`waiter`) of an unfinished run's item; its partition key is the cluster's id.
 pub const WAITER: &str = "#unfinished";
+/// The sort key of a serverless run's item; its partition key is the application's id. terminate-cluster puts it
+/// (execution, status, no cost) when the end of an execution it cleans up is left to the reconciler (job runs still
+/// cancelling): the reconciler's deletion of that application is then routine, not a repair. The pass that deletes
+/// the application records the run's cost in it (any outcome), for `dataflow-runner report`.
+pub const SERVERLESS_WAITER: &str = "#serverless";
 /// The execution's ARN.
 pub const EXECUTION: &str = "execution";
-/// How it ended: `ABORTED`, `TIMED_OUT` or `FAILED`.
+/// How it ended: `ABORTED`, `TIMED_OUT` or `FAILED` (a serverless run's: also `SUCCEEDED` or its failure's name).
 pub const STATUS: &str = "status";
 /// The cluster's final cost, a JSON object as a run's result carries it; absent until the cluster has ended.
 pub const COST: &str = "cost";

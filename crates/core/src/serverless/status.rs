@@ -212,6 +212,62 @@ pub fn job_run_cost(
     }
 }
 
+/// What a serverless run cost: the billed utilization of its job runs, added up and priced (the `cost` of its
+/// output, of its run-end line and of its record in the wait table). `target` is always `serverless`, which tells
+/// it apart from a cluster run's cost (instance-hours).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerlessRunCost {
+    pub target: String,
+    /// How many job runs it adds up.
+    pub job_runs: usize,
+    pub vcpu_hours: f64,
+    pub memory_gb_hours: f64,
+    pub storage_gb_hours: f64,
+    /// Estimated USD of the job runs priced; `null` when none was.
+    pub usd: Option<f64>,
+    /// Some job run could not be priced: the run cost at least `usd`.
+    pub usd_is_lower_bound: bool,
+    pub estimate: bool,
+    /// Every job run had ended (their utilization is final).
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    pub region: Option<String>,
+    pub prices_as_of: Option<DateTime<Utc>>,
+    pub prices_unavailable: Option<String>,
+    pub leaves_out: Vec<String>,
+}
+
+/// To the 4 decimals GetJobRun's figures and a cost's USD are written with (no binary noise in a sum).
+fn four_decimals(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+/// The run's cost: its job runs' costs added up.
+pub fn run_cost(job_runs: &[JobRunCost]) -> ServerlessRunCost {
+    let sum = |f: fn(&JobRunCost) -> f64| four_decimals(job_runs.iter().map(f).sum());
+    let priced: Vec<f64> = job_runs.iter().filter_map(|c| c.usd).collect();
+    let first_priced = job_runs.iter().find(|c| c.usd.is_some());
+    ServerlessRunCost {
+        target: "serverless".into(),
+        job_runs: job_runs.len(),
+        vcpu_hours: sum(|c| c.billed.vcpu_hour),
+        memory_gb_hours: sum(|c| c.billed.memory_gb_hour),
+        storage_gb_hours: sum(|c| c.billed.storage_gb_hour),
+        usd: (!priced.is_empty()).then(|| four_decimals(priced.iter().sum())),
+        usd_is_lower_bound: !priced.is_empty() && priced.len() < job_runs.len(),
+        estimate: true,
+        is_final: job_runs.iter().all(|c| c.is_final),
+        region: first_priced.and_then(|c| c.region.clone()),
+        prices_as_of: first_priced.and_then(|c| c.prices_as_of),
+        prices_unavailable: job_runs.iter().find_map(|c| c.prices_unavailable.clone()),
+        leaves_out: SERVERLESS_LEAVES_OUT
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -317,5 +373,42 @@ mod tests {
             storage_gb_hour: f64::INFINITY,
         };
         assert_eq!(job_run_cost(&nonsense, Ok(&prices()), true).usd, Some(0.0));
+    }
+
+    #[test]
+    fn a_runs_cost_adds_up_its_job_runs_and_is_a_lower_bound_when_one_was_not_priced() {
+        let billed = |v: f64| ResourceUtilization {
+            vcpu_hour: v,
+            memory_gb_hour: 4.0 * v,
+            storage_gb_hour: 0.1,
+        };
+        let a = job_run_cost(&billed(1.0), Ok(&prices()), true);
+        let b = job_run_cost(&billed(0.5), Ok(&prices()), true);
+        let total = run_cost(&[a.clone(), b.clone()]);
+        assert_eq!(total.target, "serverless");
+        assert_eq!(total.job_runs, 2);
+        assert_eq!(total.vcpu_hours, 1.5);
+        assert_eq!(total.memory_gb_hours, 6.0);
+        assert_eq!(total.storage_gb_hours, 0.2);
+        assert_eq!(
+            total.usd,
+            Some(four_decimals(a.usd.unwrap() + b.usd.unwrap()))
+        );
+        assert!(!total.usd_is_lower_bound && total.is_final);
+        assert_eq!(total.region.as_deref(), Some("eu-west-1"));
+        let json = serde_json::to_value(&total).unwrap();
+        assert_eq!(json["final"], true);
+        assert_eq!(json["vcpuHours"], 1.5);
+        // One not priced: at least the other's; one still running: not final.
+        let unpriced = job_run_cost(&billed(2.0), Err("no prices"), false);
+        let partial = run_cost(&[a.clone(), unpriced]);
+        assert_eq!(partial.usd, a.usd);
+        assert!(partial.usd_is_lower_bound && !partial.is_final);
+        assert_eq!(partial.prices_unavailable.as_deref(), Some("no prices"));
+        let none = run_cost(&[]);
+        assert_eq!(
+            (none.usd, none.vcpu_hours, none.is_final),
+            (None, 0.0, true)
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! The wait table ([`crate::wait::Waits`], and [`crate::unfinished::UnfinishedRuns`]) over DynamoDB: layout in
+//! The wait table ([`crate::wait::Waits`], [`crate::unfinished::UnfinishedRuns`] and
+//! [`crate::serverless::run_end::ServerlessRuns`]) over DynamoDB: layout in
 //! infra/README.md "Waits". Items whose `waiter` starts with `#` are the table's notes (a cluster's last event, an
 //! unfinished run), never a waiting execution's (an execution ARN).
 
@@ -11,9 +12,11 @@ use serde_json::Value;
 use dfr_locks::all_pages;
 
 use crate::error::Error;
+use crate::serverless::run_end::{RunNote, ServerlessRuns};
 use crate::unfinished::{UnfinishedRun, UnfinishedRuns};
 use crate::wait::{Wait, WaitRequest, Waits, EVENTS_NOTE, KEEP_NOTE_SECONDS};
 use dfr_core::cost::unfinished as layout;
+use dfr_core::serverless::status::ServerlessRunCost;
 
 /// The first character of a note's sort key; an execution ARN never starts with it.
 const NOTE_MARK: &str = "#";
@@ -288,19 +291,9 @@ impl UnfinishedRuns for WaitTable {
             "expiresAt".into(),
             n((now + Duration::seconds(layout::KEEP_UNRECORDED_SECONDS)).timestamp()),
         );
-        let answer = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(waiter)")
-            .send()
-            .await;
-        match answer {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failed(&e) => Ok(()),
-            Err(e) => Err(Error::from_sdk("PutItem", e)),
-        }
+        self.put_if(item, "attribute_not_exists(waiter)", &[])
+            .await
+            .map(|_| ())
     }
 
     async fn unrecorded_of(&self, cluster_id: &str) -> Result<Option<UnfinishedRun>, Error> {
@@ -358,5 +351,91 @@ impl UnfinishedRuns for WaitTable {
             Err(e) if is_condition_failed(&e) => Ok(false),
             Err(e) => Err(Error::from_sdk("UpdateItem", e)),
         }
+    }
+}
+
+impl WaitTable {
+    /// A serverless run's item: its note, with `expiresAt` `keep_seconds` from `now`.
+    fn serverless_item(
+        note: &RunNote,
+        keep_seconds: i64,
+        now: DateTime<Utc>,
+    ) -> HashMap<String, AttributeValue> {
+        let mut item = Self::key(&note.application_id, layout::SERVERLESS_WAITER);
+        item.insert(layout::EXECUTION.into(), s(&note.execution));
+        item.insert(layout::STATUS.into(), s(&note.status));
+        if let Some(region) = &note.region {
+            item.insert("region".into(), s(region));
+        }
+        item.insert(
+            "expiresAt".into(),
+            n((now + Duration::seconds(keep_seconds)).timestamp()),
+        );
+        item
+    }
+
+    /// PutItem of `item` under `condition`: whether it was written (false: the condition failed).
+    async fn put_if(
+        &self,
+        item: HashMap<String, AttributeValue>,
+        condition: &str,
+        names: &[(&str, &str)],
+    ) -> Result<bool, Error> {
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        for (name, attribute) in names {
+            put = put.expression_attribute_names(*name, *attribute);
+        }
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(Error::from_sdk("PutItem", e)),
+        }
+    }
+}
+
+impl ServerlessRuns for WaitTable {
+    async fn note_application(&self, note: &RunNote, now: DateTime<Utc>) -> Result<(), Error> {
+        let item = Self::serverless_item(note, layout::KEEP_UNRECORDED_SECONDS, now);
+        self.put_if(item, "attribute_not_exists(waiter)", &[])
+            .await
+            .map(|_| ())
+    }
+
+    async fn application_noted(&self, application_id: &str) -> Result<bool, Error> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(application_id, layout::SERVERLESS_WAITER)))
+            .projection_expression("waiter")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("GetItem", e))?;
+        Ok(answer.item().is_some())
+    }
+
+    async fn record_application(
+        &self,
+        note: &RunNote,
+        cost: &ServerlessRunCost,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        let cost = serde_json::to_string(cost)
+            .map_err(|e| Error::Internal(format!("a run's cost as JSON: {e}")))?;
+        let mut item = Self::serverless_item(note, layout::KEEP_RECORDED_SECONDS, now);
+        item.insert(layout::COST.into(), s(&cost));
+        // Over a note, never over a record.
+        self.put_if(
+            item,
+            "attribute_not_exists(#cost)",
+            &[("#cost", layout::COST)],
+        )
+        .await
     }
 }

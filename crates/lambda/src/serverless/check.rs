@@ -16,7 +16,7 @@ use super::{driver_logs, EmrServerless, JobRunInfo, Target};
 use crate::check::WaitFor;
 use crate::error::Error;
 use crate::payload::cut;
-use crate::prices::JobRunPrices;
+use crate::prices::PriceSource;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -268,7 +268,7 @@ impl CheckOutput {
 pub async fn check(
     event: &CheckEvent,
     serverless: &impl EmrServerless,
-    prices: &impl JobRunPrices,
+    prices: &impl PriceSource,
     now: DateTime<Utc>,
     jitter: f64,
 ) -> Result<CheckOutput, Error> {
@@ -295,7 +295,7 @@ pub async fn check(
         let priced = match architecture {
             Ok(a) => {
                 prices
-                    .job_run_prices(event.region.as_deref(), &a, now)
+                    .serverless_prices(event.region.as_deref(), &a, now)
                     .await
             }
             Err(why) => Err(why),

@@ -6,11 +6,14 @@
 
 use std::collections::BTreeSet;
 
-use dfr_core::serverless::status::{ApplicationPhase, JobRunPhase};
+use chrono::{DateTime, Utc};
+use dfr_core::serverless::status::{ApplicationPhase, JobRunPhase, ServerlessRunCost};
 use serde::{Deserialize, Serialize};
 
+use super::run_end::{self, EndedRun, RunEnd, ServerlessRuns};
 use super::{EmrServerless, Target};
 use crate::error::Error;
+use crate::prices::PriceSource;
 
 /// Job run ids a cleanup takes: one per step of a playbook (EMR's limit of steps, as for clusters).
 pub const MAX_JOB_RUN_IDS: usize = crate::event::MAX_STEP_IDS;
@@ -34,6 +37,30 @@ pub struct CleanupEvent {
     /// will not let it be read); `created` must be true.
     #[serde(default)]
     pub down: bool,
+    /// How the run ended, for its run-end line and cost record: `SUCCEEDED`, or the failure's name (the state
+    /// machine's cleanup states give it).
+    #[serde(default, deserialize_with = "outcome")]
+    pub outcome: Option<String>,
+    /// When the execution started (`$$.Execution.StartTime`): the run's duration.
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+}
+
+/// An outcome: an error name's characters (letters, digits, `.`, `_`), at most 128. Any other text is `INVALID`,
+/// never a refused event: an outcome only labels the run's cost, and must never keep its application from being
+/// deleted.
+fn outcome<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let text = Option::<String>::deserialize(d)?;
+    Ok(text.map(|t| {
+        let name = (1..=128).contains(&t.len())
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
+        if name {
+            t
+        } else {
+            "INVALID".to_string()
+        }
+    }))
 }
 
 fn job_run_ids<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -58,6 +85,12 @@ pub struct CleanupOutput {
     pub deleted: bool,
     /// The job runs this call cancelled.
     pub cancelled: Vec<String>,
+    /// What the run cost, when this call deleted its application (the run's end): its job runs added up
+    /// ([`super::run_end`]); `null` otherwise.
+    pub cost: Option<ServerlessRunCost>,
+    /// The application this call deleted, and its job runs as they were just before: the run's end.
+    #[serde(skip)]
+    pub ended: Option<EndedRun>,
 }
 
 /// What to do with the application once its job runs have ended.
@@ -147,6 +180,28 @@ pub async fn cleanup(
     }
 }
 
+/// The cleanup of the state machine's cleanup states: [`cleanup`], and, by the call that deletes the application,
+/// the run's end recorded ([`run_end::record`]: its cost in the answer, the wait table and the run-end line).
+pub async fn cleanup_run(
+    event: &CleanupEvent,
+    serverless: &impl EmrServerless,
+    table: &impl ServerlessRuns,
+    prices: &impl PriceSource,
+    now: DateTime<Utc>,
+) -> Result<CleanupOutput, Error> {
+    let mut out = cleanup(event, serverless).await?;
+    if let (Some(ended), Some(execution)) = (out.ended.take(), &event.execution) {
+        let end = RunEnd {
+            execution: execution.clone(),
+            outcome: event.outcome.clone().unwrap_or_else(|| "UNKNOWN".into()),
+            started_at: event.started_at,
+            region: event.region.clone(),
+        };
+        out.cost = Some(run_end::record(&ended, &end, table, prices, now).await);
+    }
+    Ok(out)
+}
+
 /// One pass of [`cleanup`], answering what is still on its way rather than failing with it (for a caller that
 /// goes on later by itself: the end of an execution, the reconciler).
 pub async fn cleanup_pass(
@@ -162,6 +217,8 @@ pub async fn cleanup_pass(
             application_id: app_id.to_string(),
             deleted,
             cancelled,
+            cost: None,
+            ended: None,
         },
         pending,
     };
@@ -209,13 +266,31 @@ pub async fn cleanup_pass(
         return Ok(output(false, cancelled, None));
     }
     // Read again: the job runs' end may have changed it.
-    let state = serverless.get_application(app_id).await?.state;
+    let app = serverless.get_application(app_id).await?;
+    let state = app.state.clone();
     match next_step(&state) {
         Next::Done => Ok(output(true, cancelled, None)),
         Next::Delete => {
+            // The run's end: its job runs, all ended, read before the application goes.
+            let mut job_runs = Vec::new();
+            for id in seen.iter().chain(&event.job_run_ids) {
+                match serverless.get_job_run(app_id, id).await {
+                    Ok(info) if !job_runs.iter().any(|j: &super::JobRunInfo| j.id == info.id) => {
+                        job_runs.push(info)
+                    }
+                    Ok(_) | Err(Error::ClusterNotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
             serverless.delete_application(app_id).await?;
             tracing::info!(application_id = %app_id, "application deleted");
-            Ok(output(true, cancelled, None))
+            let mut pass = output(true, cancelled, None);
+            pass.output.ended = Some(EndedRun {
+                application: app,
+                region: event.region.clone(),
+                job_runs,
+            });
+            Ok(pass)
         }
         Next::Stop => {
             serverless.stop_application(app_id).await?;
@@ -240,6 +315,25 @@ mod tests {
         assert_eq!(next_step("STOPPING"), Next::Wait);
         assert_eq!(next_step("CREATING"), Next::Wait);
         assert_eq!(next_step("SOMETHING_NEW"), Next::Wait);
+    }
+
+    #[test]
+    fn an_outcome_is_an_error_name_and_any_other_text_never_refuses_the_cleanup() {
+        let event = |outcome: &str| -> CleanupEvent {
+            serde_json::from_value(serde_json::json!({
+                "target": "serverless", "applicationId": "00abc", "created": true, "outcome": outcome,
+                "startedAt": "2026-12-07T17:07:50.936Z"
+            }))
+            .unwrap()
+        };
+        assert_eq!(
+            event("States.Timeout").outcome.as_deref(),
+            Some("States.Timeout")
+        );
+        for odd in ["", "a b", "x\u{7}", &"A".repeat(129)] {
+            assert_eq!(event(odd).outcome.as_deref(), Some("INVALID"), "{odd:?}");
+        }
+        assert!(event("SUCCEEDED").started_at.is_some());
     }
 
     #[test]

@@ -88,6 +88,13 @@ pub struct Ended {
     /// Job runs this pass cancelled.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub job_runs_cancelled: Vec<String>,
+    /// The applications this pass deleted, with their job runs: the runs' ends, for the caller to record
+    /// ([`super::run_end::record`]).
+    #[serde(skip)]
+    pub runs_ended: Vec<super::run_end::EndedRun>,
+    /// `applications_ending` with their regions.
+    #[serde(skip)]
+    pub ending_in: Vec<(String, String)>,
 }
 
 /// The region's applications this stack may act on, with their tags: every application not TERMINATED, read
@@ -122,6 +129,7 @@ pub async fn stack_applications(
 /// application stopped and deleted. Something still on its way is `Ok` with the application in `applications_ending`.
 pub async fn end_application(
     serverless: &impl EmrServerless,
+    region: &str,
     application_id: &str,
     created: bool,
     job_run_ids: Vec<String>,
@@ -131,20 +139,25 @@ pub async fn end_application(
     let event = CleanupEvent {
         target: Target::Serverless,
         application_id: application_id.to_string(),
-        region: None,
+        region: Some(region.to_string()),
         created,
         job_run_ids,
         execution: Some(execution.to_string()),
         down: false,
+        outcome: None,
+        started_at: None,
     };
     let pass = cleanup_pass(&event, serverless).await?;
     out.job_runs_cancelled.extend(pass.output.cancelled);
     if let Some(why) = pass.pending {
         tracing::info!(application_id = %application_id, %why, "on its way: the next pass goes on");
         out.applications_ending.push(application_id.to_string());
+        out.ending_in
+            .push((application_id.to_string(), region.to_string()));
     } else if pass.output.deleted {
         out.applications_deleted.push(pass.output.application_id);
     }
+    out.runs_ended.extend(pass.output.ended);
     Ok(())
 }
 
@@ -193,11 +206,22 @@ pub async fn end_execution(
     for app in apps {
         let result = match role(&app.tags, execution) {
             Role::Created => {
-                end_application(serverless, &app.id, true, Vec::new(), execution, out).await
+                end_application(
+                    serverless,
+                    region,
+                    &app.id,
+                    true,
+                    Vec::new(),
+                    execution,
+                    out,
+                )
+                .await
             }
             Role::Reused => match own_job_runs(serverless, &app.id, execution).await {
                 Ok(ids) if ids.is_empty() => Ok(()),
-                Ok(ids) => end_application(serverless, &app.id, false, ids, execution, out).await,
+                Ok(ids) => {
+                    end_application(serverless, region, &app.id, false, ids, execution, out).await
+                }
                 Err(e) => Err(e),
             },
             Role::Other => Ok(()),

@@ -13,6 +13,7 @@ pub mod cleanup;
 pub mod ended;
 pub mod launch;
 pub mod ready;
+pub mod run_end;
 pub mod start;
 
 use chrono::{DateTime, Utc};

@@ -283,6 +283,7 @@ pub async fn end(
         |r| aws.terminate.emr(r),
         |r| aws.terminate.emr_serverless(r),
         &Noted::default(),
+        &NoPrices,
         &stack(),
         now(h),
     )
@@ -318,6 +319,27 @@ impl dfr_lambda::unfinished::UnfinishedRuns for Noted {
         _: DateTime<Utc>,
     ) -> Result<bool, Error> {
         unreachable!("terminate-cluster only notes")
+    }
+}
+
+impl dfr_lambda::serverless::run_end::ServerlessRuns for Noted {
+    async fn note_application(
+        &self,
+        _: &dfr_lambda::serverless::run_end::RunNote,
+        _: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        Ok(())
+    }
+    async fn application_noted(&self, _: &str) -> Result<bool, Error> {
+        Ok(false)
+    }
+    async fn record_application(
+        &self,
+        _: &dfr_lambda::serverless::run_end::RunNote,
+        _: &dfr_core::serverless::status::ServerlessRunCost,
+        _: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        Ok(true)
     }
 }
 
