@@ -1,9 +1,10 @@
 //! `report`: the stack's runs of a period, one row per run (start, command, pipeline, outcome, duration,
 //! instance-hours, cost) and their totals, as an aligned table, JSON for scripts, or CSV for spreadsheets.
 //!
-//! Each of the four state machines is listed newest first (ListExecutions), and no further than the first page that
-//! reaches back past `--since`; each run in range is then described (DescribeExecution, a few at once) for its input,
-//! and its output or failure Cause, which name the pipeline and carry the `cost` (`crate::cost`).
+//! Each of the stack's state machines (`stack::Machine`) is listed newest first (ListExecutions), and no further
+//! than the first page that reaches back past `--since`; each run in range is then described (DescribeExecution, a
+//! few at once) for its input, and its output or failure Cause, which name the pipeline and carry the `cost`
+//! (`crate::cost`).
 //!
 //! A run stopped, timed out by Step Functions, or failed without its own cleanup has no output and no Cause with a
 //! cost: the stack records its cluster's final cost in its wait table (`<stack>-waits`) once the cluster has ended

@@ -91,9 +91,9 @@ test('report: one row per run (start, command, pipeline, outcome, duration, cost
       assert.equal(report.totals.runsWithoutCost, 3);
       assert.ok(Math.abs(report.totals.instanceHours - sum('instanceHours')) < 1e-6, JSON.stringify(report.totals));
       assert.ok(Math.abs(report.totals.usd - sum('usd')) < 1e-6, JSON.stringify(report.totals));
-      // run-transient: [held, failed], [ok, old-8d] and no third page; up, run, down, serverless-run-transient: one
-      // page each. Only the runs in range are described.
-      assert.equal(callsSince(server, before, 'ListExecutions'), 2 + 1 + 1 + 1 + 1);
+      // run-transient: [held, failed], [ok, old-8d] and no third page; up, run, down, serverless-run-transient,
+      // serverless-up, serverless-down: one page each. Only the runs in range are described.
+      assert.equal(callsSince(server, before, 'ListExecutions'), 2 + 1 + 1 + 1 + 1 + 1 + 1);
       assert.equal(callsSince(server, before, 'DescribeExecution'), recent.length);
 
       // --since: an age, or a time.

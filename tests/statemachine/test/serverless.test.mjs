@@ -281,8 +281,9 @@ test('serverless, waiting for events: each job run\'s end is found by its own ev
     const backstops = report.callbackWaits.filter((w) => w.outcome === 'timed-out').length;
     assert.ok(backstops <= 1, JSON.stringify(report.callbackWaits));
     assert.equal(m.polls, steps.length + backstops);
-    // GetJobRun: those checks, and event-router's when each end event comes; nothing else reads a job run.
-    assert.equal(m.apiCalls.byOperation.GetJobRun, m.polls + answered.length, JSON.stringify(m.apiCalls.byOperation));
+    // GetJobRun: those checks, event-router's when each end event comes, and the cleanup's read of each job run
+    // for the run's cost; nothing else reads a job run.
+    assert.equal(m.apiCalls.byOperation.GetJobRun, m.polls + answered.length + steps.length, JSON.stringify(m.apiCalls.byOperation));
     assert.equal(m.apiCalls.byOperation.GetApplication ?? 0, calls(report, 'GetApplication'));
     assert.ok(m.detectionLatencySeconds <= 5, `found ${m.detectionLatencySeconds} s after the last job run ended`);
     // Each job run is priced as the architecture launch answered: no GetApplication to read it.

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::StateMachine;
 use crate::diagnostics::Diagnostic;
 
-/// An execution input of one of the four state machines.
+/// An execution input of one of the state machines (each serverless machine takes its EMR counterpart's).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum ExecutionInput {
