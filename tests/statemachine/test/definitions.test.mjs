@@ -420,6 +420,32 @@ describe('serverless-run-transient.asl.json', () => {
     assert.equal(ended.Default, 'Wait for the next check');
   });
 
+  test("a failed check goes back to the check after options.maxPollSeconds; only AccessDenied, ClusterNotFound and InvalidConfig, or maxFailedChecks in a row, end the step, as run-transient's", () => {
+    for (const name of ['Check the job run', "Wait for the job run's events"]) {
+      const catches = task(name).Catch.filter((c) => !c.ErrorEquals.includes('States.Timeout'));
+      assert.deepEqual(catches.map((c) => c.ErrorEquals), [['AccessDenied', 'ClusterNotFound', 'InvalidConfig'], ['States.ALL']], name);
+      assert.deepEqual(catches[0].ErrorEquals, emr.States['Check the run'].Catch[0].ErrorEquals);
+      assert.equal(catches[0].Next, 'Describe the check error', name);
+      const counted = reachable(iteration, catches[1].Next);
+      assert.ok(counted.has('Check the job run'), `${name}: checks again`);
+      assert.ok(counted.has('Describe the failed checks'), name);
+    }
+    const choice = task('Too many failed checks?');
+    assert.deepEqual(choice.Choices.map((c) => [c.Variable, c.NumericGreaterThanEqualsPath, c.Next]), [['$.status.failedChecks', '$.options.maxFailedChecks', 'Describe the failed checks']]);
+    assert.equal(choice.Default, 'Wait the longest pause');
+    assert.equal(task('Wait the longest pause').SecondsPath, emr.States['Wait the longest pause'].SecondsPath);
+    assert.equal(task('Wait the longest pause').Next, 'Check the job run');
+    // The count lives in $.status, which every check that answers replaces (check-status's answer has no count).
+    for (const name of ['Count the first failed check', 'Count the failed check']) assert.equal(task(name).ResultPath, '$.status', name);
+    assert.equal(task('Count the first failed check').Parameters.failedChecks, 1);
+    assert.equal(task('Count the failed check').Parameters['failedChecks.$'], 'States.MathAdd($.status.failedChecks, 1)');
+    for (const name of ['Check the job run', "Wait for the job run's events"]) assert.equal(task(name).ResultPath, '$.status', name);
+    const described = task('Describe the failed checks');
+    assert.equal(described.Parameters.error, 'StatusUnknown');
+    assert.equal(described.Next, 'Cancel the job run');
+    assert.equal(task('Describe the check error').Next, 'Cancel the job run');
+  });
+
   test('the steps run one at a time, in order, each started with the execution and its index (the client token)', () => {
     assert.equal(map.MaxConcurrency, 1);
     assert.equal(map.ItemsPath, '$.launch.jobRuns');

@@ -213,12 +213,14 @@ function serverlessRows() {
   { fault: 'check-status fails with Lambda.Unknown once (serverless)', outcome: 'SUCCEEDED', status: 'SUCCEEDED', serverless: true, applications: 1, jobRuns: 2,
     run: (env) => run(env, 'sls-unknown-once', twoSteps, { inject: ({ fn, attempt }) => fn === 'check-status' && attempt === 2 && unhandled('Lambda.Unknown')() }),
     check: (env, report) => assert.equal(failures(report, 'check-status', 'Lambda.Unknown'), 1) },
-  { fault: 'check-status fails with Lambda.Unknown on every call (serverless)', outcome: 'FAILED Lambda.Unknown, the job run cancelled, application deleted', status: 'FAILED', error: 'Lambda.Unknown', serverless: true, applications: 1, jobRuns: 1,
+  { fault: 'check-status fails with Lambda.Unknown on every call (serverless)', outcome: 'FAILED StatusUnknown, the job run cancelled, application deleted', status: 'FAILED', error: 'StatusUnknown', serverless: true, applications: 1, jobRuns: 1,
     run: (env) => run(env, 'sls-unknown-always', [step('Long', { seconds: 86400 })], { inject: ({ fn }) => fn === 'check-status' && unhandled('Lambda.Unknown')() }),
     check: (env, report, [app]) => {
       assert.equal(app.jobRuns[0].state, 'CANCELLED');
       assert.equal(report.causeJson.jobRunId, app.jobRuns[0].jobRunId);
-      assert.equal(failures(report, 'check-status', 'Lambda.Unknown'), 9, 'the first call and its 8 retries');
+      assert.equal(report.causeJson.error, 'Lambda.Unknown');
+      assert.equal(report.causeJson.failedChecks, 10);
+      assert.equal(failures(report, 'check-status', 'Lambda.Unknown'), 90, 'options.maxFailedChecks checks, each the first call and its 8 retries');
     } },
   { fault: 'add-steps times out after StartJobRun took effect (Sandbox.Timedout once, serverless)', outcome: 'SUCCEEDED with one job run', status: 'SUCCEEDED', serverless: true, applications: 1, jobRuns: 1,
     run: (env) => run(env, 'sls-start-timedout', [step('Enrich')], { injectAfter: firstStart() }),

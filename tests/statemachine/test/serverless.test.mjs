@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { loadDefinition } from '../lib/definitions.mjs';
 import { FunctionError } from '../lib/harness.mjs';
 import { measureServerlessReference } from '../lib/reference.mjs';
-import { applicationsOf, assertNoApplicationLeft, embeddedLines, explain, serverlessInput, serverlessRunEndLines, serverlessRunItem, step, withEnvironment } from './support.mjs';
+import { applicationsOf, assertNoApplicationLeft, embeddedLines, explain, path, serverlessInput, serverlessRunEndLines, serverlessRunItem, step, withEnvironment } from './support.mjs';
 
 const MACHINE = 'serverless-run-transient';
 
@@ -149,6 +149,78 @@ test('serverless: a run past options.timeoutSeconds cancels its job run, deletes
     assert.equal(report.status, 'FAILED', explain(report));
     assert.equal(report.error, 'Timeout');
     assert.equal(report.causeJson.name, 'Long');
+    const [app] = await applicationsOf(env, report);
+    assert.equal(report.causeJson.jobRunId, app.jobRuns[0].jobRunId);
+    assert.equal(app.jobRuns[0].state, 'CANCELLED');
+    await assertNoApplicationLeft(env, report);
+  });
+});
+
+// A check that fails after its retries (GetJobRun refused, EMR Serverless unavailable for minutes) says nothing about
+// the job run: the iteration counts it, waits options.maxPollSeconds and checks again, as run-transient does on EMR.
+
+/** check-status fails with `error` on the invocations whose number (from 1) is in `failing`; the others run. */
+function checkStatusFailing(failing, error = 'EmrUnavailable') {
+  let n = 0;
+  return ({ fn }) => {
+    if (fn !== 'check-status') return undefined;
+    n += 1;
+    return failing(n) ? new FunctionError(error, `${error}: GetJobRun had no usable answer`) : undefined;
+  };
+}
+
+const failures = (report, error) => report.invocations.filter((i) => i.fn === 'check-status' && i.error?.name === error).length;
+const entered = (report, state) => path(report).filter((name) => name === state).length;
+
+test('serverless: checks that fail for a while, then answer: the iteration waits the longest pause, checks again and the run succeeds; a check that answers starts the count again', async () => {
+  await withEnvironment({}, async (env) => {
+    // maxFailedChecks 2: the first check fails (1 + its 8 retries), the next one answers (running), then the wait's
+    // registration fails (9 invocations): counted from 0 again, that is one failure in a row, not two.
+    const inject = checkStatusFailing((n) => n <= 9 || (n >= 11 && n <= 19));
+    const input = serverlessInput('checks-recover', [step('Long', { seconds: 7200 })], { maxFailedChecks: 2 });
+    const report = await env.run(MACHINE, input, { inject });
+    assert.equal(report.status, 'SUCCEEDED', explain(report));
+    assert.equal(failures(report, 'EmrUnavailable'), 18);
+    assert.equal(entered(report, 'Count the first failed check'), 2, 'each failure the first in a row');
+    assert.equal(entered(report, 'Count the failed check'), 0);
+    assert.equal(entered(report, 'Wait the longest pause'), 2);
+    assert.equal(entered(report, 'Describe the failed checks'), 0);
+    assert.deepEqual(report.output.jobRuns.map((j) => j.state), ['SUCCESS']);
+    const [app] = await assertNoApplicationLeft(env, report);
+    assert.equal(app.jobRuns.length, 1);
+  });
+});
+
+test('serverless: checks failing options.maxFailedChecks times in a row cancel the job run, delete the application and fail the run as StatusUnknown', async () => {
+  await withEnvironment({}, async (env) => {
+    const inject = checkStatusFailing(() => true);
+    const report = await env.run(MACHINE, serverlessInput('checks-fail', [step('Long', { seconds: 86400 })], { maxFailedChecks: 3 }), { inject });
+    assert.equal(report.status, 'FAILED', explain(report));
+    assert.equal(report.error, 'StatusUnknown');
+    assert.equal(failures(report, 'EmrUnavailable'), 27, 'three checks, each the first call and its 8 retries');
+    assert.equal(entered(report, 'Wait the longest pause'), 2);
+    const [app] = await applicationsOf(env, report);
+    assert.equal(report.causeJson.applicationId, app.applicationId);
+    assert.equal(report.causeJson.name, 'Long');
+    assert.equal(report.causeJson.jobRunId, app.jobRuns[0].jobRunId);
+    assert.equal(report.causeJson.error, 'EmrUnavailable');
+    assert.equal(report.causeJson.message, 'EmrUnavailable: GetJobRun had no usable answer');
+    assert.equal(report.causeJson.failedChecks, 3);
+    assert.match(report.causeJson.note, /could not be read options.maxFailedChecks times in a row/);
+    assert.equal(calls(report, 'CancelJobRun'), 1);
+    assert.equal(app.jobRuns[0].state, 'CANCELLED');
+    await assertNoApplicationLeft(env, report);
+  });
+});
+
+test('serverless: a check refused as AccessDenied is not counted: the job run is cancelled and the run fails at once', async () => {
+  await withEnvironment({}, async (env) => {
+    const inject = checkStatusFailing(() => true, 'AccessDenied');
+    const report = await env.run(MACHINE, serverlessInput('checks-denied', [step('Long', { seconds: 86400 })]), { inject });
+    assert.equal(report.status, 'FAILED', explain(report));
+    assert.equal(report.error, 'AccessDenied');
+    assert.equal(failures(report, 'AccessDenied'), 1, 'never retried, never checked again');
+    assert.equal(entered(report, 'Wait the longest pause'), 0);
     const [app] = await applicationsOf(env, report);
     assert.equal(report.causeJson.jobRunId, app.jobRuns[0].jobRunId);
     assert.equal(app.jobRuns[0].state, 'CANCELLED');
