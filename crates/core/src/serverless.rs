@@ -71,8 +71,10 @@ impl ApplicationType {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+/// An application's architecture; the default is EMR Serverless's when CreateApplication names none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub enum Architecture {
+    #[default]
     #[serde(rename = "X86_64")]
     X86_64,
     #[serde(rename = "ARM64")]

@@ -36,6 +36,7 @@ use dfr_locks::{Ended, LockTable, State};
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::check::CheckEvent;
 use crate::emr::Emr;
 use crate::error::Error;
 use crate::lock::{ended_outcome, HeldLocks};
@@ -295,8 +296,8 @@ pub async fn reconcile<
     let mut statuses = ExecutionCache::default();
     for wait in &waits {
         match &wait.request {
-            WaitRequest::Cluster(_) => {
-                reconcile_wait(scope, ports, &listings, wait, &mut out).await;
+            WaitRequest::Cluster(request) => {
+                reconcile_wait(scope, ports, &listings, wait, request, &mut out).await;
             }
             WaitRequest::JobRun(_) => reconcile_job_run_wait(scope, ports, wait, &mut out).await,
         }
@@ -370,11 +371,9 @@ async fn reconcile_wait<E: Emr, T, X, W: Waits, C: Callbacks, P: PriceSource, S>
     ports: &Ports<'_, E, T, X, W, C, P, S>,
     listings: &BTreeMap<String, Listing>,
     wait: &Wait,
+    request: &CheckEvent,
     out: &mut Reconciled,
 ) {
-    let WaitRequest::Cluster(request) = &wait.request else {
-        return;
-    };
     let Some((region, listing)) = listed(scope, listings, request.region.as_deref()) else {
         return;
     };
@@ -866,7 +865,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::check::CheckEvent;
     use crate::emr::ClusterSummary;
     use crate::fakes::{FakeCallbacks, FakeEmr, FakeServerless, FakeTable, CLUSTER};
     use crate::run::TAG_KEEP_ON_FAILURE;

@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 use dfr_core::error_names::ErrorName;
 use dfr_core::execution::defaults::defaults;
 use dfr_core::serverless::status::{job_run_cost, JobRunPhase};
+use dfr_core::serverless::Architecture;
 use dfr_core::status::{backstop_seconds, next_poll_seconds, BackstopLimits, Phase};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::{driver_logs, EmrServerless, JobRunInfo, Target};
 use crate::check::WaitFor;
@@ -48,12 +48,8 @@ pub struct CheckEvent {
     pub since: Option<DateTime<Utc>>,
     /// The application's architecture (`X86_64`, `ARM64`), as launch-cluster answered it: what an ended job run is
     /// priced as. Read with GetApplication when absent.
-    #[serde(
-        default,
-        deserialize_with = "architecture",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub architecture: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<Architecture>,
     #[serde(default)]
     pub options: CheckOptions,
     /// Present when the state machine waits for EMR Serverless's events on a task token (registration:
@@ -69,17 +65,6 @@ impl CheckEvent {
             wait: None,
             ..self.clone()
         }
-    }
-}
-
-fn architecture<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    use serde::de::Error as _;
-    match Option::<String>::deserialize(d)? {
-        None => Ok(None),
-        Some(a) if a == "X86_64" || a == "ARM64" => Ok(Some(a)),
-        Some(_) => Err(D::Error::custom(
-            "architecture is not X86_64 or ARM64: give launch-cluster's launch.architecture",
-        )),
     }
 }
 
@@ -280,11 +265,14 @@ pub async fn check(
         let ended = JobRunPhase::of(&info.state).is_final();
         // The architecture the job run is priced as is its application's.
         let architecture = match &event.architecture {
-            Some(a) => Ok(a.clone()),
+            Some(a) => Ok(a.as_str().to_string()),
             None => serverless
                 .get_application(&event.application_id)
                 .await
-                .map(|app| app.architecture.unwrap_or_else(|| "X86_64".into()))
+                .map(|app| {
+                    app.architecture
+                        .unwrap_or_else(|| Architecture::default().as_str().into())
+                })
                 .map_err(|e| {
                     format!(
                         "the application's architecture could not be read ({})",
@@ -312,11 +300,6 @@ pub async fn check(
         });
     }
     Ok(out)
-}
-
-/// check-status's answer as JSON (what a wait's token is answered with).
-pub fn to_json(out: &CheckOutput) -> Value {
-    serde_json::to_value(out).unwrap_or(Value::Null)
 }
 
 #[cfg(test)]
@@ -444,6 +427,21 @@ mod tests {
         );
         let out = verdict(&job, "00app", &e, at(5100), 0.0);
         assert_eq!(out.checked_at, at(5100));
+    }
+
+    #[test]
+    fn an_architecture_is_one_emr_serverless_has() {
+        let with = |a: &str| {
+            serde_json::from_value::<CheckEvent>(
+                json!({"target": "serverless", "applicationId": "00app",
+                "jobRunId": "00run", "architecture": a}),
+            )
+        };
+        assert_eq!(
+            with("ARM64").unwrap().architecture,
+            Some(Architecture::Arm64)
+        );
+        assert!(with("../X86_64").is_err());
     }
 
     #[test]

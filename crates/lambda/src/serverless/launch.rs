@@ -193,7 +193,7 @@ pub async fn launch<S: EmrServerless>(
         region: c.region.clone(),
         created: c.application.is_some(),
         application_name: None,
-        architecture: core::Architecture::X86_64.as_str().into(),
+        architecture: core::Architecture::default().as_str().into(),
         log_uri: c.log_uri.clone(),
         job_runs: job_runs(&plan, &event.run)?,
     };

@@ -83,7 +83,7 @@ pub async fn cost_of(
         .application
         .architecture
         .as_deref()
-        .unwrap_or("X86_64");
+        .unwrap_or(dfr_core::serverless::Architecture::default().as_str());
     let priced = prices.serverless_prices(region, architecture, now).await;
     if let Err(why) = &priced {
         tracing::warn!(application_id = %ended.application.id, %why, "the run's job runs not priced");
